@@ -1,0 +1,78 @@
+# Crocevia: `make up` runs the development network, `make test` runs every test.
+# Both install uv when it is missing, then the locked environment.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+# Test processes in parallel; each test file stays on one worker (they start real servers).
+PYTEST_WORKERS ?= 2
+PYTEST_ARGS ?=
+# Extra options for `crocevia up`, e.g. UP_ARGS="--base-port 19000".
+UP_ARGS ?=
+
+# uv on PATH, else where `pip install --user` puts it, else as a module of $(PYTHON).
+# Expanded when a recipe runs, so after the `uv` target has installed it.
+UV = $(shell command -v uv 2>/dev/null \
+	|| { p="$$($(PYTHON) -m site --user-base 2>/dev/null)/bin/uv"; [ -x "$$p" ] && echo "$$p"; } \
+	|| echo "$(PYTHON) -m uv")
+
+# mypy --strict: the contracts, the shared package, the launcher, and the services (whole,
+# or their pure domain at least).
+STRICT_TYPED := contracts/src/crocevia_contracts common/src/crocevia_common src/crocevia \
+	services/referrals/src/crocevia_referrals \
+	services/notifications/src/crocevia_notifications/domain \
+	services/audit/src/crocevia_audit/domain
+
+# Debian's Chromium, which the browser tests drive (Playwright never downloads a browser).
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: help uv sync browser up test lint schemas bench clean
+
+help:
+	@echo "make up       run NATS, a referrals node per demo agency, notifications and audit"
+	@echo "make test     run the whole test suite (PYTEST_WORKERS=$(PYTEST_WORKERS))"
+	@echo "make browser  install Debian's chromium for the browser tests, if it is missing"
+	@echo "make lint     ruff check, ruff format --check, mypy --strict"
+	@echo "make schemas  export the JSON Schemas of the contracts"
+	@echo "make bench    run the benchmarks"
+	@echo "make clean    remove .data and caches"
+
+uv:
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || { \
+		echo "uv not found: installing it with $(PYTHON) -m pip install --user uv"; \
+		$(PYTHON) -m pip install --user --quiet uv \
+		|| $(PYTHON) -m pip install --user --quiet --break-system-packages uv; }
+
+sync: uv
+	$(UV) sync --locked
+
+browser:
+	@test -x $(CHROMIUM) || { \
+		echo "$(CHROMIUM) not found: installing Debian's chromium for the browser tests"; \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get update && $$sudo apt-get install -y chromium; }
+
+up: sync
+	$(UV) run crocevia up $(UP_ARGS)
+
+test: sync browser
+	$(UV) run pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+lint: sync
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run mypy --strict $(STRICT_TYPED)
+
+schemas: sync
+	$(UV) run python -m crocevia_contracts.schemas
+	$(UV) run python -m crocevia_contracts.asyncapi
+
+bench: sync
+	@test -f bench/__main__.py || { echo "make bench: bench/__main__.py is missing" >&2; exit 1; }
+	$(UV) run python -m bench
+
+clean:
+	rm -rf .data .pytest_cache .mypy_cache .ruff_cache
+	find . -name __pycache__ -type d -not -path './.venv/*' -prune -exec rm -rf {} +

@@ -1,0 +1,179 @@
+"""How the audit's export and offline verification scale: time and peak memory.
+
+Run on demand (not part of the test suite):
+
+    uv run python bench/audit_export.py                # 200,000 entries on SQLite
+    uv run python bench/audit_export.py --rows 20000   # quicker
+
+It fills a fresh SQLite trail through the service's own writer (so entries, leaf hashes
+and tree nodes are real), signs checkpoints at a quarter of the trail and at the whole,
+then exports both sizes as JSON Lines and CSV and verifies the JSON Lines with the CLI's
+code. Peak memory is what Python allocated during each step (tracemalloc): it should not
+grow with the number of rows. Results go to ``bench/results/audit_export.txt``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import platform
+import resource
+import tempfile
+import time
+import tracemalloc
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from nacl.signing import SigningKey
+
+from crocevia_audit.adapters.trail_query import TrailFilter
+from crocevia_audit.bootstrap import MIGRATIONS
+from crocevia_audit.domain.checkpoint import open_checkpoint
+from crocevia_audit.domain.note import VerifierKey
+from crocevia_audit.entrypoints import cli
+from crocevia_audit.handlers import export
+from crocevia_audit.handlers.append import TrailWriter
+from crocevia_audit.handlers.checkpoints import Checkpointer, SignedCheckpoint
+from crocevia_audit.handlers.intake import Delivery
+from crocevia_common.db import Database
+from crocevia_contracts import Envelope, LegalBasis, referral_subject
+from crocevia_contracts.events import Received, Requested
+
+ORIGIN = "crocevia.bench/trail"
+RESULTS = Path(__file__).parent / "results" / "audit_export.txt"
+AGENCIES = ("pioltello-casa", "pioltello-sociali", "cpia2", "csl-lavoro", "prefettura-mediazione")
+
+
+def deliveries(start: int, count: int, t0: datetime, sequences: dict[str, int]) -> list[Delivery]:
+    """``count`` events: a requested and a received for every referral, numbered per source."""
+    out = []
+    for n in range(start, start + count):
+        referral, step = divmod(n, 2)
+        sender, receiver = AGENCIES[referral % 5], AGENCIES[(referral + 1 + referral // 5 % 4) % 5]
+        at = t0 + timedelta(minutes=n)
+        common = {
+            "referral_id": f"bench-{referral:07d}",
+            "sender_agency": sender,
+            "receiver_agency": receiver,
+            "service_id": "main-service",
+            "domain": "education",
+            "priority": "routine",
+            "occurred_at": at,
+        }
+        if step == 0:
+            data: Requested | Received = Requested(**common, legal_basis=LegalBasis(basis="public-task"))
+            publisher, counterpart = sender, receiver
+        else:
+            data = Received(**common)
+            publisher, counterpart = receiver, sender
+        sequences[publisher] = sequences.get(publisher, 0) + 1
+        envelope = Envelope.build(source_agency=publisher, sequence=sequences[publisher], data=data, time=at)
+        out.append(Delivery(referral_subject(publisher, counterpart, data.event), envelope.to_json(), n + 1))
+    return out
+
+
+async def fill(db: Database, rows: int, checkpoint_at: list[int]) -> list[SignedCheckpoint]:
+    writer = TrailWriter(db)
+    signer = Checkpointer(db, writer, SigningKey(b"b" * 32), ORIGIN, every_entries=10**9, every_seconds=60)
+    t0, signed, batch = datetime(2026, 1, 1, tzinfo=UTC), [], 1000
+    sequences: dict[str, int] = {}
+    for start in range(0, rows, batch):
+        await writer.append(deliveries(start, min(batch, rows - start), t0, sequences))
+        if start + batch in checkpoint_at or start + batch >= rows:
+            made = await signer.sign_if_due(on_time=True)
+            if made is not None:
+                signed.append(made)
+    return signed
+
+
+async def measure(step: Callable[[], Awaitable[int]]) -> tuple[float, float, int]:
+    """Seconds and peak MiB Python allocated while ``step`` ran."""
+    tracemalloc.start()
+    began = time.perf_counter()
+    result = await step()
+    elapsed = time.perf_counter() - began
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return elapsed, peak / 2**20, result
+
+
+async def drain(chunks: AsyncIterator[bytes], path: Path) -> int:
+    written = 0
+    with path.open("wb") as out:
+        async for chunk in chunks:
+            written += out.write(chunk)
+    return written
+
+
+async def main(rows: int, workdir: Path) -> list[str]:
+    db = Database(f"sqlite+aiosqlite:///{workdir / 'audit.db'}")
+    await db.migrate(MIGRATIONS)
+    quarter = rows // 4 // 1000 * 1000 or rows
+    began = time.perf_counter()
+    signed = await fill(db, rows, [quarter])
+    report = [
+        f"filled {rows} entries through TrailWriter in batches of 1000: {time.perf_counter() - began:.1f} s",
+        f"database file: {(workdir / 'audit.db').stat().st_size / 2**20:.1f} MiB",
+        "",
+    ]
+    key = VerifierKey(ORIGIN, bytes(SigningKey(b"b" * 32).verify_key))
+    report.append(f"{'step':<34}{'rows':>9}{'seconds':>10}{'rows/s':>10}{'peak MiB':>10}{'output MiB':>12}")
+    for checkpoint in signed:
+        report += await measure_exports(db, checkpoint, key, workdir)
+    await db.dispose()
+    usage = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    report += [
+        "",
+        f"process peak RSS (whole run, including the fill): {usage:.0f} MiB",
+        f"python {platform.python_version()} on {platform.machine()}, {platform.system()}",
+    ]
+    return report
+
+
+async def measure_exports(db: Database, checkpoint: SignedCheckpoint, key: VerifierKey, workdir: Path) -> list[str]:
+    """Export the trail of ``checkpoint`` as JSON Lines and CSV, then verify the JSON Lines."""
+    flt = TrailFilter(below=checkpoint.size)
+    jsonl, csv_file = workdir / f"trail-{checkpoint.size}.jsonl", workdir / f"trail-{checkpoint.size}.csv"
+    note = workdir / f"checkpoint-{checkpoint.size}.txt"
+    note.write_text(checkpoint.note)
+    assert open_checkpoint(checkpoint.note, [key]).size == checkpoint.size
+
+    async def export_jsonl() -> int:
+        return await drain(export.jsonl(db, checkpoint, flt, 1000), jsonl)
+
+    async def export_csv() -> int:
+        return await drain(export.csv_rows(db, flt, 1000), csv_file)
+
+    async def verify() -> int:
+        finding = cli.verify(jsonl, note, str(key))
+        assert finding.ok, finding
+        return 0
+
+    lines = []
+    for step, run in (
+        ("export jsonl", export_jsonl),
+        ("export csv", export_csv),
+        ("crocevia-audit verify (offline)", verify),
+    ):
+        seconds, peak, written = await measure(run)
+        lines.append(_line(step, checkpoint.size, seconds, peak, written))
+    return lines
+
+
+def _line(step: str, rows: int, seconds: float, peak: float, output: int) -> str:
+    written = f"{output / 2**20:.1f}" if output else "-"
+    return f"{step:<34}{rows:>9}{seconds:>10.2f}{rows / seconds:>10.0f}{peak:>10.2f}{written:>12}"
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="crocevia-bench-") as tmp:
+        lines = asyncio.run(main(args.rows, Path(tmp)))
+    text = "\n".join([f"Audit export benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC", "", *lines]) + "\n"
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text)
+    print(text)

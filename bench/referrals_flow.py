@@ -1,0 +1,105 @@
+"""How fast referrals cross the network: N referrals sent by one node to another over a real
+NATS server, each on SQLite, until every one is ``received`` back at the sender.
+
+Run with ``make bench`` (or ``uv run python -m bench referrals_flow``); the result is written
+to ``bench/results/referrals_flow.txt``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from crocevia_referrals.bootstrap import create_app
+from crocevia_referrals.settings import ReferralsSettings
+from tests.kit.nats import NatsProcess
+from tests.kit.services import Tokens, agency_file, serve
+
+RESULTS = Path(__file__).parent / "results" / "referrals_flow.txt"
+BODY = {
+    "to_agency": "cpia2",
+    "service_id": "main-service",
+    "priority": "routine",
+    "reason": "Italian course A1",
+    "legal_basis": {"basis": "public-task"},
+    "person": {"given_name": "Amina", "family_name": "K.", "languages": ["ar", "fr"]},
+}
+
+
+async def run(count: int, concurrency: int) -> str:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        server = NatsProcess(workdir=root / "nats").start()
+        tokens = Tokens(root / "key")
+        try:
+
+            def node(agency: str):
+                return serve(
+                    create_app(
+                        ReferralsSettings(
+                            agency_id=agency,
+                            agency_file=agency_file(root / "agencies", agency),
+                            nats_url=server.url,
+                            database_url=f"sqlite+aiosqlite:///{root / f'{agency}.db'}",
+                            auth_dev_key_file=tokens.key_file,
+                            outbox_poll_seconds=0.05,
+                        )
+                    )
+                )
+
+            async with node("pioltello-casa") as casa, node("cpia2"):
+                headers = tokens.bearer("pioltello-casa")
+                sent: dict[str, float] = {}
+                gate = asyncio.Semaphore(concurrency)
+
+                async def send() -> None:
+                    async with gate:
+                        r = await casa.post("/referrals", json=BODY, headers=headers)
+                        sent[r.json()["id"]] = time.perf_counter()
+
+                start = time.perf_counter()
+                await asyncio.gather(*(send() for _ in range(count)))
+                accepted_in = time.perf_counter() - start
+                done: dict[str, float] = {}
+                while len(done) < count:
+                    page = (await casa.get("/referrals?status=received&limit=200", headers=headers)).json()
+                    cursor = page["next_cursor"]
+                    items = page["items"]
+                    while cursor:
+                        more = (
+                            await casa.get(f"/referrals?status=received&limit=200&cursor={cursor}", headers=headers)
+                        ).json()
+                        items += more["items"]
+                        cursor = more["next_cursor"]
+                    now = time.perf_counter()
+                    for item in items:
+                        done.setdefault(item["id"], now)
+                    await asyncio.sleep(0.02)
+                total = time.perf_counter() - start
+        finally:
+            server.stop()
+    loop = sorted(done[i] - sent[i] for i in sent)
+    return (
+        "both nodes, their consumers and relays run in this one process, on one core\n"
+        f"referrals: {count}, concurrent requests: {concurrency}\n"
+        f"POST /referrals, all answered in: {accepted_in:.2f} s ({count / accepted_in:.0f}/s)\n"
+        f"until every one was received back at the sender: {total:.2f} s ({count / total:.0f}/s)\n"
+        f"round trip (sent -> received at sender, polled every 20 ms): median {statistics.median(loop) * 1000:.0f} ms,"
+        f" p90 {loop[int(len(loop) * 0.9) - 1] * 1000:.0f} ms, max {loop[-1] * 1000:.0f} ms\n"
+    )
+
+
+def main(argv: list[str]) -> None:
+    count = int(argv[0]) if argv else 300
+    report = asyncio.run(run(count, concurrency=8))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(f"# bench/referrals_flow.py, {time.strftime('%Y-%m-%d')}, 2 cores\n{report}")
+    print(report)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,1 @@
+"""Reliable messaging over NATS JetStream: transactional outbox, inbox, dead letters."""

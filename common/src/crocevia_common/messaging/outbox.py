@@ -1,0 +1,148 @@
+"""Transactional outbox: an event is stored with the state change that caused it, and a
+relay publishes stored events to JetStream, in order, until JetStream acknowledges them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from nats.js import JetStreamContext
+from opentelemetry import trace
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crocevia_common.db import Database
+from crocevia_common.messaging.tables import MessagingTables
+from crocevia_common.telemetry import context_from, inject_headers, tracer
+from crocevia_contracts import CONTENT_TYPE, Envelope
+
+log = logging.getLogger(__name__)
+
+
+async def next_sequence(session: AsyncSession, tables: MessagingTables, source: str) -> int:
+    """The next number of ``source``'s gapless sequence, taken inside the caller's
+    transaction: if the transaction rolls back, the number is not used."""
+    seq = tables.sequences
+    bumped = await session.execute(
+        update(seq).where(seq.c.source == source).values(value=seq.c.value + 1).returning(seq.c.value)
+    )
+    value = bumped.scalar_one_or_none()
+    if value is None:
+        await session.execute(insert(seq).values(source=source, value=1))
+        value = 1
+    return int(value)
+
+
+async def enqueue(
+    session: AsyncSession,
+    tables: MessagingTables,
+    subject: str,
+    envelope: Envelope,
+    extra_headers: dict[str, str] | None = None,
+    payload: bytes | None = None,
+) -> None:
+    """Store ``envelope`` for publication, in the caller's transaction. ``payload`` is the
+    envelope's exact bytes when the caller signed them."""
+    headers = inject_headers({"Content-Type": CONTENT_TYPE, **(extra_headers or {})})
+    await session.execute(
+        insert(tables.outbox).values(
+            event_id=envelope.id,
+            subject=subject,
+            payload=payload if payload is not None else envelope.to_json(),
+            headers=headers,
+            created_at=datetime.now(UTC),
+            attempts=0,
+        )
+    )
+
+
+class OutboxRelay:
+    """Publishes the outbox in commit order. If NATS is unreachable the events wait and
+    the relay retries with growing delays; a failure stops the pass so order is kept."""
+
+    def __init__(
+        self,
+        db: Database,
+        tables: MessagingTables,
+        jetstream: Callable[[], JetStreamContext],
+        poll_seconds: float = 0.5,
+        batch_size: int = 100,
+    ) -> None:
+        self._db = db
+        self._tables = tables
+        self._jetstream = jetstream
+        self._poll = poll_seconds
+        self._batch = batch_size
+        self._wake = asyncio.Event()
+        self._tracer = tracer("crocevia.outbox")
+        self.published = 0
+
+    def wake(self) -> None:
+        """Tell the relay there is something new, so it does not wait for its next poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        delay = self._poll
+        while True:
+            try:
+                while await self.publish_pending():
+                    pass
+                delay = self._poll
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                delay = min(max(delay * 2, 0.5), 15.0)
+                log.warning("outbox relay: %s; retrying in %.1fs", exc, delay)
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            except TimeoutError:
+                pass
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of unpublished events; return how many were confirmed."""
+        box = self._tables.outbox
+        async with self._db.sessions() as session:
+            rows = (
+                await session.execute(
+                    select(box.c.position, box.c.event_id, box.c.subject, box.c.payload, box.c.headers)
+                    .where(box.c.published_at.is_(None))
+                    .order_by(box.c.position)
+                    .limit(self._batch)
+                )
+            ).all()
+        done: list[int] = []
+        try:
+            for row in rows:
+                await self._publish(row.event_id, row.subject, row.payload, dict(row.headers))
+                done.append(row.position)
+        finally:
+            # Marked once per batch: an event published but not marked (a crash in between)
+            # is published again and JetStream drops the copy by its Nats-Msg-Id.
+            if done:
+                async with self._db.transaction() as session:
+                    await session.execute(
+                        update(box).where(box.c.position.in_(done)).values(published_at=datetime.now(UTC))
+                    )
+                self.published += len(done)
+        return len(done)
+
+    async def _publish(self, event_id: str, subject: str, payload: bytes, headers: dict[str, Any]) -> None:
+        parent = context_from(headers)
+        with self._tracer.start_as_current_span(
+            f"publish {subject}",
+            context=parent,
+            kind=trace.SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "nats",
+                "messaging.destination.name": subject,
+                "messaging.message.id": event_id,
+            },
+        ):
+            out = {k: v for k, v in headers.items() if k not in ("traceparent", "tracestate")}
+            inject_headers(out)
+            out["Nats-Msg-Id"] = event_id
+            await self._jetstream().publish(subject, payload, headers=out, timeout=5.0)

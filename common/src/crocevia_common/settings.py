@@ -1,0 +1,38 @@
+"""Settings from environment variables (prefix ``CROCEVIA_``), one typed object per service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """What every service needs; each service subclasses it with its own fields."""
+
+    model_config = SettingsConfigDict(env_prefix="CROCEVIA_", extra="ignore")
+
+    service_name: str = "crocevia"
+    nats_url: str = "nats://127.0.0.1:14222"
+    database_url: str = "sqlite+aiosqlite:///.data/crocevia.db"
+    data_dir: Path = Path(".data")
+    public_url: str = ""
+
+    # Authentication: a development HS256 key file, or an OIDC provider's JWKS in production.
+    auth_dev_key_file: Path | None = Path(".data/dev-jwt.key")
+    auth_jwks_url: str | None = None
+    auth_issuer: str = "crocevia-dev"
+    auth_audience: str = "crocevia"
+
+    # Telemetry: spans go to an OTLP/HTTP collector when an endpoint is set.
+    otel_exporter_otlp_endpoint: str | None = None
+
+    # Consumers: how long a failed message waits before it is redelivered.
+    redelivery_delay_seconds: float = 2.0
+    outbox_poll_seconds: float = 0.5
+
+    # Reply subjects of this connection; default ``_INBOX.<user>`` when the URL names a user.
+    nats_inbox_prefix: str | None = None
+
+    # JetStream: 1 on a single server, 3 on a cluster.
+    stream_replicas: int = 1

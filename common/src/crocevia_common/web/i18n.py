@@ -1,0 +1,112 @@
+"""Pages in Italian and English: which language a request gets, and the strings in it.
+
+The language is the ``?lang=`` of the request (the switch on every page, then remembered
+in a cookie), else that cookie, else the browser's ``Accept-Language``, else Italian.
+Strings live in ``strings.yaml``, each key with both languages side by side.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+from starlette.requests import Request
+
+LANGUAGES = ("it", "en")
+DEFAULT_LANGUAGE = "it"
+LANG_COOKIE = "crocevia_lang"
+# The agencies of the network are in Italy: pages show their local time.
+LOCAL_ZONE = ZoneInfo("Europe/Rome")
+STRINGS_FILE = Path(__file__).parent / "strings.yaml"
+
+
+@functools.cache
+def strings() -> dict[str, dict[str, str]]:
+    loaded: dict[str, dict[str, str]] = yaml.safe_load(STRINGS_FILE.read_text(encoding="utf-8"))
+    return loaded
+
+
+def accepted_languages(header: str) -> list[str]:
+    """The primary language tags of an ``Accept-Language`` header, most wanted first."""
+    weighted: list[tuple[float, int, str]] = []
+    for position, part in enumerate(header.split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        if tag and quality > 0:
+            weighted.append((-quality, position, tag.split("-")[0].lower()))
+    return [tag for _, _, tag in sorted(weighted)]
+
+
+def negotiate(asked: str | None, remembered: str | None, accept_language: str | None) -> str:
+    for choice in (asked, remembered):
+        if choice in LANGUAGES:
+            return choice
+    for tag in accepted_languages(accept_language or ""):
+        if tag in LANGUAGES:
+            return tag
+    return DEFAULT_LANGUAGE
+
+
+def request_language(request: Request) -> str:
+    return negotiate(
+        request.query_params.get("lang"), request.cookies.get(LANG_COOKIE), request.headers.get("accept-language")
+    )
+
+
+class Translator:
+    """``t(key)`` in one language; ``t.code("status", "accepted")`` for code lists, which
+    fall back to the code itself when it has no translation."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+
+    def __call__(self, key: str, **values: Any) -> str:
+        entry = strings().get(key)
+        text = entry.get(self.lang, key) if entry else key
+        return text.format(**values) if values else text
+
+    def code(self, kind: str, code: str | None) -> str:
+        if code is None:
+            return ""
+        entry = strings().get(f"{kind}.{code}")
+        return entry.get(self.lang, code) if entry else code
+
+    def time(self, moment: datetime | str | None) -> str:
+        """A moment in the agencies' local time, as each language writes it."""
+        if moment is None:
+            return ""
+        if isinstance(moment, str):
+            moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        local = moment.astimezone(LOCAL_ZONE)
+        return local.strftime("%d/%m/%Y %H:%M" if self.lang == "it" else "%Y-%m-%d %H:%M")
+
+    def duration(self, seconds: float | None) -> str:
+        """A measured time: seconds, minutes or hours, whichever reads best."""
+        if seconds is None:
+            return "—"
+        if seconds < 90:
+            return self("unit.seconds", n=round(seconds))
+        if seconds < 5400:
+            return self("unit.minutes", n=round(seconds / 60))
+        return self.hours(round(seconds / 3600, 1))
+
+    def hours(self, hours: float | None) -> str:
+        """A duration given in hours: in days when it is a whole number of days."""
+        if hours is None:
+            return "—"
+        if hours >= 48 and hours % 24 == 0:
+            return self("unit.days", n=int(hours // 24))
+        if hours >= 10 or float(hours).is_integer():
+            return self("unit.hours", n=round(hours))
+        return self("unit.hours", n=round(hours, 1))

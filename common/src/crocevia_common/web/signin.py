@@ -1,0 +1,154 @@
+"""The development sign-in: pick an agency, a role and a person, and the service mints a
+development token and keeps it in an HttpOnly cookie. Only with the development key file;
+with an identity provider (``CROCEVIA_AUTH_JWKS_URL``) the page says where tokens come from.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import yaml
+from fastapi import APIRouter, Query, Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from crocevia_common.auth import Role, ensure_dev_key, issue_dev_token
+from crocevia_common.settings import ServiceSettings
+from crocevia_common.web.i18n import Translator, request_language
+from crocevia_common.web.pages import pages_of
+from crocevia_common.web.session import TOKEN_COOKIE, PageRefused, read_form, safe_next
+
+router = APIRouter(include_in_schema=False)
+SUB = re.compile(r"^[A-Za-z0-9._@+-]{1,200}$")
+
+
+@dataclass(frozen=True)
+class Person:
+    sub: str
+    name: str
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SignInChoices:
+    """What the picker offers on one service: its own agency only (a node), or every agency
+    of the network plus ``extra_agencies`` (e.g. the steering committee on the audit)."""
+
+    roles: tuple[Role, ...]
+    own_agency: str | None = None
+    extra_agencies: tuple[str, ...] = ()
+    home: str = "/ui"
+
+
+def staff_people(staff_dir: Path | None) -> dict[str, list[Person]]:
+    """The demo staff directory: agency -> people; unreadable files are left out."""
+    people: dict[str, list[Person]] = {}
+    if staff_dir is None or not staff_dir.is_dir():
+        return people
+    for path in sorted(staff_dir.glob("*.yaml")):
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            people[str(doc["agency"])] = [
+                Person(str(p["sub"]), str(p.get("name", p["sub"])), tuple(p.get("roles", ())))
+                for p in doc.get("staff", [])
+            ]
+        except (OSError, yaml.YAMLError, KeyError, TypeError):
+            continue
+    return people
+
+
+def dev_sign_in(settings: ServiceSettings) -> bool:
+    return settings.auth_jwks_url is None and settings.auth_dev_key_file is not None
+
+
+def _offer(request: Request) -> tuple[SignInChoices, list[str], dict[str, list[Person]]]:
+    choices: SignInChoices = request.app.state.sign_in_choices
+    pages = pages_of(request)
+    people = staff_people(pages.web.staff_dir)
+    if choices.own_agency:
+        agencies = [choices.own_agency]
+    else:
+        agencies = [*choices.extra_agencies, *sorted(set(pages.links().nodes) | set(people))]
+    return choices, agencies, {a: people.get(a, []) for a in agencies}
+
+
+def _page(
+    request: Request,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    chosen: dict[str, str] | None = None,
+    next_url: str = "",
+) -> HTMLResponse:
+    choices, agencies, people = _offer(request)
+    settings: ServiceSettings = request.app.state.runtime.settings
+    t = Translator(request_language(request))
+    roles = [r.value for r in choices.roles]
+    return pages_of(request).render(
+        request,
+        "signin.html",
+        status=status,
+        dev=dev_sign_in(settings),
+        agencies=agencies,
+        people=people,
+        agency_options=[(a, a) for a in agencies],
+        roles=roles,
+        role_options=[(r, t.code("role", r)) for r in roles],
+        errors={k: t(v) for k, v in (errors or {}).items()},
+        chosen=chosen or {},
+        next_url=safe_next(next_url, choices.home),
+        issuer=settings.auth_issuer,
+    )
+
+
+@router.get("/signin", response_class=HTMLResponse)
+async def sign_in_page(request: Request, next: Annotated[str, Query(max_length=2000)] = "") -> HTMLResponse:
+    return _page(request, next_url=next)
+
+
+@router.post("/signin")
+async def sign_in(request: Request) -> Response:
+    settings: ServiceSettings = request.app.state.runtime.settings
+    if not dev_sign_in(settings) or settings.auth_dev_key_file is None:
+        raise PageRefused(404, "refused.no-dev-sign-in")
+    form = await read_form(request, check_csrf=False)
+    choices, agencies, people = _offer(request)
+    chosen = {name: form.get(name) for name in ("agency", "role", "person")}
+    errors: dict[str, str] = {}
+    if chosen["agency"] not in agencies:
+        errors["agency"] = "signin.error.agency"
+    if chosen["role"] not in [r.value for r in choices.roles]:
+        errors["role"] = "signin.error.role"
+    sub = chosen["person"] or f"{chosen['role']}-{chosen['agency']}"
+    known = people.get(chosen["agency"], [])
+    if not SUB.match(sub):
+        errors["person"] = "signin.error.person-format"
+    elif chosen["person"] and known and sub not in {p.sub for p in known}:
+        errors["person"] = "signin.error.person-unknown"
+    if errors:
+        return _page(request, 422, errors, chosen, form.get("next"))
+    web = pages_of(request).web
+    ttl = int(web.session_hours * 3600)
+    token = issue_dev_token(
+        ensure_dev_key(settings.auth_dev_key_file),
+        agency=chosen["agency"],
+        roles=[chosen["role"]],
+        sub=sub,
+        issuer=settings.auth_issuer,
+        audience=settings.auth_audience,
+        ttl_seconds=ttl,
+    )
+    response = RedirectResponse(safe_next(form.get("next"), choices.home), status_code=303)
+    response.set_cookie(
+        TOKEN_COOKIE, token, max_age=ttl, httponly=True, samesite="lax", secure=request.url.scheme == "https", path="/"
+    )
+    return response
+
+
+@router.post("/signout")
+async def sign_out(request: Request) -> Response:
+    await read_form(request)
+    response = RedirectResponse("/signin", status_code=303)
+    response.delete_cookie(TOKEN_COOKIE, path="/", httponly=True, samesite="lax")
+    return response

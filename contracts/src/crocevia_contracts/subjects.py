@@ -1,0 +1,93 @@
+"""The subject scheme: ``referral.v1.<from-agency>.<to-agency>.<event>``.
+
+``from`` is the agency that published the event, ``to`` the party that must act on it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from crocevia_contracts.events import EventName
+
+if TYPE_CHECKING:
+    from crocevia_contracts.envelope import Envelope
+
+PREFIX = "referral"
+VERSION = "v1"
+ALL_REFERRAL_EVENTS = f"{PREFIX}.{VERSION}.>"
+DEAD_LETTER_PREFIX = "deadletter"
+ALL_DEAD_LETTERS = f"{DEAD_LETTER_PREFIX}.>"
+
+AGENCY_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+
+
+class SubjectError(ValueError):
+    """A subject that does not follow the scheme."""
+
+
+def check_agency_id(agency_id: str) -> str:
+    """Return ``agency_id`` when it can stand in a subject token, else raise SubjectError."""
+    if not AGENCY_ID.match(agency_id):
+        raise SubjectError(f"not a valid agency id: {agency_id!r}")
+    return agency_id
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralSubject:
+    from_agency: str
+    to_agency: str
+    event: EventName
+
+    def __str__(self) -> str:
+        return referral_subject(self.from_agency, self.to_agency, self.event)
+
+
+def referral_subject(from_agency: str, to_agency: str, event: EventName | str) -> str:
+    """Build the subject an event is published on."""
+    name = EventName(event)
+    return ".".join((PREFIX, VERSION, check_agency_id(from_agency), check_agency_id(to_agency), name.value))
+
+
+def parse_referral_subject(subject: str) -> ReferralSubject:
+    """Split a subject into its parties and event name; raise SubjectError if it is not one."""
+    parts = subject.split(".")
+    if len(parts) != 5 or parts[0] != PREFIX or parts[1] != VERSION:
+        raise SubjectError(f"not a {PREFIX}.{VERSION} subject: {subject!r}")
+    try:
+        event = EventName(parts[4])
+    except ValueError:
+        raise SubjectError(f"unknown event {parts[4]!r} in subject {subject!r}") from None
+    return ReferralSubject(check_agency_id(parts[2]), check_agency_id(parts[3]), event)
+
+
+def inbound_filter(agency_id: str) -> str:
+    """What a node of ``agency_id`` listens to: everything addressed to it."""
+    return f"{PREFIX}.{VERSION}.*.{check_agency_id(agency_id)}.>"
+
+
+def dead_letter_subject(consumer: str) -> str:
+    """Where a consumer puts a message it can never apply."""
+    return f"{DEAD_LETTER_PREFIX}.{consumer}"
+
+
+def read_event(subject: str, payload: bytes | str) -> tuple[ReferralSubject, Envelope]:
+    """Parse a message and check that it is what its subject says: published by the
+    subject's ``from`` agency, the subject's event, between the referral's two parties.
+    Raise EnvelopeError with the reason otherwise."""
+    from crocevia_contracts.envelope import EnvelopeError, parse_envelope
+
+    try:
+        route = parse_referral_subject(subject)
+    except SubjectError as exc:
+        raise EnvelopeError(str(exc)) from None
+    envelope = parse_envelope(payload)
+    data = envelope.data
+    if envelope.source_agency != route.from_agency:
+        raise EnvelopeError(f"source {envelope.source} claims another agency than the subject's {route.from_agency}")
+    if route.event.value != data.event:
+        raise EnvelopeError(f"subject says {route.event.value} but the event is {data.event}")
+    if {data.sender_agency, data.receiver_agency} != {route.from_agency, route.to_agency}:
+        raise EnvelopeError("the referral's parties are not the subject's parties")
+    return route, envelope

@@ -1,0 +1,44 @@
+"""Response targets of every service, read from the directory key-value bucket.
+
+The audit only reads the directory, on demand, when it computes indicators; it never
+writes an entry.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+
+from nats.js import JetStreamContext
+from nats.js.errors import BucketNotFoundError, NoKeysError
+from pydantic import ValidationError
+
+from crocevia_audit.domain.indicators import Target, TargetKey
+from crocevia_contracts.directory import AgencyEntry
+from crocevia_contracts.stream import DIRECTORY_BUCKET
+
+log = logging.getLogger(__name__)
+
+
+async def response_targets(js: JetStreamContext) -> dict[TargetKey, Target]:
+    """(agency, service, priority) -> the service's response target, for every entry."""
+    try:
+        kv = await js.key_value(DIRECTORY_BUCKET)
+        keys = await kv.keys()
+    except (BucketNotFoundError, NoKeysError):
+        return {}
+    targets: dict[TargetKey, Target] = {}
+    for key in keys:
+        try:
+            found = await kv.get(key)
+            entry = AgencyEntry.model_validate(json.loads(found.value or b"null"))
+        except (ValueError, ValidationError, KeyError) as exc:
+            log.warning("directory entry %s ignored: %s", key, exc)
+            continue
+        for service in entry.services:
+            for priority, target in service.response_targets.items():
+                targets[(entry.organization.id, service.id, priority.value)] = Target(
+                    timedelta(hours=target.receive_within_hours), timedelta(hours=target.decide_within_hours)
+                )
+    return targets

@@ -1,0 +1,58 @@
+"""What the audit publishes (checkpoints, gaps), through the shared transactional outbox,
+on the subjects and stream the contracts name for them (``audit.v1.>``, stream AUDIT)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crocevia_audit.adapters.tables import messaging
+from crocevia_common.messaging.streams import stream_config
+from crocevia_contracts.stream import (
+    AUDIT_ANNOUNCEMENTS,
+    AUDIT_CHECKPOINT_SUBJECT,
+    AUDIT_GAP_CLOSED_SUBJECT,
+    AUDIT_GAP_SUBJECT,
+)
+
+CHECKPOINT_SUBJECT = AUDIT_CHECKPOINT_SUBJECT
+GAP_SUBJECT = AUDIT_GAP_SUBJECT
+GAP_CLOSED_SUBJECT = AUDIT_GAP_CLOSED_SUBJECT
+AUDIT_EVENTS = AUDIT_ANNOUNCEMENTS
+
+
+async def ensure_audit_stream(js: JetStreamContext, replicas: int = 1) -> None:
+    try:
+        await js.stream_info(AUDIT_EVENTS.name)
+    except NotFoundError:
+        try:
+            await js.add_stream(stream_config(AUDIT_EVENTS, replicas))
+        except Exception:
+            await js.stream_info(AUDIT_EVENTS.name)
+
+
+async def enqueue(
+    session: AsyncSession, message_id: str, subject: str, payload: bytes, content_type: str = "application/json"
+) -> None:
+    """Store a message for the relay, in the caller's transaction; ``message_id`` becomes
+    ``Nats-Msg-Id``, so a republished message is deduplicated."""
+    await session.execute(
+        insert(messaging.outbox).values(
+            event_id=message_id,
+            subject=subject,
+            payload=payload,
+            headers={"Content-Type": content_type},
+            created_at=datetime.now(UTC),
+            attempts=0,
+        )
+    )
+
+
+def json_payload(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, separators=(",", ":"), default=str).encode()

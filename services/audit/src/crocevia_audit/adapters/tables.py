@@ -1,0 +1,124 @@
+"""The audit's own database: the trail, its Merkle nodes, checkpoints, key, gaps, anomalies.
+
+Nothing here holds personal details: entries are public envelopes whose sealed part is
+replaced by its SHA-256. Rows of ``trail_entries`` and ``tree_nodes`` are only ever
+inserted; no code path updates or deletes them.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+)
+
+from crocevia_common.messaging.tables import messaging_tables
+
+metadata = MetaData()
+# The outbox publishes checkpoints and gap events; the inbox is unused (the trail's
+# unique event id is what makes an event count once).
+messaging = messaging_tables(metadata)
+
+trail_entries = Table(
+    "trail_entries",
+    metadata,
+    # The leaf index in the Merkle log: 0, 1, 2... in the order the stream delivered.
+    Column("position", BigInteger, primary_key=True, autoincrement=False),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("type", String(80), nullable=False),
+    Column("event", String(24), nullable=False),
+    Column("source", String(100), nullable=False),
+    Column("sequence", BigInteger, nullable=False),
+    Column("from_agency", String(64), nullable=False),
+    Column("to_agency", String(64), nullable=False),
+    Column("referral_id", String(64), nullable=False, index=True),
+    Column("sender_agency", String(64), nullable=False, index=True),
+    Column("receiver_agency", String(64), nullable=False, index=True),
+    Column("service_id", String(100), nullable=False),
+    Column("domain", String(40), nullable=True),
+    Column("priority", String(10), nullable=False),
+    Column("reason_code", String(40), nullable=True),
+    Column("outcome", String(40), nullable=True),
+    Column("time", DateTime(timezone=True), nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False, index=True),
+    # Not hashed: where and when the audit got it.
+    Column("stream_sequence", BigInteger, nullable=True),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    # The canonical entry bytes and SHA-256(0x00 || entry).
+    Column("entry", LargeBinary, nullable=False),
+    Column("leaf_hash", LargeBinary(32), nullable=False),
+    Index("ix_trail_entries_source_sequence", "source", "sequence"),
+)
+
+tree_nodes = Table(
+    "tree_nodes",
+    metadata,
+    # The root of the perfect subtree over leaves [index * 2**level, (index + 1) * 2**level).
+    Column("level", SmallInteger, primary_key=True, autoincrement=False),
+    Column("index", BigInteger, primary_key=True, autoincrement=False),
+    Column("digest", LargeBinary(32), nullable=False),
+)
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("root", LargeBinary(32), nullable=False),
+    Column("note", Text, nullable=False),  # the signed note, as served
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("seed", LargeBinary(32), nullable=False),
+    Column("public_key", LargeBinary(32), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+source_sequences = Table(
+    "source_sequences",
+    metadata,
+    Column("source", String(100), primary_key=True),
+    Column("highest", BigInteger, nullable=False),
+)
+
+sequence_gaps = Table(
+    "sequence_gaps",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(100), nullable=False, index=True),
+    Column("first_missing", BigInteger, nullable=False),
+    Column("last_missing", BigInteger, nullable=False),
+    Column("detected_at", DateTime(timezone=True), nullable=False),
+    Column("raised_at", DateTime(timezone=True), nullable=True),  # published as an event
+    Column("closed_at", DateTime(timezone=True), nullable=True),  # a late arrival filled it
+    Column("closed_by_event_id", String(36), nullable=True),
+)
+
+anomalies = Table(
+    "trail_anomalies",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(24), nullable=False, index=True),  # duplicate | repeated-sequence
+    Column("event_id", String(36), nullable=False),
+    Column("source", String(100), nullable=True),
+    Column("sequence", BigInteger, nullable=True),
+    Column("subject", String(255), nullable=False),
+    Column("stream_sequence", BigInteger, nullable=True),
+    Column("payload_sha256", String(64), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("detected_at", DateTime(timezone=True), nullable=False),
+)
+
+AUDIT_TABLES = (trail_entries, tree_nodes, checkpoints, signing_keys, source_sequences, sequence_gaps, anomalies)

@@ -1,0 +1,133 @@
+"""Reading the trail: filtered, in position order, a page at a time (keyset, never OFFSET)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crocevia_audit.adapters.tables import trail_entries
+
+c = trail_entries.c
+# Everything but the entry bytes: what listings and exports show.
+LISTED = [col for col in trail_entries.columns if col.name != "entry"]
+
+
+class CursorError(ValueError):
+    """A cursor this service did not give out, or one for another order."""
+
+
+@dataclass(frozen=True)
+class TrailFilter:
+    referral_id: str | None = None
+    agency: str | None = None  # either party
+    sender: str | None = None  # the pathway's from
+    receiver: str | None = None  # the pathway's to
+    events: tuple[str, ...] = ()
+    domain: str | None = None
+    priority: str | None = None
+    since: datetime | None = None  # occurred_at >= since
+    until: datetime | None = None  # occurred_at < until
+    below: int | None = None  # position < below: the tree size an export is consistent with
+    party: str | None = field(default=None)  # the caller's agency, for staff: either party
+
+    def apply(self, query: Select[Any]) -> Select[Any]:
+        conditions = []
+        if self.referral_id:
+            conditions.append(c.referral_id == self.referral_id)
+        for agency in (self.agency, self.party):
+            if agency:
+                conditions.append(or_(c.sender_agency == agency, c.receiver_agency == agency))
+        if self.sender:
+            conditions.append(c.sender_agency == self.sender)
+        if self.receiver:
+            conditions.append(c.receiver_agency == self.receiver)
+        if self.events:
+            conditions.append(c.event.in_(self.events))
+        if self.domain:
+            conditions.append(c.domain == self.domain)
+        if self.priority:
+            conditions.append(c.priority == self.priority)
+        if self.since:
+            conditions.append(c.occurred_at >= self.since)
+        if self.until:
+            conditions.append(c.occurred_at < self.until)
+        if self.below is not None:
+            conditions.append(c.position < self.below)
+        return query.where(*conditions) if conditions else query
+
+    def is_whole_trail(self) -> bool:
+        """True when the filter keeps every entry below ``below``."""
+        return not any(
+            (
+                self.referral_id,
+                self.agency,
+                self.sender,
+                self.receiver,
+                self.events,
+                self.domain,
+                self.priority,
+                self.since,
+                self.until,
+                self.party,
+            )
+        )
+
+
+def encode_cursor(position: int, newest_first: bool) -> str:
+    raw = json.dumps({"p": position, "o": "newest" if newest_first else "oldest"}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, newest_first: bool) -> int:
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        position, order = raw["p"], raw["o"]
+    except (ValueError, TypeError, KeyError, binascii.Error):
+        raise CursorError("not a cursor of this trail") from None
+    if not isinstance(position, int) or order != ("newest" if newest_first else "oldest"):
+        raise CursorError("the cursor belongs to a listing in the other order")
+    return position
+
+
+async def page(
+    session: AsyncSession, flt: TrailFilter, *, limit: int, newest_first: bool, cursor: str | None
+) -> tuple[list[RowMapping], str | None]:
+    """One page of entries and the cursor of the next (None at the end)."""
+    query = flt.apply(select(*LISTED))
+    if cursor is not None:
+        after = decode_cursor(cursor, newest_first)
+        query = query.where(c.position < after if newest_first else c.position > after)
+    order = c.position.desc() if newest_first else c.position.asc()
+    rows = list((await session.execute(query.order_by(order).limit(limit + 1))).mappings())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (encode_cursor(rows[-1]["position"], newest_first) if more and rows else None)
+
+
+async def scan(
+    session: AsyncSession, flt: TrailFilter, *, page_size: int, with_entry: bool = False
+) -> AsyncIterator[RowMapping]:
+    """Every matching entry, oldest first, reading ``page_size`` rows at a time."""
+    columns = [*LISTED, c.entry] if with_entry else LISTED
+    after = -1
+    while True:
+        query = flt.apply(select(*columns)).where(c.position > after).order_by(c.position).limit(page_size)
+        rows = list((await session.execute(query)).mappings())
+        for row in rows:
+            yield row
+        if len(rows) < page_size:
+            return
+        after = rows[-1]["position"]
+
+
+async def by_event_id(session: AsyncSession, event_id: str) -> RowMapping | None:
+    return (await session.execute(select(*LISTED).where(c.event_id == event_id))).mappings().first()

@@ -1,0 +1,93 @@
+"""Wires the audit service: settings, database, NATS, key, trail writer, checkpoints, gap
+watch, the batch consumers of ``referral.v1.>`` and ``notice.v1.>`` (one writer for
+both) and the HTTP routes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from crocevia_audit.adapters.directory import response_targets
+from crocevia_audit.adapters.keys import load_or_create_signing_key
+from crocevia_audit.adapters.publishing import ensure_audit_stream
+from crocevia_audit.adapters.tables import messaging
+from crocevia_audit.entrypoints.consumer import BatchConsumer
+from crocevia_audit.entrypoints.routes import checkpoints, indicators, integrity, trail
+from crocevia_audit.entrypoints.web import install_web
+from crocevia_audit.handlers.append import TrailWriter
+from crocevia_audit.handlers.checkpoints import Checkpointer
+from crocevia_audit.handlers.context import AuditLog
+from crocevia_audit.handlers.gaps import GapWatch
+from crocevia_audit.settings import AuditSettings
+from crocevia_common.service import ServiceRuntime
+from crocevia_contracts.notices import ALL_NOTICES
+from crocevia_contracts.stream import NOTICES
+
+MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
+CONSUMER = "audit"
+NOTICE_CONSUMER = "audit-notices"
+
+
+def create_app(settings: AuditSettings | None = None) -> FastAPI:
+    """The audit's ASGI app; settings come from ``CROCEVIA_*`` variables when not given."""
+    settings = settings or AuditSettings()
+    runtime = ServiceRuntime(settings, migrations=MIGRATIONS, tables=messaging)
+    app = runtime.create_app(title="Crocevia audit: the governance trail")
+
+    async def start(rt: ServiceRuntime) -> None:
+        await ensure_audit_stream(rt.jetstream(), settings.stream_replicas)
+        writer = TrailWriter(rt.db)
+        key = await load_or_create_signing_key(rt.db, settings.origin)
+        checkpointer = Checkpointer(
+            rt.db,
+            writer,
+            key,
+            settings.origin,
+            every_entries=settings.checkpoint_every_entries,
+            every_seconds=settings.checkpoint_every_seconds,
+            wake=rt.relay.wake,
+        )
+        await checkpointer.sign_if_due()  # the first start signs the empty tree
+        gaps = GapWatch(
+            rt.db,
+            grace_seconds=settings.gap_grace_seconds,
+            check_seconds=settings.gap_check_seconds,
+            wake=rt.relay.wake,
+        )
+        consumer = BatchConsumer(
+            name=CONSUMER,
+            jetstream=rt.jetstream,
+            writer=writer,
+            batch_size=settings.batch_size,
+            wait_seconds=settings.fetch_wait_seconds,
+            after_batch=checkpointer.sign_if_due,
+            retry_delay=settings.redelivery_delay_seconds,
+        )
+        # Reminders and escalations: the same writer, so appends from both stay serialised.
+        notice_consumer = BatchConsumer(
+            name=NOTICE_CONSUMER,
+            jetstream=rt.jetstream,
+            writer=writer,
+            batch_size=settings.batch_size,
+            wait_seconds=settings.fetch_wait_seconds,
+            stream=NOTICES,
+            filter_subject=ALL_NOTICES,
+            after_batch=checkpointer.sign_if_due,
+            retry_delay=settings.redelivery_delay_seconds,
+        )
+        app.state.audit = AuditLog(
+            settings, rt.db, writer, checkpointer, gaps, lambda: response_targets(rt.jetstream())
+        )
+        app.state.consumer = consumer
+        app.state.notice_consumer = notice_consumer
+        rt.spawn(consumer.run(), "audit-consumer")
+        rt.spawn(notice_consumer.run(), "audit-notice-consumer")
+        rt.spawn(checkpointer.run(), "audit-checkpoints")
+        rt.spawn(gaps.run(), "audit-gaps")
+
+    runtime.on_start(start)
+    for router in (trail.router, checkpoints.router, integrity.router, indicators.router):
+        app.include_router(router)
+    install_web(app, settings)
+    return app

@@ -1,0 +1,65 @@
+"""Gaps in a source's ``sequence``: every node numbers its events 1, 2, 3... without
+holes, so a number the audit has not seen, below one it has, is an event gone missing.
+
+Gaps are kept as ranges, so a source that jumps far ahead costs one record, not one per
+missing number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+@dataclass(frozen=True, slots=True)
+class GapRange:
+    """Sequence numbers ``first`` to ``last`` (inclusive) of one source, not seen yet."""
+
+    first: int
+    last: int
+
+    def __contains__(self, sequence: object) -> bool:
+        return isinstance(sequence, int) and self.first <= sequence <= self.last
+
+    @property
+    def missing(self) -> int:
+        return self.last - self.first + 1
+
+
+class Arrival(StrEnum):
+    NEXT = "next"  # the number after the highest seen
+    AHEAD = "ahead"  # beyond the next one: the numbers in between are missing
+    LATE = "late"  # fills a known gap
+    REPEATED = "repeated"  # a number seen already, on another event: the source reused it
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    arrival: Arrival
+    highest: int
+    opened: GapRange | None = None
+    closed: GapRange | None = None
+    remainders: tuple[GapRange, ...] = ()
+
+
+def observe(highest: int, open_gaps: Sequence[GapRange], sequence: int) -> Observation:
+    """What the arrival of ``sequence`` means for a source whose highest number seen so
+    far is ``highest`` (0 before its first event) and whose open gaps are ``open_gaps``.
+
+    A late arrival closes the gap it falls in; what stays missing of that gap comes back
+    as ``remainders`` (at most two ranges, either side of the arrival).
+    """
+    if sequence < 1:
+        raise ValueError(f"sequence numbers start at 1, got {sequence}")
+    if sequence == highest + 1:
+        return Observation(Arrival.NEXT, sequence)
+    if sequence > highest + 1:
+        return Observation(Arrival.AHEAD, sequence, opened=GapRange(highest + 1, sequence - 1))
+    for gap in open_gaps:
+        if sequence in gap:
+            rest = (GapRange(gap.first, sequence - 1), GapRange(sequence + 1, gap.last))
+            return Observation(
+                Arrival.LATE, highest, closed=gap, remainders=tuple(r for r in rest if r.first <= r.last)
+            )
+    return Observation(Arrival.REPEATED, highest)

@@ -1,0 +1,237 @@
+"""The steering committee's indicators, computed from trail events alone.
+
+Referrals are counted in the month (and time range) they were *requested*, so each
+referral belongs to exactly one cohort and its later steps are counted with it, however
+late they come. Times run from the ``requested`` event's ``occurred_at`` to the first
+``received``, the first ``accepted`` or ``rejected``, and ``completed``. The median is
+the middle value (the mean of the two middle ones for an even count); the 90th
+percentile is the nearest-rank one (the smallest value at or above 90% of the values).
+A response target is missed when the step came later than the target, or has not come
+and the target has passed at ``as_of``; targets are calendar hours.
+
+Reminders and escalations (notices) are counted with the referral they are about; they
+are not lifecycle steps, so they change none of the other numbers, and the referral's
+parties, service, domain and priority come from its first lifecycle event.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+DIMENSIONS = ("pair", "service", "domain", "month")
+NOTICES = ("reminder", "escalation")  # the ``event`` of a notice's trail entry
+
+
+@dataclass(frozen=True, slots=True)
+class TrailEvent:
+    referral_id: str
+    event: str
+    sender_agency: str
+    receiver_agency: str
+    service_id: str
+    domain: str | None
+    priority: str
+    occurred_at: datetime
+    reason_code: str | None = None
+    outcome: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    receive_within: timedelta
+    decide_within: timedelta
+
+
+TargetKey = tuple[str, str, str]  # receiving agency, service id, priority
+
+
+@dataclass
+class Referral:
+    """One referral's story, as far as the trail tells it."""
+
+    first: TrailEvent
+    at: dict[str, datetime] = field(default_factory=dict)  # event name -> first time seen
+    reason_code: str | None = None
+    outcome: str | None = None
+    facts: TrailEvent | None = None  # the first lifecycle event (not a notice)
+    notices: Counter[str] = field(default_factory=Counter)  # reminder/escalation -> how many
+
+    def add(self, event: TrailEvent) -> None:
+        if event.event in NOTICES:
+            self.notices[event.event] += 1
+            return
+        if self.facts is None:
+            self.facts = event
+        self.at.setdefault(event.event, event.occurred_at)
+        if event.event == "rejected":
+            self.reason_code = event.reason_code
+        if event.event == "completed":
+            self.outcome = event.outcome
+
+    def decided_at(self) -> datetime | None:
+        times = [self.at[name] for name in ("accepted", "rejected") if name in self.at]
+        return min(times) if times else None
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The nearest-rank ``q``-th quantile of ``values`` (0 < q <= 1)."""
+    ordered = sorted(values)
+    return ordered[max(math.ceil(q * len(ordered)) - 1, 0)]
+
+
+def summary(values: Sequence[float]) -> dict[str, Any]:
+    if not values:
+        return {"count": 0, "median_seconds": None, "p90_seconds": None}
+    return {"count": len(values), "median_seconds": statistics.median(values), "p90_seconds": percentile(values, 0.9)}
+
+
+@dataclass
+class Group:
+    counts: Counter[str] = field(default_factory=Counter)
+    rejected_by_reason: Counter[str] = field(default_factory=Counter)
+    completed_by_outcome: Counter[str] = field(default_factory=Counter)
+    to_receive: list[float] = field(default_factory=list)
+    to_decide: list[float] = field(default_factory=list)
+    to_complete: list[float] = field(default_factory=list)
+
+    def add(self, referral: Referral, target: Target | None, as_of: datetime) -> None:
+        at, requested = referral.at, referral.at["requested"]
+        self.counts["requested"] += 1
+        self.counts["reminders"] += referral.notices["reminder"]
+        self.counts["escalations"] += referral.notices["escalation"]
+        for name in ("received", "accepted", "rejected", "completed", "failed", "cancelled", "consent-withdrawn"):
+            self.counts[name] += name in at
+        if "rejected" in at:
+            self.rejected_by_reason[referral.reason_code or "unspecified"] += 1
+        if "completed" in at:
+            self.completed_by_outcome[referral.outcome or "unspecified"] += 1
+        if "consent-withdrawn" in at and "personal-data-erased" not in at:
+            self.counts["erasures_pending"] += 1
+        decided = referral.decided_at()
+        for values, moment in (
+            (self.to_receive, at.get("received")),
+            (self.to_decide, decided),
+            (self.to_complete, at.get("completed")),
+        ):
+            if moment is not None:
+                values.append((moment - requested).total_seconds())
+        if target is None:
+            self.counts["targets_unknown"] += 1
+            return
+        for name, moment, within in (
+            ("receive", at.get("received"), target.receive_within),
+            ("decide", decided, target.decide_within),
+        ):
+            if (moment or as_of) - requested > within:
+                self.counts[f"missed_{name}"] += 1
+
+    def as_dict(self) -> dict[str, Any]:
+        c = self.counts
+        return {
+            "requested": c["requested"],
+            "received": c["received"],
+            "accepted": c["accepted"],
+            "rejected": c["rejected"],
+            "rejected_by_reason": dict(sorted(self.rejected_by_reason.items())),
+            "completed": c["completed"],
+            "completed_by_outcome": dict(sorted(self.completed_by_outcome.items())),
+            "failed": c["failed"],
+            "cancelled": c["cancelled"],
+            "time_to_receive": summary(self.to_receive),
+            "time_to_accept_or_reject": summary(self.to_decide),
+            "time_to_complete": summary(self.to_complete),
+            "targets_missed": {
+                "receive": c["missed_receive"],
+                "accept_or_reject": c["missed_decide"],
+                "without_target": c["targets_unknown"],
+            },
+            "consent_withdrawals": c["consent-withdrawn"],
+            "erasures_pending": c["erasures_pending"],
+            "reminders": c["reminders"],
+            "escalations": c["escalations"],
+        }
+
+
+def group_key(first: TrailEvent, requested: datetime, dimensions: Sequence[str]) -> tuple[tuple[str, Any], ...]:
+    key: list[tuple[str, Any]] = []
+    if "pair" in dimensions:
+        key += [("sender_agency", first.sender_agency), ("receiver_agency", first.receiver_agency)]
+    if "service" in dimensions:
+        key += [("receiver_agency", first.receiver_agency), ("service_id", first.service_id)]
+    if "domain" in dimensions:
+        key.append(("domain", first.domain))
+    if "month" in dimensions:
+        key.append(("month", requested.strftime("%Y-%m")))
+    return tuple(dict(key).items())
+
+
+def referrals_of(events: Iterable[TrailEvent]) -> Iterable[Referral]:
+    """Fold events (grouped by referral, each referral's in trail order) into referrals."""
+    current: Referral | None = None
+    for event in events:
+        if current is None or current.first.referral_id != event.referral_id:
+            if current is not None:
+                yield current
+            current = Referral(event)
+        current.add(event)
+    if current is not None:
+        yield current
+
+
+class Tally:
+    """Referrals folded into groups one at a time, so memory grows with groups, not events."""
+
+    def __init__(
+        self,
+        *,
+        dimensions: Sequence[str],
+        targets: Mapping[TargetKey, Target],
+        as_of: datetime,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> None:
+        self.dimensions = dimensions
+        self.targets = targets
+        self.as_of = as_of
+        self.since = since
+        self.until = until
+        self.groups: dict[tuple[tuple[str, Any], ...], Group] = {}
+
+    def add(self, referral: Referral) -> None:
+        requested = referral.at.get("requested")
+        if requested is None or (self.since and requested < self.since) or (self.until and requested >= self.until):
+            return
+        first = referral.facts or referral.first
+        key = group_key(first, requested, self.dimensions)
+        target = self.targets.get((first.receiver_agency, first.service_id, first.priority))
+        self.groups.setdefault(key, Group()).add(referral, target, self.as_of)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per group, sorted by group."""
+        return [
+            {"group": dict(key), **self.groups[key].as_dict()}
+            for key in sorted(self.groups, key=lambda k: [str(v) for _, v in k])
+        ]
+
+
+def indicators(
+    events: Iterable[TrailEvent],
+    *,
+    dimensions: Sequence[str],
+    targets: Mapping[TargetKey, Target],
+    as_of: datetime,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """One row per group of referrals requested in ``[since, until)``, sorted by group;
+    ``events`` come grouped by referral, each referral's in trail order."""
+    tally = Tally(dimensions=dimensions, targets=targets, as_of=as_of, since=since, until=until)
+    for referral in referrals_of(events):
+        tally.add(referral)
+    return tally.rows()

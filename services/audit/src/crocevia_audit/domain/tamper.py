@@ -1,0 +1,134 @@
+"""Finding where a stored trail stops matching what was hashed and signed.
+
+The service stores, per entry, the canonical entry bytes and their leaf hash, plus the
+perfect internal nodes, and signs checkpoints. Rewriting an entry row shows up in one of
+three places, checked while streaming the trail once in O(log n) memory:
+
+- the entry no longer hashes to its stored leaf hash (one leaf is named);
+- a recomputed internal node differs from the stored one (the leaves under it are named:
+  the entry and its leaf hash were rewritten together, or the node itself was);
+- the recomputed root differs from a signed checkpoint (everything was rewritten
+  consistently; the leaves since the last checkpoint that still matches are named).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from crocevia_audit.domain.checkpoint import Checkpoint
+from crocevia_audit.domain.merkle import StreamingRoot, leaf_hash
+from crocevia_audit.domain.nodes import MissingNodeError, NodeReader
+
+
+@dataclass(frozen=True, slots=True)
+class StoredLeaf:
+    """One stored entry row: its position, canonical bytes and recorded leaf hash."""
+
+    index: int
+    entry: bytes
+    leaf_hash: bytes
+
+
+class MismatchKind(StrEnum):
+    BROKEN_SEQUENCE = "broken-sequence"  # an index is missing, repeated or out of order
+    ALTERED_ENTRY = "altered-entry"  # the entry does not hash to its stored leaf hash
+    ALTERED_NODE = "altered-node"  # a stored internal node differs from the recomputed one
+    ROOT_DIFFERS = "root-differs"  # the recomputed root differs from a signed checkpoint
+    TRUNCATED = "truncated"  # a checkpoint vouches for entries that are not stored
+
+
+@dataclass(frozen=True, slots=True)
+class Mismatch:
+    """The first place the trail diverges: leaves ``[index, end)`` can no longer be trusted,
+    and the earliest tampered leaf is among them (``end == index + 1`` names it exactly)."""
+
+    kind: MismatchKind
+    index: int
+    end: int
+    detail: str
+
+
+def first_mismatch(
+    leaves: Iterable[StoredLeaf],
+    checkpoints: Iterable[Checkpoint],
+    nodes: NodeReader | None = None,
+) -> Mismatch | None:
+    """The first divergence between the stored trail and what was hashed and signed.
+
+    ``leaves`` must be given in index order from 0 (a gap is itself reported);
+    ``checkpoints`` are verified checkpoints of this log, in any order; ``nodes``, when
+    given, are the stored internal nodes, which narrow a consistent rewrite down to a
+    subtree. Returns ``None`` when everything recomputes: every entry hashes to its leaf
+    hash, every stored node matches, and every checkpoint's root is recomputed at its size.
+    """
+    pending = sorted(checkpoints, key=lambda checkpoint: checkpoint.size, reverse=True)
+    stream = StreamingRoot()
+    vouched = 0  # leaves [0, vouched) are covered by a checkpoint that matched
+
+    def check_checkpoints() -> Mismatch | None:
+        nonlocal vouched
+        while pending and pending[-1].size == stream.size:
+            checkpoint = pending.pop()
+            if stream.root() != checkpoint.root:
+                return Mismatch(
+                    MismatchKind.ROOT_DIFFERS,
+                    vouched,
+                    checkpoint.size,
+                    f"root of the first {checkpoint.size} entries differs from the checkpoint",
+                )
+            vouched = checkpoint.size
+        return None
+
+    if found := check_checkpoints():
+        return found
+    for leaf in leaves:
+        expected = stream.size
+        if leaf.index != expected:
+            return Mismatch(
+                MismatchKind.BROKEN_SEQUENCE,
+                expected,
+                expected + 1,
+                f"expected entry {expected}, found entry {leaf.index}",
+            )
+        if leaf_hash(leaf.entry) != leaf.leaf_hash:
+            return Mismatch(
+                MismatchKind.ALTERED_ENTRY,
+                expected,
+                expected + 1,
+                f"entry {expected} no longer hashes to its stored leaf hash",
+            )
+        completed = stream.add(leaf.leaf_hash)
+        if nodes is not None and (found := _first_altered_node(completed, nodes)):
+            return found
+        if found := check_checkpoints():
+            return found
+    if pending:
+        largest = pending[0].size
+        return Mismatch(
+            MismatchKind.TRUNCATED,
+            stream.size,
+            largest,
+            f"{stream.size} entries stored, but a checkpoint vouches for {largest}",
+        )
+    return None
+
+
+def _first_altered_node(completed: list[tuple[int, int, bytes]], nodes: NodeReader) -> Mismatch | None:
+    # Level 0 is the stored leaf hash itself, already compared with the entry.
+    for level, index, recomputed in completed[1:]:
+        start, end = index << level, (index + 1) << level
+        try:
+            stored = nodes.get(level, index)
+        except MissingNodeError:
+            stored = None
+        if stored != recomputed:
+            state = "is missing" if stored is None else "differs from the recomputed one"
+            return Mismatch(
+                MismatchKind.ALTERED_NODE,
+                start,
+                end,
+                f"stored node over entries [{start}, {end}) {state}",
+            )
+    return None

@@ -1,0 +1,73 @@
+"""Checkpoints and proofs. They reveal sizes and hashes only, so anyone may ask: a log's
+checkpoints are meant to be gossiped, and a verifier needs no account to check them."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import PlainTextResponse
+
+from crocevia_audit.entrypoints.access import Reader, audit_log, party_of
+from crocevia_audit.handlers import proofs
+from crocevia_audit.handlers.checkpoints import checkpoint_of_size, latest_checkpoint
+from crocevia_audit.handlers.proofs import ProofRefused
+from crocevia_common.problems import Problem
+
+router = APIRouter(tags=["checkpoints and proofs"])
+NOTE = "text/plain; charset=utf-8"
+
+
+def _refused(exc: ProofRefused) -> Problem:
+    return Problem(exc.status, exc.slug, "No such proof", exc.detail)
+
+
+@router.get("/checkpoint", response_class=PlainTextResponse, summary="The latest signed checkpoint (open to anyone)")
+async def get_checkpoint(
+    request: Request, size: Annotated[int | None, Query(ge=0, description="an earlier checkpoint")] = None
+) -> PlainTextResponse:
+    log = audit_log(request)
+    async with log.db.sessions() as session:
+        signed = await (latest_checkpoint(session) if size is None else checkpoint_of_size(session, size))
+    if signed is None:
+        raise Problem(
+            404,
+            "checkpoint-not-found",
+            "No such checkpoint",
+            "no checkpoint yet" if size is None else f"no checkpoint was signed at size {size}",
+        )
+    return PlainTextResponse(signed.note, media_type=NOTE, headers={"Crocevia-Tree-Size": str(signed.size)})
+
+
+@router.get(
+    "/checkpoint/key",
+    response_class=PlainTextResponse,
+    summary="The verifier key of the log's signing key (C2SP vkey, open to anyone)",
+)
+async def get_key(request: Request) -> PlainTextResponse:
+    return PlainTextResponse(audit_log(request).checkpointer.vkey + "\n", media_type=NOTE)
+
+
+@router.get("/proofs/inclusion", summary="RFC 9162 inclusion proof of an event (auditors; staff: their entries)")
+async def get_inclusion(
+    request: Request,
+    principal: Reader,
+    event_id: Annotated[str, Query(min_length=1, max_length=36)],
+    tree_size: Annotated[int | None, Query(ge=1, description="default: the latest checkpoint's")] = None,
+) -> dict[str, Any]:
+    try:
+        return await proofs.inclusion(audit_log(request).db, event_id, tree_size, party_of(principal))
+    except ProofRefused as exc:
+        raise _refused(exc) from None
+
+
+@router.get("/proofs/consistency", summary="RFC 9162 consistency proof between two tree sizes (open to anyone)")
+async def get_consistency(
+    request: Request,
+    old: Annotated[int, Query(alias="from", ge=0)],
+    new: Annotated[int, Query(alias="to", ge=0)],
+) -> dict[str, Any]:
+    try:
+        return await proofs.consistency(audit_log(request).db, old, new)
+    except ProofRefused as exc:
+        raise _refused(exc) from None

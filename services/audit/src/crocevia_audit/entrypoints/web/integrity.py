@@ -1,0 +1,73 @@
+"""Integrity for auditors: the latest signed checkpoint, the log's key, gaps, and the
+inclusion proofs the page's own script verifies (``/static/integrity.js``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import HTMLResponse
+
+from crocevia_audit.entrypoints.access import audit_log, party_of
+from crocevia_audit.entrypoints.routes.integrity import get_gaps
+from crocevia_audit.entrypoints.web.deps import Reader
+from crocevia_audit.handlers import proofs
+from crocevia_audit.handlers.checkpoints import latest_checkpoint
+from crocevia_common.problems import Problem
+from crocevia_common.web.i18n import Translator, request_language
+from crocevia_common.web.pages import pages_of
+
+router = APIRouter(prefix="/ui")
+# What the verifying script says, in the page's language.
+SCRIPT_STRINGS = (
+    "saved",
+    "none_saved",
+    "http_error",
+    "key_changed",
+    "checkpoint_ok",
+    "wrong_entry",
+    "leaf_mismatch",
+    "leaf_ok",
+    "inclusion_ok",
+    "consistency_ok",
+    "running",
+    "verified",
+    "not_verified",
+    "failed_with",
+)
+
+
+@router.get("/integrity", response_class=HTMLResponse)
+async def integrity_page(
+    request: Request, principal: Reader, event_id: Annotated[str, Query(max_length=36)] = ""
+) -> HTMLResponse:
+    t = Translator(request_language(request))
+    log = audit_log(request)
+    async with log.db.sessions() as session:
+        checkpoint = await latest_checkpoint(session)
+    gaps = await get_gaps(request, principal, source=None, status="open")
+    body = checkpoint.note.split("\n\n")[0].split("\n") if checkpoint else []
+    return pages_of(request).render(
+        request,
+        "integrity.html",
+        checkpoint=checkpoint,
+        body=body,
+        vkey=log.checkpointer.vkey,
+        gaps=gaps["gaps"],
+        event_id=event_id,
+        script_strings={k: t(f"verify.{k}") for k in SCRIPT_STRINGS},
+    )
+
+
+@router.get("/proofs/inclusion")
+async def inclusion_for_page(
+    request: Request,
+    principal: Reader,
+    event_id: Annotated[str, Query(min_length=1, max_length=36)],
+    tree_size: Annotated[int | None, Query(ge=1)] = None,
+) -> dict[str, Any]:
+    """The API's inclusion proof, with the session of the page."""
+    try:
+        return await proofs.inclusion(audit_log(request).db, event_id, tree_size, party_of(principal))
+    except proofs.ProofRefused as exc:
+        raise Problem(exc.status, exc.slug, "No such proof", exc.detail) from None

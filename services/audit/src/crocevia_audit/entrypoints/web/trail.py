@@ -1,0 +1,135 @@
+"""The trail for auditors: filters, pages, exports; one referral's story across both
+agencies; an entry's bytes, for the browser to hash itself."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import select
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from crocevia_audit.adapters import trail_query
+from crocevia_audit.adapters.tables import trail_entries
+from crocevia_audit.adapters.trail_query import CursorError, TrailFilter
+from crocevia_audit.domain.entries import utc
+from crocevia_audit.entrypoints.access import audit_log, party_of
+from crocevia_audit.entrypoints.routes.trail import export_trail
+from crocevia_audit.entrypoints.schemas import TrailItem
+from crocevia_audit.entrypoints.web.deps import EVENTS, Reader, filters_of, trail_filter
+from crocevia_audit.handlers.checkpoints import latest_checkpoint
+from crocevia_common.problems import Problem
+from crocevia_common.web.i18n import Translator, request_language
+from crocevia_common.web.pages import pages_of
+from crocevia_common.web.session import PageRefused
+from crocevia_contracts.directory import Domain
+
+router = APIRouter(prefix="/ui")
+PAGE = 50
+
+
+@router.get("")
+async def home() -> Response:
+    return RedirectResponse("/ui/trail", status_code=303)
+
+
+async def _parties(request: Request) -> list[str]:
+    c = trail_entries.c
+    async with audit_log(request).db.sessions() as session:
+        found = await session.execute(select(c.sender_agency).union(select(c.receiver_agency)))
+    return sorted(str(a) for a in found.scalars())
+
+
+@router.get("/trail", response_class=HTMLResponse)
+async def trail_page(
+    request: Request, principal: Reader, cursor: Annotated[str | None, Query(max_length=200)] = None
+) -> HTMLResponse:
+    t = Translator(request_language(request))
+    filters = filters_of(request.query_params)
+    flt, errors = trail_filter(principal, filters)
+    log = audit_log(request)
+    items: list[TrailItem] = []
+    next_cursor = None
+    if not errors:
+        try:
+            async with log.db.sessions() as session:
+                rows, next_cursor = await trail_query.page(session, flt, limit=PAGE, newest_first=True, cursor=cursor)
+            items = [TrailItem.of(row) for row in rows]
+        except CursorError:
+            errors["cursor"] = "filter.error.cursor"
+    query = urlencode({k: v for k, v in filters.items() if v})
+    return pages_of(request).render(
+        request,
+        "trail.html",
+        status=422 if errors else 200,
+        items=items,
+        filters=filters,
+        query=query,
+        errors={k: t(v) for k, v in errors.items()},
+        next_cursor=next_cursor,
+        agencies=await _parties(request),
+        events=EVENTS,
+        domains=[d.value for d in Domain],
+        party=party_of(principal),
+    )
+
+
+@router.get("/trail/export")
+async def export_page(
+    request: Request, principal: Reader, format: Annotated[str, Query(pattern="^(jsonl|csv)$")] = "jsonl"
+) -> Response:
+    """The export of the API, with the session of the page."""
+    flt, errors = trail_filter(principal, filters_of(request.query_params))
+    if errors:
+        raise PageRefused(422, "refused.filters")
+    return await export_trail(request, flt, format)
+
+
+def _durations(at: dict[str, datetime]) -> dict[str, float]:
+    requested = at.get("requested")
+    if requested is None:
+        return {}
+    decided = min((at[e] for e in ("accepted", "rejected") if e in at), default=None)
+    steps = {"receive": at.get("received"), "decide": decided, "complete": at.get("completed")}
+    return {name: (moment - requested).total_seconds() for name, moment in steps.items() if moment}
+
+
+@router.get("/referrals/{referral_id}", response_class=HTMLResponse)
+async def timeline_page(referral_id: str, request: Request, principal: Reader) -> HTMLResponse:
+    log = audit_log(request)
+    flt = TrailFilter(referral_id=referral_id[:64], party=party_of(principal))
+    async with log.db.sessions() as session:
+        items = [TrailItem.of(row) async for row in trail_query.scan(session, flt, page_size=500)]
+        checkpoint = await latest_checkpoint(session)
+    if not items:
+        raise PageRefused(404, "refused.no-trail", id=referral_id)
+    at: dict[str, datetime] = {}
+    for item in items:
+        at.setdefault(item.event, utc(item.occurred_at))
+    first = items[0]
+    return pages_of(request).render(
+        request,
+        "timeline.html",
+        items=items,
+        first=first,
+        durations=_durations(at),
+        signed_size=checkpoint.size if checkpoint else 0,
+    )
+
+
+@router.get("/trail/entries/{event_id}")
+async def entry_bytes(event_id: str, request: Request, principal: Reader) -> Response:
+    """The entry exactly as the log hashed it: the browser computes its leaf hash."""
+    c = trail_entries.c
+    async with audit_log(request).db.sessions() as session:
+        row = (
+            await session.execute(
+                select(c.entry, c.sender_agency, c.receiver_agency).where(c.event_id == event_id[:36])
+            )
+        ).first()
+    party = party_of(principal)
+    if row is None or (party and party not in (row.sender_agency, row.receiver_agency)):
+        raise Problem(404, "event-not-found", "No such event", f"no event {event_id} in the trail")
+    return Response(bytes(row.entry), media_type="application/json")

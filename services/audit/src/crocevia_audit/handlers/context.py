@@ -1,0 +1,23 @@
+"""What the audit's use cases work with, wired once by ``bootstrap``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+from crocevia_audit.domain.indicators import Target, TargetKey
+from crocevia_audit.handlers.append import TrailWriter
+from crocevia_audit.handlers.checkpoints import Checkpointer
+from crocevia_audit.handlers.gaps import GapWatch
+from crocevia_audit.settings import AuditSettings
+from crocevia_common.db import Database
+
+
+@dataclass
+class AuditLog:
+    settings: AuditSettings
+    db: Database
+    writer: TrailWriter
+    checkpointer: Checkpointer
+    gaps: GapWatch
+    response_targets: Callable[[], Awaitable[Mapping[TargetKey, Target]]]

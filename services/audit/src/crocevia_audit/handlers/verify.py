@@ -1,0 +1,156 @@
+"""Checking the stored trail against what was hashed and signed, naming the first entry
+that no longer matches.
+
+Every signed checkpoint is opened with the log's key, then the trail is streamed once,
+page by page, through the domain's ``first_mismatch`` (which recomputes leaf hashes,
+stored nodes and checkpoint roots in O(log n) memory). On top of that each row's
+queryable columns are recomputed from its entry bytes and its leaf hash compared with
+the tree's leaf node, so an edit of any stored value is caught at its own index.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from crocevia_audit.adapters.tables import checkpoints, trail_entries
+from crocevia_audit.adapters.tree import FetchedNodes, fetch_nodes
+from crocevia_audit.domain.checkpoint import Checkpoint, CheckpointError, open_checkpoint
+from crocevia_audit.domain.entries import EntryFields, project, utc
+from crocevia_audit.domain.note import VerifierKey
+from crocevia_audit.domain.tamper import Mismatch, MismatchKind, StoredLeaf, first_mismatch
+from crocevia_common.db import Database
+
+c = trail_entries.c
+# Every column read back from the hashed entry; the times are compared as UTC below.
+PROJECTED = tuple(n for n in EntryFields.__slots__ if n not in ("position", "time", "occurred_at"))
+
+
+@dataclass
+class Verification:
+    entries: int = 0
+    checkpoints: int = 0
+    latest_checkpoint: int | None = None
+    mismatch: Mismatch | None = None
+    bad_checkpoints: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.mismatch is None and not self.bad_checkpoints
+
+    def as_dict(self) -> dict[str, Any]:
+        found = self.mismatch
+        return {
+            "ok": self.ok,
+            "entries": self.entries,
+            "checkpoints_checked": self.checkpoints,
+            "latest_checkpoint_size": self.latest_checkpoint,
+            "bad_checkpoints": self.bad_checkpoints,
+            "first_mismatch": None
+            if found is None
+            else {"kind": found.kind.value, "index": found.index, "end": found.end, "detail": found.detail},
+        }
+
+
+def completed_names(index: int) -> list[tuple[int, int]]:
+    """The nodes appending leaf ``index`` completed: the leaf, then one per trailing 1 bit."""
+    names, level, position = [(0, index)], 0, index
+    while position & 1:
+        level, position = level + 1, position >> 1
+        names.append((level, position))
+    return names
+
+
+def _column_differs(row: Any) -> str | None:
+    try:
+        fields = project(bytes(row.entry))
+    except (ValueError, KeyError, TypeError):
+        return "the entry is not a trail entry any more"
+    if fields.position != row.position:
+        return f"the entry says index {fields.position}"
+    for name in PROJECTED:
+        if getattr(fields, name) != getattr(row, name):
+            return f"column {name} differs from the hashed entry"
+    for name in ("time", "occurred_at"):
+        if getattr(fields, name) != utc(getattr(row, name)):
+            return f"column {name} differs from the hashed entry"
+    return None
+
+
+class _Pages:
+    """The stored leaves in order, fetched a page at a time from the event loop's thread
+    (``first_mismatch`` is synchronous and runs in a worker thread)."""
+
+    def __init__(self, db: Database, loop: asyncio.AbstractEventLoop, page_size: int) -> None:
+        self.db = db
+        self.loop = loop
+        self.page_size = page_size
+        self.nodes = FetchedNodes({})
+        self.own: Mismatch | None = None
+        self.count = 0
+
+    def get(self, level: int, index: int) -> bytes:
+        return self.nodes.get(level, index)
+
+    async def _page(self, after: int) -> tuple[list[Any], FetchedNodes]:
+        async with self.db.sessions() as session:
+            rows = list(
+                await session.execute(
+                    select(trail_entries).where(c.position > after).order_by(c.position).limit(self.page_size)
+                )
+            )
+            names = [name for row in rows for name in completed_names(int(row.position))]
+            return rows, await fetch_nodes(session, names)
+
+    def __iter__(self) -> Iterator[StoredLeaf]:
+        after = -1
+        while True:
+            rows, nodes = asyncio.run_coroutine_threadsafe(self._page(after), self.loop).result()
+            self.nodes = nodes
+            for row in rows:
+                index = int(row.position)
+                problem = _column_differs(row)
+                if problem is None and nodes.nodes.get((0, index)) != bytes(row.leaf_hash):
+                    problem = "the entry's leaf hash differs from the tree's leaf node"
+                if problem is not None:
+                    self.own = Mismatch(MismatchKind.ALTERED_ENTRY, index, index + 1, f"entry {index}: {problem}")
+                    return
+                self.count += 1
+                yield StoredLeaf(index, bytes(row.entry), bytes(row.leaf_hash))
+            if len(rows) < self.page_size:
+                return
+            after = int(rows[-1].position)
+
+
+async def signed_checkpoints(db: Database, verifier: VerifierKey, report: Verification) -> list[Checkpoint]:
+    """Every stored checkpoint whose note verifies and agrees with its row."""
+    opened = []
+    async with db.sessions() as session:
+        for row in await session.execute(select(checkpoints).order_by(checkpoints.c.size)):
+            try:
+                checkpoint = open_checkpoint(row.note, [verifier], origin=verifier.name)
+            except CheckpointError as exc:
+                report.bad_checkpoints.append(f"checkpoint of size {row.size}: {exc.reason}")
+                continue
+            if checkpoint.size != row.size or checkpoint.root != bytes(row.root):
+                report.bad_checkpoints.append(f"checkpoint of size {row.size}: its row differs from its signed note")
+                continue
+            opened.append(checkpoint)
+    return opened
+
+
+async def verify_trail(db: Database, verifier: VerifierKey, page_size: int = 1000) -> Verification:
+    """Recompute the whole stored trail; report the first divergence, if any."""
+    report = Verification()
+    signed = await signed_checkpoints(db, verifier, report)
+    report.checkpoints = len(signed)
+    report.latest_checkpoint = max((cp.size for cp in signed), default=None)
+    pages = _Pages(db, asyncio.get_running_loop(), page_size)
+    found = await asyncio.to_thread(first_mismatch, pages, signed, pages)
+    report.entries = pages.count
+    report.mismatch = pages.own or found
+    return report

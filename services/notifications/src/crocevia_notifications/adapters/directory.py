@@ -1,0 +1,78 @@
+"""Agencies and their services: the ``directory`` bucket on NATS first (each node keeps its
+own entry there), then the agency files this service was given."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import yaml
+from nats.js.errors import KeyNotFoundError
+from nats.js.kv import KeyValue
+from pydantic import ValidationError
+
+from crocevia_contracts.directory import AgencyEntry, ResponseTarget
+from crocevia_notifications.domain.templates import Names
+
+log = logging.getLogger(__name__)
+
+
+def load_agencies_dir(directory: Path) -> dict[str, AgencyEntry]:
+    """Every valid agency file (YAML or JSON) in ``directory``; invalid ones are logged and
+    skipped, so one bad file does not silence the whole network."""
+    found: dict[str, AgencyEntry] = {}
+    if not directory.is_dir():
+        log.warning("no agencies directory at %s", directory)
+        return found
+    for path in sorted(directory.iterdir()):
+        if path.suffix not in (".yaml", ".yml", ".json"):
+            continue
+        try:
+            entry = AgencyEntry.model_validate(yaml.safe_load(path.read_text()))
+        except (OSError, yaml.YAMLError, ValidationError) as exc:
+            log.warning("agency file %s ignored: %s", path, exc)
+            continue
+        found[entry.organization.id] = entry
+    return found
+
+
+class AgencyDirectory:
+    def __init__(self, kv: KeyValue | None, files: dict[str, AgencyEntry]) -> None:
+        self._kv = kv
+        self._files = files
+
+    async def fetch(self, agency_id: str) -> AgencyEntry | None:
+        if self._kv is not None:
+            try:
+                entry = await self._kv.get(agency_id)
+                if entry.value:
+                    return AgencyEntry.model_validate(json.loads(entry.value))
+            except KeyNotFoundError:
+                pass
+            except (ValueError, ValidationError) as exc:
+                log.warning("directory entry %s is not valid: %s", agency_id, exc)
+        return self._files.get(agency_id)
+
+    async def knows(self, agency_id: str) -> bool:
+        return await self.fetch(agency_id) is not None
+
+    async def names(self, *agency_ids: str) -> Names:
+        agencies: dict[str, str] = {}
+        services: dict[str, str] = {}
+        for agency_id in dict.fromkeys(agency_ids):
+            entry = await self.fetch(agency_id)
+            if entry is None:
+                continue
+            agencies[agency_id] = entry.organization.name
+            services.update({s.id: s.name for s in entry.services})
+        return Names(agencies, services)
+
+    async def response_target(self, agency_id: str, service_id: str, priority: str) -> ResponseTarget | None:
+        """The service's target for ``priority``, else its routine target, else None."""
+        entry = await self.fetch(agency_id)
+        service = entry.service(service_id) if entry else None
+        if service is None:
+            return None
+        targets = {p.value: t for p, t in service.response_targets.items()}
+        return targets.get(priority) or targets.get("routine")

@@ -1,0 +1,93 @@
+"""The in-app inbox: one item per notice and person; unread first, newest first."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crocevia_notifications.adapters.tables import inbox_items
+
+c = inbox_items.c
+
+
+async def add(session: AsyncSession, **values: Any) -> int:
+    """Insert an item; a second item for the same notice and person fails on the unique
+    key, and with it the whole transaction."""
+    done = await session.execute(insert(inbox_items).values(**values).returning(c.id))
+    return int(done.scalar_one())
+
+
+def encode_cursor(row: RowMapping) -> str:
+    key = json.dumps([0 if row["read_at"] is None else 1, row["id"]])
+    return base64.urlsafe_b64encode(key.encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[int, int]:
+    """Raise ValueError if ``cursor`` is not one this service gave out."""
+    read, last_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    if read not in (0, 1) or not isinstance(last_id, int):
+        raise ValueError("not a cursor")
+    return read, last_id
+
+
+async def page(
+    session: AsyncSession, person_id: int, limit: int, cursor: str | None, unread_only: bool = False
+) -> tuple[list[RowMapping], str | None]:
+    """One page of a person's items, unread first then newest first, and the next cursor."""
+    is_read = case((c.read_at.is_(None), 0), else_=1)
+    query = select(inbox_items).where(c.person_id == person_id)
+    if unread_only:
+        query = query.where(c.read_at.is_(None))
+    if cursor:
+        read, last_id = decode_cursor(cursor)
+        if read == 0:
+            query = query.where(or_(and_(c.read_at.is_(None), c.id < last_id), c.read_at.is_not(None)))
+        else:
+            query = query.where(c.read_at.is_not(None), c.id < last_id)
+    query = query.order_by(is_read, c.id.desc()).limit(limit + 1)
+    rows = list((await session.execute(query)).mappings())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (encode_cursor(rows[-1]) if more and rows else None)
+
+
+async def unread_count(session: AsyncSession, person_id: int) -> int:
+    found = await session.execute(
+        select(func.count()).select_from(inbox_items).where(c.person_id == person_id, c.read_at.is_(None))
+    )
+    return int(found.scalar_one())
+
+
+async def mark_read(session: AsyncSession, person_id: int, item_id: int, at: datetime) -> RowMapping | None:
+    """Mark an item of ``person_id`` read (once; a second call keeps the first time)."""
+    await session.execute(
+        update(inbox_items).where(c.id == item_id, c.person_id == person_id, c.read_at.is_(None)).values(read_at=at)
+    )
+    found = await session.execute(select(inbox_items).where(c.id == item_id, c.person_id == person_id))
+    return found.mappings().first()
+
+
+async def fresh(
+    session: AsyncSession, person_id: int, after_id: int, since: datetime, limit: int = 200
+) -> list[RowMapping]:
+    """Items of ``person_id`` after ``after_id`` or made since ``since``, by id. Ids are not
+    handed out in commit order when transactions overlap (PostgreSQL), so a live reader
+    also looks back a little, and skips what it has sent already."""
+    rows = await session.execute(
+        select(inbox_items)
+        .where(c.person_id == person_id, or_(c.id > after_id, c.created_at >= since))
+        .order_by(c.id)
+        .limit(limit)
+    )
+    return list(rows.mappings())
+
+
+async def newest_id(session: AsyncSession, person_id: int) -> int:
+    found = await session.execute(select(func.max(c.id)).where(c.person_id == person_id))
+    return int(found.scalar_one() or 0)

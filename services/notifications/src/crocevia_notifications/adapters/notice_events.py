@@ -1,0 +1,67 @@
+"""Reminders and escalations as events on NATS, so the audit records them like any other.
+
+The subject, stream and envelope are the contracts' (``crocevia_contracts.notices``):
+``notice.v1.<agency>.<kind>``, stream NOTICES, source ``/services/notifications``, with a
+gapless ``sequence``. They go out through the transactional outbox, committed with the
+timer that fired them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crocevia_common.messaging.outbox import next_sequence
+from crocevia_common.telemetry import current_traceparent, inject_headers
+from crocevia_contracts import CONTENT_TYPE
+from crocevia_contracts.notices import Notice as ContractNotice
+from crocevia_contracts.notices import NoticeEnvelope, NoticeKind, notice_subject
+from crocevia_notifications.adapters.tables import messaging
+from crocevia_notifications.domain.notices import Notice
+
+SOURCE = "/services/notifications"
+
+
+async def enqueue_notice(
+    session: AsyncSession, notice: Notice, *, due_at: datetime, target_hours: float, notified: int
+) -> dict[str, Any]:
+    """Put the event of a fired reminder or escalation in the outbox; return its envelope."""
+    sequence = await next_sequence(session, messaging, SOURCE)
+    kind = NoticeKind(notice.kind.value)
+    envelope = NoticeEnvelope(
+        id=notice.id,
+        source=SOURCE,
+        type=kind.event_type,
+        time=datetime.now(UTC),
+        subject=notice.referral_id,
+        sequence=sequence,
+        traceparent=current_traceparent(),
+        data=ContractNotice(
+            notice=kind,
+            stage=notice.event,
+            agency=notice.acting_agency,
+            referral_id=notice.referral_id,
+            sender_agency=notice.sender_agency,
+            receiver_agency=notice.receiver_agency,
+            service_id=notice.service_id,
+            priority=notice.priority,
+            status=notice.status,
+            due_at=due_at,
+            target_hours=target_hours,
+            notified=notified,
+        ),
+    )
+    await session.execute(
+        insert(messaging.outbox).values(
+            event_id=notice.id,
+            subject=notice_subject(notice.acting_agency, kind),
+            payload=envelope.model_dump_json(exclude_none=True).encode(),
+            headers=inject_headers({"Content-Type": CONTENT_TYPE}),
+            created_at=datetime.now(UTC),
+            attempts=0,
+        )
+    )
+    return envelope.model_dump(mode="json", exclude_none=True)

@@ -1,0 +1,43 @@
+"""Webhook endpoints of the agencies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crocevia_notifications.adapters.tables import webhooks
+
+
+async def add(session: AsyncSession, **values: Any) -> None:
+    await session.execute(insert(webhooks).values(active=True, **values))
+
+
+async def get(session: AsyncSession, webhook_id: str) -> RowMapping | None:
+    found = await session.execute(select(webhooks).where(webhooks.c.id == webhook_id))
+    return found.mappings().first()
+
+
+async def of_agency(session: AsyncSession, agency: str | None) -> list[RowMapping]:
+    query = select(webhooks).order_by(webhooks.c.created_at, webhooks.c.id)
+    if agency is not None:
+        query = query.where(webhooks.c.agency == agency)
+    return list((await session.execute(query)).mappings())
+
+
+async def active_of(session: AsyncSession, agencies: set[str]) -> list[RowMapping]:
+    rows = await session.execute(
+        select(webhooks).where(webhooks.c.agency.in_(agencies), webhooks.c.active.is_(True)).order_by(webhooks.c.id)
+    )
+    return list(rows.mappings())
+
+
+async def disable(session: AsyncSession, webhook_id: str, at: datetime, reason: str) -> None:
+    await session.execute(
+        update(webhooks)
+        .where(webhooks.c.id == webhook_id, webhooks.c.active.is_(True))
+        .values(active=False, disabled_at=at, disabled_reason=reason[:200])
+    )

@@ -1,0 +1,55 @@
+"""What the routes share: the caller as a staff member, and the use-case context."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.engine import RowMapping
+
+from crocevia_common.auth import Principal, Role, current_principal, require
+from crocevia_common.problems import Problem
+from crocevia_notifications.adapters import staff_store
+from crocevia_notifications.handlers.context import Notifier
+
+
+def notifier_of(request: Request) -> Notifier:
+    notifier: Notifier = request.app.state.notifier
+    return notifier
+
+
+async def current_person(principal: Annotated[Principal, Depends(current_principal)], request: Request) -> RowMapping:
+    """The staff member the token names; 403 when the directory does not know them or they
+    are no longer active."""
+    ctx = notifier_of(request)
+    async with ctx.db.sessions() as session:
+        person = await staff_store.get(session, principal.agency, principal.sub)
+    if person is None:
+        raise Problem(
+            403,
+            "unknown-person",
+            "Not in the staff directory",
+            f"{principal.sub!r} is not on the staff of {principal.agency!r}",
+        )
+    if not person["active"]:
+        raise Problem(403, "inactive-person", "Not active", f"{principal.sub!r} of {principal.agency!r} is not active")
+    return person
+
+
+Person = Annotated[RowMapping, Depends(current_person)]
+Context = Annotated[Notifier, Depends(notifier_of)]
+
+
+async def known_agency(ctx: Notifier, agency: str) -> None:
+    if not await ctx.directory.knows(agency):
+        raise Problem(404, "unknown-agency", "No such agency", f"no agency {agency!r} in the directory")
+
+
+def may_manage(principal: Principal, agency: str) -> None:
+    """An agency's admins manage their own agency; the network's system accounts any."""
+    if Role.SYSTEM not in principal.roles and principal.agency != agency:
+        raise Problem(403, "other-agency", "Not your agency", f"your token is for {principal.agency!r}, not {agency!r}")
+
+
+Admin = Annotated[Principal, Depends(require(Role.ADMIN, Role.SYSTEM))]
+Manager = Annotated[Principal, Depends(require(Role.ADMIN, Role.SUPERVISOR, Role.SYSTEM))]

@@ -1,0 +1,169 @@
+"""The staff directory and subscriptions (agency admins, or system accounts), and each
+person's own preferences."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Response
+from pydantic import ValidationError
+from sqlalchemy.engine import RowMapping
+
+from crocevia_common.problems import Problem
+from crocevia_notifications.adapters import staff_store, subscription_store
+from crocevia_notifications.domain.preferences import Preferences
+from crocevia_notifications.domain.routing import DEFAULT_SUBSCRIPTIONS, Subscription
+from crocevia_notifications.domain.staff import StaffMember
+from crocevia_notifications.entrypoints.deps import Admin, Context, Person, known_agency, may_manage
+from crocevia_notifications.entrypoints.schemas import StaffChange, StaffOut, SubscriptionIn, SubscriptionOut
+from crocevia_notifications.handlers.staff import change_member, save_member
+
+router = APIRouter(tags=["staff"])
+
+
+def staff_out(row: RowMapping) -> StaffOut:
+    return StaffOut(agency=row["agency"], **staff_store.member(row).model_dump())
+
+
+def _no_person(agency: str, sub: str) -> Problem:
+    return Problem(404, "unknown-person", "No such person", f"{sub!r} is not on the staff of {agency!r}")
+
+
+@router.get("/me", response_model=StaffOut, summary="The caller, as the staff directory knows them")
+async def get_me(person: Person) -> StaffOut:
+    return staff_out(person)
+
+
+@router.put("/me/preferences", response_model=StaffOut, summary="Replace the caller's preferences")
+async def put_my_preferences(preferences: Preferences, person: Person, ctx: Context) -> StaffOut:
+    await change_member(ctx, person["agency"], person["sub"], {"preferences": preferences.model_dump(mode="json")})
+    async with ctx.db.sessions() as session:
+        row = await staff_store.get(session, person["agency"], person["sub"])
+    assert row is not None
+    return staff_out(row)
+
+
+@router.get("/agencies/{agency}/staff", response_model=list[StaffOut], summary="An agency's staff")
+async def list_staff(agency: str, principal: Admin, ctx: Context) -> list[StaffOut]:
+    may_manage(principal, agency)
+    await known_agency(ctx, agency)
+    async with ctx.db.sessions() as session:
+        return [staff_out(r) for r in await staff_store.of_agency(session, agency)]
+
+
+@router.post("/agencies/{agency}/staff/import", summary="Create or replace many people (a staff file's list)")
+async def import_staff(
+    agency: str, staff: Annotated[list[StaffMember], Body()], principal: Admin, ctx: Context
+) -> dict[str, int]:
+    may_manage(principal, agency)
+    await known_agency(ctx, agency)
+    created = sum([await save_member(ctx, agency, member) for member in staff])
+    return {"created": created, "updated": len(staff) - created}
+
+
+@router.get("/agencies/{agency}/staff/{sub}", response_model=StaffOut, summary="One person")
+async def get_staff(agency: str, sub: str, principal: Admin, ctx: Context) -> StaffOut:
+    may_manage(principal, agency)
+    async with ctx.db.sessions() as session:
+        row = await staff_store.get(session, agency, sub)
+    if row is None:
+        raise _no_person(agency, sub)
+    return staff_out(row)
+
+
+@router.put("/agencies/{agency}/staff/{sub}", response_model=StaffOut, summary="Create or replace a person")
+async def put_staff(
+    agency: str, sub: str, member: StaffMember, principal: Admin, ctx: Context, response: Response
+) -> StaffOut:
+    may_manage(principal, agency)
+    await known_agency(ctx, agency)
+    if member.sub != sub:
+        raise Problem(422, "sub-mismatch", "Body and path disagree", f"the body names {member.sub!r}, the path {sub!r}")
+    response.status_code = 201 if await save_member(ctx, agency, member) else 200
+    return StaffOut(agency=agency, **member.model_dump())
+
+
+@router.patch(
+    "/agencies/{agency}/staff/{sub}",
+    response_model=StaffOut,
+    summary="Change some fields of a person (e.g. active: false)",
+)
+async def patch_staff(agency: str, sub: str, change: StaffChange, principal: Admin, ctx: Context) -> StaffOut:
+    may_manage(principal, agency)
+    try:
+        member = await change_member(ctx, agency, sub, change.model_dump(mode="json", exclude_unset=True))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise Problem(422, "validation", "Invalid request", f"{where}: {first['msg']}") from None
+    if member is None:
+        raise _no_person(agency, sub)
+    return StaffOut(agency=agency, **member.model_dump())
+
+
+def subscription_out(sub: Subscription, default: bool) -> SubscriptionOut:
+    return SubscriptionOut(
+        id=sub.id,
+        agency=sub.agency,
+        default=default,
+        roles=sorted(sub.roles),
+        event_types=sorted(sub.topics),
+        service_ids=sorted(sub.service_ids),
+        priorities=sorted(sub.priorities),
+        scope=sub.scope,
+    )
+
+
+@router.get(
+    "/agencies/{agency}/subscriptions",
+    response_model=list[SubscriptionOut],
+    summary="Who at the agency hears of what: the defaults, then the agency's own",
+)
+async def list_subscriptions(agency: str, principal: Admin, ctx: Context) -> list[SubscriptionOut]:
+    may_manage(principal, agency)
+    await known_agency(ctx, agency)
+    async with ctx.db.sessions() as session:
+        own = await subscription_store.of_agencies(session, {agency})
+    return [*(subscription_out(s, True) for s in DEFAULT_SUBSCRIPTIONS), *(subscription_out(s, False) for s in own)]
+
+
+@router.post(
+    "/agencies/{agency}/subscriptions",
+    status_code=201,
+    response_model=SubscriptionOut,
+    summary="Add a subscription for the agency's staff",
+)
+async def add_subscription(agency: str, body: SubscriptionIn, principal: Admin, ctx: Context) -> SubscriptionOut:
+    may_manage(principal, agency)
+    await known_agency(ctx, agency)
+    sub = Subscription(
+        agency=agency,
+        roles=frozenset(body.roles),
+        topics=frozenset(body.event_types),
+        service_ids=frozenset(body.service_ids),
+        priorities=frozenset(body.priorities),
+        scope=body.scope,
+    )
+    async with ctx.db.transaction() as session:
+        new_id = await subscription_store.add(session, sub)
+    return subscription_out(replace(sub, id=new_id), False)
+
+
+@router.delete(
+    "/agencies/{agency}/subscriptions/{subscription_id}",
+    status_code=204,
+    summary="Remove one of the agency's own subscriptions",
+)
+async def remove_subscription(agency: str, subscription_id: int, principal: Admin, ctx: Context) -> Response:
+    may_manage(principal, agency)
+    async with ctx.db.transaction() as session:
+        removed = await subscription_store.remove(session, agency, subscription_id)
+    if not removed:
+        raise Problem(
+            404,
+            "subscription-not-found",
+            "No such subscription",
+            f"{agency!r} has no subscription {subscription_id} (the defaults cannot be removed)",
+        )
+    return Response(status_code=204)

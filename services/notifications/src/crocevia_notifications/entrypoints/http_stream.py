@@ -1,0 +1,76 @@
+"""``GET /inbox/stream``: the caller's new inbox items, live, as Server-Sent Events.
+
+EventSource cannot set headers, so the token may come as ``?access_token=``. Each item is
+an ``inbox-item`` event whose ``id`` is the item id; a client reconnecting with
+``Last-Event-ID`` gets what it missed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import StreamingResponse
+
+from crocevia_notifications.adapters import inbox_store
+from crocevia_notifications.entrypoints.deps import Context, Person
+from crocevia_notifications.entrypoints.schemas import InboxItem
+from crocevia_notifications.handlers.context import Notifier
+
+router = APIRouter(tags=["inbox"])
+
+# How far back a live reader looks for items committed after others with higher ids.
+LOOK_BACK = timedelta(seconds=60)
+
+
+async def _events(request: Request, ctx: Notifier, person_id: int, last_id: int | None) -> AsyncIterator[str]:
+    settings = ctx.settings
+    signal = ctx.inbox.signal
+    async with ctx.db.sessions() as session:
+        if last_id is None:
+            last_id = await inbox_store.newest_id(session, person_id)
+        known = await inbox_store.fresh(session, person_id, last_id, ctx.clock() - LOOK_BACK)
+    sent = {row["id"]: row["created_at"] for row in known if row["id"] <= last_id}  # the client has these
+    yield f"retry: 2000\n: connected, after item {last_id}\n\n"
+    quiet_since = time.monotonic()
+    while not await request.is_disconnected():
+        ticket = signal.ticket()
+        since = ctx.clock() - LOOK_BACK
+        async with ctx.db.sessions() as session:
+            rows = [r for r in await inbox_store.fresh(session, person_id, last_id, since) if r["id"] not in sent]
+        for row in rows:
+            item = InboxItem.model_validate(dict(row))
+            yield f"id: {item.id}\nevent: inbox-item\ndata: {item.model_dump_json()}\n\n"
+            sent[item.id] = row["created_at"]
+            last_id = max(last_id, item.id)
+            quiet_since = time.monotonic()
+        if len(sent) > 1000:
+            sent = {k: v for k, v in sent.items() if k >= last_id - 1000}
+        if rows:
+            continue
+        if time.monotonic() - quiet_since >= settings.inbox_stream_keepalive_seconds:
+            yield ": keep-alive\n\n"
+            quiet_since = time.monotonic()
+        await signal.wait(ticket, min(settings.inbox_stream_poll_seconds, settings.inbox_stream_keepalive_seconds))
+
+
+@router.get(
+    "/inbox/stream",
+    summary="New inbox items as Server-Sent Events (token also as ?access_token=)",
+    response_class=StreamingResponse,
+)
+async def stream_inbox(
+    request: Request,
+    person: Person,
+    ctx: Context,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+) -> StreamingResponse:
+    last_id = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
+    return StreamingResponse(
+        _events(request, ctx, person["id"], last_id),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

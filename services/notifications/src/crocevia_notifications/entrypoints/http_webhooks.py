@@ -1,0 +1,108 @@
+"""Webhook endpoints of an agency: register (the secret is shown once), list, disable, and
+every delivery with its attempts."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from sqlalchemy.engine import RowMapping
+
+from crocevia_common.auth import Principal, Role
+from crocevia_common.problems import Problem
+from crocevia_notifications.adapters import delivery_store, webhook_store
+from crocevia_notifications.adapters.addresses import ForbiddenURL
+from crocevia_notifications.entrypoints.deps import Admin, Context, Manager, may_manage
+from crocevia_notifications.entrypoints.schemas import (
+    AttemptOut,
+    DeliveryOut,
+    DeliveryPage,
+    WebhookCreated,
+    WebhookIn,
+    WebhookOut,
+)
+from crocevia_notifications.handlers.context import Notifier
+from crocevia_notifications.handlers.webhooks import register_webhook
+
+router = APIRouter(tags=["webhooks"])
+
+
+@router.post(
+    "/webhooks",
+    status_code=201,
+    response_model=WebhookCreated,
+    summary="Register an endpoint for an agency; answers its whsec_ secret once",
+)
+async def create_webhook(body: WebhookIn, principal: Admin, ctx: Context) -> WebhookCreated:
+    agency = body.agency or principal.agency
+    may_manage(principal, agency)
+    if not await ctx.directory.knows(agency):
+        raise Problem(422, "unknown-agency", "No such agency", f"no agency {agency!r} in the directory")
+    try:
+        row = await register_webhook(ctx, agency=agency, url=body.url, event_types=body.event_types, by=principal.sub)
+    except ForbiddenURL as exc:
+        raise Problem(422, "forbidden-url", "URL not allowed", str(exc)) from None
+    return WebhookCreated.model_validate(dict(row))
+
+
+@router.get("/webhooks", response_model=list[WebhookOut], summary="The caller's agency's endpoints")
+async def list_webhooks(principal: Manager, ctx: Context, agency: str | None = None) -> list[WebhookOut]:
+    agency = agency or (None if Role.SYSTEM in principal.roles else principal.agency)
+    if agency is not None:
+        may_manage(principal, agency)
+    async with ctx.db.sessions() as session:
+        return [WebhookOut.model_validate(dict(r)) for r in await webhook_store.of_agency(session, agency)]
+
+
+async def _own_webhook(ctx: Notifier, principal: Principal, webhook_id: str) -> RowMapping:
+    async with ctx.db.sessions() as session:
+        row = await webhook_store.get(session, webhook_id)
+    if row is None or (Role.SYSTEM not in principal.roles and row["agency"] != principal.agency):
+        raise Problem(404, "webhook-not-found", "No such webhook", f"no webhook {webhook_id} of yours")
+    return row
+
+
+@router.get("/webhooks/{webhook_id}", response_model=WebhookOut, summary="One endpoint")
+async def get_webhook(webhook_id: str, principal: Manager, ctx: Context) -> WebhookOut:
+    return WebhookOut.model_validate(dict(await _own_webhook(ctx, principal, webhook_id)))
+
+
+@router.delete("/webhooks/{webhook_id}", status_code=204, summary="Disable an endpoint (its history stays)")
+async def delete_webhook(webhook_id: str, principal: Admin, ctx: Context) -> Response:
+    await _own_webhook(ctx, principal, webhook_id)
+    async with ctx.db.transaction() as session:
+        await webhook_store.disable(session, webhook_id, ctx.clock(), f"disabled by {principal.sub}")
+        await delivery_store.cancel_pending_of_webhook(session, webhook_id, "endpoint disabled")
+    return Response(status_code=204)
+
+
+@router.get(
+    "/webhooks/{webhook_id}/deliveries",
+    response_model=DeliveryPage,
+    summary="Every delivery to the endpoint, newest first, with each attempt",
+)
+async def list_deliveries(
+    webhook_id: str,
+    principal: Manager,
+    ctx: Context,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+) -> DeliveryPage:
+    await _own_webhook(ctx, principal, webhook_id)
+    async with ctx.db.sessions() as session:
+        rows = await delivery_store.of_webhook(session, webhook_id, limit + 1, cursor)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        attempts = await delivery_store.attempts_of(session, [r["id"] for r in rows])
+    items = [
+        DeliveryOut.model_validate(
+            {
+                **dict(r),
+                "payload": r["payload"] if isinstance(r["payload"], dict) else json.loads(r["payload"]),
+                "history": [AttemptOut.model_validate(dict(a)) for a in attempts.get(r["id"], [])],
+            }
+        )
+        for r in rows
+    ]
+    return DeliveryPage(items=items, next_cursor=rows[-1]["id"] if more and rows else None)

@@ -1,0 +1,163 @@
+"""The shapes the HTTP API takes and answers with."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from crocevia_contracts import Priority
+from crocevia_notifications.domain.preferences import Preferences
+from crocevia_notifications.domain.routing import TOPICS, Scope
+from crocevia_notifications.domain.staff import STAFF_ROLES, StaffMember
+
+
+class Answer(BaseModel):
+    @model_validator(mode="before")
+    @classmethod
+    def _utc(cls, value: Any) -> Any:
+        # SQLite hands stored times back without their zone; they are UTC.
+        if isinstance(value, dict):
+            return {
+                k: v.replace(tzinfo=UTC) if isinstance(v, datetime) and v.tzinfo is None else v
+                for k, v in value.items()
+            }
+        return value
+
+
+class InboxItem(Answer):
+    """A notification in the in-app inbox: public facts and a link, nothing about the person."""
+
+    id: int
+    kind: str
+    event: str
+    referral_id: str
+    sender_agency: str
+    receiver_agency: str
+    service_id: str
+    priority: str
+    status: str
+    title: str
+    body: str
+    link: str
+    created_at: datetime
+    read_at: datetime | None
+
+
+class InboxPage(BaseModel):
+    items: list[InboxItem]
+    next_cursor: str | None
+    unread: int
+
+
+class StaffOut(StaffMember):
+    agency: str
+
+
+class StaffChange(BaseModel):
+    """The fields of a person to change; those not given stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    email: str | None = None
+    language: str | None = None
+    timezone: str | None = None
+    roles: list[str] | None = None
+    services: list[str] | None = None
+    active: bool | None = None
+    preferences: Preferences | None = None
+
+
+def _subset(value: list[str], allowed: tuple[str, ...] | list[str], what: str) -> list[str]:
+    unknown = sorted(set(value) - set(allowed))
+    if unknown:
+        raise ValueError(f"unknown {what} {unknown}; {what} are: {', '.join(allowed)}")
+    return sorted(set(value))
+
+
+class SubscriptionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    roles: list[str] = Field(min_length=1)
+    event_types: list[str] = Field(default_factory=list, description="empty: every event type")
+    service_ids: list[str] = Field(default_factory=list, description="empty: every service")
+    priorities: list[str] = Field(default_factory=list, description="empty: every priority")
+    scope: Scope = Scope.ACTING
+
+    @field_validator("roles")
+    @classmethod
+    def _roles(cls, value: list[str]) -> list[str]:
+        return _subset(value, STAFF_ROLES, "roles")
+
+    @field_validator("event_types")
+    @classmethod
+    def _types(cls, value: list[str]) -> list[str]:
+        return _subset(value, TOPICS, "event types")
+
+    @field_validator("priorities")
+    @classmethod
+    def _priorities(cls, value: list[str]) -> list[str]:
+        return _subset(value, [p.value for p in Priority], "priorities")
+
+
+class SubscriptionOut(SubscriptionIn):
+    id: int | None
+    agency: str | None
+    default: bool
+
+
+class WebhookIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(min_length=1, max_length=2000)
+    event_types: list[str] = Field(default_factory=list, description="empty: every event type")
+    agency: str | None = Field(default=None, description="defaults to the caller's agency")
+
+    @field_validator("event_types")
+    @classmethod
+    def _types(cls, value: list[str]) -> list[str]:
+        return _subset(value, TOPICS, "event types")
+
+
+class WebhookOut(Answer):
+    id: str
+    agency: str
+    url: str
+    event_types: list[str] = Field(validation_alias=AliasChoices("event_types", "topics"))
+    active: bool
+    disabled_at: datetime | None
+    disabled_reason: str | None
+    created_at: datetime
+
+
+class WebhookCreated(WebhookOut):
+    secret: str = Field(description="whsec_...: shown once, keep it to verify signatures")
+
+
+class AttemptOut(Answer):
+    number: int
+    at: datetime
+    ok: bool
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+class DeliveryOut(Answer):
+    id: str = Field(description="the webhook-id header of every attempt")
+    notice_id: str
+    status: str
+    attempts: int
+    due_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+    created_at: datetime
+    payload: dict[str, Any]
+    history: list[AttemptOut]
+
+
+class DeliveryPage(BaseModel):
+    items: list[DeliveryOut]
+    next_cursor: str | None

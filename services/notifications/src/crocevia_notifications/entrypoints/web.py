@@ -1,0 +1,81 @@
+"""The inbox as a web page: a person's notifications, unread first, marked read with a
+click, each linking to the referral on the person's own node. It calls the same route
+functions as the HTTP API, with the person of the session cookie."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from sqlalchemy.engine import RowMapping
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from crocevia_common.auth import Principal, Role
+from crocevia_common.web import SignInChoices, mount_web
+from crocevia_common.web.pages import pages_of
+from crocevia_common.web.session import PageRefused, page_roles, read_form
+from crocevia_notifications.adapters import inbox_store, staff_store
+from crocevia_notifications.entrypoints.deps import notifier_of
+from crocevia_notifications.entrypoints.http_inbox import get_inbox, read_item
+from crocevia_notifications.settings import NotificationsSettings
+
+TEMPLATES = Path(__file__).parent / "templates"
+router = APIRouter(prefix="/ui", include_in_schema=False)
+Staff = Annotated[Principal, Depends(page_roles(Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN))]
+
+
+async def person_of(request: Request, principal: Principal) -> RowMapping:
+    """The staff member of the session, as the inbox API finds them."""
+    async with notifier_of(request).db.sessions() as session:
+        person = await staff_store.get(session, principal.agency, principal.sub)
+    if person is None or not person["active"]:
+        raise PageRefused(403, "refused.not-staff", sub=principal.sub, agency=principal.agency)
+    return person
+
+
+@router.get("", include_in_schema=False)
+async def home() -> Response:
+    return RedirectResponse("/ui/inbox", status_code=303)
+
+
+@router.get("/inbox", response_class=HTMLResponse)
+async def inbox_page(
+    request: Request,
+    principal: Staff,
+    unread: bool = False,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> HTMLResponse:
+    person = await person_of(request, principal)
+    page = await get_inbox(person, notifier_of(request), limit=30, cursor=cursor, unread=unread)
+    return pages_of(request).render(
+        request, "inbox.html", page=page, person=person, unread_only=unread, agency=principal.agency
+    )
+
+
+@router.post("/inbox/{item_id}/read", response_model=None)
+async def mark_read(item_id: int, request: Request, principal: Staff) -> Response:
+    await read_form(request)
+    person = await person_of(request, principal)
+    ctx = notifier_of(request)
+    item = await read_item(item_id, person, ctx)
+    if not request.headers.get("HX-Request"):
+        return RedirectResponse("/ui/inbox", status_code=303)
+    async with ctx.db.sessions() as session:
+        count = await inbox_store.unread_count(session, person["id"])
+    answer = pages_of(request).render(request, "_inbox_item.html", item=item, agency=principal.agency)
+    answer.headers["HX-Trigger"] = json.dumps({"crocevia-unread": count})
+    return answer
+
+
+def install_web(app: FastAPI, settings: NotificationsSettings) -> None:
+    """Serve the inbox page (and the shared sign-in, bell and static files)."""
+    mount_web(
+        app,
+        settings,
+        router=router,
+        templates=TEMPLATES,
+        title="Notifiche · Inbox",
+        choices=SignInChoices(roles=(Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN), home="/ui/inbox"),
+    )

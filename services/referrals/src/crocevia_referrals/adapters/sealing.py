@@ -1,0 +1,108 @@
+"""Sealing the personal part: a libsodium sealed box to the receiving agency's X25519 key,
+signed by the sending agency's Ed25519 key over the referral id, the event and the box."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+
+from nacl.encoding import RawEncoder
+from nacl.exceptions import BadSignatureError, CryptoError
+from nacl.public import PrivateKey, PublicKey, SealedBox
+from nacl.signing import SigningKey, VerifyKey
+
+from crocevia_contracts import SealedPart
+from crocevia_contracts.directory import PublicKeys
+
+
+def key_id(public_key: bytes) -> str:
+    return hashlib.sha256(public_key).hexdigest()[:16]
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+class SealError(Exception):
+    """A sealed part that cannot be trusted or opened; ``str()`` says why."""
+
+
+@dataclass(frozen=True)
+class NodeKeys:
+    """A node's own key pairs: one to open boxes sealed to it, one to sign what it sends."""
+
+    box: PrivateKey
+    signing: SigningKey
+
+    @classmethod
+    def generate(cls) -> NodeKeys:
+        return cls(box=PrivateKey.generate(), signing=SigningKey.generate())
+
+    @classmethod
+    def from_secrets(cls, box_secret: bytes, signing_seed: bytes) -> NodeKeys:
+        return cls(box=PrivateKey(box_secret), signing=SigningKey(signing_seed))
+
+    def public(self) -> PublicKeys:
+        return PublicKeys(box=_b64(bytes(self.box.public_key)), signing=_b64(bytes(self.signing.verify_key)))
+
+
+def _signed_message(referral_id: str, event: str, ciphertext: bytes) -> bytes:
+    return b"crocevia-sealed-v1\n" + referral_id.encode() + b"\n" + event.encode() + b"\n" + ciphertext
+
+
+def seal_for(recipient: PublicKeys, sender: NodeKeys, referral_id: str, event: str, plaintext: bytes) -> SealedPart:
+    """Encrypt ``plaintext`` so only ``recipient`` can read it, and sign it as ``sender``."""
+    box_key = base64.b64decode(recipient.box)
+    ciphertext = SealedBox(PublicKey(box_key)).encrypt(plaintext, encoder=RawEncoder)
+    signature = sender.signing.sign(_signed_message(referral_id, event, ciphertext)).signature
+    return SealedPart(
+        ciphertext=_b64(ciphertext),
+        signature=_b64(signature),
+        signer_key_id=key_id(bytes(sender.signing.verify_key)),
+        recipient_key_id=key_id(box_key),
+    )
+
+
+def open_sealed(sealed: SealedPart, sender: PublicKeys, recipient: NodeKeys, referral_id: str, event: str) -> bytes:
+    """Verify the sender's signature, then open the box; raise SealError otherwise."""
+    signing_key = base64.b64decode(sender.signing)
+    if sealed.signer_key_id != key_id(signing_key):
+        raise SealError("signed with a key the sender's directory entry does not publish")
+    if sealed.recipient_key_id != key_id(bytes(recipient.box.public_key)):
+        raise SealError("sealed to another key than this node's")
+    try:
+        ciphertext = base64.b64decode(sealed.ciphertext, validate=True)
+        VerifyKey(signing_key).verify(
+            _signed_message(referral_id, event, ciphertext), base64.b64decode(sealed.signature, validate=True)
+        )
+    except (BadSignatureError, ValueError):
+        raise SealError("the signature does not verify") from None
+    try:
+        return SealedBox(recipient.box).decrypt(ciphertext)
+    except CryptoError:
+        raise SealError("the sealed box does not open with this node's key") from None
+
+
+SIGNATURE_HEADER = "Crocevia-Signature"
+
+
+def sign_event(sender: NodeKeys, payload: bytes) -> str:
+    """The ``Crocevia-Signature`` header of an event: ``<key id>:<base64 Ed25519 signature>``
+    over the exact payload bytes, so nobody can publish in another agency's name."""
+    signature = sender.signing.sign(b"crocevia-event-v1\n" + payload).signature
+    return f"{key_id(bytes(sender.signing.verify_key))}:{_b64(signature)}"
+
+
+def verify_event(header: str | None, sender: PublicKeys, payload: bytes) -> None:
+    """Raise SealError unless ``header`` is the sender's valid signature of ``payload``."""
+    if not header or ":" not in header:
+        raise SealError("the event is not signed")
+    signer, signature = header.split(":", 1)
+    signing_key = base64.b64decode(sender.signing)
+    if signer != key_id(signing_key):
+        raise SealError("signed with a key the sender's directory entry does not publish")
+    try:
+        VerifyKey(signing_key).verify(b"crocevia-event-v1\n" + payload, base64.b64decode(signature, validate=True))
+    except (BadSignatureError, ValueError):
+        raise SealError("the event signature does not verify") from None

@@ -1,0 +1,82 @@
+"""The node's own database: its referrals, their history, its keys, and messaging tables."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from crocevia_common.messaging.tables import messaging_tables
+
+metadata = MetaData()
+messaging = messaging_tables(metadata)
+
+referrals = Table(
+    "referrals",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("direction", String(8), nullable=False),  # outgoing | incoming
+    Column("sender_agency", String(64), nullable=False),
+    Column("receiver_agency", String(64), nullable=False),
+    Column("service_id", String(100), nullable=False),
+    Column("domain", String(40), nullable=True),
+    Column("priority", String(10), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("legal_basis", JSON, nullable=False),
+    # The opened personal part (person, reason, needs). NULL once erased.
+    Column("personal", JSON, nullable=True),
+    Column("erased_at", DateTime(timezone=True), nullable=True),
+    Column("erasure_reason", String(40), nullable=True),
+    Column("consent_withdrawn_at", DateTime(timezone=True), nullable=True),
+    Column("previous_referral_id", String(64), nullable=True),
+    # Events about this referral: how many this node sent, and the last step of the other
+    # node's it applied (the other node's events are applied in step order).
+    Column("our_step", Integer, nullable=False, default=0),
+    Column("their_step", Integer, nullable=False, default=0),
+    Column("created_by", String(200), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_referrals_direction_status", "direction", "status"),
+)
+
+history = Table(
+    "referral_history",
+    metadata,
+    Column("position", Integer, primary_key=True, autoincrement=True),
+    Column("referral_id", String(64), ForeignKey("referrals.id"), nullable=False, index=True),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("event", String(24), nullable=False),
+    Column("by_agency", String(64), nullable=False),
+    Column("by_user", String(200), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("details", JSON, nullable=False),  # public codes
+    Column("note", Text, nullable=True),  # opened free text; erased with the personal part
+)
+
+node_keys = Table(
+    "node_keys",
+    metadata,
+    Column("agency_id", String(64), primary_key=True),
+    Column("box_secret", String(64), nullable=False),
+    Column("signing_seed", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("request_sha256", String(64), nullable=False),
+    Column("referral_id", String(64), ForeignKey("referrals.id"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

@@ -1,0 +1,93 @@
+"""The HTTP request and response bodies of a node."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from crocevia_contracts import LegalBasis, Priority
+from crocevia_contracts.events import AgencyId
+from crocevia_referrals.domain.referral import Person
+
+
+class CreateReferral(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to_agency: AgencyId
+    service_id: str = Field(min_length=1, max_length=100)
+    priority: Priority = Priority.ROUTINE
+    reason: str = Field(default="", max_length=2000)
+    needs: str = Field(default="", max_length=10000)
+    legal_basis: LegalBasis
+    person: Person
+    previous_referral_id: str | None = None
+
+
+class ActionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason_code: str | None = Field(default=None, max_length=40)
+    outcome: str | None = Field(default=None, max_length=40)
+    suggested_agency: AgencyId | None = None
+    note: str | None = Field(default=None, max_length=10000, description="free text, sealed to the other party")
+    question: str | None = Field(default=None, max_length=10000)
+    answer: str | None = Field(default=None, max_length=10000)
+    reason: str | None = Field(default=None, max_length=10000, description="free-text reason (fail, cancel)")
+
+
+class RedirectBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to_agency: AgencyId | None = Field(default=None, description="default: the agency the receiver suggested")
+    service_id: str = Field(min_length=1, max_length=100)
+    priority: Priority | None = None
+
+
+class HistoryItem(BaseModel):
+    event: str
+    status: str
+    by_agency: str
+    by_user: str | None
+    at: datetime
+    details: dict[str, Any]
+    note: str | None
+
+
+class Erasure(BaseModel):
+    at: datetime
+    reason: str
+
+
+class ReferralView(BaseModel):
+    id: str
+    direction: str
+    sender_agency: str
+    receiver_agency: str
+    service_id: str
+    domain: str | None
+    priority: str
+    status: str
+    legal_basis: dict[str, Any]
+    person: Person | None
+    reason: str | None
+    needs: str | None
+    erased: Erasure | None
+    consent_withdrawn_at: datetime | None
+    previous_referral_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    allowed_actions: list[str]
+    warnings: list[str] = Field(default_factory=list)
+    history: list[HistoryItem] | None = None
+
+    @property
+    def allows_redirect(self) -> bool:
+        """A rejected outgoing referral whose details are still here may be sent again."""
+        return self.direction == "outgoing" and self.status == "rejected" and self.person is not None
+
+
+class ReferralPage(BaseModel):
+    items: list[ReferralView]
+    next_cursor: str | None

@@ -1,0 +1,34 @@
+"""The node's web pages for its agency's staff, under ``/ui``: what needs us, a referral
+with its actions, a new referral. They call the same use cases as the HTTP API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+
+from crocevia_common.auth import Role
+from crocevia_common.web import SignInChoices, mount_web
+from crocevia_referrals.adapters.directory import load_agency_file
+from crocevia_referrals.entrypoints.web import needs_us, new_referral, referral
+from crocevia_referrals.settings import ReferralsSettings
+
+TEMPLATES = Path(__file__).parent.parent / "templates"
+
+router = APIRouter(include_in_schema=False)
+# "/referrals/new" before "/referrals/{referral_id}".
+for module in (new_referral, needs_us, referral):
+    router.include_router(module.router)
+
+
+def install_web(app: FastAPI, settings: ReferralsSettings) -> None:
+    """Serve the pages (and the shared sign-in, bell and static files) from the node."""
+    name = load_agency_file(settings.agency_file).organization.name
+    mount_web(
+        app,
+        settings,
+        router=router,
+        templates=TEMPLATES,
+        title=name,
+        choices=SignInChoices(roles=(Role.OPERATOR, Role.SUPERVISOR), own_agency=settings.agency_id),
+    )

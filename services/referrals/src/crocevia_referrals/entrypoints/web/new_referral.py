@@ -1,0 +1,184 @@
+"""A new referral: search the directory, pick a service and see its response targets,
+record the legal basis, enter the person's details, send."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import ValidationError
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from crocevia_common.web.i18n import LOCAL_ZONE, Translator, request_language
+from crocevia_common.web.pages import pages_of
+from crocevia_common.web.session import Form, read_form
+from crocevia_contracts.directory import Capacity, Domain
+from crocevia_referrals.domain.referral import PersonalPart
+from crocevia_referrals.entrypoints.http import search_services
+from crocevia_referrals.entrypoints.schemas import CreateReferral
+from crocevia_referrals.entrypoints.web.deps import Staff, own_node, problem_text, validation_errors
+from crocevia_referrals.handlers.errors import Invalid
+from crocevia_referrals.handlers.node import Node
+from crocevia_referrals.handlers.sending import NewReferral, send_referral
+
+router = APIRouter(prefix="/ui")
+PERSON_FIELDS = ("given_name", "family_name", "birth_date", "phone", "email", "address", "household")
+BASIS_FIELDS = ("basis", "captured_by", "scope", "document_ref")
+SERVICE_FIELDS = {"to_agency": "service", "service_id": "service", "legal_basis": "legal_basis"}
+
+
+def _choice(enum: Any, value: str | None) -> Any:
+    try:
+        return enum(value) if value else None
+    except ValueError:
+        return None
+
+
+async def find_services(request: Request, node: Node, filters: dict[str, str]) -> list[dict[str, Any]]:
+    """The directory's services matching ``filters``, other agencies' only, open ones first."""
+    found = await search_services(
+        request,
+        domain=_choice(Domain, filters.get("domain")),
+        language=filters.get("language") or None,
+        capacity=_choice(Capacity, filters.get("capacity")),
+    )
+    others = [s for s in found if s["agency"]["id"] != node.agency_id]
+    return sorted(
+        others, key=lambda s: (not s["accepts_referrals"] or s["status"] != "active", s["agency"]["name"], s["name"])
+    )
+
+
+def chosen_domain(node: Node, choice: str) -> str:
+    agency, _, service_id = choice.partition("/")
+    entry = node.directory.get(agency)
+    service = entry.service(service_id) if entry else None
+    return service.domain.value if service else ""
+
+
+def languages_of(node: Node) -> list[str]:
+    return sorted({lang for entry in node.directory.all() for s in entry.services for lang in s.languages})
+
+
+def _filters(request: Request) -> dict[str, str]:
+    return {k: request.query_params.get(k, "") for k in ("domain", "language", "capacity")}
+
+
+def _page(
+    request: Request,
+    node: Node,
+    services: list[dict[str, Any]],
+    filters: dict[str, str],
+    *,
+    values: dict[str, str],
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    return pages_of(request).render(
+        request,
+        "new_referral.html",
+        status=status,
+        services=services,
+        filters=filters,
+        values=values,
+        errors=errors or {},
+        domains=[d.value for d in Domain],
+        capacities=[c.value for c in Capacity],
+        languages=languages_of(node),
+    )
+
+
+@router.get("/referrals/new", response_class=HTMLResponse)
+async def new_referral_page(request: Request, principal: Staff) -> HTMLResponse:
+    node = own_node(request, principal)
+    filters = _filters(request)
+    now = datetime.now(LOCAL_ZONE).strftime("%Y-%m-%dT%H:%M")
+    values = {
+        "legal_basis.basis": "consent",
+        "legal_basis.captured_by": principal.sub,
+        "legal_basis.captured_at": now,
+        "priority": "routine",
+        "idempotency_key": uuid.uuid4().hex,
+    }
+    return _page(request, node, await find_services(request, node, filters), filters, values=values)
+
+
+@router.get("/referrals/new/services", response_class=HTMLResponse)
+async def services_fragment(request: Request, principal: Staff) -> HTMLResponse:
+    """The service list alone, for htmx to swap in as the filters change."""
+    node = own_node(request, principal)
+    services = await find_services(request, node, _filters(request))
+    return pages_of(request).render(request, "_services.html", services=services, values={}, errors={})
+
+
+def _local(text: str, end_of_day: bool = False) -> str | None:
+    """A ``datetime-local`` or ``date`` value, read in the agencies' time zone, as RFC 3339."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return text  # let validation say what is wrong with it, next to the field
+    if end_of_day and len(text) == 10:
+        moment += timedelta(days=1)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_ZONE)).isoformat()
+
+
+def referral_from(form: Form) -> dict[str, Any]:
+    """The API's request body from the form, whose inputs are named like its fields."""
+    to_agency, _, service_id = form.get("service").partition("/")
+    basis: dict[str, Any] = {k: form.get(f"legal_basis.{k}") for k in BASIS_FIELDS if form.get(f"legal_basis.{k}")}
+    basis["captured_at"] = _local(form.get("legal_basis.captured_at"))
+    basis["expires_at"] = _local(form.get("legal_basis.expires_at"), end_of_day=True)
+    person: dict[str, Any] = {k: form.get(f"person.{k}") for k in PERSON_FIELDS if form.get(f"person.{k}")}
+    person.setdefault("given_name", "")
+    person.setdefault("family_name", "")
+    person["languages"] = [x for x in re.split(r"[\s,;]+", form.get("person.languages")) if x]
+    return {
+        "to_agency": to_agency,
+        "service_id": service_id,
+        "priority": form.get("priority") or "routine",
+        "reason": form.get("reason"),
+        "needs": form.get("needs"),
+        "person": person,
+        "legal_basis": {k: v for k, v in basis.items() if v is not None},
+    }
+
+
+@router.post("/referrals/new", response_model=None)
+async def send_from_page(request: Request, principal: Staff) -> Response:
+    node = own_node(request, principal)
+    form = await read_form(request)
+    t = Translator(request_language(request))
+    values = {name: form.get(name) for name in form.fields}
+    filters = {"domain": chosen_domain(node, form.get("service"))}  # the chosen service among its kind
+    errors: dict[str, str] = {}
+    try:
+        body = CreateReferral.model_validate(referral_from(form))
+    except ValidationError as exc:
+        errors = {SERVICE_FIELDS.get(k, k): v for k, v in validation_errors(t, exc).items()}
+        if not form.get("service"):
+            errors["service"] = t("new.error.service")
+    else:
+        key = form.get("idempotency_key")[:100]
+        new = NewReferral(
+            to_agency=body.to_agency,
+            service_id=body.service_id,
+            priority=body.priority,
+            legal_basis=body.legal_basis,
+            personal=PersonalPart(person=body.person, reason=body.reason, needs=body.needs),
+            idempotency_key=f"{principal.sub}:web:{key}" if key else None,
+            request_sha256=hashlib.sha256(body.model_dump_json().encode()).hexdigest(),
+        )
+        try:
+            sent = await send_referral(node, principal, new)
+        except Invalid as exc:
+            field = SERVICE_FIELDS.get(exc.field or "", exc.field or "service")
+            errors = {field: problem_text(t, exc.slug, exc.detail)}
+        else:
+            return RedirectResponse(f"/ui/referrals/{sent.referral_id}?done=sent", status_code=303)
+    services = await find_services(request, node, filters)
+    return _page(request, node, services, filters, values=values, errors=errors, status=422)

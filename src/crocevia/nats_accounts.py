@@ -1,0 +1,233 @@
+"""NATS users and subject permissions, generated from the agency registry.
+
+One user per agency: it publishes only events *from* itself (``referral.v1.<self>.*.>``),
+reads only events addressed *to* itself (``referral.v1.*.<self>.>``, through its own
+durable consumer), and writes only its own directory key (``$KV.directory.<self>``).
+The notifications and audit services read every event. Passwords are not written to the
+file: each is a variable that nats-server takes from its environment, so a missing one
+stops the server instead of opening it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from crocevia_common.messaging.connection import DEFAULT_INBOX_PREFIX
+from crocevia_contracts.notices import ALL_NOTICES
+from crocevia_contracts.stream import DEAD_LETTERS, DIRECTORY_BUCKET, NOTICES, REFERRAL_EVENTS
+from crocevia_contracts.subjects import (
+    ALL_DEAD_LETTERS,
+    ALL_REFERRAL_EVENTS,
+    check_agency_id,
+    dead_letter_subject,
+    inbound_filter,
+)
+
+ACCOUNT = "CROCEVIA"
+SYSTEM_ACCOUNT = "SYS"
+SERVICE_USERS = ("notifications", "audit")
+DEFAULT_NODE_CONSUMER = "referrals-{agency}"
+
+_KV_STREAM = f"KV_{DIRECTORY_BUCKET}"
+_JS = "$JS.API"
+
+
+@dataclass(frozen=True, slots=True)
+class Permissions:
+    """Subjects a user may publish to and subscribe to; a deny wins over an allow."""
+
+    publish_allow: tuple[str, ...]
+    subscribe_allow: tuple[str, ...]
+    publish_deny: tuple[str, ...] = ()
+    subscribe_deny: tuple[str, ...] = ()
+
+    def may_publish(self, subject: str) -> bool:
+        """Whether nats-server lets this user publish on ``subject``."""
+        return _permitted(subject, self.publish_allow, self.publish_deny)
+
+    def may_subscribe(self, subject: str) -> bool:
+        """Whether nats-server lets this user subscribe to ``subject`` (which may hold
+        wildcards: it must fall wholly inside an allowed pattern)."""
+        return _permitted(subject, self.subscribe_allow, self.subscribe_deny)
+
+
+@dataclass(frozen=True, slots=True)
+class NatsUser:
+    name: str
+    permissions: Permissions | None = None  # None: everything
+    password_variable: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.password_variable:
+            object.__setattr__(self, "password_variable", password_variable(self.name))
+
+
+def password_variable(user: str) -> str:
+    """The environment variable holding ``user``'s password: ``CROCEVIA_NATS_PASSWORD_<USER>``."""
+    return "CROCEVIA_NATS_PASSWORD_" + re.sub(r"[^A-Z0-9]", "_", user.upper())
+
+
+def subject_matches(pattern: str, subject: str) -> bool:
+    """NATS wildcard matching: ``*`` is one token, a final ``>`` one or more tokens.
+
+    ``subject`` may itself hold wildcards (a subscription); a wildcard in ``subject`` is
+    covered only by the same or a wider wildcard in ``pattern``.
+    """
+    want, have = pattern.split("."), subject.split(".")
+    for i, token in enumerate(want):
+        if token == ">":
+            return len(have) > i
+        if i >= len(have):
+            return False
+        if have[i] == ">":
+            return False
+        if token != "*" and (have[i] == "*" or token != have[i]):
+            return False
+    return len(want) == len(have)
+
+
+def _permitted(subject: str, allow: Iterable[str], deny: Iterable[str]) -> bool:
+    if any(subject_matches(p, subject) for p in deny):
+        return False
+    return any(subject_matches(p, subject) for p in allow)
+
+
+def own_inbox(user: str) -> str:
+    """A user's reply subjects: services connecting as ``user`` use the inbox prefix
+    ``_INBOX.<user>`` (``crocevia_common.messaging.connection``), so no user reads
+    another's replies."""
+    return f"{DEFAULT_INBOX_PREFIX}.{user}.>"
+
+
+def _directory_reader() -> tuple[str, ...]:
+    """Reading and watching the directory bucket (entries are public)."""
+    return (
+        f"{_JS}.STREAM.INFO.{_KV_STREAM}",
+        f"{_JS}.STREAM.MSG.GET.{_KV_STREAM}",
+        f"{_JS}.DIRECT.GET.{_KV_STREAM}",
+        f"{_JS}.DIRECT.GET.{_KV_STREAM}.>",
+        f"{_JS}.CONSUMER.CREATE.{_KV_STREAM}",
+        f"{_JS}.CONSUMER.CREATE.{_KV_STREAM}.>",
+        f"{_JS}.CONSUMER.INFO.{_KV_STREAM}.*",
+        f"{_JS}.CONSUMER.DELETE.{_KV_STREAM}.*",
+        f"$JS.FC.{_KV_STREAM}.>",
+    )
+
+
+def agency_permissions(agency_id: str, consumer: str) -> Permissions:
+    """What the node of ``agency_id`` may do, its durable consumer being named ``consumer``.
+
+    The consumer may only be created with the node's own inbound filter: the filter is
+    part of the create subject (``$JS.API.CONSUMER.CREATE.<stream>.<name>.<filter>``) and
+    nats-server refuses a request whose body names another filter.
+    """
+    agency = check_agency_id(agency_id)
+    events = REFERRAL_EVENTS.name
+    publish = (
+        f"referral.v1.{agency}.*.>",
+        dead_letter_subject(consumer),
+        f"$KV.{DIRECTORY_BUCKET}.{agency}",
+        f"{_JS}.INFO",
+        # Whoever starts first creates the streams; once they exist, a create with another
+        # configuration is refused and no update is granted.
+        *(f"{_JS}.STREAM.INFO.{s}" for s in (events, DEAD_LETTERS.name, NOTICES.name)),
+        *(f"{_JS}.STREAM.CREATE.{s}" for s in (events, DEAD_LETTERS.name, NOTICES.name, _KV_STREAM)),
+        f"{_JS}.CONSUMER.CREATE.{events}.{consumer}.{inbound_filter(agency)}",
+        f"{_JS}.CONSUMER.INFO.{events}.{consumer}",
+        f"{_JS}.CONSUMER.MSG.NEXT.{events}.{consumer}",
+        f"$JS.ACK.{events}.{consumer}.>",
+        *_directory_reader(),
+    )
+    return Permissions(publish_allow=publish, subscribe_allow=(inbound_filter(agency), own_inbox(agency)))
+
+
+# What each service announces besides dead letters (core NATS wake-ups included).
+SERVICE_PUBLISHES = {
+    "notifications": (ALL_NOTICES, "notifications.inbox.changed"),
+    "audit": ("audit.v1.>",),
+}
+
+
+def service_permissions(name: str = "audit") -> Permissions:
+    """What the notifications and audit services may do: read every event, notice and dead
+    letter, run their own consumers, publish their own announcements, never publish an
+    agency's event or rewrite a stream."""
+    own = SERVICE_PUBLISHES.get(name, ())
+    return Permissions(
+        publish_allow=(f"{_JS}.>", "$JS.ACK.>", "$JS.FC.>", ALL_DEAD_LETTERS, *own),
+        publish_deny=(
+            f"{_JS}.STREAM.DELETE.>",
+            f"{_JS}.STREAM.PURGE.>",
+            f"{_JS}.STREAM.MSG.DELETE.>",
+            f"{_JS}.STREAM.UPDATE.>",
+        ),
+        subscribe_allow=(ALL_REFERRAL_EVENTS, ALL_NOTICES, ALL_DEAD_LETTERS, own_inbox(name), *own),
+    )
+
+
+def network_users(agency_ids: Iterable[str], node_consumer: str = DEFAULT_NODE_CONSUMER) -> list[NatsUser]:
+    """Every user of the network: one per agency (in id order), the services, and an
+    ``admin`` user with no restriction for operators."""
+    users = [
+        NatsUser(agency, agency_permissions(agency, node_consumer.format(agency=agency)))
+        for agency in sorted(set(agency_ids))
+    ]
+    users += [NatsUser(name, service_permissions(name)) for name in SERVICE_USERS]
+    users.append(NatsUser("admin"))
+    return users
+
+
+def _subject_list(key: str, subjects: Iterable[str], indent: str) -> list[str]:
+    return [f"{indent}{key}: [", *(f'{indent}  "{s}"' for s in subjects), f"{indent}]"]
+
+
+def _render_user(user: NatsUser) -> list[str]:
+    lines = ["      {", f'        user: "{user.name}"', f"        password: ${user.password_variable}"]
+    p = user.permissions
+    if p is not None:
+        pad = " " * 12
+        lines += ["        permissions: {", "          publish: {"]
+        lines += _subject_list("allow", p.publish_allow, pad)
+        if p.publish_deny:
+            lines += _subject_list("deny", p.publish_deny, pad)
+        lines += ["          }", "          subscribe: {"]
+        lines += _subject_list("allow", p.subscribe_allow, pad)
+        if p.subscribe_deny:
+            lines += _subject_list("deny", p.subscribe_deny, pad)
+        lines += ["          }", "        }"]
+    lines.append("      }")
+    return lines
+
+
+def render_accounts(users: Iterable[NatsUser]) -> str:
+    """A nats-server configuration fragment (``include``-able) defining the Crocevia
+    account with JetStream, its users, and the system account."""
+    system = NatsUser("system")
+    lines = [
+        "# Generated by `crocevia nats-accounts` from the agency registry: do not edit.",
+        "# Regenerate with: uv run crocevia nats-accounts --output deploy/nats/accounts.conf",
+        "# Each $CROCEVIA_NATS_PASSWORD_* must be set in the environment of nats-server.",
+        "accounts {",
+        f"  {ACCOUNT} {{",
+        "    jetstream: enabled",
+        "    users: [",
+    ]
+    for user in users:
+        lines += _render_user(user)
+    lines += [
+        "    ]",
+        "  }",
+        f"  {SYSTEM_ACCOUNT} {{",
+        f'    users: [{{ user: "{system.name}", password: ${system.password_variable} }}]',
+        "  }",
+        "}",
+        f"system_account: {SYSTEM_ACCOUNT}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def accounts_config(agency_ids: Iterable[str], node_consumer: str = DEFAULT_NODE_CONSUMER) -> str:
+    """The whole accounts file for a network of ``agency_ids``."""
+    return render_accounts(network_users(agency_ids, node_consumer))

@@ -1,0 +1,185 @@
+"""Webhooks: registered with a secret, signed as Standard Webhooks says, retried with
+growing delays, disabled by 410, every attempt on record, and never sent inside."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+import pytest
+from standardwebhooks.webhooks import Webhook
+
+from crocevia_contracts import EventName
+from tests.integration.notifications.support import consumed, until
+from tests.kit.services import eventually
+
+ADMIN = ("cpia2", "admin")
+
+
+async def register(app, tokens, url: str, event_types: list[str] | None = None, agency: str = "cpia2"):
+    return await app.post(
+        "/webhooks",
+        json={"url": url, "event_types": event_types or []},
+        headers=tokens.bearer(agency, "admin", sub=f"admin-{agency}"),
+    )
+
+
+async def deliveries(app, tokens, webhook_id: str) -> list[dict]:
+    answer = await app.get(f"/webhooks/{webhook_id}/deliveries", headers=tokens.bearer(*ADMIN))
+    assert answer.status_code == 200, answer.text
+    return answer.json()["items"]
+
+
+async def test_a_registered_endpoint_gets_each_event_signed_once(notifications_factory, receiver, events, js, tokens):
+    async with notifications_factory() as app:
+        created = await register(app, tokens, receiver.url("cpia2"), ["requested", "cancelled"])
+        assert created.status_code == 201, created.text
+        hook = created.json()
+        assert hook["secret"].startswith("whsec_") and hook["active"] is True
+        listed = (await app.get("/webhooks", headers=tokens.bearer(*ADMIN))).json()
+        assert [h["id"] for h in listed] == [hook["id"]] and "secret" not in listed[0]
+
+        requested = await events.requested("ref-1")
+        await events.step(requested, EventName.RECEIVED)  # not among the endpoint's event types
+        await events.step(requested, EventName.CANCELLED, reason_code="withdrawn")
+        await until(lambda: len(receiver.hits["cpia2"]) >= 2)
+        await eventually(lambda: consumed(js))
+        await asyncio.sleep(0.3)
+        hits = receiver.hits["cpia2"]
+        payloads = [Webhook(hook["secret"]).verify(hit.body, hit.headers) for hit in hits]
+        assert [p["type"] for p in payloads] == ["referral.requested", "referral.cancelled"]
+        first = payloads[0]["data"]
+        assert (first["referral_id"], first["sender_agency"], first["receiver_agency"]) == (
+            "ref-1",
+            "pioltello-casa",
+            "cpia2",
+        )
+        assert first["link"].endswith("/referrals/ref-1") and "/ui/" not in first["link"], "systems get the API"
+        assert "legal_basis" not in first and "op-1" not in hits[0].body.decode()
+        assert len({hit.headers["webhook-id"] for hit in hits}) == 2
+
+        record = await deliveries(app, tokens, hook["id"])
+        assert [(d["status"], d["attempts"]) for d in record] == [("sent", 1), ("sent", 1)]
+        assert {d["id"] for d in record} == {hit.headers["webhook-id"] for hit in hits}
+        assert record[0]["history"][0]["status_code"] == 200
+
+
+async def test_a_failing_endpoint_is_retried_with_the_same_id_until_it_answers(
+    notifications_factory, receiver, events, js, tokens
+):
+    receiver.plans["flaky"] = [500, 503]
+    async with notifications_factory(webhook_retry_seconds=[0.2, 0.4, 0.8]) as app:
+        hook = (await register(app, tokens, receiver.url("flaky"))).json()
+        await events.requested("ref-1")
+        await until(lambda: len(receiver.hits["flaky"]) >= 3)
+        record = await eventually(lambda: _sent(app, tokens, hook["id"]))
+    hits = receiver.hits["flaky"]
+    assert len({hit.headers["webhook-id"] for hit in hits}) == 1
+    gaps = [b.at - a.at for a, b in itertools.pairwise(hits)]
+    assert gaps[0] >= 0.2 and gaps[1] >= 0.4  # growing delays
+    [delivery] = record
+    assert [a["status_code"] for a in delivery["history"]] == [500, 503, 200]
+    assert [a["ok"] for a in delivery["history"]] == [False, False, True]
+
+
+async def _sent(app, tokens, webhook_id: str) -> list[dict] | None:
+    record = await deliveries(app, tokens, webhook_id)
+    return record if record and all(d["status"] == "sent" for d in record) else None
+
+
+async def test_a_delivery_is_given_up_when_the_schedule_is_spent(notifications_factory, receiver, events, tokens):
+    receiver.plans["down"] = [500] * 10
+    async with notifications_factory(webhook_retry_seconds=[0.1, 0.1]) as app:
+        hook = (await register(app, tokens, receiver.url("down"))).json()
+        await events.requested("ref-1")
+
+        async def failed():
+            record = await deliveries(app, tokens, hook["id"])
+            return record and record[0]["status"] == "failed" and record[0]
+
+        delivery = await eventually(failed)
+    assert delivery["attempts"] == 3 and len(receiver.hits["down"]) == 3
+    assert delivery["last_error"] == "HTTP 500"
+
+
+async def test_410_gone_disables_the_endpoint_and_nothing_more_is_sent(
+    notifications_factory, receiver, events, js, tokens
+):
+    receiver.plans["gone"] = [410]
+    async with notifications_factory() as app:
+        hook = (await register(app, tokens, receiver.url("gone"))).json()
+        requested = await events.requested("ref-1")
+
+        async def disabled():
+            answer = (await app.get(f"/webhooks/{hook['id']}", headers=tokens.bearer(*ADMIN))).json()
+            return not answer["active"] and answer
+
+        endpoint = await eventually(disabled)
+        assert endpoint["disabled_reason"].startswith("410 Gone")
+        await events.step(requested, EventName.CANCELLED, reason_code="withdrawn")
+        await eventually(lambda: consumed(js))
+        await asyncio.sleep(0.3)
+        record = await deliveries(app, tokens, hook["id"])
+    assert len(receiver.hits["gone"]) == 1
+    assert [d["status"] for d in record] == ["failed"]
+
+
+async def test_a_dead_endpoint_does_not_hold_up_the_others(notifications_factory, receiver, events, tokens):
+    receiver.hang.add("dead")
+    async with notifications_factory(webhook_timeout_seconds=8.0) as app:
+        await register(app, tokens, receiver.url("dead"))
+        await register(app, tokens, receiver.url("casa"), agency="pioltello-casa")
+        requested = await events.requested("ref-1")
+        await until(lambda: receiver.hits["dead"] and receiver.hits["casa"], within=3)
+        await events.step(requested, EventName.RECEIVED)
+        await until(lambda: len(receiver.hits["casa"]) == 2, within=3)  # while the dead one still hangs
+        assert len(receiver.hits["dead"]) == 2  # both events sent to it, both still hanging
+        assert not receiver.release.is_set()
+        receiver.release.set()
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("ftp://hooks.example/x", "only http and https"),
+        ("http://[::1]:8080/hook", "loopback"),
+        ("http://localhost:8080/hook", "loopback"),
+        ("http://169.254.169.254/latest/meta-data", "link-local"),
+        ("http://10.0.0.7/hook", "private"),
+        ("https://user:pw@hooks.example/x", "credentials"),
+        ("not a url", "only http and https"),
+    ],
+)
+async def test_a_url_pointing_inside_or_not_http_is_refused_and_nothing_is_stored(
+    notifications_factory, tokens, url, why
+):
+    async with notifications_factory() as app:
+        answer = await register(app, tokens, url)
+        listed = (await app.get("/webhooks", headers=tokens.bearer(*ADMIN))).json()
+    assert answer.status_code == 422
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["type"] == "/problems/forbidden-url"
+    assert why in answer.json()["detail"]
+    assert listed == []
+
+
+async def test_only_an_agencys_admin_registers_for_it_and_only_for_a_known_agency(
+    notifications_factory, tokens, receiver
+):
+    async with notifications_factory() as app:
+        operator = await app.post(
+            "/webhooks", json={"url": receiver.url("x")}, headers=tokens.bearer("cpia2", "operator")
+        )
+        other = await app.post(
+            "/webhooks", json={"url": receiver.url("x"), "agency": "pioltello-casa"}, headers=tokens.bearer(*ADMIN)
+        )
+        unknown = await app.post(
+            "/webhooks",
+            json={"url": receiver.url("x"), "agency": "atlantis"},
+            headers=tokens.bearer("atlantis", "system", sub="svc"),
+        )
+        bad_topic = await register(app, tokens, receiver.url("x"), ["approved"])
+    assert (operator.status_code, operator.json()["type"]) == (403, "/problems/forbidden")
+    assert (other.status_code, other.json()["type"]) == (403, "/problems/other-agency")
+    assert (unknown.status_code, unknown.json()["type"]) == (422, "/problems/unknown-agency")
+    assert bad_topic.status_code == 422 and "unknown event types" in bad_topic.json()["detail"]

@@ -1,0 +1,3 @@
+from tests.integration.conftest import referral_body
+
+__all__ = ["referral_body"]

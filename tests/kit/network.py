@@ -1,0 +1,58 @@
+"""The whole network as ``make up`` starts it: ``crocevia up`` as a process, on free ports."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.kit.nats import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+@contextmanager
+def crocevia_up(data: Path, **env: str) -> Iterator[tuple[dict, subprocess.Popen[str]]]:
+    """Start the network in ``data``; give its ``network.json`` and the launcher process.
+    The network is stopped with SIGINT afterwards, unless the caller stopped it already."""
+    base = random.randrange(20000, 40000, 20)
+    proc = subprocess.Popen(
+        [
+            str(BIN / "crocevia"),
+            "up",
+            "--data-dir",
+            str(data),
+            "--nats-port",
+            str(free_port()),
+            "--base-port",
+            str(base),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while not (data / "network.json").exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"crocevia up did not start:\n{proc.stdout.read() if proc.stdout else ''}")
+        time.sleep(0.2)
+    try:
+        yield json.loads((data / "network.json").read_text()), proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=60)

@@ -1,0 +1,79 @@
+"""Running the services in the test process against real NATS and real databases."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
+from crocevia_common.auth import ensure_dev_key, issue_dev_token
+
+
+def agency_file(
+    directory: Path, agency_id: str, services: list[dict[str, Any]] | None = None, name: str | None = None
+) -> Path:
+    """Write a small directory entry for ``agency_id`` and return its path."""
+    services = services or [
+        {
+            "id": "main-service",
+            "name": f"Main service of {agency_id}",
+            "domain": "education",
+            "languages": ["it", "en"],
+            "response_targets": {
+                "routine": {"receive_within_hours": 24, "decide_within_hours": 120},
+                "urgent": {"receive_within_hours": 4, "decide_within_hours": 24},
+            },
+        }
+    ]
+    path = directory / f"{agency_id}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        yaml.safe_dump({"organization": {"id": agency_id, "name": name or agency_id.upper()}, "services": services})
+    )
+    return path
+
+
+class Tokens:
+    """Development tokens signed with a key file of the test's own."""
+
+    def __init__(self, key_file: Path) -> None:
+        self.key_file = key_file
+        self.key = ensure_dev_key(key_file)
+
+    def bearer(self, agency: str, *roles: str, sub: str | None = None) -> dict[str, str]:
+        token = issue_dev_token(
+            self.key,
+            agency=agency,
+            roles=list(roles or ("operator",)),
+            sub=sub or f"{(roles or ('operator',))[0]}-{agency}",
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+
+@asynccontextmanager
+async def serve(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Start ``app``'s lifespan (database, NATS, consumers) and give an HTTP client to it."""
+    async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 10.0, interval: float = 0.05) -> Any:
+    """Wait until ``check`` returns a truthy value; return it, or fail with the last value."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s; last value: {last!r}")
