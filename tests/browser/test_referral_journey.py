@@ -12,7 +12,7 @@ import re
 import time
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.browser.conftest import Person, shot
 from tests.browser.seed import seed_referrals
@@ -45,6 +45,12 @@ def reload_until(page: Page, ready, timeout: float = 20.0) -> None:
         assert time.monotonic() < deadline, f"{page.url} did not get there in {timeout}s"
         time.sleep(0.5)
         page.reload()
+
+
+def slow_script(route: Route) -> None:
+    """Serve a page script that attaches its handlers only after 1.5 s, as on a slow link."""
+    body = route.fetch().text()
+    route.fulfill(body=f"setTimeout(function () {{\n{body}\n}}, 1500);", content_type="text/javascript")
 
 
 def test_staff_sign_in_with_the_keyboard(casa: Person, cpia: Person, network: dict) -> None:
@@ -177,8 +183,11 @@ def test_the_auditor_verifies_the_timeline_in_the_browser(auditor: Person, netwo
     completed = page.locator(".lane-event.right[data-event='completed']")
     reload_until(page, lambda: completed.get_by_role("link", name="Verify in the browser").is_visible())
     shot(page, "10-timeline")
+    page.route("**/static/integrity.js", slow_script)
     completed.get_by_role("link", name="Verify in the browser").click()
-    page.get_by_role("button", name="Verify", exact=True).click()
+    verify = page.get_by_role("button", name="Verify", exact=True)
+    expect(verify).to_be_disabled()  # the handlers of the slow script are not there yet
+    verify.click()  # waits until the script has enabled it
     expect(page.locator("#verify-verdict")).to_have_attribute("data-state", "ok")
     results = page.locator("#verify-results")
     expect(results).to_contain_text("Checkpoint signature valid")

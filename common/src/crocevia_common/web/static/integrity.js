@@ -121,4 +121,8 @@
   });
 
   showSaved();
+  // The buttons come disabled from the server: until this script has attached its handlers a
+  // click would submit the form as a plain page load and verify nothing.
+  document.getElementById("verify-button").disabled = false;
+  document.getElementById("forget-checkpoint").disabled = false;
 })();
