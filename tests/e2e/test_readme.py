@@ -46,5 +46,7 @@ def test_the_readme_walkthrough_runs_and_shows_what_it_promises(network, tmp_pat
     assert '"completed"' in out
     assert '"requested",\n  "received",\n  "accepted",\n  "in-progress",\n  "completed"' in out
     assert '"secret": "whsec_' in out
+    assert '"previous_secret_until": "20' in out  # rotated: the old secret signs for a while
+    assert '"enabled": true' in out
     assert "OK: 5 entries recompute to the signed roots" in out
     assert '"first_mismatch": null' in out

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from standardwebhooks.webhooks import Webhook
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from crocevia_contracts import EventName
 from tests.integration.notifications.support import consumed, until
@@ -183,3 +184,88 @@ async def test_only_an_agencys_admin_registers_for_it_and_only_for_a_known_agenc
     assert (other.status_code, other.json()["type"]) == (403, "/problems/other-agency")
     assert (unknown.status_code, unknown.json()["type"]) == (422, "/problems/unknown-agency")
     assert bad_topic.status_code == 422 and "unknown event types" in bad_topic.json()["detail"]
+
+
+async def test_a_rotated_secret_signs_beside_the_old_one_for_the_grace_period(
+    notifications_factory, receiver, events, tokens
+):
+    async with notifications_factory(webhook_rotation_grace_seconds=3600) as app:
+        old = (await register(app, tokens, receiver.url("rotating"))).json()
+        answer = await app.post(f"/webhooks/{old['id']}/rotate-secret", headers=tokens.bearer(*ADMIN))
+        assert answer.status_code == 200, answer.text
+        rotated = answer.json()
+        shown = (await app.get(f"/webhooks/{old['id']}", headers=tokens.bearer(*ADMIN))).json()
+        await events.requested("ref-1")
+        await until(lambda: receiver.hits["rotating"])
+    assert rotated["secret"].startswith("whsec_") and rotated["secret"] != old["secret"]
+    grace = datetime.fromisoformat(rotated["previous_secret_until"]) - datetime.now(UTC)
+    assert timedelta(minutes=59) < grace <= timedelta(hours=1)
+    assert "secret" not in shown and shown["previous_secret_until"] == rotated["previous_secret_until"]
+    [hit] = receiver.hits["rotating"]
+    assert len(hit.headers["webhook-signature"].split(" ")) == 2
+    for secret in (old["secret"], rotated["secret"]):  # a receiver with either one verifies
+        assert Webhook(secret).verify(hit.body, hit.headers)["data"]["referral_id"] == "ref-1"
+
+
+async def test_without_a_grace_period_the_old_secret_stops_at_once(notifications_factory, receiver, events, tokens):
+    async with notifications_factory(webhook_rotation_grace_seconds=0) as app:
+        old = (await register(app, tokens, receiver.url("rotating"))).json()
+        rotated = (await app.post(f"/webhooks/{old['id']}/rotate-secret", headers=tokens.bearer(*ADMIN))).json()
+        await events.requested("ref-1")
+        await until(lambda: receiver.hits["rotating"])
+    assert rotated["previous_secret_until"] is None
+    [hit] = receiver.hits["rotating"]
+    assert Webhook(rotated["secret"]).verify(hit.body, hit.headers)["data"]["referral_id"] == "ref-1"
+    with pytest.raises(WebhookVerificationError):
+        Webhook(old["secret"]).verify(hit.body, hit.headers)
+
+
+async def test_an_endpoint_disabled_by_410_is_enabled_again_by_its_admin(
+    notifications_factory, receiver, events, js, tokens
+):
+    receiver.plans["back"] = [410]
+    async with notifications_factory() as app:
+        hook = (await register(app, tokens, receiver.url("back"))).json()
+        requested = await events.requested("ref-1")
+
+        async def disabled():
+            answer = (await app.get(f"/webhooks/{hook['id']}", headers=tokens.bearer(*ADMIN))).json()
+            return not answer["active"] and answer
+
+        await eventually(disabled)
+        operator = await app.post(f"/webhooks/{hook['id']}/enable", headers=tokens.bearer("cpia2", "operator"))
+        stranger = await app.post(
+            f"/webhooks/{hook['id']}/enable", headers=tokens.bearer("pioltello-casa", "admin", sub="admin-casa")
+        )
+        answer = await app.post(f"/webhooks/{hook['id']}/enable", headers=tokens.bearer(*ADMIN))
+        await events.step(requested, EventName.CANCELLED, reason_code="withdrawn")
+        await until(lambda: len(receiver.hits["back"]) == 2)
+        record = await eventually(lambda: _settled(app, tokens, hook["id"], 2))
+    assert (operator.status_code, operator.json()["type"]) == (403, "/problems/forbidden")
+    assert (stranger.status_code, stranger.json()["type"]) == (404, "/problems/webhook-not-found")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["active"] is True and answer.json()["disabled_reason"] is None
+    payloads = [Webhook(hook["secret"]).verify(hit.body, hit.headers) for hit in receiver.hits["back"]]
+    assert [p["type"] for p in payloads] == ["referral.requested", "referral.cancelled"]
+    # Newest first: the event after enabling went out; the one refused with 410 stays failed.
+    assert [(d["payload"]["type"], d["status"]) for d in record] == [
+        ("referral.cancelled", "sent"),
+        ("referral.requested", "failed"),
+    ]
+
+
+async def _settled(app, tokens, webhook_id: str, count: int) -> list[dict] | None:
+    record = await deliveries(app, tokens, webhook_id)
+    return record if len(record) == count and all(d["status"] in ("sent", "failed") for d in record) else None
+
+
+async def test_an_endpoint_whose_address_is_no_longer_allowed_stays_disabled(notifications_factory, receiver, tokens):
+    async with notifications_factory() as app:
+        hook = (await register(app, tokens, receiver.url("moved"))).json()
+        assert (await app.delete(f"/webhooks/{hook['id']}", headers=tokens.bearer(*ADMIN))).status_code == 204
+    async with notifications_factory(webhook_allowed_hosts=[]) as app:  # loopback is not exempt any more
+        answer = await app.post(f"/webhooks/{hook['id']}/enable", headers=tokens.bearer(*ADMIN))
+        after = (await app.get(f"/webhooks/{hook['id']}", headers=tokens.bearer(*ADMIN))).json()
+    assert (answer.status_code, answer.json()["type"]) == (422, "/problems/forbidden-url")
+    assert "loopback" in answer.json()["detail"]
+    assert after["active"] is False and after["disabled_reason"] == "disabled by admin-cpia2"

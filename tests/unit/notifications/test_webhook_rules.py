@@ -5,27 +5,59 @@ from __future__ import annotations
 import base64
 import json
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from crocevia_notifications.domain.webhooks import forbidden_address, headers, new_secret, retry_delay, sign
+from crocevia_notifications.domain.webhooks import (
+    forbidden_address,
+    headers,
+    new_secret,
+    retry_delay,
+    sign,
+    signing_secrets,
+)
 
 
 def test_a_signed_delivery_verifies_with_the_standardwebhooks_library():
     secret = new_secret()
     body = json.dumps({"type": "referral.requested", "data": {"referral_id": "r-1"}}).encode()
-    signed = headers(secret, "msg_1", int(time.time()), body)
+    signed = headers([secret], "msg_1", int(time.time()), body)
     assert Webhook(secret).verify(body, signed) == {"type": "referral.requested", "data": {"referral_id": "r-1"}}
 
 
 def test_a_tampered_body_or_another_secret_does_not_verify():
     secret = new_secret()
-    signed = headers(secret, "msg_1", int(time.time()), b'{"a":1}')
+    signed = headers([secret], "msg_1", int(time.time()), b'{"a":1}')
     with pytest.raises(WebhookVerificationError):
         Webhook(secret).verify(b'{"a":2}', signed)
     with pytest.raises(WebhookVerificationError):
         Webhook(new_secret()).verify(b'{"a":1}', signed)
+
+
+def test_during_a_rotation_both_secrets_sign_and_either_verifies():
+    old, new = new_secret(), new_secret()
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    keys = signing_secrets(new, old, now + timedelta(hours=24), now)
+    assert keys == [new, old]
+    signed = headers(keys, "msg_1", int(time.time()), b'{"a":1}')
+    assert len(signed["webhook-signature"].split(" ")) == 2
+    assert Webhook(old).verify(b'{"a":1}', signed) == {"a": 1}
+    assert Webhook(new).verify(b'{"a":1}', signed) == {"a": 1}
+
+
+def test_after_the_grace_period_only_the_new_secret_signs():
+    old, new = new_secret(), new_secret()
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    assert signing_secrets(new, old, now, now) == [new]
+    assert signing_secrets(new, old, now - timedelta(seconds=1), now) == [new]
+    assert signing_secrets(new, None, None, now) == [new]
+    signed = headers(signing_secrets(new, old, now, now), "msg_1", int(time.time()), b"{}")
+    with pytest.raises(WebhookVerificationError):
+        Webhook(old).verify(b"{}", signed)
+    with pytest.raises(ValueError, match="at least one secret"):
+        headers([], "msg_1", int(time.time()), b"{}")
 
 
 def test_a_secret_is_whsec_and_32_bytes():

@@ -42,6 +42,8 @@ class NotificationsSettings(ServiceSettings):
     )
     webhook_timeout_seconds: float = 15.0
     webhook_concurrency: int = 16
+    # After a secret is rotated the previous one keeps signing this long (receivers switch).
+    webhook_rotation_grace_seconds: float = Field(default=86400.0, ge=0)
     # Hosts exempt from the guard against internal addresses (tests, development only).
     webhook_allowed_hosts: list[str] = Field(default_factory=list)
 

@@ -107,6 +107,9 @@ webhooks = Table(
     Column("url", String(2000), nullable=False),
     Column("topics", JSON, nullable=False),  # empty: every topic
     Column("secret", String(100), nullable=False),
+    # After a rotation the previous secret signs too, until the end of its grace period.
+    Column("previous_secret", String(100), nullable=True),
+    Column("previous_secret_until", DateTime(timezone=True), nullable=True),
     Column("active", Boolean, nullable=False),
     Column("disabled_at", DateTime(timezone=True), nullable=True),
     Column("disabled_reason", String(200), nullable=True),

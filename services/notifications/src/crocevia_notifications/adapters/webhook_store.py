@@ -41,3 +41,22 @@ async def disable(session: AsyncSession, webhook_id: str, at: datetime, reason: 
         .where(webhooks.c.id == webhook_id, webhooks.c.active.is_(True))
         .values(active=False, disabled_at=at, disabled_reason=reason[:200])
     )
+
+
+async def rotate(session: AsyncSession, webhook_id: str, secret: str, previous_until: datetime | None) -> None:
+    """A new secret; the current one stays as the previous one until ``previous_until``."""
+    await session.execute(
+        update(webhooks)
+        .where(webhooks.c.id == webhook_id)
+        .values(
+            previous_secret=webhooks.c.secret if previous_until is not None else None,
+            previous_secret_until=previous_until,
+            secret=secret,
+        )
+    )
+
+
+async def enable(session: AsyncSession, webhook_id: str) -> None:
+    await session.execute(
+        update(webhooks).where(webhooks.c.id == webhook_id).values(active=True, disabled_at=None, disabled_reason=None)
+    )

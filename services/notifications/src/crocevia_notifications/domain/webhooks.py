@@ -4,11 +4,12 @@ webhook may never reach."""
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import ipaddress
 import secrets
 from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from standardwebhooks.webhooks import Webhook
 
 SECRET_PREFIX = "whsec_"
 
@@ -19,20 +20,30 @@ def new_secret() -> str:
 
 
 def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
-    """The ``webhook-signature`` header: ``v1,`` and the base64 HMAC-SHA256 of
-    ``{id}.{timestamp}.{body}`` keyed with the secret's decoded bytes."""
-    key = base64.b64decode(secret.removeprefix(SECRET_PREFIX))
-    signed = f"{message_id}.{timestamp}.".encode() + body
-    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    """One ``v1,`` signature: the base64 HMAC-SHA256 of ``{id}.{timestamp}.{body}`` keyed
+    with the secret's decoded bytes, as the standardwebhooks library computes it."""
+    return Webhook(secret).sign(message_id, datetime.fromtimestamp(timestamp, UTC), body.decode())
 
 
-def headers(secret: str, message_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+def headers(signing_secrets: Sequence[str], message_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    """The headers of one attempt. Each secret signs (space-separated signatures), so while a
+    secret is being rotated a receiver that still holds the previous one keeps verifying."""
+    if not signing_secrets:
+        raise ValueError("a webhook is signed with at least one secret")
     return {
         "content-type": "application/json",
         "webhook-id": message_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret, message_id, timestamp, body),
+        "webhook-signature": " ".join(sign(s, message_id, timestamp, body) for s in signing_secrets),
     }
+
+
+def signing_secrets(secret: str, previous: str | None, previous_until: datetime | None, now: datetime) -> list[str]:
+    """The secrets that sign at ``now``: the current one, and the previous one until its
+    grace period after a rotation ends."""
+    if previous and previous_until is not None and now < previous_until:
+        return [secret, previous]
+    return [secret]
 
 
 def retry_delay(schedule: Sequence[float], attempts_done: int, jitter: float = 0.0) -> float | None:

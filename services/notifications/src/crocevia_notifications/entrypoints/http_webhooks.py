@@ -1,5 +1,5 @@
-"""Webhook endpoints of an agency: register (the secret is shown once), list, disable, and
-every delivery with its attempts."""
+"""Webhook endpoints of an agency: register (the secret is shown once), list, disable and
+enable again, rotate the secret, and every delivery with its attempts."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from crocevia_notifications.entrypoints.schemas import (
     WebhookOut,
 )
 from crocevia_notifications.handlers.context import Notifier
-from crocevia_notifications.handlers.webhooks import register_webhook
+from crocevia_notifications.handlers.webhooks import enable_webhook, register_webhook, rotate_secret
 
 router = APIRouter(tags=["webhooks"])
 
@@ -75,6 +75,30 @@ async def delete_webhook(webhook_id: str, principal: Admin, ctx: Context) -> Res
         await webhook_store.disable(session, webhook_id, ctx.clock(), f"disabled by {principal.sub}")
         await delivery_store.cancel_pending_of_webhook(session, webhook_id, "endpoint disabled")
     return Response(status_code=204)
+
+
+@router.post(
+    "/webhooks/{webhook_id}/enable",
+    response_model=WebhookOut,
+    summary="Turn a disabled endpoint (by an admin or by a 410) back on",
+)
+async def enable_endpoint(webhook_id: str, principal: Admin, ctx: Context) -> WebhookOut:
+    endpoint = await _own_webhook(ctx, principal, webhook_id)
+    try:
+        row = await enable_webhook(ctx, endpoint)
+    except ForbiddenURL as exc:
+        raise Problem(422, "forbidden-url", "URL not allowed", str(exc)) from None
+    return WebhookOut.model_validate(dict(row))
+
+
+@router.post(
+    "/webhooks/{webhook_id}/rotate-secret",
+    response_model=WebhookCreated,
+    summary="A new whsec_ secret, shown once; the previous one signs too until previous_secret_until",
+)
+async def rotate_endpoint_secret(webhook_id: str, principal: Admin, ctx: Context) -> WebhookCreated:
+    await _own_webhook(ctx, principal, webhook_id)
+    return WebhookCreated.model_validate(dict(await rotate_secret(ctx, webhook_id)))
 
 
 @router.get(

@@ -130,6 +130,9 @@ class WebhookOut(Answer):
     disabled_at: datetime | None
     disabled_reason: str | None
     created_at: datetime
+    previous_secret_until: datetime | None = Field(
+        default=None, description="after a rotation, the previous secret also signs until then"
+    )
 
 
 class WebhookCreated(WebhookOut):

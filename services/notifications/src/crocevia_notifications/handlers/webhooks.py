@@ -16,8 +16,9 @@ from sqlalchemy.engine import RowMapping
 from crocevia_contracts import new_event_id
 from crocevia_notifications.adapters import delivery_store, webhook_store
 from crocevia_notifications.adapters.addresses import check_url
+from crocevia_notifications.adapters.tables import utc
 from crocevia_notifications.adapters.webhook_client import WebhookClient
-from crocevia_notifications.domain.webhooks import headers, new_secret, retry_delay
+from crocevia_notifications.domain.webhooks import headers, new_secret, retry_delay, signing_secrets
 from crocevia_notifications.handlers.context import Notifier, utc_now
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,29 @@ async def register_webhook(ctx: Notifier, *, agency: str, url: str, event_types:
             created_at=ctx.clock(),
         )
         row = await webhook_store.get(session, webhook_id)
+    assert row is not None
+    return row
+
+
+async def rotate_secret(ctx: Notifier, webhook_id: str) -> RowMapping:
+    """Give the endpoint a new secret. The old one keeps signing alongside it for the grace
+    period of the settings, so the receiver can switch without losing a delivery."""
+    grace = ctx.settings.webhook_rotation_grace_seconds
+    async with ctx.db.transaction() as session:
+        until = ctx.clock() + timedelta(seconds=grace) if grace > 0 else None
+        await webhook_store.rotate(session, webhook_id, new_secret(), until)
+        row = await webhook_store.get(session, webhook_id)
+    assert row is not None
+    return row
+
+
+async def enable_webhook(ctx: Notifier, endpoint: RowMapping) -> RowMapping:
+    """Turn a disabled endpoint (by an admin, or by a 410) back on, if its URL may still be
+    reached; raise ForbiddenURL otherwise. What was cancelled while it was off stays so."""
+    await check_url(endpoint["url"], ctx.settings.webhook_allowed_hosts)
+    async with ctx.db.transaction() as session:
+        await webhook_store.enable(session, endpoint["id"])
+        row = await webhook_store.get(session, endpoint["id"])
     assert row is not None
     return row
 
@@ -96,7 +120,14 @@ class WebhookSender:
                 )
             return
         body = json.dumps(delivery["payload"], separators=(",", ":")).encode()
-        signed = headers(endpoint["secret"], delivery["id"], int(time.time()), body)
+        previous_until = endpoint["previous_secret_until"]
+        keys = signing_secrets(
+            endpoint["secret"],
+            endpoint["previous_secret"],
+            utc(previous_until) if previous_until is not None else None,
+            ctx.clock(),
+        )
+        signed = headers(keys, delivery["id"], int(time.time()), body)
         outcome = await self._client.post(endpoint["url"], signed, body)
         now = ctx.clock()
         async with ctx.db.transaction() as session:
