@@ -1,4 +1,4 @@
-"""How the audit's export and offline verification scale: time and peak memory.
+"""How the audit's export, offline verification and indicators scale: time and peak memory.
 
 Run on demand (not part of the test suite):
 
@@ -8,14 +8,17 @@ Run on demand (not part of the test suite):
 It fills a fresh SQLite trail through the service's own writer (so entries, leaf hashes
 and tree nodes are real), signs checkpoints at a quarter of the trail and at the whole,
 then exports both sizes as JSON Lines and CSV and verifies the JSON Lines with the CLI's
-code. Peak memory is what Python allocated during each step (tracemalloc): it should not
-grow with the number of rows. Results go to ``bench/results/audit_export.txt``.
+code, and computes the steering committee's indicators (``GET /indicators``'s code) over
+the whole trail and over one month. Peak memory is what Python allocated during each step
+(tracemalloc, in a second run of the step that is not timed, since tracemalloc slows Python
+down): it should not grow with the number of rows. Results go to ``bench/results/audit_export.txt``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import platform
 import resource
 import tempfile
@@ -32,7 +35,7 @@ from crocevia_audit.bootstrap import MIGRATIONS
 from crocevia_audit.domain.checkpoint import open_checkpoint
 from crocevia_audit.domain.note import VerifierKey
 from crocevia_audit.entrypoints import cli
-from crocevia_audit.handlers import export
+from crocevia_audit.handlers import export, indicators
 from crocevia_audit.handlers.append import TrailWriter
 from crocevia_audit.handlers.checkpoints import Checkpointer, SignedCheckpoint
 from crocevia_audit.handlers.intake import Delivery
@@ -88,11 +91,13 @@ async def fill(db: Database, rows: int, checkpoint_at: list[int]) -> list[Signed
 
 
 async def measure(step: Callable[[], Awaitable[int]]) -> tuple[float, float, int]:
-    """Seconds and peak MiB Python allocated while ``step`` ran."""
-    tracemalloc.start()
+    """Seconds ``step`` took, then the peak MiB Python allocated in a second run of it (under
+    tracemalloc, which slows Python down several times, so it is not timed)."""
     began = time.perf_counter()
     result = await step()
     elapsed = time.perf_counter() - began
+    tracemalloc.start()
+    await step()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return elapsed, peak / 2**20, result
@@ -118,9 +123,10 @@ async def main(rows: int, workdir: Path) -> list[str]:
         "",
     ]
     key = VerifierKey(ORIGIN, bytes(SigningKey(b"b" * 32).verify_key))
-    report.append(f"{'step':<34}{'rows':>9}{'seconds':>10}{'rows/s':>10}{'peak MiB':>10}{'output MiB':>12}")
+    report.append(f"{'step':<52}{'rows':>9}{'seconds':>10}{'rows/s':>10}{'peak MiB':>10}{'output MiB':>12}")
     for checkpoint in signed:
         report += await measure_exports(db, checkpoint, key, workdir)
+    report += await measure_indicators(db, rows)
     await db.dispose()
     usage = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     report += [
@@ -161,9 +167,29 @@ async def measure_exports(db: Database, checkpoint: SignedCheckpoint, key: Verif
     return lines
 
 
+async def measure_indicators(db: Database, rows: int) -> list[str]:
+    """The indicators by agency pair and month: every referral, then January's only."""
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+    async def referrals_counted(since: datetime | None, until: datetime | None) -> int:
+        groups = await indicators.compute(
+            db, dimensions=["pair", "month"], targets={}, as_of=t0 + timedelta(days=400), since=since, until=until
+        )
+        return sum(g["requested"] for g in groups)
+
+    lines = []
+    for step, since, until in (
+        ("indicators pair x month, all", None, None),
+        ("indicators pair x month, January", t0, t0 + timedelta(days=31)),
+    ):
+        seconds, peak, counted = await measure(functools.partial(referrals_counted, since, until))
+        lines.append(_line(f"{step} ({counted} referrals)", rows, seconds, peak, 0))
+    return lines
+
+
 def _line(step: str, rows: int, seconds: float, peak: float, output: int) -> str:
     written = f"{output / 2**20:.1f}" if output else "-"
-    return f"{step:<34}{rows:>9}{seconds:>10.2f}{rows / seconds:>10.0f}{peak:>10.2f}{written:>12}"
+    return f"{step:<52}{rows:>9}{seconds:>10.2f}{rows / seconds:>10.0f}{peak:>10.2f}{written:>12}"
 
 
 if __name__ == "__main__":

@@ -83,6 +83,12 @@ async def test_a_failing_endpoint_is_retried_with_the_same_id_until_it_answers(
     assert [a["ok"] for a in delivery["history"]] == [False, False, True]
 
 
+async def disabled(app, tokens, webhook_id: str) -> dict | None:
+    """The endpoint once it is disabled, else None."""
+    answer = (await app.get(f"/webhooks/{webhook_id}", headers=tokens.bearer(*ADMIN))).json()
+    return None if answer["active"] else answer
+
+
 async def _sent(app, tokens, webhook_id: str) -> list[dict] | None:
     record = await deliveries(app, tokens, webhook_id)
     return record if record and all(d["status"] == "sent" for d in record) else None
@@ -111,11 +117,7 @@ async def test_410_gone_disables_the_endpoint_and_nothing_more_is_sent(
         hook = (await register(app, tokens, receiver.url("gone"))).json()
         requested = await events.requested("ref-1")
 
-        async def disabled():
-            answer = (await app.get(f"/webhooks/{hook['id']}", headers=tokens.bearer(*ADMIN))).json()
-            return not answer["active"] and answer
-
-        endpoint = await eventually(disabled)
+        endpoint = await eventually(lambda: disabled(app, tokens, hook["id"]))
         assert endpoint["disabled_reason"].startswith("410 Gone")
         await events.step(requested, EventName.CANCELLED, reason_code="withdrawn")
         await eventually(lambda: consumed(js))
@@ -228,11 +230,7 @@ async def test_an_endpoint_disabled_by_410_is_enabled_again_by_its_admin(
         hook = (await register(app, tokens, receiver.url("back"))).json()
         requested = await events.requested("ref-1")
 
-        async def disabled():
-            answer = (await app.get(f"/webhooks/{hook['id']}", headers=tokens.bearer(*ADMIN))).json()
-            return not answer["active"] and answer
-
-        await eventually(disabled)
+        await eventually(lambda: disabled(app, tokens, hook["id"]))
         operator = await app.post(f"/webhooks/{hook['id']}/enable", headers=tokens.bearer("cpia2", "operator"))
         stranger = await app.post(
             f"/webhooks/{hook['id']}/enable", headers=tokens.bearer("pioltello-casa", "admin", sub="admin-casa")

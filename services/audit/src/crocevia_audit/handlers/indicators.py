@@ -15,14 +15,15 @@ from crocevia_audit.domain.indicators import Referral, Tally, Target, TargetKey,
 from crocevia_common.db import Database
 
 c = trail_entries.c
-_PAGE = 2000
+_CHUNK = 2000
 
 
 async def _events(
     session: AsyncSession, since: datetime | None, until: datetime | None, party: str | None
 ) -> AsyncIterator[TrailEvent]:
-    """The events of referrals requested in the range, by referral, in trail order; read in
-    keyset pages so memory holds one page at a time."""
+    """The events of referrals requested in the range, by referral, in trail order. One
+    query, streamed (a server-side cursor on PostgreSQL), so memory holds one chunk of
+    rows at a time and the cohort is selected once, not once per page."""
     cohort = select(c.referral_id).where(c.event == "requested")
     if since:
         cohort = cohort.where(c.occurred_at >= since)
@@ -30,47 +31,36 @@ async def _events(
         cohort = cohort.where(c.occurred_at < until)
     if party:
         cohort = cohort.where(or_(c.sender_agency == party, c.receiver_agency == party))
-    columns = (
-        c.referral_id,
-        c.position,
-        c.event,
-        c.sender_agency,
-        c.receiver_agency,
-        c.service_id,
-        c.domain,
-        c.priority,
-        c.occurred_at,
-        c.reason_code,
-        c.outcome,
-    )
-    after: tuple[str, int] = ("", -1)
-    while True:
-        query = (
-            select(*columns)
-            .where(
-                c.referral_id.in_(cohort.scalar_subquery()),
-                or_(c.referral_id > after[0], (c.referral_id == after[0]) & (c.position > after[1])),
-            )
-            .order_by(c.referral_id, c.position)
-            .limit(_PAGE)
+    query = (
+        select(
+            c.referral_id,
+            c.event,
+            c.sender_agency,
+            c.receiver_agency,
+            c.service_id,
+            c.domain,
+            c.priority,
+            c.occurred_at,
+            c.reason_code,
+            c.outcome,
         )
-        rows = list(await session.execute(query))
-        for row in rows:
-            yield TrailEvent(
-                row.referral_id,
-                row.event,
-                row.sender_agency,
-                row.receiver_agency,
-                row.service_id,
-                row.domain,
-                row.priority,
-                utc(row.occurred_at),
-                row.reason_code,
-                row.outcome,
-            )
-        if len(rows) < _PAGE:
-            return
-        after = (rows[-1].referral_id, int(rows[-1].position))
+        .where(c.referral_id.in_(cohort.scalar_subquery()))
+        .order_by(c.referral_id, c.position)
+        .execution_options(yield_per=_CHUNK)
+    )
+    async for row in await session.stream(query):
+        yield TrailEvent(
+            row.referral_id,
+            row.event,
+            row.sender_agency,
+            row.receiver_agency,
+            row.service_id,
+            row.domain,
+            row.priority,
+            utc(row.occurred_at),
+            row.reason_code,
+            row.outcome,
+        )
 
 
 async def compute(
