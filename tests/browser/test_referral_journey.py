@@ -74,6 +74,7 @@ def test_staff_sign_in_with_the_keyboard(casa: Person, cpia: Person, network: di
 def test_pioltello_casa_refers_a_household_and_cpia2s_bell_rings(casa: Person, cpia: Person, network: dict) -> None:
     page = casa.page
     page.get_by_role("link", name="Nuovo invio").first.click()
+    page.wait_for_load_state()  # a click returns once the page starts loading; htmx comes after
     every = page.locator("#service-list input[type=radio]").count()
     page.locator("#domain").select_option("education")  # htmx swaps the list in place
     expect(page.locator("#service-list input[type=radio]")).not_to_have_count(every)
@@ -139,6 +140,7 @@ def test_the_inbox_links_to_the_referral_and_marks_it_read(cpia: Person, network
     page = cpia.page
     page.locator("#bell").click()
     expect(page).to_have_url(f"{network['notifications']}/ui/inbox")
+    page.wait_for_load_state()
     item = page.locator(f".inbox li[data-referral='{STORY['referral']}']")
     expect(item.get_by_role("link", name="Apri l'invio")).to_have_attribute(
         "href", f"{node(network, 'cpia2')}/ui/referrals/{STORY['referral']}"
