@@ -5,10 +5,13 @@ Each node writes its own entry to the ``directory`` key-value bucket under its a
 
 from __future__ import annotations
 
-from datetime import datetime
+import functools
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+import holidays
+from pydantic import Field, field_validator, model_validator
 
 from crocevia_contracts.events import AgencyId, Contract, Priority
 
@@ -36,11 +39,96 @@ class ServiceStatus(StrEnum):
     TEMPORARILY_CLOSED = "temporarily closed"
 
 
+class Counting(StrEnum):
+    """How the hours of a response target are counted."""
+
+    CLOCK = "clock"  # every hour, day and night, weekends included (urgent referrals)
+    WORKING_DAYS = "working-days"  # only the hours of the agency's working days: 24 = one working day
+
+
+class WorkingCalendar(Contract):
+    """When an agency works. Targets counted in working days skip every other day: weekends,
+    public holidays (from the ``holidays`` library, by country and optional subdivision) and
+    the agency's own closures."""
+
+    timezone: str = "Europe/Rome"
+    weekdays: tuple[int, ...] = Field(default=(1, 2, 3, 4, 5), description="ISO weekdays, 1 = Monday")
+    holidays_country: str | None = Field(default="IT", description="ISO 3166-1 code; none: no public holidays")
+    holidays_subdivision: str | None = Field(default=None, description="e.g. a province: MI")
+    closures: tuple[date, ...] = Field(default=(), description="other days the agency is closed")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("weekdays")
+    @classmethod
+    def _weekdays(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if not value or any(d < 1 or d > 7 for d in value):
+            raise ValueError("weekdays are ISO numbers from 1 (Monday) to 7 (Sunday), at least one")
+        return tuple(sorted(set(value)))
+
+    @model_validator(mode="after")
+    def _known_holidays(self) -> WorkingCalendar:
+        if self.holidays_country is not None:
+            _public_holidays(self.holidays_country, self.holidays_subdivision)  # fails on unknown codes
+        return self
+
+    def is_working_day(self, day: date) -> bool:
+        if day.isoweekday() not in self.weekdays or day in self.closures:
+            return False
+        if self.holidays_country is None:
+            return True
+        return day not in _public_holidays(self.holidays_country, self.holidays_subdivision)
+
+    def add_working_hours(self, start: datetime, hours: float) -> datetime:
+        """``start`` plus ``hours`` counted only on working days, in the agency's wall-clock
+        time (a working day is 24 hours, also when the clocks change)."""
+        zone = ZoneInfo(self.timezone)
+        cursor = start.astimezone(zone).replace(tzinfo=None)
+        remaining = timedelta(hours=hours)
+        for _ in range(3700):  # ten years of days: a calendar that never works is refused below
+            day_end = datetime.combine(cursor.date() + timedelta(days=1), time())
+            if self.is_working_day(cursor.date()):
+                if cursor + remaining <= day_end:
+                    return (cursor + remaining).replace(tzinfo=zone).astimezone(UTC)
+                remaining -= day_end - cursor
+            cursor = day_end
+        raise ValueError("the calendar has no working day for ten years")
+
+
+@functools.lru_cache(maxsize=64)
+def _public_holidays(country: str, subdivision: str | None) -> holidays.HolidayBase:
+    try:
+        return holidays.country_holidays(country, subdiv=subdivision)
+    except NotImplementedError:
+        raise ValueError(f"no public holidays known for {country!r} {subdivision or ''}".rstrip()) from None
+
+
 class ResponseTarget(Contract):
-    """How fast the service answers a referral of one priority, in hours."""
+    """How fast the service answers a referral of one priority, in hours, counted on the
+    clock or on working days only."""
 
     receive_within_hours: float = Field(gt=0)
     decide_within_hours: float = Field(gt=0, description="accept or reject within")
+    counting: Counting = Counting.CLOCK
+
+    def due(self, start: datetime, hours: float, calendar: WorkingCalendar) -> datetime:
+        """When ``hours`` of this target, counted from ``start``, are over."""
+        if self.counting is Counting.CLOCK:
+            return start + timedelta(hours=hours)
+        return calendar.add_working_hours(start, hours)
+
+    def receive_by(self, requested_at: datetime, calendar: WorkingCalendar) -> datetime:
+        return self.due(requested_at, self.receive_within_hours, calendar)
+
+    def decide_by(self, requested_at: datetime, calendar: WorkingCalendar) -> datetime:
+        return self.due(requested_at, self.decide_within_hours, calendar)
 
 
 class Service(Contract):
@@ -76,6 +164,7 @@ class PublicKeys(Contract):
 class AgencyEntry(Contract):
     organization: Organization
     services: tuple[Service, ...]
+    working_calendar: WorkingCalendar = Field(default_factory=WorkingCalendar)
     public_keys: PublicKeys | None = None
     updated_at: datetime | None = None
 

@@ -3,14 +3,14 @@ in the comments (hours after the request)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from crocevia_audit.bootstrap import create_app
 from crocevia_audit.domain.indicators import Target
 from crocevia_audit.handlers.append import Outcome, TrailWriter
 from crocevia_audit.handlers.indicators import compute
 from crocevia_common.messaging.streams import directory_bucket
-from crocevia_contracts.directory import AgencyEntry
+from crocevia_contracts.directory import AgencyEntry, ResponseTarget
 from tests.integration.audit.events import Network
 from tests.integration.audit.wire import jetstream
 from tests.kit.services import serve
@@ -18,8 +18,8 @@ from tests.kit.services import serve
 HOUR = 3600
 AS_OF = datetime(2026, 4, 10, tzinfo=UTC)
 TARGETS = {
-    ("cpia2", "main-service", "routine"): Target(timedelta(hours=24), timedelta(hours=120)),
-    ("cpia2", "main-service", "urgent"): Target(timedelta(hours=4), timedelta(hours=24)),
+    ("cpia2", "main-service", "routine"): Target(ResponseTarget(receive_within_hours=24, decide_within_hours=120)),
+    ("cpia2", "main-service", "urgent"): Target(ResponseTarget(receive_within_hours=4, decide_within_hours=24)),
 }
 
 

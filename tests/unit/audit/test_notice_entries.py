@@ -9,6 +9,7 @@ import pytest
 
 from crocevia_audit.domain.entries import entry_bytes, is_notice_subject, project
 from crocevia_audit.domain.indicators import Target, TrailEvent, indicators
+from crocevia_contracts.directory import ResponseTarget
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -90,7 +91,9 @@ def notice(kind: str, referral: str, hours: float) -> TrailEvent:
     return event(kind, referral, hours, domain=None)
 
 
-TARGETS = {("cpia2", "main-service", "routine"): Target(timedelta(hours=24), timedelta(hours=120))}
+TARGETS = {
+    ("cpia2", "main-service", "routine"): Target(ResponseTarget(receive_within_hours=24, decide_within_hours=120))
+}
 AS_OF = datetime(2026, 4, 10, tzinfo=UTC)
 
 

@@ -72,3 +72,27 @@ def test_overdue_come_first_then_due_soon_then_on_time_then_those_in_our_hands()
     ]
     assert ordered[0].due_at == NOW - timedelta(days=3) + timedelta(hours=24)
     assert ordered[-1].target is not None  # the target is shown even when nothing is due
+
+
+def node_with_target(counting: str) -> SimpleNamespace:
+    target = {"receive_within_hours": 24, "decide_within_hours": 24, "counting": counting}
+    entry = AgencyEntry.model_validate(
+        {
+            "organization": {"id": "cpia2", "name": "CPIA 2"},
+            "services": [
+                {"id": "italiano-a1", "name": "A1", "domain": "education", "response_targets": {"routine": target}}
+            ],
+        }
+    )
+    return SimpleNamespace(directory=SimpleNamespace(get=lambda agency: entry))
+
+
+def test_a_target_in_working_days_is_not_overdue_over_the_weekend() -> None:
+    friday = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)  # 16:00 in Rome
+    sunday = datetime(2026, 11, 22, 11, 0, tzinfo=UTC)
+    referral = incoming("weekend", "received", NOW - friday)
+    working = waiting(node_with_target("working-days"), referral, sunday)  # type: ignore[arg-type]
+    assert working.due_at == datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # Monday 16:00 in Rome
+    assert working.state == "on-time"
+    clock = waiting(node_with_target("clock"), referral, sunday)  # type: ignore[arg-type]
+    assert (clock.due_at, clock.state) == (datetime(2026, 11, 21, 15, 0, tzinfo=UTC), "overdue")

@@ -69,3 +69,13 @@ def test_codes_fall_back_to_themselves_and_times_are_local() -> None:
     assert t.code("status", "brand-new") == "brand-new"
     assert Translator("it").time(datetime(2026, 1, 15, 9, 30, tzinfo=UTC)) == "15/01/2026 10:30"
     assert t.hours(120) == "5 days" and t.hours(4.0) == "4 h" and t.duration(42) == "42 s"
+
+
+def test_targets_counted_in_working_days_say_so() -> None:
+    it, en = Translator("it"), Translator("en")
+    assert it.within(24, "working-days") == "1 giorno lavorativo"
+    assert it.within(120, "working-days") == "5 giorni lavorativi"
+    assert en.within(120, "working-days") == "5 working days"
+    assert en.within(12, "working-days") == "12 working hours"
+    assert en.within(120, "clock") == en.within(120) == "5 days"
+    assert en.within(None, "working-days") == "—"

@@ -101,6 +101,15 @@ class Translator:
             return self("unit.minutes", n=round(seconds / 60))
         return self.hours(round(seconds / 3600, 1))
 
+    def within(self, hours: float | None, counting: str | None = None) -> str:
+        """A response target's time: in working days when it counts only those, else as hours."""
+        if hours is None or str(counting or "") != "working-days":
+            return self.hours(hours)
+        if hours % 24 == 0:
+            days = int(hours // 24)
+            return self("unit.working-day" if days == 1 else "unit.working-days", n=days)
+        return self("unit.working-hours", n=round(hours, 1) if not float(hours).is_integer() else int(hours))
+
     def hours(self, hours: float | None) -> str:
         """A duration given in hours: in days when it is a whole number of days."""
         if hours is None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import timedelta
 
 from nats.js import JetStreamContext
 from nats.js.errors import BucketNotFoundError, NoKeysError
@@ -38,7 +37,5 @@ async def response_targets(js: JetStreamContext) -> dict[TargetKey, Target]:
             continue
         for service in entry.services:
             for priority, target in service.response_targets.items():
-                targets[(entry.organization.id, service.id, priority.value)] = Target(
-                    timedelta(hours=target.receive_within_hours), timedelta(hours=target.decide_within_hours)
-                )
+                targets[(entry.organization.id, service.id, priority.value)] = Target(target, entry.working_calendar)
     return targets

@@ -21,8 +21,10 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
+
+from crocevia_contracts.directory import ResponseTarget, WorkingCalendar
 
 DIMENSIONS = ("pair", "service", "domain", "month")
 NOTICES = ("reminder", "escalation")  # the ``event`` of a notice's trail entry
@@ -44,8 +46,16 @@ class TrailEvent:
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    receive_within: timedelta
-    decide_within: timedelta
+    """A service's response target, and the working calendar of the agency that offers it."""
+
+    target: ResponseTarget
+    calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
+
+    def receive_by(self, requested_at: datetime) -> datetime:
+        return self.target.receive_by(requested_at, self.calendar)
+
+    def decide_by(self, requested_at: datetime) -> datetime:
+        return self.target.decide_by(requested_at, self.calendar)
 
 
 TargetKey = tuple[str, str, str]  # receiving agency, service id, priority
@@ -124,11 +134,11 @@ class Group:
         if target is None:
             self.counts["targets_unknown"] += 1
             return
-        for name, moment, within in (
-            ("receive", at.get("received"), target.receive_within),
-            ("decide", decided, target.decide_within),
+        for name, moment, due in (
+            ("receive", at.get("received"), target.receive_by(requested)),
+            ("decide", decided, target.decide_by(requested)),
         ):
-            if (moment or as_of) - requested > within:
+            if (moment or as_of) > due:
                 self.counts[f"missed_{name}"] += 1
 
     def as_dict(self) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 from pydantic import ValidationError
 
-from crocevia_contracts.directory import AgencyEntry, ResponseTarget
+from crocevia_contracts.directory import AgencyEntry, ResponseTarget, WorkingCalendar
 from crocevia_notifications.domain.templates import Names
 
 log = logging.getLogger(__name__)
@@ -68,11 +68,15 @@ class AgencyDirectory:
             services.update({s.id: s.name for s in entry.services})
         return Names(agencies, services)
 
-    async def response_target(self, agency_id: str, service_id: str, priority: str) -> ResponseTarget | None:
-        """The service's target for ``priority``, else its routine target, else None."""
+    async def response_target(
+        self, agency_id: str, service_id: str, priority: str
+    ) -> tuple[ResponseTarget, WorkingCalendar] | None:
+        """The service's target for ``priority``, else its routine target, with the agency's
+        working calendar; None when the service states no target."""
         entry = await self.fetch(agency_id)
         service = entry.service(service_id) if entry else None
-        if service is None:
+        if entry is None or service is None:
             return None
         targets = {p.value: t for p, t in service.response_targets.items()}
-        return targets.get(priority) or targets.get("routine")
+        target = targets.get(priority) or targets.get("routine")
+        return (target, entry.working_calendar) if target is not None else None

@@ -10,16 +10,18 @@ escalated to:
 - decide stage (armed when received): reminder at ``T + decide``, escalation one receive
   window later, at ``T + decide + receive``.
 
-``T`` is when the referral was requested. A stage closes as soon as the referral moves on,
+``T`` is when the referral was requested; a target counted in working days skips the
+receiving agency's weekends, holidays and closures. A stage closes as soon as the referral moves on,
 and its timers with it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
+from crocevia_contracts.directory import ResponseTarget, WorkingCalendar
 from crocevia_notifications.domain.notices import NoticeKind
 
 
@@ -40,19 +42,18 @@ class PlannedTimer:
     target_hours: float  # the target that this timer reports missed
 
 
-def plan(stage: Stage, requested_at: datetime, receive_hours: float, decide_hours: float) -> list[PlannedTimer]:
-    """The reminder and the escalation of ``stage`` for a referral requested at ``requested_at``."""
-    receive = timedelta(hours=receive_hours)
-    decide = timedelta(hours=decide_hours)
+def plan(stage: Stage, requested_at: datetime, target: ResponseTarget, calendar: WorkingCalendar) -> list[PlannedTimer]:
+    """The reminder and the escalation of ``stage`` for a referral requested at
+    ``requested_at``; hours count on the clock or on the agency's working days only, as the
+    target says."""
+    receive, decide = target.receive_within_hours, target.decide_within_hours
+
+    def timer(kind: NoticeKind, hours: float) -> PlannedTimer:
+        return PlannedTimer(kind, stage, target.due(requested_at, hours, calendar), hours)
+
     if stage is Stage.RECEIVE:
-        return [
-            PlannedTimer(NoticeKind.REMINDER, stage, requested_at + receive, receive_hours),
-            PlannedTimer(NoticeKind.ESCALATION, stage, requested_at + decide, decide_hours),
-        ]
-    return [
-        PlannedTimer(NoticeKind.REMINDER, stage, requested_at + decide, decide_hours),
-        PlannedTimer(NoticeKind.ESCALATION, stage, requested_at + decide + receive, decide_hours + receive_hours),
-    ]
+        return [timer(NoticeKind.REMINDER, receive), timer(NoticeKind.ESCALATION, decide)]
+    return [timer(NoticeKind.REMINDER, decide), timer(NoticeKind.ESCALATION, decide + receive)]
 
 
 def stage_open(stage: Stage, status: str) -> bool:

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crocevia_common.messaging.consumer import Unprocessable
 from crocevia_common.messaging.inbox import already_applied, mark_applied
 from crocevia_contracts import Envelope, EnvelopeError, EventName, new_event_id, read_event
-from crocevia_contracts.directory import ResponseTarget
+from crocevia_contracts.directory import ResponseTarget, WorkingCalendar
 from crocevia_contracts.events import Requested
 from crocevia_notifications.adapters import referral_store, timer_store
 from crocevia_notifications.adapters.tables import messaging, utc
@@ -89,7 +89,11 @@ async def apply_event(ctx: Notifier, subject: str, payload: bytes) -> None:
 
 
 async def _keep_timers(
-    ctx: Notifier, session: AsyncSession, envelope: Envelope, referral: RowMapping, target: ResponseTarget | None
+    ctx: Notifier,
+    session: AsyncSession,
+    envelope: Envelope,
+    referral: RowMapping,
+    target: tuple[ResponseTarget, WorkingCalendar] | None,
 ) -> None:
     """Stop the timers of stages the referral has left; start those of the stage it enters."""
     status = referral["status"]
@@ -100,7 +104,7 @@ async def _keep_timers(
     if stage is None or target is None or not stage_open(stage, status):
         return
     requested_at = utc(referral["requested_at"] or envelope.data.occurred_at)
-    for timer in plan(stage, requested_at, target.receive_within_hours, target.decide_within_hours):
+    for timer in plan(stage, requested_at, *target):
         await timer_store.arm(
             session,
             id=new_event_id(),

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from crocevia_common.auth import Principal, Role
 from crocevia_common.web.i18n import Translator, strings
 from crocevia_common.web.session import PageRefused, page_roles
+from crocevia_contracts.directory import WorkingCalendar
 from crocevia_referrals.entrypoints.http import node_of
 from crocevia_referrals.handlers.node import Node
 
@@ -54,6 +55,12 @@ def validation_errors(t: Translator, error: ValidationError) -> dict[str, str]:
 def utc(moment: datetime) -> datetime:
     """SQLite hands stored times back without their zone; they are UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def calendar_of(node: Node, agency: str) -> WorkingCalendar:
+    """The agency's working calendar, as its directory entry states it."""
+    entry = node.directory.get(agency)
+    return entry.working_calendar if entry else WorkingCalendar()
 
 
 def target_of(node: Node, agency: str, service_id: str, priority: str) -> Any:

@@ -14,7 +14,15 @@ from crocevia_referrals.adapters import repository
 from crocevia_referrals.domain.lifecycle import Status
 from crocevia_referrals.entrypoints.http import WAITING_FOR_US, view
 from crocevia_referrals.entrypoints.schemas import ReferralView
-from crocevia_referrals.entrypoints.web.deps import Staff, agency_names, own_node, service_names, target_of, utc
+from crocevia_referrals.entrypoints.web.deps import (
+    Staff,
+    agency_names,
+    calendar_of,
+    own_node,
+    service_names,
+    target_of,
+    utc,
+)
 from crocevia_referrals.handlers.node import Node
 
 router = APIRouter(prefix="/ui")
@@ -39,7 +47,7 @@ def waiting(node: Node, referral: ReferralView, now: datetime) -> Waiting:
     target = target_of(node, referral.receiver_agency, referral.service_id, referral.priority)
     if target is None or referral.status != Status.RECEIVED.value:
         return Waiting(referral, target, None, "none")
-    due = utc(referral.created_at) + timedelta(hours=target.decide_within_hours)
+    due = target.decide_by(utc(referral.created_at), calendar_of(node, referral.receiver_agency))
     state = "overdue" if due < now else "soon" if due - now < SOON else "on-time"
     return Waiting(referral, target, due, state)
 
