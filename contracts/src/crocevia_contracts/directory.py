@@ -170,3 +170,10 @@ class AgencyEntry(Contract):
 
     def service(self, service_id: str) -> Service | None:
         return next((s for s in self.services if s.id == service_id), None)
+
+
+def read_entry(payload: bytes | str) -> AgencyEntry:
+    """An entry as a node wrote it to the directory bucket. Fields this version does not know
+    are ignored: a node that states something new (an optional field, within v1) is still
+    read by nodes that do not know it yet. An agency's own file is read strictly instead."""
+    return AgencyEntry.model_validate_json(payload, extra="ignore")

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+from pydantic import ValidationError
+
 from crocevia_contracts import EVENT_MODELS, EventName
+from crocevia_contracts.directory import AgencyEntry, read_entry
+from crocevia_contracts.events import Priority
 from crocevia_contracts.schemas import SCHEMA_DIR, render
 
 
@@ -44,3 +49,33 @@ def test_the_asyncapi_document_matches_the_models():
 
     assert DOCUMENT.read_text() == render(), "run `make schemas`"
     assert len(build()["channels"]) == len(EventName) + 2 + 3
+
+
+def test_directory_readers_keep_working_when_a_newer_node_adds_fields():
+    """A node that states something new in its entry (an optional field) is still read by
+    nodes that do not know the field; no field an older entry lacks becomes required."""
+    newer = {
+        "organization": {"id": "cpia2", "name": "CPIA 2", "phone": "+39 02 000000"},
+        "services": [
+            {
+                "id": "italiano-a1",
+                "name": "Italiano A1",
+                "domain": "education",
+                "response_targets": {"routine": {"receive_within_hours": 24, "decide_within_hours": 120, "grace": 2}},
+                "intake_form": "https://cpia2.example/form",
+            }
+        ],
+        "working_calendar": {"timezone": "Europe/Rome", "half_days": ["2026-12-24"]},
+        "accreditation": {"region": "Lombardia"},
+    }
+    entry = read_entry(json.dumps(newer))
+    assert entry.organization.id == "cpia2"
+    assert entry.service("italiano-a1").response_targets[Priority.ROUTINE].decide_within_hours == 120
+    with pytest.raises(ValidationError, match="Extra inputs"):
+        AgencyEntry.model_validate(newer)  # an agency's own file is read strictly: a typo is an error
+
+    committed = json.loads((SCHEMA_DIR / "directory-entry.json").read_text())
+    current = AgencyEntry.model_json_schema(mode="serialization")
+    assert set(committed.get("required", [])) == set(current.get("required", []))
+    for field, spec in committed["properties"].items():
+        assert current["properties"].get(field) == spec, f"directory entry: field {field} removed or changed"

@@ -6,7 +6,6 @@ writes an entry.
 
 from __future__ import annotations
 
-import json
 import logging
 
 from nats.js import JetStreamContext
@@ -14,7 +13,7 @@ from nats.js.errors import BucketNotFoundError, NoKeysError
 from pydantic import ValidationError
 
 from crocevia_audit.domain.indicators import Target, TargetKey
-from crocevia_contracts.directory import AgencyEntry
+from crocevia_contracts.directory import read_entry
 from crocevia_contracts.stream import DIRECTORY_BUCKET
 
 log = logging.getLogger(__name__)
@@ -31,7 +30,7 @@ async def response_targets(js: JetStreamContext) -> dict[TargetKey, Target]:
     for key in keys:
         try:
             found = await kv.get(key)
-            entry = AgencyEntry.model_validate(json.loads(found.value or b"null"))
+            entry = read_entry(found.value or b"null")
         except (ValueError, ValidationError, KeyError) as exc:
             log.warning("directory entry %s ignored: %s", key, exc)
             continue

@@ -3,7 +3,6 @@ own entry there), then the agency files this service was given."""
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 from pydantic import ValidationError
 
-from crocevia_contracts.directory import AgencyEntry, ResponseTarget, WorkingCalendar
+from crocevia_contracts.directory import AgencyEntry, ResponseTarget, WorkingCalendar, read_entry
 from crocevia_notifications.domain.templates import Names
 
 log = logging.getLogger(__name__)
@@ -47,7 +46,7 @@ class AgencyDirectory:
             try:
                 entry = await self._kv.get(agency_id)
                 if entry.value:
-                    return AgencyEntry.model_validate(json.loads(entry.value))
+                    return read_entry(entry.value)
             except KeyNotFoundError:
                 pass
             except (ValueError, ValidationError) as exc:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +13,7 @@ import yaml
 from nats.js.kv import KeyValue
 from pydantic import ValidationError
 
-from crocevia_contracts.directory import AgencyEntry, PublicKeys
+from crocevia_contracts.directory import AgencyEntry, PublicKeys, read_entry
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +63,7 @@ class Directory:
             self._entries.pop(key, None)
             return
         try:
-            self._entries[key] = AgencyEntry.model_validate(json.loads(value))
+            self._entries[key] = read_entry(value)
         except (ValueError, ValidationError) as exc:
             log.warning("directory entry %s is not valid, ignored: %s", key, exc)
 
