@@ -8,10 +8,11 @@ from __future__ import annotations
 import functools
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from crocevia_contracts.events import AgencyId, Contract, Priority
 
@@ -39,6 +40,17 @@ class ServiceStatus(StrEnum):
     TEMPORARILY_CLOSED = "temporarily closed"
 
 
+def _known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}") from None
+    return value
+
+
+TimeZoneName = Annotated[str, AfterValidator(_known_zone), Field(description="an IANA time zone, e.g. Europe/Rome")]
+
+
 class Counting(StrEnum):
     """How the hours of a response target are counted."""
 
@@ -51,20 +63,11 @@ class WorkingCalendar(Contract):
     public holidays (from the ``holidays`` library, by country and optional subdivision) and
     the agency's own closures."""
 
-    timezone: str = "Europe/Rome"
+    timezone: TimeZoneName = "Europe/Rome"
     weekdays: tuple[int, ...] = Field(default=(1, 2, 3, 4, 5), description="ISO weekdays, 1 = Monday")
     holidays_country: str | None = Field(default="IT", description="ISO 3166-1 code; none: no public holidays")
     holidays_subdivision: str | None = Field(default=None, description="e.g. a province: MI")
     closures: tuple[date, ...] = Field(default=(), description="other days the agency is closed")
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
 
     @field_validator("weekdays")
     @classmethod
