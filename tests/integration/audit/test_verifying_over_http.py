@@ -4,6 +4,7 @@ the CLI checking what the service hands out."""
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 from pathlib import Path
 
@@ -34,16 +35,29 @@ async def checkpoint_of_size(audit, size: int) -> str:
 async def test_checkpoints_are_signed_served_and_published(audit_factory, nats_url):
     net = Network()
     async with audit_factory(checkpoint_every_entries=5) as audit, jetstream(nats_url) as js:
-        await publish(js, [net.event("requested", f"ref-{i}") for i in range(12)])
+        await publish(js, [net.event("requested", f"ref-{i}") for i in range(7)])
+        await checkpoint_of_size(audit, 7)
+        await publish(js, [net.event("requested", f"ref-{i}") for i in range(7, 12)])
         note = await checkpoint_of_size(audit, 12)
         key = parse_verifier_key((await audit.get("/checkpoint/key")).text)
         published = await eventually(lambda: _published_up_to(js, 12))
+        # Which sizes get a checkpoint depends on how the consumer batched the entries and on
+        # the clock (every 5 entries or every 0.5 s); each is signed and extends the one before.
+        signed = [open_checkpoint(p, [key]) for p in published]
+        proofs = [
+            (await audit.get("/proofs/consistency", params={"from": a.size, "to": b.size})).json()["proof"]
+            for a, b in itertools.pairwise(signed)
+            if a.size > 0
+        ]
         empty = await audit.get("/checkpoint", params={"size": 0})
-        missing = await audit.get("/checkpoint", params={"size": 7})
+        missing = await audit.get("/checkpoint", params={"size": 99})  # none of that size
     checkpoint = open_checkpoint(note, [key], origin="crocevia.test/trail")
     assert checkpoint.size == 12 and checkpoint.extensions[0].startswith("time ")
     assert published[-1] == note
-    assert all(open_checkpoint(p, [key]).size in (0, 5, 10, 12) for p in published)
+    sizes = [c.size for c in signed]
+    assert sizes == sorted(set(sizes)) and sizes[-1] == 12 and 7 in sizes
+    for (a, b), proof in zip([pair for pair in itertools.pairwise(signed) if pair[0].size > 0], proofs, strict=True):
+        check_consistency(a.size, b.size, a.root, b.root, [base64.b64decode(h) for h in proof])
     assert empty.status_code == 200 and open_checkpoint(empty.text, [key]).size == 0
     assert missing.status_code == 404 and missing.headers["content-type"] == PROBLEM
 
