@@ -6,7 +6,6 @@ import asyncio
 import dataclasses
 import json
 import os
-import random
 import shutil
 import signal
 import socket
@@ -25,19 +24,11 @@ import pytest
 
 from crocevia.devnet import AppFactories, Network, NetworkConfig, NetworkError, StopRequested
 from crocevia.processes import port_is_free
+from tests.kit.nats import free_port_block
 
 ROOT = Path(__file__).resolve().parents[2]
 FAKE = "tests.integration.devnet_app:create_app"
 AGENCIES = ("cpia2", "coop-abitare")
-
-
-def free_port_block(count: int) -> int:
-    """The first of ``count`` consecutive free loopback ports."""
-    for _ in range(100):
-        base = random.randint(20000, 60000)
-        if all(port_is_free("127.0.0.1", p) for p in range(base, base + count)):
-            return base
-    raise RuntimeError("no block of free ports")
 
 
 @pytest.fixture

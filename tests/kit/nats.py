@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import random
 import shutil
 import socket
 import subprocess
@@ -16,6 +17,34 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _ephemeral_low() -> int:
+    """Where the ports the system hands out (``free_port``) begin."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def free_port_block(count: int) -> int:
+    """The first of ``count`` consecutive free loopback ports, below the range the system
+    hands out: a server another test starts on a ``free_port`` can never land inside."""
+    high = _ephemeral_low() - count
+    for _ in range(200):
+        base = random.randrange(10000, high)
+        if all(_free(p) for p in range(base, base + count)):
+            return base
+    raise RuntimeError(f"no block of {count} free ports below {high}")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def nats_server_binary() -> str:

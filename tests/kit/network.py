@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.kit.nats import free_port
+from tests.kit.nats import free_port, free_port_block
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -25,7 +24,7 @@ BIN = Path(sys.executable).parent
 def crocevia_up(data: Path, **env: str) -> Iterator[tuple[dict, subprocess.Popen[str]]]:
     """Start the network in ``data``; give its ``network.json`` and the launcher process.
     The network is stopped with SIGINT afterwards, unless the caller stopped it already."""
-    base = random.randrange(20000, 40000, 20)
+    base = free_port_block(12)  # notifications, audit, the agencies
     proc = subprocess.Popen(
         [
             str(BIN / "crocevia"),
