@@ -118,9 +118,10 @@ class NatsProcess:
         self.start()
 
 
-def start_cluster(workdir: Path, size: int = 3) -> list[NatsProcess]:
+def plan_cluster(workdir: Path, size: int = 3) -> list[NatsProcess]:
+    """The servers of a cluster, each routed to the others, not started yet."""
     cluster_ports = [free_port() for _ in range(size)]
-    nodes = [
+    return [
         NatsProcess(
             workdir=workdir,
             name=f"n{i + 1}",
@@ -129,6 +130,10 @@ def start_cluster(workdir: Path, size: int = 3) -> list[NatsProcess]:
         )
         for i in range(size)
     ]
+
+
+def start_cluster(workdir: Path, size: int = 3) -> list[NatsProcess]:
+    nodes = plan_cluster(workdir, size)
     for node in nodes:
         node.start()
     return nodes

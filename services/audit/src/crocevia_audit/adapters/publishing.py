@@ -8,12 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nats.js import JetStreamContext
-from nats.js.errors import NotFoundError
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crocevia_audit.adapters.tables import messaging
-from crocevia_common.messaging.streams import stream_config
+from crocevia_common.messaging.streams import ensure_stream
 from crocevia_contracts.stream import (
     AUDIT_ANNOUNCEMENTS,
     AUDIT_CHECKPOINT_SUBJECT,
@@ -28,13 +27,7 @@ AUDIT_EVENTS = AUDIT_ANNOUNCEMENTS
 
 
 async def ensure_audit_stream(js: JetStreamContext, replicas: int = 1) -> None:
-    try:
-        await js.stream_info(AUDIT_EVENTS.name)
-    except NotFoundError:
-        try:
-            await js.add_stream(stream_config(AUDIT_EVENTS, replicas))
-        except Exception:
-            await js.stream_info(AUDIT_EVENTS.name)
+    await ensure_stream(js, AUDIT_EVENTS, replicas)
 
 
 async def enqueue(
