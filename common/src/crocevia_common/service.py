@@ -65,6 +65,7 @@ class ServiceRuntime:
 
     def add_consumer(self, consumer: DurableConsumer) -> None:
         consumer.inbox_prefix = inbox_prefix_for(self.settings.nats_url, self.settings.nats_inbox_prefix)
+        consumer.ack_wait_seconds = self.settings.consumer_ack_wait_seconds
         self.consumers.append(consumer)
         consumer.register(self.broker)
 

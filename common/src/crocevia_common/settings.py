@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -29,6 +30,9 @@ class ServiceSettings(BaseSettings):
 
     # Consumers: how long a failed message waits before it is redelivered.
     redelivery_delay_seconds: float = 2.0
+    # How long a delivered message may stay unacknowledged before JetStream delivers it again:
+    # after a crash, or when a stopping service's last fetch was cut short.
+    consumer_ack_wait_seconds: float = Field(default=30.0, gt=0)
     outbox_poll_seconds: float = 0.5
 
     # Reply subjects of this connection; default ``_INBOX.<user>`` when the URL names a user.
