@@ -31,7 +31,8 @@ class ServiceSettings(BaseSettings):
     # Consumers: how long a failed message waits before it is redelivered.
     redelivery_delay_seconds: float = 2.0
     # How long a delivered message may stay unacknowledged before JetStream delivers it again:
-    # after a crash, or when a stopping service's last fetch was cut short.
+    # after a crash, or when a stopping service's last fetch was cut short. Set when a durable
+    # consumer is created; an existing one keeps its own (change it with `nats consumer edit`).
     consumer_ack_wait_seconds: float = Field(default=30.0, gt=0)
     outbox_poll_seconds: float = 0.5
 
