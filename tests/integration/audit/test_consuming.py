@@ -130,3 +130,22 @@ async def test_no_interface_can_change_or_delete_an_entry(audit_settings, tokens
                 answer = await audit.request(method, path, headers=auditor, json={})
                 assert answer.status_code == 405, (method, path)
                 assert answer.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_deleted_durable_consumer_is_made_again_and_nothing_is_missed(audit_factory, nats_url, tokens):
+    net = Network()
+    auditor = tokens.bearer("x", "auditor")
+    async with audit_factory() as audit, jetstream(nats_url) as js:
+        await publish(js, [net.event("requested", "ref-1")])
+        await eventually(lambda: _count(audit, auditor, 1))
+        await js.delete_consumer("REFERRALS", "audit")  # an operator's mistake, or a lost consumer
+        await publish(js, [net.event("requested", f"ref-{i}") for i in range(2, 5)])
+        await eventually(lambda: _count(audit, auditor, 4), timeout=20)
+        items = await trail(audit, auditor)
+        info = await js.consumer_info("REFERRALS", "audit")
+    assert [i["referral_id"] for i in items] == ["ref-1", "ref-2", "ref-3", "ref-4"]  # ref-1 not twice
+    assert info.num_pending == 0
+
+
+async def _count(audit, auditor, n: int) -> bool:
+    return len(await trail(audit, auditor)) == n

@@ -89,12 +89,20 @@ class BatchConsumer:
             max_deliver=-1,
         )
 
+    async def ensure(self, js: JetStreamContext) -> bool:
+        """Create the durable, or bring an existing one to this configuration."""
+        try:
+            await js.add_consumer(self.stream.name, config=self.config())
+            return True
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("%s: could not create or update the consumer: %r", self.name, exc)
+            return False
+
     async def run(self) -> None:
         js = self._jetstream()
-        try:  # create, or bring an existing durable to this configuration
-            await js.add_consumer(self.stream.name, config=self.config())
-        except Exception as exc:
-            log.warning("%s: consumer configuration kept as it was: %r", self.name, exc)
+        await self.ensure(js)
         subscription = await js.pull_subscribe_bind(durable=self.name, stream=self.stream.name)
         try:
             while True:
@@ -106,9 +114,12 @@ class BatchConsumer:
                     continue
                 except asyncio.CancelledError:
                     raise
-                except Exception as exc:  # connection trouble: the client reconnects by itself
+                except Exception as exc:
+                    # Connection trouble (the client reconnects by itself), or no consumer to
+                    # answer: one that could not be made at start, or was deleted. Make it again.
                     log.warning("%s: fetch failed: %r", self.name, exc)
                     await asyncio.sleep(self.retry_delay)
+                    await self.ensure(js)
                     continue
                 await self.process(js, messages)
         finally:
