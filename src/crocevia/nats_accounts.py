@@ -145,7 +145,8 @@ def agency_permissions(agency_id: str, consumer: str) -> Permissions:
 
 # What each service announces besides dead letters (core NATS wake-ups included).
 SERVICE_PUBLISHES = {
-    "notifications": (ALL_NOTICES, "notifications.inbox.changed"),
+    # notifications signs its notices: its public keys are its own directory entry.
+    "notifications": (ALL_NOTICES, "notifications.inbox.changed", f"$KV.{DIRECTORY_BUCKET}.service.notifications"),
     "audit": ("audit.v1.>",),
 }
 

@@ -5,24 +5,27 @@ the services read everything and publish no agency's event."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import nats
 import pytest
-from faststream.nats import NatsBroker
 from nats.aio.client import Client
-from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig
 
 from crocevia.nats_accounts import network_users, render_accounts
 from crocevia_common.messaging.connection import inbox_prefix_for
-from crocevia_common.messaging.consumer import DurableConsumer, Unprocessable
+from crocevia_common.messaging.consumer import StreamConsumer, one_at_a_time
+from crocevia_common.messaging.intake import Delivery, Unprocessable
 from crocevia_common.messaging.streams import directory_bucket, ensure_streams
+from crocevia_contracts.stream import REFERRAL_EVENTS
 from crocevia_contracts.subjects import inbound_filter
 from tests.kit.nats import NatsProcess, nats_server_binary
 
@@ -197,8 +200,8 @@ async def test_an_agency_cannot_read_the_replies_meant_for_another(connect) -> N
 
 
 async def test_the_shared_consumer_runs_under_node_permissions(connect, secured_nats: SecuredNats) -> None:
-    """The services' own consumer (FastStream pull, manual ack, nack with delay, dead
-    letters) needs nothing the generated node permissions do not grant."""
+    """The services' one consumer (pull, explicit ack, retry in place, dead letters) needs
+    nothing the generated node permissions do not grant."""
     coop = await connect("coop-abitare")
     js = coop.nc.jetstream()
     await ensure_streams(js)
@@ -206,35 +209,43 @@ async def test_the_shared_consumer_runs_under_node_permissions(connect, secured_
     applied: list[str] = []
     done = asyncio.Event()
 
-    async def handle(msg: Msg) -> None:
-        attempts[msg.subject] = attempts.get(msg.subject, 0) + 1
-        if msg.subject.endswith(".cancelled"):
-            raise Unprocessable("cannot cancel")
-        if attempts[msg.subject] == 1:
+    class Intake:
+        async def verify(self, delivery: Delivery) -> Any:
+            if delivery.subject.endswith(".cancelled"):
+                raise Unprocessable("cannot cancel")
+            return SimpleNamespace(delivery=delivery, subject=delivery.subject)
+
+    async def apply_one(item: Any) -> None:
+        attempts[item.subject] = attempts.get(item.subject, 0) + 1
+        if attempts[item.subject] == 1:
             raise RuntimeError("database busy")
-        applied.append(msg.subject)
+        applied.append(item.subject)
         done.set()
 
-    consumer = DurableConsumer(
+    consumer = StreamConsumer(
         name="referrals-cpia2",
-        stream="REFERRALS",
+        stream=REFERRAL_EVENTS,
         filter_subject=inbound_filter("cpia2"),
-        handler=handle,
-        redelivery_delay=0.1,
+        intake=Intake(),  # type: ignore[arg-type]
+        apply=one_at_a_time(apply_one),
+        retry_delay=0.1,
         inbox_prefix="_INBOX.cpia2",
     )
     url = secured_nats.url.replace("nats://", f"nats://cpia2:{password('cpia2')}@")
-    broker = NatsBroker(url, inbox_prefix=inbox_prefix_for(url))
-    consumer.register(broker)
-    await broker.start()
+    nc = await nats.connect(url, inbox_prefix=inbox_prefix_for(url).encode())
+    running = asyncio.create_task(consumer.run(nc.jetstream()))
     try:
         await js.publish("referral.v1.coop-abitare.cpia2.cancelled", b"{}")
         await js.publish("referral.v1.coop-abitare.cpia2.requested", b"{}")
         await asyncio.wait_for(done.wait(), 15)
     finally:
-        await broker.stop()
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+        await nc.close()
 
     assert applied == ["referral.v1.coop-abitare.cpia2.requested"]
+    assert attempts == {"referral.v1.coop-abitare.cpia2.requested": 2}
     assert consumer.dead_lettered == 1
     admin = await connect("admin")
     info = await admin.nc.jetstream().stream_info("DEADLETTERS")

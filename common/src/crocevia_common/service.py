@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from faststream.nats import NatsBroker
 from nats.js import JetStreamContext
@@ -19,14 +19,18 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from crocevia_common.auth import TokenVerifier
 from crocevia_common.db import Database
+from crocevia_common.directory import DirectoryUnavailable, DirectoryView
 from crocevia_common.messaging.connection import inbox_prefix_for
-from crocevia_common.messaging.consumer import DurableConsumer
+from crocevia_common.messaging.consumer import Apply, StreamConsumer
+from crocevia_common.messaging.intake import Intake
 from crocevia_common.messaging.outbox import OutboxRelay
-from crocevia_common.messaging.streams import ensure_streams
+from crocevia_common.messaging.streams import directory_bucket, ensure_streams
 from crocevia_common.messaging.tables import MessagingTables
-from crocevia_common.problems import MEDIA_TYPE, install_problem_handlers
+from crocevia_common.problems import MEDIA_TYPE, Problem, install_problem_handlers, problem_response
 from crocevia_common.settings import ServiceSettings
 from crocevia_common.telemetry import setup_tracing
+from crocevia_common.trust import KeyRing
+from crocevia_contracts.stream import StreamSpec
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +59,9 @@ class ServiceRuntime:
             log_level=logging.DEBUG,
         )
         self.relay = OutboxRelay(self.db, tables, self.jetstream, settings.outbox_poll_seconds)
-        self.consumers: list[DurableConsumer] = []
+        self.consumers: list[StreamConsumer] = []
+        self._directory: DirectoryView | None = None
+        self._keys: KeyRing | None = None
         self._on_start: list[Hook] = []
         self._on_stop: list[Callable[[], Awaitable[None]]] = []
         self._tasks: list[asyncio.Task[Any]] = []
@@ -63,11 +69,53 @@ class ServiceRuntime:
     def jetstream(self) -> JetStreamContext:
         return self.broker.connection.jetstream()
 
-    def add_consumer(self, consumer: DurableConsumer) -> None:
-        consumer.inbox_prefix = inbox_prefix_for(self.settings.nats_url, self.settings.nats_inbox_prefix)
-        consumer.ack_wait_seconds = self.settings.consumer_ack_wait_seconds
+    @property
+    def directory(self) -> DirectoryView:
+        """The live view of the network directory (once started)."""
+        if self._directory is None:
+            raise RuntimeError("the directory is read once the service has started")
+        return self._directory
+
+    @property
+    def keys(self) -> KeyRing:
+        """The keys this service has pinned of the other parties (once started)."""
+        if self._keys is None:
+            raise RuntimeError("the key ring is read once the service has started")
+        return self._keys
+
+    def consume(
+        self,
+        *,
+        name: str,
+        stream: StreamSpec,
+        filter_subject: str,
+        intake: Intake,
+        apply: Apply,
+        batch_size: int = 1,
+        batched: bool = False,
+        fetch_wait_seconds: float = 1.0,
+        after_batch: Callable[[], Awaitable[object]] | None = None,
+    ) -> StreamConsumer:
+        """A durable consumer with this service's settings, started with the service (call
+        it from an ``on_start`` hook)."""
+        s = self.settings
+        consumer = StreamConsumer(
+            name=name,
+            stream=stream,
+            filter_subject=filter_subject,
+            intake=intake,
+            apply=apply,
+            batch_size=batch_size,
+            batched=batched,
+            fetch_wait_seconds=fetch_wait_seconds,
+            ack_wait_seconds=s.consumer_ack_wait_seconds,
+            max_deliveries=s.consumer_max_deliveries,
+            retry_delay=s.redelivery_delay_seconds,
+            inbox_prefix=inbox_prefix_for(s.nats_url, s.nats_inbox_prefix),
+            after_batch=after_batch,
+        )
         self.consumers.append(consumer)
-        consumer.register(self.broker)
+        return consumer
 
     def on_start(self, hook: Hook) -> None:
         """Run ``hook`` after the database and NATS are ready, before consumers start."""
@@ -87,11 +135,21 @@ class ServiceRuntime:
         setup_tracing(self.settings.service_name, self.settings.otel_exporter_otlp_endpoint)
         await self.db.migrate(self.migrations)
         await self.broker.connect()
-        await ensure_streams(self.jetstream(), self.settings.stream_replicas)
+        js = self.jetstream()
+        await ensure_streams(js, self.settings.stream_replicas)
+        self._directory = DirectoryView(await directory_bucket(js, self.settings.stream_replicas))
+        await self._directory.start()
+        self.on_stop(self._directory.stop)
+        self._keys = KeyRing(
+            self.db, self.tables, self._directory, KeyRing.operator_key_from(self.settings.operator_public_key)
+        )
+        await self._keys.load()
         for hook in self._on_start:
             await hook(self)
         await self.broker.start()
         self.spawn(self.relay.run(), "outbox-relay")
+        for consumer in self.consumers:
+            self.spawn(consumer.run(js), f"consumer-{consumer.name}")
         try:
             yield
         finally:
@@ -118,6 +176,7 @@ class ServiceRuntime:
         return {
             "database": await self.db.ping(),
             "nats": bool(connection is not None and connection.is_connected),
+            "outbox": self.relay.failing is None,
         }
 
     def create_app(self, title: str, **fastapi_options: Any) -> FastAPI:
@@ -125,6 +184,11 @@ class ServiceRuntime:
         app.state.runtime = self
         app.state.token_verifier = TokenVerifier(self.settings)
         install_problem_handlers(app)
+
+        @app.exception_handler(DirectoryUnavailable)
+        async def _directory_unavailable(request: Request, exc: DirectoryUnavailable) -> JSONResponse:
+            problem = Problem(503, "directory-unavailable", "The directory cannot be read now", "try again shortly")
+            return problem_response(problem, request.url.path)
 
         @app.get("/healthz", tags=["health"], summary="The process is alive")
         async def healthz() -> dict[str, str]:
@@ -135,7 +199,14 @@ class ServiceRuntime:
             checks = await self.ready()
             if all(checks.values()):
                 return JSONResponse({"status": "ready", "checks": checks})
-            body = {"type": "/problems/not-ready", "title": "Not ready", "status": 503, "checks": checks}
+            body: dict[str, Any] = {
+                "type": "/problems/not-ready",
+                "title": "Not ready",
+                "status": 503,
+                "checks": checks,
+            }
+            if self.relay.failing is not None:
+                body["detail"] = f"the outbox relay {self.relay.failing}"
             return JSONResponse(body, status_code=503, media_type=MEDIA_TYPE)
 
         FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")

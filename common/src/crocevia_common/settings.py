@@ -34,6 +34,8 @@ class ServiceSettings(BaseSettings):
     # after a crash, or when a stopping service's last fetch was cut short. Set when a durable
     # consumer is created; an existing one keeps its own (change it with `nats consumer edit`).
     consumer_ack_wait_seconds: float = Field(default=30.0, gt=0)
+    # How many times a message is tried (counting redeliveries) before it is dead-lettered.
+    consumer_max_deliveries: int = Field(default=5, ge=1, le=100)
     outbox_poll_seconds: float = 0.5
 
     # Reply subjects of this connection; default ``_INBOX.<user>`` when the URL names a user.
@@ -41,3 +43,7 @@ class ServiceSettings(BaseSettings):
 
     # JetStream: 1 on a single server, 3 on a cluster.
     stream_replicas: int = 1
+
+    # The network operator's Ed25519 public key (base64): its confirmations of a party's new
+    # keys (`crocevia keys confirm`) are taken. Without it, only rotations are.
+    operator_public_key: str | None = None

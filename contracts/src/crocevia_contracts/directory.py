@@ -157,11 +157,23 @@ class Organization(Contract):
     url: str | None = None
 
 
-class PublicKeys(Contract):
-    """Base64 raw public keys of a node: X25519 for sealed boxes, Ed25519 for signatures."""
+_KEY32 = r"^[A-Za-z0-9+/]{43}=$"  # base64 of 32 bytes
 
-    box: str
-    signing: str
+
+class PublicKeys(Contract):
+    """Base64 raw public keys of a party: X25519 for sealed boxes, Ed25519 for signatures."""
+
+    box: str = Field(pattern=_KEY32)
+    signing: str = Field(pattern=_KEY32)
+
+
+class KeyEndorsement(Contract):
+    """A party's new keys, signed by the signing key they replace (a rotation): whoever pinned
+    the old keys can follow the chain to the new ones."""
+
+    keys: PublicKeys
+    previous_signing_key_id: str = Field(pattern=r"^[0-9a-f]{16}$")
+    signature: str = Field(max_length=100, description="base64 Ed25519 by the previous signing key")
 
 
 class AgencyEntry(Contract):
@@ -169,6 +181,9 @@ class AgencyEntry(Contract):
     services: tuple[Service, ...]
     working_calendar: WorkingCalendar = Field(default_factory=WorkingCalendar)
     public_keys: PublicKeys | None = None
+    key_history: tuple[KeyEndorsement, ...] = Field(
+        default=(), max_length=20, description="rotations, oldest first: each endorsed by the key before it"
+    )
     updated_at: datetime | None = None
 
     def service(self, service_id: str) -> Service | None:
@@ -180,3 +195,40 @@ def read_entry(payload: bytes | str) -> AgencyEntry:
     are ignored: a node that states something new (an optional field, within v1) is still
     read by nodes that do not know it yet. An agency's own file is read strictly instead."""
     return AgencyEntry.model_validate_json(payload, extra="ignore")
+
+
+SERVICE_KEY_PREFIX = "service."
+CONFIRMATION_KEY_PREFIX = "confirmed."
+
+
+def service_party(name: str) -> str:
+    """The directory key (and the signer's name) of one of the network's own services."""
+    return SERVICE_KEY_PREFIX + name
+
+
+class ServiceEntry(Contract):
+    """One of the network's own services that signs what it publishes (notifications signs
+    its notices), under the directory key ``service.<name>``."""
+
+    service: AgencyId
+    public_keys: PublicKeys
+    key_history: tuple[KeyEndorsement, ...] = Field(default=(), max_length=20)
+    updated_at: datetime | None = None
+
+
+class KeyConfirmation(Contract):
+    """The network operator's word that ``keys`` are ``party``'s (directory key
+    ``confirmed.<party>``): how a party that lost its old key gets new ones accepted."""
+
+    party: str = Field(pattern=r"^(service\.)?[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+    keys: PublicKeys
+    confirmed_at: datetime
+    signature: str = Field(max_length=100, description="base64 Ed25519 by the network operator's key")
+
+
+def read_service_entry(payload: bytes | str) -> ServiceEntry:
+    return ServiceEntry.model_validate_json(payload, extra="ignore")
+
+
+def read_confirmation(payload: bytes | str) -> KeyConfirmation:
+    return KeyConfirmation.model_validate_json(payload, extra="ignore")

@@ -3,22 +3,58 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, TypeAdapter, ValidationError, model_validator
 from uuid6 import uuid7
 
-from crocevia_contracts.events import EVENT_TYPES, Contract, EventData, EventName
+from crocevia_contracts.events import EVENT_TYPES, Contract, EventData, EventName, ReferralId
 
 CONTENT_TYPE = "application/cloudevents+json"
 SPECVERSION = "1.0"
+
+# What a consumer reads before it parses anything: a message larger or more deeply nested
+# than any valid event is refused on its raw bytes (a v1 event nests 4 levels).
+MAX_EVENT_BYTES = 128 * 1024
+MAX_JSON_DEPTH = 8
 
 _data_adapter: TypeAdapter[EventData] = TypeAdapter(EventData)
 
 
 class EnvelopeError(ValueError):
-    """A message that is not a valid v1 referral event; ``str()`` says why."""
+    """A message that is not a valid v1 referral event; ``str()`` says why, naming fields and
+    never quoting the values it refused (they may be about a person)."""
+
+
+_STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def check_raw(payload: bytes, limit: int = MAX_EVENT_BYTES, depth: int = MAX_JSON_DEPTH) -> None:
+    """Refuse a payload over ``limit`` bytes or with JSON nested deeper than ``depth``,
+    without parsing it (a deep document would exhaust a parser's recursion)."""
+    if len(payload) > limit:
+        raise EnvelopeError(f"payload of {len(payload)} bytes is over the limit of {limit}")
+    brackets = _STRINGS.sub(b"", payload).translate(None, _NOT_BRACKETS)
+    level = 0
+    for byte in brackets:
+        level += 1 if byte in b"[{" else -1
+        if level > depth:
+            raise EnvelopeError(f"JSON nested deeper than {depth} levels")
+
+
+def describe(exc: ValidationError, what: str = "envelope") -> str:
+    """Where and how a document is invalid, naming fields and error kinds, never values."""
+    errors = exc.errors(include_input=False, include_url=False)
+    # The contracts' own checks (value_error) say what is wrong without quoting values.
+    parts = [
+        f"{'.'.join(str(p) for p in e['loc']) or what}: {e['msg'] if e['type'] == 'value_error' else e['type']}"
+        for e in errors[:3]
+    ]
+    more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+    return f"invalid {what} at " + "; ".join(parts) + more
 
 
 def agency_source(agency_id: str) -> str:
@@ -37,11 +73,11 @@ class Envelope(Contract):
 
     specversion: str = Field(default=SPECVERSION, pattern=r"^1\.0$")
     id: str = Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-    source: str = Field(pattern=r"^/agencies/[a-z0-9-]+$")
-    type: str
+    source: str = Field(pattern=r"^/agencies/[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+    type: str = Field(pattern=r"^org\.crocevia\.referral\.[a-z-]{1,30}\.v1$")
     time: datetime
-    subject: str = Field(min_length=1, max_length=64)
-    datacontenttype: str = "application/json"
+    subject: ReferralId
+    datacontenttype: Literal["application/json"] = "application/json"
     sequence: int = Field(ge=1)
     traceparent: str | None = Field(default=None, pattern=r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
     data: EventData
@@ -50,9 +86,9 @@ class Envelope(Contract):
     def _consistent(self) -> Envelope:
         name = EVENT_TYPES.get(self.type)
         if name is None:
-            raise ValueError(f"unknown event type {self.type!r}")
+            raise ValueError("type is not a v1 referral event type")
         if name.value != self.data.event:
-            raise ValueError(f"type {self.type!r} does not match data.event {self.data.event!r}")
+            raise ValueError("type does not match data.event")
         if self.subject != self.data.referral_id:
             raise ValueError("subject must be the referral id")
         return self
@@ -92,22 +128,33 @@ class Envelope(Contract):
         )
 
 
-def parse_envelope(payload: bytes | str) -> Envelope:
-    """Parse and validate a message payload; raise EnvelopeError with the reason."""
+def read_json(payload: bytes | str) -> dict[str, Any]:
+    """The JSON object of a message, after its size and depth were checked; raise
+    EnvelopeError otherwise."""
+    raw_bytes = payload.encode() if isinstance(payload, str) else payload
+    check_raw(raw_bytes)
     try:
-        raw = json.loads(payload)
+        raw = json.loads(raw_bytes)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise EnvelopeError(f"payload is not JSON: {exc}") from None
+        raise EnvelopeError(f"payload is not JSON (at byte {getattr(exc, 'pos', '?')})") from None
     if not isinstance(raw, dict):
         raise EnvelopeError("payload is not a JSON object")
+    return raw
+
+
+def parse_envelope(payload: bytes | str) -> Envelope:
+    """Parse and validate a message payload; raise EnvelopeError with the reason."""
+    return envelope_of(read_json(payload))
+
+
+def envelope_of(raw: dict[str, Any]) -> Envelope:
+    """Validate a parsed message as an envelope; raise EnvelopeError with the reason."""
     if raw.get("type") not in EVENT_TYPES:
-        raise EnvelopeError(f"unknown event type {raw.get('type')!r}")
+        raise EnvelopeError("type is not a v1 referral event type")
     try:
         return Envelope.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "envelope"
-        raise EnvelopeError(f"invalid envelope at {where}: {first['msg']}") from None
+        raise EnvelopeError(describe(exc)) from None
 
 
 def parse_data(raw: dict[str, Any]) -> EventData:

@@ -11,9 +11,19 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+# Everything that travels in clear is an id, a code, a time or a number: bounded, and shaped
+# so that it cannot carry free text about a person (that goes in ``sealed``).
 AgencyId = Annotated[str, Field(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")]
+ReferralId = Annotated[
+    str, Field(pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9._:-]{0,62}[A-Za-z0-9])?$", description="a node's referral id")
+]
+Code = Annotated[str, Field(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$", description="a code, e.g. no-capacity")]
+ServiceId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,99}$")]
+StaffId = Annotated[
+    str, Field(pattern=r"^[!-~]{1,200}$", description="a staff member's id (a token subject): no spaces, ASCII")
+]
 
 
 class EventName(StrEnum):
@@ -60,14 +70,21 @@ class Contract(BaseModel):
 
 
 class LegalBasis(Contract):
-    """Why the referral may be shared. Travels in clear: it names staff, not the person."""
+    """Why the referral may be shared. Travels in clear, so it holds only codes, staff ids and
+    times: the consent's scope and document reference, which may describe the person, travel
+    sealed with the personal part."""
 
     basis: LegalBasisKind
-    captured_by: str | None = Field(default=None, max_length=200)
+    captured_by: StaffId | None = None
     captured_at: datetime | None = None
-    scope: str | None = Field(default=None, max_length=500)
     expires_at: datetime | None = None
-    document_ref: str | None = Field(default=None, max_length=500)
+
+
+_BASE64 = r"^[A-Za-z0-9+/]*={0,2}$"
+_KEY_ID = r"^[0-9a-f]{16}$"
+# The largest sealed part an event may carry (base64 characters): the whole event must stay
+# under ``MAX_EVENT_BYTES`` (envelope.py).
+MAX_SEALED_CHARS = 96 * 1024
 
 
 class SealedPart(Contract):
@@ -77,20 +94,20 @@ class SealedPart(Contract):
     ciphertext, so a sealed part cannot be moved to another referral or event.
     """
 
-    ciphertext: str = Field(description="base64 of the sealed box")
-    signature: str = Field(description="base64 Ed25519 signature")
-    signer_key_id: str = Field(description="key id of the sender's signing key")
-    recipient_key_id: str = Field(description="key id of the recipient's box key")
+    ciphertext: str = Field(max_length=MAX_SEALED_CHARS, pattern=_BASE64, description="base64 of the sealed box")
+    signature: str = Field(max_length=100, pattern=_BASE64, description="base64 Ed25519 signature")
+    signer_key_id: str = Field(pattern=_KEY_ID, description="key id of the sender's signing key")
+    recipient_key_id: str = Field(pattern=_KEY_ID, description="key id of the recipient's box key")
 
 
 class ReferralEvent(Contract):
     """What every lifecycle event says about the referral it belongs to."""
 
-    referral_id: str = Field(min_length=1, max_length=64)
+    referral_id: ReferralId
     sender_agency: AgencyId
     receiver_agency: AgencyId
-    service_id: str = Field(min_length=1, max_length=100)
-    domain: str | None = Field(default=None, max_length=40)
+    service_id: ServiceId
+    domain: Code | None = None
     priority: Priority
     occurred_at: datetime
     step: int | None = Field(
@@ -101,14 +118,22 @@ class ReferralEvent(Contract):
     )
     sealed: SealedPart | None = None
 
+    @model_validator(mode="after")
+    def _two_parties(self) -> ReferralEvent:
+        if self.sender_agency == self.receiver_agency:
+            raise ValueError("sender_agency and receiver_agency must differ")
+        return self
+
 
 class Requested(ReferralEvent):
     event: Literal["requested"] = "requested"
     legal_basis: LegalBasis
-    requested_by: str | None = Field(
-        default=None, max_length=200, description="the sending agency's user who created it (token subject)"
+    requested_by: StaffId | None = Field(
+        default=None, description="the sending agency's user who created it (token subject)"
     )
-    previous_referral_id: str | None = Field(default=None, description="the rejected referral this one redirects")
+    previous_referral_id: ReferralId | None = Field(
+        default=None, description="the rejected referral this one redirects"
+    )
 
 
 class Received(ReferralEvent):
@@ -121,7 +146,7 @@ class Accepted(ReferralEvent):
 
 class Rejected(ReferralEvent):
     event: Literal["rejected"] = "rejected"
-    reason_code: str = Field(max_length=40)
+    reason_code: Code
     suggested_agency: AgencyId | None = None
 
 
@@ -131,22 +156,22 @@ class InProgress(ReferralEvent):
 
 class OnHold(ReferralEvent):
     event: Literal["on-hold"] = "on-hold"
-    reason_code: str | None = Field(default=None, max_length=40)
+    reason_code: Code | None = None
 
 
 class Completed(ReferralEvent):
     event: Literal["completed"] = "completed"
-    outcome: str = Field(max_length=40)
+    outcome: Code
 
 
 class Failed(ReferralEvent):
     event: Literal["failed"] = "failed"
-    reason_code: str = Field(max_length=40)
+    reason_code: Code
 
 
 class Cancelled(ReferralEvent):
     event: Literal["cancelled"] = "cancelled"
-    reason_code: str = Field(max_length=40)
+    reason_code: Code
 
 
 class InfoRequested(ReferralEvent):
@@ -163,7 +188,7 @@ class ConsentWithdrawn(ReferralEvent):
 
 class PersonalDataErased(ReferralEvent):
     event: Literal["personal-data-erased"] = "personal-data-erased"
-    reason: str = Field(max_length=40, description="why, e.g. consent-withdrawn")
+    reason: Code = Field(description="why, e.g. consent-withdrawn")
 
 
 EventData = Annotated[

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from crocevia_contracts.events import EventName
+from crocevia_contracts.lifecycle import PUBLISHERS, side_of
 
 if TYPE_CHECKING:
     from crocevia_contracts.envelope import Envelope
@@ -30,7 +31,7 @@ class SubjectError(ValueError):
 def check_agency_id(agency_id: str) -> str:
     """Return ``agency_id`` when it can stand in a subject token, else raise SubjectError."""
     if not AGENCY_ID.match(agency_id):
-        raise SubjectError(f"not a valid agency id: {agency_id!r}")
+        raise SubjectError("not a valid agency id")
     return agency_id
 
 
@@ -54,12 +55,15 @@ def parse_referral_subject(subject: str) -> ReferralSubject:
     """Split a subject into its parties and event name; raise SubjectError if it is not one."""
     parts = subject.split(".")
     if len(parts) != 5 or parts[0] != PREFIX or parts[1] != VERSION:
-        raise SubjectError(f"not a {PREFIX}.{VERSION} subject: {subject!r}")
+        raise SubjectError(f"not a {PREFIX}.{VERSION} subject")
     try:
         event = EventName(parts[4])
     except ValueError:
-        raise SubjectError(f"unknown event {parts[4]!r} in subject {subject!r}") from None
-    return ReferralSubject(check_agency_id(parts[2]), check_agency_id(parts[3]), event)
+        raise SubjectError("unknown event in the subject's last token") from None
+    try:
+        return ReferralSubject(check_agency_id(parts[2]), check_agency_id(parts[3]), event)
+    except SubjectError:
+        raise SubjectError("the subject's parties are not agency ids") from None
 
 
 def inbound_filter(agency_id: str) -> str:
@@ -73,8 +77,9 @@ def dead_letter_subject(consumer: str) -> str:
 
 
 def read_event(subject: str, payload: bytes | str) -> tuple[ReferralSubject, Envelope]:
-    """Parse a message and check that it is what its subject says: published by the
-    subject's ``from`` agency, the subject's event, between the referral's two parties.
+    """Parse a message and check that it is what its subject says: no larger or deeper than
+    any event, published by the subject's ``from`` agency on the side of the referral that
+    may publish this event, the subject's event, between the referral's two parties.
     Raise EnvelopeError with the reason otherwise."""
     from crocevia_contracts.envelope import EnvelopeError, parse_envelope
 
@@ -85,9 +90,12 @@ def read_event(subject: str, payload: bytes | str) -> tuple[ReferralSubject, Env
     envelope = parse_envelope(payload)
     data = envelope.data
     if envelope.source_agency != route.from_agency:
-        raise EnvelopeError(f"source {envelope.source} claims another agency than the subject's {route.from_agency}")
+        raise EnvelopeError("source names another agency than the subject's publisher")
     if route.event.value != data.event:
-        raise EnvelopeError(f"subject says {route.event.value} but the event is {data.event}")
+        raise EnvelopeError("the subject's event is not data.event")
     if {data.sender_agency, data.receiver_agency} != {route.from_agency, route.to_agency}:
         raise EnvelopeError("the referral's parties are not the subject's parties")
+    side = side_of(route.from_agency, data.sender_agency, data.receiver_agency)
+    if side not in PUBLISHERS[route.event]:
+        raise EnvelopeError(f"the {side} of a referral does not publish {route.event.value}")
     return route, envelope

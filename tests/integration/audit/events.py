@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from crocevia_audit.handlers.intake import Delivery
+from crocevia_common.messaging.intake import Delivery, Verified, parse
 from crocevia_contracts import (
     EVENT_MODELS,
     Envelope,
@@ -33,6 +33,12 @@ def sealed() -> SealedPart:
         signer_key_id="a" * 16,
         recipient_key_id="b" * 16,
     )
+
+
+def checked(deliveries: list[Delivery]) -> list[Verified]:
+    """Deliveries as the consumer hands them to the trail writer: parsed and checked (the
+    signature is the consumer's, tested over NATS)."""
+    return [parse(d, notices=True) for d in deliveries]
 
 
 @dataclass

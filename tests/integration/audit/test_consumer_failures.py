@@ -1,17 +1,21 @@
-"""What the batch consumer does when appending fails: an outage is waited out, a message
-that keeps failing goes to the dead-letter subject alone, and the rest are appended."""
+"""What the shared consumer does when applying a batch fails (the audit's case): an outage
+is waited out, a message that keeps failing goes to the dead-letter subject alone, and the
+rest are applied. The server's side is replaced by fakes here: the policy is what is tested;
+redelivery on a real server is tested in tests/security."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
-from crocevia_audit.entrypoints.consumer import BatchConsumer
-from crocevia_audit.handlers.append import Outcome, Result
+from crocevia_common.messaging.consumer import StreamConsumer
+from crocevia_common.messaging.intake import Delivery, Verified, parse
+from crocevia_contracts.stream import REFERRAL_EVENTS
 from tests.integration.audit.events import Network
 
 
@@ -42,22 +46,29 @@ class FakeJetStream:
         self.published.append((subject, json.loads(payload)))
 
 
+class ParsingIntake:
+    """The intake without signatures (what is tested here is what follows it)."""
+
+    async def verify(self, delivery: Delivery) -> Verified:
+        return parse(delivery)
+
+
 class FlakyWriter:
     """Fails while the database is 'down', and always on the poisoned payload."""
 
     def __init__(self, outages: int, poison: bytes | None) -> None:
         self.outages = outages
         self.poison = poison
-        self.appended: list[int] = []
+        self.appended: list[int | None] = []
 
-    async def append(self, deliveries: list[Any]) -> list[Result]:
+    async def apply(self, items: Sequence[Verified]) -> list[str | None]:
         if self.outages:
             self.outages -= 1
             raise OperationalError("SELECT 1", {}, ConnectionRefusedError("database away"))
-        if any(d.payload == self.poison for d in deliveries):
-            raise RuntimeError("this row cannot be stored")
-        self.appended += [d.stream_sequence for d in deliveries]
-        return [Result(Outcome.APPENDED, position=d.stream_sequence) for d in deliveries]
+        if any(i.delivery.payload == self.poison for i in items):
+            raise RuntimeError("this row cannot be stored: Mario Rossi")
+        self.appended += [i.delivery.stream_sequence for i in items]
+        return [None for _ in items]
 
 
 def batch(count: int) -> list[FakeMsg]:
@@ -68,15 +79,17 @@ def batch(count: int) -> list[FakeMsg]:
     ]
 
 
-def consumer(writer: FlakyWriter) -> BatchConsumer:
-    return BatchConsumer(
+def consumer(writer: FlakyWriter) -> StreamConsumer:
+    return StreamConsumer(
         name="audit",
-        jetstream=lambda: None,
-        writer=writer,
-        batch_size=10,  # type: ignore[arg-type]
-        wait_seconds=0.1,
+        stream=REFERRAL_EVENTS,
+        filter_subject="referral.v1.>",
+        intake=ParsingIntake(),  # type: ignore[arg-type]
+        apply=writer.apply,
+        batch_size=10,
+        batched=True,
         retry_delay=0.001,
-        max_attempts=3,
+        max_deliveries=3,
     )
 
 
@@ -97,5 +110,6 @@ async def test_a_message_that_keeps_failing_is_dead_lettered_alone_and_the_other
     assert all(m.acked for m in messages)
     [(where, letter)] = js.published
     assert where == "deadletter.audit" and letter["stream_sequence"] == 2
-    assert letter["reason"].startswith("gave up after 3 attempts: RuntimeError")
+    assert letter["reason"].startswith("gave up after 3 tries: RuntimeError at test_consumer_failures.py:")
+    assert "Mario" not in json.dumps(letter), "an exception's message never reaches a dead letter"
     assert subject.dead_lettered == 1

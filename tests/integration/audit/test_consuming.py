@@ -3,6 +3,7 @@ gaps raised and closed, and no way to change what was recorded."""
 
 from __future__ import annotations
 
+import base64
 import json
 
 from crocevia_audit.bootstrap import create_app
@@ -63,8 +64,9 @@ async def test_malformed_and_unknown_events_are_dead_lettered_with_the_reason_an
         letters = await eventually(lambda: _dead_letters(js, 2))
     reasons = [headers["Crocevia-Reason"] for _, headers in letters]
     assert reasons[0].startswith("payload is not JSON")
-    assert reasons[1] == "unknown event type 'org.crocevia.referral.teleported.v1'"
-    assert [json.loads(body)["payload"] for body, _ in letters] == ["{this is not json", unknown.decode()]
+    assert reasons[1] == "type is not a v1 referral event type"
+    payloads = [base64.b64decode(json.loads(body)["payload_base64"]) for body, _ in letters]
+    assert payloads == [b"{this is not json", unknown]
 
 
 async def _dead_letters(js, count):

@@ -11,7 +11,7 @@ from crocevia_audit.handlers.append import Outcome, TrailWriter
 from crocevia_audit.handlers.indicators import compute
 from crocevia_common.messaging.streams import directory_bucket
 from crocevia_contracts.directory import AgencyEntry, ResponseTarget
-from tests.integration.audit.events import Network
+from tests.integration.audit.events import Network, checked
 from tests.integration.audit.wire import jetstream
 from tests.kit.services import serve
 
@@ -139,7 +139,7 @@ APRIL_CPIA2 = {
 
 
 async def filled(db) -> None:
-    results = await TrailWriter(db).append(known_events())
+    results = await TrailWriter(db).append(checked(known_events()))
     assert {r.outcome for r in results} == {Outcome.APPENDED}
 
 
@@ -215,7 +215,7 @@ async def test_the_indicators_endpoint_takes_response_targets_from_the_directory
     async with serve(app) as audit, jetstream(nats_url) as js:
         kv = await directory_bucket(js)
         await kv.put("cpia2", entry.model_dump_json().encode())
-        await app.state.audit.writer.append(known_events())
+        await app.state.audit.writer.append(checked(known_events()))
         params = {
             "group_by": ["pair", "month"],
             "since": "2026-03-01T00:00:00Z",

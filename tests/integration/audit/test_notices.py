@@ -17,8 +17,9 @@ from crocevia_audit.domain.verification import check_inclusion
 from crocevia_audit.handlers.append import Outcome, TrailWriter
 from crocevia_common.messaging.streams import directory_bucket
 from crocevia_contracts.directory import AgencyEntry
-from tests.integration.audit.events import NOTIFICATIONS, T0, Network
+from tests.integration.audit.events import NOTIFICATIONS, T0, Network, checked
 from tests.integration.audit.wire import jetstream, publish, stored
+from tests.integration.audit.wire import signers as wire_signers
 from tests.kit.services import eventually, serve
 
 HOUR = timedelta(hours=1)
@@ -164,27 +165,35 @@ async def test_a_malformed_notice_is_dead_lettered_with_its_reason_and_the_trail
     wrong_kind = net.notice("escalation", "ref-1")  # published on the reminder subject below
     not_a_party = net.notice("reminder", "ref-1", agency="csl-lavoro")
     wrong_type = json.dumps({**json.loads(good.payload), "id": "0190c3a0-0000-7000-8000-000000000002", "type": "x"})
+    wrong_service = net.notice("reminder", "ref-1", service_id="other-service")
     auditor = tokens.bearer("network", "auditor")
     async with audit_factory(database_url) as audit, jetstream(nats_url) as js:
-        await publish(js, [good])
-        await holding(audit, auditor, 1)
-        await js.publish(good.subject, b"{this is not json")
-        await js.publish(good.subject, wrong_kind.payload)
-        await js.publish(not_a_party.subject, not_a_party.payload)
-        await js.publish(good.subject, wrong_type.encode())
-        await js.publish("notice.v1.cpia2.nudge", good.payload)
-        letters = await eventually(lambda: _dead_letters(js, 5))
+        await publish(js, [net.event("requested", "ref-1"), good])
+        await holding(audit, auditor, 2)
+        sign = wire_signers(js).headers
+        notifications = "service.notifications"
+        for subject, payload in (
+            (good.subject, b"{this is not json"),
+            (good.subject, wrong_kind.payload),
+            (not_a_party.subject, not_a_party.payload),
+            (good.subject, wrong_type.encode()),
+            ("notice.v1.cpia2.nudge", good.payload),
+            (wrong_service.subject, wrong_service.payload),
+        ):
+            await js.publish(subject, payload, headers=await sign(notifications, payload))
+        letters = await eventually(lambda: _dead_letters(js, 6))
         after = await trail(audit, auditor)
         referral_letters = await stored(js, "DEADLETTERS", "deadletter.audit")
     reasons = [headers["Crocevia-Reason"] for _, headers in letters]
-    assert reasons[0].startswith("invalid notice: ")
-    assert reasons[1] == "subject says reminder but the notice says escalation"
-    assert reasons[2] == "the notice's agency csl-lavoro is not a party of the referral"
-    assert reasons[3] == "notice type or subject does not match its data"
-    assert reasons[4] == "unknown notice 'nudge' in subject 'notice.v1.cpia2.nudge'"
-    assert json.loads(letters[0][0])["payload"] == "{this is not json"
+    assert reasons[0].startswith("payload is not JSON")
+    assert reasons[1] == "the subject's kind is not the notice's"
+    assert reasons[2] == "the notice's agency is not a party of the referral"
+    assert reasons[3].startswith("invalid notice at type: string_pattern_mismatch")
+    assert reasons[4] == "unknown notice kind in the subject"
+    assert reasons[5] == "the parties or the service are not the referral's"
+    assert base64.b64decode(json.loads(letters[0][0])["payload_base64"]) == b"{this is not json"
     assert json.loads(letters[0][0])["subject"] == good.subject
-    assert [i["event_id"] for i in after] == [event_id(good)]
+    assert [i["event_id"] for i in after][1:] == [event_id(good)]
     assert referral_letters == []
 
 
@@ -218,9 +227,9 @@ async def test_a_notice_reusing_a_referral_event_s_id_is_a_duplicate_even_at_the
     clash = net.notice("reminder", "ref-1", event_id=event_id(requested))
     clash = type(clash)(clash.subject, clash.payload, requested.stream_sequence)
     writer = TrailWriter(trail_db)
-    first = await writer.append([requested])
-    again = await writer.append([requested])
-    second = await writer.append([clash])
+    first = await writer.append(checked([requested]))
+    again = await writer.append(checked([requested]))
+    second = await writer.append(checked([clash]))
     assert [r.outcome for r in first + again + second] == [Outcome.APPENDED, Outcome.REDELIVERED, Outcome.DUPLICATE]
 
 

@@ -18,7 +18,7 @@ from crocevia_audit.handlers import proofs
 from crocevia_audit.handlers.append import TrailWriter
 from crocevia_audit.handlers.checkpoints import Checkpointer, TrailCorrupted
 from crocevia_audit.handlers.proofs import ProofRefused
-from tests.integration.audit.events import Network
+from tests.integration.audit.events import Network, checked
 
 ORIGIN = "crocevia.test/trail"
 
@@ -32,7 +32,7 @@ async def filled(db, count: int) -> tuple[TrailWriter, Network]:
     writer = TrailWriter(db)
     deliveries = [net.event("requested", f"ref-{i}") for i in range(count)]
     for start in range(0, count, 10):
-        await writer.append(deliveries[start : start + 10])
+        await writer.append(checked(deliveries[start : start + 10]))
     return writer, net
 
 
@@ -46,7 +46,7 @@ async def test_every_inclusion_proof_of_a_21_entry_trail_verifies_against_its_ro
     net = Network()
     writer = TrailWriter(trail_db)
     deliveries = [net.event("requested", f"ref-{i}") for i in range(21)]
-    await writer.append(deliveries)
+    await writer.append(checked(deliveries))
     for size in (1, 8, 13, 21):
         for index in range(size):
             answer = await proofs.inclusion(trail_db, event_id_of(deliveries[index]), size, party=None)
@@ -114,7 +114,7 @@ async def test_proofs_that_cannot_exist_are_refused_with_a_reason(trail_db):
 async def test_staff_get_inclusion_proofs_only_for_entries_of_their_agency(trail_db):
     net = Network()
     delivery = net.event("requested", "ref-1")
-    await TrailWriter(trail_db).append([delivery])
+    await TrailWriter(trail_db).append(checked([delivery]))
     assert (await proofs.inclusion(trail_db, event_id_of(delivery), 1, party="cpia2"))["leaf_index"] == 0
     with pytest.raises(ProofRefused):
         await proofs.inclusion(trail_db, event_id_of(delivery), 1, party="csl-lavoro")
@@ -131,7 +131,7 @@ async def test_a_checkpoint_is_signed_every_n_entries_and_queued_for_publication
     assert (await signer.sign_if_due()).size == 0  # the empty tree, on first start
     sizes = []
     for _ in range(25):
-        await writer.append([net.event("requested", f"ref-{_}")])
+        await writer.append(checked([net.event("requested", f"ref-{_}")]))
         signed = await signer.sign_if_due()
         if signed:
             sizes.append(signed.size)
@@ -161,7 +161,7 @@ async def test_the_log_refuses_to_sign_a_tree_that_does_not_extend_its_last_chec
         await session.execute(
             update(tree_nodes).where(tree_nodes.c.level == 3, tree_nodes.c.index == 0).values(digest=b"\x07" * 32)
         )
-    await writer.append([net.event("requested", "ref-new")])
+    await writer.append(checked([net.event("requested", "ref-new")]))
     with pytest.raises(TrailCorrupted):
         await signer.sign_if_due(on_time=True)
     async with trail_db.sessions() as session:

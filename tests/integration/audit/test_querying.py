@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from crocevia_audit.bootstrap import create_app
-from tests.integration.audit.events import T0, Network
+from tests.integration.audit.events import T0, Network, checked
 from tests.kit.services import eventually, serve
 
 
@@ -28,7 +28,7 @@ async def test_trail_filters_select_the_entries_asked_for(audit_settings, tokens
     app = create_app(audit_settings())
     auditor = tokens.bearer("x", "auditor")
     async with serve(app) as audit:
-        await app.state.audit.writer.append(network_events())
+        await app.state.audit.writer.append(checked(network_events()))
 
         async def referrals(**params) -> list[str]:
             answer = await audit.get("/trail", params={"order": "oldest", **params}, headers=auditor)
@@ -68,7 +68,7 @@ async def test_pages_follow_the_cursor_newest_or_oldest_first_without_overlap(au
     app = create_app(audit_settings(database_url))
     auditor = tokens.bearer("x", "auditor")
     async with serve(app) as audit:
-        await app.state.audit.writer.append(network_events())
+        await app.state.audit.writer.append(checked(network_events()))
         for order, expected in (("newest", [6, 5, 4, 3, 2, 1, 0]), ("oldest", [0, 1, 2, 3, 4, 5, 6])):
             seen, cursor, pages = [], None, 0
             while True:
@@ -112,7 +112,7 @@ async def test_query_parameters_that_do_not_parse_answer_problem_json(audit_fact
 async def test_staff_exports_hold_only_their_agency_s_entries(audit_settings, tokens):
     app = create_app(audit_settings())
     async with serve(app) as audit:
-        await app.state.audit.writer.append(network_events())
+        await app.state.audit.writer.append(checked(network_events()))
 
         async def signed_all():
             return (await audit.get("/checkpoint")).headers["crocevia-tree-size"] == "7"

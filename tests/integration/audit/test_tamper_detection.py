@@ -10,7 +10,7 @@ from crocevia_audit.domain.merkle import leaf_hash
 from crocevia_audit.handlers.append import TrailWriter
 from crocevia_audit.handlers.checkpoints import Checkpointer
 from crocevia_audit.handlers.verify import verify_trail
-from tests.integration.audit.events import Network
+from tests.integration.audit.events import Network, checked
 
 ORIGIN = "crocevia.test/trail"
 
@@ -20,7 +20,7 @@ async def signed_trail(db, count: int = 16):
     writer = TrailWriter(db)
     signer = Checkpointer(db, writer, SigningKey(b"s" * 32), ORIGIN, every_entries=5, every_seconds=60)
     for start in range(0, count, 4):
-        await writer.append([net.event("requested", f"ref-{i}") for i in range(start, min(start + 4, count))])
+        await writer.append(checked([net.event("requested", f"ref-{i}") for i in range(start, min(start + 4, count))]))
         await signer.sign_if_due()
     await signer.sign_if_due(on_time=True)
     return signer

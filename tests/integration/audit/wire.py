@@ -4,13 +4,35 @@ the audit publishes and dead-letters."""
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
 import nats
 from nats.js import JetStreamContext
 
-from crocevia_audit.handlers.intake import Delivery
+from crocevia_common.messaging.intake import Delivery
+from crocevia_contracts.directory import service_party
+from crocevia_contracts.sealing import PartyKeys
+from tests.kit.parties import Signers
+
+_signers: weakref.WeakKeyDictionary[JetStreamContext, Signers] = weakref.WeakKeyDictionary()
+_keys: dict[str, dict[str, PartyKeys]] = {}  # by NATS server: the same keys on every connection
+
+
+def signers(js: JetStreamContext) -> Signers:
+    """The keys the test's agencies and notifications service sign with on this NATS server."""
+    found = _signers.get(js)
+    if found is None:
+        server = str(js._nc.connected_url.netloc if js._nc.connected_url else "")  # type: ignore[attr-defined]
+        found = _signers[js] = Signers(js, keys=_keys.setdefault(server, {}))
+    return found
+
+
+def publisher(subject: str) -> str:
+    """Who publishes on ``subject``: the agency it names first, or the notifications service."""
+    parts = subject.split(".")
+    return service_party("notifications") if parts[0] == "notice" else parts[2]
 
 
 @asynccontextmanager
@@ -23,14 +45,15 @@ async def jetstream(nats_url: str) -> AsyncIterator[JetStreamContext]:
 
 
 async def publish(js: JetStreamContext, deliveries: Iterable[Delivery], *, dedupe: bool = True) -> None:
-    """Publish events as a node's relay does (``Nats-Msg-Id`` = event id, unless not)."""
+    """Publish events as a node's relay does: signed by their publisher, ``Nats-Msg-Id`` =
+    event id (unless not ``dedupe``)."""
     for delivery in deliveries:
-        headers = None
+        headers = await signers(js).headers(publisher(delivery.subject), delivery.payload)
         if dedupe:
             try:
-                headers = {"Nats-Msg-Id": json.loads(delivery.payload)["id"]}
+                headers["Nats-Msg-Id"] = json.loads(delivery.payload)["id"]
             except (ValueError, KeyError):
-                headers = None
+                pass
         await js.publish(delivery.subject, delivery.payload, headers=headers)
 
 

@@ -17,7 +17,9 @@ from nats.js import JetStreamContext
 from crocevia_notifications.bootstrap import create_app
 from crocevia_notifications.handlers.context import Clock, utc_now
 from crocevia_notifications.settings import NotificationsSettings
+from crocevia_referrals.adapters.directory import load_agency_file
 from tests.integration.notifications.support import Events, SmtpSink, WebhookReceiver
+from tests.kit.parties import Signers
 from tests.kit.services import Tokens, agency_file, serve
 
 NotificationsFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
@@ -165,5 +167,8 @@ async def js(nats_url: str) -> AsyncIterator[JetStreamContext]:
 
 
 @pytest.fixture
-def events(js: JetStreamContext) -> Events:
-    return Events(js)
+def events(js: JetStreamContext, agencies_dir: Path) -> Events:
+    """Events published as the agencies of ``agencies_dir`` would: each with its keys in the
+    directory, signed."""
+    entries = {p.stem: load_agency_file(p) for p in agencies_dir.glob("*.yaml")}
+    return Events(js, Signers(js, entries))

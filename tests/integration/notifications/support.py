@@ -27,6 +27,7 @@ from starlette.routing import Route
 from crocevia_contracts import EVENT_MODELS, Envelope, EventName, referral_subject
 from crocevia_contracts.events import Requested
 from tests.kit.nats import free_port
+from tests.kit.parties import Signers
 from tests.kit.services import eventually
 
 
@@ -133,8 +134,9 @@ class MovableClock:
 class Events:
     """Publishes well-formed referral events on the real stream, as nodes would."""
 
-    def __init__(self, js: JetStreamContext) -> None:
+    def __init__(self, js: JetStreamContext, signers: Signers) -> None:
         self.js = js
+        self.signers = signers
         self._sequences: dict[str, int] = defaultdict(int)
 
     async def publish(self, data: Any, event_id: str | None = None) -> Envelope:
@@ -145,9 +147,7 @@ class Events:
         target = data.sender_agency if from_receiver else data.receiver_agency
         self._sequences[source] += 1
         envelope = Envelope.build(source_agency=source, sequence=self._sequences[source], data=data, event_id=event_id)
-        await self.js.publish(
-            referral_subject(source, target, name), envelope.to_json(), headers={"Nats-Msg-Id": envelope.id}
-        )
+        await self.signers.publish(source, referral_subject(source, target, name), envelope.to_json(), envelope.id)
         return envelope
 
     async def requested(

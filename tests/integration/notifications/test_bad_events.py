@@ -45,26 +45,40 @@ async def dead_letters(js) -> list[dict]:
     ("subject", "payload", "reason"),
     [
         ("referral.v1.pioltello-casa.cpia2.requested", b"{not json", "payload is not JSON"),
-        ("referral.v1.pioltello-casa.cpia2.requested", b'{"type": "org.example.other"}', "unknown event type"),
-        ("referral.v1.pioltello-casa.cpia2.accepted", requested("r-1").to_json(), "subject says accepted"),
+        (
+            "referral.v1.pioltello-casa.cpia2.requested",
+            b'{"type": "org.example.other"}',
+            "type is not a v1 referral event type",
+        ),
+        (
+            "referral.v1.pioltello-casa.cpia2.accepted",
+            requested("r-1").to_json(),
+            "the subject's event is not data.event",
+        ),
         (
             "referral.v1.csl-lavoro.cpia2.requested",
             requested("r-1").to_json(),
-            "claims another agency than the subject's csl-lavoro",
+            "source names another agency than the subject's publisher",
         ),
         (
             "referral.v1.pioltello-casa.atlantis.requested",
             requested("r-1", receiver="atlantis").to_json(),
-            "unknown agency 'atlantis'",
+            "a party of the referral is not in the directory",
         ),
-        ("referral.v1.pioltello-casa.cpia2.teleported", requested("r-1").to_json(), "unknown event 'teleported'"),
+        (
+            "referral.v1.pioltello-casa.cpia2.teleported",
+            requested("r-1").to_json(),
+            "unknown event in the subject's last token",
+        ),
     ],
 )
 async def test_a_bad_event_is_dead_lettered_with_its_reason_and_changes_nothing(
     notifications_factory, js, events, tokens, subject, payload, reason
 ):
     async with notifications_factory() as app:
-        await js.publish(subject, payload, headers={"Nats-Msg-Id": "bad-1"})
+        # Signed by a real agency: what is refused is the event, not a missing signature.
+        headers = await events.signers.headers("pioltello-casa", payload, **{"Nats-Msg-Id": "bad-1"})
+        await js.publish(subject, payload, headers=headers)
         await events.requested("good-1")  # the consumer goes on
         await eventually(lambda: consumed(js))
         items = (await app.get("/inbox", headers=tokens.bearer("cpia2", sub="operator-cpia2"))).json()["items"]
@@ -83,6 +97,4 @@ async def test_a_second_request_of_the_same_referral_is_dead_lettered(notificati
         items = (await app.get("/inbox", headers=tokens.bearer("cpia2", sub="operator-cpia2"))).json()["items"]
         letters = await eventually(lambda: dead_letters(js))
     assert len(items) == 1
-    assert [letter["reason"] for letter in letters] == [
-        "referral r-1 was requested already (a referral is requested once)"
-    ]
+    assert [letter["reason"] for letter in letters] == ["the referral was requested already"]

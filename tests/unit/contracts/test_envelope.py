@@ -6,9 +6,11 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import ValidationError
 
 from crocevia_contracts import Envelope, EnvelopeError, LegalBasis, Priority, parse_envelope
-from crocevia_contracts.events import Received, Requested, SealedPart
+from crocevia_contracts.envelope import MAX_EVENT_BYTES, check_raw
+from crocevia_contracts.events import Received, Rejected, Requested, SealedPart
 
 
 def requested(**over) -> Requested:
@@ -21,7 +23,7 @@ def requested(**over) -> Requested:
         priority=Priority.ROUTINE,
         occurred_at=datetime(2026, 11, 1, tzinfo=UTC),
         legal_basis=LegalBasis(basis="public-task"),
-        sealed=SealedPart(ciphertext="AA==", signature="AA==", signer_key_id="a", recipient_key_id="b"),
+        sealed=SealedPart(ciphertext="AA==", signature="AA==", signer_key_id="a" * 16, recipient_key_id="b" * 16),
     )
     values.update(over)
     return Requested(**values)
@@ -45,7 +47,7 @@ def test_an_envelope_round_trips_through_json():
 
 
 def test_event_ids_are_unique_and_ordered_by_time():
-    ids = [Envelope.build(source_agency="a", sequence=1, data=requested()).id for _ in range(50)]
+    ids = [Envelope.build(source_agency="pioltello-casa", sequence=1, data=requested()).id for _ in range(50)]
     assert len(set(ids)) == 50
     assert ids == sorted(ids)
 
@@ -53,21 +55,77 @@ def test_event_ids_are_unique_and_ordered_by_time():
 @pytest.mark.parametrize(
     ("mutate", "reason"),
     [
-        (lambda e: e.update(type="org.crocevia.referral.exploded.v1"), "unknown event type"),
+        (lambda e: e.update(type="org.crocevia.referral.exploded.v1"), "type is not a v1 referral event type"),
         (lambda e: e.update(type="org.crocevia.referral.received.v1"), "does not match"),
         (lambda e: e.update(subject="another"), "subject must be the referral id"),
-        (lambda e: e.update(sequence=0), "sequence"),
-        (lambda e: e.update(id="not-a-uuid"), "id"),
-        (lambda e: e["data"].update(priority="whenever"), "priority"),
-        (lambda e: e["data"].update(unexpected="x"), "unexpected"),
-        (lambda e: e.pop("source"), "source"),
+        (lambda e: e.update(sequence=0), "at sequence: greater_than_equal"),
+        (lambda e: e.update(id="not-a-uuid"), "at id: string_pattern_mismatch"),
+        (lambda e: e["data"].update(priority="whenever"), "priority: enum"),
+        (lambda e: e["data"].update(unexpected="x"), "data.requested.unexpected: extra_forbidden"),
+        (lambda e: e.pop("source"), "source: missing"),
+        (lambda e: e["data"].update(receiver_agency="pioltello-casa"), "must differ"),
+        (lambda e: e["data"].update(reason_code="x"), "extra_forbidden"),
     ],
 )
 def test_invalid_envelopes_are_refused_with_the_reason(mutate, reason):
-    raw = json.loads(Envelope.build(source_agency="a", sequence=1, data=requested()).to_json())
+    raw = json.loads(Envelope.build(source_agency="pioltello-casa", sequence=1, data=requested()).to_json())
     mutate(raw)
     with pytest.raises(EnvelopeError, match=reason):
         parse_envelope(json.dumps(raw))
+
+
+# Values a person's details could be: none may reach a reason (it goes to dead letters, logs).
+PERSONAL = "RSSMRA80A01F205X Mario Rossi +39 333 1234567"
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda e: e["data"].update(referral_id=PERSONAL),
+        lambda e: e["data"]["legal_basis"].update(captured_by=PERSONAL),
+        lambda e: e["data"]["legal_basis"].update(scope=PERSONAL),
+        lambda e: e["data"].update(previous_referral_id=PERSONAL),
+        lambda e: e["data"].update(requested_by=PERSONAL),
+        lambda e: e["data"].update(domain=PERSONAL),
+        lambda e: e.update(type=PERSONAL),
+        lambda e: e.update(subject=PERSONAL),
+        lambda e: e["data"]["sealed"].update(signer_key_id=PERSONAL),
+    ],
+)
+def test_a_refusal_names_the_field_never_the_value(mutate):
+    raw = json.loads(Envelope.build(source_agency="pioltello-casa", sequence=1, data=requested()).to_json())
+    mutate(raw)
+    with pytest.raises(EnvelopeError) as refused:
+        parse_envelope(json.dumps(raw))
+    for word in PERSONAL.split():
+        assert word not in str(refused.value)
+
+
+def test_free_text_cannot_travel_in_clear():
+    """Every field outside ``sealed`` is an id, a code, a time or a number: a sentence about
+    the person is refused wherever it is put."""
+    sentence = "Mario Rossi, born 1980"
+    for field in ("reason_code", "domain", "service_id", "referral_id", "previous_referral_id", "requested_by"):
+        with pytest.raises(ValidationError):
+            requested(**{field: sentence}) if field != "reason_code" else Rejected(
+                **{k: v for k, v in requested().model_dump().items() if k in Rejected.model_fields and k != "event"},
+                reason_code=sentence,
+            )
+    with pytest.raises(ValidationError):
+        LegalBasis(basis="consent", captured_by=sentence)
+
+
+def test_a_payload_too_large_or_too_deep_is_refused_before_it_is_parsed():
+    deep = b'{"a":' * 3000 + b"1" + b"}" * 3000
+    with pytest.raises(EnvelopeError, match="nested deeper than 8 levels"):
+        parse_envelope(deep)
+    with pytest.raises(EnvelopeError, match="over the limit"):
+        parse_envelope(b'{"x": "' + b"a" * (MAX_EVENT_BYTES + 1) + b'"}')
+    # brackets inside strings do not count
+    check_raw(b'{"a": "' + b"[" * 100 + b'"}')
+    # a valid event is far from both limits
+    payload = Envelope.build(source_agency="pioltello-casa", sequence=1, data=requested()).to_json()
+    check_raw(payload)
 
 
 def test_payloads_that_are_not_json_objects_are_refused():
@@ -79,13 +137,13 @@ def test_payloads_that_are_not_json_objects_are_refused():
 def test_received_carries_no_legal_basis_and_no_personal_part_by_default():
     data = Received(
         referral_id="r",
-        sender_agency="a",
-        receiver_agency="b",
+        sender_agency="aa",
+        receiver_agency="bb",
         service_id="s",
         priority="routine",
         occurred_at=datetime.now(UTC),
     )
-    assert "sealed" not in json.loads(Envelope.build(source_agency="b", sequence=1, data=data).to_json())["data"]
+    assert "sealed" not in json.loads(Envelope.build(source_agency="bb", sequence=1, data=data).to_json())["data"]
 
 
 def test_a_notice_round_trips_and_a_mismatched_one_is_refused():
@@ -93,7 +151,7 @@ def test_a_notice_round_trips_and_a_mismatched_one_is_refused():
 
     raw = {
         "specversion": "1.0",
-        "id": "n-1",
+        "id": "0195e0a4-7b7e-7c4d-9f00-000000000001",
         "source": "/services/notifications",
         "type": NoticeKind.REMINDER.event_type,
         "time": "2026-11-01T10:00:00Z",

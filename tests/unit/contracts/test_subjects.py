@@ -39,3 +39,57 @@ def test_agency_ids_with_dots_or_wildcards_cannot_build_a_subject():
 
 def test_a_node_listens_to_what_is_addressed_to_it():
     assert inbound_filter("cpia2") == "referral.v1.*.cpia2.>"
+
+
+def _event(name: str, publisher: str) -> tuple[str, bytes]:
+    from datetime import UTC, datetime
+
+    from crocevia_contracts import EVENT_MODELS, Envelope, LegalBasis
+
+    extra = {
+        "requested": {"legal_basis": LegalBasis(basis="public-task")},
+        "rejected": {"reason_code": "no-capacity"},
+        "cancelled": {"reason_code": "sent-in-error"},
+        "completed": {"outcome": "got-help"},
+        "failed": {"reason_code": "no-show"},
+        "personal-data-erased": {"reason": "consent-withdrawn"},
+    }.get(name, {})
+    data = EVENT_MODELS[EventName(name)](
+        referral_id="r-1",
+        sender_agency="pioltello-casa",
+        receiver_agency="cpia2",
+        service_id="italiano-a1",
+        priority="routine",
+        occurred_at=datetime(2026, 11, 2, tzinfo=UTC),
+        **extra,
+    )
+    other = "cpia2" if publisher == "pioltello-casa" else "pioltello-casa"
+    envelope = Envelope.build(source_agency=publisher, sequence=1, data=data)
+    return referral_subject(publisher, other, name), envelope.to_json()
+
+
+@pytest.mark.parametrize(
+    ("event", "sender_may", "receiver_may"),
+    [
+        ("requested", True, False),
+        ("received", False, True),
+        ("accepted", False, True),
+        ("rejected", False, True),
+        ("completed", False, True),
+        ("cancelled", True, False),
+        ("consent-withdrawn", True, False),
+        ("personal-data-erased", False, True),
+        ("info-requested", True, True),
+        ("info-provided", True, True),
+    ],
+)
+def test_each_event_is_published_only_by_the_side_the_lifecycle_gives_it(event, sender_may, receiver_may):
+    from crocevia_contracts import EnvelopeError, read_event
+
+    for publisher, may in (("pioltello-casa", sender_may), ("cpia2", receiver_may)):
+        subject, payload = _event(event, publisher)
+        if may:
+            assert read_event(subject, payload)[1].source_agency == publisher
+        else:
+            with pytest.raises(EnvelopeError, match=f"does not publish {event}"):
+                read_event(subject, payload)

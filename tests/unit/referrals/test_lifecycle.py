@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from crocevia_contracts import EventName
-from crocevia_referrals.domain.lifecycle import (
+from crocevia_contracts.lifecycle import (
     OPEN,
     STEPS,
     TERMINAL,

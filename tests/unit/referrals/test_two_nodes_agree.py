@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from crocevia_contracts import EventName
-from crocevia_referrals.domain.lifecycle import STEPS, Side, Status, TransitionRefused, decide, settle
+from crocevia_contracts.lifecycle import STEPS, Side, Status, TransitionRefused, decide, settle
 
 ACTIONS = sorted(a for a in STEPS if a not in ("erase",))
 

@@ -1,128 +1,355 @@
-"""Durable JetStream pull consumers with a deliberate acknowledgement policy.
+"""The one durable JetStream consumer every service uses: messages applied once, in stream
+order, checked before they touch state, and never stalled by one that cannot be applied.
 
-Acknowledgement is manual (``AckPolicy.MANUAL``), decided here once for every service:
+A pull consumer fetches up to ``batch_size`` messages and hands them, in order, to the
+service's ``apply`` (one at a time, or the whole batch in one transaction for the audit).
+Acknowledgement is explicit and decided here:
 
-- the handler returns: the message is acknowledged;
-- the handler raises ``Unprocessable``: the message can never be applied, so it goes to the
-  dead-letter subject with the reason, and is then acknowledged;
-- the handler raises anything else (database down, a bug): the message is nacked with a
-  delay and redelivered; after ``max_attempts`` deliveries it goes to the dead-letter
-  subject too, so nothing is dropped silently.
+- applied (or a redelivery of something applied): acknowledged;
+- refused by the intake or by ``apply`` (``Unprocessable``): a dead letter with the reason,
+  then acknowledged — at once, so the messages behind it go on;
+- ``NotYet`` or an unexpected failure: retried in place (the messages behind it wait, so
+  order holds) until the message has been tried ``max_deliveries`` times counting earlier
+  deliveries, then dead-lettered with the reason;
+- the database is unreachable: held and retried for as long as that lasts, skipping nothing.
+
+``max_ack_pending`` is the batch size, so the server hands out nothing later while a batch
+is being applied, and a message whose acknowledgement is lost (a crash) comes back before
+anything after it. A message is never parsed before the intake has checked its size and
+depth, so a payload that cannot be decoded is a dead letter like any other.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from faststream import AckPolicy
-from faststream.nats import ConsumerConfig, DeliverPolicy, JStream, NatsBroker, PullSub
-from faststream.nats.annotations import NatsMessage
 from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from opentelemetry import trace
+from opentelemetry.trace import Status, StatusCode
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from crocevia_common.messaging.connection import DEFAULT_INBOX_PREFIX
+from crocevia_common.messaging.intake import Delivery, Intake, NotYet, Unprocessable, Verified
 from crocevia_common.telemetry import context_from, tracer
 from crocevia_contracts import dead_letter_subject
+from crocevia_contracts.stream import StreamSpec
 
 log = logging.getLogger(__name__)
 
-
-class Unprocessable(Exception):
-    """A message that can never be applied; ``reason`` is recorded with its dead letter."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+# What ``apply`` answers for each message it was given: None when applied (or found applied
+# already), else the reason it can never be applied.
+Apply = Callable[[Sequence[Verified]], Awaitable[Sequence[str | None]]]
 
 
-Handler = Callable[[Msg], Awaitable[None]]
+def one_at_a_time(apply_one: Callable[[Verified], Awaitable[None]]) -> Apply:
+    """An ``apply`` for services that apply each message in its own transaction; ``apply_one``
+    raises Unprocessable for a message that can never be applied."""
+
+    async def apply(items: Sequence[Verified]) -> list[str | None]:
+        results: list[str | None] = []
+        for item in items:
+            try:
+                await apply_one(item)
+                results.append(None)
+            except Unprocessable as exc:
+                results.append(exc.reason)
+        return results
+
+    return apply
 
 
-async def dead_letter(js: JetStreamContext, consumer: str, msg: Msg, reason: str) -> None:
-    """Store ``msg`` on the dead-letter subject of ``consumer`` with ``reason``."""
-    meta = msg.metadata
+def unavailable(exc: BaseException) -> bool:
+    """A failure of the database connection (retried for as long as it lasts), rather than
+    a message that cannot be applied (retried a few times, then dead-lettered)."""
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError))
+    return isinstance(exc, (OSError, ConnectionError, TimeoutError))
+
+
+def failure(exc: BaseException) -> str:
+    """An unexpected failure as a reason: its type and where it happened, never its message
+    (a database error quotes the values of its statement)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else ""
+    return f"{type(exc).__name__}{where}"
+
+
+async def dead_letter(js: JetStreamContext, consumer: str, delivery: Delivery, reason: str) -> None:
+    """Store the message as it arrived on the dead-letter subject of ``consumer``, with
+    ``reason``. Personal details travel sealed, so the message as it arrived holds none in
+    clear; the reason names fields, never values."""
     entry: dict[str, Any] = {
         "consumer": consumer,
         "reason": reason,
-        "subject": msg.subject,
-        "stream_sequence": meta.sequence.stream if meta else None,
-        "deliveries": meta.num_delivered if meta else None,
-        "headers": dict(msg.headers or {}),
+        "subject": delivery.subject,
+        "stream_sequence": delivery.stream_sequence,
+        "deliveries": delivery.deliveries,
+        "headers": dict(delivery.headers),
         "dead_lettered_at": datetime.now(UTC).isoformat(),
+        "payload_base64": base64.b64encode(delivery.payload).decode(),
     }
-    try:
-        entry["payload"] = msg.data.decode()
-    except UnicodeDecodeError:
-        entry["payload_base64"] = base64.b64encode(msg.data).decode()
-    msg_id = f"{consumer}:{entry['stream_sequence']}"
     await js.publish(
         dead_letter_subject(consumer),
         json.dumps(entry).encode(),
-        headers={"Nats-Msg-Id": msg_id, "Crocevia-Reason": reason[:200]},
+        headers={"Nats-Msg-Id": f"{consumer}:{delivery.stream_sequence}", "Crocevia-Reason": reason[:200]},
         timeout=5.0,
     )
 
 
-class DurableConsumer:
-    """One durable pull consumer of a stream, applying messages one at a time in order."""
+def delivery_of(msg: Msg) -> Delivery:
+    meta = msg.metadata
+    return Delivery(
+        subject=msg.subject,
+        payload=msg.data,
+        headers=dict(msg.headers or {}),
+        stream_sequence=meta.sequence.stream if meta else None,
+        deliveries=meta.num_delivered if meta else 1,
+    )
+
+
+class StreamConsumer:
+    """One durable pull consumer of a stream, applying what the intake lets through."""
 
     def __init__(
         self,
         *,
         name: str,
-        stream: str,
+        stream: StreamSpec,
         filter_subject: str,
-        handler: Handler,
-        redelivery_delay: float = 2.0,
-        max_attempts: int = 10,
-        ack_wait_seconds: float = 60.0,
+        intake: Intake,
+        apply: Apply,
+        batch_size: int = 1,
+        batched: bool = False,
+        fetch_wait_seconds: float = 1.0,
+        ack_wait_seconds: float = 30.0,
+        max_deliveries: int = 5,
+        retry_delay: float = 0.5,
         inbox_prefix: str = DEFAULT_INBOX_PREFIX,
+        after_batch: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.name = name
-        self.inbox_prefix = inbox_prefix
         self.stream = stream
         self.filter_subject = filter_subject
-        self.handler = handler
-        self.redelivery_delay = redelivery_delay
-        self.max_attempts = max_attempts
+        self.intake = intake
+        self.apply = apply
+        self.batch_size = batch_size
+        self.batched = batched
+        self.fetch_wait_seconds = fetch_wait_seconds
         self.ack_wait_seconds = ack_wait_seconds
+        self.max_deliveries = max_deliveries
+        self.retry_delay = retry_delay
+        self.inbox_prefix = inbox_prefix
+        self.after_batch = after_batch
         self.applied = 0
         self.dead_lettered = 0
+        self.batches = 0
         self._tracer = tracer("crocevia.consumer")
 
-    def register(self, broker: NatsBroker) -> None:
-        """Subscribe on ``broker``. One message per fetch, so messages are applied in stream
-        order (a larger fetch would be handled concurrently by FastStream)."""
-
-        @broker.subscriber(
-            self.filter_subject,
-            stream=JStream(name=self.stream, declare=False),
-            durable=self.name,
-            pull_sub=PullSub(batch_size=1, timeout=1.0),
-            ack_policy=AckPolicy.MANUAL,
-            config=ConsumerConfig(
-                ack_wait=self.ack_wait_seconds,
-                deliver_policy=DeliverPolicy.ALL,
-                max_ack_pending=1000,
-            ),
-            title=self.name,
-            # FastStream would otherwise fetch on the shared ``_INBOX.``, which a NATS user
-            # confined to its own replies may not read.
-            inbox_prefix=f"{self.inbox_prefix}.".encode(),
+    def config(self) -> ConsumerConfig:
+        return ConsumerConfig(
+            # Named, so the create request names its filter in the subject: NATS permissions
+            # confine a node to creating its own consumer on its own subjects.
+            name=self.name,
+            durable_name=self.name,
+            filter_subject=self.filter_subject,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=self.ack_wait_seconds,
+            max_ack_pending=self.batch_size,
+            max_deliver=-1,  # bounded here, with a dead letter, never dropped by the server
         )
-        async def _on_message(body: Any, message: NatsMessage) -> None:
-            await self.process(message, broker)
 
-    async def process(self, message: NatsMessage, broker: NatsBroker) -> None:
-        msg: Msg = message.raw_message
-        js = broker.connection.jetstream()
-        with self._tracer.start_as_current_span(
+    async def ensure(self, js: JetStreamContext) -> None:
+        """Create the durable, or bring an existing one to this configuration."""
+        await js.add_consumer(self.stream.name, config=self.config())
+
+    async def run(self, js: JetStreamContext) -> None:
+        """Fetch and apply until cancelled; a consumer that disappears is made again."""
+        await self.ensure(js)
+        subscription = await js.pull_subscribe_bind(
+            durable=self.name, stream=self.stream.name, inbox_prefix=f"{self.inbox_prefix}.".encode()
+        )
+        try:
+            while True:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():  # a cancellation the client's fetch swallowed
+                    raise asyncio.CancelledError
+                try:
+                    messages = await subscription.fetch(self.batch_size, timeout=self.fetch_wait_seconds)
+                except (TimeoutError, NatsTimeoutError):
+                    continue
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    # Connection trouble (the client reconnects by itself), or no consumer to
+                    # answer (deleted while running): make it again.
+                    log.warning("%s: fetch failed: %s", self.name, type(exc).__name__)
+                    await asyncio.sleep(self.retry_delay)
+                    with contextlib.suppress(Exception):
+                        await self.ensure(js)
+                    continue
+                await self.process(js, messages)
+        finally:
+            with contextlib.suppress(Exception):
+                await subscription.unsubscribe()
+
+    async def process(self, js: JetStreamContext, messages: Sequence[Msg]) -> None:
+        """Check, apply and acknowledge one fetched batch, in order."""
+        spans = [self._span(msg) for msg in messages]
+        try:
+            pairs = list(zip(messages, spans, strict=True))
+            if self.batched:
+                await self._apply_batch(js, pairs, pairs)
+            else:
+                for i, pair in enumerate(pairs):
+                    await self._apply_batch(js, [pair], pairs[i:])
+        finally:
+            for span in spans:
+                span.end()
+        self.batches += 1
+        if self.after_batch is not None:
+            try:
+                await self.after_batch()
+            except Exception as exc:
+                log.error("%s: after the batch: %s", self.name, failure(exc))
+
+    async def _apply_batch(
+        self, js: JetStreamContext, batch: list[tuple[Msg, trace.Span]], waiting: list[tuple[Msg, trace.Span]]
+    ) -> None:
+        """Verify each message, then apply those that passed together; on a failure of the
+        whole, apply them one by one so that only the culprit is retried. ``waiting`` are the
+        fetched messages not acknowledged yet (kept alive while one is retried)."""
+        ready: list[tuple[Msg, trace.Span, Verified]] = []
+        for msg, span in batch:
+            verified = await self._verify(js, msg, span, waiting)
+            if verified is not None:
+                ready.append((msg, span, verified))
+        if not ready:
+            return
+        if len(ready) > 1:  # only with ``batched``
+            try:
+                results = await self._attempt(ready, waiting)
+            except Exception as exc:
+                log.warning("%s: a batch of %d failed (%s): applying one by one", self.name, len(ready), failure(exc))
+            else:
+                await self._settle(js, ready, results)
+                return
+        for one in ready:
+            await self._apply_one(js, one, waiting)
+
+    async def _verify(
+        self, js: JetStreamContext, msg: Msg, span: trace.Span, waiting: list[tuple[Msg, trace.Span]]
+    ) -> Verified | None:
+        delivery = delivery_of(msg)
+        tries, outage = 0, 0
+        while True:
+            if delivery.deliveries + tries > self.max_deliveries:
+                await self._dead_letter(js, msg, span, f"gave up after {delivery.deliveries + tries - 1} tries")
+                return None
+            try:
+                return await self.intake.verify(delivery)
+            except Unprocessable as exc:
+                await self._dead_letter(js, msg, span, exc.reason)
+                return None
+            except Exception as exc:
+                if unavailable(exc):
+                    outage += 1
+                    log.warning("%s: cannot check %s now: %s", self.name, msg.subject, failure(exc))
+                    await self._hold(waiting, min(outage, 10))
+                    continue
+                tries += 1
+                reason = str(exc) if isinstance(exc, NotYet) else failure(exc)
+                if delivery.deliveries + tries > self.max_deliveries:
+                    await self._dead_letter(js, msg, span, f"gave up after {tries} tries: {reason}")
+                    return None
+                span.add_event("retry", {"reason": reason})
+                await self._hold(waiting, tries)
+
+    async def _attempt(
+        self, ready: list[tuple[Msg, trace.Span, Verified]], waiting: list[tuple[Msg, trace.Span]]
+    ) -> Sequence[str | None]:
+        """Apply ``ready`` once, waiting out a database outage."""
+        outage = 0
+        while True:
+            try:
+                results = await self.apply([v for _, _, v in ready])
+            except Exception as exc:
+                if not unavailable(exc):
+                    raise
+                outage += 1
+                log.warning("%s: database unavailable, holding %d messages: %s", self.name, len(ready), failure(exc))
+                await self._hold(waiting, min(outage, 10))
+                continue
+            if len(results) != len(ready):
+                raise RuntimeError("apply answered for another number of messages than it was given")
+            return results
+
+    async def _apply_one(
+        self,
+        js: JetStreamContext,
+        one: tuple[Msg, trace.Span, Verified],
+        waiting: list[tuple[Msg, trace.Span]],
+    ) -> None:
+        msg, span, verified = one
+        tries = 0
+        while True:
+            try:
+                # Current, so that what the message causes (events, spans) joins its trace.
+                with trace.use_span(span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
+                    results = await self._attempt([one], waiting)
+            except Exception as exc:
+                tries += 1
+                reason = str(exc) if isinstance(exc, NotYet) else failure(exc)
+                if verified.delivery.deliveries + tries > self.max_deliveries:
+                    await self._dead_letter(js, msg, span, f"gave up after {tries} tries: {reason}")
+                    return
+                span.add_event("retry", {"reason": reason})
+                log.warning("%s: will retry %s (try %d): %s", self.name, msg.subject, tries, reason)
+                await self._hold(waiting, tries)
+                continue
+            await self._settle(js, [one], results)
+            return
+
+    async def _settle(
+        self, js: JetStreamContext, ready: list[tuple[Msg, trace.Span, Verified]], results: Sequence[str | None]
+    ) -> None:
+        for (msg, span, _), reason in zip(ready, results, strict=True):
+            if reason is None:
+                self.applied += 1
+                span.set_attribute("crocevia.outcome", "applied")
+                await msg.ack()
+            else:
+                await self._dead_letter(js, msg, span, reason)
+
+    async def _dead_letter(self, js: JetStreamContext, msg: Msg, span: trace.Span, reason: str) -> None:
+        span.set_attribute("crocevia.outcome", "dead-lettered")
+        span.set_attribute("crocevia.dead_letter.reason", reason)
+        span.set_status(Status(StatusCode.ERROR, "dead-lettered"))
+        await dead_letter(js, self.name, delivery_of(msg), reason)
+        self.dead_lettered += 1
+        await msg.ack()
+        log.warning("%s: dead-lettered %s: %s", self.name, msg.subject, reason)
+
+    async def _hold(self, waiting: Sequence[tuple[Msg, trace.Span]], tries: int) -> None:
+        """Tell the server the messages are still being worked on, and wait before a retry."""
+        for msg, _ in waiting:
+            with contextlib.suppress(Exception):
+                await msg.in_progress()
+        await asyncio.sleep(min(self.retry_delay * tries, 5.0))
+
+    def _span(self, msg: Msg) -> trace.Span:
+        return self._tracer.start_span(
             f"process {msg.subject}",
             context=context_from(msg.headers),
             kind=trace.SpanKind.CONSUMER,
@@ -131,27 +358,4 @@ class DurableConsumer:
                 "messaging.consumer.group.name": self.name,
                 "messaging.destination.name": msg.subject,
             },
-        ) as span:
-            try:
-                await self.handler(msg)
-            except Unprocessable as exc:
-                span.set_attribute("crocevia.dead_letter.reason", exc.reason)
-                await dead_letter(js, self.name, msg, exc.reason)
-                self.dead_lettered += 1
-                await message.ack()
-                log.warning("%s: dead-lettered %s: %s", self.name, msg.subject, exc.reason)
-                return
-            except Exception as exc:
-                span.record_exception(exc)
-                attempts = msg.metadata.num_delivered if msg.metadata else 1
-                if attempts >= self.max_attempts:
-                    await dead_letter(js, self.name, msg, f"gave up after {attempts} attempts: {exc!r}")
-                    self.dead_lettered += 1
-                    await message.ack()
-                    log.error("%s: gave up on %s: %r", self.name, msg.subject, exc)
-                else:
-                    log.warning("%s: will retry %s (attempt %d): %r", self.name, msg.subject, attempts, exc)
-                    await message.nack(delay=self.redelivery_delay * attempts)
-                return
-            self.applied += 1
-            await message.ack()
+        )

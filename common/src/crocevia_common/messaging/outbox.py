@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -17,9 +18,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crocevia_common.db import Database
 from crocevia_common.messaging.tables import MessagingTables
 from crocevia_common.telemetry import context_from, inject_headers, tracer
-from crocevia_contracts import CONTENT_TYPE, Envelope
+from crocevia_contracts import CONTENT_TYPE
+from crocevia_contracts.envelope import MAX_EVENT_BYTES
 
 log = logging.getLogger(__name__)
+
+_SUBJECT = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
+
+
+class OutboxRefused(ValueError):
+    """An event the relay could never publish; nothing is stored (the caller's transaction
+    should roll back)."""
 
 
 async def next_sequence(session: AsyncSession, tables: MessagingTables, source: str) -> int:
@@ -40,19 +49,26 @@ async def enqueue(
     session: AsyncSession,
     tables: MessagingTables,
     subject: str,
-    envelope: Envelope,
-    extra_headers: dict[str, str] | None = None,
-    payload: bytes | None = None,
+    event_id: str,
+    payload: bytes,
+    headers: dict[str, str] | None = None,
+    content_type: str = CONTENT_TYPE,
 ) -> None:
-    """Store ``envelope`` for publication, in the caller's transaction. ``payload`` is the
-    envelope's exact bytes when the caller signed them."""
-    headers = inject_headers({"Content-Type": CONTENT_TYPE, **(extra_headers or {})})
+    """Store an event for publication, in the caller's transaction, with the current trace
+    context in its headers. Refuse (OutboxRefused) what could never be published, so no row
+    can hold up the relay."""
+    if len(payload) > MAX_EVENT_BYTES:
+        raise OutboxRefused(f"an event of {len(payload)} bytes is over the limit of {MAX_EVENT_BYTES}")
+    if len(subject) > 255 or not _SUBJECT.match(subject):
+        raise OutboxRefused("not a subject an event can be published on")
+    if len(event_id) > 36:
+        raise OutboxRefused("an event id has at most 36 characters")
     await session.execute(
         insert(tables.outbox).values(
-            event_id=envelope.id,
+            event_id=event_id,
             subject=subject,
-            payload=payload if payload is not None else envelope.to_json(),
-            headers=headers,
+            payload=payload,
+            headers=inject_headers({"Content-Type": content_type, **(headers or {})}),
             created_at=datetime.now(UTC),
             attempts=0,
         )
@@ -79,6 +95,9 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._tracer = tracer("crocevia.outbox")
         self.published = 0
+        # Why the last pass could not publish (None when it could): the service is not
+        # ready while its events cannot leave.
+        self.failing: str | None = None
 
     def wake(self) -> None:
         """Tell the relay there is something new, so it does not wait for its next poll."""
@@ -91,11 +110,13 @@ class OutboxRelay:
                 while await self.publish_pending():
                     pass
                 delay = self._poll
+                self.failing = None
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 delay = min(max(delay * 2, 0.5), 15.0)
-                log.warning("outbox relay: %s; retrying in %.1fs", exc, delay)
+                self.failing = f"cannot publish: {type(exc).__name__}"
+                log.warning("outbox relay: %s; retrying in %.1fs", self.failing, delay)
             self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)

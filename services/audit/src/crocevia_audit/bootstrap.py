@@ -12,7 +12,6 @@ from crocevia_audit.adapters.directory import response_targets
 from crocevia_audit.adapters.keys import load_or_create_signing_key
 from crocevia_audit.adapters.publishing import ensure_audit_stream
 from crocevia_audit.adapters.tables import messaging
-from crocevia_audit.entrypoints.consumer import BatchConsumer
 from crocevia_audit.entrypoints.routes import checkpoints, indicators, integrity, trail
 from crocevia_audit.entrypoints.web import install_web
 from crocevia_audit.handlers.append import TrailWriter
@@ -20,9 +19,11 @@ from crocevia_audit.handlers.checkpoints import Checkpointer
 from crocevia_audit.handlers.context import AuditLog
 from crocevia_audit.handlers.gaps import GapWatch
 from crocevia_audit.settings import AuditSettings
+from crocevia_common.messaging.intake import Intake
 from crocevia_common.service import ServiceRuntime
 from crocevia_contracts.notices import ALL_NOTICES
-from crocevia_contracts.stream import NOTICES
+from crocevia_contracts.stream import NOTICES, REFERRAL_EVENTS
+from crocevia_contracts.subjects import ALL_REFERRAL_EVENTS
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
 CONSUMER = "audit"
@@ -55,34 +56,29 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
             check_seconds=settings.gap_check_seconds,
             wake=rt.relay.wake,
         )
-        consumer = BatchConsumer(
-            name=CONSUMER,
-            jetstream=rt.jetstream,
-            writer=writer,
-            batch_size=settings.batch_size,
-            wait_seconds=settings.fetch_wait_seconds,
-            after_batch=checkpointer.sign_if_due,
-            retry_delay=settings.redelivery_delay_seconds,
-        )
-        # Reminders and escalations: the same writer, so appends from both stay serialised.
-        notice_consumer = BatchConsumer(
-            name=NOTICE_CONSUMER,
-            jetstream=rt.jetstream,
-            writer=writer,
-            batch_size=settings.batch_size,
-            wait_seconds=settings.fetch_wait_seconds,
-            stream=NOTICES,
-            filter_subject=ALL_NOTICES,
-            after_batch=checkpointer.sign_if_due,
-            retry_delay=settings.redelivery_delay_seconds,
-        )
-        app.state.audit = AuditLog(
-            settings, rt.db, writer, checkpointer, gaps, lambda: response_targets(rt.jetstream())
-        )
-        app.state.consumer = consumer
-        app.state.notice_consumer = notice_consumer
-        rt.spawn(consumer.run(), "audit-consumer")
-        rt.spawn(notice_consumer.run(), "audit-notice-consumer")
+        # Referral events and the notifications' notices: one writer, so appends from both
+        # stay serialised; the same checks (signatures of agencies and of notifications).
+        intake = Intake(rt.keys, notices=True)
+        consumers = {
+            name: rt.consume(
+                name=name,
+                stream=stream,
+                filter_subject=subjects,
+                intake=intake,
+                apply=writer.apply,
+                batch_size=settings.batch_size,
+                batched=True,
+                fetch_wait_seconds=settings.fetch_wait_seconds,
+                after_batch=checkpointer.sign_if_due,
+            )
+            for name, stream, subjects in (
+                (CONSUMER, REFERRAL_EVENTS, ALL_REFERRAL_EVENTS),
+                (NOTICE_CONSUMER, NOTICES, ALL_NOTICES),
+            )
+        }
+        app.state.audit = AuditLog(settings, rt.db, writer, checkpointer, gaps, lambda: response_targets(rt.directory))
+        app.state.consumer = consumers[CONSUMER]
+        app.state.notice_consumer = consumers[NOTICE_CONSUMER]
         rt.spawn(checkpointer.run(), "audit-checkpoints")
         rt.spawn(gaps.run(), "audit-gaps")
 

@@ -7,16 +7,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from nats.aio.msg import Msg
 
-from crocevia_common.messaging.consumer import DurableConsumer
-from crocevia_common.messaging.streams import directory_bucket
+from crocevia_common.keystore import load_or_create_keys
+from crocevia_common.messaging.consumer import one_at_a_time
+from crocevia_common.messaging.intake import Intake, Verified
 from crocevia_common.service import ServiceRuntime
+from crocevia_contracts.directory import ServiceEntry
 from crocevia_contracts.stream import REFERRAL_EVENTS
 from crocevia_contracts.subjects import ALL_REFERRAL_EVENTS
 from crocevia_notifications.adapters.directory import AgencyDirectory, load_agencies_dir
 from crocevia_notifications.adapters.live import Signal
 from crocevia_notifications.adapters.mailer import Mailer
+from crocevia_notifications.adapters.notice_events import PARTY, SERVICE
 from crocevia_notifications.adapters.tables import messaging
 from crocevia_notifications.adapters.webhook_client import WebhookClient
 from crocevia_notifications.entrypoints import http_inbox, http_staff, http_stream, http_webhooks
@@ -41,14 +43,16 @@ def create_app(settings: NotificationsSettings | None = None, clock: Clock = utc
     app = runtime.create_app(title="Crocevia notifications")
 
     async def start(rt: ServiceRuntime) -> None:
-        js = rt.jetstream()
-        kv = await directory_bucket(js, settings.stream_replicas)
-        directory = AgencyDirectory(kv, load_agencies_dir(settings.agencies_dir))
+        keys = await load_or_create_keys(rt.db, messaging, PARTY)
+        await rt.directory.publish_service(
+            ServiceEntry(service=SERVICE, public_keys=keys.public(), key_history=keys.history)
+        )
         ctx = Notifier(
             settings=settings,
             db=rt.db,
-            directory=directory,
+            directory=AgencyDirectory(rt.directory, load_agencies_dir(settings.agencies_dir)),
             mailer=Mailer(settings),
+            keys=keys,
             clock=clock,
             relay_wake=rt.relay.wake,
         )
@@ -68,19 +72,18 @@ def create_app(settings: NotificationsSettings | None = None, clock: Clock = utc
         rt.spawn(keep_doing(lambda: fire_due_timers(ctx), Signal(), settings.timer_poll_seconds, "timers"), "timers")
         app.state.notifier = ctx
 
-    async def handle(msg: Msg) -> None:
-        await apply_event(app.state.notifier, msg.subject, msg.data)
+        async def apply(item: Verified) -> None:
+            await apply_event(ctx, item)
+
+        rt.consume(
+            name=CONSUMER,
+            stream=REFERRAL_EVENTS,
+            filter_subject=ALL_REFERRAL_EVENTS,
+            intake=Intake(rt.keys),
+            apply=one_at_a_time(apply),
+        )
 
     runtime.on_start(start)
-    runtime.add_consumer(
-        DurableConsumer(
-            name=CONSUMER,
-            stream=REFERRAL_EVENTS.name,
-            filter_subject=ALL_REFERRAL_EVENTS,
-            handler=handle,
-            redelivery_delay=settings.redelivery_delay_seconds,
-        )
-    )
     for module in (http_inbox, http_stream, http_staff, http_webhooks):
         app.include_router(module.router)
     install_web(app, settings)

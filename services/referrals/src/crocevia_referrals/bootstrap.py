@@ -5,16 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from nats.aio.msg import Msg
 
-from crocevia_common.messaging.consumer import DurableConsumer
-from crocevia_common.messaging.streams import directory_bucket
+from crocevia_common.keystore import load_or_create_keys
+from crocevia_common.messaging.consumer import one_at_a_time
+from crocevia_common.messaging.intake import Intake, Verified
 from crocevia_common.service import ServiceRuntime
 from crocevia_contracts import inbound_filter
 from crocevia_contracts.stream import REFERRAL_EVENTS
-from crocevia_referrals.adapters.directory import Directory, load_agency_file
-from crocevia_referrals.adapters.keystore import load_or_create_keys
-from crocevia_referrals.adapters.sealing import SIGNATURE_HEADER
+from crocevia_referrals.adapters.directory import load_agency_file
 from crocevia_referrals.adapters.tables import messaging
 from crocevia_referrals.entrypoints.http import router
 from crocevia_referrals.entrypoints.web import install_web
@@ -35,26 +33,25 @@ def create_app(settings: ReferralsSettings | None = None) -> FastAPI:
     app = runtime.create_app(title=f"Crocevia referrals node: {entry.organization.name}")
 
     async def start(rt: ServiceRuntime) -> None:
-        keys = await load_or_create_keys(rt.db, settings.agency_id)
-        directory = Directory(await directory_bucket(rt.jetstream(), settings.stream_replicas))
-        await directory.publish_own(entry, keys.public())
-        await directory.start()
-        rt.on_stop(directory.stop)
-        app.state.node = Node(settings.agency_id, rt.db, keys, directory, rt.relay)
+        keys = await load_or_create_keys(rt.db, messaging, settings.agency_id)
+        await rt.directory.publish_agency(
+            entry.model_copy(update={"public_keys": keys.public(), "key_history": keys.history})
+        )
+        node = Node(settings.agency_id, rt.db, keys, rt.directory, rt.keys, rt.relay)
+        app.state.node = node
 
-    async def handle(msg: Msg) -> None:
-        await apply_incoming(app.state.node, msg.subject, msg.data, (msg.headers or {}).get(SIGNATURE_HEADER))
+        async def apply(item: Verified) -> None:
+            await apply_incoming(node, item)
+
+        rt.consume(
+            name=f"referrals-{settings.agency_id}",
+            stream=REFERRAL_EVENTS,
+            filter_subject=inbound_filter(settings.agency_id),
+            intake=Intake(rt.keys, addressed_to=settings.agency_id),
+            apply=one_at_a_time(apply),
+        )
 
     runtime.on_start(start)
-    runtime.add_consumer(
-        DurableConsumer(
-            name=f"referrals-{settings.agency_id}",
-            stream=REFERRAL_EVENTS.name,
-            filter_subject=inbound_filter(settings.agency_id),
-            handler=handle,
-            redelivery_delay=settings.redelivery_delay_seconds,
-        )
-    )
     app.include_router(router)
     install_web(app, settings)
     return app

@@ -4,14 +4,13 @@ on the subjects and stream the contracts name for them (``audit.v1.>``, stream A
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from nats.js import JetStreamContext
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crocevia_audit.adapters.tables import messaging
+from crocevia_common.messaging import outbox
 from crocevia_common.messaging.streams import ensure_stream
 from crocevia_contracts.stream import (
     AUDIT_ANNOUNCEMENTS,
@@ -35,16 +34,7 @@ async def enqueue(
 ) -> None:
     """Store a message for the relay, in the caller's transaction; ``message_id`` becomes
     ``Nats-Msg-Id``, so a republished message is deduplicated."""
-    await session.execute(
-        insert(messaging.outbox).values(
-            event_id=message_id,
-            subject=subject,
-            payload=payload,
-            headers={"Content-Type": content_type},
-            created_at=datetime.now(UTC),
-            attempts=0,
-        )
-    )
+    await outbox.enqueue(session, messaging, subject, message_id, payload, content_type=content_type)
 
 
 def json_payload(body: dict[str, Any]) -> bytes:

@@ -30,15 +30,16 @@ from crocevia_audit.domain.gaps import Arrival
 from crocevia_audit.domain.merkle import leaf_hash
 from crocevia_audit.domain.nodes import StoredNode
 from crocevia_audit.handlers.gaps import announce_closed
-from crocevia_audit.handlers.intake import Accepted, Delivery, NotAnEvent, accept
+from crocevia_audit.handlers.intake import Accepted, NotAnEvent, accept
 from crocevia_common.db import Database
+from crocevia_common.messaging.intake import Delivery, Parties, Unprocessable, Verified, check_parties
 
 
 class Outcome(StrEnum):
     APPENDED = "appended"
     DUPLICATE = "duplicate"  # another message with an event id the trail holds
     REDELIVERED = "redelivered"  # the same stream message again (its ack was lost)
-    REJECTED = "rejected"  # not a valid event: goes to the dead-letter subject
+    REJECTED = "rejected"  # cannot be recorded (see ``reason``): goes to the dead-letter subject
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,13 +85,13 @@ class TrailWriter:
             frontier = await self.frontier(session)
             return frontier.size, frontier.root()
 
-    async def append(self, deliveries: Sequence[Delivery]) -> list[Result]:
-        """Append ``deliveries`` in order; return what became of each."""
+    async def append(self, items: Sequence[Verified]) -> list[Result]:
+        """Append verified messages in order; return what became of each."""
         results: dict[int, Result] = {}
         accepted: list[tuple[int, Accepted]] = []
-        for i, delivery in enumerate(deliveries):
+        for i, item in enumerate(items):
             try:
-                accepted.append((i, accept(delivery)))
+                accepted.append((i, accept(item)))
             except NotAnEvent as exc:
                 results[i] = Result(Outcome.REJECTED, reason=str(exc))
         if accepted:
@@ -98,7 +99,11 @@ class TrailWriter:
                 results.update(await self._append(accepted))
         for result in results.values():
             self.counts[result.outcome.value] += 1
-        return [results[i] for i in range(len(deliveries))]
+        return [results[i] for i in range(len(items))]
+
+    async def apply(self, items: Sequence[Verified]) -> list[str | None]:
+        """The consumer's view of ``append``: None for what the trail holds now, else why not."""
+        return [r.reason if r.outcome is Outcome.REJECTED else None for r in await self.append(items)]
 
     async def _append(self, accepted: list[tuple[int, Accepted]]) -> dict[int, Result]:
         now = datetime.now(UTC)
@@ -107,10 +112,11 @@ class TrailWriter:
         async with self.db.transaction() as session:
             await lock_trail(session)
             work = (await self.frontier(session)).copy()
-            known = await _known(session, [a.envelope.id for _, a in accepted])
-            book = await SequenceBook.load(session, [a.envelope.source for _, a in accepted])
+            known = await _known(session, [a.item.id for _, a in accepted])
+            parties = await _requested_parties(session, [a.item.referral_id for _, a in accepted])
+            book = await SequenceBook.load(session, [a.item.source for _, a in accepted])
             for i, item in accepted:
-                results[i] = _one(item, work, known, book, batch, now)
+                results[i] = _one(item, work, known, parties, book, batch, now)
             if batch.rows:
                 await session.execute(insert(trail_entries), batch.rows)
             await store_nodes(session, batch.nodes)
@@ -133,19 +139,45 @@ async def _known(session: AsyncSession, event_ids: list[str]) -> dict[str, _Stre
     return {row.event_id: (row.event in NOTICE_KINDS, row.stream_sequence) for row in rows}
 
 
+async def _requested_parties(session: AsyncSession, referral_ids: list[str]) -> dict[str, Parties]:
+    """The parties of each referral's ``requested`` in the trail."""
+    c = trail_entries.c
+    rows = await session.execute(
+        select(c.referral_id, c.sender_agency, c.receiver_agency, c.service_id).where(
+            c.referral_id.in_(set(referral_ids)), c.event == "requested"
+        )
+    )
+    return {r.referral_id: Parties(r.sender_agency, r.receiver_agency, r.service_id) for r in rows}
+
+
 def _place(delivery: Delivery) -> _StreamPlace:
     return is_notice_subject(delivery.subject), delivery.stream_sequence
 
 
 def _one(
-    item: Accepted, work: Frontier, known: dict[str, _StreamPlace], book: SequenceBook, batch: _Batch, now: datetime
+    item: Accepted,
+    work: Frontier,
+    known: dict[str, _StreamPlace],
+    parties: dict[str, Parties],
+    book: SequenceBook,
+    batch: _Batch,
+    now: datetime,
 ) -> Result:
-    envelope, delivery = item.envelope, item.delivery
-    if envelope.id in known:
-        if delivery.stream_sequence is not None and known[envelope.id] == _place(delivery):
+    checked, delivery = item.item, item.delivery
+    if checked.id in known:
+        if delivery.stream_sequence is not None and known[checked.id] == _place(delivery):
             return Result(Outcome.REDELIVERED)
         batch.anomalies.append(_anomaly("duplicate", item, now, "event id already in the trail"))
         return Result(Outcome.DUPLICATE, reason="event id already in the trail")
+    try:
+        check_parties(checked, parties.get(checked.referral_id))
+    except Unprocessable as exc:
+        return Result(Outcome.REJECTED, reason=exc.reason)
+    seen = book.observe(checked.source, checked.sequence, checked.id, now)
+    if seen.arrival is Arrival.REPEATED:  # observing a repeat changes nothing
+        return Result(Outcome.REJECTED, reason=f"sequence {checked.sequence} of {checked.source} was used before")
+    if checked.envelope is not None and checked.envelope.name.value == "requested":
+        parties[checked.referral_id] = checked.parties
     position = work.size
     entry = entry_bytes(position, delivery.subject, item.raw)
     leaf = leaf_hash(entry)
@@ -159,23 +191,16 @@ def _one(
             "leaf_hash": leaf,
         }
     )
-    known[envelope.id] = _place(delivery)
-    seen = book.observe(envelope.source, envelope.sequence, envelope.id, now)
-    if seen.arrival is Arrival.REPEATED:
-        batch.anomalies.append(
-            _anomaly(
-                "repeated-sequence", item, now, f"sequence {envelope.sequence} of {envelope.source} was used before"
-            )
-        )
+    known[checked.id] = _place(delivery)
     return Result(Outcome.APPENDED, position=position)
 
 
 def _anomaly(kind: str, item: Accepted, now: datetime, detail: str) -> dict[str, Any]:
     return {
         "kind": kind,
-        "event_id": item.envelope.id,
-        "source": item.envelope.source,
-        "sequence": item.envelope.sequence,
+        "event_id": item.item.id,
+        "source": item.item.source,
+        "sequence": item.item.sequence,
         "subject": item.delivery.subject,
         "stream_sequence": item.delivery.stream_sequence,
         "payload_sha256": hashlib.sha256(item.delivery.payload).hexdigest(),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from crocevia_audit.domain.indicators import Target, TargetKey
@@ -20,4 +20,4 @@ class AuditLog:
     writer: TrailWriter
     checkpointer: Checkpointer
     gaps: GapWatch
-    response_targets: Callable[[], Awaitable[Mapping[TargetKey, Target]]]
+    response_targets: Callable[[], Mapping[TargetKey, Target]]

@@ -1,5 +1,5 @@
-"""Agencies and their services: the ``directory`` bucket on NATS first (each node keeps its
-own entry there), then the agency files this service was given."""
+"""Agencies and their services: the network directory first (each node keeps its own entry
+there), then the agency files this service was given."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ import logging
 from pathlib import Path
 
 import yaml
-from nats.js.errors import KeyNotFoundError
-from nats.js.kv import KeyValue
 from pydantic import ValidationError
 
-from crocevia_contracts.directory import AgencyEntry, ResponseTarget, WorkingCalendar, read_entry
+from crocevia_common.directory import DirectoryView
+from crocevia_contracts.directory import AgencyEntry, ResponseTarget, WorkingCalendar
 from crocevia_notifications.domain.templates import Names
 
 log = logging.getLogger(__name__)
@@ -37,21 +36,16 @@ def load_agencies_dir(directory: Path) -> dict[str, AgencyEntry]:
 
 
 class AgencyDirectory:
-    def __init__(self, kv: KeyValue | None, files: dict[str, AgencyEntry]) -> None:
-        self._kv = kv
+    """Agencies as the network directory describes them, else as this service's agency files
+    do (staff files may name an agency whose node has not started yet)."""
+
+    def __init__(self, view: DirectoryView | None, files: dict[str, AgencyEntry]) -> None:
+        self.view = view
         self._files = files
 
     async def fetch(self, agency_id: str) -> AgencyEntry | None:
-        if self._kv is not None:
-            try:
-                entry = await self._kv.get(agency_id)
-                if entry.value:
-                    return read_entry(entry.value)
-            except KeyNotFoundError:
-                pass
-            except (ValueError, ValidationError) as exc:
-                log.warning("directory entry %s is not valid: %s", agency_id, exc)
-        return self._files.get(agency_id)
+        found = await self.view.fetch(agency_id) if self.view is not None else None
+        return found or self._files.get(agency_id)
 
     async def knows(self, agency_id: str) -> bool:
         return await self.fetch(agency_id) is not None

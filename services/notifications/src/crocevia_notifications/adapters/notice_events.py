@@ -11,24 +11,33 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crocevia_common.messaging.outbox import next_sequence
-from crocevia_common.telemetry import current_traceparent, inject_headers
-from crocevia_contracts import CONTENT_TYPE
+from crocevia_common.messaging.outbox import enqueue, next_sequence
+from crocevia_common.telemetry import current_traceparent
+from crocevia_contracts.directory import service_party
 from crocevia_contracts.notices import Notice as ContractNotice
-from crocevia_contracts.notices import NoticeEnvelope, NoticeKind, notice_subject
+from crocevia_contracts.notices import NoticeEnvelope, NoticeKind, notice_subject, service_source
+from crocevia_contracts.sealing import SIGNATURE_HEADER, PartyKeys, sign_event
 from crocevia_notifications.adapters.tables import messaging
 from crocevia_notifications.domain.notices import Notice
 
-SOURCE = "/services/notifications"
+SERVICE = "notifications"
+PARTY = service_party(SERVICE)  # the directory key of its public keys, and its signer's name
+SOURCE = service_source(SERVICE)
 
 
 async def enqueue_notice(
-    session: AsyncSession, notice: Notice, *, due_at: datetime, target_hours: float, notified: int
+    session: AsyncSession,
+    notice: Notice,
+    keys: PartyKeys,
+    *,
+    due_at: datetime,
+    target_hours: float,
+    notified: int,
 ) -> dict[str, Any]:
-    """Put the event of a fired reminder or escalation in the outbox; return its envelope."""
+    """Put the event of a fired reminder or escalation in the outbox, signed with this
+    service's key; return its envelope."""
     sequence = await next_sequence(session, messaging, SOURCE)
     kind = NoticeKind(notice.kind.value)
     envelope = NoticeEnvelope(
@@ -54,14 +63,13 @@ async def enqueue_notice(
             notified=notified,
         ),
     )
-    await session.execute(
-        insert(messaging.outbox).values(
-            event_id=notice.id,
-            subject=notice_subject(notice.acting_agency, kind),
-            payload=envelope.model_dump_json(exclude_none=True).encode(),
-            headers=inject_headers({"Content-Type": CONTENT_TYPE}),
-            created_at=datetime.now(UTC),
-            attempts=0,
-        )
+    payload = envelope.model_dump_json(exclude_none=True).encode()
+    await enqueue(
+        session,
+        messaging,
+        notice_subject(notice.acting_agency, kind),
+        notice.id,
+        payload,
+        {SIGNATURE_HEADER: sign_event(keys, payload)},
     )
     return envelope.model_dump(mode="json", exclude_none=True)

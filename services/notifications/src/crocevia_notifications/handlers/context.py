@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from crocevia_common.db import Database
+from crocevia_contracts.sealing import PartyKeys
 from crocevia_notifications.adapters.directory import AgencyDirectory
 from crocevia_notifications.adapters.live import InboxBroadcast, Signal
 from crocevia_notifications.adapters.mailer import Mailer
@@ -28,6 +29,7 @@ class Notifier:
     db: Database
     directory: AgencyDirectory
     mailer: Mailer
+    keys: PartyKeys  # this service's own: it signs its notices
     clock: Clock = utc_now
     inbox: InboxBroadcast = field(default_factory=lambda: InboxBroadcast(Signal()))
     senders: Signal = field(default_factory=Signal)

@@ -6,9 +6,8 @@ from __future__ import annotations
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crocevia_common.messaging.consumer import Unprocessable
-from crocevia_common.messaging.inbox import already_applied, mark_applied
-from crocevia_contracts import Envelope, EnvelopeError, EventName, new_event_id, read_event
+from crocevia_common.messaging.intake import Parties, Unprocessable, Verified, check_parties, claim
+from crocevia_contracts import Envelope, EventName, new_event_id
 from crocevia_contracts.directory import ResponseTarget, WorkingCalendar
 from crocevia_contracts.events import Requested
 from crocevia_notifications.adapters import referral_store, timer_store
@@ -24,36 +23,26 @@ CONSUMER = "notifications"
 OPENS: dict[EventName, Stage] = {EventName.REQUESTED: Stage.RECEIVE, EventName.RECEIVED: Stage.DECIDE}
 
 
-def check_event(subject: str, payload: bytes) -> tuple[Envelope, str]:
-    """The envelope and the agency that must act; raise Unprocessable when the message is
-    not a valid event or is not what its subject says."""
-    try:
-        route, envelope = read_event(subject, payload)
-    except EnvelopeError as exc:
-        raise Unprocessable(str(exc)) from None
-    return envelope, route.to_agency
-
-
-async def apply_event(ctx: Notifier, subject: str, payload: bytes) -> None:
-    """Apply one event once; a duplicate (same event id) changes nothing."""
-    envelope, acting = check_event(subject, payload)
+async def apply_event(ctx: Notifier, item: Verified) -> None:
+    """Apply one verified event once; a duplicate (same event id) changes nothing."""
+    envelope = item.envelope
+    if envelope is None:
+        raise Unprocessable("notifications takes referral events only")
     data = envelope.data
+    acting = data.receiver_agency if envelope.source_agency == data.sender_agency else data.sender_agency
     for agency in (data.sender_agency, data.receiver_agency):
         if not await ctx.directory.knows(agency):
-            raise Unprocessable(f"unknown agency {agency!r}: not in the directory")
+            raise Unprocessable("a party of the referral is not in the directory")
     names = await ctx.directory.names(data.sender_agency, data.receiver_agency)
     target = None
     if envelope.name in OPENS:
         target = await ctx.directory.response_target(data.receiver_agency, data.service_id, data.priority.value)
     requested = data if isinstance(data, Requested) else None
     async with ctx.db.transaction() as session:
-        if await already_applied(session, messaging, CONSUMER, envelope.id):
+        if not await claim(session, messaging, CONSUMER, item):
             return
-        await mark_applied(session, messaging, CONSUMER, envelope.id)
-        if requested:
-            known = await referral_store.get(session, data.referral_id)
-            if known is not None and known["requested_at"] is not None:
-                raise Unprocessable(f"referral {data.referral_id} was requested already (a referral is requested once)")
+        known = await referral_store.get(session, data.referral_id)
+        check_parties(item, _requested_parties(known))
         referral = await referral_store.follow(
             session,
             data.referral_id,
@@ -86,6 +75,13 @@ async def apply_event(ctx: Notifier, subject: str, payload: bytes) -> None:
         )
         await notify(ctx, session, notice, names, referral["owner_sub"])
     await ctx.wake()
+
+
+def _requested_parties(known: RowMapping | None) -> Parties | None:
+    """The parties of the referral as its ``requested`` named them, if that came."""
+    if known is None or known["requested_at"] is None:
+        return None
+    return Parties(known["sender_agency"], known["receiver_agency"], known["service_id"])
 
 
 async def _keep_timers(

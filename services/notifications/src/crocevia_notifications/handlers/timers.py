@@ -48,7 +48,12 @@ async def fire_due_timers(ctx: Notifier, limit: int = 50) -> int:
             )
             told = await notify(ctx, session, notice, names, referral["owner_sub"])
             await enqueue_notice(
-                session, notice, due_at=utc(timer["due_at"]), target_hours=timer["target_hours"], notified=told.people
+                session,
+                notice,
+                ctx.keys,
+                due_at=utc(timer["due_at"]),
+                target_hours=timer["target_hours"],
+                notified=told.people,
             )
         fired += 1
     if fired:

@@ -63,15 +63,6 @@ history = Table(
     Column("note", Text, nullable=True),  # opened free text; erased with the personal part
 )
 
-node_keys = Table(
-    "node_keys",
-    metadata,
-    Column("agency_id", String(64), primary_key=True),
-    Column("box_secret", String(64), nullable=False),
-    Column("signing_seed", String(64), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
-
 idempotency_keys = Table(
     "idempotency_keys",
     metadata,

@@ -8,6 +8,9 @@ COMPLETION_OUTCOMES = ("got-help", "partially-helped", "referred-elsewhere", "no
 FAILURE_REASONS = ("unreachable", "no-show", "no-longer-interested", "not-eligible", "other")
 CANCEL_REASONS = ("no-longer-needed", "sent-in-error", "referred-elsewhere", "person-request", "other")
 
+# Not a staff choice: a node answers so when a referral's sealed part cannot be opened or read.
+UNDELIVERABLE = "undeliverable"
+
 CODES_BY_ACTION: dict[str, tuple[str, tuple[str, ...]]] = {
     # action -> (field in the request, allowed codes)
     "reject": ("reason_code", REJECT_REASONS),

@@ -24,6 +24,16 @@ class Person(BaseModel):
     household: str | None = Field(default=None, max_length=2000, description="household members, free text")
 
 
+class ConsentRecord(BaseModel):
+    """What the consent covers and where its signed form is: free text that may describe the
+    person, so it travels sealed with the personal part, never in the clear legal basis."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scope: str | None = Field(default=None, max_length=500)
+    document_ref: str | None = Field(default=None, max_length=200)
+
+
 class PersonalPart(BaseModel):
     """What is sealed to the receiving agency with a referral."""
 
@@ -32,6 +42,7 @@ class PersonalPart(BaseModel):
     person: Person
     reason: str = Field(default="", max_length=2000)
     needs: str = Field(default="", max_length=10000, description="needs narrative")
+    consent: ConsentRecord | None = None
 
 
 class ConsentError(ValueError):

@@ -12,14 +12,14 @@ from sqlalchemy.engine import RowMapping
 from crocevia_common.auth import Principal, Role, require
 from crocevia_common.problems import Problem
 from crocevia_contracts.directory import Capacity, Domain
-from crocevia_referrals.adapters import repository
-from crocevia_referrals.domain.lifecycle import (
+from crocevia_contracts.lifecycle import (
     STEPS,
     Side,
     Status,
     TransitionRefused,
     allowed_actions,
 )
+from crocevia_referrals.adapters import repository
 from crocevia_referrals.domain.referral import PersonalPart
 from crocevia_referrals.entrypoints.schemas import (
     ActionBody,
@@ -33,7 +33,7 @@ from crocevia_referrals.entrypoints.schemas import (
 from crocevia_referrals.handlers.actions import Action, act
 from crocevia_referrals.handlers.errors import Invalid, NotFound
 from crocevia_referrals.handlers.node import Node
-from crocevia_referrals.handlers.sending import NewReferral, redirect, send_referral
+from crocevia_referrals.handlers.sending import redirect, send_referral
 
 router = APIRouter()
 Staff = Annotated[Principal, Depends(require(Role.OPERATOR, Role.SUPERVISOR, Role.SYSTEM))]
@@ -64,6 +64,8 @@ def _own_agency(node: Node, principal: Principal) -> None:
 
 def view(row: RowMapping, history: list[RowMapping] | None = None, warnings: list[str] | None = None) -> ReferralView:
     personal = PersonalPart.model_validate(row["personal"]) if row["personal"] else None
+    # The consent's scope and document reference travel sealed, but read as part of the basis.
+    consent = personal.consent.model_dump(exclude_none=True) if personal and personal.consent else {}
     side = Side.SENDER if row["direction"] == "outgoing" else Side.RECEIVER
     return ReferralView(
         id=row["id"],
@@ -74,7 +76,7 @@ def view(row: RowMapping, history: list[RowMapping] | None = None, warnings: lis
         domain=row["domain"],
         priority=row["priority"],
         status=row["status"],
-        legal_basis=row["legal_basis"],
+        legal_basis={**row["legal_basis"], **consent},
         person=personal.person if personal else None,
         reason=personal.reason if personal else None,
         needs=personal.needs if personal else None,
@@ -110,16 +112,7 @@ async def create_referral(
     node = node_of(request)
     _own_agency(node, principal)
     digest = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
-    new = NewReferral(
-        to_agency=body.to_agency,
-        service_id=body.service_id,
-        priority=body.priority,
-        legal_basis=body.legal_basis,
-        personal=PersonalPart(person=body.person, reason=body.reason, needs=body.needs),
-        previous_referral_id=body.previous_referral_id,
-        idempotency_key=f"{principal.sub}:{idempotency_key}" if idempotency_key else None,
-        request_sha256=digest,
-    )
+    new = body.new_referral(f"{principal.sub}:{idempotency_key}" if idempotency_key else None, digest)
     try:
         sent = await send_referral(node, principal, new)
     except Invalid as exc:

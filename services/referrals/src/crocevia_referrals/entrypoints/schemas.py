@@ -9,7 +9,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from crocevia_contracts import LegalBasis, Priority
 from crocevia_contracts.events import AgencyId
-from crocevia_referrals.domain.referral import Person
+from crocevia_referrals.domain.referral import ConsentRecord, Person, PersonalPart
+from crocevia_referrals.handlers.sending import NewReferral
+
+
+class LegalBasisIn(LegalBasis):
+    """The legal basis as staff record it: the public basis, and the consent's scope and
+    document reference, which travel sealed."""
+
+    scope: str | None = Field(default=None, max_length=500)
+    document_ref: str | None = Field(default=None, max_length=200)
 
 
 class CreateReferral(BaseModel):
@@ -20,9 +29,29 @@ class CreateReferral(BaseModel):
     priority: Priority = Priority.ROUTINE
     reason: str = Field(default="", max_length=2000)
     needs: str = Field(default="", max_length=10000)
-    legal_basis: LegalBasis
+    legal_basis: LegalBasisIn
     person: Person
     previous_referral_id: str | None = None
+
+    def new_referral(self, idempotency_key: str | None, request_sha256: str) -> NewReferral:
+        """The use case's input: the clear legal basis apart, the consent's free text sealed."""
+        basis = self.legal_basis
+        consent = ConsentRecord(scope=basis.scope, document_ref=basis.document_ref)
+        return NewReferral(
+            to_agency=self.to_agency,
+            service_id=self.service_id,
+            priority=self.priority,
+            legal_basis=LegalBasis.model_validate(basis.model_dump(exclude={"scope", "document_ref"})),
+            personal=PersonalPart(
+                person=self.person,
+                reason=self.reason,
+                needs=self.needs,
+                consent=consent if consent.scope or consent.document_ref else None,
+            ),
+            previous_referral_id=self.previous_referral_id,
+            idempotency_key=idempotency_key,
+            request_sha256=request_sha256,
+        )
 
 
 class ActionBody(BaseModel):

@@ -9,9 +9,9 @@ from typing import Any
 
 from crocevia_common.auth import Principal
 from crocevia_contracts import EventName
+from crocevia_contracts.lifecycle import Side, Status, decide
 from crocevia_referrals.adapters import repository
 from crocevia_referrals.domain.codes import CODES_BY_ACTION
-from crocevia_referrals.domain.lifecycle import Side, Status, decide
 from crocevia_referrals.handlers.errors import Invalid, NotFound
 from crocevia_referrals.handlers.events import counterpart_of, event_for
 from crocevia_referrals.handlers.node import Node

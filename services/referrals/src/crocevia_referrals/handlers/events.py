@@ -8,8 +8,7 @@ from typing import Any
 from sqlalchemy.engine import RowMapping
 
 from crocevia_contracts import EVENT_MODELS, EventName, Priority
-from crocevia_referrals.adapters.sealing import seal_for
-from crocevia_referrals.handlers.errors import Invalid
+from crocevia_contracts.sealing import seal_for
 from crocevia_referrals.handlers.node import Node
 
 
@@ -28,11 +27,8 @@ async def event_for(
     """The ``data`` of ``event`` about ``referral``; ``note`` is sealed to the counterpart."""
     sealed = None
     if note:
-        counterpart = counterpart_of(referral, node.agency_id)
-        entry = await node.directory.fetch(counterpart)
-        if entry is None or entry.public_keys is None:
-            raise Invalid("agency-not-ready", f"{counterpart} has no keys in the directory to seal the note to")
-        sealed = seal_for(entry.public_keys, node.keys, referral["id"], event.value, note.encode())
+        counterpart = await node.keys_of(counterpart_of(referral, node.agency_id))
+        sealed = seal_for(counterpart, node.keys, referral["id"], event.value, note.encode())
     return EVENT_MODELS[event](
         referral_id=referral["id"],
         sender_agency=referral["sender_agency"],

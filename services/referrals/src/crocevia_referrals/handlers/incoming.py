@@ -1,4 +1,9 @@
-"""Applying an event addressed to this node, once, after checking who sent it."""
+"""Applying an event addressed to this node, once, after the intake checked who sent it.
+
+The shared intake (``crocevia_common.messaging.intake``) has checked the message's size,
+shape, subject and signature against the publisher's pinned key; here the event is checked
+against the referral this node holds (its parties, the step order, the lifecycle) and applied.
+"""
 
 from __future__ import annotations
 
@@ -7,82 +12,83 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crocevia_common.messaging.consumer import Unprocessable
-from crocevia_common.messaging.inbox import already_applied, mark_applied
-from crocevia_contracts import Envelope, EnvelopeError, EventName, read_event
-from crocevia_contracts.events import PersonalDataErased, Received, Requested
+from crocevia_common.messaging.intake import NotYet, Parties, Unprocessable, Verified, check_parties, claim
+from crocevia_contracts import Envelope, EventName
+from crocevia_contracts.envelope import describe
+from crocevia_contracts.events import PersonalDataErased, Received, Rejected, Requested
+from crocevia_contracts.lifecycle import Side, Status, TransitionRefused, settle
+from crocevia_contracts.sealing import SealError, open_sealed
 from crocevia_referrals.adapters import repository
-from crocevia_referrals.adapters.sealing import SealError, open_sealed, verify_event
 from crocevia_referrals.adapters.tables import messaging
-from crocevia_referrals.domain.lifecycle import Side, Status, TransitionRefused, settle
+from crocevia_referrals.domain.codes import UNDELIVERABLE
 from crocevia_referrals.domain.referral import PersonalPart
 from crocevia_referrals.handlers.node import Node
 
 CONSUMER = "referrals"
 
 
-class NotYet(Exception):
-    """An event that came before an earlier one about the same referral: retried later,
-    so the other node's events are applied in the order it sent them."""
+def _parties(referral: RowMapping | None) -> Parties | None:
+    if referral is None:
+        return None
+    return Parties(referral["sender_agency"], referral["receiver_agency"], referral["service_id"])
 
 
-def check_envelope(node: Node, subject: str, payload: bytes) -> Envelope:
-    """Parse the message and check that it is what its subject claims; raise Unprocessable."""
-    try:
-        route, envelope = read_event(subject, payload)
-    except EnvelopeError as exc:
-        raise Unprocessable(str(exc)) from None
-    if route.to_agency != node.agency_id:
-        raise Unprocessable(f"addressed to {route.to_agency}, not {node.agency_id}")
-    return envelope
-
-
-async def _authenticate(node: Node, envelope: Envelope, payload: bytes, signature: str | None) -> bytes | None:
-    """Check the sender's signature of the event, then open its sealed part, if any."""
-    data = envelope.data
-    sender = await node.directory.fetch(envelope.source_agency)
-    if sender is None or sender.public_keys is None:
-        # The directory may lag behind the event: retry rather than dead-letter.
-        raise NotYet(f"no keys of {envelope.source_agency} in the directory yet")
-    try:
-        verify_event(signature, sender.public_keys, payload)
-        if data.sealed is None:
-            return None
-        return open_sealed(data.sealed, sender.public_keys, node.keys, data.referral_id, data.event)
-    except SealError as exc:
-        raise Unprocessable(f"refused: {exc}") from None
-
-
-async def apply_incoming(node: Node, subject: str, payload: bytes, signature: str | None) -> None:
-    """Apply one event once; a duplicate is acknowledged without effect."""
-    envelope = check_envelope(node, subject, payload)
-    plaintext = await _authenticate(node, envelope, payload, signature)
+async def apply_incoming(node: Node, item: Verified) -> None:
+    """Apply one verified event once; a duplicate is acknowledged without effect. Raise
+    Unprocessable for an event that can never apply, NotYet for one that came too early."""
+    envelope = item.envelope
+    if envelope is None:
+        raise Unprocessable("a node takes referral events only")
     async with node.db.transaction() as session:
-        if await already_applied(session, messaging, CONSUMER, envelope.id):
+        referral = await repository.get(session, envelope.data.referral_id, for_update=True)
+        if not await claim(session, messaging, CONSUMER, item):
             return
-        await mark_applied(session, messaging, CONSUMER, envelope.id)
+        check_parties(item, _parties(referral))
         if isinstance(envelope.data, Requested):
-            await _requested(node, session, envelope, envelope.data, plaintext)
+            await _requested(node, session, item, envelope.data)
         else:
-            await _step(node, session, envelope, plaintext)
+            assert referral is not None
+            await _step(node, session, item, referral)
     node.relay.wake()
 
 
-async def _requested(
-    node: Node, session: AsyncSession, envelope: Envelope, data: Requested, plaintext: bytes | None
-) -> None:
-    if data.receiver_agency != node.agency_id:
-        raise Unprocessable("a referral is requested by its sender, to its receiver")
-    if await repository.get(session, data.referral_id) is not None:
-        raise Unprocessable(f"referral {data.referral_id} exists already")
+async def _open(node: Node, item: Verified) -> bytes | None:
+    """The sealed part of the event, opened with the publisher's pinned key."""
+    data = item.envelope.data if item.envelope else None
+    if data is None or data.sealed is None:
+        return None
+    sender = node.keyring.pinned(item.publisher)
+    if sender is None:
+        raise NotYet("the publisher's keys are not pinned yet")
+    return open_sealed(data.sealed, sender, node.keys, data.referral_id, data.event)
+
+
+def _personal(plaintext: bytes | None) -> PersonalPart:
+    """The personal part of a ``requested``; raise ValueError naming what is wrong."""
     if plaintext is None:
-        raise Unprocessable("a requested event must carry the sealed personal part")
+        raise ValueError("a requested event must carry the sealed personal part")
     try:
-        personal = PersonalPart.model_validate(json.loads(plaintext))
-    except (ValueError, ValidationError) as exc:
-        raise Unprocessable(f"the personal part is not valid: {exc}") from None
+        return PersonalPart.model_validate(json.loads(plaintext))
+    except ValidationError as exc:
+        raise ValueError(describe(exc, "personal part")) from None
+    except ValueError:
+        raise ValueError("the personal part is not JSON") from None
+
+
+async def _requested(node: Node, session: AsyncSession, item: Verified, data: Requested) -> None:
+    """Store a new incoming referral and answer ``received``. A referral its authentic sender
+    sent but that this node cannot take (a sealed part that does not open or is not valid) is
+    stored without details and answered ``rejected`` (undeliverable), so the sender knows."""
+    assert item.envelope is not None
+    problem: str | None = None
+    personal: PersonalPart | None = None
+    try:
+        personal = _personal(await _open(node, item))
+    except (SealError, ValueError) as exc:
+        problem = str(exc)
     now = datetime.now(UTC)
     await repository.add(
         session,
@@ -93,32 +99,39 @@ async def _requested(
         service_id=data.service_id,
         domain=data.domain,
         priority=data.priority.value,
-        status=Status.RECEIVED.value,
+        status=(Status.RECEIVED if problem is None else Status.REJECTED).value,
         legal_basis=data.legal_basis.model_dump(mode="json", exclude_none=True),
-        personal=personal.model_dump(mode="json"),
+        personal=personal.model_dump(mode="json") if personal else None,
         previous_referral_id=data.previous_referral_id,
     )
     await repository.change(session, data.referral_id, their_step=data.step or 0)
     await repository.record(
         session,
         referral_id=data.referral_id,
-        event_id=envelope.id,
+        event_id=item.id,
         event=EventName.REQUESTED.value,
         by_agency=data.sender_agency,
         status=Status.REQUESTED.value,
         at=data.occurred_at,
     )
-    received = Received(**_common(data), occurred_at=now)
-    answer = await node.emit(session, received, data.sender_agency)
-    await repository.record(
-        session,
-        referral_id=data.referral_id,
-        event_id=answer.id,
-        event=EventName.RECEIVED.value,
-        by_agency=node.agency_id,
-        status=Status.RECEIVED.value,
-        at=now,
-    )
+    answers: list[tuple[Received | Rejected, Status, dict[str, Any]]] = [
+        (Received(**_common(data), occurred_at=now), Status.RECEIVED, {})
+    ]
+    if problem is not None:
+        rejected = Rejected(**_common(data), occurred_at=now, reason_code=UNDELIVERABLE)
+        answers.append((rejected, Status.REJECTED, {"reason_code": UNDELIVERABLE, "problem": problem}))
+    for answer, status, details in answers:
+        sent = await node.emit(session, answer, data.sender_agency)
+        await repository.record(
+            session,
+            referral_id=data.referral_id,
+            event_id=sent.id,
+            event=answer.event,
+            by_agency=node.agency_id,
+            status=status.value,
+            at=now,
+            details=details,
+        )
 
 
 def _common(data: Any) -> dict[str, Any]:
@@ -128,18 +141,15 @@ def _common(data: Any) -> dict[str, Any]:
     }
 
 
-async def _step(node: Node, session: AsyncSession, envelope: Envelope, plaintext: bytes | None) -> None:
+async def _step(node: Node, session: AsyncSession, item: Verified, referral: RowMapping) -> None:
+    envelope: Envelope = item.envelope  # type: ignore[assignment]
     data = envelope.data
-    referral = await repository.get(session, data.referral_id, for_update=True)
-    if referral is None:
-        # The referral's own ``requested`` may still be on its way (or be dead-lettered).
-        raise NotYet(f"no referral {data.referral_id} at {node.agency_id} yet")
     changes: dict[str, Any] = {}
     if data.step is not None:
         if data.step <= referral["their_step"]:
             return  # the same step again under another event id: applied already
         if data.step > referral["their_step"] + 1:
-            raise NotYet(f"step {data.step} of {data.referral_id} before step {referral['their_step'] + 1}")
+            raise NotYet(f"step {data.step} came before step {referral['their_step'] + 1}")
         changes["their_step"] = data.step
     publisher = Side.SENDER if envelope.source_agency == referral["sender_agency"] else Side.RECEIVER
     try:
@@ -150,20 +160,28 @@ async def _step(node: Node, session: AsyncSession, envelope: Envelope, plaintext
     public = data.model_dump(mode="json", include={"reason_code", "outcome", "suggested_agency", "reason"})
     if settled.ignored:
         public["ignored"] = settled.ignored
-    note = plaintext.decode() if plaintext is not None else None
+    try:
+        plaintext = await _open(node, item)
+    except SealError as exc:
+        raise Unprocessable(f"refused: {exc}") from None
+    note = plaintext.decode(errors="replace") if plaintext is not None else None
     now = datetime.now(UTC)
+    # The person withdrew consent: the receiver erases and confirms; the sender erases its own
+    # copy once the receiver has confirmed.
     withdrawn = envelope.name is EventName.CONSENT_WITHDRAWN and publisher is Side.SENDER
-    if withdrawn:
-        changes.update(
-            consent_withdrawn_at=data.occurred_at, personal=None, erased_at=now, erasure_reason="consent-withdrawn"
-        )
+    confirmed = envelope.name is EventName.PERSONAL_DATA_ERASED and publisher is Side.RECEIVER
+    if withdrawn or confirmed:
+        reason = "consent-withdrawn" if withdrawn else getattr(data, "reason", "erased-by-receiver")
+        changes.update(personal=None, erased_at=now, erasure_reason=reason)
+        if withdrawn:
+            changes["consent_withdrawn_at"] = data.occurred_at
         await repository.erase_notes(session, data.referral_id)
         note = None
     await repository.change(session, data.referral_id, **changes)
     await repository.record(
         session,
         referral_id=data.referral_id,
-        event_id=envelope.id,
+        event_id=item.id,
         event=envelope.name.value,
         by_agency=envelope.source_agency,
         status=settled.status.value,

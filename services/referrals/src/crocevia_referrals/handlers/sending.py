@@ -10,9 +10,9 @@ from crocevia_common.auth import Principal
 from crocevia_contracts import EventName, LegalBasis, Priority, new_event_id
 from crocevia_contracts.directory import Capacity, ServiceStatus
 from crocevia_contracts.events import Requested
+from crocevia_contracts.lifecycle import Status
+from crocevia_contracts.sealing import seal_for
 from crocevia_referrals.adapters import repository
-from crocevia_referrals.adapters.sealing import seal_for
-from crocevia_referrals.domain.lifecycle import Status
 from crocevia_referrals.domain.referral import ConsentError, PersonalPart, check_legal_basis
 from crocevia_referrals.handlers.errors import Invalid, NotFound
 from crocevia_referrals.handlers.node import Node
@@ -69,8 +69,7 @@ async def send_referral(node: Node, by: Principal, new: NewReferral) -> Sent:
         raise Invalid("unknown-service", f"{new.to_agency} offers no service {new.service_id!r}", "service_id")
     if not service.accepts_referrals or service.status is not ServiceStatus.ACTIVE:
         raise Invalid("service-closed", f"{service.name} does not accept referrals now", "service_id")
-    if target.public_keys is None:
-        raise Invalid("agency-not-ready", f"{new.to_agency} has published no keys yet", "to_agency")
+    recipient = await node.keys_of(new.to_agency)  # pinned: a key swapped in the directory is not used
     warnings = []
     if service.capacity is Capacity.NO_CAPACITY:
         warnings.append(f"{service.name} reports no capacity: the referral may be rejected")
@@ -79,7 +78,7 @@ async def send_referral(node: Node, by: Principal, new: NewReferral) -> Sent:
 
     referral_id = new_event_id()
     sealed = seal_for(
-        target.public_keys,
+        recipient,
         node.keys,
         referral_id,
         EventName.REQUESTED.value,

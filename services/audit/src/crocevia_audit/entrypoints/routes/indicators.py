@@ -42,7 +42,7 @@ async def get_indicators(
     rows = await compute(
         log.db,
         dimensions=dimensions,
-        targets=await log.response_targets(),
+        targets=log.response_targets(),
         as_of=moment,
         since=since_utc,
         until=until_utc,

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse
 
 from crocevia_common.web.pages import pages_of
+from crocevia_contracts.lifecycle import Status
 from crocevia_referrals.adapters import repository
-from crocevia_referrals.domain.lifecycle import Status
 from crocevia_referrals.entrypoints.http import WAITING_FOR_US, view
 from crocevia_referrals.entrypoints.schemas import ReferralView
 from crocevia_referrals.entrypoints.web.deps import (

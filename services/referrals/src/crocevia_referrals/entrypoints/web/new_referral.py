@@ -17,13 +17,12 @@ from crocevia_common.web.i18n import LOCAL_ZONE, Translator, request_language
 from crocevia_common.web.pages import pages_of
 from crocevia_common.web.session import Form, read_form
 from crocevia_contracts.directory import Capacity, Domain
-from crocevia_referrals.domain.referral import PersonalPart
 from crocevia_referrals.entrypoints.http import search_services
 from crocevia_referrals.entrypoints.schemas import CreateReferral
 from crocevia_referrals.entrypoints.web.deps import Staff, own_node, problem_text, validation_errors
 from crocevia_referrals.handlers.errors import Invalid
 from crocevia_referrals.handlers.node import Node
-from crocevia_referrals.handlers.sending import NewReferral, send_referral
+from crocevia_referrals.handlers.sending import send_referral
 
 router = APIRouter(prefix="/ui")
 PERSON_FIELDS = ("given_name", "family_name", "birth_date", "phone", "email", "address", "household")
@@ -164,14 +163,8 @@ async def send_from_page(request: Request, principal: Staff) -> Response:
             errors["service"] = t("new.error.service")
     else:
         key = form.get("idempotency_key")[:100]
-        new = NewReferral(
-            to_agency=body.to_agency,
-            service_id=body.service_id,
-            priority=body.priority,
-            legal_basis=body.legal_basis,
-            personal=PersonalPart(person=body.person, reason=body.reason, needs=body.needs),
-            idempotency_key=f"{principal.sub}:web:{key}" if key else None,
-            request_sha256=hashlib.sha256(body.model_dump_json().encode()).hexdigest(),
+        new = body.new_referral(
+            f"{principal.sub}:web:{key}" if key else None, hashlib.sha256(body.model_dump_json().encode()).hexdigest()
         )
         try:
             sent = await send_referral(node, principal, new)

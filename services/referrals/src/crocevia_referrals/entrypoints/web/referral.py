@@ -14,9 +14,9 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from crocevia_common.web.i18n import Translator, request_language
 from crocevia_common.web.pages import pages_of
 from crocevia_common.web.session import Form, PageRefused, read_form
+from crocevia_contracts.lifecycle import TransitionRefused
 from crocevia_referrals.adapters import repository
 from crocevia_referrals.domain.codes import CODES_BY_ACTION
-from crocevia_referrals.domain.lifecycle import TransitionRefused
 from crocevia_referrals.entrypoints.http import allowed_names, view
 from crocevia_referrals.entrypoints.schemas import ActionBody
 from crocevia_referrals.entrypoints.web.deps import (

@@ -7,7 +7,7 @@ Revises:
 from alembic import op
 from sqlalchemy import MetaData
 
-from crocevia_common.messaging.tables import messaging_tables
+from crocevia_common.messaging.schema import create_v1, drop_v1
 
 revision = "0001"
 down_revision = None
@@ -18,8 +18,8 @@ depends_on = None
 def upgrade() -> None:
     from crocevia_audit.adapters import tables
 
+    create_v1()
     schema = MetaData()
-    messaging_tables(schema)
     for table in tables.AUDIT_TABLES:
         table.to_metadata(schema)
     schema.create_all(op.get_bind())
@@ -30,5 +30,4 @@ def downgrade() -> None:
 
     for table in reversed(tables.AUDIT_TABLES):
         op.drop_table(table.name)
-    for name in ("event_sequences", "inbox", "outbox"):
-        op.drop_table(name)
+    drop_v1()

@@ -1,5 +1,7 @@
-"""Sealing the personal part: a libsodium sealed box to the receiving agency's X25519 key,
-signed by the sending agency's Ed25519 key over the referral id, the event and the box."""
+"""Sealing and signing: the personal part goes in a libsodium sealed box to the receiving
+agency's X25519 key, signed by the sending agency's Ed25519 key over the referral id, the
+event and the box; every event carries the publisher's signature of its exact bytes in the
+``Crocevia-Signature`` header. Agency systems that publish events themselves use these."""
 
 from __future__ import annotations
 
@@ -12,8 +14,8 @@ from nacl.exceptions import BadSignatureError, CryptoError
 from nacl.public import PrivateKey, PublicKey, SealedBox
 from nacl.signing import SigningKey, VerifyKey
 
-from crocevia_contracts import SealedPart
-from crocevia_contracts.directory import PublicKeys
+from crocevia_contracts.directory import KeyEndorsement, PublicKeys
+from crocevia_contracts.events import SealedPart
 
 
 def key_id(public_key: bytes) -> str:
@@ -29,29 +31,39 @@ class SealError(Exception):
 
 
 @dataclass(frozen=True)
-class NodeKeys:
-    """A node's own key pairs: one to open boxes sealed to it, one to sign what it sends."""
+class PartyKeys:
+    """A party's own key pairs: one to open boxes sealed to it, one to sign what it sends.
+    After a rotation, ``earlier_boxes`` still open what was sealed to the keys before, and
+    ``history`` holds the endorsements that let others follow to the current keys."""
 
     box: PrivateKey
     signing: SigningKey
+    earlier_boxes: tuple[PrivateKey, ...] = ()
+    history: tuple[KeyEndorsement, ...] = ()
 
     @classmethod
-    def generate(cls) -> NodeKeys:
+    def generate(cls) -> PartyKeys:
         return cls(box=PrivateKey.generate(), signing=SigningKey.generate())
 
     @classmethod
-    def from_secrets(cls, box_secret: bytes, signing_seed: bytes) -> NodeKeys:
+    def from_secrets(cls, box_secret: bytes, signing_seed: bytes) -> PartyKeys:
         return cls(box=PrivateKey(box_secret), signing=SigningKey(signing_seed))
 
     def public(self) -> PublicKeys:
         return PublicKeys(box=_b64(bytes(self.box.public_key)), signing=_b64(bytes(self.signing.verify_key)))
+
+    def box_for(self, recipient_key_id: str) -> PrivateKey | None:
+        """The box key a part sealed to ``recipient_key_id`` opens with, if this party has it."""
+        return next(
+            (k for k in (self.box, *self.earlier_boxes) if key_id(bytes(k.public_key)) == recipient_key_id), None
+        )
 
 
 def _signed_message(referral_id: str, event: str, ciphertext: bytes) -> bytes:
     return b"crocevia-sealed-v1\n" + referral_id.encode() + b"\n" + event.encode() + b"\n" + ciphertext
 
 
-def seal_for(recipient: PublicKeys, sender: NodeKeys, referral_id: str, event: str, plaintext: bytes) -> SealedPart:
+def seal_for(recipient: PublicKeys, sender: PartyKeys, referral_id: str, event: str, plaintext: bytes) -> SealedPart:
     """Encrypt ``plaintext`` so only ``recipient`` can read it, and sign it as ``sender``."""
     box_key = base64.b64decode(recipient.box)
     ciphertext = SealedBox(PublicKey(box_key)).encrypt(plaintext, encoder=RawEncoder)
@@ -64,12 +76,13 @@ def seal_for(recipient: PublicKeys, sender: NodeKeys, referral_id: str, event: s
     )
 
 
-def open_sealed(sealed: SealedPart, sender: PublicKeys, recipient: NodeKeys, referral_id: str, event: str) -> bytes:
+def open_sealed(sealed: SealedPart, sender: PublicKeys, recipient: PartyKeys, referral_id: str, event: str) -> bytes:
     """Verify the sender's signature, then open the box; raise SealError otherwise."""
     signing_key = base64.b64decode(sender.signing)
     if sealed.signer_key_id != key_id(signing_key):
-        raise SealError("signed with a key the sender's directory entry does not publish")
-    if sealed.recipient_key_id != key_id(bytes(recipient.box.public_key)):
+        raise SealError("the sealed part is signed with another key than the sender's pinned key")
+    box = recipient.box_for(sealed.recipient_key_id)
+    if box is None:
         raise SealError("sealed to another key than this node's")
     try:
         ciphertext = base64.b64decode(sealed.ciphertext, validate=True)
@@ -79,7 +92,7 @@ def open_sealed(sealed: SealedPart, sender: PublicKeys, recipient: NodeKeys, ref
     except (BadSignatureError, ValueError):
         raise SealError("the signature does not verify") from None
     try:
-        return SealedBox(recipient.box).decrypt(ciphertext)
+        return SealedBox(box).decrypt(ciphertext)
     except CryptoError:
         raise SealError("the sealed box does not open with this node's key") from None
 
@@ -87,7 +100,7 @@ def open_sealed(sealed: SealedPart, sender: PublicKeys, recipient: NodeKeys, ref
 SIGNATURE_HEADER = "Crocevia-Signature"
 
 
-def sign_event(sender: NodeKeys, payload: bytes) -> str:
+def sign_event(sender: PartyKeys, payload: bytes) -> str:
     """The ``Crocevia-Signature`` header of an event: ``<key id>:<base64 Ed25519 signature>``
     over the exact payload bytes, so nobody can publish in another agency's name."""
     signature = sender.signing.sign(b"crocevia-event-v1\n" + payload).signature
@@ -101,7 +114,7 @@ def verify_event(header: str | None, sender: PublicKeys, payload: bytes) -> None
     signer, signature = header.split(":", 1)
     signing_key = base64.b64decode(sender.signing)
     if signer != key_id(signing_key):
-        raise SealError("signed with a key the sender's directory entry does not publish")
+        raise SealError("the event is signed with another key than the publisher's pinned key")
     try:
         VerifyKey(signing_key).verify(b"crocevia-event-v1\n" + payload, base64.b64decode(signature, validate=True))
     except (BadSignatureError, ValueError):

@@ -1,7 +1,9 @@
-"""The closed-loop referral lifecycle (FHIR ``Task.status``), enforced by both nodes.
+"""The closed-loop referral lifecycle (FHIR ``Task.status``): one table for every party.
 
 Every step is an event. A step is taken by one side (the sender or the receiver of the
-referral) from a set of statuses; the same table decides HTTP commands and incoming events.
+referral) from a set of statuses; the same table decides a node's HTTP commands, the events
+a node applies, who may publish which event (every consumer checks it), and the status the
+notifications and the audit follow.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from crocevia_contracts import EventName
+from crocevia_contracts.events import EventName
 
 
 class Status(StrEnum):
@@ -170,3 +172,19 @@ def settle(event: EventName, current: Status, publisher: Side) -> Settled:
         if current in TERMINAL and event is not EventName.REQUESTED:
             return Settled(current, ignored=f"{event.value} arrived after the referral was {current.value}")
         raise
+
+
+# Who may publish each event: the sides of its steps; a referral is requested by its sender.
+PUBLISHERS: dict[EventName, frozenset[Side]] = {
+    EventName.REQUESTED: frozenset({Side.SENDER}),
+    **{event: frozenset().union(*(s.sides for s in steps)) for event, steps in EVENT_STEPS.items()},
+}
+
+
+def side_of(agency: str, sender_agency: str, receiver_agency: str) -> Side | None:
+    """Which side of a referral ``agency`` is on, or None when it is not a party."""
+    if agency == sender_agency:
+        return Side.SENDER
+    if agency == receiver_agency:
+        return Side.RECEIVER
+    return None

@@ -1,0 +1,172 @@
+"""What every consumer of referral events and notices checks before it touches state.
+
+In this order, each failure a reason naming fields and never values:
+
+1. the raw bytes: no larger than any event, JSON no deeper than any event;
+2. the contracts' parse of the envelope;
+3. the subject against the envelope (publisher, event, parties, which side publishes it);
+4. the ``Crocevia-Signature`` header against the publisher's pinned key (``KeyRing``);
+
+then, in the consumer's own transaction, against what it already knows:
+
+5. the parties and service against the referral's (``check_parties``): a node compares with
+   its stored referral, the audit and the notifications with the referral's ``requested``;
+6. the publisher's sequence number not used by another event (``claim``).
+
+A message that fails goes to a dead letter (``Unprocessable``); one that may pass later (a
+key not in the directory yet) is retried a bounded number of times (``NotYet``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crocevia_common.messaging.inbox import already_applied, mark_applied, sequence_holder
+from crocevia_common.messaging.tables import MessagingTables
+from crocevia_common.trust import KeyRing, NoKeys
+from crocevia_contracts import Envelope, EnvelopeError, EventName, read_event
+from crocevia_contracts.directory import service_party
+from crocevia_contracts.notices import NOTICE_PREFIX, NoticeEnvelope, read_notice
+from crocevia_contracts.sealing import SIGNATURE_HEADER, SealError
+
+
+class Unprocessable(Exception):
+    """A message that can never be applied; ``reason`` (fields, never values) goes with its
+    dead letter."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class NotYet(Exception):
+    """A message that may apply later (a key or an earlier event still on its way): retried
+    a bounded number of times, then dead-lettered with this reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One message as the stream delivered it."""
+
+    subject: str
+    payload: bytes
+    stream_sequence: int | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    deliveries: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    """A message that passed the checks that need no state: a signed, well-formed referral
+    event or notice on the subject it claims."""
+
+    delivery: Delivery
+    publisher: str  # an agency id, or ``service.<name>``
+    message: Envelope | NoticeEnvelope
+
+    @property
+    def envelope(self) -> Envelope | None:
+        """The referral event, or None for a notice."""
+        return self.message if isinstance(self.message, Envelope) else None
+
+    @property
+    def id(self) -> str:
+        return self.message.id
+
+    @property
+    def source(self) -> str:
+        return self.message.source
+
+    @property
+    def sequence(self) -> int:
+        return self.message.sequence
+
+    @property
+    def referral_id(self) -> str:
+        return self.message.data.referral_id
+
+    @property
+    def parties(self) -> Parties:
+        data = self.message.data
+        return Parties(data.sender_agency, data.receiver_agency, data.service_id)
+
+
+def is_notice(subject: str) -> bool:
+    return subject.startswith(NOTICE_PREFIX + ".")
+
+
+class Intake:
+    """Checks 1 to 4 for one consumer: ``addressed_to`` confines it to events for one agency
+    (a node); ``notices`` lets it take the notifications' notices too (the audit)."""
+
+    def __init__(self, keys: KeyRing, *, addressed_to: str | None = None, notices: bool = False) -> None:
+        self.keys = keys
+        self.addressed_to = addressed_to
+        self.notices = notices
+
+    async def verify(self, delivery: Delivery) -> Verified:
+        """The checked message; raise Unprocessable or NotYet."""
+        verified = parse(delivery, addressed_to=self.addressed_to, notices=self.notices)
+        try:
+            await self.keys.verify(verified.publisher, delivery.headers.get(SIGNATURE_HEADER), delivery.payload)
+        except SealError as exc:
+            raise Unprocessable(f"refused: {exc}") from None
+        except NoKeys as exc:
+            raise NotYet(str(exc)) from None
+        return verified
+
+
+def parse(delivery: Delivery, *, addressed_to: str | None = None, notices: bool = False) -> Verified:
+    """Checks 1 to 3 (everything but the signature); raise Unprocessable."""
+    try:
+        if notices and is_notice(delivery.subject):
+            notice = read_notice(delivery.subject, delivery.payload)
+            return Verified(delivery, service_party(notice.source_service), notice)
+        route, envelope = read_event(delivery.subject, delivery.payload)
+    except EnvelopeError as exc:
+        raise Unprocessable(str(exc)) from None
+    if addressed_to is not None and route.to_agency != addressed_to:
+        raise Unprocessable("addressed to another agency")
+    return Verified(delivery, envelope.source_agency, envelope)
+
+
+@dataclass(frozen=True, slots=True)
+class Parties:
+    """Who a referral is between, and for which service."""
+
+    sender: str
+    receiver: str
+    service_id: str
+
+
+def check_parties(item: Verified, known: Parties | None) -> None:
+    """Check 5: a referral is requested once, and every other event about it names the
+    parties and service of its ``requested``, which came before it in the stream. A notice
+    travels on another stream, which a consumer may read ahead of the events: one about a
+    referral not seen yet is taken on its signature alone. Raise Unprocessable otherwise."""
+    if item.envelope is not None and item.envelope.name is EventName.REQUESTED:
+        if known is not None:
+            raise Unprocessable("the referral was requested already")
+        return
+    if known is None:
+        if item.envelope is None:
+            return
+        raise Unprocessable("no requested event of this referral came before it")
+    if known != item.parties:
+        raise Unprocessable("the parties or the service are not the referral's")
+
+
+async def claim(session: AsyncSession, tables: MessagingTables, consumer: str, item: Verified) -> bool:
+    """Check 6 and the inbox, in the caller's transaction: False when the event was applied
+    already (a redelivery); raise Unprocessable when its publisher's sequence number belongs
+    to another event; else record it as applied and return True."""
+    if await already_applied(session, tables, consumer, item.id):
+        return False
+    holder = await sequence_holder(session, tables, consumer, item.source, item.sequence)
+    if holder is not None:
+        raise Unprocessable(f"sequence {item.sequence} of {item.source} belongs to another event")
+    await mark_applied(session, tables, consumer, item.id, item.source, item.sequence)
+    return True
