@@ -8,8 +8,9 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from crocevia_audit.adapters.announcements import AnnouncementReader
 from crocevia_audit.adapters.directory import response_targets
-from crocevia_audit.adapters.keys import load_or_create_signing_key
+from crocevia_audit.adapters.keys import load_signing_key
 from crocevia_audit.adapters.publishing import ensure_audit_stream
 from crocevia_audit.adapters.tables import messaging
 from crocevia_audit.entrypoints.consumer import BatchConsumer
@@ -38,7 +39,7 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
     async def start(rt: ServiceRuntime) -> None:
         await ensure_audit_stream(rt.jetstream(), settings.stream_replicas)
         writer = TrailWriter(rt.db)
-        key = await load_or_create_signing_key(rt.db, settings.origin)
+        key = await load_signing_key(rt.db, settings)
         checkpointer = Checkpointer(
             rt.db,
             writer,
@@ -77,7 +78,13 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
             retry_delay=settings.redelivery_delay_seconds,
         )
         app.state.audit = AuditLog(
-            settings, rt.db, writer, checkpointer, gaps, lambda: response_targets(rt.jetstream())
+            settings,
+            rt.db,
+            writer,
+            checkpointer,
+            gaps,
+            lambda: response_targets(rt.jetstream()),
+            published=lambda: AnnouncementReader(rt.jetstream()),
         )
         app.state.consumer = consumer
         app.state.notice_consumer = notice_consumer
