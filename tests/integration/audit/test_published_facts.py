@@ -236,3 +236,26 @@ async def test_a_raised_gap_filled_twice_in_one_batch_keeps_every_closing_it_ann
         (4, 5, True),
         (5, 5, False),
     ]
+
+
+class Messages:
+    """A stream of given messages, in one batch."""
+
+    def __init__(self, *messages: tuple[str, bytes]) -> None:
+        self.messages = [Announcement(i, subject, data) for i, (subject, data) in enumerate(messages, 1)]
+
+    async def each_batch(self, handle) -> None:
+        await handle(self.messages)
+
+
+async def test_a_checkpoint_no_key_of_the_log_signed_and_an_unreadable_message_are_named(trail_db):
+    log_key, stranger = SigningKey(b"k" * 32), SigningKey(b"x" * 32)
+    forged = sign_checkpoint(Checkpoint(ORIGIN, 0, bytes(32)), ORIGIN, stranger)
+    stream = Messages(("audit.v1.checkpoint", forged.encode()), ("audit.v1.gap", b'{"id": "one"}'))
+    comparison = await compare_published(trail_db, stream, VerifierKey(ORIGIN, bytes(log_key.verify_key)))
+    assert not comparison.ok
+    assert [(d.kind.value, d.stream_sequence) for d in comparison.disagreements] == [
+        ("unknown-signer", 1),
+        ("unreadable", 2),
+    ]
+    assert "field id" in comparison.disagreements[1].detail
