@@ -39,7 +39,7 @@ from crocevia_audit.domain.announcements import (
     AnnouncementError,
     AnnouncementsUnavailable,
 )
-from crocevia_audit.domain.checkpoint import Checkpoint, CheckpointError, open_checkpoint
+from crocevia_audit.domain.checkpoint import Checkpoint, CheckpointError, open_log_checkpoint, signed_by_earlier_key
 from crocevia_audit.domain.entries import utc
 from crocevia_audit.domain.nodes import MissingNodeError, perfect_subtrees, root_from_nodes
 from crocevia_audit.domain.note import VerifierKey
@@ -183,26 +183,17 @@ class _Comparison:
             await self._anomalies(session, found)
 
     def _open(self, message: Announcement) -> Checkpoint | None:
+        at = message.stream_sequence
         try:
-            return open_checkpoint(message.data, [self.key], origin=self.key.name)
+            checkpoint, signer = open_log_checkpoint(message.data, self.key, self.earlier)
         except CheckpointError as exc:
-            reason = exc.reason
-        for key in self.earlier:
-            try:
-                checkpoint = open_checkpoint(message.data, [key], origin=key.name)
-            except CheckpointError:
-                continue
-            detail = (
-                f"the published checkpoint of size {checkpoint.size} is signed by an earlier key of this log,"
-                f" {key}, not by its key {self.key}"
-            )
-            self.report.add(
-                Disagreement(DisagreementKind.EARLIER_KEY, message.stream_sequence, detail, checkpoint.size)
-            )
-            return checkpoint
-        detail = f"a message on {CHECKPOINT_SUBJECT} is not a checkpoint signed by a key of this log: {reason}"
-        self.report.add(Disagreement(DisagreementKind.UNKNOWN_SIGNER, message.stream_sequence, detail))
-        return None
+            detail = f"a message on {CHECKPOINT_SUBJECT} is not a checkpoint signed by a key of this log: {exc.reason}"
+            self.report.add(Disagreement(DisagreementKind.UNKNOWN_SIGNER, at, detail))
+            return None
+        if signer != self.key:
+            detail = f"the published checkpoint of size {checkpoint.size} is {signed_by_earlier_key(signer, self.key)}"
+            self.report.add(Disagreement(DisagreementKind.EARLIER_KEY, at, detail, checkpoint.size))
+        return checkpoint
 
     async def _checkpoints(self, session: AsyncSession, signed: list[tuple[int, Checkpoint]]) -> None:
         if not signed:

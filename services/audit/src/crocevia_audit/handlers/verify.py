@@ -23,7 +23,7 @@ from sqlalchemy import select
 from crocevia_audit.adapters.keys import earlier_keys
 from crocevia_audit.adapters.tables import checkpoints, trail_entries
 from crocevia_audit.adapters.tree import FetchedNodes, fetch_nodes
-from crocevia_audit.domain.checkpoint import Checkpoint, CheckpointError, open_checkpoint
+from crocevia_audit.domain.checkpoint import Checkpoint, CheckpointError, open_log_checkpoint, signed_by_earlier_key
 from crocevia_audit.domain.entries import EntryFields, project, utc
 from crocevia_audit.domain.note import VerifierKey
 from crocevia_audit.domain.tamper import Mismatch, MismatchKind, StoredLeaf, first_mismatch
@@ -138,21 +138,6 @@ class _Pages:
             after = int(rows[-1].position)
 
 
-def _open_stored(note: str, verifier: VerifierKey, earlier: list[VerifierKey]) -> tuple[Checkpoint, str | None]:
-    """The checkpoint in a stored note, and what is wrong with its signer if anything."""
-    try:
-        return open_checkpoint(note, [verifier], origin=verifier.name), None
-    except CheckpointError as exc:
-        reason = exc.reason
-    for key in earlier:
-        try:
-            checkpoint = open_checkpoint(note, [key], origin=key.name)
-        except CheckpointError:
-            continue
-        return checkpoint, f"signed by an earlier key of this log, {key}, not by its key {verifier}"
-    raise CheckpointError(reason)
-
-
 async def signed_checkpoints(
     db: Database, verifier: VerifierKey, report: Verification, earlier: list[VerifierKey] | None = None
 ) -> list[Checkpoint]:
@@ -162,15 +147,17 @@ async def signed_checkpoints(
     async with db.sessions() as session:
         for row in await session.execute(select(checkpoints).order_by(checkpoints.c.size)):
             try:
-                checkpoint, signer_problem = _open_stored(row.note, verifier, earlier or [])
+                checkpoint, signer = open_log_checkpoint(row.note, verifier, earlier or [])
             except CheckpointError as exc:
                 report.bad_checkpoints.append(f"checkpoint of size {row.size}: {exc.reason}")
                 continue
             if checkpoint.size != row.size or checkpoint.root != bytes(row.root):
                 report.bad_checkpoints.append(f"checkpoint of size {row.size}: its row differs from its signed note")
                 continue
-            if signer_problem is not None:
-                report.bad_checkpoints.append(f"checkpoint of size {row.size}: {signer_problem}")
+            if signer != verifier:
+                report.bad_checkpoints.append(
+                    f"checkpoint of size {row.size}: {signed_by_earlier_key(signer, verifier)}"
+                )
             opened.append(checkpoint)
     return opened
 
