@@ -22,7 +22,11 @@ async def test_the_request_relay_receiving_node_audit_and_notifications_share_on
     exporter = span_exporter()
     exporter.clear()
     common = {"nats_url": nats_url, "auth_dev_key_file": tokens.key_file}
-    audit = audit_app(AuditSettings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'audit.db'}", **common))
+    audit = audit_app(
+        AuditSettings(
+            database_url=f"sqlite+aiosqlite:///{tmp_path / 'audit.db'}", data_dir=tmp_path / "audit", **common
+        )
+    )
     notifications = notifications_app(
         NotificationsSettings(
             database_url=f"sqlite+aiosqlite:///{tmp_path / 'notifications.db'}",

@@ -15,6 +15,7 @@ from crocevia_contracts.events import EVENT_MODELS
 from crocevia_contracts.notices import NoticeKind
 from crocevia_contracts.schemas import BASE_ID
 from crocevia_contracts.stream import (
+    AUDIT_ANOMALY_SUBJECT,
     AUDIT_CHECKPOINT_SUBJECT,
     AUDIT_GAP_CLOSED_SUBJECT,
     AUDIT_GAP_SUBJECT,
@@ -87,6 +88,7 @@ def build() -> dict[str, Any]:
         ("audit_checkpoint", AUDIT_CHECKPOINT_SUBJECT, "A signed checkpoint of the trail (C2SP signed note)"),
         ("audit_gap", AUDIT_GAP_SUBJECT, "A source's sequence stayed broken past the grace period"),
         ("audit_gap_closed", AUDIT_GAP_CLOSED_SUBJECT, "A late event filled an announced gap"),
+        ("audit_anomaly", AUDIT_ANOMALY_SUBJECT, "A duplicate event id or a reused sequence number met by the audit"),
     ):
         messages[key] = {
             "name": address,

@@ -45,6 +45,7 @@ NOTICES = StreamSpec(
 AUDIT_CHECKPOINT_SUBJECT = "audit.v1.checkpoint"  # a signed note (text/plain)
 AUDIT_GAP_SUBJECT = "audit.v1.gap"  # a source's sequence has stayed broken past the grace period
 AUDIT_GAP_CLOSED_SUBJECT = "audit.v1.gap-closed"  # a late event filled an announced gap
+AUDIT_ANOMALY_SUBJECT = "audit.v1.anomaly"  # a duplicate event id or a reused sequence number
 
 AUDIT_ANNOUNCEMENTS = StreamSpec(
     name="AUDIT",

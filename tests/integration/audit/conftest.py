@@ -21,6 +21,7 @@ def audit_settings(tmp_path: Path, nats_url: str, tokens: Tokens) -> Callable[..
         values: dict[str, Any] = {
             "nats_url": nats_url,
             "database_url": database_url or f"sqlite+aiosqlite:///{tmp_path / 'audit.db'}",
+            "data_dir": tmp_path / "audit-data",  # where the checkpoint key file is made
             "auth_dev_key_file": tokens.key_file,
             "redelivery_delay_seconds": 0.2,
             "outbox_poll_seconds": 0.2,

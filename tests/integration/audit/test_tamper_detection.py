@@ -48,6 +48,9 @@ async def test_an_untouched_trail_verifies_against_every_checkpoint(trail_db, da
         "latest_checkpoint_size": 16,
         "bad_checkpoints": [],
         "first_mismatch": None,
+        "key": str(signer.verifier),
+        "earlier_keys": [],
+        "published": None,  # not compared: no stream given
     }
 
 

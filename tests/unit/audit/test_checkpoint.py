@@ -7,7 +7,13 @@ import base64
 import pytest
 from nacl.signing import SigningKey
 
-from crocevia_audit.domain.checkpoint import Checkpoint, CheckpointError, open_checkpoint, sign_checkpoint
+from crocevia_audit.domain.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    open_checkpoint,
+    open_log_checkpoint,
+    sign_checkpoint,
+)
 from crocevia_audit.domain.merkle import EMPTY_ROOT, root_from_leaf_hashes
 from crocevia_audit.domain.note import VerifierKey, key_id, parse_verifier_key, verifier_key
 from tests.unit.audit.trees import leaf_hashes
@@ -131,3 +137,13 @@ def test_an_impossible_checkpoint_cannot_be_made(origin: str, size: int, root: b
 def test_a_signer_name_with_a_space_is_refused() -> None:
     with pytest.raises(CheckpointError):
         sign_checkpoint(CHECKPOINT, "two words", LOG_KEY)
+
+
+def test_a_log_checkpoint_says_which_of_the_logs_keys_signed_it() -> None:
+    key, earlier = (VerifierKey(ORIGIN, bytes(k.verify_key)) for k in (LOG_KEY, WITNESS_KEY))
+    by_log = sign_checkpoint(CHECKPOINT, ORIGIN, LOG_KEY)
+    by_earlier = sign_checkpoint(CHECKPOINT, ORIGIN, WITNESS_KEY)
+    assert open_log_checkpoint(by_log, key, [earlier]) == (CHECKPOINT, key)
+    assert open_log_checkpoint(by_earlier, key, [earlier]) == (CHECKPOINT, earlier)
+    with pytest.raises(CheckpointError, match="no valid signature from a known key"):
+        open_log_checkpoint(by_earlier, key)

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from crocevia_audit.adapters.announcements import AnnouncementReader
 from crocevia_audit.adapters.directory import response_targets
-from crocevia_audit.adapters.keys import load_or_create_signing_key
+from crocevia_audit.adapters.keys import load_signing_key
 from crocevia_audit.adapters.publishing import ensure_audit_stream
 from crocevia_audit.adapters.tables import messaging
 from crocevia_audit.entrypoints.routes import checkpoints, indicators, integrity, trail
@@ -39,7 +40,7 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
     async def start(rt: ServiceRuntime) -> None:
         await ensure_audit_stream(rt.jetstream(), settings.stream_replicas)
         writer = TrailWriter(rt.db)
-        key = await load_or_create_signing_key(rt.db, settings.origin)
+        key = await load_signing_key(rt.db, settings)
         checkpointer = Checkpointer(
             rt.db,
             writer,
@@ -76,7 +77,15 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
                 (NOTICE_CONSUMER, NOTICES, ALL_NOTICES),
             )
         }
-        app.state.audit = AuditLog(settings, rt.db, writer, checkpointer, gaps, lambda: response_targets(rt.directory))
+        app.state.audit = AuditLog(
+            settings,
+            rt.db,
+            writer,
+            checkpointer,
+            gaps,
+            lambda: response_targets(rt.directory),
+            published=lambda: AnnouncementReader(rt.jetstream()),
+        )
         app.state.consumer = consumers[CONSUMER]
         app.state.notice_consumer = consumers[NOTICE_CONSUMER]
         rt.spawn(checkpointer.run(), "audit-checkpoints")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
 
 from crocevia_common.settings import ServiceSettings
 
@@ -28,5 +30,19 @@ class AuditSettings(ServiceSettings):
     gap_grace_seconds: float = Field(default=600.0, ge=0)
     gap_check_seconds: float = Field(default=5.0, gt=0)
 
+    # The Ed25519 key that signs checkpoints lives outside the database, so whoever can edit
+    # the database cannot re-sign a rewritten trail: the key itself (standard base64 of the
+    # 32-byte seed, e.g. `openssl rand -base64 32`), else a file holding it (made, 0600, on
+    # first start if missing), else the file `checkpoint-signing.key` in `data_dir`.
+    audit_signing_key: SecretStr | None = None
+    audit_signing_key_file: Path | None = None
+
     # The export reads the trail in pages of this many rows (memory stays flat).
     export_page_size: int = Field(default=1000, ge=10, le=10000)
+
+    @field_validator("audit_signing_key", "audit_signing_key_file", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # docker-compose passes an unset variable on as an empty string. The key is checked
+        # where it is read (adapters/keys.py): a validation error here would print it.
+        return None if isinstance(value, str) and not value.strip() else value

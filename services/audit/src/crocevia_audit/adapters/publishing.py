@@ -1,4 +1,4 @@
-"""What the audit publishes (checkpoints, gaps), through the shared transactional outbox,
+"""What the audit publishes (checkpoints, gaps, anomalies), through the shared transactional outbox,
 on the subjects and stream the contracts name for them (``audit.v1.>``, stream AUDIT)."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from crocevia_common.messaging import outbox
 from crocevia_common.messaging.streams import ensure_stream
 from crocevia_contracts.stream import (
     AUDIT_ANNOUNCEMENTS,
+    AUDIT_ANOMALY_SUBJECT,
     AUDIT_CHECKPOINT_SUBJECT,
     AUDIT_GAP_CLOSED_SUBJECT,
     AUDIT_GAP_SUBJECT,
@@ -22,6 +23,7 @@ from crocevia_contracts.stream import (
 CHECKPOINT_SUBJECT = AUDIT_CHECKPOINT_SUBJECT
 GAP_SUBJECT = AUDIT_GAP_SUBJECT
 GAP_CLOSED_SUBJECT = AUDIT_GAP_CLOSED_SUBJECT
+ANOMALY_SUBJECT = AUDIT_ANOMALY_SUBJECT
 AUDIT_EVENTS = AUDIT_ANNOUNCEMENTS
 
 

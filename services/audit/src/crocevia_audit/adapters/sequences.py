@@ -16,10 +16,23 @@ from crocevia_audit.domain.gaps import Arrival, GapRange, Observation, observe
 
 @dataclass
 class _Gap:
+    source: str
     range: GapRange
     detected_at: datetime
     raised_at: datetime | None = None
     id: int | None = None  # None until stored
+
+
+def _row(gap: _Gap) -> dict[str, Any]:
+    return {
+        "source": gap.source,
+        "first_missing": gap.range.first,
+        "last_missing": gap.range.last,
+        "detected_at": gap.detected_at,
+        "raised_at": gap.raised_at,
+        "closed_at": None,
+        "closed_by_event_id": None,
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +69,7 @@ class SequenceBook:
             select(sequence_gaps).where(g.source.in_(wanted), g.closed_at.is_(None)).order_by(g.first_missing)
         ):
             gaps[row.source].append(
-                _Gap(GapRange(row.first_missing, row.last_missing), row.detected_at, row.raised_at, row.id)
+                _Gap(row.source, GapRange(row.first_missing, row.last_missing), row.detected_at, row.raised_at, row.id)
             )
         return cls(dict(highest), highest, gaps)
 
@@ -66,12 +79,12 @@ class SequenceBook:
         seen = observe(self.highest.get(source, 0), [gap.range for gap in gaps], sequence)
         self.highest[source] = seen.highest
         if seen.arrival is Arrival.AHEAD and seen.opened is not None:
-            gaps.append(_Gap(seen.opened, now))
+            gaps.append(_Gap(source, seen.opened, now))
         elif seen.arrival is Arrival.LATE and seen.closed is not None:
             gap = next(g for g in gaps if g.range == seen.closed)
             gaps.remove(gap)
             self._closed.append((gap, now, event_id))
-            gaps.extend(_Gap(rest, gap.detected_at, gap.raised_at) for rest in seen.remainders)
+            gaps.extend(_Gap(source, rest, gap.detected_at, gap.raised_at) for rest in seen.remainders)
             gaps.sort(key=lambda g: g.range.first)
             self.closed.append(
                 ClosedGap(source, gap.range, sequence, event_id, gap.raised_at is not None, seen.remainders)
@@ -86,22 +99,16 @@ class SequenceBook:
             elif value != self.stored_highest[source]:
                 await session.execute(update(source_sequences).where(s.source == source).values(highest=value))
         g = sequence_gaps.c
+        new: list[dict[str, Any]] = []
         for gap, at, event_id in self._closed:
             if gap.id is not None:
                 await session.execute(
                     update(sequence_gaps).where(g.id == gap.id).values(closed_at=at, closed_by_event_id=event_id)
                 )
-        new: list[dict[str, Any]] = [
-            {
-                "source": source,
-                "first_missing": gap.range.first,
-                "last_missing": gap.range.last,
-                "detected_at": gap.detected_at,
-                "raised_at": gap.raised_at,
-            }
-            for source, gaps in self.open_gaps.items()
-            for gap in gaps
-            if gap.id is None
-        ]
+            elif gap.raised_at is not None:
+                # What a raised gap left open, filled in this same batch: its closing is
+                # announced, so it is kept as well.
+                new.append({**_row(gap), "closed_at": at, "closed_by_event_id": event_id})
+        new += [_row(gap) for gaps in self.open_gaps.values() for gap in gaps if gap.id is None]
         if new:
             await session.execute(insert(sequence_gaps), new)

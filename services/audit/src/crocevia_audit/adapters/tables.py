@@ -77,6 +77,8 @@ checkpoints = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+# Where revision 0001 kept the log's private key. A key found here is used until one is
+# configured outside the database (adapters/keys.py), then its row is removed.
 signing_keys = Table(
     "signing_keys",
     metadata,
@@ -121,4 +123,15 @@ anomalies = Table(
     Column("detected_at", DateTime(timezone=True), nullable=False),
 )
 
+# Tables revision 0001 made; the ones below were added later.
 AUDIT_TABLES = (trail_entries, tree_nodes, checkpoints, signing_keys, source_sequences, sequence_gaps, anomalies)
+
+# Added by revision 0002: every public key the log has signed checkpoints with (never a
+# private key), so that a checkpoint signed by another key is named, not just refused.
+log_keys = Table(
+    "log_keys",
+    metadata,
+    Column("public_key", LargeBinary(32), primary_key=True),
+    Column("name", String(200), nullable=False),  # the log's origin
+    Column("first_used_at", DateTime(timezone=True), nullable=False),
+)

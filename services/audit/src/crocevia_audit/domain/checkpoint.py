@@ -108,3 +108,26 @@ def open_checkpoint(
     if origin is not None and checkpoint.origin != origin:
         raise CheckpointError(f"checkpoint is for {checkpoint.origin!r}, not {origin!r}")
     return checkpoint
+
+
+def open_log_checkpoint(
+    note_text: str | bytes, key: VerifierKey, earlier: Iterable[VerifierKey] = ()
+) -> tuple[Checkpoint, VerifierKey]:
+    """The checkpoint in a note of the log whose key is ``key``, and the key that signed it:
+    ``key``, or else one of the log's ``earlier`` keys (a change of key the caller names).
+    Raises :class:`CheckpointError` with the reason ``key`` refused it when none signed it."""
+    try:
+        return open_checkpoint(note_text, [key], origin=key.name), key
+    except CheckpointError as exc:
+        refused = exc
+    for other in earlier:
+        try:
+            return open_checkpoint(note_text, [other], origin=other.name), other
+        except CheckpointError:
+            continue
+    raise refused
+
+
+def signed_by_earlier_key(signer: VerifierKey, key: VerifierKey) -> str:
+    """How a checkpoint signed by an earlier key of the log is described."""
+    return f"signed by an earlier key of this log, {signer}, not by its key {key}"

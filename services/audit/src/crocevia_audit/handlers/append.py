@@ -29,6 +29,7 @@ from crocevia_audit.domain.entries import NOTICE_KINDS, entry_bytes, is_notice_s
 from crocevia_audit.domain.gaps import Arrival
 from crocevia_audit.domain.merkle import leaf_hash
 from crocevia_audit.domain.nodes import StoredNode
+from crocevia_audit.handlers.anomalies import announce_anomalies
 from crocevia_audit.handlers.gaps import announce_closed
 from crocevia_audit.handlers.intake import Accepted, NotAnEvent, accept
 from crocevia_common.db import Database
@@ -122,6 +123,7 @@ class TrailWriter:
             await store_nodes(session, batch.nodes)
             if batch.anomalies:
                 await session.execute(insert(anomalies), batch.anomalies)
+                await announce_anomalies(session, batch.anomalies)
             await book.save(session)
             await announce_closed(session, book.closed)
         self._frontier = work

@@ -9,6 +9,7 @@ from crocevia_audit.domain.indicators import Target, TargetKey
 from crocevia_audit.handlers.append import TrailWriter
 from crocevia_audit.handlers.checkpoints import Checkpointer
 from crocevia_audit.handlers.gaps import GapWatch
+from crocevia_audit.handlers.published import PublishedFacts
 from crocevia_audit.settings import AuditSettings
 from crocevia_common.db import Database
 
@@ -21,3 +22,5 @@ class AuditLog:
     checkpointer: Checkpointer
     gaps: GapWatch
     response_targets: Callable[[], Mapping[TargetKey, Target]]
+    # What the audit has published on its stream AUDIT, read back (None: not compared).
+    published: Callable[[], PublishedFacts] | None = None

@@ -1,7 +1,10 @@
-"""Checking the stored trail against what was hashed and signed, naming the first entry
-that no longer matches.
+"""Checking the stored trail against what was hashed, signed and published, naming the
+first entry that no longer matches and every published fact the database lost.
 
-Every signed checkpoint is opened with the log's key, then the trail is streamed once,
+What the audit published on its stream AUDIT is read back first (``handlers/published.py``):
+those checkpoints, gaps and anomalies are out of the database's reach. Then every signed
+checkpoint the database holds is opened with the log's key (one signed by a key the log
+used before is named: a change of key is never taken silently), then the trail is streamed once,
 page by page, through the domain's ``first_mismatch`` (which recomputes leaf hashes,
 stored nodes and checkpoint roots in O(log n) memory). On top of that each row's
 queryable columns are recomputed from its entry bytes and its leaf hash compared with
@@ -17,12 +20,14 @@ from typing import Any
 
 from sqlalchemy import select
 
+from crocevia_audit.adapters.keys import earlier_keys
 from crocevia_audit.adapters.tables import checkpoints, trail_entries
 from crocevia_audit.adapters.tree import FetchedNodes, fetch_nodes
-from crocevia_audit.domain.checkpoint import Checkpoint, CheckpointError, open_checkpoint
+from crocevia_audit.domain.checkpoint import Checkpoint, CheckpointError, open_log_checkpoint, signed_by_earlier_key
 from crocevia_audit.domain.entries import EntryFields, project, utc
 from crocevia_audit.domain.note import VerifierKey
 from crocevia_audit.domain.tamper import Mismatch, MismatchKind, StoredLeaf, first_mismatch
+from crocevia_audit.handlers.published import PublishedComparison, PublishedFacts, compare_published
 from crocevia_common.db import Database
 
 c = trail_entries.c
@@ -32,15 +37,19 @@ PROJECTED = tuple(n for n in EntryFields.__slots__ if n not in ("position", "tim
 
 @dataclass
 class Verification:
+    key: str = ""  # the log's verifier key now
+    earlier_keys: list[str] = field(default_factory=list)
     entries: int = 0
     checkpoints: int = 0
     latest_checkpoint: int | None = None
     mismatch: Mismatch | None = None
     bad_checkpoints: list[str] = field(default_factory=list)
+    published: PublishedComparison | None = None  # None: not compared
 
     @property
     def ok(self) -> bool:
-        return self.mismatch is None and not self.bad_checkpoints
+        published_ok = self.published is None or self.published.ok
+        return self.mismatch is None and not self.bad_checkpoints and published_ok
 
     def as_dict(self) -> dict[str, Any]:
         found = self.mismatch
@@ -53,6 +62,9 @@ class Verification:
             "first_mismatch": None
             if found is None
             else {"kind": found.kind.value, "index": found.index, "end": found.end, "detail": found.detail},
+            "key": self.key,
+            "earlier_keys": self.earlier_keys,
+            "published": None if self.published is None else self.published.as_dict(),
         }
 
 
@@ -126,31 +138,47 @@ class _Pages:
             after = int(rows[-1].position)
 
 
-async def signed_checkpoints(db: Database, verifier: VerifierKey, report: Verification) -> list[Checkpoint]:
-    """Every stored checkpoint whose note verifies and agrees with its row."""
+async def signed_checkpoints(
+    db: Database, verifier: VerifierKey, report: Verification, earlier: list[VerifierKey] | None = None
+) -> list[Checkpoint]:
+    """Every stored checkpoint whose note verifies and agrees with its row (those signed
+    by an earlier key of the log too, each named in ``report``)."""
     opened = []
     async with db.sessions() as session:
         for row in await session.execute(select(checkpoints).order_by(checkpoints.c.size)):
             try:
-                checkpoint = open_checkpoint(row.note, [verifier], origin=verifier.name)
+                checkpoint, signer = open_log_checkpoint(row.note, verifier, earlier or [])
             except CheckpointError as exc:
                 report.bad_checkpoints.append(f"checkpoint of size {row.size}: {exc.reason}")
                 continue
             if checkpoint.size != row.size or checkpoint.root != bytes(row.root):
                 report.bad_checkpoints.append(f"checkpoint of size {row.size}: its row differs from its signed note")
                 continue
+            if signer != verifier:
+                report.bad_checkpoints.append(
+                    f"checkpoint of size {row.size}: {signed_by_earlier_key(signer, verifier)}"
+                )
             opened.append(checkpoint)
     return opened
 
 
-async def verify_trail(db: Database, verifier: VerifierKey, page_size: int = 1000) -> Verification:
-    """Recompute the whole stored trail; report the first divergence, if any."""
-    report = Verification()
-    signed = await signed_checkpoints(db, verifier, report)
+async def verify_trail(
+    db: Database, verifier: VerifierKey, page_size: int = 1000, *, published: PublishedFacts | None = None
+) -> Verification:
+    """Recompute the whole stored trail; report the first divergence, if any, and (given
+    the ``published`` stream) every published fact the database no longer agrees with."""
+    earlier = await earlier_keys(db, verifier.name, verifier.public_key)
+    report = Verification(key=str(verifier), earlier_keys=[str(key) for key in earlier])
+    if published is not None:
+        # First: everything read there was committed before it was published.
+        report.published = await compare_published(db, published, verifier, earlier)
+    signed = await signed_checkpoints(db, verifier, report, earlier)
     report.checkpoints = len(signed)
     report.latest_checkpoint = max((cp.size for cp in signed), default=None)
     pages = _Pages(db, asyncio.get_running_loop(), page_size)
     found = await asyncio.to_thread(first_mismatch, pages, signed, pages)
     report.entries = pages.count
     report.mismatch = pages.own or found
+    if report.published is not None and report.mismatch is None:
+        report.published.check_trail_length(report.entries)
     return report

@@ -33,10 +33,14 @@ async def get_gaps(
     return {"gaps": [gap_view(row) for row in rows]}
 
 
-@router.get("/verify", summary="Recompute the stored trail against every signed checkpoint (auditors)")
+@router.get(
+    "/verify",
+    summary="Recompute the stored trail against every signed checkpoint, and hold it to what was published (auditors)",
+)
 async def get_verify(request: Request, _auditor: Auditor) -> dict[str, Any]:
     log = audit_log(request)
-    report = await verify_trail(log.db, log.checkpointer.verifier, log.settings.export_page_size)
+    published = log.published() if log.published is not None else None
+    report = await verify_trail(log.db, log.checkpointer.verifier, log.settings.export_page_size, published=published)
     return report.as_dict()
 
 
