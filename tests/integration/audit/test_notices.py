@@ -168,8 +168,7 @@ async def test_a_malformed_notice_is_dead_lettered_with_its_reason_and_the_trail
     wrong_service = net.notice("reminder", "ref-1", service_id="other-service")
     auditor = tokens.bearer("network", "auditor")
     async with audit_factory(database_url) as audit, jetstream(nats_url) as js:
-        await publish(js, [net.event("requested", "ref-1"), good])
-        await holding(audit, auditor, 2)
+        await one_by_one(audit, js, auditor, [net.event("requested", "ref-1"), good])
         sign = wire_signers(js).headers
         notifications = "service.notifications"
         for subject, payload in (

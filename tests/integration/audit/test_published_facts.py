@@ -29,7 +29,7 @@ from crocevia_audit.domain.note import VerifierKey
 from crocevia_audit.handlers.append import TrailWriter
 from crocevia_audit.handlers.gaps import GapWatch, list_gaps
 from crocevia_audit.handlers.published import compare_published
-from tests.integration.audit.events import Network
+from tests.integration.audit.events import Network, checked
 from tests.integration.audit.wire import jetstream, publish, stored
 from tests.kit.services import eventually
 
@@ -221,9 +221,9 @@ async def test_a_raised_gap_filled_twice_in_one_batch_keeps_every_closing_it_ann
     net = Network()
     event = {n: net.event("requested", f"ref-{n}", sequence=n) for n in (1, 3, 4, 6)}
     writer = TrailWriter(trail_db)
-    await writer.append([event[1], event[6]])
+    await writer.append(checked([event[1], event[6]]))
     assert await GapWatch(trail_db, grace_seconds=0, check_seconds=1).raise_overdue() == 1
-    await writer.append([event[3], event[4]])  # 3 splits the gap, 4 fills part of what 3 left
+    await writer.append(checked([event[3], event[4]]))  # 3 splits the gap, 4 fills part of what 3 left
     key = SigningKey(b"k" * 32)
     comparison = await compare_published(trail_db, OutboxAsStream(trail_db), VerifierKey(ORIGIN, bytes(key.verify_key)))
     async with trail_db.sessions() as session:
