@@ -22,6 +22,7 @@ def audit_settings(tmp_path: Path, nats_url: str, tokens: Tokens) -> Callable[..
             "nats_url": nats_url,
             "database_url": database_url or f"sqlite+aiosqlite:///{tmp_path / 'audit.db'}",
             "auth_dev_key_file": tokens.key_file,
+            "dev_signin": True,
             "redelivery_delay_seconds": 0.2,
             "outbox_poll_seconds": 0.2,
             "fetch_wait_seconds": 0.5,
