@@ -89,6 +89,10 @@ async def test_another_agencys_admin_or_system_account_finds_and_changes_nothing
             "rotate a secret": await app.post(f"/webhooks/{hook_id}/rotate-secret", headers=them),
             "list deliveries": await app.get(f"/webhooks/{hook_id}/deliveries", headers=them),
         }
+        # The same sub as a person of cpia2 is another person at another agency.
+        preferences = await app.put(
+            "/me/preferences", json={"digest": "daily"}, headers=tokens.bearer(agency, role, sub="op-en")
+        )
         listed = await app.get("/webhooks", params={"agency": "cpia2"}, headers=them)
         listed_own = await app.get("/webhooks", headers=them)
         after = await snapshot(engine)
@@ -97,6 +101,7 @@ async def test_another_agencys_admin_or_system_account_finds_and_changes_nothing
     assert {a.headers["content-type"] for a in answers.values()} == {"application/problem+json"}
     shown = " ".join(a.text for a in answers.values())
     assert "whsec_" not in shown and receiver.url("cpia2") not in shown and "@staff.test" not in shown
+    assert (preferences.status_code, preferences.json()["type"]) == (403, "/problems/unknown-person")
     assert (listed.status_code, listed.json(), listed_own.json()) == (200, [], [])
     assert len(before["webhooks"]) == 1 and len(before["deliveries"]) == 1 and len(before["subscriptions"]) == 1
     assert after == before
