@@ -239,6 +239,7 @@ class Network:
                 "CROCEVIA_DATA_DIR": str(self.data_dir / name),
                 "CROCEVIA_PUBLIC_URL": self._http(port),
                 "CROCEVIA_AUTH_DEV_KEY_FILE": str(self.key_file),
+                "CROCEVIA_DEV_SIGNIN": "true",
                 # The web pages link across services by the addresses in network.json.
                 "CROCEVIA_NETWORK_FILE": str(self.network_file),
                 "CROCEVIA_STREAM_REPLICAS": "1",

@@ -65,7 +65,7 @@ def seed_referrals(network: dict, key_file: Path) -> list[str]:
                 assert done.status_code == 200, done.text
             ids.append(rid)
             expected += 2 + len(actions)
-        auditor = bearer("steering-committee", "auditor")
+        auditor = bearer("steering-committee", "network-auditor")
         _wait(
             lambda: (
                 sum(

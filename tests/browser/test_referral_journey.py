@@ -104,7 +104,7 @@ def test_pioltello_casa_refers_a_household_and_cpia2s_bell_rings(casa: Person, c
 
 
 def test_the_auditor_saves_todays_checkpoint_in_the_browser(auditor: Person, network: dict) -> None:
-    auditor.sign_in(f"{network['audit']}/ui/trail", "steering-committee", "auditor", "Sign in")
+    auditor.sign_in(f"{network['audit']}/ui/trail", "steering-committee", "network-auditor", "Sign in")
     page = auditor.page
     page.goto(f"{network['audit']}/ui/integrity")
     page.get_by_role("button", name="Verify", exact=True).click()

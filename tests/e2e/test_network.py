@@ -82,7 +82,7 @@ def test_a_referral_walks_from_pioltello_casa_to_cpia2_and_everyone_sees_it(netw
     mine = [i for i in incoming["items"] if i["id"] == rid]
     assert mine and mine[0]["person"]["given_name"] == "Amina"
 
-    auditor = token(network, "steering-committee", "auditor")
+    auditor = token(network, "steering-committee", "network-auditor")
     trail = wait_for(
         lambda: (
             (t := httpx.get(f"{network['audit']}/trail", params={"referral_id": rid}, headers=auditor).json())

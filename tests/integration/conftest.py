@@ -30,6 +30,7 @@ def node_factory(
             nats_url=nats_url,
             database_url=database_url or f"sqlite+aiosqlite:///{tmp_path / f'{agency_id}.db'}",
             auth_dev_key_file=tokens.key_file,
+            dev_signin=True,
             redelivery_delay_seconds=0.2,
             outbox_poll_seconds=0.2,
         )

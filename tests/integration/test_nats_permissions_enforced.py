@@ -322,7 +322,7 @@ async def test_real_nodes_audit_and_notifications_work_under_the_generated_permi
         assert (await cpia.get(f"/referrals/{rid}", headers=tokens.bearer("cpia2"))).status_code == 200
 
         async def recorded() -> bool:
-            page = await trail.get(f"/trail?referral_id={rid}", headers=tokens.bearer("x", "auditor"))
+            page = await trail.get(f"/trail?referral_id={rid}", headers=tokens.bearer("x", "network-auditor"))
             return len(page.json()["items"]) == 2
 
         await eventually(recorded, timeout=20)

@@ -8,7 +8,7 @@ import jwt
 import pytest
 
 from crocevia.cli import main
-from crocevia_common.auth import TokenVerifier
+from crocevia_common.auth import Role, TokenVerifier
 from crocevia_common.settings import ServiceSettings
 
 
@@ -50,6 +50,17 @@ def test_token_is_accepted_by_the_services(tmp_path: Path, capsys: pytest.Captur
     assert principal.sub == "auditor-pioltello-casa"
     assert principal.agency == "pioltello-casa"
     assert {role.value for role in principal.roles} == {"auditor"}
+
+
+def test_a_network_auditor_token_is_for_the_steering_committee(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key_file = tmp_path / "dev-jwt.key"
+    token = issue(capsys, "--agency", "steering-committee", "--role", "network-auditor", "--key-file", str(key_file))
+
+    principal = TokenVerifier(ServiceSettings(auth_dev_key_file=key_file)).verify(token)
+    assert (principal.sub, principal.agency) == ("network-auditor-steering-committee", "steering-committee")
+    assert principal.roles == {Role.NETWORK_AUDITOR}
 
 
 def test_token_key_file_defaults_to_the_services_setting(

@@ -25,7 +25,8 @@ from crocevia_common.settings import ServiceSettings
 class Role(StrEnum):
     OPERATOR = "operator"
     SUPERVISOR = "supervisor"
-    AUDITOR = "auditor"
+    AUDITOR = "auditor"  # an agency's auditor: the trail of its own agency's referrals
+    NETWORK_AUDITOR = "network-auditor"  # the steering committee: the whole network's trail
     ADMIN = "admin"
     SYSTEM = "system"
 

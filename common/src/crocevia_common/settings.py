@@ -24,6 +24,9 @@ class ServiceSettings(BaseSettings):
     auth_jwks_url: str | None = None
     auth_issuer: str = "crocevia-dev"
     auth_audience: str = "crocevia"
+    # The web pages' development sign-in (pick an agency and a role, get a token): only when
+    # set, and only with the development key file. ``crocevia up`` sets it; nothing else does.
+    dev_signin: bool = False
 
     # Telemetry: spans go to an OTLP/HTTP collector when an endpoint is set.
     otel_exporter_otlp_endpoint: str | None = None

@@ -23,6 +23,7 @@ def audit_settings(tmp_path: Path, nats_url: str, tokens: Tokens) -> Callable[..
             "database_url": database_url or f"sqlite+aiosqlite:///{tmp_path / 'audit.db'}",
             "data_dir": tmp_path / "audit-data",  # where the checkpoint key file is made
             "auth_dev_key_file": tokens.key_file,
+            "dev_signin": True,
             "redelivery_delay_seconds": 0.2,
             "outbox_poll_seconds": 0.2,
             "fetch_wait_seconds": 0.5,

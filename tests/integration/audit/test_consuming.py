@@ -24,7 +24,7 @@ async def test_waiting_events_are_appended_in_stream_order_a_batch_at_a_time(aud
         net.event("requested", f"ref-{i}", sender=("pioltello-casa", "csl-lavoro")[i % 2]) for i in range(250)
     ]
     app = create_app(audit_settings(batch_size=100))
-    auditor = tokens.bearer("network", "auditor")
+    auditor = tokens.bearer("network", "network-auditor")
     async with serve(app) as audit:
         async with jetstream(nats_url) as js:
             await publish(js, deliveries)
@@ -58,7 +58,7 @@ async def test_malformed_and_unknown_events_are_dead_lettered_with_the_reason_an
         await publish(js, [good])
 
         async def one_entry():
-            return len(await trail(audit, tokens.bearer("x", "auditor"))) == 1
+            return len(await trail(audit, tokens.bearer("x", "network-auditor"))) == 1
 
         await eventually(one_entry)
         letters = await eventually(lambda: _dead_letters(js, 2))
@@ -77,7 +77,7 @@ async def _dead_letters(js, count):
 async def test_a_replayed_event_is_recorded_once_and_reported_as_a_duplicate(audit_factory, nats_url, tokens):
     net = Network()
     event = net.event("requested", "ref-1")
-    auditor = tokens.bearer("x", "auditor")
+    auditor = tokens.bearer("x", "network-auditor")
     async with audit_factory() as audit, jetstream(nats_url) as js:
         await publish(js, [event, event], dedupe=False)  # past JetStream's deduplication window
 
@@ -95,7 +95,7 @@ async def test_a_gap_is_listed_raised_after_the_grace_period_and_closed_by_the_l
 ):
     net = Network()
     one, two, three = (net.event("requested", f"ref-{i}") for i in (1, 2, 3))
-    auditor = tokens.bearer("x", "auditor")
+    auditor = tokens.bearer("x", "network-auditor")
     async with audit_factory(gap_grace_seconds=0.3, gap_check_seconds=0.1) as audit, jetstream(nats_url) as js:
         await publish(js, [one, three])
 
@@ -125,7 +125,7 @@ async def test_no_interface_can_change_or_delete_an_entry(audit_settings, tokens
     paths = app.openapi()["paths"]
     assert {"/trail", "/trail/export", "/checkpoint", "/proofs/inclusion", "/verify", "/indicators"} <= set(paths)
     assert {method for operations in paths.values() for method in operations} == {"get"}
-    auditor = tokens.bearer("x", "auditor", "admin")
+    auditor = tokens.bearer("x", "network-auditor", "admin")
     async with serve(app) as audit:
         for method in ("POST", "PUT", "PATCH", "DELETE"):
             for path in ("/trail", "/checkpoint", "/gaps"):
@@ -136,7 +136,7 @@ async def test_no_interface_can_change_or_delete_an_entry(audit_settings, tokens
 
 async def test_a_deleted_durable_consumer_is_made_again_and_nothing_is_missed(audit_factory, nats_url, tokens):
     net = Network()
-    auditor = tokens.bearer("x", "auditor")
+    auditor = tokens.bearer("x", "network-auditor")
     async with audit_factory() as audit, jetstream(nats_url) as js:
         await publish(js, [net.event("requested", "ref-1")])
         await eventually(lambda: _count(audit, auditor, 1))

@@ -222,7 +222,7 @@ async def test_the_indicators_endpoint_takes_response_targets_from_the_directory
             "until": "2026-04-01T00:00:00Z",
             "as_of": AS_OF.isoformat(),
         }
-        answer = await audit.get("/indicators", params=params, headers=tokens.bearer("x", "auditor"))
+        answer = await audit.get("/indicators", params=params, headers=tokens.bearer("x", "network-auditor"))
         staff = await audit.get("/indicators", params=params, headers=tokens.bearer("csl-lavoro", "supervisor"))
     assert answer.status_code == 200, answer.text
     groups = answer.json()["groups"]

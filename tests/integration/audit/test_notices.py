@@ -63,7 +63,7 @@ async def test_notices_and_referral_events_share_one_trail_in_arrival_order(
         net.notice("escalation", "ref-1", at=T0 + 120 * HOUR, stage="received", status="received"),
         net.event("requested", "ref-2", receiver="csl-lavoro", service_id="job-coaching", domain="work"),
     ]
-    auditor = tokens.bearer("network", "auditor")
+    auditor = tokens.bearer("network", "network-auditor")
     app = create_app(audit_settings(database_url))
     async with serve(app) as audit, jetstream(nats_url) as js:
         await one_by_one(audit, js, auditor, story)
@@ -130,7 +130,7 @@ async def test_an_inclusion_proof_verifies_for_a_notice_entry(audit_factory, dat
     requested = net.event("requested", "ref-1")
     reminder = net.notice("reminder", "ref-1", at=T0 + 24 * HOUR)
     received = net.event("received", "ref-1", at=T0 + 25 * HOUR)
-    auditor = tokens.bearer("network", "auditor")
+    auditor = tokens.bearer("network", "network-auditor")
     async with audit_factory(database_url) as audit, jetstream(nats_url) as js:
         await one_by_one(audit, js, auditor, [requested, reminder, received])
 
@@ -166,7 +166,7 @@ async def test_a_malformed_notice_is_dead_lettered_with_its_reason_and_the_trail
     not_a_party = net.notice("reminder", "ref-1", agency="csl-lavoro")
     wrong_type = json.dumps({**json.loads(good.payload), "id": "0190c3a0-0000-7000-8000-000000000002", "type": "x"})
     wrong_service = net.notice("reminder", "ref-1", service_id="other-service")
-    auditor = tokens.bearer("network", "auditor")
+    auditor = tokens.bearer("network", "network-auditor")
     async with audit_factory(database_url) as audit, jetstream(nats_url) as js:
         await one_by_one(audit, js, auditor, [net.event("requested", "ref-1"), good])
         sign = wire_signers(js).headers
@@ -204,7 +204,7 @@ async def _dead_letters(js, count):
 async def test_a_duplicate_notice_id_is_not_appended_twice(audit_factory, database_url, nats_url, tokens):
     net = Network()
     reminder = net.notice("reminder", "ref-1")
-    auditor = tokens.bearer("network", "auditor")
+    auditor = tokens.bearer("network", "network-auditor")
     async with audit_factory(database_url) as audit, jetstream(nats_url) as js:
         await publish(js, [reminder, reminder], dedupe=False)  # past JetStream's deduplication window
 
@@ -251,7 +251,7 @@ async def test_indicators_count_the_reminders_and_escalations_of_each_group(
         *net.story("ref-old", [("requested", 0)], at=datetime(2026, 2, 10, tzinfo=UTC)),
         net.notice("reminder", "ref-old", at=datetime(2026, 3, 5, tzinfo=UTC)),
     ]
-    auditor = tokens.bearer("network", "auditor")
+    auditor = tokens.bearer("network", "network-auditor")
     entry = AgencyEntry.model_validate(
         {
             "organization": {"id": "cpia2", "name": "CPIA 2"},

@@ -26,7 +26,7 @@ def network_events():
 
 async def test_trail_filters_select_the_entries_asked_for(audit_settings, tokens):
     app = create_app(audit_settings())
-    auditor = tokens.bearer("x", "auditor")
+    auditor = tokens.bearer("x", "network-auditor")
     async with serve(app) as audit:
         await app.state.audit.writer.append(checked(network_events()))
 
@@ -66,7 +66,7 @@ async def test_trail_filters_select_the_entries_asked_for(audit_settings, tokens
 
 async def test_pages_follow_the_cursor_newest_or_oldest_first_without_overlap(audit_settings, tokens, database_url):
     app = create_app(audit_settings(database_url))
-    auditor = tokens.bearer("x", "auditor")
+    auditor = tokens.bearer("x", "network-auditor")
     async with serve(app) as audit:
         await app.state.audit.writer.append(checked(network_events()))
         for order, expected in (("newest", [6, 5, 4, 3, 2, 1, 0]), ("oldest", [0, 1, 2, 3, 4, 5, 6])):
@@ -88,7 +88,7 @@ async def test_pages_follow_the_cursor_newest_or_oldest_first_without_overlap(au
 
 
 async def test_query_parameters_that_do_not_parse_answer_problem_json(audit_factory, tokens):
-    auditor = tokens.bearer("x", "auditor")
+    auditor = tokens.bearer("x", "network-auditor")
     bad = [
         {"event": "teleported"},
         {"domain": "astrology"},

@@ -28,7 +28,7 @@ async def raw_trail_rows(database_url: str) -> list[dict]:
 async def test_a_referral_leaves_requested_and_received_in_the_trail_without_personal_details(
     node_factory, audit_factory, tokens, database_url, tmp_path
 ):
-    auditor = tokens.bearer("network", "auditor")
+    auditor = tokens.bearer("network", "network-auditor")
     async with audit_factory(database_url) as audit, node_factory("pioltello-casa") as casa, node_factory("cpia2"):
         created = await casa.post("/referrals", json=referral_body(), headers=tokens.bearer("pioltello-casa"))
         assert created.status_code == 201, created.text

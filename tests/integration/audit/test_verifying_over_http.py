@@ -111,7 +111,7 @@ async def test_proofs_over_http_verify_against_the_signed_checkpoint(audit_facto
 
 async def test_an_export_verifies_offline_and_a_changed_line_does_not(audit_factory, nats_url, tokens, tmp_path):
     net = Network()
-    auditor = tokens.bearer("x", "auditor")
+    auditor = tokens.bearer("x", "network-auditor")
     async with audit_factory() as audit, jetstream(nats_url) as js:
         await publish(js, [net.event("requested", f"ref-{i}") for i in range(11)])
         note = await checkpoint_of_size(audit, 11)
@@ -156,7 +156,7 @@ async def test_the_consistency_command_checks_a_newer_checkpoint_extends_an_olde
 
 async def test_verify_names_the_first_entry_edited_in_the_database(audit_factory, nats_url, tokens, database_url):
     net = Network()
-    auditor = tokens.bearer("x", "auditor")
+    auditor = tokens.bearer("x", "network-auditor")
     async with audit_factory(database_url) as audit, jetstream(nats_url) as js:
         await publish(js, [net.event("requested", f"ref-{i}") for i in range(10)])
         await checkpoint_of_size(audit, 10)
@@ -177,7 +177,7 @@ async def test_a_filtered_export_is_checked_entry_by_entry_with_inclusion_proofs
     audit_factory, nats_url, tokens, tmp_path
 ):
     net = Network()
-    auditor = tokens.bearer("x", "auditor")
+    auditor = tokens.bearer("x", "network-auditor")
     async with audit_factory() as audit, jetstream(nats_url) as js:
         await publish(
             js, [net.event("requested", f"ref-{i}", receiver=("cpia2", "csl-lavoro")[i % 3 == 0]) for i in range(10)]
@@ -201,7 +201,7 @@ async def test_a_filtered_export_is_checked_entry_by_entry_with_inclusion_proofs
 
 async def test_after_a_restart_the_log_keeps_its_key_and_extends_the_same_tree(audit_factory, nats_url, tokens):
     net = Network()
-    auditor = tokens.bearer("x", "auditor")
+    auditor = tokens.bearer("x", "network-auditor")
     async with audit_factory() as audit, jetstream(nats_url) as js:
         await publish(js, [net.event("requested", f"ref-{i}") for i in range(5)])
         first = await checkpoint_of_size(audit, 5)

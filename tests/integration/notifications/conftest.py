@@ -126,6 +126,7 @@ def notifications_factory(
             "nats_url": nats_url,
             "database_url": database_url or f"sqlite+aiosqlite:///{tmp_path / 'notifications.db'}",
             "auth_dev_key_file": tokens.key_file,
+            "dev_signin": True,
             "agencies_dir": agencies_dir,
             "staff_dir": staff_dir,
             **fast,

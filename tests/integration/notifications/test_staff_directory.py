@@ -51,23 +51,27 @@ async def test_many_people_are_imported_at_once(notifications_factory, tokens):
     assert len(staff) == 6
 
 
-async def test_an_admin_manages_only_their_own_agency_and_operators_none(notifications_factory, tokens):
+async def test_admins_and_system_accounts_manage_only_their_own_agency_and_operators_none(
+    notifications_factory, tokens
+):
     async with notifications_factory() as app:
         other = await app.put(
             "/agencies/pioltello-casa/staff/x", json=someone("x"), headers=tokens.bearer(*ADMIN, sub="admin-cpia2")
         )
         operator = await app.get("/agencies/cpia2/staff", headers=tokens.bearer("cpia2", "operator"))
         system = await app.get("/agencies/pioltello-casa/staff", headers=tokens.bearer("network", "system"))
-    assert (other.status_code, other.json()["type"]) == (403, "/problems/other-agency")
+        own_system = await app.get("/agencies/pioltello-casa/staff", headers=tokens.bearer("pioltello-casa", "system"))
+    assert (other.status_code, other.json()["type"]) == (404, "/problems/unknown-agency")
     assert operator.status_code == 403
-    assert system.status_code == 200 and len(system.json()) == 3
+    assert (system.status_code, system.json()["type"]) == (404, "/problems/unknown-agency")
+    assert own_system.status_code == 200 and len(own_system.json()) == 3
 
 
 async def test_bad_staff_input_gets_a_clear_problem_and_changes_nothing(notifications_factory, tokens):
     admin = tokens.bearer(*ADMIN, sub="admin-cpia2")
-    system = tokens.bearer("network", "system")
+    atlantis = tokens.bearer("atlantis", "system")  # an agency the directory does not hold
     async with notifications_factory() as app:
-        unknown_agency = await app.put("/agencies/atlantis/staff/x", json=someone("x"), headers=system)
+        unknown_agency = await app.put("/agencies/atlantis/staff/x", json=someone("x"), headers=atlantis)
         bad_role = await app.put("/agencies/cpia2/staff/x", json=someone("x", roles=["boss"]), headers=admin)
         bad_zone = await app.put("/agencies/cpia2/staff/x", json=someone("x", timezone="Mars/Olympus"), headers=admin)
         mismatch = await app.put("/agencies/cpia2/staff/x", json=someone("y"), headers=admin)

@@ -183,8 +183,8 @@ async def test_only_an_agencys_admin_registers_for_it_and_only_for_a_known_agenc
         )
         bad_topic = await register(app, tokens, receiver.url("x"), ["approved"])
     assert (operator.status_code, operator.json()["type"]) == (403, "/problems/forbidden")
-    assert (other.status_code, other.json()["type"]) == (403, "/problems/other-agency")
-    assert (unknown.status_code, unknown.json()["type"]) == (422, "/problems/unknown-agency")
+    assert (other.status_code, other.json()["type"]) == (404, "/problems/unknown-agency")
+    assert (unknown.status_code, unknown.json()["type"]) == (404, "/problems/unknown-agency")
     assert bad_topic.status_code == 422 and "unknown event types" in bad_topic.json()["detail"]
 
 

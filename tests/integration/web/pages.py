@@ -9,8 +9,20 @@ import httpx
 
 
 async def sign_in(client: httpx.AsyncClient, agency: str, role: str = "operator", person: str = "") -> None:
-    answer = await client.post("/signin", data={"agency": agency, "role": role, "person": person, "next": "/ui"})
+    answer = await post_sign_in(client, {"agency": agency, "role": role, "person": person, "next": "/ui"})
     assert answer.status_code == 303, answer.text
+
+
+async def post_sign_in(client: httpx.AsyncClient, fields: dict[str, str]) -> httpx.Response:
+    """Open the sign-in page (its pre-session cookie stays in ``client``) and post its form."""
+    page = await client.get("/signin")
+    return await client.post("/signin", data={**fields, "csrf": signin_token_of(page.text)})
+
+
+def signin_token_of(html: str) -> str:
+    found = re.search(r'name="csrf" id="signin-csrf" value="([0-9a-f]+)"', html)
+    assert found, "the sign-in page has no form token"
+    return found.group(1)
 
 
 def csrf_of(html: str) -> str:

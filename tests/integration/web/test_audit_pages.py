@@ -21,14 +21,14 @@ async def _trail(audit, auditor, referral_id):
 async def test_the_trail_page_shows_a_referral_and_hands_out_the_bytes_the_log_hashed(
     node_factory, audit_factory, tokens
 ):
-    auditor = tokens.bearer("steering-committee", "auditor")
+    auditor = tokens.bearer("steering-committee", "network-auditor")
     async with audit_factory() as audit, node_factory("pioltello-casa") as casa, node_factory("cpia2"):
         created = await casa.post("/referrals", json=referral_body(), headers=tokens.bearer("pioltello-casa"))
         referral_id = created.json()["id"]
         items = await eventually(lambda: _trail(audit, auditor, referral_id))
 
         assert (await audit.get("/ui/trail")).status_code == 303  # the pages want a session
-        await sign_in(audit, "steering-committee", "auditor")
+        await sign_in(audit, "steering-committee", "network-auditor")
         page = await audit.get("/ui/trail", params={"referral_id": referral_id})
         assert page.status_code == 200
         assert all(f'data-event-id="{item["event_id"]}"' in page.text for item in items)
@@ -49,7 +49,7 @@ async def test_the_trail_page_shows_a_referral_and_hands_out_the_bytes_the_log_h
 async def test_staff_of_another_agency_see_nothing_of_a_referral_on_the_audit_pages(
     node_factory, audit_factory, tokens
 ):
-    auditor = tokens.bearer("steering-committee", "auditor")
+    auditor = tokens.bearer("steering-committee", "network-auditor")
     async with audit_factory() as audit, node_factory("pioltello-casa") as casa, node_factory("cpia2"):
         created = await casa.post("/referrals", json=referral_body(), headers=tokens.bearer("pioltello-casa"))
         referral_id = created.json()["id"]

@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 
 from crocevia_common.web.i18n import LOCAL_ZONE
-from tests.integration.web.pages import csrf_of, error_next_to, sign_in
+from tests.integration.web.pages import csrf_of, error_next_to, post_sign_in, sign_in
 from tests.kit.services import eventually
 
 COURSE = "cpia2/main-service"
@@ -43,7 +43,7 @@ async def test_the_dev_sign_in_keeps_the_token_in_an_httponly_cookie_that_the_ap
     async with node_factory("cpia2") as cpia:
         page = await cpia.get("/signin")
         assert "OpenID Connect" in page.text  # in production the token comes from the identity provider
-        answer = await cpia.post("/signin", data={"agency": "cpia2", "role": "operator", "next": "/ui"})
+        answer = await post_sign_in(cpia, {"agency": "cpia2", "role": "operator", "next": "/ui"})
         cookie = answer.headers["set-cookie"]
         assert answer.status_code == 303 and answer.headers["location"] == "/ui"
         assert "crocevia_token=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
@@ -53,9 +53,7 @@ async def test_the_dev_sign_in_keeps_the_token_in_an_httponly_cookie_that_the_ap
 
 async def test_the_sign_in_refuses_a_person_of_another_agency_next_to_the_field(node_factory):
     async with node_factory("cpia2") as cpia:
-        answer = await cpia.post(
-            "/signin", data={"agency": "cpia2", "role": "operator", "person": "operator-pioltello-casa"}
-        )
+        answer = await post_sign_in(cpia, {"agency": "cpia2", "role": "operator", "person": "operator-pioltello-casa"})
         assert answer.status_code == 422
         assert error_next_to(answer.text, "person")
         assert "crocevia_token" not in answer.headers.get("set-cookie", "")
@@ -159,6 +157,7 @@ async def test_with_an_identity_provider_the_sign_in_page_only_says_where_tokens
         nats_url=nats_url,
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'cpia2.db'}",
         auth_jwks_url="https://idp.example/jwks",
+        dev_signin=True,  # an identity provider wins over the development sign-in
     )
     async with serve(create_app(settings)) as cpia:
         page = await cpia.get("/signin")

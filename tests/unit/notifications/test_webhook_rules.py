@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -11,6 +12,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from crocevia_notifications.domain.webhooks import (
+    embedded_ipv4,
     forbidden_address,
     headers,
     new_secret,
@@ -105,3 +107,51 @@ def test_internal_addresses_are_forbidden(address):
 @pytest.mark.parametrize("address", ["93.184.215.14", "2606:4700:4700::1111"])
 def test_public_addresses_are_allowed(address):
     assert forbidden_address(address) is None
+
+
+# IPv6 forms that carry an IPv4 address, built from it; the Teredo server is a public one.
+TEREDO_SERVER = ipaddress.IPv4Address("65.54.227.120")
+EMBEDDINGS = {
+    "ipv4-mapped": lambda v4: ipaddress.IPv6Address(f"::ffff:{v4}"),
+    "ipv4-compatible": lambda v4: ipaddress.IPv6Address(int(v4)),
+    "6to4": lambda v4: ipaddress.IPv6Address((0x2002 << 112) | (int(v4) << 80) | 1),
+    "teredo": lambda v4: ipaddress.IPv6Address(
+        (0x20010000 << 96) | (int(TEREDO_SERVER) << 64) | (0x8000 << 48) | (0x1234 << 32) | (int(v4) ^ 0xFFFFFFFF)
+    ),
+    "nat64": lambda v4: ipaddress.IPv6Address(f"64:ff9b::{v4}"),
+    "nat64-local": lambda v4: ipaddress.IPv6Address(f"64:ff9b:1::{v4}"),
+}
+
+
+@pytest.mark.parametrize("form", sorted(EMBEDDINGS))
+@pytest.mark.parametrize("internal", ["127.0.0.1", "10.0.0.1", "169.254.169.254"])
+def test_an_ipv6_address_carrying_an_internal_ipv4_one_is_forbidden(form, internal):
+    address = EMBEDDINGS[form](ipaddress.IPv4Address(internal))
+    reason = forbidden_address(str(address))
+    assert reason is not None and f"carries {internal}" in reason
+
+
+@pytest.mark.parametrize("form", sorted(EMBEDDINGS))
+def test_an_ipv6_address_carrying_a_public_ipv4_one_is_allowed(form):
+    assert forbidden_address(str(EMBEDDINGS[form](ipaddress.IPv4Address("93.184.215.14")))) is None
+
+
+def test_the_embedded_address_is_read_where_each_form_keeps_it():
+    assert [str(a) for a in embedded_ipv4(ipaddress.IPv6Address("2002:7f00:1::"))] == ["127.0.0.1"]
+    assert [str(a) for a in embedded_ipv4(ipaddress.IPv6Address("2001:0:4136:e378:8000:63bf:f5ff:fffe"))] == [
+        "65.54.227.120",
+        "10.0.0.1",
+    ]
+    assert [str(a) for a in embedded_ipv4(ipaddress.IPv6Address("64:ff9b::a9fe:a9fe"))] == ["169.254.169.254"]
+    assert embedded_ipv4(ipaddress.IPv6Address("2606:4700:4700::1111")) == []
+
+
+def test_a_teredo_address_with_an_internal_server_is_forbidden():
+    address = (0x20010000 << 96) | (int(ipaddress.IPv4Address("10.0.0.1")) << 64) | (0x5DB8D70E ^ 0xFFFFFFFF)
+    assert forbidden_address(str(ipaddress.IPv6Address(address))) is not None
+
+
+@pytest.mark.parametrize("address", ["::", "::1"])
+def test_the_unspecified_and_loopback_ipv6_addresses_are_not_read_as_ipv4(address):
+    assert embedded_ipv4(ipaddress.IPv6Address(address)) == []
+    assert forbidden_address(address) is not None

@@ -44,9 +44,9 @@ def navigation(user: Principal | None, links: NetworkLinks) -> list[NavLink]:
         nav += [NavLink("nav.needs-us", f"{node}/ui"), NavLink("nav.new-referral", f"{node}/ui/referrals/new")]
     if links.notifications and user.has(Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN):
         nav.append(NavLink("nav.inbox", f"{links.notifications}/ui/inbox"))
-    if links.audit and user.has(Role.AUDITOR, Role.OPERATOR, Role.SUPERVISOR):
+    if links.audit and user.has(Role.NETWORK_AUDITOR, Role.AUDITOR, Role.OPERATOR, Role.SUPERVISOR):
         nav.append(NavLink("nav.trail", f"{links.audit}/ui/trail"))
-    if links.audit and user.has(Role.AUDITOR):
+    if links.audit and user.has(Role.NETWORK_AUDITOR, Role.AUDITOR):
         nav += [
             NavLink("nav.integrity", f"{links.audit}/ui/integrity"),
             NavLink("nav.indicators", f"{links.audit}/ui/indicators"),

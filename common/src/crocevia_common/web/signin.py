@@ -1,11 +1,18 @@
 """The development sign-in: pick an agency, a role and a person, and the service mints a
-development token and keeps it in an HttpOnly cookie. Only with the development key file;
-with an identity provider (``CROCEVIA_AUTH_JWKS_URL``) the page says where tokens come from.
+development token and keeps it in an HttpOnly cookie. Only when ``CROCEVIA_DEV_SIGNIN`` is
+set, with the development key file and no identity provider; otherwise the page says that
+tokens come from the identity provider and nothing is minted.
+
+The form carries a token bound to a pre-session cookie (HMAC with the development key), so
+a page of another site cannot sign a browser in as someone of its choosing (login CSRF).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -18,10 +25,13 @@ from crocevia_common.auth import Role, ensure_dev_key, issue_dev_token
 from crocevia_common.settings import ServiceSettings
 from crocevia_common.web.i18n import Translator, request_language
 from crocevia_common.web.pages import pages_of
-from crocevia_common.web.session import TOKEN_COOKIE, PageRefused, read_form, safe_next
+from crocevia_common.web.session import CSRF_FIELD, TOKEN_COOKIE, PageRefused, read_form, safe_next
 
 router = APIRouter(include_in_schema=False)
 SUB = re.compile(r"^[A-Za-z0-9._@+-]{1,200}$")
+# The pre-session cookie the sign-in form's token is bound to.
+SIGNIN_COOKIE = "crocevia_signin"
+NONCE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
 
 @dataclass(frozen=True)
@@ -59,8 +69,22 @@ def staff_people(staff_dir: Path | None) -> dict[str, list[Person]]:
     return people
 
 
-def dev_sign_in(settings: ServiceSettings) -> bool:
-    return settings.auth_jwks_url is None and settings.auth_dev_key_file is not None
+def dev_key(settings: ServiceSettings) -> bytes | None:
+    """The key this service mints development tokens with; None unless the sign-in is
+    explicitly enabled, with the development key file and no identity provider."""
+    if not settings.dev_signin or settings.auth_jwks_url is not None or settings.auth_dev_key_file is None:
+        return None
+    return ensure_dev_key(settings.auth_dev_key_file)
+
+
+def form_token(key: bytes, nonce: str) -> str:
+    """The sign-in form's token for the pre-session cookie ``nonce``."""
+    return hmac.new(key, b"crocevia-signin:" + nonce.encode(), hashlib.sha256).hexdigest()
+
+
+def _form_is_ours(request: Request, key: bytes, given: str) -> bool:
+    nonce = request.cookies.get(SIGNIN_COOKIE, "")
+    return bool(NONCE.match(nonce)) and hmac.compare_digest(form_token(key, nonce), given)
 
 
 def _offer(request: Request) -> tuple[SignInChoices, list[str], dict[str, list[Person]]]:
@@ -85,11 +109,16 @@ def _page(
     settings: ServiceSettings = request.app.state.runtime.settings
     t = Translator(request_language(request))
     roles = [r.value for r in choices.roles]
-    return pages_of(request).render(
+    key = dev_key(settings)
+    nonce = request.cookies.get(SIGNIN_COOKIE, "")
+    if key is not None and not NONCE.match(nonce):
+        nonce = secrets.token_urlsafe(32)
+    page = pages_of(request).render(
         request,
         "signin.html",
         status=status,
-        dev=dev_sign_in(settings),
+        dev=key is not None,
+        form_token=form_token(key, nonce) if key is not None else "",
         agencies=agencies,
         people=people,
         agency_options=[(a, a) for a in agencies],
@@ -100,6 +129,12 @@ def _page(
         next_url=safe_next(next_url, choices.home),
         issuer=settings.auth_issuer,
     )
+    if key is not None:
+        secure = request.url.scheme == "https"
+        page.set_cookie(
+            SIGNIN_COOKIE, nonce, max_age=3600, httponly=True, samesite="strict", secure=secure, path="/signin"
+        )
+    return page
 
 
 @router.get("/signin", response_class=HTMLResponse)
@@ -110,9 +145,12 @@ async def sign_in_page(request: Request, next: Annotated[str, Query(max_length=2
 @router.post("/signin")
 async def sign_in(request: Request) -> Response:
     settings: ServiceSettings = request.app.state.runtime.settings
-    if not dev_sign_in(settings) or settings.auth_dev_key_file is None:
+    key = dev_key(settings)
+    if key is None:
         raise PageRefused(404, "refused.no-dev-sign-in")
     form = await read_form(request, check_csrf=False)
+    if not _form_is_ours(request, key, form.get(CSRF_FIELD)):
+        raise PageRefused(403, "refused.signin-csrf")
     choices, agencies, people = _offer(request)
     chosen = {name: form.get(name) for name in ("agency", "role", "person")}
     errors: dict[str, str] = {}
@@ -131,7 +169,7 @@ async def sign_in(request: Request) -> Response:
     web = pages_of(request).web
     ttl = int(web.session_hours * 3600)
     token = issue_dev_token(
-        ensure_dev_key(settings.auth_dev_key_file),
+        key,
         agency=chosen["agency"],
         roles=[chosen["role"]],
         sub=sub,
@@ -143,6 +181,7 @@ async def sign_in(request: Request) -> Response:
     response.set_cookie(
         TOKEN_COOKIE, token, max_age=ttl, httponly=True, samesite="lax", secure=request.url.scheme == "https", path="/"
     )
+    response.delete_cookie(SIGNIN_COOKIE, path="/signin", httponly=True, samesite="strict")
     return response
 
 

@@ -1,4 +1,8 @@
-"""Reading the trail: filtered, in position order, a page at a time (keyset, never OFFSET)."""
+"""Reading the trail: filtered, in position order, a page at a time (keyset, never OFFSET).
+
+Every read made for a caller whose view is limited to one agency (``party``) goes through
+``concerning``: the entries of referrals that agency sends or receives, and the notices
+addressed to it."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +23,11 @@ from crocevia_audit.adapters.tables import trail_entries
 c = trail_entries.c
 # Everything but the entry bytes: what listings and exports show.
 LISTED = [col for col in trail_entries.columns if col.name != "entry"]
+
+
+def concerning(party: str) -> ColumnElement[bool]:
+    """The entries an agency's own view holds: its referrals' events, notices addressed to it."""
+    return or_(c.sender_agency == party, c.receiver_agency == party, c.to_agency == party)
 
 
 class CursorError(ValueError):
@@ -37,15 +46,16 @@ class TrailFilter:
     since: datetime | None = None  # occurred_at >= since
     until: datetime | None = None  # occurred_at < until
     below: int | None = None  # position < below: the tree size an export is consistent with
-    party: str | None = field(default=None)  # the caller's agency, for staff: either party
+    party: str | None = field(default=None)  # the agency the caller's view is limited to (``concerning``)
 
     def apply(self, query: Select[Any]) -> Select[Any]:
         conditions = []
         if self.referral_id:
             conditions.append(c.referral_id == self.referral_id)
-        for agency in (self.agency, self.party):
-            if agency:
-                conditions.append(or_(c.sender_agency == agency, c.receiver_agency == agency))
+        if self.party:
+            conditions.append(concerning(self.party))
+        if self.agency:
+            conditions.append(or_(c.sender_agency == self.agency, c.receiver_agency == self.agency))
         if self.sender:
             conditions.append(c.sender_agency == self.sender)
         if self.receiver:
@@ -129,5 +139,20 @@ async def scan(
         after = rows[-1]["position"]
 
 
-async def by_event_id(session: AsyncSession, event_id: str) -> RowMapping | None:
-    return (await session.execute(select(*LISTED).where(c.event_id == event_id))).mappings().first()
+async def by_event_id(
+    session: AsyncSession, event_id: str, party: str | None, *, with_entry: bool = False
+) -> RowMapping | None:
+    """The entry of ``event_id``, if ``party``'s view holds it (any, with no party)."""
+    query = select(*LISTED, c.entry) if with_entry else select(*LISTED)
+    query = query.where(c.event_id == event_id)
+    if party:
+        query = query.where(concerning(party))
+    return (await session.execute(query)).mappings().first()
+
+
+async def parties(session: AsyncSession, party: str | None) -> list[str]:
+    """The agencies that send or receive in ``party``'s view of the trail (all, with no party)."""
+    senders, receivers = select(c.sender_agency), select(c.receiver_agency)
+    if party:
+        senders, receivers = senders.where(concerning(party)), receivers.where(concerning(party))
+    return sorted(str(a) for a in (await session.execute(senders.union(receivers))).scalars())

@@ -6,10 +6,11 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crocevia_audit.adapters.tables import trail_entries
+from crocevia_audit.adapters.trail_query import concerning
 from crocevia_audit.domain.entries import utc
 from crocevia_audit.domain.indicators import Referral, Tally, Target, TargetKey, TrailEvent
 from crocevia_common.db import Database
@@ -30,7 +31,7 @@ async def _events(
     if until:
         cohort = cohort.where(c.occurred_at < until)
     if party:
-        cohort = cohort.where(or_(c.sender_agency == party, c.receiver_agency == party))
+        cohort = cohort.where(concerning(party))
     query = (
         select(
             c.referral_id,

@@ -48,10 +48,10 @@ async def _tree_size(session: AsyncSession, asked: int | None) -> int:
 
 async def inclusion(db: Database, event_id: str, tree_size: int | None, party: str | None) -> dict[str, Any]:
     """The proof that ``event_id`` is in the tree of ``tree_size`` (default: the latest
-    checkpoint's) with the root it leads to; ``party`` limits staff to their entries."""
+    checkpoint's) with the root it leads to; ``party`` limits the caller to its agency's entries."""
     async with db.sessions() as session:
-        row = await trail_query.by_event_id(session, event_id)
-        if row is None or (party and party not in (row["sender_agency"], row["receiver_agency"])):
+        row = await trail_query.by_event_id(session, event_id, party)
+        if row is None:
             raise ProofRefused(404, "event-not-found", f"no event {event_id} in the trail")
         size = await _tree_size(session, tree_size)
         index = int(row["position"])

@@ -21,10 +21,8 @@ async def get(session: AsyncSession, webhook_id: str) -> RowMapping | None:
     return found.mappings().first()
 
 
-async def of_agency(session: AsyncSession, agency: str | None) -> list[RowMapping]:
-    query = select(webhooks).order_by(webhooks.c.created_at, webhooks.c.id)
-    if agency is not None:
-        query = query.where(webhooks.c.agency == agency)
+async def of_agency(session: AsyncSession, agency: str) -> list[RowMapping]:
+    query = select(webhooks).where(webhooks.c.agency == agency).order_by(webhooks.c.created_at, webhooks.c.id)
     return list((await session.execute(query)).mappings())
 
 

@@ -55,11 +55,44 @@ def retry_delay(schedule: Sequence[float], attempts_done: int, jitter: float = 0
     return delay * (1 + max(0.0, min(jitter, 1.0)) * 0.1)
 
 
+# IPv6 prefixes whose last 32 bits are an IPv4 address: NAT64 (RFC 6052, RFC 8215) and
+# the deprecated IPv4-compatible form (``::a.b.c.d``, but not ``::`` or ``::1``).
+_TRAILING_IPV4 = (
+    ipaddress.IPv6Network("64:ff9b::/96"),
+    ipaddress.IPv6Network("64:ff9b:1::/48"),
+    ipaddress.IPv6Network("::/96"),
+)
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses that ``ip`` leads to: the one it maps (``::ffff:a.b.c.d``), the
+    6to4 gateway (``2002::/16``), the Teredo server and client (``2001::/32``), the NAT64
+    target or the IPv4-compatible address; empty for a plain IPv6 address."""
+    if ip.ipv4_mapped is not None:
+        return [ip.ipv4_mapped]
+    if ip.sixtofour is not None:
+        return [ip.sixtofour]
+    if ip.teredo is not None:
+        return list(ip.teredo)
+    if int(ip) > 1 and any(ip in network for network in _TRAILING_IPV4):
+        return [ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)]
+    return []
+
+
 def forbidden_address(address: str) -> str | None:
-    """Why a webhook may not be sent to ``address`` (an IP), or None if it may."""
+    """Why a webhook may not be sent to ``address`` (an IP), or None if it may. An IPv6
+    address that carries an IPv4 one is judged by the IPv4 address(es) it carries."""
     ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address) and (carried := embedded_ipv4(ip)):
+        for inner in carried:
+            if why := _why_forbidden(inner):
+                return f"{ip}, which carries {inner}, {why}"
+        return None
+    why = _why_forbidden(ip)
+    return f"{ip} is {why}" if why else None
+
+
+def _why_forbidden(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
     for test, why in (
         (ip.is_loopback, "a loopback address"),
         (ip.is_link_local, "a link-local address"),
@@ -69,7 +102,5 @@ def forbidden_address(address: str) -> str | None:
         (ip.is_reserved, "a reserved address"),
     ):
         if test:
-            return f"{ip} is {why}"
-    if not ip.is_global:
-        return f"{ip} is not a public address"
-    return None
+            return why
+    return None if ip.is_global else "not a public address"

@@ -45,11 +45,26 @@ async def known_agency(ctx: Notifier, agency: str) -> None:
         raise Problem(404, "unknown-agency", "No such agency", f"no agency {agency!r} in the directory")
 
 
-def may_manage(principal: Principal, agency: str) -> None:
-    """An agency's admins manage their own agency; the network's system accounts any."""
-    if Role.SYSTEM not in principal.roles and principal.agency != agency:
-        raise Problem(403, "other-agency", "Not your agency", f"your token is for {principal.agency!r}, not {agency!r}")
+def administers(principal: Principal, agency: str) -> bool:
+    """Whether the caller may see and change ``agency``'s staff, subscriptions, webhooks and
+    deliveries: its own agency only, whatever its roles (``system`` included)."""
+    return principal.agency == agency
+
+
+def no_agency(agency: str) -> Problem:
+    """Another agency is answered as one the directory does not hold: nothing of it shows."""
+    return Problem(404, "unknown-agency", "No such agency", f"no agency {agency!r} for you to manage")
 
 
 Admin = Annotated[Principal, Depends(require(Role.ADMIN, Role.SYSTEM))]
 Manager = Annotated[Principal, Depends(require(Role.ADMIN, Role.SUPERVISOR, Role.SYSTEM))]
+
+
+async def managed_agency(agency: str, principal: Admin) -> str:
+    """The ``{agency}`` of the path, when the caller administers it; else 404."""
+    if not administers(principal, agency):
+        raise no_agency(agency)
+    return agency
+
+
+ManagedAgency = Annotated[str, Depends(managed_agency)]

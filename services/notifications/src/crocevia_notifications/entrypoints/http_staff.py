@@ -1,5 +1,5 @@
-"""The staff directory and subscriptions (agency admins, or system accounts), and each
-person's own preferences."""
+"""The staff directory and subscriptions (an agency's admins or system accounts, of their own
+agency only), and each person's own preferences."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from crocevia_notifications.adapters import staff_store, subscription_store
 from crocevia_notifications.domain.preferences import Preferences
 from crocevia_notifications.domain.routing import DEFAULT_SUBSCRIPTIONS, Subscription
 from crocevia_notifications.domain.staff import StaffMember
-from crocevia_notifications.entrypoints.deps import Admin, Context, Person, known_agency, may_manage
+from crocevia_notifications.entrypoints.deps import Context, ManagedAgency, Person, known_agency
 from crocevia_notifications.entrypoints.schemas import StaffChange, StaffOut, SubscriptionIn, SubscriptionOut
 from crocevia_notifications.handlers.staff import change_member, save_member
 
@@ -45,8 +45,7 @@ async def put_my_preferences(preferences: Preferences, person: Person, ctx: Cont
 
 
 @router.get("/agencies/{agency}/staff", response_model=list[StaffOut], summary="An agency's staff")
-async def list_staff(agency: str, principal: Admin, ctx: Context) -> list[StaffOut]:
-    may_manage(principal, agency)
+async def list_staff(agency: ManagedAgency, ctx: Context) -> list[StaffOut]:
     await known_agency(ctx, agency)
     async with ctx.db.sessions() as session:
         return [staff_out(r) for r in await staff_store.of_agency(session, agency)]
@@ -54,17 +53,15 @@ async def list_staff(agency: str, principal: Admin, ctx: Context) -> list[StaffO
 
 @router.post("/agencies/{agency}/staff/import", summary="Create or replace many people (a staff file's list)")
 async def import_staff(
-    agency: str, staff: Annotated[list[StaffMember], Body()], principal: Admin, ctx: Context
+    agency: ManagedAgency, staff: Annotated[list[StaffMember], Body()], ctx: Context
 ) -> dict[str, int]:
-    may_manage(principal, agency)
     await known_agency(ctx, agency)
     created = sum([await save_member(ctx, agency, member) for member in staff])
     return {"created": created, "updated": len(staff) - created}
 
 
 @router.get("/agencies/{agency}/staff/{sub}", response_model=StaffOut, summary="One person")
-async def get_staff(agency: str, sub: str, principal: Admin, ctx: Context) -> StaffOut:
-    may_manage(principal, agency)
+async def get_staff(agency: ManagedAgency, sub: str, ctx: Context) -> StaffOut:
     async with ctx.db.sessions() as session:
         row = await staff_store.get(session, agency, sub)
     if row is None:
@@ -73,10 +70,7 @@ async def get_staff(agency: str, sub: str, principal: Admin, ctx: Context) -> St
 
 
 @router.put("/agencies/{agency}/staff/{sub}", response_model=StaffOut, summary="Create or replace a person")
-async def put_staff(
-    agency: str, sub: str, member: StaffMember, principal: Admin, ctx: Context, response: Response
-) -> StaffOut:
-    may_manage(principal, agency)
+async def put_staff(agency: ManagedAgency, sub: str, member: StaffMember, ctx: Context, response: Response) -> StaffOut:
     await known_agency(ctx, agency)
     if member.sub != sub:
         raise Problem(422, "sub-mismatch", "Body and path disagree", f"the body names {member.sub!r}, the path {sub!r}")
@@ -89,8 +83,7 @@ async def put_staff(
     response_model=StaffOut,
     summary="Change some fields of a person (e.g. active: false)",
 )
-async def patch_staff(agency: str, sub: str, change: StaffChange, principal: Admin, ctx: Context) -> StaffOut:
-    may_manage(principal, agency)
+async def patch_staff(agency: ManagedAgency, sub: str, change: StaffChange, ctx: Context) -> StaffOut:
     try:
         member = await change_member(ctx, agency, sub, change.model_dump(mode="json", exclude_unset=True))
     except ValidationError as exc:
@@ -120,8 +113,7 @@ def subscription_out(sub: Subscription, default: bool) -> SubscriptionOut:
     response_model=list[SubscriptionOut],
     summary="Who at the agency hears of what: the defaults, then the agency's own",
 )
-async def list_subscriptions(agency: str, principal: Admin, ctx: Context) -> list[SubscriptionOut]:
-    may_manage(principal, agency)
+async def list_subscriptions(agency: ManagedAgency, ctx: Context) -> list[SubscriptionOut]:
     await known_agency(ctx, agency)
     async with ctx.db.sessions() as session:
         own = await subscription_store.of_agencies(session, {agency})
@@ -134,8 +126,7 @@ async def list_subscriptions(agency: str, principal: Admin, ctx: Context) -> lis
     response_model=SubscriptionOut,
     summary="Add a subscription for the agency's staff",
 )
-async def add_subscription(agency: str, body: SubscriptionIn, principal: Admin, ctx: Context) -> SubscriptionOut:
-    may_manage(principal, agency)
+async def add_subscription(agency: ManagedAgency, body: SubscriptionIn, ctx: Context) -> SubscriptionOut:
     await known_agency(ctx, agency)
     sub = Subscription(
         agency=agency,
@@ -155,8 +146,7 @@ async def add_subscription(agency: str, body: SubscriptionIn, principal: Admin, 
     status_code=204,
     summary="Remove one of the agency's own subscriptions",
 )
-async def remove_subscription(agency: str, subscription_id: int, principal: Admin, ctx: Context) -> Response:
-    may_manage(principal, agency)
+async def remove_subscription(agency: ManagedAgency, subscription_id: int, ctx: Context) -> Response:
     async with ctx.db.transaction() as session:
         removed = await subscription_store.remove(session, agency, subscription_id)
     if not removed:

@@ -9,11 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from sqlalchemy.engine import RowMapping
 
-from crocevia_common.auth import Principal, Role
+from crocevia_common.auth import Principal
 from crocevia_common.problems import Problem
 from crocevia_notifications.adapters import delivery_store, webhook_store
 from crocevia_notifications.adapters.addresses import ForbiddenURL
-from crocevia_notifications.entrypoints.deps import Admin, Context, Manager, may_manage
+from crocevia_notifications.entrypoints.deps import Admin, Context, Manager, administers, known_agency, no_agency
 from crocevia_notifications.entrypoints.schemas import (
     AttemptOut,
     DeliveryOut,
@@ -36,9 +36,9 @@ router = APIRouter(tags=["webhooks"])
 )
 async def create_webhook(body: WebhookIn, principal: Admin, ctx: Context) -> WebhookCreated:
     agency = body.agency or principal.agency
-    may_manage(principal, agency)
-    if not await ctx.directory.knows(agency):
-        raise Problem(422, "unknown-agency", "No such agency", f"no agency {agency!r} in the directory")
+    if not administers(principal, agency):
+        raise no_agency(agency)
+    await known_agency(ctx, agency)
     try:
         row = await register_webhook(ctx, agency=agency, url=body.url, event_types=body.event_types, by=principal.sub)
     except ForbiddenURL as exc:
@@ -48,9 +48,9 @@ async def create_webhook(body: WebhookIn, principal: Admin, ctx: Context) -> Web
 
 @router.get("/webhooks", response_model=list[WebhookOut], summary="The caller's agency's endpoints")
 async def list_webhooks(principal: Manager, ctx: Context, agency: str | None = None) -> list[WebhookOut]:
-    agency = agency or (None if Role.SYSTEM in principal.roles else principal.agency)
-    if agency is not None:
-        may_manage(principal, agency)
+    agency = agency or principal.agency
+    if not administers(principal, agency):
+        return []
     async with ctx.db.sessions() as session:
         return [WebhookOut.model_validate(dict(r)) for r in await webhook_store.of_agency(session, agency)]
 
@@ -58,7 +58,7 @@ async def list_webhooks(principal: Manager, ctx: Context, agency: str | None = N
 async def _own_webhook(ctx: Notifier, principal: Principal, webhook_id: str) -> RowMapping:
     async with ctx.db.sessions() as session:
         row = await webhook_store.get(session, webhook_id)
-    if row is None or (Role.SYSTEM not in principal.roles and row["agency"] != principal.agency):
+    if row is None or not administers(principal, row["agency"]):
         raise Problem(404, "webhook-not-found", "No such webhook", f"no webhook {webhook_id} of yours")
     return row
 

@@ -18,7 +18,7 @@ from crocevia_contracts import agency_source
 router = APIRouter(tags=["integrity"])
 
 
-@router.get("/gaps", summary="Missing sequence numbers per source (auditors: all; staff: their own agency's)")
+@router.get("/gaps", summary="Missing sequence numbers per source (network auditors: all; others: their agency's)")
 async def get_gaps(
     request: Request,
     principal: Reader,
@@ -44,10 +44,13 @@ async def get_verify(request: Request, _auditor: Auditor) -> dict[str, Any]:
     return report.as_dict()
 
 
-@router.get("/anomalies", summary="Duplicates and reused sequence numbers the consumer met (auditors)")
+@router.get(
+    "/anomalies",
+    summary="Duplicates and reused sequence numbers the consumer met (network auditors: all; auditors: their agency's)",
+)
 async def get_anomalies(
     request: Request,
-    _auditor: Auditor,
+    auditor: Auditor,
     kind: Annotated[str | None, Query(pattern="^(duplicate|repeated-sequence)$")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
@@ -55,6 +58,9 @@ async def get_anomalies(
     query = select(anomalies).order_by(a.id.desc()).limit(limit)
     if kind:
         query = query.where(a.kind == kind)
+    party = party_of(auditor)
+    if party is not None:
+        query = query.where(a.source == agency_source(party))
     async with audit_log(request).db.sessions() as session:
         rows = list((await session.execute(query)).mappings())
     return {

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 
+from crocevia_audit.entrypoints.access import READERS
 from crocevia_audit.entrypoints.web import indicators, integrity, trail
 from crocevia_audit.settings import AuditSettings
-from crocevia_common.auth import Role
 from crocevia_common.web import SignInChoices, mount_web
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
@@ -28,7 +28,5 @@ def install_web(app: FastAPI, settings: AuditSettings) -> None:
         router=router,
         templates=TEMPLATES,
         title="Audit",
-        choices=SignInChoices(
-            roles=(Role.AUDITOR, Role.OPERATOR, Role.SUPERVISOR), extra_agencies=(STEERING_COMMITTEE,), home="/ui/trail"
-        ),
+        choices=SignInChoices(roles=READERS, extra_agencies=(STEERING_COMMITTEE,), home="/ui/trail"),
     )

@@ -1,5 +1,5 @@
-"""What the audit's pages share: the reader of the session (auditors see the whole trail,
-staff their agency's part) and the trail filters of a query string."""
+"""What the audit's pages share: the reader of the session (the network's auditors see the
+whole trail, everyone else their agency's part) and the trail filters of a query string."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ from fastapi import Depends
 from starlette.datastructures import QueryParams
 
 from crocevia_audit.adapters.trail_query import TrailFilter
-from crocevia_audit.entrypoints.access import party_of
-from crocevia_common.auth import Principal, Role
+from crocevia_audit.entrypoints.access import READERS, party_of
+from crocevia_common.auth import Principal
 from crocevia_common.web.i18n import LOCAL_ZONE
 from crocevia_common.web.session import page_roles
 from crocevia_contracts import EventName
 from crocevia_contracts.directory import Domain
 from crocevia_contracts.notices import NoticeKind
 
-Reader = Annotated[Principal, Depends(page_roles(Role.AUDITOR, Role.OPERATOR, Role.SUPERVISOR))]
+Reader = Annotated[Principal, Depends(page_roles(*READERS))]
 FILTERS = ("referral_id", "agency", "from", "to", "event", "domain", "since", "until")
 # What the trail holds: lifecycle events, and the reminders and escalations about them.
 EVENTS = (*(e.value for e in EventName), *(k.value for k in NoticeKind))

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse
 
+from crocevia_audit.entrypoints.access import party_of
 from crocevia_audit.entrypoints.routes.indicators import get_indicators
 from crocevia_audit.entrypoints.web.charts import Series, bar_chart, column_chart
 from crocevia_audit.entrypoints.web.deps import Reader, day_start
@@ -89,4 +90,5 @@ async def indicators_page(request: Request, principal: Reader) -> HTMLResponse:
         speed=speed,
         missed_series=missed_series,
         pending_total=sum(g["erasures_pending"] for g in pairs),
+        party=party_of(principal),
     )

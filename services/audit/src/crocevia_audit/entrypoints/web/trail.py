@@ -8,11 +8,9 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy import select
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from crocevia_audit.adapters import trail_query
-from crocevia_audit.adapters.tables import trail_entries
 from crocevia_audit.adapters.trail_query import CursorError, TrailFilter
 from crocevia_audit.domain.entries import utc
 from crocevia_audit.entrypoints.access import audit_log, party_of
@@ -35,11 +33,9 @@ async def home() -> Response:
     return RedirectResponse("/ui/trail", status_code=303)
 
 
-async def _parties(request: Request) -> list[str]:
-    c = trail_entries.c
+async def _parties(request: Request, party: str | None) -> list[str]:
     async with audit_log(request).db.sessions() as session:
-        found = await session.execute(select(c.sender_agency).union(select(c.receiver_agency)))
-    return sorted(str(a) for a in found.scalars())
+        return await trail_query.parties(session, party)
 
 
 @router.get("/trail", response_class=HTMLResponse)
@@ -69,7 +65,7 @@ async def trail_page(
         query=query,
         errors={k: t(v) for k, v in errors.items()},
         next_cursor=next_cursor,
-        agencies=await _parties(request),
+        agencies=await _parties(request, party_of(principal)),
         events=EVENTS,
         domains=[d.value for d in Domain],
         party=party_of(principal),
@@ -122,14 +118,8 @@ async def timeline_page(referral_id: str, request: Request, principal: Reader) -
 @router.get("/trail/entries/{event_id}")
 async def entry_bytes(event_id: str, request: Request, principal: Reader) -> Response:
     """The entry exactly as the log hashed it: the browser computes its leaf hash."""
-    c = trail_entries.c
     async with audit_log(request).db.sessions() as session:
-        row = (
-            await session.execute(
-                select(c.entry, c.sender_agency, c.receiver_agency).where(c.event_id == event_id[:36])
-            )
-        ).first()
-    party = party_of(principal)
-    if row is None or (party and party not in (row.sender_agency, row.receiver_agency)):
+        row = await trail_query.by_event_id(session, event_id[:36], party_of(principal), with_entry=True)
+    if row is None:
         raise Problem(404, "event-not-found", "No such event", f"no event {event_id} in the trail")
-    return Response(bytes(row.entry), media_type="application/json")
+    return Response(bytes(row["entry"]), media_type="application/json")
