@@ -13,20 +13,22 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from faststream.nats import NatsBroker
+from faststream.nats import NatsBroker, NatsUserPassword
 from nats.js import JetStreamContext
+from nats.js.kv import KeyValue
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from crocevia_common.auth import TokenVerifier
 from crocevia_common.db import Database
-from crocevia_common.messaging.connection import inbox_prefix_for
+from crocevia_common.messaging.connection import inbox_prefix_for, nats_login
 from crocevia_common.messaging.consumer import DurableConsumer
 from crocevia_common.messaging.outbox import OutboxRelay
-from crocevia_common.messaging.streams import ensure_streams
+from crocevia_common.messaging.streams import directory_bucket, ensure_stream, ensure_streams
 from crocevia_common.messaging.tables import MessagingTables
 from crocevia_common.problems import MEDIA_TYPE, install_problem_handlers
 from crocevia_common.settings import ServiceSettings
 from crocevia_common.telemetry import setup_tracing
+from crocevia_contracts.stream import StreamSpec
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +49,13 @@ class ServiceRuntime:
         self.migrations = migrations
         self.tables = tables
         self.db = Database(settings.database_url)
+        login = nats_login(settings.nats_url, settings.nats_user, settings.nats_password_file)
+        self.nats_user = login.user
+        self.inbox_prefix = inbox_prefix_for(settings.nats_url, settings.nats_inbox_prefix, login.user)
         self.broker = NatsBroker(
             settings.nats_url,
-            inbox_prefix=inbox_prefix_for(settings.nats_url, settings.nats_inbox_prefix),
+            security=NatsUserPassword(login.user, login.password) if login.user and login.password else None,
+            inbox_prefix=self.inbox_prefix,
             max_reconnect_attempts=-1,
             reconnect_time_wait=1,
             log_level=logging.DEBUG,
@@ -63,8 +69,21 @@ class ServiceRuntime:
     def jetstream(self) -> JetStreamContext:
         return self.broker.connection.jetstream()
 
+    async def ensure_stream(self, spec: StreamSpec) -> None:
+        """Check stream ``spec`` (``crocevia_common.messaging.streams.ensure_stream``): as a
+        NATS user this service never creates it, only refuses a missing or weaker one."""
+        await ensure_stream(
+            self.jetstream(), spec, self.settings.stream_replicas, create_missing=self.nats_user is None
+        )
+
+    async def directory_bucket(self) -> KeyValue:
+        """The directory bucket, checked like the streams."""
+        return await directory_bucket(
+            self.jetstream(), self.settings.stream_replicas, create_missing=self.nats_user is None
+        )
+
     def add_consumer(self, consumer: DurableConsumer) -> None:
-        consumer.inbox_prefix = inbox_prefix_for(self.settings.nats_url, self.settings.nats_inbox_prefix)
+        consumer.inbox_prefix = self.inbox_prefix
         consumer.ack_wait_seconds = self.settings.consumer_ack_wait_seconds
         self.consumers.append(consumer)
         consumer.register(self.broker)
@@ -87,7 +106,7 @@ class ServiceRuntime:
         setup_tracing(self.settings.service_name, self.settings.otel_exporter_otlp_endpoint)
         await self.db.migrate(self.migrations)
         await self.broker.connect()
-        await ensure_streams(self.jetstream(), self.settings.stream_replicas)
+        await ensure_streams(self.jetstream(), self.settings.stream_replicas, create_missing=self.nats_user is None)
         for hook in self._on_start:
             await hook(self)
         await self.broker.start()

@@ -10,7 +10,6 @@ from fastapi import FastAPI
 from nats.aio.msg import Msg
 
 from crocevia_common.messaging.consumer import DurableConsumer
-from crocevia_common.messaging.streams import directory_bucket
 from crocevia_common.service import ServiceRuntime
 from crocevia_contracts.stream import REFERRAL_EVENTS
 from crocevia_contracts.subjects import ALL_REFERRAL_EVENTS
@@ -41,8 +40,7 @@ def create_app(settings: NotificationsSettings | None = None, clock: Clock = utc
     app = runtime.create_app(title="Crocevia notifications")
 
     async def start(rt: ServiceRuntime) -> None:
-        js = rt.jetstream()
-        kv = await directory_bucket(js, settings.stream_replicas)
+        kv = await rt.directory_bucket()
         directory = AgencyDirectory(kv, load_agencies_dir(settings.agencies_dir))
         ctx = Notifier(
             settings=settings,

@@ -8,7 +8,6 @@ from fastapi import FastAPI
 from nats.aio.msg import Msg
 
 from crocevia_common.messaging.consumer import DurableConsumer
-from crocevia_common.messaging.streams import directory_bucket
 from crocevia_common.service import ServiceRuntime
 from crocevia_contracts import inbound_filter
 from crocevia_contracts.stream import REFERRAL_EVENTS
@@ -36,7 +35,7 @@ def create_app(settings: ReferralsSettings | None = None) -> FastAPI:
 
     async def start(rt: ServiceRuntime) -> None:
         keys = await load_or_create_keys(rt.db, settings.agency_id)
-        directory = Directory(await directory_bucket(rt.jetstream(), settings.stream_replicas))
+        directory = Directory(await rt.directory_bucket())
         await directory.publish_own(entry, keys.public())
         await directory.start()
         rt.on_stop(directory.stop)

@@ -7,12 +7,10 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from nats.js import JetStreamContext
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crocevia_audit.adapters.tables import messaging
-from crocevia_common.messaging.streams import ensure_stream
 from crocevia_contracts.stream import (
     AUDIT_ANNOUNCEMENTS,
     AUDIT_CHECKPOINT_SUBJECT,
@@ -24,10 +22,6 @@ CHECKPOINT_SUBJECT = AUDIT_CHECKPOINT_SUBJECT
 GAP_SUBJECT = AUDIT_GAP_SUBJECT
 GAP_CLOSED_SUBJECT = AUDIT_GAP_CLOSED_SUBJECT
 AUDIT_EVENTS = AUDIT_ANNOUNCEMENTS
-
-
-async def ensure_audit_stream(js: JetStreamContext, replicas: int = 1) -> None:
-    await ensure_stream(js, AUDIT_EVENTS, replicas)
 
 
 async def enqueue(
