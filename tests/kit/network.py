@@ -1,4 +1,8 @@
-"""The whole network as ``make up`` starts it: ``crocevia up`` as a process, on free ports."""
+"""The whole network as ``make up`` starts it: ``crocevia up`` as a process, on free ports.
+
+Its NATS takes no anonymous client: a test that connects to it directly logs in as the
+operator (or an agency), with the password ``crocevia up`` keeps in the data directory
+(``nats_login``)."""
 
 from __future__ import annotations
 
@@ -55,3 +59,10 @@ def crocevia_up(data: Path, **env: str) -> Iterator[tuple[dict, subprocess.Popen
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
             proc.wait(timeout=60)
+
+
+def nats_login(network: dict, user: str = "admin") -> dict[str, str]:
+    """``user`` and its password, as ``nats.connect`` takes them, for the network described
+    by ``network`` (its ``network.json``; by default the operator)."""
+    password = Path(network["nats_password_files"][user]).read_text().strip()
+    return {"user": user, "password": password}
