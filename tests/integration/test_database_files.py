@@ -30,12 +30,16 @@ async def test_a_new_database_and_its_wal_files_are_readable_by_their_owner_only
     assert mode(tmp_path / "made") == mode(tmp_path / "made" / "here") == 0o700
 
 
-async def test_an_existing_database_made_readable_by_others_is_narrowed(tmp_path: Path) -> None:
-    path = tmp_path / "audit.db"
-    for file in (path, tmp_path / "audit.db-wal"):
+def readable_by_others(directory: Path, *files: Path) -> None:
+    for file in files:
         file.touch()
         file.chmod(0o644)
-    tmp_path.chmod(0o755)
+    directory.chmod(0o755)
+
+
+async def test_an_existing_database_made_readable_by_others_is_narrowed(tmp_path: Path) -> None:
+    path = tmp_path / "audit.db"
+    readable_by_others(tmp_path, path, tmp_path / "audit.db-wal")
 
     db = Database(f"sqlite+aiosqlite:///{path}")
     await db.dispose()

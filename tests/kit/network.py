@@ -62,7 +62,8 @@ def crocevia_up(data: Path, **env: str) -> Iterator[tuple[dict, subprocess.Popen
 
 
 def nats_login(network: dict, user: str = "admin") -> dict[str, str]:
-    """``user`` and its password, as ``nats.connect`` takes them, for the network described
-    by ``network`` (its ``network.json``; by default the operator)."""
+    """``user``, its password and its reply subjects (a user reads only ``_INBOX.<user>``),
+    as ``nats.connect`` takes them, for the network ``network`` describes (its
+    ``network.json``; by default as the operator)."""
     password = Path(network["nats_password_files"][user]).read_text().strip()
-    return {"user": user, "password": password}
+    return {"user": user, "password": password, "inbox_prefix": f"_INBOX.{user}"}
