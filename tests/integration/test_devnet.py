@@ -25,7 +25,7 @@ import pytest
 
 from crocevia.devnet import AppFactories, Network, NetworkConfig, NetworkError, StopRequested
 from crocevia.processes import port_is_free
-from crocevia_common.messaging.streams import bucket_stream, weaknesses
+from crocevia_common.messaging.stream_specs import bucket_stream, weaknesses
 from crocevia_contracts.stream import DIRECTORY, NETWORK_STREAMS
 from tests.kit.nats import free_port_block
 from tests.kit.network import nats_login

@@ -21,7 +21,8 @@ from nats.js.api import ConsumerConfig, StreamConfig
 from crocevia.streams import create_streams
 from crocevia_common.messaging.connection import NatsLogin, inbox_prefix_for
 from crocevia_common.messaging.consumer import DurableConsumer, Unprocessable
-from crocevia_common.messaging.streams import bucket_stream, directory_bucket, stream_config
+from crocevia_common.messaging.stream_specs import bucket_stream, stream_config
+from crocevia_common.messaging.streams import directory_bucket
 from crocevia_contracts.stream import AUDIT_ANNOUNCEMENTS, DIRECTORY, REFERRAL_EVENTS
 from crocevia_contracts.subjects import inbound_filter
 from tests.kit.nats import SecuredNats

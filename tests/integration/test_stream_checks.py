@@ -16,7 +16,8 @@ from nats.js import JetStreamContext
 from crocevia.cli import main
 from crocevia_audit.bootstrap import create_app as audit_app
 from crocevia_audit.settings import AuditSettings
-from crocevia_common.messaging.streams import StreamError, ensure_streams, stream_config, weaknesses
+from crocevia_common.messaging.stream_specs import stream_config, weaknesses
+from crocevia_common.messaging.streams import StreamError, ensure_streams
 from crocevia_contracts.stream import AUDIT_ANNOUNCEMENTS, NETWORK_STREAMS, REFERRAL_EVENTS
 from crocevia_referrals.bootstrap import create_app as node_app
 from crocevia_referrals.settings import ReferralsSettings

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from crocevia_common.messaging.streams import bucket_stream, describe, stream_config, weaknesses
+from crocevia_common.messaging.stream_specs import bucket_stream, describe, stream_config, weaknesses
 from crocevia_contracts.stream import (
     AUDIT_ANNOUNCEMENTS,
     DEAD_LETTERS,
