@@ -1,9 +1,10 @@
 """The ``crocevia`` command: run the development network, issue development tokens,
-generate NATS permissions from the agency registry."""
+generate NATS permissions and passwords from the agency registry, create the streams."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import signal
 import sys
@@ -12,13 +13,18 @@ from pathlib import Path
 from types import FrameType
 
 from crocevia.devnet import AppFactories, Network, NetworkConfig, NetworkError, StopRequested
-from crocevia.nats_accounts import DEFAULT_NODE_CONSUMER, accounts_config
+from crocevia.nats_accounts import DEFAULT_NODE_CONSUMER, OPERATOR, accounts_config, password_users
+from crocevia.nats_secrets import ensure_env_file
 from crocevia.registry import RegistryError, load_registry
+from crocevia.streams import OperatorError, create_streams
 from crocevia_common.auth import Role, ensure_dev_key, issue_dev_token
+from crocevia_common.messaging.connection import NatsLogin, NatsLoginError, nats_login, url_user
+from crocevia_common.messaging.streams import StreamError
 from crocevia_contracts.subjects import SubjectError, check_agency_id
 
 DEFAULT_DATA_DIR = Path(".data")
 DEFAULT_AGENCIES_DIR = Path("deploy/demo/agencies")
+DEFAULT_NATS_URL = "nats://127.0.0.1:14222"
 
 
 def _default_key_file() -> Path:
@@ -102,6 +108,47 @@ def build_parser() -> argparse.ArgumentParser:
     accounts.add_argument(
         "--node-consumer", default=DEFAULT_NODE_CONSUMER, help="durable consumer name of a node (default: %(default)s)"
     )
+
+    passwords = commands.add_parser(
+        "nats-passwords",
+        help="give every NATS user of the registry a random password in a .env file",
+        description="Add a CROCEVIA_NATS_PASSWORD_<USER> line for each user that has none to a "
+        ".env file (made readable by its owner only); docker compose reads it.",
+    )
+    passwords.add_argument("--agencies-dir", type=Path, default=DEFAULT_AGENCIES_DIR, help="default: %(default)s")
+    passwords.add_argument("--env-file", type=Path, default=Path(".env"), help="default: %(default)s")
+
+    streams = commands.add_parser(
+        "streams",
+        help="create (or strengthen) the network's streams and directory bucket, as the operator",
+        description="Connect as the network's operator and create every stream of the contracts and "
+        "the directory bucket, or mend those weaker than their spec. Services only check them.",
+    )
+    streams.add_argument(
+        "--nats-url",
+        default=os.environ.get("CROCEVIA_NATS_URL", DEFAULT_NATS_URL),
+        help="default: $CROCEVIA_NATS_URL or %(default)s",
+    )
+    streams.add_argument(
+        "--user",
+        default=os.environ.get("CROCEVIA_NATS_USER", OPERATOR),
+        help="NATS user; '' on a server without users (default: $CROCEVIA_NATS_USER or %(default)s)",
+    )
+    streams.add_argument(
+        "--password-file",
+        type=Path,
+        default=None,
+        help="the user's password (default: $CROCEVIA_NATS_PASSWORD_FILE, else .data/secrets/nats/<user>)",
+    )
+    streams.add_argument(
+        "--replicas",
+        type=int,
+        default=int(os.environ.get("CROCEVIA_STREAM_REPLICAS", "1")),
+        help="copies of each message: 3 on a cluster (default: $CROCEVIA_STREAM_REPLICAS or %(default)s)",
+    )
+    streams.add_argument(
+        "--wait", type=float, default=30.0, help="seconds to wait for NATS to answer (default: %(default)s)"
+    )
     return parser
 
 
@@ -139,6 +186,48 @@ def _nats_accounts(args: argparse.Namespace) -> int:
     return 0
 
 
+def _nats_passwords(args: argparse.Namespace) -> int:
+    try:
+        users = password_users(load_registry(args.agencies_dir))
+    except RegistryError as exc:
+        print(f"crocevia nats-passwords: {exc}", file=sys.stderr)
+        return 1
+    added = ensure_env_file(args.env_file, users)
+    print(f"{args.env_file}: {len(added)} password(s) added, {len(users) - len(added)} kept")
+    return 0
+
+
+def _operator_login(args: argparse.Namespace) -> NatsLogin:
+    if url_user(args.nats_url) or not args.user:
+        return nats_login(args.nats_url, None, None)
+    configured = os.environ.get("CROCEVIA_NATS_PASSWORD_FILE")
+    password_file = args.password_file or (
+        Path(configured) if configured else DEFAULT_DATA_DIR / "secrets" / "nats" / args.user
+    )
+    return nats_login(args.nats_url, args.user, password_file)
+
+
+def _streams(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if args.replicas < 1:
+        parser.error("--replicas must be 1 or more")
+    try:
+        login = _operator_login(args)
+        done = asyncio.run(create_streams(args.nats_url, login, args.replicas, args.wait))
+    except (NatsLoginError, OperatorError, StreamError) as exc:
+        print(f"crocevia streams: {exc}", file=sys.stderr)
+        return 1
+    print("\n".join(done))
+    return 0
+
+
+def _shown_path(path: Path) -> str:
+    """``path`` relative to the working directory when it is inside it (shorter to copy)."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def _print_network(network: Network) -> None:
     urls = network.urls
     rows = [("nats", urls.nats), ("notifications", urls.notifications), ("audit", urls.audit)]
@@ -158,9 +247,19 @@ def _print_network(network: Network) -> None:
         f'  curl -H "Authorization: Bearer $TOKEN" {node}/referrals\n'
         f"Web pages (development sign-in): staff at {node}/ui, the inbox at {urls.notifications}/ui/inbox,\n"
         f"  auditors at {urls.audit}/ui/trail\n"
+        f"NATS takes no anonymous client: each agency, service and the operator ({OPERATOR}) has a user,\n"
+        f"  its password in {_shown_path(network.secrets_dir)}/<user>. Connect as {agency} or as the operator:\n"
+        f"  {_nats_url(network, agency)}\n"
+        f"  {_nats_url(network, OPERATOR)}\n"
         "Press Ctrl-C to stop.",
         flush=True,
     )
+
+
+def _nats_url(network: Network, user: str) -> str:
+    """How to connect as ``user``: the password read from its file by the shell, never shown."""
+    host = network.urls.nats.split("://", 1)[1]
+    return f"nats://{user}:$(cat {_shown_path(network.password_file(user))})@{host}"
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -213,6 +312,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _token(args, parser)
     if args.command == "nats-accounts":
         return _nats_accounts(args)
+    if args.command == "nats-passwords":
+        return _nats_passwords(args)
+    if args.command == "streams":
+        return _streams(args, parser)
     return _up(args)
 
 

@@ -7,10 +7,18 @@ uvicorn process with its own SQLite file and its own log under ``<data-dir>/logs
 Ports: NATS on ``nats_port``; notifications on ``base_port``, audit on ``base_port + 1``,
 then the agencies in id order from ``base_port + 2``. ``<data-dir>/network.json`` appears
 once every service answers ``GET /readyz`` and disappears when the network stops.
+
+NATS runs closed: the users and permissions ``crocevia nats-accounts`` generates from the
+agency files, no anonymous access. Each user's password is a file of
+``<data-dir>/secrets/nats`` (made on the first start, kept after); each service connects as
+its own user (a node as its agency, ``notifications``, ``audit``), and the operator
+(``admin``) creates the streams before any service starts. The data directory, the secrets
+and the databases are readable by their owner only.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -24,9 +32,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from crocevia.nats_accounts import OPERATOR, SERVICE_USERS, accounts_config, password_users
+from crocevia.nats_secrets import ensure_passwords, private_directory, server_environment
 from crocevia.processes import ChildProcess, port_answers, port_is_free, stop_processes
 from crocevia.registry import agency_files
+from crocevia.streams import OperatorError, create_streams
 from crocevia_common.auth import ensure_dev_key
+from crocevia_common.messaging.connection import NatsLogin
+from crocevia_common.messaging.streams import StreamError
 
 NOTIFICATIONS = "notifications"
 AUDIT = "audit"
@@ -69,11 +82,14 @@ class NetworkUrls:
     agencies: dict[str, str]
     notifications: str
     audit: str
+    # Where each NATS user's password is (the operator's ``admin`` included), never the password.
+    nats_password_files: dict[str, str] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         """The content of ``network.json``."""
         return {
             "nats": self.nats,
+            "nats_password_files": dict(self.nats_password_files),
             "agencies": dict(self.agencies),
             "notifications": self.notifications,
             "audit": self.audit,
@@ -107,7 +123,10 @@ class Network:
         self.data_dir = self.config.data_dir.resolve()
         self.key_file = self.data_dir / "dev-jwt.key"
         self.network_file = self.data_dir / "network.json"
+        self.secrets_dir = self.data_dir / "secrets" / "nats"
         self._agencies = {p.stem: p.resolve() for p in agency_files(self.config.agencies_dir)}
+        # The NATS user each service connects as.
+        self._nats_users = {f"referrals-{a}": a for a in self._agencies} | {s: s for s in SERVICE_USERS}
         self._stop_requested = threading.Event()
         self._hurry = threading.Event()
         self._nats: ChildProcess | None = None
@@ -120,12 +139,18 @@ class Network:
 
     def _plan_urls(self) -> NetworkUrls:
         base = self.config.base_port
+        users = [OPERATOR, *self._agencies, *SERVICE_USERS]
         return NetworkUrls(
             nats=f"nats://{self.config.host}:{self.config.nats_port}",
             agencies={a: self._http(base + 2 + i) for i, a in enumerate(self._agencies)},
             notifications=self._http(base),
             audit=self._http(base + 1),
+            nats_password_files={user: str(self.password_file(user)) for user in users},
         )
+
+    def password_file(self, user: str) -> Path:
+        """The file holding NATS user ``user``'s password."""
+        return self.secrets_dir / user
 
     def ports(self) -> dict[str, int]:
         """Which process listens on which port."""
@@ -146,10 +171,12 @@ class Network:
         NetworkError (or StopRequested, when ``request_stop()`` came first)."""
         try:
             self._check_ports()
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            private_directory(self.data_dir)
             self.network_file.unlink(missing_ok=True)  # left by a launcher that was killed
             ensure_dev_key(self.key_file)
-            self._start_nats()
+            passwords = ensure_passwords(self.secrets_dir, password_users(self._agencies))
+            self._start_nats(passwords)
+            self._create_streams(passwords[OPERATOR])
             for name, port, app, extra in self._service_plan():
                 self._start_service(name, port, app, extra)
             self._wait_until_ready()
@@ -175,19 +202,22 @@ class Network:
                 "uses them (another `crocevia up`?) or pick others with --nats-port/--base-port."
             )
 
-    def _start_nats(self) -> None:
-        store = self.data_dir / "nats"
-        store.mkdir(parents=True, exist_ok=True)
+    def _start_nats(self, passwords: dict[str, str]) -> None:
+        store = private_directory(self.data_dir / "nats")
+        private_directory(self.data_dir / "logs")
+        # Made again at each start, so that a new agency file gets its user.
+        (store / "accounts.conf").write_text(accounts_config(self._agencies))
         conf = store / "nats.conf"
         conf.write_text(
             'server_name: "crocevia-dev"\n'
             f"listen: {self.config.host}:{self.config.nats_port}\n"
             f"jetstream {{ store_dir: {json.dumps(str(store))} }}\n"
+            "include ./accounts.conf\n"
         )
         self._nats = ChildProcess(
             "nats",
             [nats_server_binary(), "-c", str(conf)],
-            dict(os.environ),
+            {**os.environ, **server_environment(passwords)},
             self.data_dir / "logs" / "nats.log",
         )
         self._nats.start()
@@ -200,6 +230,14 @@ class Network:
                     f"last lines of {self._nats.log_path}:\n{self._nats.log_tail()}"
                 )
             self._pause(0.05)
+
+    def _create_streams(self, operator_password: str) -> None:
+        """As the operator, create (or strengthen) every stream before any service checks them."""
+        login = NatsLogin(OPERATOR, operator_password)
+        try:
+            asyncio.run(create_streams(self.urls.nats, login, replicas=1, wait=15))
+        except (OperatorError, StreamError) as exc:
+            raise NetworkError(f"nats: the operator could not create the streams: {exc}") from None
 
     def _service_plan(self) -> list[tuple[str, int, str, dict[str, str]]]:
         apps, ports = self.config.apps, self.ports()
@@ -247,7 +285,13 @@ class Network:
                 **extra,
             }
         )
+        env.update(self._nats_login(name))
         return env
+
+    def _nats_login(self, name: str) -> dict[str, str]:
+        """Service ``name``'s NATS user and password file (never the password itself)."""
+        user = self._nats_users.get(name, name)
+        return {"CROCEVIA_NATS_USER": user, "CROCEVIA_NATS_PASSWORD_FILE": str(self.password_file(user))}
 
     def _start_service(self, name: str, port: int, app: str, extra: dict[str, str]) -> None:
         argv = [sys.executable, "-m", "uvicorn", "--factory", app, "--host", self.config.host, "--port", str(port)]

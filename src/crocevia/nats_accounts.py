@@ -3,9 +3,11 @@
 One user per agency: it publishes only events *from* itself (``referral.v1.<self>.*.>``),
 reads only events addressed *to* itself (``referral.v1.*.<self>.>``, through its own
 durable consumer), and writes only its own directory key (``$KV.directory.<self>``).
-The notifications and audit services read every event. Passwords are not written to the
-file: each is a variable that nats-server takes from its environment, so a missing one
-stops the server instead of opening it.
+The notifications and audit services read every event. Only ``admin``, the network's
+operator, creates, changes, purges or deletes streams and the directory bucket; the others
+may only read a stream's configuration and run their own consumers. Passwords are not
+written to the file: each is a variable that nats-server takes from its environment, so a
+missing one stops the server instead of opening it. There is no anonymous user.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from crocevia_contracts.subjects import (
 ACCOUNT = "CROCEVIA"
 SYSTEM_ACCOUNT = "SYS"
 SERVICE_USERS = ("notifications", "audit")
+OPERATOR = "admin"
+SYSTEM_USER = "system"
 DEFAULT_NODE_CONSUMER = "referrals-{agency}"
 
 _KV_STREAM = f"KV_{DIRECTORY_BUCKET}"
@@ -130,10 +134,8 @@ def agency_permissions(agency_id: str, consumer: str) -> Permissions:
         dead_letter_subject(consumer),
         f"$KV.{DIRECTORY_BUCKET}.{agency}",
         f"{_JS}.INFO",
-        # Whoever starts first creates the streams; once they exist, a create with another
-        # configuration is refused and no update is granted.
+        # A node checks the streams' configuration at start; the operator creates them.
         *(f"{_JS}.STREAM.INFO.{s}" for s in (events, DEAD_LETTERS.name, NOTICES.name)),
-        *(f"{_JS}.STREAM.CREATE.{s}" for s in (events, DEAD_LETTERS.name, NOTICES.name, _KV_STREAM)),
         f"{_JS}.CONSUMER.CREATE.{events}.{consumer}.{inbound_filter(agency)}",
         f"{_JS}.CONSUMER.INFO.{events}.{consumer}",
         f"{_JS}.CONSUMER.MSG.NEXT.{events}.{consumer}",
@@ -149,35 +151,44 @@ SERVICE_PUBLISHES = {
     "notifications": (ALL_NOTICES, "notifications.inbox.changed", f"$KV.{DIRECTORY_BUCKET}.service.notifications"),
     "audit": ("audit.v1.>",),
 }
+# The directory key each service writes (its public key, published like an agency's).
+SERVICE_DIRECTORY_KEYS = {"notifications": "service.notifications"}
+# Stream changes only the operator makes (creating one included: a stream created by
+# someone else could be weaker than the contracts' spec).
+OPERATOR_ONLY = tuple(
+    f"{_JS}.STREAM.{action}.>" for action in ("CREATE", "UPDATE", "DELETE", "PURGE", "MSG.DELETE", "RESTORE")
+)
 
 
 def service_permissions(name: str = "audit") -> Permissions:
     """What the notifications and audit services may do: read every event, notice and dead
-    letter, run their own consumers, publish their own announcements, never publish an
-    agency's event or rewrite a stream."""
+    letter, run their own consumers, publish their own announcements and write their own
+    directory key, never publish an agency's event nor create or change a stream."""
     own = SERVICE_PUBLISHES.get(name, ())
+    key = SERVICE_DIRECTORY_KEYS.get(name)
+    directory = (f"$KV.{DIRECTORY_BUCKET}.{key}",) if key else ()
     return Permissions(
-        publish_allow=(f"{_JS}.>", "$JS.ACK.>", "$JS.FC.>", ALL_DEAD_LETTERS, *own),
-        publish_deny=(
-            f"{_JS}.STREAM.DELETE.>",
-            f"{_JS}.STREAM.PURGE.>",
-            f"{_JS}.STREAM.MSG.DELETE.>",
-            f"{_JS}.STREAM.UPDATE.>",
-        ),
+        publish_allow=(f"{_JS}.>", "$JS.ACK.>", "$JS.FC.>", ALL_DEAD_LETTERS, *own, *directory),
+        publish_deny=OPERATOR_ONLY,
         subscribe_allow=(ALL_REFERRAL_EVENTS, ALL_NOTICES, ALL_DEAD_LETTERS, own_inbox(name), *own),
     )
 
 
 def network_users(agency_ids: Iterable[str], node_consumer: str = DEFAULT_NODE_CONSUMER) -> list[NatsUser]:
-    """Every user of the network: one per agency (in id order), the services, and an
-    ``admin`` user with no restriction for operators."""
+    """Every user of the network: one per agency (in id order), the services, and the
+    operator's ``admin`` user with no restriction (it creates the streams)."""
     users = [
         NatsUser(agency, agency_permissions(agency, node_consumer.format(agency=agency)))
         for agency in sorted(set(agency_ids))
     ]
     users += [NatsUser(name, service_permissions(name)) for name in SERVICE_USERS]
-    users.append(NatsUser("admin"))
+    users.append(NatsUser(OPERATOR))
     return users
+
+
+def password_users(agency_ids: Iterable[str], node_consumer: str = DEFAULT_NODE_CONSUMER) -> list[str]:
+    """Every user nats-server needs a password for: the network's and the system user."""
+    return [user.name for user in network_users(agency_ids, node_consumer)] + [SYSTEM_USER]
 
 
 def _subject_list(key: str, subjects: Iterable[str], indent: str) -> list[str]:
@@ -205,7 +216,7 @@ def _render_user(user: NatsUser) -> list[str]:
 def render_accounts(users: Iterable[NatsUser]) -> str:
     """A nats-server configuration fragment (``include``-able) defining the Crocevia
     account with JetStream, its users, and the system account."""
-    system = NatsUser("system")
+    system = NatsUser(SYSTEM_USER)
     lines = [
         "# Generated by `crocevia nats-accounts` from the agency registry: do not edit.",
         "# Regenerate with: uv run crocevia nats-accounts --output deploy/nats/accounts.conf",

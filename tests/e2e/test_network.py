@@ -3,6 +3,7 @@ walk a new user takes in the README."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -13,7 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import nats
 import pytest
+
+from tests.kit.network import nats_login
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -104,6 +108,29 @@ def test_a_referral_walks_from_pioltello_casa_to_cpia2_and_everyone_sees_it(netw
         )
     )
     assert "Amina" not in json.dumps(inbox)
+
+
+def test_nats_refuses_an_anonymous_client_and_an_agency_writing_anothers_key(network):
+    """The hole an anonymous client used to replace cpia2's directory key is closed."""
+
+    async def attempt() -> tuple[str, bytes]:
+        with pytest.raises(nats.errors.Error, match="Authorization Violation"):
+            await nats.connect(network["nats"], allow_reconnect=False, error_cb=_ignore)
+        casa = await nats.connect(network["nats"], **nats_login(network, "pioltello-casa"), error_cb=_ignore)
+        try:
+            kv = await casa.jetstream().key_value("directory")
+            with pytest.raises((TimeoutError, nats.errors.TimeoutError)):  # nats-server drops it
+                await asyncio.wait_for(kv.put("cpia2", b"forged"), 2)
+            return "refused", (await kv.get("cpia2")).value
+        finally:
+            await casa.close()
+
+    outcome, entry = asyncio.run(attempt())
+    assert outcome == "refused" and b"forged" not in entry and b"cpia2" in entry
+
+
+async def _ignore(_error: Exception) -> None:
+    pass
 
 
 def test_ctrl_c_stops_every_process_the_network_started(network):

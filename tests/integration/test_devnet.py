@@ -17,6 +17,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from stat import S_IMODE
 from typing import Any
 
 import nats
@@ -24,7 +25,10 @@ import pytest
 
 from crocevia.devnet import AppFactories, Network, NetworkConfig, NetworkError, StopRequested
 from crocevia.processes import port_is_free
+from crocevia_common.messaging.stream_specs import bucket_stream, weaknesses
+from crocevia_contracts.stream import DIRECTORY, NETWORK_STREAMS
 from tests.kit.nats import free_port_block
+from tests.kit.network import nats_login
 
 ROOT = Path(__file__).resolve().parents[2]
 FAKE = "tests.integration.devnet_app:create_app"
@@ -76,16 +80,20 @@ def assert_all_stopped(network: Network) -> None:
 def test_the_network_runs_every_service_and_describes_it_in_network_json(config: NetworkConfig) -> None:
     network = Network(config)
     base = config.base_port
+    data = config.data_dir.resolve()
+    secrets = data / "secrets" / "nats"
     with network:
         described = json.loads((config.data_dir / "network.json").read_text())
         assert described == {
             "nats": f"nats://127.0.0.1:{config.nats_port}",
+            "nats_password_files": {
+                user: str(secrets / user) for user in ("admin", "coop-abitare", "cpia2", "notifications", "audit")
+            },
             "agencies": {"coop-abitare": f"http://127.0.0.1:{base + 2}", "cpia2": f"http://127.0.0.1:{base + 3}"},
             "notifications": f"http://127.0.0.1:{base}",
             "audit": f"http://127.0.0.1:{base + 1}",
         }
 
-        data = config.data_dir.resolve()
         node = get_json(described["agencies"]["cpia2"] + "/env")
         assert node["CROCEVIA_AGENCY_ID"] == "cpia2"
         assert node["CROCEVIA_AGENCY_FILE"] == str((config.agencies_dir / "cpia2.yaml").resolve())
@@ -93,6 +101,8 @@ def test_the_network_runs_every_service_and_describes_it_in_network_json(config:
         assert node["CROCEVIA_SERVICE_NAME"] == "referrals-cpia2"
         assert node["CROCEVIA_PUBLIC_URL"] == described["agencies"]["cpia2"]
         assert node["CROCEVIA_NATS_URL"] == described["nats"]
+        assert node["CROCEVIA_NATS_USER"] == "cpia2"
+        assert node["CROCEVIA_NATS_PASSWORD_FILE"] == str(secrets / "cpia2")
         assert Path(node["CROCEVIA_AUTH_DEV_KEY_FILE"]) == data / "dev-jwt.key"
         assert (data / "dev-jwt.key").exists()
 
@@ -100,15 +110,22 @@ def test_the_network_runs_every_service_and_describes_it_in_network_json(config:
         assert audit["CROCEVIA_DATABASE_URL"] == f"sqlite+aiosqlite:///{data}/audit.db"
         assert audit["CROCEVIA_AGENCIES_DIR"] == str(config.agencies_dir.resolve())
         assert "CROCEVIA_AGENCY_ID" not in audit
+        assert (audit["CROCEVIA_NATS_USER"], audit["CROCEVIA_NATS_PASSWORD_FILE"]) == ("audit", str(secrets / "audit"))
+        notifications = get_json(described["notifications"] + "/env")
+        assert notifications["CROCEVIA_NATS_USER"] == "notifications"
 
-        async def jetstream_answers() -> None:
-            nc = await nats.connect(described["nats"])
+        specs = [*NETWORK_STREAMS, bucket_stream(DIRECTORY)]
+
+        async def weak_streams() -> dict[str, list]:
+            nc = await nats.connect(described["nats"], **nats_login(described))
             try:
-                await nc.jetstream().account_info()
+                js = nc.jetstream()
+                return {spec.name: weaknesses(spec, (await js.stream_info(spec.name)).config) for spec in specs}
             finally:
                 await nc.close()
 
-        asyncio.run(jetstream_answers())
+        # The operator created them before the services started.
+        assert asyncio.run(weak_streams()) == {spec.name: [] for spec in specs}
         assert (data / "nats" / "jetstream").is_dir()
         assert {p.name for p in (data / "logs").iterdir()} == {
             "nats.log",
@@ -121,6 +138,51 @@ def test_the_network_runs_every_service_and_describes_it_in_network_json(config:
     assert_all_stopped(network)
     assert not (config.data_dir / "network.json").exists()
     assert all(port_is_free("127.0.0.1", port) for port in network.ports().values())
+
+
+def passwords(data: Path) -> dict[str, str]:
+    return {p.name: p.read_text().strip() for p in (data / "secrets" / "nats").iterdir()}
+
+
+async def connects(url: str, **credentials: str) -> bool:
+    try:
+        nc = await nats.connect(url, allow_reconnect=False, connect_timeout=2, error_cb=ignore, **credentials)
+    except nats.errors.Error:
+        return False
+    await nc.close()
+    return True
+
+
+async def ignore(_error: Exception) -> None:
+    pass
+
+
+def test_nats_refuses_anonymous_clients_and_each_user_has_a_private_password(config: NetworkConfig) -> None:
+    data = config.data_dir.resolve()
+    with Network(config) as network:
+        url = network.urls.nats
+        secret = passwords(data)
+        assert asyncio.run(connects(url)) is False
+        assert asyncio.run(connects(url, user="cpia2", password="cpia2")) is False
+        assert asyncio.run(connects(url, user="cpia2", password=secret["cpia2"])) is True
+        assert asyncio.run(connects(url, **nats_login(network.urls.as_json(), "notifications"))) is True
+        written = [(data / "network.json").read_text(), *(p.read_text() for p in (data / "logs").iterdir())]
+
+    assert set(secret) == {"admin", "system", "notifications", "audit", "cpia2", "coop-abitare"}
+    assert len(set(secret.values())) == len(secret) and all(len(p) >= 32 for p in secret.values())
+    assert not [p for p in secret.values() if any(p in text for text in written)], "a password was written out"
+    for directory in (data, data / "secrets", data / "secrets" / "nats", data / "nats", data / "logs"):
+        assert S_IMODE(directory.stat().st_mode) == 0o700, directory
+    for file in [*(data / "secrets" / "nats").iterdir(), data / "dev-jwt.key"]:
+        assert S_IMODE(file.stat().st_mode) == 0o600, file
+
+
+def test_passwords_are_kept_across_restarts(config: NetworkConfig) -> None:
+    with Network(config):
+        first = passwords(config.data_dir)
+    with Network(config) as network:
+        assert passwords(config.data_dir) == first
+        assert asyncio.run(connects(network.urls.nats, user="admin", password=first["admin"])) is True
 
 
 def test_a_taken_port_stops_the_start_before_anything_runs(config: NetworkConfig) -> None:
@@ -249,6 +311,10 @@ def test_crocevia_up_stops_everything_it_started_on_a_signal(config: NetworkConf
 
     assert launcher.returncode == 0, output
     assert "crocevia token --agency coop-abitare --role operator --key-file" in output
+    secrets = config.data_dir.resolve() / "secrets" / "nats"
+    assert f"nats://coop-abitare:$(cat {secrets}/coop-abitare)@127.0.0.1:{config.nats_port}" in output
+    assert f"nats://admin:$(cat {secrets}/admin)@127.0.0.1:{config.nats_port}" in output
+    assert not [p for p in passwords(config.data_dir).values() if p in output]
     assert f"referrals-cpia2         http://127.0.0.1:{config.base_port + 3}" in output
     assert not [pid for pid in started if alive(pid)]
     assert not network_file.exists()

@@ -1,16 +1,15 @@
-"""The generated NATS permissions, enforced by a real nats-server: an agency publishes only
-as itself, reads only what is addressed to it, and writes only its own directory entry;
-the services read everything and publish no agency's event."""
+"""The generated NATS permissions, enforced by a real nats-server: nobody connects without a
+user; an agency publishes only as itself, reads only what is addressed to it, and writes
+only its own directory entry; the services read everything and publish no agency's event;
+only the operator creates or changes a stream."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
-import os
-import subprocess
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -18,46 +17,36 @@ from typing import Any
 import nats
 import pytest
 from nats.aio.client import Client
-from nats.js.api import ConsumerConfig
+from nats.js.api import ConsumerConfig, StreamConfig
 
-from crocevia.nats_accounts import network_users, render_accounts
-from crocevia_common.messaging.connection import inbox_prefix_for
+from crocevia.streams import create_streams
+from crocevia_common.messaging.connection import NatsLogin, inbox_prefix_for
 from crocevia_common.messaging.consumer import StreamConsumer, one_at_a_time
 from crocevia_common.messaging.intake import Delivery, Unprocessable
-from crocevia_common.messaging.streams import directory_bucket, ensure_streams
-from crocevia_contracts.stream import REFERRAL_EVENTS
+from crocevia_common.messaging.stream_specs import bucket_stream, stream_config
+from crocevia_common.messaging.streams import directory_bucket
+from crocevia_contracts.stream import AUDIT_ANNOUNCEMENTS, DIRECTORY, REFERRAL_EVENTS
 from crocevia_contracts.subjects import inbound_filter
-from tests.kit.nats import NatsProcess, nats_server_binary
+from tests.kit.nats import SecuredNats
 
-ROOT = Path(__file__).resolve().parents[2]
 AGENCIES = ("cpia2", "coop-abitare")
 DENIED = 0.5  # seconds to wait for an answer that a refused request never gets
-
-
-@dataclass
-class SecuredNats(NatsProcess):
-    accounts: str = ""
-
-    def config_text(self) -> str:
-        return super().config_text() + self.accounts
-
-
-def password(user: str) -> str:
-    return f"pw-{user}"
+password = SecuredNats.password
 
 
 @pytest.fixture
-def secured_nats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SecuredNats]:
-    users = network_users(AGENCIES)
-    for user in users:
-        monkeypatch.setenv(user.password_variable, password(user.name))
-    monkeypatch.setenv("CROCEVIA_NATS_PASSWORD_SYSTEM", "pw-system")
-    server = SecuredNats(workdir=tmp_path / "nats", accounts=render_accounts(users))
-    server.start()
+def secured_nats(tmp_path: Path) -> Iterator[SecuredNats]:
+    server = SecuredNats(workdir=tmp_path / "nats", agencies=AGENCIES).start()
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+async def streams(secured_nats: SecuredNats) -> list[str]:
+    """The streams and the directory bucket, created by the operator as `crocevia streams` does."""
+    return await create_streams(secured_nats.url, NatsLogin("admin", password("admin")))
 
 
 @dataclass
@@ -106,10 +95,22 @@ async def refused(coro: object) -> bool:
     return False
 
 
-async def test_an_agency_publishes_its_own_events_and_not_another_agencys(connect) -> None:
+async def test_nobody_connects_without_a_user_and_its_password(secured_nats: SecuredNats) -> None:
+    for credentials in ({}, {"user": "cpia2", "password": "guessed"}, {"user": "nobody", "password": "pw-nobody"}):
+        with pytest.raises(nats.errors.Error, match="Authorization Violation"):
+            await nats.connect(secured_nats.url, allow_reconnect=False, error_cb=ignore, **credentials)
+
+    nc = await nats.connect(secured_nats.url, user="cpia2", password=password("cpia2"), allow_reconnect=False)
+    await nc.close()
+
+
+async def ignore(_error: Exception) -> None:
+    pass
+
+
+async def test_an_agency_publishes_its_own_events_and_not_another_agencys(connect, streams) -> None:
     coop = await connect("coop-abitare")
     js = coop.nc.jetstream()
-    await ensure_streams(js)
 
     ack = await js.publish("referral.v1.coop-abitare.cpia2.requested", b"{}", timeout=2)
     assert ack.stream == "REFERRALS"
@@ -120,9 +121,8 @@ async def test_an_agency_publishes_its_own_events_and_not_another_agencys(connec
     assert coop.violations()
 
 
-async def test_a_node_reads_only_what_is_addressed_to_it(connect) -> None:
+async def test_a_node_reads_only_what_is_addressed_to_it(connect, streams) -> None:
     coop, cpia2 = await connect("coop-abitare"), await connect("cpia2")
-    await ensure_streams(coop.nc.jetstream())
     await coop.nc.jetstream().publish("referral.v1.coop-abitare.cpia2.requested", b"to cpia2")
     await cpia2.nc.jetstream().publish("referral.v1.cpia2.coop-abitare.received", b"to coop")
 
@@ -149,9 +149,8 @@ async def test_a_node_reads_only_what_is_addressed_to_it(connect) -> None:
     assert any("subscription" in v.lower() for v in cpia2.violations())
 
 
-async def test_the_filter_in_the_body_must_match_the_permitted_subject(connect) -> None:
+async def test_the_filter_in_the_body_must_match_the_permitted_subject(connect, streams) -> None:
     cpia2 = await connect("cpia2")
-    await ensure_streams(cpia2.nc.jetstream())
     request = {
         "stream_name": "REFERRALS",
         "config": ConsumerConfig(
@@ -163,21 +162,78 @@ async def test_the_filter_in_the_body_must_match_the_permitted_subject(connect) 
     assert "error" in json.loads(answer.data)
 
 
-async def test_an_agency_writes_only_its_own_directory_entry(connect) -> None:
+async def test_an_agency_writes_only_its_own_directory_entry(connect, streams) -> None:
     cpia2, coop = await connect("cpia2"), await connect("coop-abitare")
-    kv = await directory_bucket(cpia2.nc.jetstream())
+    kv = await directory_bucket(cpia2.nc.jetstream(), create_missing=False)
     await kv.put("cpia2", b'{"organization": {"id": "cpia2"}}')
 
-    coop_kv = await directory_bucket(coop.nc.jetstream())
+    coop_kv = await directory_bucket(coop.nc.jetstream(), create_missing=False)
     assert (await coop_kv.get("cpia2")).value == b'{"organization": {"id": "cpia2"}}'
     assert await refused(coop_kv.put("cpia2", b"overwritten"))
+    assert await refused(coop_kv.put("service.notifications", b"a key of coop's"))
     assert (await kv.get("cpia2")).value == b'{"organization": {"id": "cpia2"}}'
     assert "cpia2" in await coop_kv.keys()
 
 
-async def test_services_read_every_event_and_publish_none(connect) -> None:
+async def test_notifications_writes_its_own_directory_key_and_no_other(connect, streams) -> None:
+    notifications, audit = await connect("notifications"), await connect("audit")
+    kv = await directory_bucket(notifications.nc.jetstream(), create_missing=False)
+
+    await kv.put("service.notifications", b'{"public_key": "notifications"}')
+
+    assert (await kv.get("service.notifications")).value == b'{"public_key": "notifications"}'
+    assert await refused(kv.put("cpia2", b"forged by notifications"))
+    assert await refused(kv.put("service.audit", b"not its key"))
+    audit_kv = await directory_bucket(audit.nc.jetstream(), create_missing=False)
+    assert await refused(audit_kv.put("service.notifications", b"forged by audit"))
+    assert (await kv.get("service.notifications")).value == b'{"public_key": "notifications"}'
+    assert await kv.keys() == ["service.notifications"]
+
+
+@pytest.mark.parametrize("user", ["cpia2", "notifications", "audit"])
+async def test_only_the_operator_creates_a_stream_or_the_directory_bucket(connect, user: str) -> None:
+    session = await connect(user)
+    js = session.nc.jetstream()
+
+    for spec in (REFERRAL_EVENTS, AUDIT_ANNOUNCEMENTS, bucket_stream(DIRECTORY)):
+        assert await refused(js.add_stream(stream_config(spec))), spec.name
+    assert await refused(js.add_stream(StreamConfig(name="STOLEN", subjects=["stolen.>"])))
+    await asyncio.sleep(0.1)
+    assert session.violations()
+
+    admin = await connect("admin")
+    assert await admin.nc.jetstream().streams_info() == []
+
+
+@pytest.mark.parametrize("user", ["cpia2", "notifications", "audit"])
+async def test_nobody_but_the_operator_updates_purges_or_deletes_a_stream(connect, streams, user: str) -> None:
+    coop, session, admin = await connect("coop-abitare"), await connect(user), await connect("admin")
+    await coop.nc.jetstream().publish("referral.v1.coop-abitare.cpia2.requested", b"{}")
+    js = session.nc.jetstream()
+    current = (await js.stream_info("REFERRALS")).config
+
+    assert await refused(js.update_stream(replace(current, max_age=5, duplicate_window=5)))
+    assert await refused(js.update_stream(replace(current, deny_purge=False)))
+    assert await refused(js.purge_stream("REFERRALS"))
+    assert await refused(js.delete_msg("REFERRALS", 1))
+    assert await refused(js.delete_stream("REFERRALS"))
+
+    info = await admin.nc.jetstream().stream_info("REFERRALS")
+    assert (info.config.max_age, info.config.deny_purge, info.state.messages) == (0, True, 1)
+
+
+async def test_even_the_operator_cannot_purge_the_trails_sources(connect, streams) -> None:
+    """The referral, notice, audit and dead-letter streams deny purges: emptying one would
+    need the operator to recreate it, which the audit's checkpoints would show."""
+    js = (await connect("admin")).nc.jetstream()
+
+    for name in ("REFERRALS", "NOTICES", "AUDIT", "DEADLETTERS"):
+        with pytest.raises(nats.js.errors.APIError, match="purge"):
+            await js.purge_stream(name)
+
+
+async def test_services_read_every_event_and_publish_none(connect, streams) -> None:
     coop, audit = await connect("coop-abitare"), await connect("audit")
-    await ensure_streams(audit.nc.jetstream())
     await coop.nc.jetstream().publish("referral.v1.coop-abitare.cpia2.requested", b"{}")
 
     js = audit.nc.jetstream()
@@ -199,12 +255,11 @@ async def test_an_agency_cannot_read_the_replies_meant_for_another(connect) -> N
     assert "_inbox.coop-abitare.>" in cpia2.violations()[0].lower()
 
 
-async def test_the_shared_consumer_runs_under_node_permissions(connect, secured_nats: SecuredNats) -> None:
+async def test_the_shared_consumer_runs_under_node_permissions(connect, secured_nats: SecuredNats, streams) -> None:
     """The services' one consumer (pull, explicit ack, retry in place, dead letters) needs
     nothing the generated node permissions do not grant."""
     coop = await connect("coop-abitare")
     js = coop.nc.jetstream()
-    await ensure_streams(js)
     attempts: dict[str, int] = {}
     applied: list[str] = []
     done = asyncio.Event()
@@ -252,26 +307,11 @@ async def test_the_shared_consumer_runs_under_node_permissions(connect, secured_
     assert info.state.messages == 1
 
 
-def test_the_cluster_configurations_are_valid(tmp_path: Path) -> None:
-    accounts = (ROOT / "deploy/nats/accounts.conf").read_text()
-    env = {
-        **os.environ,
-        "CROCEVIA_NATS_ROUTE_PASSWORD": "route-pw",
-        "CROCEVIA_NATS_ROUTES": "[nats-route://route:route-pw@n1:6222]",
-    }
-    for variable in set(word.lstrip("$") for word in accounts.split() if word.startswith("$CROCEVIA")):
-        env[variable] = "pw"
-    for node in ("n1", "n2", "n3"):
-        conf = ROOT / f"deploy/nats/cluster/{node}.conf"
-        done = subprocess.run([nats_server_binary(), "-t", "-c", str(conf)], capture_output=True, text=True, env=env)
-        assert done.returncode == 0, done.stderr
-        assert f"server_name: {node}" in conf.read_text()
-
-
 async def test_real_nodes_audit_and_notifications_work_under_the_generated_permissions(
-    secured_nats: SecuredNats, tmp_path: Path
+    secured_nats: SecuredNats, tmp_path: Path, streams
 ) -> None:
-    """Each service connects as its own NATS user: the whole closed loop still works."""
+    """Each service connects as its own NATS user (its password in a file, or in the URL):
+    the whole closed loop still works, on streams the operator created."""
     from crocevia_audit.bootstrap import create_app as audit_app
     from crocevia_audit.settings import AuditSettings
     from crocevia_notifications.bootstrap import create_app as notifications_app
@@ -284,9 +324,13 @@ async def test_real_nodes_audit_and_notifications_work_under_the_generated_permi
     tokens = Tokens(tmp_path / "key")
 
     def as_user(user: str) -> dict[str, object]:
-        url = secured_nats.url.replace("nats://", f"nats://{user}:{password(user)}@")
+        secret = tmp_path / "secrets" / user
+        secret.parent.mkdir(exist_ok=True)
+        secret.write_text(password(user) + "\n")
         return {
-            "nats_url": url,
+            "nats_url": secured_nats.url,
+            "nats_user": user,
+            "nats_password_file": secret,
             "auth_dev_key_file": tokens.key_file,
             "outbox_poll_seconds": 0.2,
             "database_url": f"sqlite+aiosqlite:///{tmp_path / user}.db",
@@ -301,7 +345,17 @@ async def test_real_nodes_audit_and_notifications_work_under_the_generated_permi
             )
         )
 
-    audit = audit_app(AuditSettings(**as_user("audit")))
+    # The URL may carry the user and password too.
+    audit = audit_app(
+        AuditSettings(
+            **{
+                **as_user("audit"),
+                "nats_url": secured_nats.url_as("audit"),
+                "nats_user": None,
+                "nats_password_file": None,
+            }
+        )
+    )
     notifications = notifications_app(
         NotificationsSettings(
             agencies_dir=tmp_path / "agencies", staff_dir=tmp_path / "none", **as_user("notifications")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 import socket
@@ -75,6 +76,7 @@ class NatsProcess:
     cluster_port: int | None = None
     routes: list[int] = field(default_factory=list)
     process: subprocess.Popen[bytes] | None = None
+    environment: dict[str, str] = field(default_factory=dict)  # added to this process's own
 
     @property
     def url(self) -> str:
@@ -99,7 +101,12 @@ class NatsProcess:
         conf = self.workdir / f"{self.name}.conf"
         conf.write_text(self.config_text())
         log = (self.workdir / f"{self.name}.log").open("ab")
-        self.process = subprocess.Popen([nats_server_binary(), "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [nats_server_binary(), "-c", str(conf)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **self.environment},
+        )
         wait_for_port(self.port)
         return self
 
@@ -116,6 +123,35 @@ class NatsProcess:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+
+@dataclass
+class SecuredNats(NatsProcess):
+    """A ``nats-server`` closed as ``crocevia up`` closes it: the users and permissions
+    generated for ``agencies`` (the services and the operator ``admin`` besides), no
+    anonymous access; user ``u``'s password is ``password(u)``."""
+
+    agencies: tuple[str, ...] = ("cpia2", "coop-abitare")
+
+    def config_text(self) -> str:
+        from crocevia.nats_accounts import accounts_config
+
+        return super().config_text() + accounts_config(self.agencies)
+
+    @staticmethod
+    def password(user: str) -> str:
+        return f"pw-{user}"
+
+    def start(self) -> SecuredNats:
+        from crocevia.nats_accounts import password_users, password_variable
+
+        self.environment = {password_variable(u): self.password(u) for u in password_users(self.agencies)}
+        super().start()
+        return self
+
+    def url_as(self, user: str) -> str:
+        """The server's URL with ``user`` and its password in it."""
+        return self.url.replace("nats://", f"nats://{user}:{self.password(user)}@")
 
 
 def plan_cluster(workdir: Path, size: int = 3) -> list[NatsProcess]:

@@ -1,4 +1,8 @@
-"""The whole network as ``make up`` starts it: ``crocevia up`` as a process, on free ports."""
+"""The whole network as ``make up`` starts it: ``crocevia up`` as a process, on free ports.
+
+Its NATS takes no anonymous client: a test that connects to it directly logs in as the
+operator (or an agency), with the password ``crocevia up`` keeps in the data directory
+(``nats_login``)."""
 
 from __future__ import annotations
 
@@ -55,3 +59,11 @@ def crocevia_up(data: Path, **env: str) -> Iterator[tuple[dict, subprocess.Popen
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
             proc.wait(timeout=60)
+
+
+def nats_login(network: dict, user: str = "admin") -> dict[str, str]:
+    """``user``, its password and its reply subjects (a user reads only ``_INBOX.<user>``),
+    as ``nats.connect`` takes them, for the network ``network`` describes (its
+    ``network.json``; by default as the operator)."""
+    password = Path(network["nats_password_files"][user]).read_text().strip()
+    return {"user": user, "password": password, "inbox_prefix": f"_INBOX.{user}"}

@@ -1,5 +1,6 @@
 """NATS permissions generated from the agency registry: an agency publishes only as itself,
-reads only what is addressed to it, writes only its own directory entry."""
+reads only what is addressed to it, writes only its own directory entry; only the operator
+creates or changes streams."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from crocevia.nats_accounts import (
     accounts_config,
     agency_permissions,
     network_users,
+    password_users,
     password_variable,
     service_permissions,
     subject_matches,
@@ -62,10 +64,25 @@ def test_an_agency_writes_only_its_own_directory_entry() -> None:
     assert CPIA2.may_publish("$JS.API.DIRECT.GET.KV_directory.$KV.directory.coop-abitare")
 
 
-def test_an_agency_cannot_change_or_remove_streams() -> None:
-    for action in ("UPDATE", "DELETE", "PURGE"):
-        assert not CPIA2.may_publish(f"$JS.API.STREAM.{action}.REFERRALS")
-    assert not CPIA2.may_publish("$JS.API.STREAM.CREATE.STOLEN")
+STREAMS = ("REFERRALS", "DEADLETTERS", "NOTICES", "AUDIT", "KV_directory", "STOLEN")
+OPERATOR_ONLY = ("CREATE", "UPDATE", "DELETE", "PURGE", "MSG.DELETE", "RESTORE")
+
+
+@pytest.mark.parametrize("user", ["cpia2", "notifications", "audit"])
+def test_only_the_operator_creates_changes_or_removes_streams(user: str) -> None:
+    (permissions,) = [u.permissions for u in network_users(["cpia2"]) if u.name == user]
+    assert permissions is not None
+
+    for stream in STREAMS:
+        for action in OPERATOR_ONLY:
+            assert not permissions.may_publish(f"$JS.API.STREAM.{action}.{stream}"), (action, stream)
+    assert permissions.may_publish("$JS.API.STREAM.INFO.REFERRALS")  # what a service checks at start
+
+
+def test_the_operator_may_do_anything() -> None:
+    (admin,) = [u for u in network_users(["cpia2"]) if u.name == "admin"]
+
+    assert admin.permissions is None
 
 
 def test_services_read_every_event_and_publish_none() -> None:
@@ -79,12 +96,27 @@ def test_services_read_every_event_and_publish_none() -> None:
     assert not services.may_publish("$JS.API.STREAM.PURGE.REFERRALS")
 
 
+def test_notifications_writes_only_its_own_directory_key() -> None:
+    notifications, audit = service_permissions("notifications"), service_permissions("audit")
+
+    assert notifications.may_publish("$KV.directory.service.notifications")
+    assert not notifications.may_publish("$KV.directory.service.audit")
+    assert not notifications.may_publish("$KV.directory.cpia2")
+    assert not notifications.may_publish("$KV.directory.>")
+    assert not audit.may_publish("$KV.directory.service.notifications")
+    assert not CPIA2.may_publish("$KV.directory.service.notifications")
+
+
 def test_there_is_one_user_per_agency_then_the_services_and_admin() -> None:
     users = network_users(["cpia2", "coop-abitare", "cpia2"])
 
     assert [u.name for u in users] == ["coop-abitare", "cpia2", "notifications", "audit", "admin"]
     assert users[0].password_variable == "CROCEVIA_NATS_PASSWORD_COOP_ABITARE"
     assert users[-1].permissions is None
+
+
+def test_nats_server_needs_a_password_for_every_user_and_the_system_user() -> None:
+    assert password_users(["cpia2"]) == ["cpia2", "notifications", "audit", "admin", "system"]
 
 
 def test_passwords_are_environment_variables_never_values() -> None:

@@ -1,4 +1,9 @@
-"""The database engine (SQLite in WAL mode or PostgreSQL) and Alembic migrations at start."""
+"""The database engine (SQLite in WAL mode or PostgreSQL) and Alembic migrations at start.
+
+A SQLite file holds private keys: it is made readable by its owner only (0600; SQLite gives
+its ``-wal`` and ``-shm`` files the main file's mode), in a directory made 0700 when this
+module creates it.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +25,18 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from crocevia_common.private_files import make_private_dirs
+
+
+def private_sqlite_file(path: Path) -> None:
+    """Create the SQLite file ``path`` readable by its owner only, or narrow an existing
+    one (and its ``-wal``/``-shm`` files) to that; a missing directory is made 0700."""
+    make_private_dirs(path.parent)
+    path.touch(mode=0o600, exist_ok=True)
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists():
+            file.chmod(0o600)
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
@@ -37,7 +54,7 @@ class Database:
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         if self.is_sqlite and parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            private_sqlite_file(Path(parsed.database))
         options: dict[str, Any] = {}
         if not self.is_sqlite:
             options.update(pool_size=10, max_overflow=10, pool_pre_ping=True)

@@ -13,18 +13,19 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from faststream.nats import NatsBroker
+from faststream.nats import NatsBroker, NatsUserPassword
 from nats.js import JetStreamContext
+from nats.js.kv import KeyValue
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from crocevia_common.auth import TokenVerifier
 from crocevia_common.db import Database
 from crocevia_common.directory import DirectoryUnavailable, DirectoryView
-from crocevia_common.messaging.connection import inbox_prefix_for
+from crocevia_common.messaging.connection import inbox_prefix_for, nats_login
 from crocevia_common.messaging.consumer import Apply, StreamConsumer
 from crocevia_common.messaging.intake import Intake
 from crocevia_common.messaging.outbox import OutboxRelay
-from crocevia_common.messaging.streams import directory_bucket, ensure_streams
+from crocevia_common.messaging.streams import directory_bucket, ensure_stream, ensure_streams
 from crocevia_common.messaging.tables import MessagingTables
 from crocevia_common.problems import MEDIA_TYPE, Problem, install_problem_handlers, problem_response
 from crocevia_common.settings import ServiceSettings
@@ -51,9 +52,13 @@ class ServiceRuntime:
         self.migrations = migrations
         self.tables = tables
         self.db = Database(settings.database_url)
+        login = nats_login(settings.nats_url, settings.nats_user, settings.nats_password_file)
+        self.nats_user = login.user
+        self.inbox_prefix = inbox_prefix_for(settings.nats_url, settings.nats_inbox_prefix, login.user)
         self.broker = NatsBroker(
             settings.nats_url,
-            inbox_prefix=inbox_prefix_for(settings.nats_url, settings.nats_inbox_prefix),
+            security=NatsUserPassword(login.user, login.password) if login.user and login.password else None,
+            inbox_prefix=self.inbox_prefix,
             max_reconnect_attempts=-1,
             reconnect_time_wait=1,
             log_level=logging.DEBUG,
@@ -68,6 +73,19 @@ class ServiceRuntime:
 
     def jetstream(self) -> JetStreamContext:
         return self.broker.connection.jetstream()
+
+    async def ensure_stream(self, spec: StreamSpec) -> None:
+        """Check stream ``spec`` (``crocevia_common.messaging.streams.ensure_stream``): as a
+        NATS user this service never creates it, only refuses a missing or weaker one."""
+        await ensure_stream(
+            self.jetstream(), spec, self.settings.stream_replicas, create_missing=self.nats_user is None
+        )
+
+    async def directory_bucket(self) -> KeyValue:
+        """The directory bucket, checked like the streams."""
+        return await directory_bucket(
+            self.jetstream(), self.settings.stream_replicas, create_missing=self.nats_user is None
+        )
 
     @property
     def directory(self) -> DirectoryView:
@@ -111,7 +129,7 @@ class ServiceRuntime:
             ack_wait_seconds=s.consumer_ack_wait_seconds,
             max_deliveries=s.consumer_max_deliveries,
             retry_delay=s.redelivery_delay_seconds,
-            inbox_prefix=inbox_prefix_for(s.nats_url, s.nats_inbox_prefix),
+            inbox_prefix=self.inbox_prefix,
             after_batch=after_batch,
         )
         self.consumers.append(consumer)
@@ -136,8 +154,8 @@ class ServiceRuntime:
         await self.db.migrate(self.migrations)
         await self.broker.connect()
         js = self.jetstream()
-        await ensure_streams(js, self.settings.stream_replicas)
-        self._directory = DirectoryView(await directory_bucket(js, self.settings.stream_replicas))
+        await ensure_streams(js, self.settings.stream_replicas, create_missing=self.nats_user is None)
+        self._directory = DirectoryView(await self.directory_bucket())
         await self._directory.start()
         self.on_stop(self._directory.stop)
         self._keys = KeyRing(

@@ -15,6 +15,10 @@ class ServiceSettings(BaseSettings):
 
     service_name: str = "crocevia"
     nats_url: str = "nats://127.0.0.1:14222"
+    # The NATS user this service connects as, and the file holding its password (kept out
+    # of the URL, which ends up in logs). Unset on a server without users.
+    nats_user: str | None = None
+    nats_password_file: Path | None = None
     database_url: str = "sqlite+aiosqlite:///.data/crocevia.db"
     data_dir: Path = Path(".data")
     public_url: str = ""

@@ -1,4 +1,8 @@
-"""The JetStream streams every party relies on, as plain data (no NATS client needed)."""
+"""The JetStream streams every party relies on, as plain data (no NATS client needed).
+
+Only the network's operator creates them; every service checks at start that the streams
+it finds are no weaker than these specs (``crocevia_common.messaging.streams``).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,30 @@ from dataclasses import dataclass
 
 from crocevia_contracts.subjects import ALL_DEAD_LETTERS, ALL_REFERRAL_EVENTS
 
+UNLIMITED = -1
+
 
 @dataclass(frozen=True, slots=True)
 class StreamSpec:
+    """What a stream must be. Limits of 0 (``max_age_seconds``) or -1 (the others) mean
+    none: every message is kept for ever."""
+
     name: str
     subjects: tuple[str, ...]
     storage: str  # "file" or "memory"
     duplicate_window_seconds: float
     description: str
+    retention: str = "limits"  # never "interest" or "workqueue": a read must not delete
+    max_age_seconds: float = 0
+    max_msgs: int = UNLIMITED
+    max_bytes: int = UNLIMITED
+    max_msg_size: int = UNLIMITED
+    max_msgs_per_subject: int = UNLIMITED
+    discard: str = "old"  # "old" or "new": what goes when a limit is reached
+    deny_delete: bool = True  # no message can be deleted one by one
+    deny_purge: bool = False  # the stream cannot be emptied
+    allow_rollup: bool = False  # a "Nats-Rollup" header would purge earlier messages
+    allow_msg_ttl: bool = False  # a "Nats-TTL" header would let a message expire
 
 
 REFERRAL_EVENTS = StreamSpec(
@@ -24,6 +44,8 @@ REFERRAL_EVENTS = StreamSpec(
     # republishes only rows it could not confirm, so a day covers any realistic outage.
     duplicate_window_seconds=24 * 3600,
     description="Referral lifecycle events between agencies (CloudEvents, structured mode)",
+    # The governance trail is built from this stream: nothing may empty it.
+    deny_purge=True,
 )
 
 DEAD_LETTERS = StreamSpec(
@@ -32,6 +54,7 @@ DEAD_LETTERS = StreamSpec(
     storage="file",
     duplicate_window_seconds=120,
     description="Messages a consumer could never apply, with the reason",
+    deny_purge=True,
 )
 
 NOTICES = StreamSpec(
@@ -40,6 +63,7 @@ NOTICES = StreamSpec(
     storage="file",
     duplicate_window_seconds=24 * 3600,
     description="Reminders and escalations of referrals past their response targets",
+    deny_purge=True,
 )
 
 AUDIT_CHECKPOINT_SUBJECT = "audit.v1.checkpoint"  # a signed note (text/plain)
@@ -53,6 +77,28 @@ AUDIT_ANNOUNCEMENTS = StreamSpec(
     storage="file",
     duplicate_window_seconds=24 * 3600,
     description="What the audit announces: signed checkpoints and gaps in sources' sequences",
+    # Published checkpoints are what a tampered trail is compared with.
+    deny_purge=True,
 )
 
-DIRECTORY_BUCKET = "directory"
+# The streams the operator creates for every network (the directory bucket besides).
+NETWORK_STREAMS = (REFERRAL_EVENTS, DEAD_LETTERS, NOTICES, AUDIT_ANNOUNCEMENTS)
+
+
+@dataclass(frozen=True, slots=True)
+class BucketSpec:
+    """A JetStream key-value bucket: ``history`` values kept per key, never expiring."""
+
+    bucket: str
+    history: int
+    storage: str
+    description: str
+
+
+DIRECTORY = BucketSpec(
+    bucket="directory",
+    history=5,
+    storage="file",
+    description="Agencies and their services (HSDS-shaped)",
+)
+DIRECTORY_BUCKET = DIRECTORY.bucket

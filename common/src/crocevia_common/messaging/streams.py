@@ -1,38 +1,47 @@
-"""Create the JetStream streams and buckets of the contracts when they are missing."""
+"""The JetStream streams and the directory bucket of the contracts.
+
+The network's operator creates them and strengthens them (``provision``, run by
+``crocevia streams`` and ``crocevia up``). Every service checks, before it starts, that the
+streams it uses are no weaker than the contracts' specs (``ensure_stream``): a stream that
+keeps messages for less time, can be purged or lost, or deduplicates over a shorter window
+stops the service with a message naming the stream and what is weaker. A service creates a
+missing stream only on a server without users (tests, a bare ``nats-server``).
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
+from functools import partial
 from typing import TypeVar
 
 import nats.errors
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig, StorageType, StreamConfig
-from nats.js.errors import (
-    BadRequestError,
-    BucketNotFoundError,
-    NotFoundError,
-    ServerError,
-    ServiceUnavailableError,
-)
+from nats.js.errors import APIError, BadRequestError, NotFoundError, ServerError, ServiceUnavailableError
 from nats.js.kv import KeyValue
 
-from crocevia_contracts.stream import DEAD_LETTERS, DIRECTORY_BUCKET, NOTICES, REFERRAL_EVENTS, StreamSpec
+from crocevia_common.messaging.stream_specs import FIX, bucket_stream, describe, stream_config, weaknesses
+from crocevia_contracts.stream import (
+    DEAD_LETTERS,
+    DIRECTORY,
+    NETWORK_STREAMS,
+    NOTICES,
+    REFERRAL_EVENTS,
+    BucketSpec,
+    StreamSpec,
+)
 
 T = TypeVar("T")
 
+# What every service checks at start besides its own streams (the audit adds AUDIT).
+SHARED_STREAMS = (REFERRAL_EVENTS, DEAD_LETTERS, NOTICES)
 
-def stream_config(spec: StreamSpec, replicas: int = 1) -> StreamConfig:
-    return StreamConfig(
-        name=spec.name,
-        description=spec.description,
-        subjects=list(spec.subjects),
-        storage=StorageType.FILE if spec.storage == "file" else StorageType.MEMORY,
-        duplicate_window=spec.duplicate_window_seconds,
-        num_replicas=replicas,
-        deny_delete=True,
-    )
+
+class StreamError(RuntimeError):
+    """A stream a service cannot rely on: missing, or weaker than the contracts' spec. The
+    message names the stream, what is wrong and how to fix it."""
 
 
 async def wait_for_jetstream(js: JetStreamContext, timeout: float = 60.0) -> None:
@@ -65,38 +74,114 @@ async def _placed(create: Callable[[], Awaitable[T]], timeout: float = 60.0) -> 
             await asyncio.sleep(0.5)
 
 
-async def ensure_stream(js: JetStreamContext, spec: StreamSpec, replicas: int = 1) -> None:
-    """Make one stream of the contracts exist (idempotent, safe to race)."""
+async def _config(js: JetStreamContext, name: str) -> StreamConfig | None:
     try:
-        await js.stream_info(spec.name)
+        return (await js.stream_info(name)).config
     except NotFoundError:
+        return None
+    except nats.errors.TimeoutError:
+        # nats-server drops a request its user may not send: the requester only times out.
+        raise StreamError(
+            f"stream {name}: no answer when asked for its configuration (may this NATS user read it?)"
+        ) from None
+
+
+async def _create(js: JetStreamContext, spec: StreamSpec, replicas: int, bucket: BucketSpec | None) -> None:
+    if bucket is None:
+        await _placed(lambda: js.add_stream(stream_config(spec, replicas)))
+        return
+    config = KeyValueConfig(
+        bucket=bucket.bucket,
+        history=bucket.history,
+        storage=StorageType(bucket.storage),
+        replicas=replicas,
+        description=bucket.description,
+    )
+    await _placed(lambda: js.create_key_value(config))
+
+
+async def ensure_stream(
+    js: JetStreamContext,
+    spec: StreamSpec,
+    replicas: int = 1,
+    *,
+    create_missing: bool = True,
+    bucket: BucketSpec | None = None,
+) -> None:
+    """Make sure stream ``spec`` exists and is no weaker than the spec, or raise
+    StreamError saying what is wrong. A missing stream is created only when
+    ``create_missing`` (a server without users); ``bucket`` when the stream holds a
+    key-value bucket."""
+    config = await _config(js, spec.name)
+    if config is None:
+        if not create_missing:
+            raise StreamError(
+                f"stream {spec.name} does not exist, and services connected as a NATS user may not "
+                "create streams: create it with `crocevia streams` as the network's operator"
+            )
         try:
-            await _placed(lambda: js.add_stream(stream_config(spec, replicas)))
-        except Exception:
-            # Another service created it in between; anything else shows on the next call.
-            await js.stream_info(spec.name)
+            await _create(js, spec, replicas, bucket)
+        except (nats.errors.TimeoutError, nats.errors.NoRespondersError) as exc:
+            raise StreamError(
+                f"stream {spec.name} does not exist and creating it got no answer ({exc!r}): "
+                "create it with `crocevia streams` as the network's operator"
+            ) from None
+        except BadRequestError:
+            pass  # another service created it in between, perhaps otherwise: checked below
+        config = await _config(js, spec.name)
+        if config is None:
+            raise StreamError(f"stream {spec.name} could not be created: {FIX}")
+    found = weaknesses(spec, config, replicas)
+    if found:
+        raise StreamError(describe(spec.name, found))
 
 
-async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
-    """Make the referral, dead-letter and notice streams exist (idempotent, safe to race)."""
+async def ensure_streams(
+    js: JetStreamContext,
+    replicas: int = 1,
+    *,
+    specs: Iterable[StreamSpec] = SHARED_STREAMS,
+    create_missing: bool = True,
+) -> None:
+    """``ensure_stream`` for each of ``specs`` (by default the referral, dead-letter and
+    notice streams), once JetStream answers."""
     await wait_for_jetstream(js)
-    for spec in (REFERRAL_EVENTS, DEAD_LETTERS, NOTICES):
-        await ensure_stream(js, spec, replicas)
+    for spec in specs:
+        await ensure_stream(js, spec, replicas, create_missing=create_missing)
 
 
-async def directory_bucket(js: JetStreamContext, replicas: int = 1) -> KeyValue:
-    """The directory key-value bucket, created on first use."""
-    try:
-        return await js.key_value(DIRECTORY_BUCKET)
-    except BucketNotFoundError:
-        config = KeyValueConfig(
-            bucket=DIRECTORY_BUCKET,
-            history=5,
-            storage=StorageType.FILE,
-            replicas=replicas,
-            description="Agencies and their services (HSDS-shaped)",
-        )
+async def directory_bucket(js: JetStreamContext, replicas: int = 1, *, create_missing: bool = True) -> KeyValue:
+    """The directory key-value bucket, once its stream is checked like any other."""
+    await ensure_stream(js, bucket_stream(DIRECTORY), replicas, create_missing=create_missing, bucket=DIRECTORY)
+    return await js.key_value(DIRECTORY.bucket)
+
+
+async def provision(js: JetStreamContext, replicas: int = 1) -> list[str]:
+    """As the network's operator: create every stream of the contracts and the directory
+    bucket, and strengthen those weaker than their spec (a stronger setting is kept).
+    Returns one line per stream saying what was done; raises StreamError when the server
+    refuses a change (a stream's storage, for one, cannot change in place)."""
+    await wait_for_jetstream(js)
+    done = []
+    plan: list[tuple[StreamSpec, BucketSpec | None]] = [(spec, None) for spec in NETWORK_STREAMS]
+    plan.append((bucket_stream(DIRECTORY), DIRECTORY))
+    for spec, bucket in plan:
+        config = await _config(js, spec.name)
+        if config is None:
+            await _create(js, spec, replicas, bucket)
+            done.append(f"{spec.name}: created")
+            continue
+        found = weaknesses(spec, config, replicas)
+        if not found:
+            done.append(f"{spec.name}: as specified")
+            continue
+        mended = replace(config, **{w.setting: w.wanted for w in found})
         try:
-            return await _placed(lambda: js.create_key_value(config))
-        except Exception:
-            return await js.key_value(DIRECTORY_BUCKET)
+            await _placed(partial(js.update_stream, mended))
+        except APIError as exc:
+            raise StreamError(
+                f"stream {spec.name}: the server refused to mend {', '.join(w.setting for w in found)} "
+                f"({exc.description}); back its messages up, delete it and run `crocevia streams` again"
+            ) from None
+        done.append(f"{spec.name}: mended ({', '.join(w.setting for w in found)})")
+    return done

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from crocevia_audit.adapters.announcements import AnnouncementReader
 from crocevia_audit.adapters.directory import response_targets
 from crocevia_audit.adapters.keys import load_signing_key
-from crocevia_audit.adapters.publishing import ensure_audit_stream
+from crocevia_audit.adapters.publishing import AUDIT_EVENTS
 from crocevia_audit.adapters.tables import messaging
 from crocevia_audit.entrypoints.routes import checkpoints, indicators, integrity, trail
 from crocevia_audit.entrypoints.web import install_web
@@ -38,7 +38,7 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
     app = runtime.create_app(title="Crocevia audit: the governance trail")
 
     async def start(rt: ServiceRuntime) -> None:
-        await ensure_audit_stream(rt.jetstream(), settings.stream_replicas)
+        await rt.ensure_stream(AUDIT_EVENTS)
         writer = TrailWriter(rt.db)
         key = await load_signing_key(rt.db, settings)
         checkpointer = Checkpointer(

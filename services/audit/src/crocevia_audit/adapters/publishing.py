@@ -6,12 +6,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crocevia_audit.adapters.tables import messaging
 from crocevia_common.messaging import outbox
-from crocevia_common.messaging.streams import ensure_stream
 from crocevia_contracts.stream import (
     AUDIT_ANNOUNCEMENTS,
     AUDIT_ANOMALY_SUBJECT,
@@ -25,10 +23,6 @@ GAP_SUBJECT = AUDIT_GAP_SUBJECT
 GAP_CLOSED_SUBJECT = AUDIT_GAP_CLOSED_SUBJECT
 ANOMALY_SUBJECT = AUDIT_ANOMALY_SUBJECT
 AUDIT_EVENTS = AUDIT_ANNOUNCEMENTS
-
-
-async def ensure_audit_stream(js: JetStreamContext, replicas: int = 1) -> None:
-    await ensure_stream(js, AUDIT_EVENTS, replicas)
 
 
 async def enqueue(
