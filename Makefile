@@ -28,7 +28,7 @@ STRICT_TYPED := contracts/src/crocevia_contracts common/src/crocevia_common src/
 # Debian's Chromium, which the browser tests drive (Playwright never downloads a browser).
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: help uv sync browser up test lint schemas bench clean
+.PHONY: help uv sync browser up test lint schemas screenshots bench clean
 
 help:
 	@echo "make up       run NATS, a referrals node per demo agency, notifications and audit"
@@ -36,6 +36,7 @@ help:
 	@echo "make browser  install Debian's chromium for the browser tests, if it is missing"
 	@echo "make lint     ruff check, ruff format --check, mypy --strict"
 	@echo "make schemas  export the JSON Schemas of the contracts"
+	@echo "make screenshots  refresh docs/screenshots from the browser tests"
 	@echo "make bench    run the benchmarks"
 	@echo "make clean    remove .data and caches"
 
@@ -68,6 +69,9 @@ lint: sync
 schemas: sync
 	$(UV) run python -m crocevia_contracts.schemas
 	$(UV) run python -m crocevia_contracts.asyncapi
+
+screenshots: sync browser
+	CROCEVIA_REFRESH_SCREENSHOTS=1 $(UV) run pytest -n 0 tests/browser/test_referral_journey.py
 
 bench: sync
 	@test -f bench/__main__.py || { echo "make bench: bench/__main__.py is missing" >&2; exit 1; }

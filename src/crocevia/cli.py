@@ -1,5 +1,6 @@
 """The ``crocevia`` command: run the development network, issue development tokens,
-generate NATS permissions and passwords from the agency registry, create the streams."""
+generate NATS permissions and passwords from the agency registry, create the streams, manage
+keys."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 from types import FrameType
 
 from crocevia.devnet import AppFactories, Network, NetworkConfig, NetworkError, StopRequested
+from crocevia.keys import KeyProblem, confirm_keys, operator_key, public_key_text, published, rotate_own_keys
 from crocevia.nats_accounts import DEFAULT_NODE_CONSUMER, OPERATOR, accounts_config, password_users
 from crocevia.nats_secrets import ensure_env_file
 from crocevia.registry import RegistryError, load_registry
@@ -149,7 +151,85 @@ def build_parser() -> argparse.ArgumentParser:
     streams.add_argument(
         "--wait", type=float, default=30.0, help="seconds to wait for NATS to answer (default: %(default)s)"
     )
+    keys = commands.add_parser(
+        "keys",
+        help="the keys parties publish; confirm a party's new keys; rotate a service's own",
+        description="Every service pins the keys a party first publishes and takes new ones only "
+        "when the old key endorsed them (a rotation) or the network's operator confirmed them.",
+    )
+    key_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    listing = key_commands.add_parser("list", help="the keys every agency and service publishes")
+    confirming = key_commands.add_parser(
+        "confirm",
+        help="confirm the keys a party publishes now, as the operator",
+        description="For a party that lost its old key: confirm the signing key id it read out to "
+        "you by a channel you trust. Every service then takes its new keys.",
+    )
+    confirming.add_argument("party", help="an agency id, or service.<name>")
+    confirming.add_argument("--key-id", required=True, help="the signing key id the party read out to you")
+    operator = key_commands.add_parser(
+        "operator", help="print the operator's public key (the services' CROCEVIA_OPERATOR_PUBLIC_KEY)"
+    )
+    for command in (confirming, operator):
+        command.add_argument(
+            "--operator-key",
+            type=Path,
+            default=DEFAULT_DATA_DIR / "secrets" / "operator.key",
+            help="the operator's signing key, made on first use (default: %(default)s)",
+        )
+    for command in (listing, confirming):
+        _nats_options(command)
+    rotating = key_commands.add_parser(
+        "rotate",
+        help="make a stopped service's next keys, endorsed by its current ones",
+        description="Run while the service is stopped: at its next start it publishes the new keys "
+        "with the endorsement, and every service that pinned the old ones follows.",
+    )
+    rotating.add_argument("--party", required=True, help="the agency id of a node, or service.notifications")
+    rotating.add_argument("--database-url", required=True, help="the service's CROCEVIA_DATABASE_URL")
     return parser
+
+
+def _nats_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--nats-url",
+        default=os.environ.get("CROCEVIA_NATS_URL", DEFAULT_NATS_URL),
+        help="default: $CROCEVIA_NATS_URL or %(default)s",
+    )
+    command.add_argument(
+        "--user",
+        default=os.environ.get("CROCEVIA_NATS_USER", OPERATOR),
+        help="NATS user; '' on a server without users (default: $CROCEVIA_NATS_USER or %(default)s)",
+    )
+    command.add_argument(
+        "--password-file",
+        type=Path,
+        default=None,
+        help="the user's password (default: $CROCEVIA_NATS_PASSWORD_FILE, else .data/secrets/nats/<user>)",
+    )
+
+
+def _keys(args: argparse.Namespace) -> int:
+    try:
+        if args.keys_command == "operator":
+            print(public_key_text(operator_key(args.operator_key)))
+        elif args.keys_command == "rotate":
+            print(asyncio.run(rotate_own_keys(args.database_url, args.party)))
+        elif args.keys_command == "list":
+            for row in asyncio.run(published(args.nats_url, _operator_login(args))):
+                confirmed = f"  confirmed {row.confirmed_key_id}" if row.confirmed_key_id else ""
+                print(f"{row.party:<32} {row.key_id or '-':<16}  rotations {row.rotations}{confirmed}")
+        else:
+            confirmation = asyncio.run(
+                confirm_keys(
+                    args.nats_url, _operator_login(args), operator_key(args.operator_key), args.party, args.key_id
+                )
+            )
+            print(f"confirmed {confirmation.party}: key {args.key_id}")
+    except (KeyProblem, NatsLoginError, OperatorError) as exc:
+        print(f"crocevia keys: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _token(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -312,6 +392,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _token(args, parser)
     if args.command == "nats-accounts":
         return _nats_accounts(args)
+    if args.command == "keys":
+        return _keys(args)
     if args.command == "nats-passwords":
         return _nats_passwords(args)
     if args.command == "streams":

@@ -32,6 +32,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from crocevia.keys import operator_key, public_key_text
 from crocevia.nats_accounts import OPERATOR, SERVICE_USERS, accounts_config, password_users
 from crocevia.nats_secrets import ensure_passwords, private_directory, server_environment
 from crocevia.processes import ChildProcess, port_answers, port_is_free, stop_processes
@@ -124,6 +125,9 @@ class Network:
         self.key_file = self.data_dir / "dev-jwt.key"
         self.network_file = self.data_dir / "network.json"
         self.secrets_dir = self.data_dir / "secrets" / "nats"
+        # Its confirmations of a party's new keys are taken by every service (`crocevia keys`).
+        self.operator_key_file = self.data_dir / "secrets" / "operator.key"
+        self._operator_public_key = ""
         self._agencies = {p.stem: p.resolve() for p in agency_files(self.config.agencies_dir)}
         # The NATS user each service connects as.
         self._nats_users = {f"referrals-{a}": a for a in self._agencies} | {s: s for s in SERVICE_USERS}
@@ -175,6 +179,7 @@ class Network:
             self.network_file.unlink(missing_ok=True)  # left by a launcher that was killed
             ensure_dev_key(self.key_file)
             passwords = ensure_passwords(self.secrets_dir, password_users(self._agencies))
+            self._operator_public_key = public_key_text(operator_key(self.operator_key_file))
             self._start_nats(passwords)
             self._create_streams(passwords[OPERATOR])
             for name, port, app, extra in self._service_plan():
@@ -278,6 +283,7 @@ class Network:
                 "CROCEVIA_PUBLIC_URL": self._http(port),
                 "CROCEVIA_AUTH_DEV_KEY_FILE": str(self.key_file),
                 "CROCEVIA_DEV_SIGNIN": "true",
+                "CROCEVIA_OPERATOR_PUBLIC_KEY": self._operator_public_key,
                 # The web pages link across services by the addresses in network.json.
                 "CROCEVIA_NETWORK_FILE": str(self.network_file),
                 "CROCEVIA_STREAM_REPLICAS": "1",

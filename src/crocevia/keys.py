@@ -14,20 +14,22 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import nats
 from nacl.signing import SigningKey
 from nats.aio.client import Client
+from sqlalchemy import MetaData
 
+from crocevia.streams import connect_as
 from crocevia_common.db import Database
 from crocevia_common.directory import DirectoryView
 from crocevia_common.keystore import rotate_keys
+from crocevia_common.messaging.connection import NatsLogin
 from crocevia_common.messaging.streams import directory_bucket
-from crocevia_common.messaging.tables import MessagingTables
+from crocevia_common.messaging.tables import messaging_tables
 from crocevia_contracts.directory import KeyConfirmation
 from crocevia_contracts.trust import confirm, signing_key_id
 
 
-class KeyError_(Exception):
+class KeyProblem(Exception):
     """A key operation that cannot be done; the message says why."""
 
 
@@ -56,16 +58,16 @@ class PublishedKeys:
     confirmed_key_id: str | None
 
 
-async def _view(nats_url: str) -> tuple[Client, DirectoryView]:
-    nc = await nats.connect(nats_url, connect_timeout=5, max_reconnect_attempts=1)
-    view = DirectoryView(await directory_bucket(nc.jetstream()))
+async def _view(nats_url: str, login: NatsLogin) -> tuple[Client, DirectoryView]:
+    nc = await connect_as(nats_url, login, wait=5)
+    view = DirectoryView(await directory_bucket(nc.jetstream(), create_missing=False))
     await view.start()
     return nc, view
 
 
-async def published(nats_url: str) -> list[PublishedKeys]:
+async def published(nats_url: str, login: NatsLogin) -> list[PublishedKeys]:
     """The keys every agency and service publishes in the directory, and any confirmation."""
-    nc, view = await _view(nats_url)
+    nc, view = await _view(nats_url, login)
     try:
         parties = [e.organization.id for e in view.all()] + [f"service.{s}" for s in sorted(view.services())]
         rows = []
@@ -86,16 +88,18 @@ async def published(nats_url: str) -> list[PublishedKeys]:
         await nc.close()
 
 
-async def confirm_keys(nats_url: str, operator: SigningKey, party: str, key_id: str) -> KeyConfirmation:
+async def confirm_keys(
+    nats_url: str, login: NatsLogin, operator: SigningKey, party: str, key_id: str
+) -> KeyConfirmation:
     """Confirm the keys ``party`` publishes now, if their signing key id is ``key_id`` (the id
     the party read out to the operator); write the confirmation to the directory."""
-    nc, view = await _view(nats_url)
+    nc, view = await _view(nats_url, login)
     try:
         keys, _ = view.published_keys(party)
         if keys is None:
-            raise KeyError_(f"{party} publishes no keys in the directory")
+            raise KeyProblem(f"{party} publishes no keys in the directory")
         if signing_key_id(keys) != key_id:
-            raise KeyError_(
+            raise KeyProblem(
                 f"{party} publishes key {signing_key_id(keys)}, not {key_id}: confirm only the key the party "
                 "read out to you"
             )
@@ -107,12 +111,12 @@ async def confirm_keys(nats_url: str, operator: SigningKey, party: str, key_id: 
         await nc.close()
 
 
-async def rotate_own_keys(database_url: str, tables: MessagingTables, party: str) -> str:
+async def rotate_own_keys(database_url: str, party: str) -> str:
     """Make ``party``'s next keys in its own database (the service stopped; it publishes them,
     endorsed by the old key, when it starts); return the new signing key id."""
     db = Database(database_url)
     try:
-        keys = await rotate_keys(db, tables, party)
+        keys = await rotate_keys(db, messaging_tables(MetaData()), party)
     finally:
         await db.dispose()
     return signing_key_id(keys.public())

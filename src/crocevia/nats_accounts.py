@@ -147,8 +147,7 @@ def agency_permissions(agency_id: str, consumer: str) -> Permissions:
 
 # What each service announces besides dead letters (core NATS wake-ups included).
 SERVICE_PUBLISHES = {
-    # notifications signs its notices: its public keys are its own directory entry.
-    "notifications": (ALL_NOTICES, "notifications.inbox.changed", f"$KV.{DIRECTORY_BUCKET}.service.notifications"),
+    "notifications": (ALL_NOTICES, "notifications.inbox.changed"),
     "audit": ("audit.v1.>",),
 }
 # The directory key each service writes (its public key, published like an agency's).

@@ -4,6 +4,7 @@ driven by Playwright (never a downloaded browser: ``make browser`` installs the 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,7 +14,13 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from tests.kit.network import crocevia_up
 
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+# The README's screenshots are refreshed on purpose (`make screenshots`); a test run writes
+# its pictures under the system's temporary directory, so the checkout stays as it was.
+SCREENSHOTS = (
+    ROOT / "docs" / "screenshots"
+    if os.environ.get("CROCEVIA_REFRESH_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "crocevia-screenshots"
+)
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",

@@ -17,7 +17,7 @@ from crocevia_audit.adapters.tables import anomalies, sequence_gaps
 from crocevia_audit.bootstrap import create_app
 from crocevia_common.web.session import TOKEN_COOKIE
 from crocevia_contracts import agency_source
-from tests.integration.audit.events import Network
+from tests.integration.audit.events import Network, checked
 from tests.kit.services import eventually, serve
 
 NETWORK = ("steering-committee", "network-auditor")
@@ -80,7 +80,7 @@ async def gaps_and_anomalies(app) -> None:
 async def trail(audit_settings):
     app = create_app(audit_settings(checkpoint_every_seconds=0.2))
     async with serve(app) as audit:
-        await app.state.audit.writer.append(the_network())
+        await app.state.audit.writer.append(checked(the_network()))
         await gaps_and_anomalies(app)
 
         async def signed():

@@ -13,6 +13,8 @@ from typing import Any
 from nats.js import JetStreamContext
 from opentelemetry import trace
 from sqlalchemy import insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crocevia_common.db import Database
@@ -35,14 +37,15 @@ async def next_sequence(session: AsyncSession, tables: MessagingTables, source: 
     """The next number of ``source``'s gapless sequence, taken inside the caller's
     transaction: if the transaction rolls back, the number is not used."""
     seq = tables.sequences
+    # The source's row first, if missing: concurrent first events then queue on its lock
+    # instead of colliding on its key.
+    dialect = session.get_bind().dialect.name
+    start = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(seq).values(source=source, value=0)
+    await session.execute(start.on_conflict_do_nothing(index_elements=[seq.c.source]))
     bumped = await session.execute(
         update(seq).where(seq.c.source == source).values(value=seq.c.value + 1).returning(seq.c.value)
     )
-    value = bumped.scalar_one_or_none()
-    if value is None:
-        await session.execute(insert(seq).values(source=source, value=1))
-        value = 1
-    return int(value)
+    return int(bumped.scalar_one())
 
 
 async def enqueue(
