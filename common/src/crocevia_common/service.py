@@ -19,12 +19,14 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from crocevia_common.auth import TokenVerifier
 from crocevia_common.db import Database
+from crocevia_common.inputs import BodyLimit
 from crocevia_common.messaging.connection import inbox_prefix_for
 from crocevia_common.messaging.consumer import DurableConsumer
 from crocevia_common.messaging.outbox import OutboxRelay
 from crocevia_common.messaging.streams import ensure_streams
 from crocevia_common.messaging.tables import MessagingTables
 from crocevia_common.problems import MEDIA_TYPE, install_problem_handlers
+from crocevia_common.redaction import redact_access_log, redact_span
 from crocevia_common.settings import ServiceSettings
 from crocevia_common.telemetry import setup_tracing
 
@@ -138,5 +140,7 @@ class ServiceRuntime:
             body = {"type": "/problems/not-ready", "title": "Not ready", "status": 503, "checks": checks}
             return JSONResponse(body, status_code=503, media_type=MEDIA_TYPE)
 
-        FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
+        app.add_middleware(BodyLimit)
+        FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz", server_request_hook=redact_span)
+        redact_access_log()
         return app
