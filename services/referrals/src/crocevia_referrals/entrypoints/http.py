@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import RowMapping
 
 from crocevia_common.auth import Principal, Role, require
+from crocevia_common.inputs import SHORT_TEXT, AgencyText, Cursor, IdText
 from crocevia_common.problems import Problem
+from crocevia_contracts import Priority
 from crocevia_contracts.directory import Capacity, Domain
 from crocevia_referrals.adapters import repository
 from crocevia_referrals.domain.lifecycle import (
@@ -105,7 +107,7 @@ async def create_referral(
     body: CreateReferral,
     principal: Staff,
     request: Request,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
 ) -> JSONResponse:
     node = node_of(request)
     _own_agency(node, principal)
@@ -117,7 +119,7 @@ async def create_referral(
         legal_basis=body.legal_basis,
         personal=PersonalPart(person=body.person, reason=body.reason, needs=body.needs),
         previous_referral_id=body.previous_referral_id,
-        idempotency_key=f"{principal.sub}:{idempotency_key}" if idempotency_key else None,
+        idempotency_key=idempotency_key,
         request_sha256=digest,
     )
     try:
@@ -125,6 +127,8 @@ async def create_referral(
     except Invalid as exc:
         if exc.slug == "idempotency-key-reused":
             raise Problem(409, exc.slug, "Idempotency-Key reused", exc.detail) from None
+        if exc.slug == "idempotency-key-in-use":
+            raise Problem(409, exc.slug, "Idempotency-Key in use", exc.detail) from None
         raise _invalid(exc) from None
     async with node.db.sessions() as session:
         row = await repository.get(session, sent.referral_id)
@@ -142,12 +146,12 @@ async def list_referrals(
     request: Request,
     direction: Annotated[str | None, Query(pattern="^(incoming|outgoing)$")] = None,
     status: Annotated[list[Status] | None, Query()] = None,
-    counterpart: str | None = None,
-    service_id: str | None = None,
-    priority: str | None = None,
+    counterpart: AgencyText | None = None,
+    service_id: Annotated[str | None, Query(max_length=SHORT_TEXT)] = None,
+    priority: Priority | None = None,
     waiting_for_us: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: str | None = None,
+    cursor: Cursor | None = None,
 ) -> ReferralPage:
     node = node_of(request)
     _own_agency(node, principal)
@@ -156,7 +160,7 @@ async def list_referrals(
         statuses=[s.value for s in status or []],
         counterpart=counterpart,
         service_id=service_id,
-        priority=priority,
+        priority=priority.value if priority else None,
         waiting_statuses=WAITING_FOR_US if waiting_for_us else None,
     )
     try:
@@ -173,7 +177,7 @@ async def list_referrals(
     tags=["referrals"],
     summary="One referral with its whole history",
 )
-async def get_referral(referral_id: str, principal: Staff, request: Request) -> ReferralView:
+async def get_referral(referral_id: IdText, principal: Staff, request: Request) -> ReferralView:
     node = node_of(request)
     async with node.db.sessions() as session:
         row = await repository.get(session, referral_id)
@@ -189,7 +193,9 @@ async def get_referral(referral_id: str, principal: Staff, request: Request) -> 
     tags=["referrals"],
     summary="Send a rejected referral to another agency, linked to the first",
 )
-async def redirect_referral(referral_id: str, body: RedirectBody, principal: Actor, request: Request) -> JSONResponse:
+async def redirect_referral(
+    referral_id: IdText, body: RedirectBody, principal: Actor, request: Request
+) -> JSONResponse:
     node = node_of(request)
     if principal.agency != node.agency_id:
         raise Problem(404, "referral-not-found", "No such referral", f"no referral {referral_id} here")
@@ -218,7 +224,11 @@ async def redirect_referral(referral_id: str, body: RedirectBody, principal: Act
     "request-info, provide-info, withdraw-consent)",
 )
 async def act_on_referral(
-    referral_id: str, action: str, principal: Actor, request: Request, body: ActionBody | None = None
+    referral_id: IdText,
+    action: Annotated[str, Path(max_length=SHORT_TEXT)],
+    principal: Actor,
+    request: Request,
+    body: ActionBody | None = None,
 ) -> ReferralView:
     node = node_of(request)
     if action not in STEPS or action in ("receive", "erase"):
@@ -264,9 +274,9 @@ def allowed_names() -> list[str]:
 async def search_services(
     request: Request,
     domain: Domain | None = None,
-    language: str | None = None,
+    language: Annotated[str | None, Query(max_length=SHORT_TEXT)] = None,
     capacity: Capacity | None = None,
-    agency: str | None = None,
+    agency: AgencyText | None = None,
 ) -> list[dict[str, Any]]:
     node = node_of(request)
     found = []

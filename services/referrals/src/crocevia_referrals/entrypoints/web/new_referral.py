@@ -170,7 +170,7 @@ async def send_from_page(request: Request, principal: Staff) -> Response:
             priority=body.priority,
             legal_basis=body.legal_basis,
             personal=PersonalPart(person=body.person, reason=body.reason, needs=body.needs),
-            idempotency_key=f"{principal.sub}:web:{key}" if key else None,
+            idempotency_key=f"web:{key}" if key else None,
             request_sha256=hashlib.sha256(body.model_dump_json().encode()).hexdigest(),
         )
         try:
