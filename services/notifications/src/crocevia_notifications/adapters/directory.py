@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 import yaml
-from nats.js.errors import KeyNotFoundError
+from nats.js.errors import InvalidKeyError, KeyNotFoundError
 from nats.js.kv import KeyValue
 from pydantic import ValidationError
 
@@ -47,7 +47,7 @@ class AgencyDirectory:
                 entry = await self._kv.get(agency_id)
                 if entry.value:
                     return read_entry(entry.value)
-            except KeyNotFoundError:
+            except (KeyNotFoundError, InvalidKeyError):  # no such agency, or not a name one can have
                 pass
             except (ValueError, ValidationError) as exc:
                 log.warning("directory entry %s is not valid: %s", agency_id, exc)

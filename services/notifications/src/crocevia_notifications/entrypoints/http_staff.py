@@ -10,7 +10,9 @@ from fastapi import APIRouter, Body, Response
 from pydantic import ValidationError
 from sqlalchemy.engine import RowMapping
 
+from crocevia_common.inputs import RowId, SubText
 from crocevia_common.problems import Problem
+from crocevia_contracts.events import AgencyId
 from crocevia_notifications.adapters import staff_store, subscription_store
 from crocevia_notifications.domain.preferences import Preferences
 from crocevia_notifications.domain.routing import DEFAULT_SUBSCRIPTIONS, Subscription
@@ -45,7 +47,7 @@ async def put_my_preferences(preferences: Preferences, person: Person, ctx: Cont
 
 
 @router.get("/agencies/{agency}/staff", response_model=list[StaffOut], summary="An agency's staff")
-async def list_staff(agency: str, principal: Admin, ctx: Context) -> list[StaffOut]:
+async def list_staff(agency: AgencyId, principal: Admin, ctx: Context) -> list[StaffOut]:
     may_manage(principal, agency)
     await known_agency(ctx, agency)
     async with ctx.db.sessions() as session:
@@ -54,7 +56,7 @@ async def list_staff(agency: str, principal: Admin, ctx: Context) -> list[StaffO
 
 @router.post("/agencies/{agency}/staff/import", summary="Create or replace many people (a staff file's list)")
 async def import_staff(
-    agency: str, staff: Annotated[list[StaffMember], Body()], principal: Admin, ctx: Context
+    agency: AgencyId, staff: Annotated[list[StaffMember], Body()], principal: Admin, ctx: Context
 ) -> dict[str, int]:
     may_manage(principal, agency)
     await known_agency(ctx, agency)
@@ -63,7 +65,7 @@ async def import_staff(
 
 
 @router.get("/agencies/{agency}/staff/{sub}", response_model=StaffOut, summary="One person")
-async def get_staff(agency: str, sub: str, principal: Admin, ctx: Context) -> StaffOut:
+async def get_staff(agency: AgencyId, sub: SubText, principal: Admin, ctx: Context) -> StaffOut:
     may_manage(principal, agency)
     async with ctx.db.sessions() as session:
         row = await staff_store.get(session, agency, sub)
@@ -74,7 +76,7 @@ async def get_staff(agency: str, sub: str, principal: Admin, ctx: Context) -> St
 
 @router.put("/agencies/{agency}/staff/{sub}", response_model=StaffOut, summary="Create or replace a person")
 async def put_staff(
-    agency: str, sub: str, member: StaffMember, principal: Admin, ctx: Context, response: Response
+    agency: AgencyId, sub: SubText, member: StaffMember, principal: Admin, ctx: Context, response: Response
 ) -> StaffOut:
     may_manage(principal, agency)
     await known_agency(ctx, agency)
@@ -89,7 +91,7 @@ async def put_staff(
     response_model=StaffOut,
     summary="Change some fields of a person (e.g. active: false)",
 )
-async def patch_staff(agency: str, sub: str, change: StaffChange, principal: Admin, ctx: Context) -> StaffOut:
+async def patch_staff(agency: AgencyId, sub: SubText, change: StaffChange, principal: Admin, ctx: Context) -> StaffOut:
     may_manage(principal, agency)
     try:
         member = await change_member(ctx, agency, sub, change.model_dump(mode="json", exclude_unset=True))
@@ -120,7 +122,7 @@ def subscription_out(sub: Subscription, default: bool) -> SubscriptionOut:
     response_model=list[SubscriptionOut],
     summary="Who at the agency hears of what: the defaults, then the agency's own",
 )
-async def list_subscriptions(agency: str, principal: Admin, ctx: Context) -> list[SubscriptionOut]:
+async def list_subscriptions(agency: AgencyId, principal: Admin, ctx: Context) -> list[SubscriptionOut]:
     may_manage(principal, agency)
     await known_agency(ctx, agency)
     async with ctx.db.sessions() as session:
@@ -134,7 +136,7 @@ async def list_subscriptions(agency: str, principal: Admin, ctx: Context) -> lis
     response_model=SubscriptionOut,
     summary="Add a subscription for the agency's staff",
 )
-async def add_subscription(agency: str, body: SubscriptionIn, principal: Admin, ctx: Context) -> SubscriptionOut:
+async def add_subscription(agency: AgencyId, body: SubscriptionIn, principal: Admin, ctx: Context) -> SubscriptionOut:
     may_manage(principal, agency)
     await known_agency(ctx, agency)
     sub = Subscription(
@@ -155,7 +157,7 @@ async def add_subscription(agency: str, body: SubscriptionIn, principal: Admin, 
     status_code=204,
     summary="Remove one of the agency's own subscriptions",
 )
-async def remove_subscription(agency: str, subscription_id: int, principal: Admin, ctx: Context) -> Response:
+async def remove_subscription(agency: AgencyId, subscription_id: RowId, principal: Admin, ctx: Context) -> Response:
     may_manage(principal, agency)
     async with ctx.db.transaction() as session:
         removed = await subscription_store.remove(session, agency, subscription_id)
