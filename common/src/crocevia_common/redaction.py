@@ -11,14 +11,14 @@ import logging
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from opentelemetry.trace import Span
 
 REDACTED = "REDACTED"
 # Query parameters that carry credentials, by name.
-_PARAM = re.compile(
-    r"(?i)((?:^|[?&;])(?:access_token|id_token|refresh_token|token|jwt|authorization|api_key|apikey)=)[^&;#\s\"']*"
-)
+CREDENTIAL_PARAMS = ("access_token", "id_token", "refresh_token", "token", "jwt", "authorization", "api_key", "apikey")
+_PARAM = re.compile(rf"(?i)((?:^|[?&;])(?:{'|'.join(CREDENTIAL_PARAMS)})=)[^&;#\s\"']*")
 # A JWT anywhere (also percent-encoded inside another parameter, e.g. ``next=``).
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 
@@ -26,6 +26,13 @@ _JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 def redact(text: str) -> str:
     """``text`` (a URL, a path with its query, a log line) with credentials replaced."""
     return _JWT.sub(REDACTED, _PARAM.sub(rf"\g<1>{REDACTED}", text))
+
+
+def without_credentials(query: str) -> str:
+    """A query string without the parameters that carry credentials (for a URL this
+    service hands back, such as the page to return to after signing in)."""
+    kept = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k.lower() not in CREDENTIAL_PARAMS]
+    return urlencode(kept)
 
 
 def redact_span(span: Span, _scope: Mapping[str, Any] | None = None) -> None:
