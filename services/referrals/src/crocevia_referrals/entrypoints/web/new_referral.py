@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from crocevia_common.inputs import shifted
 from crocevia_common.web.i18n import LOCAL_ZONE, Translator, request_language
 from crocevia_common.web.pages import pages_of
 from crocevia_common.web.session import Form, read_form
@@ -123,7 +124,7 @@ def _local(text: str, end_of_day: bool = False) -> str | None:
     except ValueError:
         return text  # let validation say what is wrong with it, next to the field
     if end_of_day and len(text) == 10:
-        moment += timedelta(days=1)
+        moment = shifted(moment, timedelta(days=1)) or moment  # past the calendar: validation says so
     return (moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_ZONE)).isoformat()
 
 
