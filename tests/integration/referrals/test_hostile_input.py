@@ -75,6 +75,8 @@ BAD_INPUTS = [
              json=body(previous_referral_id="x" * 65)),
     BadInput("previous_referral_id that is no UUID", "POST", "/referrals", 422, "validation",
              json=body(previous_referral_id="not-a-referral-id-but-36-characters")),
+    BadInput("a language of 36 characters", "POST", "/referrals", 422, "validation",
+             json=body(person={"given_name": "A", "family_name": "B", "languages": ["x" * 36]})),
     BadInput("consent captured before the calendar", "POST", "/referrals", 422, "validation",
              json=body(**basis(captured_at="0001-01-01T00:00:00+14:00"))),
     BadInput("consent that expires past the calendar", "POST", "/referrals", 422, "validation",
@@ -126,10 +128,10 @@ async def casa(
         yield client
 
 
-async def referrals_of(client: httpx.AsyncClient, tokens: Tokens) -> list[dict[str, Any]]:
+async def referrals_of(client: httpx.AsyncClient, tokens: Tokens) -> list[str]:
+    """The node's referrals (their ids: the other node's answers change the rest)."""
     page = await client.get("/referrals", params={"limit": 200}, headers=tokens.bearer(CASA))
-    items: list[dict[str, Any]] = page.json()["items"]
-    return items
+    return [item["id"] for item in page.json()["items"]]
 
 
 @pytest.mark.parametrize("bad", BAD_INPUTS, ids=str)
@@ -178,7 +180,7 @@ async def test_a_token_in_the_url_counts_for_nothing(casa: httpx.AsyncClient, mo
 
 async def test_a_referral_may_name_the_referral_it_follows(casa: httpx.AsyncClient, module_tokens: Tokens):
     """The bounds leave room for what is right: a UUID, and dates in any time zone."""
-    first = (await referrals_of(casa, module_tokens))[-1]["id"]
+    first = (await referrals_of(casa, module_tokens))[-1]
     follow = body(previous_referral_id=first, **basis(expires_at="9999-12-29T00:00:00+14:00"))
     answer = await casa.post("/referrals", json=follow, headers=module_tokens.bearer(CASA))
     assert answer.status_code == 201, answer.text
