@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field
 from starlette.exceptions import HTTPException
 
+from crocevia_common.auth import MAX_SUB
 from crocevia_common.problems import Problem, problem_response
 
 # The largest values of the databases' INTEGER and BIGINT columns (SQLite takes 64 bits).
@@ -30,7 +31,7 @@ ReferralId = Annotated[str, Field(min_length=36, max_length=36, pattern=REFERRAL
 # Any id a path or a filter names (referral, event, webhook, delivery): at most a column.
 IdText = Annotated[str, Field(max_length=64)]
 AgencyText = Annotated[str, Field(max_length=64)]
-SubText = Annotated[str, Field(max_length=200)]
+SubText = Annotated[str, Field(max_length=MAX_SUB)]
 SHORT_TEXT = 100  # service ids, languages, codes in a filter
 
 ASCII_DIGITS = re.compile(r"^[0-9]{1,19}$")
