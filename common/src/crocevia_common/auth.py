@@ -21,6 +21,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from crocevia_common.problems import Problem
 from crocevia_common.settings import ServiceSettings
 
+# The longest ``sub`` claim the services accept.
+MAX_SUB = 200
+
 
 class Role(StrEnum):
     OPERATOR = "operator"
@@ -110,8 +113,12 @@ class TokenVerifier:
         agency = claims.get("agency")
         if not isinstance(agency, str) or not isinstance(roles, list):
             raise Problem(401, "invalid-token", "Invalid token", "claims agency and roles are required")
+        sub = claims["sub"]
+        if not isinstance(sub, str) or not 1 <= len(sub) <= MAX_SUB:
+            # Services keep ``sub`` (who did what) in columns of this length.
+            raise Problem(401, "invalid-token", "Invalid token", f"claim sub must be 1 to {MAX_SUB} characters")
         known = frozenset(Role(r) for r in roles if r in Role.__members__.values())
-        return Principal(sub=str(claims["sub"]), agency=agency, roles=known)
+        return Principal(sub=sub, agency=agency, roles=known)
 
 
 _bearer = HTTPBearer(auto_error=False)
@@ -121,9 +128,9 @@ async def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The caller, from the ``Authorization: Bearer`` header (or the ``access_token`` query
-    parameter, for Server-Sent Events streams that cannot set headers)."""
-    token = credentials.credentials if credentials else request.query_params.get("access_token")
+    """The caller, from the ``Authorization: Bearer`` header only: a token in a URL would
+    land in access logs, spans and browser history."""
+    token = credentials.credentials if credentials else None
     if not token:
         raise Problem(401, "unauthenticated", "Authentication required", "send a bearer token")
     verifier: TokenVerifier = request.app.state.token_verifier

@@ -14,7 +14,7 @@ import contextlib
 import logging
 from datetime import UTC, datetime
 
-from nats.js.errors import KeyNotFoundError
+from nats.js.errors import InvalidKeyError, KeyNotFoundError
 from nats.js.kv import KeyValue
 from pydantic import ValidationError
 
@@ -117,7 +117,7 @@ class DirectoryView:
     async def _read(self, key: str) -> None:
         try:
             entry = await self._kv.get(key)
-        except KeyNotFoundError:
+        except (KeyNotFoundError, InvalidKeyError):  # no such party, or not a name one can have
             return
         except Exception as exc:
             raise DirectoryUnavailable(f"the directory bucket cannot be read: {type(exc).__name__}") from exc

@@ -68,6 +68,13 @@ def install_problem_handlers(app: FastAPI) -> None:
         problem = Problem(422, "validation", "Invalid request", f"{where}: {first['msg']}", errors=errors)
         return problem_response(problem, request.url.path)
 
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, _exc: Exception) -> JSONResponse:
+        # A bug, not the caller's doing: the same shape as every answer, and no detail (the
+        # traceback goes to the server's log, which the framework writes after this).
+        problem = Problem(500, "internal-error", "Internal error", "the service could not answer; try again later")
+        return problem_response(problem, request.url.path)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         slug, title = _HTTP_SLUGS.get(exc.status_code, ("http-error", "HTTP error"))

@@ -21,6 +21,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from crocevia_common.auth import TokenVerifier
 from crocevia_common.db import Database
 from crocevia_common.directory import DirectoryUnavailable, DirectoryView
+from crocevia_common.inputs import BodyLimit
 from crocevia_common.messaging.connection import inbox_prefix_for, nats_login
 from crocevia_common.messaging.consumer import Apply, StreamConsumer
 from crocevia_common.messaging.intake import Intake
@@ -28,6 +29,7 @@ from crocevia_common.messaging.outbox import OutboxRelay
 from crocevia_common.messaging.streams import directory_bucket, ensure_stream, ensure_streams
 from crocevia_common.messaging.tables import MessagingTables
 from crocevia_common.problems import MEDIA_TYPE, Problem, install_problem_handlers, problem_response
+from crocevia_common.redaction import redact_access_log, redact_span
 from crocevia_common.settings import ServiceSettings
 from crocevia_common.telemetry import setup_tracing
 from crocevia_common.trust import KeyRing
@@ -227,5 +229,7 @@ class ServiceRuntime:
                 body["detail"] = f"the outbox relay {self.relay.failing}"
             return JSONResponse(body, status_code=503, media_type=MEDIA_TYPE)
 
-        FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
+        app.add_middleware(BodyLimit)
+        FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz", server_request_hook=redact_span)
+        redact_access_log()
         return app

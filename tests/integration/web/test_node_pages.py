@@ -84,7 +84,7 @@ async def _page_with(client, path: str, text: str) -> str | None:
     return answer.text if text in answer.text else None
 
 
-async def test_form_errors_are_shown_next_to_the_field_that_caused_them(node_factory):
+async def test_form_errors_are_shown_next_to_the_field_that_caused_them(node_factory, tokens):
     async with node_factory("pioltello-casa") as casa, node_factory("cpia2"):
         await sign_in(casa, "pioltello-casa")
         csrf = csrf_of((await casa.get("/ui/referrals/new")).text)
@@ -99,6 +99,11 @@ async def test_form_errors_are_shown_next_to_the_field_that_caused_them(node_fac
 
         no_consent = await casa.post("/ui/referrals/new", data=referral_form(csrf, **{"legal_basis.captured_by": ""}))
         assert no_consent.status_code == 422 and 'id="legal_basis-error"' in no_consent.text
+
+        never_expires = referral_form(csrf, **{"legal_basis.expires_at": "9999-12-31"})
+        past_the_calendar = await casa.post("/ui/referrals/new", data=never_expires)
+        assert past_the_calendar.status_code == 422 and 'id="legal_basis-error"' in past_the_calendar.text
+        assert (await casa.get("/referrals", headers=tokens.bearer("pioltello-casa"))).json()["items"] == []
 
 
 async def test_an_action_error_is_shown_next_to_its_field_and_a_refused_step_says_why(node_factory, tokens):

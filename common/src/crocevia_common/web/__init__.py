@@ -13,6 +13,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import RedirectResponse, Response
 
+from crocevia_common.redaction import without_credentials
 from crocevia_common.settings import ServiceSettings
 from crocevia_common.web import bell, signin
 from crocevia_common.web.i18n import Translator, request_language
@@ -57,7 +58,8 @@ def mount_web(
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, _exc: SignInRequired) -> Response:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        query = without_credentials(request.url.query)
+        target = request.url.path + (f"?{query}" if query else "")
         if request.method != "GET":  # back to the page the form was on
             target = urlsplit(request.headers.get("referer", "")).path or request.url.path
         location = f"/signin?next={quote(target, safe='/')}"

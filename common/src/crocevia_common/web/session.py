@@ -1,9 +1,10 @@
 """Who is looking at a page: the bearer token kept in an HttpOnly cookie.
 
-API routes keep reading the ``Authorization`` header; pages read the cookie that the
-development sign-in sets (in production, whatever put the identity provider's token
-there). Forms that change something carry a token derived from the session cookie, which
-a page of another site cannot know (double-submit, on top of ``SameSite=Lax``).
+API routes read the ``Authorization`` header only (an event stream may also read the
+cookie, :func:`header_or_cookie`); pages read the cookie that the development sign-in sets
+(in production, whatever put the identity provider's token there). Forms that change
+something carry a token derived from the session cookie, which a page of another site
+cannot know (double-submit, on top of ``SameSite=Lax``).
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qs
 
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import Request
 
-from crocevia_common.auth import Principal, Role, TokenVerifier
+from crocevia_common.auth import Principal, Role, TokenVerifier, current_principal
 from crocevia_common.problems import Problem
 
 TOKEN_COOKIE = "crocevia_token"
@@ -49,6 +52,19 @@ def principal_of(request: Request) -> Principal | None:
         return verifier.verify(token)
     except Problem:
         return None
+
+
+async def header_or_cookie(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(HTTPBearer(auto_error=False))],
+) -> Principal:
+    """For a Server-Sent Events stream, which a browser's EventSource opens with cookies but
+    no headers: the ``Authorization`` header, else the pages' cookie. Never the URL."""
+    token = request.cookies.get(TOKEN_COOKIE)
+    if credentials is None and token:
+        verifier: TokenVerifier = request.app.state.token_verifier
+        return verifier.verify(token)
+    return await current_principal(request, credentials)
 
 
 async def signed_in(request: Request) -> Principal:

@@ -6,9 +6,6 @@ addressed to it."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +16,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crocevia_audit.adapters.tables import trail_entries
+from crocevia_common import inputs
 
 c = trail_entries.c
 # Everything but the entry bytes: what listings and exports show.
@@ -93,17 +91,16 @@ class TrailFilter:
 
 
 def encode_cursor(position: int, newest_first: bool) -> str:
-    raw = json.dumps({"p": position, "o": "newest" if newest_first else "oldest"}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return inputs.encode_cursor({"p": position, "o": "newest" if newest_first else "oldest"})
 
 
 def decode_cursor(cursor: str, newest_first: bool) -> int:
     try:
-        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        position, order = raw["p"], raw["o"]
-    except (ValueError, TypeError, KeyError, binascii.Error):
+        raw = inputs.decode_cursor(cursor)
+        position, order = inputs.cursor_int(raw["p"]), raw["o"]
+    except (ValueError, TypeError, KeyError):
         raise CursorError("not a cursor of this trail") from None
-    if not isinstance(position, int) or order != ("newest" if newest_first else "oldest"):
+    if order != ("newest" if newest_first else "oldest"):
         raise CursorError("the cursor belongs to a listing in the other order")
     return position
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +9,7 @@ from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crocevia_common import inputs
 from crocevia_notifications.adapters.tables import inbox_items
 
 c = inbox_items.c
@@ -24,15 +23,15 @@ async def add(session: AsyncSession, **values: Any) -> int:
 
 
 def encode_cursor(row: RowMapping) -> str:
-    key = json.dumps([0 if row["read_at"] is None else 1, row["id"]])
-    return base64.urlsafe_b64encode(key.encode()).decode()
+    return inputs.encode_cursor([0 if row["read_at"] is None else 1, row["id"]])
 
 
 def decode_cursor(cursor: str) -> tuple[int, int]:
-    """Raise ValueError if ``cursor`` is not one this service gave out."""
-    read, last_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    if read not in (0, 1) or not isinstance(last_id, int):
-        raise ValueError("not a cursor")
+    """Raise InvalidCursor (a ValueError) if ``cursor`` is not one this service gave out."""
+    value = inputs.decode_cursor(cursor)
+    if not isinstance(value, list) or len(value) != 2:
+        raise inputs.InvalidCursor("not a cursor of this inbox")
+    read, last_id = inputs.cursor_int(value[0], 1), inputs.cursor_int(value[1], inputs.MAX_INT32)
     return read, last_id
 
 

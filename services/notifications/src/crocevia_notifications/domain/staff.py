@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from crocevia_contracts.directory import TimeZoneName
 from crocevia_notifications.domain.preferences import Preferences
@@ -12,6 +12,14 @@ from crocevia_notifications.domain.preferences import Preferences
 STAFF_ROLES = ("operator", "supervisor", "admin")
 
 Sub = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._@+-]+$")]
+# Bounded before the zone database is asked (an overlong name is an OS error there).
+Zone = Annotated[TimeZoneName, BeforeValidator(lambda v: _at_most(v, 64))]
+
+
+def _at_most(value: object, length: int) -> object:
+    if isinstance(value, str) and len(value) > length:
+        raise ValueError(f"at most {length} characters")
+    return value
 
 
 class StaffMember(BaseModel):
@@ -24,9 +32,11 @@ class StaffMember(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     language: str = Field(default="it", pattern=r"^[a-z]{2}(-[A-Za-z]{2})?$")
-    timezone: TimeZoneName = "Europe/Rome"
-    roles: list[str] = Field(default_factory=lambda: ["operator"], min_length=1)
-    services: list[str] = Field(default_factory=list, description="service ids handled; empty: all")
+    timezone: Zone = "Europe/Rome"
+    roles: list[str] = Field(default_factory=lambda: ["operator"], min_length=1, max_length=10)
+    services: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=100, description="service ids handled; empty: all"
+    )
     active: bool = True
     preferences: Preferences = Field(default_factory=Preferences)
 

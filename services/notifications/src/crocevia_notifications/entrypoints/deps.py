@@ -9,6 +9,8 @@ from sqlalchemy.engine import RowMapping
 
 from crocevia_common.auth import Principal, Role, current_principal, require
 from crocevia_common.problems import Problem
+from crocevia_common.web.session import header_or_cookie
+from crocevia_contracts.events import AgencyId
 from crocevia_notifications.adapters import staff_store
 from crocevia_notifications.handlers.context import Notifier
 
@@ -21,7 +23,15 @@ def notifier_of(request: Request) -> Notifier:
 async def current_person(principal: Annotated[Principal, Depends(current_principal)], request: Request) -> RowMapping:
     """The staff member the token names; 403 when the directory does not know them or they
     are no longer active."""
-    ctx = notifier_of(request)
+    return await _person(principal, notifier_of(request))
+
+
+async def streaming_person(principal: Annotated[Principal, Depends(header_or_cookie)], request: Request) -> RowMapping:
+    """The same, for an event stream: the token may also be the pages' cookie."""
+    return await _person(principal, notifier_of(request))
+
+
+async def _person(principal: Principal, ctx: Notifier) -> RowMapping:
     async with ctx.db.sessions() as session:
         person = await staff_store.get(session, principal.agency, principal.sub)
     if person is None:
@@ -37,6 +47,7 @@ async def current_person(principal: Annotated[Principal, Depends(current_princip
 
 
 Person = Annotated[RowMapping, Depends(current_person)]
+StreamingPerson = Annotated[RowMapping, Depends(streaming_person)]
 Context = Annotated[Notifier, Depends(notifier_of)]
 
 
@@ -60,7 +71,7 @@ Admin = Annotated[Principal, Depends(require(Role.ADMIN, Role.SYSTEM))]
 Manager = Annotated[Principal, Depends(require(Role.ADMIN, Role.SUPERVISOR, Role.SYSTEM))]
 
 
-async def managed_agency(agency: str, principal: Admin) -> str:
+async def managed_agency(agency: AgencyId, principal: Admin) -> str:
     """The ``{agency}`` of the path, when the caller administers it; else 404."""
     if not administers(principal, agency):
         raise no_agency(agency)

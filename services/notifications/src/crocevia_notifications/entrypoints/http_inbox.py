@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from crocevia_common.inputs import Cursor, RowId
 from crocevia_common.problems import Problem
 from crocevia_notifications.adapters import inbox_store
 from crocevia_notifications.entrypoints.deps import Context, Person
@@ -19,7 +20,7 @@ async def get_inbox(
     person: Person,
     ctx: Context,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: str | None = None,
+    cursor: Cursor | None = None,
     unread: bool = False,
 ) -> InboxPage:
     try:
@@ -32,7 +33,7 @@ async def get_inbox(
 
 
 @router.post("/inbox/{item_id}/read", response_model=InboxItem, summary="Mark one of the caller's items read")
-async def read_item(item_id: int, person: Person, ctx: Context) -> InboxItem:
+async def read_item(item_id: RowId, person: Person, ctx: Context) -> InboxItem:
     async with ctx.db.transaction() as session:
         row = await inbox_store.mark_read(session, person["id"], item_id, ctx.clock())
     if row is None:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Response
 from pydantic import ValidationError
 from sqlalchemy.engine import RowMapping
 
+from crocevia_common.inputs import RowId, SubText
 from crocevia_common.problems import Problem
 from crocevia_notifications.adapters import staff_store, subscription_store
 from crocevia_notifications.domain.preferences import Preferences
@@ -61,7 +62,7 @@ async def import_staff(
 
 
 @router.get("/agencies/{agency}/staff/{sub}", response_model=StaffOut, summary="One person")
-async def get_staff(agency: ManagedAgency, sub: str, ctx: Context) -> StaffOut:
+async def get_staff(agency: ManagedAgency, sub: SubText, ctx: Context) -> StaffOut:
     async with ctx.db.sessions() as session:
         row = await staff_store.get(session, agency, sub)
     if row is None:
@@ -70,7 +71,9 @@ async def get_staff(agency: ManagedAgency, sub: str, ctx: Context) -> StaffOut:
 
 
 @router.put("/agencies/{agency}/staff/{sub}", response_model=StaffOut, summary="Create or replace a person")
-async def put_staff(agency: ManagedAgency, sub: str, member: StaffMember, ctx: Context, response: Response) -> StaffOut:
+async def put_staff(
+    agency: ManagedAgency, sub: SubText, member: StaffMember, ctx: Context, response: Response
+) -> StaffOut:
     await known_agency(ctx, agency)
     if member.sub != sub:
         raise Problem(422, "sub-mismatch", "Body and path disagree", f"the body names {member.sub!r}, the path {sub!r}")
@@ -83,7 +86,7 @@ async def put_staff(agency: ManagedAgency, sub: str, member: StaffMember, ctx: C
     response_model=StaffOut,
     summary="Change some fields of a person (e.g. active: false)",
 )
-async def patch_staff(agency: ManagedAgency, sub: str, change: StaffChange, ctx: Context) -> StaffOut:
+async def patch_staff(agency: ManagedAgency, sub: SubText, change: StaffChange, ctx: Context) -> StaffOut:
     try:
         member = await change_member(ctx, agency, sub, change.model_dump(mode="json", exclude_unset=True))
     except ValidationError as exc:
@@ -146,7 +149,7 @@ async def add_subscription(agency: ManagedAgency, body: SubscriptionIn, ctx: Con
     status_code=204,
     summary="Remove one of the agency's own subscriptions",
 )
-async def remove_subscription(agency: ManagedAgency, subscription_id: int, ctx: Context) -> Response:
+async def remove_subscription(agency: ManagedAgency, subscription_id: RowId, ctx: Context) -> Response:
     async with ctx.db.transaction() as session:
         removed = await subscription_store.remove(session, agency, subscription_id)
     if not removed:

@@ -1,8 +1,9 @@
 """``GET /inbox/stream``: the caller's new inbox items, live, as Server-Sent Events.
 
-EventSource cannot set headers, so the token may come as ``?access_token=``. Each item is
-an ``inbox-item`` event whose ``id`` is the item id; a client reconnecting with
-``Last-Event-ID`` gets what it missed.
+The token comes in the ``Authorization`` header or, for a browser's EventSource (which
+cannot set headers), the pages' cookie; never in the URL. Each item is an ``inbox-item``
+event whose ``id`` is the item id; a client reconnecting with ``Last-Event-ID`` gets what
+it missed.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import StreamingResponse
 
+from crocevia_common.inputs import decimal_id
+from crocevia_common.problems import Problem
 from crocevia_notifications.adapters import inbox_store
-from crocevia_notifications.entrypoints.deps import Context, Person
+from crocevia_notifications.entrypoints.deps import Context, StreamingPerson
 from crocevia_notifications.entrypoints.schemas import InboxItem
 from crocevia_notifications.handlers.context import Notifier
 
@@ -59,16 +62,20 @@ async def _events(request: Request, ctx: Notifier, person_id: int, last_id: int 
 
 @router.get(
     "/inbox/stream",
-    summary="New inbox items as Server-Sent Events (token also as ?access_token=)",
+    summary="New inbox items as Server-Sent Events (token in the header, or the pages' cookie)",
     response_class=StreamingResponse,
 )
 async def stream_inbox(
     request: Request,
-    person: Person,
+    person: StreamingPerson,
     ctx: Context,
-    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=100)] = None,
 ) -> StreamingResponse:
-    last_id = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
+    last_id = decimal_id(last_event_id) if last_event_id else None
+    if last_event_id and last_id is None:
+        raise Problem(
+            400, "invalid-last-event-id", "Invalid Last-Event-ID", "send the id of an inbox-item event, or none"
+        )
     return StreamingResponse(
         _events(request, ctx, person["id"], last_id),
         media_type="text/event-stream",

@@ -10,7 +10,9 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy.engine import RowMapping
 
 from crocevia_common.auth import Principal
+from crocevia_common.inputs import Cursor, IdText
 from crocevia_common.problems import Problem
+from crocevia_contracts.events import AgencyId
 from crocevia_notifications.adapters import delivery_store, webhook_store
 from crocevia_notifications.adapters.addresses import ForbiddenURL
 from crocevia_notifications.entrypoints.deps import Admin, Context, Manager, administers, known_agency, no_agency
@@ -47,7 +49,7 @@ async def create_webhook(body: WebhookIn, principal: Admin, ctx: Context) -> Web
 
 
 @router.get("/webhooks", response_model=list[WebhookOut], summary="The caller's agency's endpoints")
-async def list_webhooks(principal: Manager, ctx: Context, agency: str | None = None) -> list[WebhookOut]:
+async def list_webhooks(principal: Manager, ctx: Context, agency: AgencyId | None = None) -> list[WebhookOut]:
     agency = agency or principal.agency
     if not administers(principal, agency):
         return []
@@ -64,12 +66,12 @@ async def _own_webhook(ctx: Notifier, principal: Principal, webhook_id: str) -> 
 
 
 @router.get("/webhooks/{webhook_id}", response_model=WebhookOut, summary="One endpoint")
-async def get_webhook(webhook_id: str, principal: Manager, ctx: Context) -> WebhookOut:
+async def get_webhook(webhook_id: IdText, principal: Manager, ctx: Context) -> WebhookOut:
     return WebhookOut.model_validate(dict(await _own_webhook(ctx, principal, webhook_id)))
 
 
 @router.delete("/webhooks/{webhook_id}", status_code=204, summary="Disable an endpoint (its history stays)")
-async def delete_webhook(webhook_id: str, principal: Admin, ctx: Context) -> Response:
+async def delete_webhook(webhook_id: IdText, principal: Admin, ctx: Context) -> Response:
     await _own_webhook(ctx, principal, webhook_id)
     async with ctx.db.transaction() as session:
         await webhook_store.disable(session, webhook_id, ctx.clock(), f"disabled by {principal.sub}")
@@ -82,7 +84,7 @@ async def delete_webhook(webhook_id: str, principal: Admin, ctx: Context) -> Res
     response_model=WebhookOut,
     summary="Turn a disabled endpoint (by an admin or by a 410) back on",
 )
-async def enable_endpoint(webhook_id: str, principal: Admin, ctx: Context) -> WebhookOut:
+async def enable_endpoint(webhook_id: IdText, principal: Admin, ctx: Context) -> WebhookOut:
     endpoint = await _own_webhook(ctx, principal, webhook_id)
     try:
         row = await enable_webhook(ctx, endpoint)
@@ -96,7 +98,7 @@ async def enable_endpoint(webhook_id: str, principal: Admin, ctx: Context) -> We
     response_model=WebhookCreated,
     summary="A new whsec_ secret, shown once; the previous one signs too until previous_secret_until",
 )
-async def rotate_endpoint_secret(webhook_id: str, principal: Admin, ctx: Context) -> WebhookCreated:
+async def rotate_endpoint_secret(webhook_id: IdText, principal: Admin, ctx: Context) -> WebhookCreated:
     await _own_webhook(ctx, principal, webhook_id)
     return WebhookCreated.model_validate(dict(await rotate_secret(ctx, webhook_id)))
 
@@ -107,11 +109,11 @@ async def rotate_endpoint_secret(webhook_id: str, principal: Admin, ctx: Context
     summary="Every delivery to the endpoint, newest first, with each attempt",
 )
 async def list_deliveries(
-    webhook_id: str,
+    webhook_id: IdText,
     principal: Manager,
     ctx: Context,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: str | None = None,
+    cursor: Cursor | None = None,
 ) -> DeliveryPage:
     await _own_webhook(ctx, principal, webhook_id)
     async with ctx.db.sessions() as session:

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from crocevia_common.inputs import SHORT_TEXT
 from crocevia_contracts import Priority
+from crocevia_contracts.events import AgencyId
 from crocevia_notifications.domain.preferences import Preferences
 from crocevia_notifications.domain.routing import TOPICS, Scope
 from crocevia_notifications.domain.staff import STAFF_ROLES, StaffMember
+
+# Lists in a request: event types, roles, priorities, services; a code in them is short.
+MAX_ITEMS = 100
+Code = Annotated[str, Field(max_length=40)]
 
 
 class Answer(BaseModel):
@@ -60,12 +66,12 @@ class StaffChange(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = None
-    email: str | None = None
-    language: str | None = None
-    timezone: str | None = None
-    roles: list[str] | None = None
-    services: list[str] | None = None
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    language: str | None = Field(default=None, max_length=8)
+    timezone: str | None = Field(default=None, max_length=64)
+    roles: list[Code] | None = Field(default=None, max_length=10)
+    services: list[Annotated[str, Field(max_length=SHORT_TEXT)]] | None = Field(default=None, max_length=MAX_ITEMS)
     active: bool | None = None
     preferences: Preferences | None = None
 
@@ -80,10 +86,12 @@ def _subset(value: list[str], allowed: tuple[str, ...] | list[str], what: str) -
 class SubscriptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    roles: list[str] = Field(min_length=1)
-    event_types: list[str] = Field(default_factory=list, description="empty: every event type")
-    service_ids: list[str] = Field(default_factory=list, description="empty: every service")
-    priorities: list[str] = Field(default_factory=list, description="empty: every priority")
+    roles: list[Code] = Field(min_length=1, max_length=MAX_ITEMS)
+    event_types: list[Code] = Field(default_factory=list, max_length=MAX_ITEMS, description="empty: every event type")
+    service_ids: list[Annotated[str, Field(min_length=1, max_length=SHORT_TEXT)]] = Field(
+        default_factory=list, max_length=MAX_ITEMS, description="empty: every service"
+    )
+    priorities: list[Code] = Field(default_factory=list, max_length=MAX_ITEMS, description="empty: every priority")
     scope: Scope = Scope.ACTING
 
     @field_validator("roles")
@@ -112,8 +120,8 @@ class WebhookIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: str = Field(min_length=1, max_length=2000)
-    event_types: list[str] = Field(default_factory=list, description="empty: every event type")
-    agency: str | None = Field(default=None, description="defaults to the caller's agency")
+    event_types: list[Code] = Field(default_factory=list, max_length=MAX_ITEMS, description="empty: every event type")
+    agency: AgencyId | None = Field(default=None, description="defaults to the caller's agency")
 
     @field_validator("event_types")
     @classmethod

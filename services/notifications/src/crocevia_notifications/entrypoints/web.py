@@ -8,11 +8,12 @@ import json
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy.engine import RowMapping
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from crocevia_common.auth import Principal, Role
+from crocevia_common.inputs import Cursor, RowId
 from crocevia_common.web import SignInChoices, mount_web
 from crocevia_common.web.pages import pages_of
 from crocevia_common.web.session import PageRefused, page_roles, read_form
@@ -45,7 +46,7 @@ async def inbox_page(
     request: Request,
     principal: Staff,
     unread: bool = False,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Cursor | None = None,
 ) -> HTMLResponse:
     person = await person_of(request, principal)
     page = await get_inbox(person, notifier_of(request), limit=30, cursor=cursor, unread=unread)
@@ -55,7 +56,7 @@ async def inbox_page(
 
 
 @router.post("/inbox/{item_id}/read", response_model=None)
-async def mark_read(item_id: int, request: Request, principal: Staff) -> Response:
+async def mark_read(item_id: RowId, request: Request, principal: Staff) -> Response:
     await read_form(request)
     person = await person_of(request, principal)
     ctx = notifier_of(request)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +10,7 @@ from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crocevia_common import inputs
 from crocevia_referrals.adapters.tables import history, idempotency_keys, referrals
 
 
@@ -95,14 +94,19 @@ class ListFilter:
 
 
 def encode_cursor(row: RowMapping) -> str:
-    key = json.dumps([row["created_at"].isoformat(), row["id"]])
-    return base64.urlsafe_b64encode(key.encode()).decode()
+    return inputs.encode_cursor([row["created_at"].isoformat(), row["id"]])
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """Raise ValueError if ``cursor`` is not one this node gave out."""
-    created, referral_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    return datetime.fromisoformat(created), str(referral_id)
+    """Raise InvalidCursor (a ValueError) if ``cursor`` is not one this node gave out."""
+    value = inputs.decode_cursor(cursor)
+    if not isinstance(value, list) or len(value) != 2:
+        raise inputs.InvalidCursor("not a cursor of this listing")
+    created, referral_id = inputs.cursor_text(value[0]), inputs.cursor_text(value[1])
+    try:
+        return inputs.in_calendar(datetime.fromisoformat(created)), referral_id
+    except ValueError:
+        raise inputs.InvalidCursor("not a cursor of this listing") from None
 
 
 async def search(

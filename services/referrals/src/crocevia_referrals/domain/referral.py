@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,7 +18,7 @@ class Person(BaseModel):
     given_name: str = Field(min_length=1, max_length=200)
     family_name: str = Field(min_length=1, max_length=200)
     birth_date: str | None = Field(default=None, max_length=10)
-    languages: list[str] = Field(default_factory=list, max_length=20)
+    languages: list[Annotated[str, Field(max_length=35)]] = Field(default_factory=list, max_length=20)
     phone: str | None = Field(default=None, max_length=50)
     email: str | None = Field(default=None, max_length=200)
     address: str | None = Field(default=None, max_length=500)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import RowMapping
 
 from crocevia_common.auth import Principal, Role, require
+from crocevia_common.inputs import SHORT_TEXT, AgencyText, Cursor, IdText
 from crocevia_common.problems import Problem
+from crocevia_contracts import Priority
 from crocevia_contracts.directory import Capacity, Domain
 from crocevia_contracts.lifecycle import (
     STEPS,
@@ -107,17 +109,19 @@ async def create_referral(
     body: CreateReferral,
     principal: Staff,
     request: Request,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
 ) -> JSONResponse:
     node = node_of(request)
     _own_agency(node, principal)
     digest = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
-    new = body.new_referral(f"{principal.sub}:{idempotency_key}" if idempotency_key else None, digest)
+    new = body.new_referral(idempotency_key, digest)
     try:
         sent = await send_referral(node, principal, new)
     except Invalid as exc:
         if exc.slug == "idempotency-key-reused":
             raise Problem(409, exc.slug, "Idempotency-Key reused", exc.detail) from None
+        if exc.slug == "idempotency-key-in-use":
+            raise Problem(409, exc.slug, "Idempotency-Key in use", exc.detail) from None
         raise _invalid(exc) from None
     async with node.db.sessions() as session:
         row = await repository.get(session, sent.referral_id)
@@ -135,12 +139,12 @@ async def list_referrals(
     request: Request,
     direction: Annotated[str | None, Query(pattern="^(incoming|outgoing)$")] = None,
     status: Annotated[list[Status] | None, Query()] = None,
-    counterpart: str | None = None,
-    service_id: str | None = None,
-    priority: str | None = None,
+    counterpart: AgencyText | None = None,
+    service_id: Annotated[str | None, Query(max_length=SHORT_TEXT)] = None,
+    priority: Priority | None = None,
     waiting_for_us: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: str | None = None,
+    cursor: Cursor | None = None,
 ) -> ReferralPage:
     node = node_of(request)
     _own_agency(node, principal)
@@ -149,7 +153,7 @@ async def list_referrals(
         statuses=[s.value for s in status or []],
         counterpart=counterpart,
         service_id=service_id,
-        priority=priority,
+        priority=priority.value if priority else None,
         waiting_statuses=WAITING_FOR_US if waiting_for_us else None,
     )
     try:
@@ -166,7 +170,7 @@ async def list_referrals(
     tags=["referrals"],
     summary="One referral with its whole history",
 )
-async def get_referral(referral_id: str, principal: Staff, request: Request) -> ReferralView:
+async def get_referral(referral_id: IdText, principal: Staff, request: Request) -> ReferralView:
     node = node_of(request)
     async with node.db.sessions() as session:
         row = await repository.get(session, referral_id)
@@ -182,7 +186,9 @@ async def get_referral(referral_id: str, principal: Staff, request: Request) -> 
     tags=["referrals"],
     summary="Send a rejected referral to another agency, linked to the first",
 )
-async def redirect_referral(referral_id: str, body: RedirectBody, principal: Actor, request: Request) -> JSONResponse:
+async def redirect_referral(
+    referral_id: IdText, body: RedirectBody, principal: Actor, request: Request
+) -> JSONResponse:
     node = node_of(request)
     if principal.agency != node.agency_id:
         raise Problem(404, "referral-not-found", "No such referral", f"no referral {referral_id} here")
@@ -211,7 +217,11 @@ async def redirect_referral(referral_id: str, body: RedirectBody, principal: Act
     "request-info, provide-info, withdraw-consent)",
 )
 async def act_on_referral(
-    referral_id: str, action: str, principal: Actor, request: Request, body: ActionBody | None = None
+    referral_id: IdText,
+    action: Annotated[str, Path(max_length=SHORT_TEXT)],
+    principal: Actor,
+    request: Request,
+    body: ActionBody | None = None,
 ) -> ReferralView:
     node = node_of(request)
     if action not in STEPS or action in ("receive", "erase"):
@@ -257,9 +267,9 @@ def allowed_names() -> list[str]:
 async def search_services(
     request: Request,
     domain: Domain | None = None,
-    language: str | None = None,
+    language: Annotated[str | None, Query(max_length=SHORT_TEXT)] = None,
     capacity: Capacity | None = None,
-    agency: str | None = None,
+    agency: AgencyText | None = None,
 ) -> list[dict[str, Any]]:
     node = node_of(request)
     found = []

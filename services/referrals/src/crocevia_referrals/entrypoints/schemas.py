@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from crocevia_common.inputs import ReferralId, in_calendar
 from crocevia_contracts import LegalBasis, Priority
 from crocevia_contracts.events import AgencyId
 from crocevia_referrals.domain.referral import ConsentRecord, Person, PersonalPart
@@ -31,7 +32,15 @@ class CreateReferral(BaseModel):
     needs: str = Field(default="", max_length=10000)
     legal_basis: LegalBasisIn
     person: Person
-    previous_referral_id: str | None = None
+    previous_referral_id: ReferralId | None = None
+
+    @field_validator("legal_basis")
+    @classmethod
+    def _dates_in_calendar(cls, basis: LegalBasis) -> LegalBasis:
+        for moment in (basis.captured_at, basis.expires_at):
+            if moment is not None:
+                in_calendar(moment)
+        return basis
 
     def new_referral(self, idempotency_key: str | None, request_sha256: str) -> NewReferral:
         """The use case's input: the clear legal basis apart, the consent's free text sealed."""

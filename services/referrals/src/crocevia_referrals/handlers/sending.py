@@ -3,8 +3,11 @@ receiving agency, and commit the referral with its ``requested`` event."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from sqlalchemy.exc import IntegrityError
 
 from crocevia_common.auth import Principal
 from crocevia_contracts import EventName, LegalBasis, Priority, new_event_id
@@ -26,7 +29,7 @@ class NewReferral:
     legal_basis: LegalBasis
     personal: PersonalPart
     previous_referral_id: str | None = None
-    idempotency_key: str | None = None
+    idempotency_key: str | None = None  # the caller's own; kept scoped to the caller
     request_sha256: str | None = None
 
 
@@ -37,24 +40,46 @@ class Sent:
     replayed: bool = False
 
 
-async def _replay(node: Node, new: NewReferral) -> Sent | None:
+class _KeyTaken(Exception):
+    """A concurrent request with the same Idempotency-Key committed first."""
+
+
+def scoped_key(sub: str, key: str) -> str:
+    """How a caller's Idempotency-Key is kept: one caller's key never replays another's,
+    and any key fits its column."""
+    return hashlib.sha256(f"{sub}\n{key}".encode()).hexdigest()
+
+
+async def _replay(node: Node, key: str | None, request_sha256: str | None) -> Sent | None:
     """The referral an earlier request with the same Idempotency-Key created, if any."""
-    if new.idempotency_key is None:
+    if key is None:
         return None
     async with node.db.sessions() as session:
-        earlier = await repository.idempotent(session, new.idempotency_key)
+        earlier = await repository.idempotent(session, key)
     if earlier is None:
         return None
-    if earlier["request_sha256"] != new.request_sha256:
+    if earlier["request_sha256"] != request_sha256:
         raise Invalid("idempotency-key-reused", "this Idempotency-Key was used with another request body")
     return Sent(earlier["referral_id"], [], replayed=True)
 
 
 async def send_referral(node: Node, by: Principal, new: NewReferral) -> Sent:
-    """Create an outgoing referral and queue its ``requested`` event."""
-    replayed = await _replay(node, new)
+    """Create an outgoing referral and queue its ``requested`` event. Requests with one
+    Idempotency-Key create one referral: the others answer it, or that it is under way."""
+    key = scoped_key(by.sub, new.idempotency_key) if new.idempotency_key else None
+    replayed = await _replay(node, key, new.request_sha256)
     if replayed is not None:
         return replayed
+    try:
+        return await _send(node, by, new, key)
+    except _KeyTaken:
+        replayed = await _replay(node, key, new.request_sha256)
+    if replayed is None:
+        raise Invalid("idempotency-key-in-use", "a request with this Idempotency-Key is under way; try again later")
+    return replayed
+
+
+async def _send(node: Node, by: Principal, new: NewReferral, key: str | None) -> Sent:
     try:
         check_legal_basis(new.legal_basis)
     except ConsentError as exc:
@@ -125,9 +150,12 @@ async def send_referral(node: Node, by: Principal, new: NewReferral) -> Sent:
             status=Status.REQUESTED.value,
             at=now,
         )
-        if new.idempotency_key is not None:
-            # A concurrent request with the same key fails here and its transaction rolls back.
-            await repository.remember(session, new.idempotency_key, new.request_sha256 or "", referral_id)
+        if key is not None:
+            try:
+                await repository.remember(session, key, new.request_sha256 or "", referral_id)
+            except IntegrityError:
+                # A concurrent request with the same key committed first: this one rolls back.
+                raise _KeyTaken from None
     node.relay.wake()
     return Sent(referral_id, warnings)
 

@@ -12,6 +12,7 @@ from crocevia_audit.entrypoints.access import Reader, audit_log, party_of
 from crocevia_audit.handlers import proofs
 from crocevia_audit.handlers.checkpoints import checkpoint_of_size, latest_checkpoint
 from crocevia_audit.handlers.proofs import ProofRefused
+from crocevia_common.inputs import TreeSize
 from crocevia_common.problems import Problem
 
 router = APIRouter(tags=["checkpoints and proofs"])
@@ -24,7 +25,7 @@ def _refused(exc: ProofRefused) -> Problem:
 
 @router.get("/checkpoint", response_class=PlainTextResponse, summary="The latest signed checkpoint (open to anyone)")
 async def get_checkpoint(
-    request: Request, size: Annotated[int | None, Query(ge=0, description="an earlier checkpoint")] = None
+    request: Request, size: Annotated[TreeSize | None, Query(description="an earlier checkpoint")] = None
 ) -> PlainTextResponse:
     log = audit_log(request)
     async with log.db.sessions() as session:
@@ -53,7 +54,7 @@ async def get_inclusion(
     request: Request,
     principal: Reader,
     event_id: Annotated[str, Query(min_length=1, max_length=36)],
-    tree_size: Annotated[int | None, Query(ge=1, description="default: the latest checkpoint's")] = None,
+    tree_size: Annotated[TreeSize | None, Query(ge=1, description="default: the latest checkpoint's")] = None,
 ) -> dict[str, Any]:
     try:
         return await proofs.inclusion(audit_log(request).db, event_id, tree_size, party_of(principal))
@@ -64,8 +65,8 @@ async def get_inclusion(
 @router.get("/proofs/consistency", summary="RFC 9162 consistency proof between two tree sizes (open to anyone)")
 async def get_consistency(
     request: Request,
-    old: Annotated[int, Query(alias="from", ge=0)],
-    new: Annotated[int, Query(alias="to", ge=0)],
+    old: Annotated[TreeSize, Query(alias="from")],
+    new: Annotated[TreeSize, Query(alias="to")],
 ) -> dict[str, Any]:
     try:
         return await proofs.consistency(audit_log(request).db, old, new)

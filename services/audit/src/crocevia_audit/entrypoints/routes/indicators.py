@@ -6,11 +6,13 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from pydantic import Field
 
 from crocevia_audit.domain.entries import utc
 from crocevia_audit.domain.indicators import DIMENSIONS
 from crocevia_audit.entrypoints.access import Reader, audit_log, party_of
 from crocevia_audit.handlers.indicators import compute
+from crocevia_common.inputs import Instant
 from crocevia_common.problems import Problem
 
 router = APIRouter(tags=["indicators"])
@@ -20,10 +22,13 @@ router = APIRouter(tags=["indicators"])
 async def get_indicators(
     request: Request,
     principal: Reader,
-    group_by: Annotated[list[str] | None, Query(description=f"any of {', '.join(DIMENSIONS)}")] = None,
-    since: Annotated[datetime | None, Query(description="referrals requested at or after")] = None,
-    until: Annotated[datetime | None, Query(description="referrals requested before")] = None,
-    as_of: Annotated[datetime | None, Query(description="the moment open targets are judged at; default now")] = None,
+    group_by: Annotated[
+        list[Annotated[str, Field(max_length=40)]] | None,
+        Query(max_length=len(DIMENSIONS), description=f"any of {', '.join(DIMENSIONS)}"),
+    ] = None,
+    since: Annotated[Instant | None, Query(description="referrals requested at or after")] = None,
+    until: Annotated[Instant | None, Query(description="referrals requested before")] = None,
+    as_of: Annotated[Instant | None, Query(description="the moment open targets are judged at; default now")] = None,
 ) -> dict[str, Any]:
     dimensions = list(dict.fromkeys(group_by if group_by is not None else DIMENSIONS))
     unknown = [d for d in dimensions if d not in DIMENSIONS]

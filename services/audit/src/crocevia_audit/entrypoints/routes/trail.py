@@ -4,7 +4,6 @@ them, filtered and paged, without personal details."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -17,6 +16,7 @@ from crocevia_audit.entrypoints.access import Reader, audit_log, party_of
 from crocevia_audit.entrypoints.schemas import TrailItem, TrailPage
 from crocevia_audit.handlers import export
 from crocevia_audit.handlers.checkpoints import latest_checkpoint
+from crocevia_common.inputs import Cursor, Instant
 from crocevia_common.problems import Problem
 from crocevia_contracts import EventName, Priority
 from crocevia_contracts.directory import Domain
@@ -36,8 +36,8 @@ def trail_filter(
     ] = None,
     domain: Domain | None = None,
     priority: Priority | None = None,
-    since: Annotated[datetime | None, Query(description="occurred at or after (RFC 3339)")] = None,
-    until: Annotated[datetime | None, Query(description="occurred before (RFC 3339)")] = None,
+    since: Annotated[Instant | None, Query(description="occurred at or after (RFC 3339)")] = None,
+    until: Annotated[Instant | None, Query(description="occurred before (RFC 3339)")] = None,
 ) -> TrailFilter:
     """The filters every trail listing takes, limited to the caller's agency for staff."""
     if since and until and utc(since) >= utc(until):
@@ -65,7 +65,7 @@ async def list_trail(
     flt: Filtered,
     order: Annotated[str, Query(pattern="^(newest|oldest)$")] = "newest",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: str | None = None,
+    cursor: Cursor | None = None,
 ) -> TrailPage:
     log = audit_log(request)
     try:

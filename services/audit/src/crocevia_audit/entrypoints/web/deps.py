@@ -12,6 +12,7 @@ from starlette.datastructures import QueryParams
 from crocevia_audit.adapters.trail_query import TrailFilter
 from crocevia_audit.entrypoints.access import READERS, party_of
 from crocevia_common.auth import Principal
+from crocevia_common.inputs import shifted
 from crocevia_common.web.i18n import LOCAL_ZONE
 from crocevia_common.web.session import page_roles
 from crocevia_contracts import EventName
@@ -25,11 +26,13 @@ EVENTS = (*(e.value for e in EventName), *(k.value for k in NoticeKind))
 
 
 def day_start(text: str, days: int = 0) -> datetime | None:
-    """Midnight (local time) of a ``YYYY-MM-DD`` day, plus ``days``; None if not a date."""
+    """Midnight (local time) of a ``YYYY-MM-DD`` day, plus ``days``; None if not a date
+    (or not one every time zone can show)."""
     try:
-        return datetime.fromisoformat(text).replace(tzinfo=LOCAL_ZONE) + timedelta(days=days)
+        moment = datetime.fromisoformat(text).replace(tzinfo=LOCAL_ZONE)
     except ValueError:
         return None
+    return shifted(moment, timedelta(days=days))
 
 
 def filters_of(query: QueryParams) -> dict[str, str]:

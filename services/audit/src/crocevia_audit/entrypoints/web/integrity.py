@@ -13,6 +13,7 @@ from crocevia_audit.entrypoints.routes.integrity import get_gaps
 from crocevia_audit.entrypoints.web.deps import Reader
 from crocevia_audit.handlers import proofs
 from crocevia_audit.handlers.checkpoints import latest_checkpoint
+from crocevia_common.inputs import TreeSize
 from crocevia_common.problems import Problem
 from crocevia_common.web.i18n import Translator, request_language
 from crocevia_common.web.pages import pages_of
@@ -64,7 +65,7 @@ async def inclusion_for_page(
     request: Request,
     principal: Reader,
     event_id: Annotated[str, Query(min_length=1, max_length=36)],
-    tree_size: Annotated[int | None, Query(ge=1)] = None,
+    tree_size: Annotated[TreeSize | None, Query(ge=1)] = None,
 ) -> dict[str, Any]:
     """The API's inclusion proof, with the session of the page."""
     try:

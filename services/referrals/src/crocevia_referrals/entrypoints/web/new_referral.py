@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from crocevia_common.inputs import shifted
 from crocevia_common.web.i18n import LOCAL_ZONE, Translator, request_language
 from crocevia_common.web.pages import pages_of
 from crocevia_common.web.session import Form, read_form
@@ -122,7 +123,7 @@ def _local(text: str, end_of_day: bool = False) -> str | None:
     except ValueError:
         return text  # let validation say what is wrong with it, next to the field
     if end_of_day and len(text) == 10:
-        moment += timedelta(days=1)
+        moment = shifted(moment, timedelta(days=1)) or moment  # past the calendar: validation says so
     return (moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_ZONE)).isoformat()
 
 
@@ -164,7 +165,7 @@ async def send_from_page(request: Request, principal: Staff) -> Response:
     else:
         key = form.get("idempotency_key")[:100]
         new = body.new_referral(
-            f"{principal.sub}:web:{key}" if key else None, hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+            f"web:{key}" if key else None, hashlib.sha256(body.model_dump_json().encode()).hexdigest()
         )
         try:
             sent = await send_referral(node, principal, new)
