@@ -138,11 +138,13 @@ class HostileNetwork:
         """Every dead letter so far, with its payload decoded."""
         admin = (await self.connect("admin")).jetstream()
         info = await admin.stream_info("DEADLETTERS")
-        letters = []
+        letters: list[dict[str, Any]] = []
+        if not info.state.messages:
+            return letters
         for sequence in range(info.state.first_seq, info.state.last_seq + 1):
             message = await admin.get_msg("DEADLETTERS", sequence)
             letter = json.loads(message.data or b"{}")
-            letter["payload"] = base64.b64decode(letter.pop("payload_base64"))
+            letter["payload"] = base64.b64decode(letter.pop("payload_base64", ""))
             letter["reason_header"] = (message.headers or {}).get("Crocevia-Reason")
             letters.append(letter)
         return letters
@@ -219,6 +221,15 @@ def _password_file(tmp_path: Path, server: SecuredNats, user: str) -> Path:
 def leaks(text: str) -> list[str]:
     """The personal values found in ``text``."""
     return [value for value in PERSONAL if value in text]
+
+
+def who_leaked(caplog: pytest.LogCaptureFixture) -> set[str]:
+    """The loggers (and spans) whose records hold a personal value."""
+    found = {r.name for r in caplog.records if leaks(f"{r.getMessage()} {r.exc_text or ''}")}
+    for s in span_exporter().get_finished_spans():
+        if leaks(f"{s.name} {dict(s.attributes or {})} {[(e.name, dict(e.attributes or {})) for e in s.events]}"):
+            found.add(f"span {s.name}")
+    return found
 
 
 def everything_said(caplog: pytest.LogCaptureFixture) -> str:

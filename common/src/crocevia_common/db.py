@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,7 +17,9 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, text
+from sqlalchemy import Table, event, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -47,6 +50,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+async def insert_missing(session: AsyncSession, table: Table, values: dict[str, Any]) -> None:
+    """Insert a row unless one with the same primary key exists: concurrent writers of the
+    same new row then wait on each other instead of failing on the key."""
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    keys = [c.name for c in table.primary_key.columns]
+    await session.execute(insert(table).values(**values).on_conflict_do_nothing(index_elements=keys))
+
+
 class Database:
     """One service's database: an async engine and a session factory."""
 
@@ -61,6 +72,9 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **options)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            # aiosqlite logs every statement with its values at DEBUG: values about people
+            # never go to a log, whatever level the process runs at.
+            logging.getLogger("aiosqlite").setLevel(max(logging.getLogger("aiosqlite").level, logging.INFO))
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer at a time; queueing this process's writers here is cheaper
         # than letting them poll the file lock (busy_timeout) against each other.

@@ -12,9 +12,9 @@ import base64
 import logging
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
-from crocevia_common.db import Database
+from crocevia_common.db import Database, insert_missing
 from crocevia_common.directory import DirectoryUnavailable, DirectoryView
 from crocevia_common.messaging.tables import MessagingTables
 from crocevia_contracts.directory import PublicKeys
@@ -90,7 +90,8 @@ class KeyRing:
         replica may have pinned in the meantime)."""
         t = self._table
         async with self._db.transaction() as session:
-            row = (await session.execute(select(t).where(t.c.party == party))).first()
+            query = select(t).where(t.c.party == party).with_for_update()
+            row = (await session.execute(query)).first()
             stored = PublicKeys(box=row.box, signing=row.signing) if row else None
             pin = self._decide(party, stored)
             if pin is None:
@@ -98,8 +99,12 @@ class KeyRing:
             if pin.change is not None:
                 values = {"box": pin.keys.box, "signing": pin.keys.signing, "change": pin.change.value}
                 now = datetime.now(UTC)
-                if row is None:
-                    await session.execute(insert(t).values(party=party, pinned_at=now, **values))
+                if row is None:  # the first pin: a concurrent first pin of the same keys waits
+                    await insert_missing(session, t, {"party": party, "pinned_at": now, **values})
+                    row = (await session.execute(query)).first()
+                    assert row is not None
+                    if (row.box, row.signing) != (pin.keys.box, pin.keys.signing):
+                        raise NoKeys(f"keys of {party} were pinned at the same time as others: try again")
                 else:
                     await session.execute(update(t).where(t.c.party == party).values(pinned_at=now, **values))
                 log.info("keys of %s pinned (%s)", party, pin.change.value)

@@ -131,7 +131,7 @@ async def test_a_sequence_number_used_twice_is_refused_and_the_first_event_kept(
         checked([net.event("requested", "ref-1", sequence=1), net.event("requested", "ref-2", sequence=1)])
     )
     assert [r.outcome for r in results] == [Outcome.APPENDED, Outcome.REJECTED]
-    assert results[1].reason == "sequence 1 of /agencies/pioltello-casa was used before"
+    assert results[1].reason == "sequence 1 of /agencies/pioltello-casa belongs to another event"
     assert [row["referral_id"] for row in await rows_of(trail_db, trail_entries)] == ["ref-1"]
 
 

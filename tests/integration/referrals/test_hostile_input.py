@@ -214,11 +214,7 @@ async def _history_of(node: httpx.AsyncClient, tokens: Tokens, referral_id: str,
 
 
 @pytest.mark.asyncio(loop_scope="function")
-async def test_concurrent_first_referrals_of_a_new_node_are_all_created(node_factory, tokens, database_url, request):
-    if database_url.startswith("postgresql"):
-        # The first number of a source's sequence is inserted, not locked: concurrent first
-        # events collide on event_sequences' key (common/.../messaging/outbox.py next_sequence).
-        request.applymarker(pytest.mark.xfail(strict=True, reason="first sequence number races on PostgreSQL"))
+async def test_concurrent_first_referrals_of_a_new_node_are_all_created(node_factory, tokens, database_url):
     async with node_factory(CASA, database_url=database_url) as node, node_factory(CPIA):
         answers = await asyncio.gather(
             *(node.post("/referrals", json=body(), headers=tokens.bearer(CASA)) for _ in range(6))

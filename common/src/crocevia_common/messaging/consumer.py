@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import hashlib
 import json
 import logging
 import traceback
@@ -43,6 +44,7 @@ from crocevia_common.messaging.connection import DEFAULT_INBOX_PREFIX
 from crocevia_common.messaging.intake import Delivery, Intake, NotYet, Unprocessable, Verified
 from crocevia_common.telemetry import context_from, tracer
 from crocevia_contracts import dead_letter_subject
+from crocevia_contracts.envelope import MAX_EVENT_BYTES
 from crocevia_contracts.stream import StreamSpec
 
 log = logging.getLogger(__name__)
@@ -97,8 +99,13 @@ async def dead_letter(js: JetStreamContext, consumer: str, delivery: Delivery, r
         "deliveries": delivery.deliveries,
         "headers": dict(delivery.headers),
         "dead_lettered_at": datetime.now(UTC).isoformat(),
-        "payload_base64": base64.b64encode(delivery.payload).decode(),
+        "payload_sha256": hashlib.sha256(delivery.payload).hexdigest(),
+        "payload_bytes": len(delivery.payload),
     }
+    # A copy of what fits in any event; a larger message stays where it is, in its stream at
+    # ``stream_sequence``, named by its hash.
+    if len(delivery.payload) <= MAX_EVENT_BYTES:
+        entry["payload_base64"] = base64.b64encode(delivery.payload).decode()
     await js.publish(
         dead_letter_subject(consumer),
         json.dumps(entry).encode(),
@@ -199,7 +206,13 @@ class StreamConsumer:
                     with contextlib.suppress(Exception):
                         await self.ensure(js)
                     continue
-                await self.process(js, messages)
+                try:
+                    await self.process(js, messages)
+                except Exception as exc:
+                    # Not even a dead letter could be written (NATS away): what is not
+                    # acknowledged comes back after the ack wait, before anything later.
+                    log.error("%s: a batch could not be settled: %s", self.name, failure(exc))
+                    await asyncio.sleep(self.retry_delay)
         finally:
             with contextlib.suppress(Exception):
                 await subscription.unsubscribe()

@@ -159,6 +159,11 @@ def check_parties(item: Verified, known: Parties | None) -> None:
         raise Unprocessable("the parties or the service are not the referral's")
 
 
+def sequence_reused(item: Verified) -> str:
+    """Why an event whose publisher's sequence number names another event is refused."""
+    return f"sequence {item.sequence} of {item.source} belongs to another event"
+
+
 async def claim(session: AsyncSession, tables: MessagingTables, consumer: str, item: Verified) -> bool:
     """Check 6 and the inbox, in the caller's transaction: False when the event was applied
     already (a redelivery); raise Unprocessable when its publisher's sequence number belongs
@@ -167,6 +172,6 @@ async def claim(session: AsyncSession, tables: MessagingTables, consumer: str, i
         return False
     holder = await sequence_holder(session, tables, consumer, item.source, item.sequence)
     if holder is not None:
-        raise Unprocessable(f"sequence {item.sequence} of {item.source} belongs to another event")
+        raise Unprocessable(sequence_reused(item))
     await mark_applied(session, tables, consumer, item.id, item.source, item.sequence)
     return True

@@ -13,11 +13,9 @@ from typing import Any
 from nats.js import JetStreamContext
 from opentelemetry import trace
 from sqlalchemy import insert, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crocevia_common.db import Database
+from crocevia_common.db import Database, insert_missing
 from crocevia_common.messaging.tables import MessagingTables
 from crocevia_common.telemetry import context_from, inject_headers, tracer
 from crocevia_contracts import CONTENT_TYPE
@@ -39,9 +37,7 @@ async def next_sequence(session: AsyncSession, tables: MessagingTables, source: 
     seq = tables.sequences
     # The source's row first, if missing: concurrent first events then queue on its lock
     # instead of colliding on its key.
-    dialect = session.get_bind().dialect.name
-    start = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(seq).values(source=source, value=0)
-    await session.execute(start.on_conflict_do_nothing(index_elements=[seq.c.source]))
+    await insert_missing(session, seq, {"source": source, "value": 0})
     bumped = await session.execute(
         update(seq).where(seq.c.source == source).values(value=seq.c.value + 1).returning(seq.c.value)
     )

@@ -33,7 +33,14 @@ from crocevia_audit.handlers.anomalies import announce_anomalies
 from crocevia_audit.handlers.gaps import announce_closed
 from crocevia_audit.handlers.intake import Accepted, NotAnEvent, accept
 from crocevia_common.db import Database
-from crocevia_common.messaging.intake import Delivery, Parties, Unprocessable, Verified, check_parties
+from crocevia_common.messaging.intake import (
+    Delivery,
+    Parties,
+    Unprocessable,
+    Verified,
+    check_parties,
+    sequence_reused,
+)
 
 
 class Outcome(StrEnum):
@@ -177,7 +184,7 @@ def _one(
         return Result(Outcome.REJECTED, reason=exc.reason)
     seen = book.observe(checked.source, checked.sequence, checked.id, now)
     if seen.arrival is Arrival.REPEATED:  # observing a repeat changes nothing
-        return Result(Outcome.REJECTED, reason=f"sequence {checked.sequence} of {checked.source} was used before")
+        return Result(Outcome.REJECTED, reason=sequence_reused(checked))
     if checked.envelope is not None and checked.envelope.name.value == "requested":
         parties[checked.referral_id] = checked.parties
     position = work.size
