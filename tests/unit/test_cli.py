@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import jwt
@@ -92,3 +93,15 @@ def test_bad_token_requests_are_usage_errors(
     assert exit_.value.code == 2
     assert message in capsys.readouterr().err
     assert not key_file.exists()
+
+
+def test_the_operator_key_is_made_once_readable_by_its_owner_only_and_printed(tmp_path, capsys):
+    from crocevia.cli import main
+
+    key_file = tmp_path / "secrets" / "operator.key"
+    assert main(["keys", "operator", "--operator-key", str(key_file)]) == 0
+    first = capsys.readouterr().out.strip()
+    assert main(["keys", "operator", "--operator-key", str(key_file)]) == 0
+    assert capsys.readouterr().out.strip() == first
+    assert len(base64.b64decode(first)) == 32
+    assert key_file.stat().st_mode & 0o777 == 0o600
