@@ -108,7 +108,7 @@ async def test_agencies_see_only_their_own_referrals_and_roles_limit_actions(nod
         assert (await status_at(cpia, tokens, CPIA, rid))["status"] == "received"
 
 
-async def test_withdrawn_consent_erases_the_personal_part_at_the_receiver(node_factory, tokens):
+async def test_withdrawn_consent_erases_the_personal_part_at_the_receiver_then_at_the_sender(node_factory, tokens):
     async with node_factory(CASA) as casa, node_factory(CPIA) as cpia:
         rid = (await casa.post("/referrals", json=referral_body(), headers=tokens.bearer(CASA))).json()["id"]
         await wait_status(cpia, tokens, CPIA, rid, "received")
@@ -130,6 +130,9 @@ async def test_withdrawn_consent_erases_the_personal_part_at_the_receiver(node_f
 
         at_sender = await eventually(confirmed)
         assert at_sender["consent_withdrawn_at"] is not None
+        # Once the receiver confirmed, the sender keeps no copy either.
+        assert at_sender["person"] is None and at_sender["reason"] is None and at_sender["needs"] is None
+        assert at_sender["erased"]["reason"] == "consent-withdrawn"
 
 
 async def test_information_requested_and_provided_travels_sealed_and_is_read_by_the_other_side(node_factory, tokens):

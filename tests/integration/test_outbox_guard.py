@@ -1,0 +1,58 @@
+"""The outbox holds nothing its relay could never publish, and a service whose relay cannot
+publish says so on /readyz, with the reason."""
+
+from __future__ import annotations
+
+import nats
+import pytest
+from sqlalchemy import func, select
+
+from crocevia_common.db import Database
+from crocevia_common.messaging.outbox import OutboxRefused, enqueue
+from crocevia_contracts.envelope import MAX_EVENT_BYTES
+from crocevia_referrals.adapters.tables import messaging
+from crocevia_referrals.bootstrap import MIGRATIONS
+from tests.integration.referrals.conftest import referral_body
+from tests.kit.services import eventually
+
+
+@pytest.mark.parametrize(
+    ("subject", "event_id", "payload", "reason"),
+    [
+        ("referral.v1.a.b.requested", "e-1", b"x" * (MAX_EVENT_BYTES + 1), "over the limit"),
+        ("referral.v1.a b.requested", "e-2", b"{}", "not a subject"),
+        ("referral.v1.*.b.requested", "e-3", b"{}", "not a subject"),
+        ("referral." + "x" * 300, "e-4", b"{}", "not a subject"),
+        ("referral.v1.a.b.requested", "e" * 37, b"{}", "at most 36"),
+    ],
+)
+async def test_the_outbox_refuses_an_event_it_could_never_publish(database_url, subject, event_id, payload, reason):
+    db = Database(database_url)
+    try:
+        await db.migrate(MIGRATIONS)
+        with pytest.raises(OutboxRefused, match=reason):
+            async with db.transaction() as session:
+                await enqueue(session, messaging, subject, event_id, payload)
+        async with db.sessions() as session:
+            assert (await session.execute(select(func.count()).select_from(messaging.outbox))).scalar_one() == 0
+    finally:
+        await db.dispose()
+
+
+async def test_readyz_fails_with_the_reason_while_the_relay_cannot_publish(node_factory, tokens, nats_url):
+    async with node_factory("pioltello-casa") as casa, node_factory("cpia2"):
+        assert (await casa.get("/readyz")).json()["checks"]["outbox"] is True
+        nc = await nats.connect(nats_url)
+        await nc.jetstream().delete_stream("REFERRALS")  # nothing answers a publish any more
+        await nc.close()
+        sent = await casa.post("/referrals", json=referral_body(), headers=tokens.bearer("pioltello-casa"))
+        assert sent.status_code == 201
+
+        async def not_ready():
+            answer = await casa.get("/readyz")
+            return answer.status_code == 503 and answer.json()
+
+        body = await eventually(not_ready, timeout=20)
+    assert body["checks"] == {"database": True, "nats": True, "outbox": False}
+    assert body["type"] == "/problems/not-ready"
+    assert body["detail"].startswith("the outbox relay cannot publish: ")
