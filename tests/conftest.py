@@ -10,6 +10,7 @@ import pytest
 
 from tests.kit.databases import admin_url, fresh_postgres_database, postgres_required
 from tests.kit.nats import NatsProcess, docker_answers, start_cluster
+from tests.kit.services import Tokens
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -42,6 +43,21 @@ def nats_server(request: pytest.FixtureRequest, docker_available: bool) -> Itera
             yield NatsProcess(workdir=Path(), port=int(port))
         return
     yield request.getfixturevalue("nats_process")
+
+
+@pytest.fixture(scope="module")
+def module_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsProcess]:
+    """One ``nats-server`` for a whole test module (tests that share a service started once)."""
+    server = NatsProcess(workdir=tmp_path_factory.mktemp("nats")).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def module_tokens(tmp_path_factory: pytest.TempPathFactory) -> Tokens:
+    return Tokens(tmp_path_factory.mktemp("keys") / "dev-jwt.key")
 
 
 @pytest.fixture

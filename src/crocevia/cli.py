@@ -126,22 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Connect as the network's operator and create every stream of the contracts and "
         "the directory bucket, or mend those weaker than their spec. Services only check them.",
     )
-    streams.add_argument(
-        "--nats-url",
-        default=os.environ.get("CROCEVIA_NATS_URL", DEFAULT_NATS_URL),
-        help="default: $CROCEVIA_NATS_URL or %(default)s",
-    )
-    streams.add_argument(
-        "--user",
-        default=os.environ.get("CROCEVIA_NATS_USER", OPERATOR),
-        help="NATS user; '' on a server without users (default: $CROCEVIA_NATS_USER or %(default)s)",
-    )
-    streams.add_argument(
-        "--password-file",
-        type=Path,
-        default=None,
-        help="the user's password (default: $CROCEVIA_NATS_PASSWORD_FILE, else .data/secrets/nats/<user>)",
-    )
+    _nats_options(streams)
     streams.add_argument(
         "--replicas",
         type=int,

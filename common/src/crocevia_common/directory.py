@@ -140,15 +140,11 @@ class DirectoryView:
     def response_target(
         self, agency_id: str, service_id: str, priority: str
     ) -> tuple[ResponseTarget, WorkingCalendar] | None:
-        """The service's target for ``priority``, else its routine target, with the agency's
-        working calendar; None when the service states no target."""
+        """The service's target for ``priority`` (``AgencyEntry.response_target``) with the
+        agency's working calendar; None when the service states no target."""
         entry = self._agencies.get(agency_id)
-        service = entry.service(service_id) if entry else None
-        if entry is None or service is None:
-            return None
-        targets = {p.value: t for p, t in service.response_targets.items()}
-        target = targets.get(priority) or targets.get("routine")
-        return (target, entry.working_calendar) if target is not None else None
+        target = entry.response_target(service_id, priority) if entry else None
+        return (target, entry.working_calendar) if entry and target else None
 
     def published_keys(self, party: str) -> tuple[PublicKeys | None, tuple[KeyEndorsement, ...]]:
         """The keys ``party`` (an agency id or ``service.<name>``) publishes, with its rotations."""

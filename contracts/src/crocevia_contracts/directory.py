@@ -189,6 +189,15 @@ class AgencyEntry(Contract):
     def service(self, service_id: str) -> Service | None:
         return next((s for s in self.services if s.id == service_id), None)
 
+    def response_target(self, service_id: str, priority: str) -> ResponseTarget | None:
+        """The service's target for ``priority``, else its routine target; None when the
+        service states none."""
+        service = self.service(service_id)
+        if service is None:
+            return None
+        targets = {p.value: t for p, t in service.response_targets.items()}
+        return targets.get(priority) or targets.get(Priority.ROUTINE.value)
+
 
 def read_entry(payload: bytes | str) -> AgencyEntry:
     """An entry as a node wrote it to the directory bucket. Fields this version does not know

@@ -68,27 +68,13 @@ BAD_PAGE_INPUTS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def nats(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    server = NatsProcess(workdir=tmp_path_factory.mktemp("nats")).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def module_tokens(tmp_path_factory: pytest.TempPathFactory) -> Tokens:
-    return Tokens(tmp_path_factory.mktemp("keys") / "dev-jwt.key")
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def audit(
-    nats: NatsProcess, module_tokens: Tokens, tmp_path_factory: pytest.TempPathFactory
+    module_nats: NatsProcess, module_tokens: Tokens, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[httpx.AsyncClient]:
     tmp = tmp_path_factory.mktemp("audit")
     settings = AuditSettings(
-        nats_url=nats.url,
+        nats_url=module_nats.url,
         database_url=f"sqlite+aiosqlite:///{tmp / 'audit.db'}",
         auth_dev_key_file=module_tokens.key_file,
         checkpoint_every_seconds=0.5,

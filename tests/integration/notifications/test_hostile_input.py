@@ -86,30 +86,16 @@ BAD_INPUTS = [
 ]  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def nats(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    server = NatsProcess(workdir=tmp_path_factory.mktemp("nats")).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def module_tokens(tmp_path_factory: pytest.TempPathFactory) -> Tokens:
-    return Tokens(tmp_path_factory.mktemp("keys") / "dev-jwt.key")
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def service(
-    nats: NatsProcess, module_tokens: Tokens, tmp_path_factory: pytest.TempPathFactory
+    module_nats: NatsProcess, module_tokens: Tokens, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The notifications service with cpia2's staff, one subscription and one webhook."""
     tmp = tmp_path_factory.mktemp("notifications")
     agency_file(tmp / "agencies", "cpia2")
     staff_file(tmp / "staff", "cpia2", [person("operator-cpia2"), person("admin-cpia2", ["admin"])])
     settings = NotificationsSettings(
-        nats_url=nats.url,
+        nats_url=module_nats.url,
         database_url=f"sqlite+aiosqlite:///{tmp / 'notifications.db'}",
         auth_dev_key_file=module_tokens.key_file,
         agencies_dir=tmp / "agencies",

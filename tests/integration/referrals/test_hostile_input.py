@@ -90,23 +90,9 @@ BAD_INPUTS = [
 ]  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def nats(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    server = NatsProcess(workdir=tmp_path_factory.mktemp("nats")).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def module_tokens(tmp_path_factory: pytest.TempPathFactory) -> Tokens:
-    return Tokens(tmp_path_factory.mktemp("keys") / "dev-jwt.key")
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def casa(
-    nats: NatsProcess, module_tokens: Tokens, tmp_path_factory: pytest.TempPathFactory
+    module_nats: NatsProcess, module_tokens: Tokens, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[httpx.AsyncClient]:
     """pioltello-casa's node with one referral sent to cpia2's."""
     tmp: Path = tmp_path_factory.mktemp("nodes")
@@ -115,7 +101,7 @@ async def casa(
         settings = ReferralsSettings(
             agency_id=agency,
             agency_file=agency_file(tmp / "agencies", agency),
-            nats_url=nats.url,
+            nats_url=module_nats.url,
             database_url=f"sqlite+aiosqlite:///{tmp / f'{agency}.db'}",
             auth_dev_key_file=module_tokens.key_file,
             outbox_poll_seconds=0.2,

@@ -64,12 +64,8 @@ class AgencyDirectory:
     async def response_target(
         self, agency_id: str, service_id: str, priority: str
     ) -> tuple[ResponseTarget, WorkingCalendar] | None:
-        """The service's target for ``priority``, else its routine target, with the agency's
-        working calendar; None when the service states no target."""
+        """The service's target for ``priority`` (``AgencyEntry.response_target``) with the
+        agency's working calendar; None when the service states no target."""
         entry = await self.fetch(agency_id)
-        service = entry.service(service_id) if entry else None
-        if entry is None or service is None:
-            return None
-        targets = {p.value: t for p, t in service.response_targets.items()}
-        target = targets.get(priority) or targets.get("routine")
-        return (target, entry.working_calendar) if target is not None else None
+        target = entry.response_target(service_id, priority) if entry else None
+        return (target, entry.working_calendar) if entry and target else None
