@@ -18,12 +18,11 @@ UV = $(shell command -v uv 2>/dev/null \
 	|| { p="$$($(PYTHON) -m site --user-base 2>/dev/null)/bin/uv"; [ -x "$$p" ] && echo "$$p"; } \
 	|| echo "$(PYTHON) -m uv")
 
-# mypy --strict: the contracts, the shared package, the launcher, and the services (whole,
-# or their pure domain at least).
+# mypy --strict: the contracts, the shared package, the launcher and the three services, whole.
 STRICT_TYPED := contracts/src/crocevia_contracts common/src/crocevia_common src/crocevia \
 	services/referrals/src/crocevia_referrals \
-	services/notifications/src/crocevia_notifications/domain \
-	services/audit/src/crocevia_audit/domain
+	services/notifications/src/crocevia_notifications \
+	services/audit/src/crocevia_audit
 
 # Debian's Chromium, which the browser tests drive (Playwright never downloads a browser).
 CHROMIUM := /usr/bin/chromium
