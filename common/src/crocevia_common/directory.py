@@ -25,9 +25,8 @@ from crocevia_contracts.directory import (
     KeyConfirmation,
     KeyEndorsement,
     PublicKeys,
-    ResponseTarget,
     ServiceEntry,
-    WorkingCalendar,
+    ServiceTarget,
     read_confirmation,
     read_entry,
     read_service_entry,
@@ -137,14 +136,10 @@ class DirectoryView:
                 services.update({s.id: s.name for s in entry.services})
         return agencies, services
 
-    def response_target(
-        self, agency_id: str, service_id: str, priority: str
-    ) -> tuple[ResponseTarget, WorkingCalendar] | None:
-        """The service's target for ``priority`` (``AgencyEntry.response_target``) with the
-        agency's working calendar; None when the service states no target."""
+    def target_for(self, agency_id: str, service_id: str, priority: str) -> ServiceTarget | None:
+        """The target a referral to that service is held to (``AgencyEntry.target_for``)."""
         entry = self._agencies.get(agency_id)
-        target = entry.response_target(service_id, priority) if entry else None
-        return (target, entry.working_calendar) if entry and target else None
+        return entry.target_for(service_id, priority) if entry else None
 
     def published_keys(self, party: str) -> tuple[PublicKeys | None, tuple[KeyEndorsement, ...]]:
         """The keys ``party`` (an agency id or ``service.<name>``) publishes, with its rotations."""

@@ -6,6 +6,7 @@ Each node writes its own entry to the ``directory`` key-value bucket under its a
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Annotated
@@ -134,6 +135,32 @@ class ResponseTarget(Contract):
         return self.due(requested_at, self.decide_within_hours, calendar)
 
 
+@dataclass(frozen=True, slots=True)
+class ServiceTarget:
+    """The response target a referral is held to, the one rule every party counts by
+    (reminders and escalations, "Needs us", the indicators' missed targets):
+
+    - the target of the referral's priority, else the service's routine target
+      (``fallback``: the sender is warned when it sends such a referral);
+    - counted from when the referral was requested (its ``requested`` event's
+      ``occurred_at``);
+    - on the clock or on the receiving agency's working days, as the target says.
+    """
+
+    target: ResponseTarget
+    calendar: WorkingCalendar
+    fallback: bool = False
+
+    def receive_by(self, requested_at: datetime) -> datetime:
+        return self.target.receive_by(requested_at, self.calendar)
+
+    def decide_by(self, requested_at: datetime) -> datetime:
+        return self.target.decide_by(requested_at, self.calendar)
+
+    def due(self, requested_at: datetime, hours: float) -> datetime:
+        return self.target.due(requested_at, hours, self.calendar)
+
+
 class Service(Contract):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=100)
     name: str
@@ -189,14 +216,18 @@ class AgencyEntry(Contract):
     def service(self, service_id: str) -> Service | None:
         return next((s for s in self.services if s.id == service_id), None)
 
-    def response_target(self, service_id: str, priority: str) -> ResponseTarget | None:
-        """The service's target for ``priority``, else its routine target; None when the
-        service states none."""
+    def target_for(self, service_id: str, priority: str) -> ServiceTarget | None:
+        """The target a referral of ``priority`` to ``service_id`` is held to (see
+        ``ServiceTarget``); None when the service states none."""
         service = self.service(service_id)
         if service is None:
             return None
         targets = {p.value: t for p, t in service.response_targets.items()}
-        return targets.get(priority) or targets.get(Priority.ROUTINE.value)
+        own = targets.get(priority)
+        if own is not None:
+            return ServiceTarget(own, self.working_calendar)
+        routine = targets.get(Priority.ROUTINE.value)
+        return ServiceTarget(routine, self.working_calendar, fallback=True) if routine is not None else None
 
 
 def read_entry(payload: bytes | str) -> AgencyEntry:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from crocevia_contracts.directory import Counting, ResponseTarget, WorkingCalendar
+from crocevia_contracts.directory import Counting, ResponseTarget, ServiceTarget, WorkingCalendar
 from crocevia_notifications.domain.notices import NoticeKind
 from crocevia_notifications.domain.timers import Stage, plan, stage_open
 
@@ -17,24 +17,24 @@ def target(receive: float, decide: float, counting: Counting = Counting.CLOCK) -
 
 
 def test_a_request_not_received_in_time_is_reminded_then_escalated_at_the_decision_target():
-    reminder, escalation = plan(Stage.RECEIVE, T, target(24, 120), ROME)
+    reminder, escalation = plan(Stage.RECEIVE, T, ServiceTarget(target(24, 120), ROME))
     assert (reminder.kind, reminder.due_at, reminder.target_hours) == (NoticeKind.REMINDER, T + timedelta(hours=24), 24)
     assert (escalation.kind, escalation.due_at) == (NoticeKind.ESCALATION, T + timedelta(hours=120))
 
 
 def test_a_received_referral_not_decided_in_time_is_reminded_then_escalated_one_receive_window_later():
-    reminder, escalation = plan(Stage.DECIDE, T, target(4, 24), ROME)
+    reminder, escalation = plan(Stage.DECIDE, T, ServiceTarget(target(4, 24), ROME))
     assert reminder.due_at == T + timedelta(hours=24)
     assert escalation.due_at == T + timedelta(hours=28)
 
 
 def test_working_day_targets_skip_the_weekend_for_reminders_and_escalations():
     friday = datetime(2026, 11, 6, 15, tzinfo=UTC)  # 16:00 in Rome
-    reminder, escalation = plan(Stage.RECEIVE, friday, target(24, 48, Counting.WORKING_DAYS), ROME)
+    reminder, escalation = plan(Stage.RECEIVE, friday, ServiceTarget(target(24, 48, Counting.WORKING_DAYS), ROME))
     assert reminder.due_at == datetime(2026, 11, 9, 15, tzinfo=UTC)  # Monday, not Saturday
     assert escalation.due_at == datetime(2026, 11, 10, 15, tzinfo=UTC)  # Tuesday
     assert (reminder.target_hours, escalation.target_hours) == (24, 48)
-    _, late = plan(Stage.DECIDE, friday, target(24, 48, Counting.WORKING_DAYS), ROME)
+    _, late = plan(Stage.DECIDE, friday, ServiceTarget(target(24, 48, Counting.WORKING_DAYS), ROME))
     assert late.due_at == datetime(2026, 11, 11, 15, tzinfo=UTC)  # three working days: Wednesday
 
 

@@ -9,7 +9,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
-    DateTime,
     Index,
     Integer,
     LargeBinary,
@@ -18,6 +17,8 @@ from sqlalchemy import (
     Table,
 )
 from sqlalchemy.engine import Connection
+
+from crocevia_common.db import UtcDateTime
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,8 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("subject", String(255), nullable=False),
         Column("payload", LargeBinary, nullable=False),
         Column("headers", JSON, nullable=False),
-        Column("created_at", DateTime(timezone=True), nullable=False),
-        Column("published_at", DateTime(timezone=True), nullable=True, index=True),
+        Column("created_at", UtcDateTime(), nullable=False),
+        Column("published_at", UtcDateTime(), nullable=True, index=True),
         Column("attempts", Integer, nullable=False, default=0),
     )
     inbox = Table(
@@ -60,7 +61,7 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         # Who published it and its number in the publisher's sequence: one number, one event.
         Column("source", String(100), nullable=True),
         Column("sequence", BigInteger, nullable=True),
-        Column("applied_at", DateTime(timezone=True), nullable=False),
+        Column("applied_at", UtcDateTime(), nullable=False),
         Index("ux_inbox_source_sequence", "consumer", "source", "sequence", unique=True),
     )
     sequences = Table(
@@ -77,7 +78,7 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("box", String(44), nullable=False),
         Column("signing", String(44), nullable=False),
         Column("change", String(16), nullable=False),  # first-seen | rotated | confirmed
-        Column("pinned_at", DateTime(timezone=True), nullable=False),
+        Column("pinned_at", UtcDateTime(), nullable=False),
     )
     own_keys = Table(
         "own_keys",
@@ -89,6 +90,6 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("signing_seed", String(64), nullable=False),
         # From generation 2: the new public keys, endorsed by the previous signing key.
         Column("endorsement", JSON, nullable=True),
-        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("created_at", UtcDateTime(), nullable=False),
     )
     return MessagingTables(outbox=outbox, inbox=inbox, sequences=sequences, pins=pins, own_keys=own_keys)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Column,
-    DateTime,
     Index,
     Integer,
     LargeBinary,
@@ -21,6 +20,7 @@ from sqlalchemy import (
     Text,
 )
 
+from crocevia_common.db import UtcDateTime
 from crocevia_common.messaging.tables import messaging_tables
 
 metadata = MetaData()
@@ -48,11 +48,11 @@ trail_entries = Table(
     Column("priority", String(10), nullable=False),
     Column("reason_code", String(40), nullable=True),
     Column("outcome", String(40), nullable=True),
-    Column("time", DateTime(timezone=True), nullable=False),
-    Column("occurred_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("time", UtcDateTime(), nullable=False),
+    Column("occurred_at", UtcDateTime(), nullable=False, index=True),
     # Not hashed: where and when the audit got it.
     Column("stream_sequence", BigInteger, nullable=True),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
     # The canonical entry bytes and SHA-256(0x00 || entry).
     Column("entry", LargeBinary, nullable=False),
     Column("leaf_hash", LargeBinary(32), nullable=False),
@@ -74,7 +74,7 @@ checkpoints = Table(
     Column("size", BigInteger, primary_key=True, autoincrement=False),
     Column("root", LargeBinary(32), nullable=False),
     Column("note", Text, nullable=False),  # the signed note, as served
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 # Where revision 0001 kept the log's private key. A key found here is used until one is
@@ -85,7 +85,7 @@ signing_keys = Table(
     Column("name", String(200), primary_key=True),
     Column("seed", LargeBinary(32), nullable=False),
     Column("public_key", LargeBinary(32), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 source_sequences = Table(
@@ -102,9 +102,9 @@ sequence_gaps = Table(
     Column("source", String(100), nullable=False, index=True),
     Column("first_missing", BigInteger, nullable=False),
     Column("last_missing", BigInteger, nullable=False),
-    Column("detected_at", DateTime(timezone=True), nullable=False),
-    Column("raised_at", DateTime(timezone=True), nullable=True),  # published as an event
-    Column("closed_at", DateTime(timezone=True), nullable=True),  # a late arrival filled it
+    Column("detected_at", UtcDateTime(), nullable=False),
+    Column("raised_at", UtcDateTime(), nullable=True),  # published as an event
+    Column("closed_at", UtcDateTime(), nullable=True),  # a late arrival filled it
     Column("closed_by_event_id", String(36), nullable=True),
 )
 
@@ -120,7 +120,7 @@ anomalies = Table(
     Column("stream_sequence", BigInteger, nullable=True),
     Column("payload_sha256", String(64), nullable=False),
     Column("detail", Text, nullable=False),
-    Column("detected_at", DateTime(timezone=True), nullable=False),
+    Column("detected_at", UtcDateTime(), nullable=False),
 )
 
 # Tables revision 0001 made; the ones below were added later.
@@ -133,5 +133,5 @@ log_keys = Table(
     metadata,
     Column("public_key", LargeBinary(32), primary_key=True),
     Column("name", String(200), nullable=False),  # the log's origin
-    Column("first_used_at", DateTime(timezone=True), nullable=False),
+    Column("first_used_at", UtcDateTime(), nullable=False),
 )

@@ -10,7 +10,7 @@ import yaml
 from pydantic import ValidationError
 
 from crocevia_common.directory import DirectoryView
-from crocevia_contracts.directory import AgencyEntry, ResponseTarget, WorkingCalendar
+from crocevia_contracts.directory import AgencyEntry, ServiceTarget
 from crocevia_notifications.domain.templates import Names
 
 log = logging.getLogger(__name__)
@@ -61,11 +61,7 @@ class AgencyDirectory:
             services.update({s.id: s.name for s in entry.services})
         return Names(agencies, services)
 
-    async def response_target(
-        self, agency_id: str, service_id: str, priority: str
-    ) -> tuple[ResponseTarget, WorkingCalendar] | None:
-        """The service's target for ``priority`` (``AgencyEntry.response_target``) with the
-        agency's working calendar; None when the service states no target."""
+    async def target_for(self, agency_id: str, service_id: str, priority: str) -> ServiceTarget | None:
+        """The target a referral to that service is held to (``AgencyEntry.target_for``)."""
         entry = await self.fetch(agency_id)
-        target = entry.response_target(service_id, priority) if entry else None
-        return (target, entry.working_calendar) if entry and target else None
+        return entry.target_for(service_id, priority) if entry else None

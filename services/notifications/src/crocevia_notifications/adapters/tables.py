@@ -9,7 +9,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -21,6 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from crocevia_common.db import UtcDateTime
 from crocevia_common.messaging.tables import messaging_tables
 
 metadata = MetaData()
@@ -40,8 +40,8 @@ staff = Table(
     Column("services", JSON, nullable=False),  # service ids; empty: every service
     Column("active", Boolean, nullable=False),
     Column("preferences", JSON, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
     UniqueConstraint("agency", "sub", name="uq_staff_agency_sub"),
 )
 
@@ -55,9 +55,9 @@ referrals = Table(
     Column("service_id", String(100), nullable=False),
     Column("priority", String(10), nullable=False),
     Column("status", String(16), nullable=False),
-    Column("requested_at", DateTime(timezone=True), nullable=True),
+    Column("requested_at", UtcDateTime(), nullable=True),
     Column("owner_sub", String(200), nullable=True),  # the sender's staff member who asked
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 inbox_items = Table(
@@ -78,8 +78,8 @@ inbox_items = Table(
     Column("title", String(300), nullable=False),
     Column("body", Text, nullable=False),
     Column("link", String(500), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("read_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("read_at", UtcDateTime(), nullable=True),
     UniqueConstraint("notice_id", "person_id", name="uq_inbox_notice_person"),
     Index("ix_inbox_person_unread", "person_id", "read_at", "id"),
 )
@@ -96,7 +96,7 @@ subscriptions = Table(
     Column("service_ids", JSON, nullable=False),
     Column("priorities", JSON, nullable=False),
     Column("scope", String(8), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 webhooks = Table(
@@ -109,12 +109,12 @@ webhooks = Table(
     Column("secret", String(100), nullable=False),
     # After a rotation the previous secret signs too, until the end of its grace period.
     Column("previous_secret", String(100), nullable=True),
-    Column("previous_secret_until", DateTime(timezone=True), nullable=True),
+    Column("previous_secret_until", UtcDateTime(), nullable=True),
     Column("active", Boolean, nullable=False),
-    Column("disabled_at", DateTime(timezone=True), nullable=True),
+    Column("disabled_at", UtcDateTime(), nullable=True),
     Column("disabled_reason", String(200), nullable=True),
     Column("created_by", String(200), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 # One row per notice, recipient and channel (e-mail to a person, a webhook endpoint): the
@@ -131,13 +131,13 @@ deliveries = Table(
     Column("payload", JSON, nullable=False),  # what is sent, rendered when the notice came
     Column("status", String(10), nullable=False),  # pending | sent | failed | cancelled
     Column("digest_key", String(80), nullable=True),
-    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("due_at", UtcDateTime(), nullable=False),
     Column("attempts", Integer, nullable=False),
     Column("claimed_by", String(36), nullable=True),
-    Column("claimed_until", DateTime(timezone=True), nullable=True),
+    Column("claimed_until", UtcDateTime(), nullable=True),
     Column("last_error", String(500), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("sent_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("sent_at", UtcDateTime(), nullable=True),
     UniqueConstraint("notice_id", "channel", "recipient", name="uq_delivery_notice_recipient"),
     Index("ix_deliveries_due", "channel", "status", "due_at"),
 )
@@ -148,7 +148,7 @@ delivery_attempts = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("delivery_id", String(36), ForeignKey("deliveries.id"), nullable=False, index=True),
     Column("number", Integer, nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
     Column("ok", Boolean, nullable=False),
     Column("status_code", Integer, nullable=True),
     Column("error", String(500), nullable=True),
@@ -163,11 +163,11 @@ timers = Table(
     Column("kind", String(12), nullable=False),  # reminder | escalation
     Column("stage", String(8), nullable=False),  # receive | decide
     Column("agency", String(64), nullable=False),  # the agency that must act
-    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("due_at", UtcDateTime(), nullable=False),
     Column("target_hours", Float, nullable=False),
     Column("state", String(10), nullable=False),  # pending | fired | cancelled
-    Column("fired_at", DateTime(timezone=True), nullable=True),
-    Column("cancelled_at", DateTime(timezone=True), nullable=True),
+    Column("fired_at", UtcDateTime(), nullable=True),
+    Column("cancelled_at", UtcDateTime(), nullable=True),
     UniqueConstraint("referral_id", "kind", "stage", name="uq_timer_referral_kind_stage"),
     Index("ix_timers_due", "state", "due_at"),
 )

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from crocevia_contracts.directory import ResponseTarget, WorkingCalendar
+from crocevia_contracts.directory import ServiceTarget
 from crocevia_notifications.domain.notices import NoticeKind
 
 
@@ -42,14 +42,13 @@ class PlannedTimer:
     target_hours: float  # the target that this timer reports missed
 
 
-def plan(stage: Stage, requested_at: datetime, target: ResponseTarget, calendar: WorkingCalendar) -> list[PlannedTimer]:
+def plan(stage: Stage, requested_at: datetime, target: ServiceTarget) -> list[PlannedTimer]:
     """The reminder and the escalation of ``stage`` for a referral requested at
-    ``requested_at``; hours count on the clock or on the agency's working days only, as the
-    target says."""
-    receive, decide = target.receive_within_hours, target.decide_within_hours
+    ``requested_at``, by the one rule of ``ServiceTarget``."""
+    receive, decide = target.target.receive_within_hours, target.target.decide_within_hours
 
     def timer(kind: NoticeKind, hours: float) -> PlannedTimer:
-        return PlannedTimer(kind, stage, target.due(requested_at, hours, calendar), hours)
+        return PlannedTimer(kind, stage, target.due(requested_at, hours), hours)
 
     if stage is Stage.RECEIVE:
         return [timer(NoticeKind.REMINDER, receive), timer(NoticeKind.ESCALATION, decide)]

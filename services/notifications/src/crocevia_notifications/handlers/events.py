@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crocevia_common.messaging.intake import Parties, Unprocessable, Verified, check_parties, claim
 from crocevia_contracts import Envelope, EventName, new_event_id
-from crocevia_contracts.directory import ResponseTarget, WorkingCalendar
+from crocevia_contracts.directory import ServiceTarget
 from crocevia_contracts.events import Requested
 from crocevia_notifications.adapters import referral_store, timer_store
 from crocevia_notifications.adapters.tables import messaging, utc
@@ -36,7 +36,7 @@ async def apply_event(ctx: Notifier, item: Verified) -> None:
     names = await ctx.directory.names(data.sender_agency, data.receiver_agency)
     target = None
     if envelope.name in OPENS:
-        target = await ctx.directory.response_target(data.receiver_agency, data.service_id, data.priority.value)
+        target = await ctx.directory.target_for(data.receiver_agency, data.service_id, data.priority.value)
     requested = data if isinstance(data, Requested) else None
     async with ctx.db.transaction() as session:
         if not await claim(session, messaging, CONSUMER, item):
@@ -89,7 +89,7 @@ async def _keep_timers(
     session: AsyncSession,
     envelope: Envelope,
     referral: RowMapping,
-    target: tuple[ResponseTarget, WorkingCalendar] | None,
+    target: ServiceTarget | None,
 ) -> None:
     """Stop the timers of stages the referral has left; start those of the stage it enters."""
     status = referral["status"]
@@ -100,7 +100,7 @@ async def _keep_timers(
     if stage is None or target is None or not stage_open(stage, status):
         return
     requested_at = utc(referral["requested_at"] or envelope.data.occurred_at)
-    for timer in plan(stage, requested_at, *target):
+    for timer in plan(stage, requested_at, target):
         await timer_store.arm(
             session,
             id=new_event_id(),

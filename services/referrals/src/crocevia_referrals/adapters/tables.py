@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     Column,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -15,6 +14,7 @@ from sqlalchemy import (
     Text,
 )
 
+from crocevia_common.db import UtcDateTime
 from crocevia_common.messaging.tables import messaging_tables
 
 metadata = MetaData()
@@ -34,17 +34,17 @@ referrals = Table(
     Column("legal_basis", JSON, nullable=False),
     # The opened personal part (person, reason, needs). NULL once erased.
     Column("personal", JSON, nullable=True),
-    Column("erased_at", DateTime(timezone=True), nullable=True),
+    Column("erased_at", UtcDateTime(), nullable=True),
     Column("erasure_reason", String(40), nullable=True),
-    Column("consent_withdrawn_at", DateTime(timezone=True), nullable=True),
+    Column("consent_withdrawn_at", UtcDateTime(), nullable=True),
     Column("previous_referral_id", String(64), nullable=True),
     # Events about this referral: how many this node sent, and the last step of the other
     # node's it applied (the other node's events are applied in step order).
     Column("our_step", Integer, nullable=False, default=0),
     Column("their_step", Integer, nullable=False, default=0),
     Column("created_by", String(200), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
     Index("ix_referrals_direction_status", "direction", "status"),
 )
 
@@ -58,7 +58,7 @@ history = Table(
     Column("by_agency", String(64), nullable=False),
     Column("by_user", String(200), nullable=True),
     Column("status", String(16), nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
     Column("details", JSON, nullable=False),  # public codes
     Column("note", Text, nullable=True),  # opened free text; erased with the personal part
 )
@@ -69,5 +69,5 @@ idempotency_keys = Table(
     Column("key", String(200), primary_key=True),
     Column("request_sha256", String(64), nullable=False),
     Column("referral_id", String(64), ForeignKey("referrals.id"), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
