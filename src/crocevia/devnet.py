@@ -280,7 +280,6 @@ class Network:
                 "CROCEVIA_NATS_URL": self.urls.nats,
                 "CROCEVIA_DATABASE_URL": f"sqlite+aiosqlite:///{self.data_dir / name}.db",
                 "CROCEVIA_DATA_DIR": str(self.data_dir / name),
-                "CROCEVIA_PUBLIC_URL": self._http(port),
                 "CROCEVIA_AUTH_DEV_KEY_FILE": str(self.key_file),
                 "CROCEVIA_DEV_SIGNIN": "true",
                 "CROCEVIA_OPERATOR_PUBLIC_KEY": self._operator_public_key,

@@ -99,7 +99,6 @@ def test_the_network_runs_every_service_and_describes_it_in_network_json(config:
         assert node["CROCEVIA_AGENCY_FILE"] == str((config.agencies_dir / "cpia2.yaml").resolve())
         assert node["CROCEVIA_DATABASE_URL"] == f"sqlite+aiosqlite:///{data}/referrals-cpia2.db"
         assert node["CROCEVIA_SERVICE_NAME"] == "referrals-cpia2"
-        assert node["CROCEVIA_PUBLIC_URL"] == described["agencies"]["cpia2"]
         assert node["CROCEVIA_NATS_URL"] == described["nats"]
         assert node["CROCEVIA_NATS_USER"] == "cpia2"
         assert node["CROCEVIA_NATS_PASSWORD_FILE"] == str(secrets / "cpia2")

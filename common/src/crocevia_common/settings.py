@@ -8,8 +8,27 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class ServiceSettings(BaseSettings):
-    """What every service needs; each service subclasses it with its own fields."""
+class WebSettings(BaseSettings):
+    """What the web pages need: where the other services are, who the demo staff are."""
+
+    model_config = SettingsConfigDict(env_prefix="CROCEVIA_", extra="ignore")
+
+    # ``network.json`` of ``crocevia up``: every service's URL, read at each request, so a
+    # page links across services without restarting anything.
+    network_file: Path | None = None
+    # Without a network file: the URLs of the services, as in production.
+    node_urls: dict[str, str] = Field(default_factory=dict)
+    notifications_url: str | None = None
+    audit_url: str | None = None
+    # Staff directory files (one YAML per agency) offered by the development sign-in.
+    staff_dir: Path | None = Path("deploy/demo/staff")
+    # How long the development sign-in keeps a person signed in.
+    session_hours: float = 8.0
+
+
+class ServiceSettings(WebSettings):
+    """What every service needs (its pages' settings included); each service subclasses it
+    with its own fields. Read once, in the service's bootstrap, and passed down."""
 
     model_config = SettingsConfigDict(env_prefix="CROCEVIA_", extra="ignore")
 
@@ -21,7 +40,6 @@ class ServiceSettings(BaseSettings):
     nats_password_file: Path | None = None
     database_url: str = "sqlite+aiosqlite:///.data/crocevia.db"
     data_dir: Path = Path(".data")
-    public_url: str = ""
 
     # Authentication: a development HS256 key file, or an OIDC provider's JWKS in production.
     auth_dev_key_file: Path | None = Path(".data/dev-jwt.key")

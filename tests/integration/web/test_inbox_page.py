@@ -34,7 +34,8 @@ async def test_the_inbox_page_links_to_the_node_and_marks_items_read(notificatio
 
 
 async def test_someone_not_on_the_staff_directory_is_told_so(notifications_factory):
-    async with notifications_factory() as app:
+    # csl-lavoro has a node (so the sign-in offers it) but nobody on the staff directory.
+    async with notifications_factory(node_urls={"csl-lavoro": "http://127.0.0.1:9"}) as app:
         await sign_in(app, "csl-lavoro", "operator")
         answer = await app.get("/ui/inbox")
         assert answer.status_code == 403 and "operator-csl-lavoro" in answer.text

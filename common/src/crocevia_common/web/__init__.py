@@ -14,12 +14,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import RedirectResponse, Response
 
 from crocevia_common.redaction import without_credentials
-from crocevia_common.settings import ServiceSettings
+from crocevia_common.settings import ServiceSettings, WebSettings
 from crocevia_common.web import bell, signin
 from crocevia_common.web.i18n import Translator, request_language
 from crocevia_common.web.pages import Pages, pages_of
 from crocevia_common.web.session import PageRefused, SignInRequired
-from crocevia_common.web.settings import WebSettings
 from crocevia_common.web.signin import SignInChoices
 
 STATIC = Path(__file__).parent / "static"
@@ -40,11 +39,11 @@ def mount_web(
     templates: Path,
     title: str,
     choices: SignInChoices,
-    web: WebSettings | None = None,
 ) -> Pages:
     """Add a service's pages (``router``, ``templates``), the sign-in, the bell and the
-    static files to ``app``; ``/`` leads to the service's home page."""
-    pages = Pages(templates, web or WebSettings(), title)
+    static files to ``app``; ``/`` leads to the service's home page. The pages read their
+    settings (links, staff, session) from the service's ``settings``."""
+    pages = Pages(templates, settings, title)
     app.state.pages = pages
     app.state.sign_in_choices = choices
     mount_static(app)

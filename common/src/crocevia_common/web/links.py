@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crocevia_common.web.settings import WebSettings
+from crocevia_common.settings import WebSettings
 
 
 @dataclass(frozen=True)

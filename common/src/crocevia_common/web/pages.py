@@ -12,10 +12,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from crocevia_common.auth import Principal, Role
+from crocevia_common.settings import WebSettings
 from crocevia_common.web.i18n import LANG_COOKIE, LANGUAGES, Translator, request_language
 from crocevia_common.web.links import NetworkLinks, network_links
 from crocevia_common.web.session import csrf_token, principal_of
-from crocevia_common.web.settings import WebSettings
 
 SHARED_TEMPLATES = Path(__file__).parent / "templates"
 # Everything a page uses comes from its own service: no inline script, no other site.
