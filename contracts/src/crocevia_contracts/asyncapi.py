@@ -1,4 +1,4 @@
-"""The AsyncAPI 3.0 document of the referral events, generated from the models.
+"""The AsyncAPI 3.1 document of the referral events, generated from the models.
 
 ``uv run python -m crocevia_contracts.asyncapi`` writes ``contracts/asyncapi.json``; a test
 fails while the file differs from the models.
@@ -13,7 +13,9 @@ from typing import Any
 from crocevia_contracts.envelope import CONTENT_TYPE
 from crocevia_contracts.events import EVENT_MODELS
 from crocevia_contracts.notices import NoticeKind
-from crocevia_contracts.schemas import BASE_ID
+# The JSON Schemas, by their path beside this document (contracts/schemas/), which every
+# tool resolves: the document and the schemas travel together.
+SCHEMAS = "./schemas/"
 from crocevia_contracts.stream import (
     AUDIT_ANOMALY_SUBJECT,
     AUDIT_CHECKPOINT_SUBJECT,
@@ -38,10 +40,10 @@ def build() -> dict[str, Any]:
             "summary": (model.__doc__ or name.value).strip().splitlines()[0],
             "contentType": CONTENT_TYPE,
             "payload": {
-                "allOf": [{"$ref": BASE_ID + "envelope.json"}],
+                "allOf": [{"$ref": SCHEMAS + "envelope.json"}],
                 "properties": {
                     "type": {"const": name.event_type},
-                    "data": {"$ref": f"{BASE_ID}events/{name.value}.json"},
+                    "data": {"$ref": f"{SCHEMAS}events/{name.value}.json"},
                 },
             },
             "headers": {
@@ -72,7 +74,7 @@ def build() -> dict[str, Any]:
             "title": f"notice {kind.value}",
             "contentType": CONTENT_TYPE,
             "summary": "A referral waited past its response target (from the notifications service)",
-            "payload": {"$ref": BASE_ID + "notice-envelope.json"},
+            "payload": {"$ref": SCHEMAS + "notice-envelope.json"},
         }
         channels[key] = {
             "address": f"notice.v1.{{agency}}.{kind.value}",
@@ -99,7 +101,7 @@ def build() -> dict[str, Any]:
         channels[key] = {"address": address, "messages": {key: {"$ref": f"#/components/messages/{key}"}}}
         operations[f"send_{key}"] = {"action": "send", "channel": {"$ref": f"#/channels/{key}"}, "summary": summary}
     return {
-        "asyncapi": "3.0.0",
+        "asyncapi": "3.1.0",
         "info": {
             "title": "Crocevia referral events",
             "version": "1.0.0",

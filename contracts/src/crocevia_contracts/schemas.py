@@ -17,21 +17,34 @@ from crocevia_contracts.events import EVENT_MODELS
 from crocevia_contracts.notices import NoticeEnvelope
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
-BASE_ID = "https://schemas.crocevia.invalid/v1/"
+# JSON Schema draft-07: what AsyncAPI's schema format extends, so that the AsyncAPI document
+# (which refers to these files by their relative paths) and any JSON Schema tool read them.
+DRAFT = "http://json-schema.org/draft-07/schema#"
 
 
-def _schema(model: Any, name: str) -> dict[str, Any]:
-    schema: dict[str, Any] = model.model_json_schema(mode="serialization")
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": BASE_ID + name, **schema}
+def _draft7(node: Any) -> Any:
+    """``node`` without OpenAPI's ``discriminator`` object (``oneOf`` over ``const`` values
+    says the same in JSON Schema), its definitions under draft-07's ``definitions``."""
+    if isinstance(node, dict):
+        return {("definitions" if k == "$defs" else k): _draft7(v) for k, v in node.items() if k != "discriminator"}
+    if isinstance(node, list):
+        return [_draft7(v) for v in node]
+    return node
+
+
+def schema_of(model: Any) -> dict[str, Any]:
+    """The exported JSON Schema of a model of the contracts."""
+    schema: dict[str, Any] = model.model_json_schema(mode="serialization", ref_template="#/definitions/{model}")
+    return {"$schema": DRAFT, **_draft7(schema)}
 
 
 def render() -> dict[str, str]:
     """File name -> JSON text, for every exported schema."""
-    files = {"envelope.json": _schema(Envelope, "envelope.json")}
-    files["directory-entry.json"] = _schema(AgencyEntry, "directory-entry.json")
-    files["notice-envelope.json"] = _schema(NoticeEnvelope, "notice-envelope.json")
+    files = {"envelope.json": schema_of(Envelope)}
+    files["directory-entry.json"] = schema_of(AgencyEntry)
+    files["notice-envelope.json"] = schema_of(NoticeEnvelope)
     for name, model in EVENT_MODELS.items():
-        files[f"events/{name.value}.json"] = _schema(model, f"events/{name.value}.json")
+        files[f"events/{name.value}.json"] = schema_of(model)
     return {path: json.dumps(doc, indent=2, sort_keys=True) + "\n" for path, doc in files.items()}
 
 
