@@ -13,9 +13,6 @@ from typing import Any
 from crocevia_contracts.envelope import CONTENT_TYPE
 from crocevia_contracts.events import EVENT_MODELS
 from crocevia_contracts.notices import NoticeKind
-# The JSON Schemas, by their path beside this document (contracts/schemas/), which every
-# tool resolves: the document and the schemas travel together.
-SCHEMAS = "./schemas/"
 from crocevia_contracts.stream import (
     AUDIT_ANOMALY_SUBJECT,
     AUDIT_CHECKPOINT_SUBJECT,
@@ -26,6 +23,9 @@ from crocevia_contracts.stream import (
 )
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "asyncapi.json"
+# The JSON Schemas, by their path beside this document (contracts/schemas/), which every
+# tool resolves: the document and the schemas travel together.
+SCHEMAS = "./schemas/"
 
 
 def build() -> dict[str, Any]:
