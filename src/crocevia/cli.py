@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version
 from pathlib import Path
 from types import FrameType
 
@@ -34,7 +35,12 @@ def _default_key_file() -> Path:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="crocevia", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="crocevia",
+        description="Crocevia's command: run the development network, issue development tokens, "
+        "generate NATS permissions and passwords, create the streams, manage keys.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('crocevia')}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     up = commands.add_parser(
@@ -335,6 +341,7 @@ def _up(args: argparse.Namespace) -> int:
         base_port=args.base_port,
         ready_timeout=args.ready_timeout,
         apps=AppFactories(args.referrals_app, args.notifications_app, args.audit_app),
+        progress=lambda line: print(line, flush=True),
     )
     try:
         network = Network(config)

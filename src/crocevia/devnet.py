@@ -19,6 +19,7 @@ and the databases are readable by their owner only.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import os
 import shutil
@@ -27,6 +28,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -36,7 +38,7 @@ from crocevia.keys import operator_key, public_key_text
 from crocevia.nats_accounts import OPERATOR, SERVICE_USERS, accounts_config, password_users
 from crocevia.nats_secrets import ensure_passwords, private_directory, server_environment
 from crocevia.processes import ChildProcess, port_answers, port_is_free, stop_processes
-from crocevia.registry import agency_files
+from crocevia.registry import RegistryError, agency_files, load_registry
 from crocevia.streams import OperatorError, create_streams
 from crocevia_common.auth import ensure_dev_key
 from crocevia_common.messaging.connection import NatsLogin
@@ -75,6 +77,8 @@ class NetworkConfig:
     ready_timeout: float = 120.0
     stop_timeout: float = 10.0
     apps: AppFactories = field(default_factory=AppFactories)
+    # Told what the start is doing, one line at a time (the command prints them).
+    progress: Callable[[str], None] = field(default=lambda _line: None, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +140,9 @@ class Network:
         self._nats: ChildProcess | None = None
         self._services: list[_Service] = []
         self._wrote_network_file = False
+        self.lock_file = self.data_dir / "crocevia-up.lock"
+        self._lock: int | None = None
+        self._first_stop_request = 0.0
         self.urls = self._plan_urls()
 
     def _http(self, port: int) -> str:
@@ -174,22 +181,60 @@ class Network:
         ``network.json`` is written. On failure, stop what was started and raise
         NetworkError (or StopRequested, when ``request_stop()`` came first)."""
         try:
+            self._check_registry()
+            self._take_data_directory()
             self._check_ports()
-            private_directory(self.data_dir)
             self.network_file.unlink(missing_ok=True)  # left by a launcher that was killed
             ensure_dev_key(self.key_file)
             passwords = ensure_passwords(self.secrets_dir, password_users(self._agencies))
             self._operator_public_key = public_key_text(operator_key(self.operator_key_file))
             self._start_nats(passwords)
+            self.config.progress(f"  ready: nats ({self.urls.nats}, no anonymous client)")
             self._create_streams(passwords[OPERATOR])
-            for name, port, app, extra in self._service_plan():
+            self.config.progress("  ready: streams and the directory bucket, made by the operator")
+            plan = self._service_plan()
+            for name, port, app, extra in plan:
                 self._start_service(name, port, app, extra)
+            self.config.progress(f"  started {len(plan)} services; each is ready once its /readyz answers")
             self._wait_until_ready()
             self._write_network_file()
         except BaseException:
             self.stop()
             raise
         return self.urls
+
+    def _check_registry(self) -> None:
+        """Every agency file valid, before anything starts."""
+        try:
+            load_registry(self.config.agencies_dir)
+        except RegistryError as exc:
+            raise NetworkError(str(exc)) from None
+
+    def _take_data_directory(self) -> None:
+        """Make the data directory (owner only) and hold its lock while the network runs: a
+        second ``crocevia up`` on it is refused, naming the one that runs."""
+        try:
+            private_directory(self.data_dir)
+            fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            why = exc.strerror or exc
+            raise NetworkError(f"cannot write {self.data_dir}: {why}; use another --data-dir") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            running = os.read(fd, 200).decode(errors="replace").strip() or "another launcher"
+            os.close(fd)
+            raise NetworkError(
+                f"a network already runs on {self.data_dir} ({running}): stop it first, or use another --data-dir"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()}, NATS on port {self.config.nats_port}".encode())
+        self._lock = fd
+
+    def _release_data_directory(self) -> None:
+        if self._lock is not None:
+            os.close(self._lock)  # closing the file releases the lock
+            self._lock = None
 
     def _check_ports(self) -> None:
         ports = self.ports()
@@ -307,17 +352,25 @@ class Network:
         process.start()
 
     def _wait_until_ready(self) -> None:
-        deadline = time.monotonic() + self.config.ready_timeout
+        began = time.monotonic()
+        deadline = began + self.config.ready_timeout
         pending = list(self._services)
         last: dict[str, str] = {}
+        told = began
         while pending:
             for service in list(pending):
                 self._check_alive(service.process)
                 answer = _readyz(self._http(service.port))
                 if answer is None:
                     pending.remove(service)
+                    self.config.progress(
+                        f"  ready: {service.name} ({time.monotonic() - began:.1f} s, {len(pending)} to go)"
+                    )
                 else:
                     last[service.name] = answer
+            if pending and time.monotonic() - told >= 5:
+                told = time.monotonic()
+                self.config.progress(f"  waiting for: {', '.join(s.name for s in pending)}")
             if pending and time.monotonic() > deadline:
                 service = pending[0]
                 others = ", ".join(s.name for s in pending[1:])
@@ -350,10 +403,15 @@ class Network:
     # -- running and stopping -------------------------------------------------------------
 
     def request_stop(self) -> None:
-        """Ask ``start()`` or ``wait()`` to return (safe from a signal handler); a second
-        request makes ``stop()`` kill instead of waiting."""
-        if self._stop_requested.is_set():
+        """Ask ``start()`` or ``wait()`` to return (safe from a signal handler); a request a
+        second or more after the first makes ``stop()`` kill instead of waiting. (One Ctrl-C
+        reaches the launcher more than once at the same moment: from the terminal's process
+        group and forwarded by ``uv run``.)"""
+        now = time.monotonic()
+        if self._stop_requested.is_set() and now - self._first_stop_request >= 1.0:
             self._hurry.set()
+        if not self._stop_requested.is_set():
+            self._first_stop_request = now
         self._stop_requested.set()
 
     def wait(self) -> None:
@@ -371,6 +429,7 @@ class Network:
         stop_processes([s.process for s in self._services], self.config.stop_timeout, self._hurry)
         if self._nats is not None:
             stop_processes([self._nats], self.config.stop_timeout, self._hurry)
+        self._release_data_directory()
 
     def __enter__(self) -> Network:
         self.start()

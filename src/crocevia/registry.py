@@ -38,7 +38,11 @@ def load_agency(path: Path) -> AgencyEntry:
     try:
         entry = AgencyEntry.model_validate(raw)
     except ValidationError as exc:
-        raise RegistryError(f"{path}: not a valid agency entry:\n{exc}") from None
+        errors = exc.errors(include_url=False)
+        first = errors[0]
+        where = ".".join(str(part) for part in first["loc"]) or "the file"
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise RegistryError(f"{path}: not a valid agency entry: {where}: {first['msg']}{more}") from None
     if entry.organization.id != path.stem:
         raise RegistryError(
             f"{path}: organization.id is {entry.organization.id!r}, the file must be named {entry.organization.id}.yaml"

@@ -317,3 +317,100 @@ def test_crocevia_up_stops_everything_it_started_on_a_signal(config: NetworkConf
     assert f"referrals-cpia2         http://127.0.0.1:{config.base_port + 3}" in output
     assert not [pid for pid in started if alive(pid)]
     assert not network_file.exists()
+
+
+def test_a_second_network_on_the_same_data_directory_is_refused_naming_the_first(config: NetworkConfig) -> None:
+    other_ports = dataclasses.replace(config, nats_port=config.nats_port + 100, base_port=config.base_port + 100)
+    with Network(config):
+        second = Network(other_ports)
+        with pytest.raises(NetworkError) as refused:
+            second.start()
+        assert second.processes() == [], "the second launcher started nothing"
+        assert (config.data_dir / "network.json").exists(), "and left the first one's file alone"
+    message = str(refused.value)
+    assert message.startswith(f"a network already runs on {config.data_dir.resolve()} (pid {os.getpid()}")
+    assert f"NATS on port {config.nats_port}" in message
+    with Network(other_ports):  # once the first has stopped, the directory is free again
+        pass
+
+
+def test_a_broken_agency_file_is_reported_in_one_line_before_anything_starts(config: NetworkConfig) -> None:
+    (config.agencies_dir / "cpia2.yaml").write_text("organization: {id: cpia2}\nservices: not-a-list\n")
+    network = Network(config)
+    with pytest.raises(NetworkError) as refused:
+        network.start()
+    assert network.processes() == []
+    assert not config.data_dir.exists(), "nothing was written either"
+    message = str(refused.value)
+    assert "cpia2.yaml" in message and "\n" not in message
+
+
+def test_an_unusable_data_directory_is_reported_in_one_line_before_anything_starts(
+    config: NetworkConfig, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    network = Network(dataclasses.replace(config, data_dir=blocker / "data"))
+    with pytest.raises(NetworkError) as refused:
+        network.start()
+    assert network.processes() == []
+    assert str(refused.value).startswith(f"cannot write {blocker / 'data'}") and "\n" not in str(refused.value)
+
+
+def test_the_start_says_what_is_ready_and_what_it_waits_for(config: NetworkConfig) -> None:
+    lines: list[str] = []
+    with Network(dataclasses.replace(config, progress=lines.append)):
+        pass
+    assert lines[0].startswith("  ready: nats (nats://127.0.0.1:")
+    ready = {line.split()[1] for line in lines if line.startswith("  ready: ") and "(" in line}
+    assert {"nats", "notifications", "audit", "referrals-cpia2", "referrals-coop-abitare"} <= ready
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process groups")
+def test_one_ctrl_c_reaching_the_launcher_twice_still_stops_every_service_gracefully(config: NetworkConfig) -> None:
+    """A Ctrl-C without a terminal reaches the launcher from its process group and again from
+    ``uv run``: one stop, in order, not a kill."""
+    launcher = subprocess.Popen(
+        [*_up_command(config)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not (config.data_dir / "network.json").exists():
+            assert launcher.poll() is None, launcher.communicate()[0]
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        os.killpg(launcher.pid, signal.SIGINT)
+        os.killpg(launcher.pid, signal.SIGINT)
+        output, _ = launcher.communicate(timeout=30)
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+            launcher.wait()
+    assert launcher.returncode == 0, output
+    logs = config.data_dir / "logs"
+    for service in ("notifications", "audit", "referrals-cpia2", "referrals-coop-abitare"):
+        assert "Finished server process" in (logs / f"{service}.log").read_text(), f"{service} was killed"
+
+
+def _up_command(config: NetworkConfig) -> list[str]:
+    return [
+        str(Path(sys.executable).parent / "crocevia"),
+        "up",
+        "--data-dir",
+        str(config.data_dir),
+        "--agencies-dir",
+        str(config.agencies_dir),
+        "--nats-port",
+        str(config.nats_port),
+        "--base-port",
+        str(config.base_port),
+        "--ready-timeout",
+        "30",
+        "--referrals-app",
+        FAKE,
+        "--notifications-app",
+        FAKE,
+        "--audit-app",
+        FAKE,
+    ]

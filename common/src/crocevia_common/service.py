@@ -38,6 +38,21 @@ from crocevia_contracts.stream import StreamSpec
 
 log = logging.getLogger(__name__)
 
+
+async def _cancel(tasks: list[asyncio.Task[Any]]) -> None:
+    """Cancel ``tasks`` and wait until each has stopped."""
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        # A cancel that lands as an awaited future completes can be swallowed (Python 3.11's
+        # wait_for, also inside libraries): ask until it stops.
+        while not task.done():
+            await asyncio.wait({task}, timeout=0.5)
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
 Hook = Callable[["ServiceRuntime"], Awaitable[None]]
 
 
@@ -174,17 +189,14 @@ class ServiceRuntime:
         try:
             yield
         finally:
-            for task in self._tasks:
-                task.cancel()
-            for task in self._tasks:
-                # A cancel that lands as an awaited future completes can be swallowed
-                # (Python 3.11's wait_for, also inside libraries): ask until it stops.
-                while not task.done():
-                    await asyncio.wait({task}, timeout=0.5)
-                    task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            # In order: take no more messages, stop the rest, publish what the outbox still
+            # holds, then close the connections (SQLite folds its WAL back on the last close).
+            consuming = [t for t in self._tasks if t.get_name().startswith("consumer-")]
+            await _cancel(consuming)
+            await _cancel([t for t in self._tasks if t not in consuming])
             self._tasks.clear()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.relay.flush(), timeout=5.0)
             for stop in reversed(self._on_stop):
                 with contextlib.suppress(Exception):
                     await stop()
@@ -198,6 +210,7 @@ class ServiceRuntime:
             "database": await self.db.ping(),
             "nats": bool(connection is not None and connection.is_connected),
             "outbox": self.relay.failing is None,
+            "consumers": all(c.failing is None for c in self.consumers),
         }
 
     def create_app(self, title: str, **fastapi_options: Any) -> FastAPI:
@@ -234,8 +247,10 @@ class ServiceRuntime:
                 "status": 503,
                 "checks": checks,
             }
-            if self.relay.failing is not None:
-                body["detail"] = f"the outbox relay {self.relay.failing}"
+            reasons = [f"the outbox relay {self.relay.failing}"] if self.relay.failing else []
+            reasons += [f"consumer {c.name} {c.failing}" for c in self.consumers if c.failing]
+            if reasons:
+                body["detail"] = "; ".join(reasons)
             return JSONResponse(body, status_code=503, media_type=MEDIA_TYPE)
 
         app.add_middleware(BodyLimit)

@@ -161,6 +161,8 @@ class StreamConsumer:
         self.applied = 0
         self.dead_lettered = 0
         self.batches = 0
+        # Why the last fetch failed (None once one succeeds): the service is not ready.
+        self.failing: str | None = None
         self._tracer = tracer("crocevia.consumer")
 
     def config(self) -> ConsumerConfig:
@@ -194,14 +196,17 @@ class StreamConsumer:
                     raise asyncio.CancelledError
                 try:
                     messages = await subscription.fetch(self.batch_size, timeout=self.fetch_wait_seconds)
+                    self.failing = None
                 except (TimeoutError, NatsTimeoutError):
+                    self.failing = None  # the server answered: nothing to fetch
                     continue
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
                     # Connection trouble (the client reconnects by itself), or no consumer to
                     # answer (deleted while running): make it again.
-                    log.warning("%s: fetch failed: %s", self.name, type(exc).__name__)
+                    self.failing = f"cannot fetch: {type(exc).__name__}"
+                    log.warning("%s: %s", self.name, self.failing)
                     await asyncio.sleep(self.retry_delay)
                     with contextlib.suppress(Exception):
                         await self.ensure(js)

@@ -122,6 +122,11 @@ class OutboxRelay:
             except TimeoutError:
                 pass
 
+    async def flush(self) -> None:
+        """Publish everything the outbox holds now (a service that stops does this last)."""
+        while await self.publish_pending():
+            pass
+
     async def publish_pending(self) -> int:
         """Publish one batch of unpublished events; return how many were confirmed."""
         box = self._tables.outbox
