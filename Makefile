@@ -43,7 +43,8 @@ uv:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || { \
 		echo "uv not found: installing it with $(PYTHON) -m pip install --user uv"; \
 		$(PYTHON) -m pip install --user --quiet uv \
-		|| $(PYTHON) -m pip install --user --quiet --break-system-packages uv; }
+		|| $(PYTHON) -m pip install --user --quiet --break-system-packages uv; \
+		echo "uv is in $$($(PYTHON) -m site --user-base)/bin: add it to PATH to run the README's uv commands"; }
 
 sync: uv
 	$(UV) sync --locked
