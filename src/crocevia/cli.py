@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from importlib.metadata import version
 from pathlib import Path
 from types import FrameType
 
+from crocevia.deadletters import DeadLetterProblem, Selection, purge, replay, select
 from crocevia.devnet import AppFactories, Network, NetworkConfig, NetworkError, StopRequested
 from crocevia.keys import KeyProblem, confirm_keys, operator_key, public_key_text, published, rotate_own_keys
 from crocevia.nats_accounts import DEFAULT_NODE_CONSUMER, OPERATOR, accounts_config, password_users
@@ -178,7 +181,52 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rotating.add_argument("--party", required=True, help="the agency id of a node, or service.notifications")
     rotating.add_argument("--database-url", required=True, help="the service's CROCEVIA_DATABASE_URL")
+
+    letters = commands.add_parser(
+        "deadletters",
+        help="list, read, replay or purge the messages consumers could not apply",
+        description="Dead letters hold the message as it arrived and why a consumer could not apply "
+        "it. Once the cause is fixed, replay puts them back through the same checks.",
+    )
+    letter_commands = letters.add_subparsers(dest="letters_command", required=True, metavar="ACTION")
+    for action, text in (
+        ("list", "one line per dead letter"),
+        ("show", "every dead letter selected, in full (sealed parts stay sealed)"),
+        ("replay", "put the dead letters selected back for their consumers"),
+        ("purge", "empty the dead letters of a consumer (--consumer required)"),
+    ):
+        command = letter_commands.add_parser(action, help=text)
+        command.add_argument("sequences", nargs="*", type=int, help="dead letters by number (default: all)")
+        command.add_argument("--consumer", help="e.g. referrals-cpia2, notifications, audit")
+        command.add_argument("--reason", help="a part of the reason")
+        command.add_argument("--since", type=datetime.fromisoformat, help="dead-lettered from (ISO 8601)")
+        _nats_options(command)
     return parser
+
+
+def _deadletters(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    selection = Selection(args.consumer, args.reason, args.since, tuple(args.sequences))
+    try:
+        login = _operator_login(args)
+        if args.letters_command == "purge":
+            if not args.consumer or args.sequences or args.reason or args.since:
+                parser.error("purge empties one consumer's dead letters: give --consumer only")
+            print(f"{asyncio.run(purge(args.nats_url, login, [args.consumer]))} dead letters purged")
+        elif args.letters_command == "replay":
+            done = asyncio.run(replay(args.nats_url, login, selection))
+            print(f"{len(done)} dead letters put back: {', '.join(str(d.sequence) for d in done) or 'none'}")
+        else:
+            letters = asyncio.run(select(args.nats_url, login, selection))
+            for letter in letters:
+                if args.letters_command == "show":
+                    print(json.dumps(letter.shown(), indent=2, ensure_ascii=False))
+                else:
+                    when = letter.at.isoformat(timespec="seconds")
+                    print(f"{letter.sequence:>6}  {when}  {letter.consumer:<24} {letter.subject}  {letter.reason}")
+    except (DeadLetterProblem, NatsLoginError, OperatorError) as exc:
+        print(f"crocevia deadletters: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _nats_options(command: argparse.ArgumentParser) -> None:
@@ -386,6 +434,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _nats_accounts(args)
     if args.command == "keys":
         return _keys(args)
+    if args.command == "deadletters":
+        return _deadletters(args, parser)
     if args.command == "nats-passwords":
         return _nats_passwords(args)
     if args.command == "streams":

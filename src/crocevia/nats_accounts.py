@@ -18,13 +18,15 @@ from dataclasses import dataclass, field
 
 from crocevia_common.messaging.connection import DEFAULT_INBOX_PREFIX
 from crocevia_contracts.notices import ALL_NOTICES
-from crocevia_contracts.stream import DEAD_LETTERS, DIRECTORY_BUCKET, NOTICES, REFERRAL_EVENTS
+from crocevia_contracts.stream import DEAD_LETTERS, DIRECTORY_BUCKET, NOTICES, REFERRAL_EVENTS, REPLAYS
 from crocevia_contracts.subjects import (
     ALL_DEAD_LETTERS,
     ALL_REFERRAL_EVENTS,
     check_agency_id,
     dead_letter_subject,
     inbound_filter,
+    replay_consumer,
+    replay_subject,
 )
 
 ACCOUNT = "CROCEVIA"
@@ -135,11 +137,16 @@ def agency_permissions(agency_id: str, consumer: str) -> Permissions:
         f"$KV.{DIRECTORY_BUCKET}.{agency}",
         f"{_JS}.INFO",
         # A node checks the streams' configuration at start; the operator creates them.
-        *(f"{_JS}.STREAM.INFO.{s}" for s in (events, DEAD_LETTERS.name, NOTICES.name)),
+        *(f"{_JS}.STREAM.INFO.{s}" for s in (events, DEAD_LETTERS.name, NOTICES.name, REPLAYS.name)),
         f"{_JS}.CONSUMER.CREATE.{events}.{consumer}.{inbound_filter(agency)}",
         f"{_JS}.CONSUMER.INFO.{events}.{consumer}",
         f"{_JS}.CONSUMER.MSG.NEXT.{events}.{consumer}",
         f"$JS.ACK.{events}.{consumer}.>",
+        # Its dead letters the operator puts back, and only those.
+        f"{_JS}.CONSUMER.CREATE.{REPLAYS.name}.{replay_consumer(consumer)}.{replay_subject(consumer)}",
+        f"{_JS}.CONSUMER.INFO.{REPLAYS.name}.{replay_consumer(consumer)}",
+        f"{_JS}.CONSUMER.MSG.NEXT.{REPLAYS.name}.{replay_consumer(consumer)}",
+        f"$JS.ACK.{REPLAYS.name}.{replay_consumer(consumer)}.>",
         *_directory_reader(),
     )
     return Permissions(publish_allow=publish, subscribe_allow=(inbound_filter(agency), own_inbox(agency)))

@@ -225,13 +225,16 @@ async def test_nobody_but_the_operator_updates_purges_or_deletes_a_stream(connec
 
 
 async def test_even_the_operator_cannot_purge_the_trails_sources(connect, streams) -> None:
-    """The referral, notice, audit and dead-letter streams deny purges: emptying one would
-    need the operator to recreate it, which the audit's checkpoints would show."""
+    """The referral, notice and audit streams deny purges: emptying one would need the
+    operator to recreate it, which the audit's checkpoints would show. Dead letters and
+    replays are the operator's to empty once handled."""
     js = (await connect("admin")).nc.jetstream()
 
-    for name in ("REFERRALS", "NOTICES", "AUDIT", "DEADLETTERS"):
+    for name in ("REFERRALS", "NOTICES", "AUDIT"):
         with pytest.raises(nats.js.errors.APIError, match="purge"):
             await js.purge_stream(name)
+    for name in ("DEADLETTERS", "REPLAYS"):
+        assert await js.purge_stream(name) is True
 
 
 async def test_services_read_every_event_and_publish_none(connect, streams) -> None:

@@ -142,6 +142,7 @@ async def test_crocevia_streams_creates_every_stream_then_finds_them_as_specifie
         "DEADLETTERS: created",
         "NOTICES: created",
         "AUDIT: created",
+        "REPLAYS: created",
         "KV_directory: created",
     ]
     for spec in NETWORK_STREAMS:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from crocevia_contracts.subjects import ALL_DEAD_LETTERS, ALL_REFERRAL_EVENTS
+from crocevia_contracts.subjects import ALL_DEAD_LETTERS, ALL_REFERRAL_EVENTS, ALL_REPLAYS
 
 UNLIMITED = -1
 
@@ -54,7 +54,18 @@ DEAD_LETTERS = StreamSpec(
     storage="file",
     duplicate_window_seconds=120,
     description="Messages a consumer could never apply, with the reason",
-    deny_purge=True,
+    # The operator empties a consumer's dead letters once handled (`crocevia deadletters purge`).
+    deny_purge=False,
+)
+
+REPLAYS = StreamSpec(
+    name="REPLAYS",
+    subjects=(ALL_REPLAYS,),
+    storage="file",
+    # Replaying one dead letter twice within a day publishes it once (Nats-Msg-Id).
+    duplicate_window_seconds=24 * 3600,
+    description="Dead letters the operator puts back for one consumer, checked like any message",
+    deny_purge=False,
 )
 
 NOTICES = StreamSpec(
@@ -82,7 +93,7 @@ AUDIT_ANNOUNCEMENTS = StreamSpec(
 )
 
 # The streams the operator creates for every network (the directory bucket besides).
-NETWORK_STREAMS = (REFERRAL_EVENTS, DEAD_LETTERS, NOTICES, AUDIT_ANNOUNCEMENTS)
+NETWORK_STREAMS = (REFERRAL_EVENTS, DEAD_LETTERS, NOTICES, AUDIT_ANNOUNCEMENTS, REPLAYS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,6 +76,16 @@ def dead_letter_subject(consumer: str) -> str:
     return f"{DEAD_LETTER_PREFIX}.{consumer}"
 
 
+REPLAY_PREFIX = "replay"
+ALL_REPLAYS = f"{REPLAY_PREFIX}.>"
+
+
+def replay_subject(consumer: str) -> str:
+    """Where the operator puts a dead letter back for ``consumer`` to try again, through the
+    same checks (``crocevia deadletters replay``)."""
+    return f"{REPLAY_PREFIX}.{consumer}"
+
+
 def read_event(subject: str, payload: bytes | str) -> tuple[ReferralSubject, Envelope]:
     """Parse a message and check that it is what its subject says: no larger or deeper than
     any event, published by the subject's ``from`` agency on the side of the referral that
@@ -99,3 +109,8 @@ def read_event(subject: str, payload: bytes | str) -> tuple[ReferralSubject, Env
     if side not in PUBLISHERS[route.event]:
         raise EnvelopeError(f"the {side} of a referral does not publish {route.event.value}")
     return route, envelope
+
+
+def replay_consumer(consumer: str) -> str:
+    """The durable that takes ``consumer``'s replays."""
+    return f"{consumer}-replay"

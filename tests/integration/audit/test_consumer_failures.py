@@ -29,7 +29,7 @@ class FakeMsg:
 
     @property
     def metadata(self) -> Any:
-        return SimpleNamespace(sequence=SimpleNamespace(stream=self.stream), num_delivered=1)
+        return SimpleNamespace(sequence=SimpleNamespace(stream=self.stream), num_delivered=1, stream="REFERRALS")
 
     async def ack(self) -> None:
         self.acked = True

@@ -45,7 +45,8 @@ from crocevia_common.messaging.intake import Delivery, Intake, NotYet, Unprocess
 from crocevia_common.telemetry import context_from, tracer
 from crocevia_contracts import dead_letter_subject
 from crocevia_contracts.envelope import MAX_EVENT_BYTES
-from crocevia_contracts.stream import StreamSpec
+from crocevia_contracts.stream import REPLAYS, StreamSpec
+from crocevia_contracts.subjects import REPLAY_PREFIX, replay_consumer, replay_subject
 
 log = logging.getLogger(__name__)
 
@@ -109,19 +110,33 @@ async def dead_letter(js: JetStreamContext, consumer: str, delivery: Delivery, r
     await js.publish(
         dead_letter_subject(consumer),
         json.dumps(entry).encode(),
-        headers={"Nats-Msg-Id": f"{consumer}:{delivery.stream_sequence}", "Crocevia-Reason": reason[:200]},
+        headers={
+            "Nats-Msg-Id": f"{consumer}:{delivery.stream}:{delivery.stream_sequence}",
+            "Crocevia-Reason": reason[:200],
+        },
         timeout=5.0,
     )
 
 
+# On a replayed message (stream REPLAYS): the subject it first came on.
+REPLAYED_SUBJECT = "Crocevia-Subject"
+REPLAYED_FROM = "Crocevia-Replay-Of"
+
+
 def delivery_of(msg: Msg) -> Delivery:
+    """The message as the intake reads it; a replay as the message it puts back."""
     meta = msg.metadata
+    headers = dict(msg.headers or {})
+    subject = msg.subject
+    if subject.startswith(REPLAY_PREFIX + ".") and REPLAYED_SUBJECT in headers:
+        subject = headers.pop(REPLAYED_SUBJECT)
     return Delivery(
-        subject=msg.subject,
+        subject=subject,
         payload=msg.data,
-        headers=dict(msg.headers or {}),
+        headers=headers,
         stream_sequence=meta.sequence.stream if meta else None,
         deliveries=meta.num_delivered if meta else 1,
+        stream=meta.stream if meta else "",
     )
 
 
@@ -183,11 +198,35 @@ class StreamConsumer:
         """Create the durable, or bring an existing one to this configuration."""
         await js.add_consumer(self.stream.name, config=self.config())
 
+    def replay_config(self) -> ConsumerConfig:
+        """The durable that takes what the operator replays for this consumer (one at a time)."""
+        name = replay_consumer(self.name)
+        return ConsumerConfig(
+            name=name,
+            durable_name=name,
+            filter_subject=replay_subject(self.name),
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=self.ack_wait_seconds,
+            max_ack_pending=1,
+            max_deliver=-1,
+        )
+
     async def run(self, js: JetStreamContext) -> None:
-        """Fetch and apply until cancelled; a consumer that disappears is made again."""
-        await self.ensure(js)
+        """Fetch and apply until cancelled, from the stream and from the replays of its dead
+        letters; a consumer that disappears is made again."""
+        await asyncio.gather(
+            self._pull(js, self.stream.name, self.config(), self.batch_size),
+            self._pull(js, REPLAYS.name, self.replay_config(), 1),
+        )
+
+    async def _pull(self, js: JetStreamContext, stream: str, config: ConsumerConfig, batch: int) -> None:
+        async def ensure() -> None:
+            await js.add_consumer(stream, config=config)
+
+        await ensure()
         subscription = await js.pull_subscribe_bind(
-            durable=self.name, stream=self.stream.name, inbox_prefix=f"{self.inbox_prefix}.".encode()
+            durable=str(config.durable_name), stream=stream, inbox_prefix=f"{self.inbox_prefix}.".encode()
         )
         try:
             while True:
@@ -195,7 +234,7 @@ class StreamConsumer:
                 if task is not None and task.cancelling():  # a cancellation the client's fetch swallowed
                     raise asyncio.CancelledError
                 try:
-                    messages = await subscription.fetch(self.batch_size, timeout=self.fetch_wait_seconds)
+                    messages = await subscription.fetch(batch, timeout=self.fetch_wait_seconds)
                     self.failing = None
                 except (TimeoutError, NatsTimeoutError):
                     self.failing = None  # the server answered: nothing to fetch
@@ -209,7 +248,7 @@ class StreamConsumer:
                     log.warning("%s: %s", self.name, self.failing)
                     await asyncio.sleep(self.retry_delay)
                     with contextlib.suppress(Exception):
-                        await self.ensure(js)
+                        await ensure()
                     continue
                 try:
                     await self.process(js, messages)

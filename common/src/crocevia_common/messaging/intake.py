@@ -56,6 +56,7 @@ class Delivery:
     stream_sequence: int | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     deliveries: int = 1
+    stream: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ from crocevia_contracts.stream import (
     NETWORK_STREAMS,
     NOTICES,
     REFERRAL_EVENTS,
+    REPLAYS,
     BucketSpec,
     StreamSpec,
 )
@@ -36,7 +37,7 @@ from crocevia_contracts.stream import (
 T = TypeVar("T")
 
 # What every service checks at start besides its own streams (the audit adds AUDIT).
-SHARED_STREAMS = (REFERRAL_EVENTS, DEAD_LETTERS, NOTICES)
+SHARED_STREAMS = (REFERRAL_EVENTS, DEAD_LETTERS, NOTICES, REPLAYS)
 
 
 class StreamError(RuntimeError):
