@@ -29,6 +29,7 @@ from crocevia_common.messaging.intake import Intake
 from crocevia_common.messaging.outbox import OutboxRelay
 from crocevia_common.messaging.streams import directory_bucket, ensure_stream, ensure_streams
 from crocevia_common.messaging.tables import MessagingTables
+from crocevia_common.metrics import HttpMetrics, Metrics, outbox_state
 from crocevia_common.problems import MEDIA_TYPE, Problem, install_problem_handlers, problem_response
 from crocevia_common.redaction import redact_access_log, redact_span
 from crocevia_common.settings import ServiceSettings
@@ -83,6 +84,10 @@ class ServiceRuntime:
         )
         self.relay = OutboxRelay(self.db, tables, self.jetstream, settings.outbox_poll_seconds)
         self.consumers: list[StreamConsumer] = []
+        self.metrics = Metrics()
+        self.metrics.on_scrape(lambda: outbox_state(self.db, self.tables, self.metrics))
+        self.metrics.on_scrape(self._consumer_state)
+        self.metrics.on_scrape(self._ready_state)
         self._directory: DirectoryView | None = None
         self._keys: KeyRing | None = None
         self._on_start: list[Hook] = []
@@ -149,6 +154,7 @@ class ServiceRuntime:
             retry_delay=s.redelivery_delay_seconds,
             inbox_prefix=self.inbox_prefix,
             after_batch=after_batch,
+            metrics=self.metrics,
         )
         self.consumers.append(consumer)
         return consumer
@@ -204,6 +210,18 @@ class ServiceRuntime:
             await self.broker.stop()
             await self.db.dispose()
 
+    async def _consumer_state(self) -> None:
+        js = self.jetstream()
+        for consumer in self.consumers:
+            info = await js.consumer_info(consumer.stream.name, consumer.name)
+            self.metrics.consumer_pending.labels(consumer.name).set(info.num_pending or 0)
+            self.metrics.consumer_unacknowledged.labels(consumer.name).set(info.num_ack_pending or 0)
+            self.metrics.consumer_redelivered.labels(consumer.name).set(info.num_redelivered or 0)
+
+    async def _ready_state(self) -> None:
+        for check, passed in (await self.ready()).items():
+            self.metrics.ready.labels(check).set(1 if passed else 0)
+
     async def ready(self) -> dict[str, bool]:
         connection = self.broker._connection  # None until connected
         return {
@@ -254,6 +272,10 @@ class ServiceRuntime:
             return JSONResponse(body, status_code=503, media_type=MEDIA_TYPE)
 
         app.add_middleware(BodyLimit)
+        app.add_middleware(HttpMetrics, metrics=self.metrics)
+        app.add_api_route(
+            "/metrics", self.metrics.response, methods=["GET"], tags=["health"], summary="Metrics (Prometheus)"
+        )
         FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz", server_request_hook=redact_span)
         redact_access_log()
         return app

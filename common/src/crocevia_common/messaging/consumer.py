@@ -42,6 +42,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from crocevia_common.messaging.connection import DEFAULT_INBOX_PREFIX
 from crocevia_common.messaging.intake import Delivery, Intake, NotYet, Unprocessable, Verified
+from crocevia_common.metrics import Metrics, reason_kind
 from crocevia_common.telemetry import context_from, tracer
 from crocevia_contracts import dead_letter_subject
 from crocevia_contracts.envelope import MAX_EVENT_BYTES
@@ -159,8 +160,10 @@ class StreamConsumer:
         retry_delay: float = 0.5,
         inbox_prefix: str = DEFAULT_INBOX_PREFIX,
         after_batch: Callable[[], Awaitable[object]] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.name = name
+        self.metrics = metrics
         self.stream = stream
         self.filter_subject = filter_subject
         self.intake = intake
@@ -384,6 +387,8 @@ class StreamConsumer:
         for (msg, span, _), reason in zip(ready, results, strict=True):
             if reason is None:
                 self.applied += 1
+                if self.metrics is not None:
+                    self.metrics.applied.labels(self.name).inc()
                 span.set_attribute("crocevia.outcome", "applied")
                 await msg.ack()
             else:
@@ -395,6 +400,8 @@ class StreamConsumer:
         span.set_status(Status(StatusCode.ERROR, "dead-lettered"))
         await dead_letter(js, self.name, delivery_of(msg), reason)
         self.dead_lettered += 1
+        if self.metrics is not None:
+            self.metrics.dead_letters.labels(self.name, reason_kind(reason)).inc()
         await msg.ack()
         log.warning("%s: dead-lettered %s: %s", self.name, msg.subject, reason)
 
