@@ -4,13 +4,19 @@ consumer's progress, dead letters by reason, readiness."""
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+
 import nats
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.integration.referrals.conftest import referral_body
 from tests.kit.services import eventually
 
 CASA, CPIA = "pioltello-casa", "cpia2"
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
 
 async def scrape(client) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -59,3 +65,20 @@ async def test_a_node_counts_its_requests_outbox_consumer_and_dead_letters(node_
     assert value(at_casa, "crocevia_outbox_backlog") == 0 and value(at_casa, "crocevia_outbox_oldest_age_seconds") == 0
     for check in ("database", "nats", "outbox", "consumers"):
         assert value(at_cpia, "crocevia_ready", check=check) == 1
+
+
+async def test_every_metric_the_dashboard_and_the_alerts_use_exists(node_factory):
+    rules = yaml.safe_load((DEPLOY / "prometheus" / "alerts.yml").read_text())
+    board = json.loads((DEPLOY / "grafana" / "crocevia.json").read_text())
+    expressions = [r["expr"] for g in rules["groups"] for r in g["rules"]]
+    expressions += [t["expr"] for p in board["panels"] for t in p["targets"]]
+    used = {name for expr in expressions for name in re.findall(r"\bcrocevia_[a-z_]+", expr)}
+    async with node_factory(CPIA) as node:
+        text = (await node.get("/metrics")).text
+    offered: set[str] = set()
+    for family in text_string_to_metric_families(text):
+        offered |= {family.name, *(s.name for s in family.samples)}
+        suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count")}.get(family.type, ())
+        offered |= {family.name + suffix for suffix in suffixes}
+    assert len(used) >= 8
+    assert used - offered == set()
