@@ -3,7 +3,7 @@ the machine's Node.js on a free loopback port, its packages installed with ``npm
 first time they are missing.
 
 Without Node.js the tests that need it are skipped, unless ``REQUIRE_OIDC=1`` (which CI
-sets) or ``REQUIRE_BROWSER=1``: then they fail.
+sets), ``REQUIRE_BROWSER=1`` or ``CI=true``: then they fail.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ CLAIMS = ["agency", "extn.agency", "groups", "roles"]
 
 
 def oidc_required() -> bool:
-    return os.environ.get("REQUIRE_OIDC") == "1" or os.environ.get("REQUIRE_BROWSER") == "1"
+    return "1" in (os.environ.get("REQUIRE_OIDC"), os.environ.get("REQUIRE_BROWSER")) or os.environ.get("CI") == "true"
 
 
 def installed_kit() -> Path:
@@ -61,7 +61,8 @@ def installed_kit() -> Path:
     lock = Path(tempfile.gettempdir()) / "crocevia-oidc-kit.lock"
     with lock.open("w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)  # parallel test workers install once
-        if not (KIT / "node_modules" / "oidc-provider").is_dir():
+        installed = KIT / "node_modules" / ".package-lock.json"  # npm ci's record of what it installed
+        if not installed.exists() or installed.stat().st_mtime < (KIT / "package-lock.json").stat().st_mtime:
             done = subprocess.run(
                 [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
                 cwd=KIT,
@@ -228,9 +229,9 @@ def id_token_claims(token: str) -> dict[str, Any]:
 
 
 def forged(token: str, key: RSAKey | None, **changes: Any) -> str:
-    """``token`` with ``changes`` to its claims, signed RS256 with ``key`` (kid kept); with
-    no key, unsigned (``alg: none``)."""
-    claims = {**id_token_claims(token), **changes}
+    """``token`` with ``changes`` to its claims (None: left out), signed RS256 with ``key``
+    (kid kept); with no key, unsigned (``alg: none``)."""
+    claims = {k: v for k, v in {**id_token_claims(token), **changes}.items() if v is not None}
     if key is None:
         header = base64.urlsafe_b64encode(b'{"alg":"none"}').rstrip(b"=").decode()
         body = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()

@@ -23,7 +23,7 @@ from crocevia_common.web import SignInChoices, WebAccess, mount_web, pages_of
 from crocevia_common.web.pages import SHARED_TEMPLATES
 from crocevia_common.web.session import header_or_cookie, page_roles, read_form
 from crocevia_common.web.session_cookie import SESSION_COOKIE
-from tests.kit.identity_provider import CLIENT_ID, CLIENT_SECRET, RESOURCE, IdentityProvider
+from tests.kit.identity_provider import APP, CLIENT_ID, CLIENT_SECRET, RESOURCE, IdentityProvider
 
 IDLE_MINUTES = 5
 LIFETIME_HOURS = 0.25
@@ -105,6 +105,23 @@ def sso_app(settings: ServiceSettings, access: WebAccess) -> FastAPI:
     return app
 
 
+def build_sso_app(
+    provider: IdentityProvider,
+    workdir: Path,
+    clock: Clock | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    **overrides: Any,
+) -> FastAPI:
+    """The small service, signing in with ``provider``."""
+    settings = sso_settings(provider, workdir, **overrides)
+    return sso_app(settings, WebAccess.of(settings, clock=clock or Clock(), transport=transport))
+
+
+def browser_of(app: FastAPI) -> httpx.AsyncClient:
+    """A browser's way to ``app`` at ``http://testserver``, with its own cookies."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=APP)
+
+
 @asynccontextmanager
 async def sso_service(
     provider: IdentityProvider,
@@ -113,11 +130,8 @@ async def sso_service(
     transport: httpx.AsyncBaseTransport | None = None,
     **overrides: Any,
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """The small service on ``http://testserver``, signing in with ``provider``."""
-    settings = sso_settings(provider, workdir, **overrides)
-    access = WebAccess.of(settings, clock=clock or Clock(), transport=transport)
-    app = sso_app(settings, access)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+    """The small service on ``http://testserver``, and a browser's way to it."""
+    async with browser_of(build_sso_app(provider, workdir, clock, transport, **overrides)) as client:
         yield client
 
 

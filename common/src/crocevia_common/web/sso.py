@@ -37,6 +37,7 @@ ERROR_CODE = re.compile(r"^[a-z_]{1,64}$")
 STATUS = {
     "signin.oidc.no-flow": 400,
     "signin.oidc.wrong-state": 400,
+    "signin.oidc.other-issuer": 400,
     "signin.oidc.no-code": 400,
     "signin.oidc.provider-error": 400,
     "signin.oidc.refused": 400,
@@ -107,7 +108,7 @@ async def to_provider(request: Request, next: Annotated[str, Query(max_length=20
 
 
 async def _person(
-    request: Request, flow: Flow | None, state: str, code: str, error: str
+    request: Request, flow: Flow | None, state: str, code: str, error: str, issuer: str
 ) -> tuple[Principal, str | None]:
     """The person the callback signs in and a token the API accepts for them; SignInFailed."""
     access = access_of(request)
@@ -116,6 +117,8 @@ async def _person(
         raise SignInFailed("signin.oidc.no-flow", "no sign-in under way in this browser")
     if not hmac.compare_digest(flow.state.encode(), state.encode()):
         raise SignInFailed("signin.oidc.wrong-state", "state does not match this browser's sign-in")
+    if issuer and issuer != access.oidc.config.issuer:  # RFC 9207: an answer meant for another provider's flow
+        raise SignInFailed("signin.oidc.other-issuer", "the answer names another issuer")
     if error:
         raise SignInFailed("signin.oidc.provider-error", f"provider: {error if ERROR_CODE.match(error) else '?'}")
     if not code:
@@ -156,13 +159,14 @@ async def from_provider(
     code: Annotated[str, Query(max_length=4096)] = "",
     state: Annotated[str, Query(max_length=512)] = "",
     error: Annotated[str, Query(max_length=256)] = "",
+    iss: Annotated[str, Query(max_length=2000)] = "",
 ) -> Response:
     access = access_of(request)
     if access.oidc is None:
         raise PageRefused(404, "refused.no-sso")
     flow = _flow(request, access)
     try:
-        person, bearer = await _person(request, flow, state, code, error)
+        person, bearer = await _person(request, flow, state, code, error, iss)
     except (SignInFailed, ProviderUnavailable) as exc:
         reason = exc.reason if isinstance(exc, SignInFailed) else "signin.oidc.unavailable"
         log.warning("single sign-on refused (%s): %s", reason, exc)
