@@ -223,3 +223,13 @@ def test_single_sign_on_without_the_providers_keys_is_refused_at_start(identity_
         WebAccess.of(sso_settings(identity_provider, tmp_path, oidc_client_secret_file=None))
     with pytest.raises(ValueError, match="CROCEVIA_OIDC_ROLE_MAP"):
         TokenVerifier(sso_settings(identity_provider, tmp_path, oidc_role_map={"/crocevia/boss": "boss"}))
+
+
+async def test_behind_a_proxy_that_ends_tls_the_cookies_are_secure_and_the_provider_sees_the_public_address(
+    identity_provider, tmp_path
+):
+    public = "https://pages.example.org/signin/callback"
+    async with sso_service(identity_provider, tmp_path, oidc_redirect_url=public, **KEYCLOAK) as app:
+        start = await app.get("/signin/oidc")
+    assert "Secure" in start.headers["set-cookie"]
+    assert parse_qs(urlsplit(start.headers["location"]).query)["redirect_uri"] == [public]
