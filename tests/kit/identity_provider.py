@@ -43,6 +43,9 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
     "ugo": {"name": "Ugo", "agency": "cpia2", "groups": ["/staff/canteen"], "roles": ["janitor"]},  # no role
 }
 CLAIMS = ["agency", "extn.agency", "groups", "roles"]
+# Where the service under test answers (in this process), and its single sign-on callback.
+APP = "http://testserver"
+CALLBACK_PATH = "/signin/callback"
 
 
 def oidc_required() -> bool:
@@ -56,7 +59,7 @@ def installed_kit() -> Path:
     if node is None or npm is None:
         reason = "Node.js and npm are needed for the OpenID provider tests (`make oidc-provider`)"
         if oidc_required():
-            pytest.fail(f"REQUIRE_OIDC=1 but {reason}")
+            pytest.fail(f"required here (REQUIRE_OIDC, REQUIRE_BROWSER or CI) but {reason}")
         pytest.skip(reason)
     lock = Path(tempfile.gettempdir()) / "crocevia-oidc-kit.lock"
     with lock.open("w") as held:
@@ -216,10 +219,6 @@ class Browser:
     async def sign_in(self, account: str, next_page: str = "/ui") -> httpx.Response:
         """The whole flow: the callback's answer (a redirect to ``next_page`` when it worked)."""
         return await self.get(await self.log_in(account, next_page))
-
-
-APP = "http://testserver"
-CALLBACK_PATH = "/signin/callback"
 
 
 def id_token_claims(token: str) -> dict[str, Any]:
