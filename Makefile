@@ -26,13 +26,16 @@ STRICT_TYPED := contracts/src/crocevia_contracts common/src/crocevia_common src/
 
 # Debian's Chromium, which the browser tests drive (Playwright never downloads a browser).
 CHROMIUM := /usr/bin/chromium
+# The OpenID provider the single sign-on tests start: panva's oidc-provider, run with Node.js.
+OIDC_KIT := tests/kit/oidc
 
-.PHONY: help uv sync browser up test lint schemas screenshots bench clean
+.PHONY: help uv sync browser oidc-provider up test lint schemas screenshots bench clean
 
 help:
 	@echo "make up       run NATS, a referrals node per demo agency, notifications and audit"
 	@echo "make test     run the whole test suite (PYTEST_WORKERS=$(PYTEST_WORKERS))"
 	@echo "make browser  install Debian's chromium for the browser tests, if it is missing"
+	@echo "make oidc-provider  install Node.js and the OpenID provider for the single sign-on tests, if missing"
 	@echo "make lint     ruff check, ruff format --check, mypy --strict"
 	@echo "make schemas  export the JSON Schemas of the contracts"
 	@echo "make screenshots  refresh docs/screenshots from the browser tests"
@@ -55,10 +58,19 @@ browser:
 		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$sudo apt-get update && $$sudo apt-get install -y chromium; }
 
+oidc-provider:
+	@{ command -v node && command -v npm; } >/dev/null 2>&1 || { \
+		echo "node or npm not found: installing Debian's nodejs and npm for the single sign-on tests"; \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get update && $$sudo apt-get install -y nodejs npm; }
+	@test $(OIDC_KIT)/node_modules/.package-lock.json -nt $(OIDC_KIT)/package-lock.json || { \
+		echo "installing the OpenID provider for the tests in $(OIDC_KIT)"; \
+		cd $(OIDC_KIT) && npm ci --no-audit --no-fund --loglevel=error; }
+
 up: sync
 	$(UV) run crocevia up $(UP_ARGS)
 
-test: sync browser
+test: sync browser oidc-provider
 	$(UV) run pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: sync

@@ -14,7 +14,9 @@ import yaml
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
-from crocevia_common.auth import ensure_dev_key, issue_dev_token
+from crocevia_common.auth import TokenVerifier, ensure_dev_key, issue_dev_token
+from crocevia_common.settings import ServiceSettings
+from crocevia_common.web.session_cookie import Sessions
 
 
 def agency_file(
@@ -56,6 +58,16 @@ class Tokens:
             sub=sub or f"{(roles or ('operator',))[0]}-{agency}",
         )
         return {"Authorization": f"Bearer {token}"}
+
+    def session(self, agency: str, *roles: str, sub: str | None = None) -> str:
+        """A pages' session cookie value, as the development sign-in of a service using this
+        key starts it (with the development token the bell relays)."""
+        settings = ServiceSettings(
+            auth_dev_key_file=self.key_file, auth_jwks_url=None, oidc_client_id=None, session_key_file=None
+        )
+        token = self.bearer(agency, *roles, sub=sub)["Authorization"].removeprefix("Bearer ")
+        sessions = Sessions.of(settings)
+        return sessions.encode(sessions.start(TokenVerifier(settings).verify(token), "dev", bearer=token))
 
 
 @asynccontextmanager

@@ -1,15 +1,19 @@
-"""Bearer JWTs with the claims ``sub``, ``agency``, ``roles``.
+"""Bearer JWTs: who (``sub``), of which agency, in which roles.
 
-A development issuer signs HS256 tokens with a key file on this machine; in production the
-services verify tokens from any OIDC provider through its JWKS (``CROCEVIA_AUTH_JWKS_URL``).
+A development issuer signs HS256 tokens with a key file on this machine (claims ``agency``
+and ``roles``); in production the services verify tokens from any OIDC provider through its
+JWKS (``CROCEVIA_AUTH_JWKS_URL``), reading the agency and the roles where the provider puts
+them (:class:`ClaimMapping`). The pages' single sign-on reads ID tokens with the same mapping,
+so a person is the same Principal on the pages and on the API.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,6 +27,8 @@ from crocevia_common.settings import ServiceSettings
 
 # The longest ``sub`` claim the services accept.
 MAX_SUB = 200
+# An agency's id, as the contracts spell it (and the columns hold it).
+AGENCY = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 
 
 class Role(StrEnum):
@@ -42,6 +48,73 @@ class Principal:
 
     def has(self, *roles: Role) -> bool:
         return bool(self.roles.intersection(roles))
+
+
+class UnusableClaims(ValueError):
+    """A token whose claims do not make a Principal; ``claim`` names what is wrong."""
+
+    def __init__(self, claim: str, detail: str) -> None:
+        super().__init__(detail)
+        self.claim = claim
+
+
+def claim_at(claims: Mapping[str, Any], name: str) -> Any:
+    """The claim ``name``, else the value at its dotted path (``realm_access.roles``)."""
+    if name in claims:
+        return claims[name]
+    value: Any = claims
+    for part in name.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+@dataclass(frozen=True)
+class ClaimMapping:
+    """Where a provider's tokens carry the agency and the roles, and which of its role or
+    group names are which Crocevia roles. Without a map, Crocevia's own role names count;
+    with one, only the names it lists. Other names are ignored."""
+
+    agency_claim: str = "agency"
+    roles_claim: str = "roles"
+    role_map: Mapping[str, Role] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, settings: ServiceSettings) -> ClaimMapping:
+        """The mapping of the settings; ValueError naming the setting for a role Crocevia
+        does not have."""
+        known = {r.value for r in Role}
+        wrong = sorted(v for v in settings.oidc_role_map.values() if v not in known)
+        if wrong:
+            raise ValueError(f"CROCEVIA_OIDC_ROLE_MAP maps to roles Crocevia does not have: {', '.join(wrong)}")
+        roles = {name: Role(value) for name, value in settings.oidc_role_map.items()}
+        return cls(settings.oidc_agency_claim, settings.oidc_roles_claim, roles)
+
+    def roles(self, claims: Mapping[str, Any]) -> frozenset[Role]:
+        names = claim_at(claims, self.roles_claim)
+        if isinstance(names, str):
+            names = [names]
+        if not isinstance(names, list):
+            return frozenset()
+        if self.role_map:
+            return frozenset(self.role_map[n] for n in names if isinstance(n, str) and n in self.role_map)
+        return frozenset(Role(n) for n in names if isinstance(n, str) and n in Role.__members__.values())
+
+    def principal(self, claims: Mapping[str, Any]) -> Principal:
+        """The person of verified ``claims``; UnusableClaims without a usable sub or agency."""
+        sub = claims.get("sub")
+        if not isinstance(sub, str) or not 1 <= len(sub) <= MAX_SUB:
+            # Services keep ``sub`` (who did what) in columns of this length.
+            raise UnusableClaims("sub", f"claim sub must be 1 to {MAX_SUB} characters")
+        agency = claim_at(claims, self.agency_claim)
+        if isinstance(agency, list) and len(agency) == 1:  # a multivalued attribute with one value
+            agency = agency[0]
+        if not isinstance(agency, str) or not AGENCY.match(agency):
+            raise UnusableClaims(
+                "agency", f"claim {self.agency_claim} must hold the agency's id (lowercase letters, digits, dashes)"
+            )
+        return Principal(sub=sub, agency=agency, roles=self.roles(claims))
 
 
 def ensure_dev_key(path: Path) -> bytes:
@@ -91,6 +164,8 @@ class TokenVerifier:
         )
         if self._jwks is None and self._dev_key is None:
             raise ValueError("set CROCEVIA_AUTH_JWKS_URL or CROCEVIA_AUTH_DEV_KEY_FILE")
+        # The development issuer writes Crocevia's claims; a provider, where it is told to.
+        self.claims = ClaimMapping.of(settings) if self._jwks is not None else ClaimMapping()
 
     def verify(self, token: str) -> Principal:
         try:
@@ -109,16 +184,10 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as exc:
             raise Problem(401, "invalid-token", "Invalid token", str(exc)) from None
-        roles = claims.get("roles") or []
-        agency = claims.get("agency")
-        if not isinstance(agency, str) or not isinstance(roles, list):
-            raise Problem(401, "invalid-token", "Invalid token", "claims agency and roles are required")
-        sub = claims["sub"]
-        if not isinstance(sub, str) or not 1 <= len(sub) <= MAX_SUB:
-            # Services keep ``sub`` (who did what) in columns of this length.
-            raise Problem(401, "invalid-token", "Invalid token", f"claim sub must be 1 to {MAX_SUB} characters")
-        known = frozenset(Role(r) for r in roles if r in Role.__members__.values())
-        return Principal(sub=sub, agency=agency, roles=known)
+        try:
+            return self.claims.principal(claims)
+        except UnusableClaims as exc:
+            raise Problem(401, "invalid-token", "Invalid token", str(exc)) from None
 
 
 _bearer = HTTPBearer(auto_error=False)

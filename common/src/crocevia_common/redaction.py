@@ -16,8 +16,20 @@ from urllib.parse import parse_qsl, urlencode
 from opentelemetry.trace import Span
 
 REDACTED = "REDACTED"
-# Query parameters that carry credentials, by name.
-CREDENTIAL_PARAMS = ("access_token", "id_token", "refresh_token", "token", "jwt", "authorization", "api_key", "apikey")
+# Query parameters that carry credentials, by name (``code``: an OpenID provider's
+# authorization code, on the way back to the single sign-on's callback).
+CREDENTIAL_PARAMS = (
+    "access_token",
+    "id_token",
+    "refresh_token",
+    "token",
+    "jwt",
+    "authorization",
+    "api_key",
+    "apikey",
+    "code",
+    "code_verifier",
+)
 _PARAM = re.compile(rf"(?i)((?:^|[?&;])(?:{'|'.join(CREDENTIAL_PARAMS)})=)[^&;#\s\"']*")
 # A JWT anywhere (also percent-encoded inside another parameter, e.g. ``next=``).
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")

@@ -22,8 +22,10 @@ class WebSettings(BaseSettings):
     audit_url: str | None = None
     # Staff directory files (one YAML per agency) offered by the development sign-in.
     staff_dir: Path | None = Path("deploy/demo/staff")
-    # How long the development sign-in keeps a person signed in.
-    session_hours: float = 8.0
+    # A page session ends after this long without a page view (shared office computers)...
+    session_idle_minutes: float = Field(default=30.0, gt=0)
+    # ...and this long after signing in, whatever happens.
+    session_hours: float = Field(default=8.0, gt=0)
 
 
 class ServiceSettings(WebSettings):
@@ -49,6 +51,28 @@ class ServiceSettings(WebSettings):
     # The web pages' development sign-in (pick an agency and a role, get a token): only when
     # set, and only with the development key file. ``crocevia up`` sets it; nothing else does.
     dev_signin: bool = False
+
+    # Single sign-on for the pages: OpenID Connect with the provider whose issuer is
+    # ``auth_issuer`` (its tokens are verified through ``auth_jwks_url``). On when a client id
+    # is set. The redirect URL is this service's ``/signin/callback`` as the provider knows it
+    # (unset: taken from the request, fine without a proxy in front).
+    oidc_client_id: str | None = None
+    oidc_client_secret_file: Path | None = None  # unset: a public client (PKCE only)
+    oidc_redirect_url: str | None = None
+    oidc_scopes: str = "openid profile"
+    oidc_provider_name: str | None = None  # "Sign in with <name>"; unset: the issuer's host
+    # Where a provider's tokens (ID tokens for the pages, access tokens for the API) carry the
+    # agency and the roles: a claim's name, or a dotted path into nested claims
+    # (``realm_access.roles``). The role map turns the provider's role or group names into
+    # Crocevia's roles (``{"/crocevia/operators": "operator"}``); with a map, names it does
+    # not list are ignored; without one, only Crocevia's own role names count.
+    oidc_agency_claim: str = "agency"
+    oidc_roles_claim: str = "roles"
+    oidc_role_map: dict[str, str] = Field(default_factory=dict)
+    # The key page sessions are signed with, the same for every replica of a service; made on
+    # first use when missing. Unset: derived from the OIDC client secret, or in development
+    # from the development key.
+    session_key_file: Path | None = None
 
     # Telemetry: spans go to an OTLP/HTTP collector when an endpoint is set.
     otel_exporter_otlp_endpoint: str | None = None

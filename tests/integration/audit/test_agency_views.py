@@ -15,7 +15,7 @@ from sqlalchemy import insert
 
 from crocevia_audit.adapters.tables import anomalies, sequence_gaps
 from crocevia_audit.bootstrap import create_app
-from crocevia_common.web.session import TOKEN_COOKIE
+from crocevia_common.web.session_cookie import SESSION_COOKIE
 from crocevia_contracts import agency_source
 from tests.integration.audit.events import Network, checked
 from tests.kit.services import eventually, serve
@@ -141,7 +141,7 @@ async def test_an_agencys_auditor_gets_no_proof_nor_bytes_nor_timeline_of_anothe
     own_proof = await trail.get("/proofs/inclusion", params={"event_id": r1}, headers=cpia2)
     other_proof = await trail.get("/proofs/inclusion", params={"event_id": r2}, headers=cpia2)
     other_referral = await entries(trail, cpia2, referral_id="r2")
-    trail.cookies.set(TOKEN_COOKIE, cpia2["Authorization"].removeprefix("Bearer "))
+    trail.cookies.set(SESSION_COOKIE, tokens.session("cpia2", "auditor"))
     pages = {
         "own bytes": await trail.get(f"/ui/trail/entries/{r1}"),
         "other bytes": await trail.get(f"/ui/trail/entries/{r2}"),

@@ -12,7 +12,7 @@ import pytest_asyncio
 
 from crocevia_audit.bootstrap import create_app
 from crocevia_audit.settings import AuditSettings
-from crocevia_common.web.session import TOKEN_COOKIE
+from crocevia_common.web.session_cookie import SESSION_COOKIE
 from tests.kit.hostile import BIG, DEEP_JSON, BadInput, assert_problem, cursor_of, cursor_of_text
 from tests.kit.nats import NatsProcess
 from tests.kit.services import Tokens, serve
@@ -96,7 +96,7 @@ async def test_a_hostile_input_gets_a_problem_and_changes_nothing(
 ) -> None:
     before = await trail_of(audit, module_tokens)
     auditor = module_tokens.bearer("cpia2", "auditor")
-    cookie = {"Cookie": f"{TOKEN_COOKIE}={auditor['Authorization'].removeprefix('Bearer ')}"}
+    cookie = {"Cookie": f"{SESSION_COOKIE}={module_tokens.session('cpia2', 'auditor')}"}
     answer = await bad.send(audit, {**auditor, **cookie})
     assert_problem(answer, bad.status, bad.problem)
     assert await trail_of(audit, module_tokens) == before
@@ -106,8 +106,8 @@ async def test_a_hostile_input_gets_a_problem_and_changes_nothing(
 async def test_a_hostile_filter_on_a_page_is_refused_or_left_out(
     audit: httpx.AsyncClient, module_tokens: Tokens, path: str, params: dict[str, str], status: int
 ) -> None:
-    token = module_tokens.bearer("cpia2", "auditor")["Authorization"].removeprefix("Bearer ")
-    answer = await audit.get(path, params=params, headers={"Cookie": f"{TOKEN_COOKIE}={token}"})
+    session = module_tokens.session("cpia2", "auditor")
+    answer = await audit.get(path, params=params, headers={"Cookie": f"{SESSION_COOKIE}={session}"})
     assert answer.status_code == status, answer.text[:300]
 
 

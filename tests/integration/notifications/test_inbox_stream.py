@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 
-from crocevia_common.web.session import TOKEN_COOKIE
+from crocevia_common.web.session_cookie import SESSION_COOKIE
 from crocevia_notifications.bootstrap import create_app
 from tests.integration.notifications.support import consumed, served
 from tests.kit.nats import free_port
@@ -29,10 +29,6 @@ async def sse_events(response: httpx.Response) -> AsyncIterator[dict[str, str]]:
             event[field] = value.removeprefix(" ")
 
 
-def token_of(tokens, agency: str, sub: str) -> str:
-    return tokens.bearer(agency, sub=sub)["Authorization"].removeprefix("Bearer ")
-
-
 async def test_new_items_arrive_live_on_the_stream_also_from_another_replica_to_a_browser_with_the_cookie(
     notifications_factory, database_url, events, js, tokens
 ):
@@ -40,7 +36,7 @@ async def test_new_items_arrive_live_on_the_stream_also_from_another_replica_to_
     other = notifications_factory(database_url, inbox_stream_poll_seconds=30)
     async with served(create_app(settings), free_port()) as url, other, httpx.AsyncClient(timeout=10) as client:
         # As a browser's EventSource on the inbox page asks: no header, the pages' cookie.
-        cookie = {"Cookie": f"{TOKEN_COOKIE}={token_of(tokens, 'cpia2', 'operator-cpia2')}"}
+        cookie = {"Cookie": f"{SESSION_COOKIE}={tokens.session('cpia2', sub='operator-cpia2')}"}
         async with client.stream("GET", f"{url}/inbox/stream", headers=cookie) as response:
             assert response.status_code == 200
             assert response.headers["content-type"].startswith("text/event-stream")
@@ -84,7 +80,7 @@ async def test_the_stream_needs_a_known_person(notifications_factory, tokens):
     async with notifications_factory() as app:
         anonymous = await app.get("/inbox/stream")
         stranger = await app.get("/inbox/stream", headers=tokens.bearer("cpia2", sub="stranger"))
-        forged = await app.get("/inbox/stream", headers={"Cookie": f"{TOKEN_COOKIE}=not-a-token"})
+        forged = await app.get("/inbox/stream", headers={"Cookie": f"{SESSION_COOKIE}=not-a-session"})
     assert anonymous.status_code == 401
     assert (stranger.status_code, stranger.json()["type"]) == (403, "/problems/unknown-person")
-    assert (forged.status_code, forged.json()["type"]) == (401, "/problems/invalid-token")
+    assert (forged.status_code, forged.json()["type"]) == (401, "/problems/invalid-session")

@@ -39,14 +39,14 @@ async def test_pages_lead_to_the_sign_in_without_a_session(node_factory):
         assert (await cpia.get("/")).headers["location"] == "/ui"
 
 
-async def test_the_dev_sign_in_keeps_the_token_in_an_httponly_cookie_that_the_api_ignores(node_factory):
+async def test_the_dev_sign_in_keeps_the_session_in_an_httponly_cookie_that_the_api_ignores(node_factory):
     async with node_factory("cpia2") as cpia:
         page = await cpia.get("/signin")
         assert "OpenID Connect" in page.text  # in production the token comes from the identity provider
         answer = await post_sign_in(cpia, {"agency": "cpia2", "role": "operator", "next": "/ui"})
         cookie = answer.headers["set-cookie"]
         assert answer.status_code == 303 and answer.headers["location"] == "/ui"
-        assert "crocevia_token=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+        assert "crocevia_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
         assert (await cpia.get("/ui")).status_code == 200
         assert (await cpia.get("/referrals")).status_code == 401  # the API wants the bearer header
 
@@ -56,7 +56,7 @@ async def test_the_sign_in_refuses_a_person_of_another_agency_next_to_the_field(
         answer = await post_sign_in(cpia, {"agency": "cpia2", "role": "operator", "person": "operator-pioltello-casa"})
         assert answer.status_code == 422
         assert error_next_to(answer.text, "person")
-        assert "crocevia_token" not in answer.headers.get("set-cookie", "")
+        assert "crocevia_session" not in answer.headers.get("set-cookie", "")
 
 
 async def test_a_referral_sent_from_the_form_is_accepted_from_its_page_at_the_other_node(node_factory):
@@ -146,7 +146,7 @@ async def test_pages_speak_italian_by_default_and_english_on_request(node_factor
 
 async def test_a_person_of_another_agency_is_told_the_node_is_not_theirs(node_factory, tokens):
     async with node_factory("cpia2") as cpia:
-        cpia.cookies.set("crocevia_token", tokens.bearer("pioltello-casa")["Authorization"].split()[1])
+        cpia.cookies.set("crocevia_session", tokens.session("pioltello-casa"))
         answer = await cpia.get("/ui")
         assert answer.status_code == 403 and "cpia2" in answer.text
 
@@ -168,7 +168,7 @@ async def test_with_an_identity_provider_the_sign_in_page_only_says_where_tokens
         page = await cpia.get("/signin")
         assert "OpenID Connect" in page.text and 'action="/signin"' not in page.text
         minted = await cpia.post("/signin", data={"agency": "cpia2", "role": "operator"})
-        assert minted.status_code == 404 and "crocevia_token" not in minted.headers.get("set-cookie", "")
+        assert minted.status_code == 404 and "crocevia_session" not in minted.headers.get("set-cookie", "")
 
 
 async def test_a_consent_withdrawn_from_the_page_erases_the_details_and_the_other_page_says_so(node_factory, tokens):

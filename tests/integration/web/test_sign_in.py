@@ -18,7 +18,7 @@ CHOICE = {"agency": "cpia2", "role": "operator", "next": "/ui"}
 
 
 def signed_in_by(answer: httpx.Response) -> bool:
-    return "crocevia_token=" in answer.headers.get("set-cookie", "")
+    return "crocevia_session=" in answer.headers.get("set-cookie", "")
 
 
 async def test_a_cross_site_sign_in_without_the_form_token_is_refused_and_signs_nobody_in(node_factory):

@@ -15,7 +15,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from crocevia_common.web.session import TOKEN_COOKIE
+from crocevia_common.web.session_cookie import SESSION_COOKIE
 from crocevia_notifications.bootstrap import create_app
 from tests.kit.nats import free_port
 from tests.kit.tracing import span_exporter
@@ -78,6 +78,7 @@ async def test_a_token_in_a_url_counts_for_nothing_and_is_neither_logged_nor_tra
     port = free_port()
     monkeypatch.setenv("CROCEVIA_NOTIFICATIONS_URL", f"http://127.0.0.1:{port}")  # the bell relays to it
     token = tokens.bearer("cpia2", sub="operator-cpia2")["Authorization"].removeprefix("Bearer ")
+    session = tokens.session("cpia2", sub="operator-cpia2")
     in_header = {"Authorization": f"Bearer {token}"}
     in_url = {"access_token": token}
     async with (
@@ -87,7 +88,7 @@ async def test_a_token_in_a_url_counts_for_nothing_and_is_neither_logged_nor_tra
         alone = await client.get("/inbox", params=in_url)
         beside_the_header = await client.get("/inbox", params=in_url, headers=in_header)
         page = await client.get("/ui/inbox", params={**in_url, "unread": "true"})
-        async with client.stream("GET", "/ui/bell/stream", headers={"Cookie": f"{TOKEN_COOKIE}={token}"}) as bell:
+        async with client.stream("GET", "/ui/bell/stream", headers={"Cookie": f"{SESSION_COOKIE}={session}"}) as bell:
             count = await asyncio.wait_for(first_unread(bell), 10)
 
     assert (alone.status_code, alone.json()["type"]) == (401, "/problems/unauthenticated")

@@ -77,6 +77,8 @@ def test_an_instant_every_zone_can_show_is_kept() -> None:
         ("/inbox?limit=1&TOKEN=opaque-secret", "/inbox?limit=1&TOKEN=REDACTED"),
         (f"/signin?next=/ui%3Faccess_token%3D{JWT}", "/signin?next=/ui%3Faccess_token%3DREDACTED"),
         ("/trail?referral_id=abc&limit=5", "/trail?referral_id=abc&limit=5"),
+        ("/signin/callback?code=Xk3-secret&state=s1&iss=x", "/signin/callback?code=REDACTED&state=s1&iss=x"),
+        ("/referrals?reason_code=out-of-area", "/referrals?reason_code=out-of-area"),
     ],
 )
 def test_credentials_in_a_url_are_redacted(url: str, expected: str) -> None:

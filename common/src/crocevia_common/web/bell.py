@@ -1,9 +1,10 @@
 """The bell's live count, on every service: a Server-Sent Events stream of the signed-in
 person's unread count, relayed from the notifications service.
 
-The browser talks to the service it is on (same origin, the token stays in its HttpOnly
-cookie); this relay calls the notifications API with that token: ``GET /inbox`` for the
-count, ``GET /inbox/stream`` to hear of new items.
+The browser talks to the service it is on (same origin, the session stays in its HttpOnly
+cookie); this relay calls the notifications API with the session's token (the provider's
+access token, or the development token): ``GET /inbox`` for the count, ``GET /inbox/stream``
+to hear of new items. Listening does not renew the session.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import StreamingResponse
 
 from crocevia_common.web.pages import pages_of
-from crocevia_common.web.session import TOKEN_COOKIE, principal_of
+from crocevia_common.web.session import session_of
 
 router = APIRouter(include_in_schema=False)
 OFF = "event: off\ndata: \n\n"
@@ -63,8 +64,8 @@ async def relay(base_url: str, token: str) -> AsyncIterator[str]:
 @router.get("/ui/bell/stream")
 async def bell_stream(request: Request) -> StreamingResponse:
     base = pages_of(request).links().notifications
-    token = request.cookies.get(TOKEN_COOKIE)
+    session = session_of(request)
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    if not base or not token or principal_of(request) is None:
+    if not base or session is None or session.bearer is None:
         return StreamingResponse(iter([OFF]), media_type="text/event-stream", headers=headers)
-    return StreamingResponse(relay(base, token), media_type="text/event-stream", headers=headers)
+    return StreamingResponse(relay(base, session.bearer), media_type="text/event-stream", headers=headers)

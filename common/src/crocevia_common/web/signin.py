@@ -1,10 +1,12 @@
-"""The development sign-in: pick an agency, a role and a person, and the service mints a
-development token and keeps it in an HttpOnly cookie. Only when ``CROCEVIA_DEV_SIGNIN`` is
-set, with the development key file and no identity provider; otherwise the page says that
-tokens come from the identity provider and nothing is minted.
+"""The sign-in page and signing out. With single sign-on the page offers the agency's
+OpenID provider (``sso.py``). For ``make up`` only, the development sign-in: pick an agency,
+a role and a person, and the service starts a session for them (with a development token
+for the API). Only when ``CROCEVIA_DEV_SIGNIN`` is set, with the development key file and no
+identity provider; otherwise nothing is minted.
 
-The form carries a token bound to a pre-session cookie (HMAC with the development key), so
-a page of another site cannot sign a browser in as someone of its choosing (login CSRF).
+The development form carries a token bound to a pre-session cookie (HMAC with the
+development key), so a page of another site cannot sign a browser in as someone of its
+choosing (login CSRF).
 """
 
 from __future__ import annotations
@@ -16,16 +18,18 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlencode, urljoin
 
 import yaml
 from fastapi import APIRouter, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from crocevia_common.auth import Role, ensure_dev_key, issue_dev_token
-from crocevia_common.settings import ServiceSettings
+from crocevia_common.auth import Principal, Role, issue_dev_token
+from crocevia_common.web.access import access_of
 from crocevia_common.web.i18n import Translator, request_language
 from crocevia_common.web.pages import pages_of
-from crocevia_common.web.session import CSRF_FIELD, TOKEN_COOKIE, PageRefused, read_form, safe_next
+from crocevia_common.web.session import CSRF_FIELD, PageRefused, read_form, safe_next, session_of
+from crocevia_common.web.session_cookie import clear
 
 router = APIRouter(include_in_schema=False)
 SUB = re.compile(r"^[A-Za-z0-9._@+-]{1,200}$")
@@ -69,14 +73,6 @@ def staff_people(staff_dir: Path | None) -> dict[str, list[Person]]:
     return people
 
 
-def dev_key(settings: ServiceSettings) -> bytes | None:
-    """The key this service mints development tokens with; None unless the sign-in is
-    explicitly enabled, with the development key file and no identity provider."""
-    if not settings.dev_signin or settings.auth_jwks_url is not None or settings.auth_dev_key_file is None:
-        return None
-    return ensure_dev_key(settings.auth_dev_key_file)
-
-
 def form_token(key: bytes, nonce: str) -> str:
     """The sign-in form's token for the pre-session cookie ``nonce``."""
     return hmac.new(key, b"crocevia-signin:" + nonce.encode(), hashlib.sha256).hexdigest()
@@ -106,10 +102,11 @@ def _page(
     next_url: str = "",
 ) -> HTMLResponse:
     choices, agencies, people = _offer(request)
-    settings: ServiceSettings = request.app.state.runtime.settings
+    access = access_of(request)
     t = Translator(request_language(request))
     roles = [r.value for r in choices.roles]
-    key = dev_key(settings)
+    key = access.dev_key
+    next_url = safe_next(next_url, choices.home)
     nonce = request.cookies.get(SIGNIN_COOKIE, "")
     if key is not None and not NONCE.match(nonce):
         nonce = secrets.token_urlsafe(32)
@@ -126,11 +123,14 @@ def _page(
         role_options=[(r, t.code("role", r)) for r in roles],
         errors={k: t(v) for k, v in (errors or {}).items()},
         chosen=chosen or {},
-        next_url=safe_next(next_url, choices.home),
-        issuer=settings.auth_issuer,
+        next_url=next_url,
+        issuer=access.settings.auth_issuer,
+        provider=access.oidc.config.provider_name if access.oidc else None,
+        provider_url=f"/signin/oidc?{urlencode({'next': next_url})}",
+        idle_minutes=f"{access.sessions.idle_seconds / 60:g}",
     )
     if key is not None:
-        secure = request.url.scheme == "https"
+        secure = access.secure(request)
         page.set_cookie(
             SIGNIN_COOKIE, nonce, max_age=3600, httponly=True, samesite="strict", secure=secure, path="/signin"
         )
@@ -144,8 +144,8 @@ async def sign_in_page(request: Request, next: Annotated[str, Query(max_length=2
 
 @router.post("/signin")
 async def sign_in(request: Request) -> Response:
-    settings: ServiceSettings = request.app.state.runtime.settings
-    key = dev_key(settings)
+    access = access_of(request)
+    key = access.dev_key
     if key is None:
         raise PageRefused(404, "refused.no-dev-sign-in")
     form = await read_form(request, check_csrf=False)
@@ -166,28 +166,44 @@ async def sign_in(request: Request) -> Response:
         errors["person"] = "signin.error.person-unknown"
     if errors:
         return _page(request, 422, errors, chosen, form.get("next"))
-    web = pages_of(request).web
-    ttl = int(web.session_hours * 3600)
+    settings = access.settings
+    ttl = int(access.sessions.lifetime_seconds)
+    roles = [chosen["role"]]
     token = issue_dev_token(
         key,
         agency=chosen["agency"],
-        roles=[chosen["role"]],
+        roles=roles,
         sub=sub,
         issuer=settings.auth_issuer,
         audience=settings.auth_audience,
         ttl_seconds=ttl,
     )
+    person = Principal(sub=sub, agency=chosen["agency"], roles=frozenset(Role(r) for r in roles))
     response = RedirectResponse(safe_next(form.get("next"), choices.home), status_code=303)
-    response.set_cookie(
-        TOKEN_COOKIE, token, max_age=ttl, httponly=True, samesite="lax", secure=request.url.scheme == "https", path="/"
-    )
+    access.sessions.set(response, access.sessions.start(person, "dev", bearer=token), secure=access.secure(request))
     response.delete_cookie(SIGNIN_COOKIE, path="/signin", httponly=True, samesite="strict")
     return response
 
 
 @router.post("/signout")
 async def sign_out(request: Request) -> Response:
-    await read_form(request)
-    response = RedirectResponse("/signin", status_code=303)
-    response.delete_cookie(TOKEN_COOKIE, path="/", httponly=True, samesite="lax")
+    """End the session; after single sign-on, at the provider too when it offers that."""
+    session = session_of(request)
+    if session is not None:  # an ended session has nothing left to protect
+        await read_form(request)
+    access = access_of(request)
+    location = "/signin"
+    if session is not None and session.via == "oidc" and access.oidc is not None:
+        location = await access.oidc.end_session_url(after_sign_out(request)) or location
+    response = RedirectResponse(location, status_code=303)
+    clear(response)
     return response
+
+
+def after_sign_out(request: Request) -> str:
+    """Where the provider sends the browser back after signing out: this service's sign-in
+    page (beside the configured redirect URL, else on the address the request came to)."""
+    configured = access_of(request).settings.oidc_redirect_url
+    if configured:
+        return urljoin(configured, "/signin")
+    return str(request.url.replace(path="/signin", query=""))
