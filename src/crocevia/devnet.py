@@ -372,6 +372,8 @@ class Network:
                 told = time.monotonic()
                 self.config.progress(f"  waiting for: {', '.join(s.name for s in pending)}")
             if pending and time.monotonic() > deadline:
+                # A service that answers "not ready" says more than one that does not answer yet.
+                pending.sort(key=lambda s: not last.get(s.name, "").startswith("HTTP"))
                 service = pending[0]
                 others = ", ".join(s.name for s in pending[1:])
                 raise NetworkError(

@@ -197,13 +197,13 @@ def test_a_service_never_ready_is_named_with_the_end_of_its_log(
     config: NetworkConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DEVNET_TEST_NOT_READY", "audit")
-    network = Network(dataclasses.replace(config, ready_timeout=3))
+    network = Network(dataclasses.replace(config, ready_timeout=10))
 
     with pytest.raises(NetworkError) as failure:
         network.start()
 
     message = str(failure.value)
-    assert message.startswith("audit was not ready within 3s")
+    assert message.startswith("audit was not ready within 10s")
     assert "HTTP 503" in message and "waiting for nats" in message
     assert 'GET /readyz HTTP/1.1" 503' in message  # the tail of audit.log
     assert_all_stopped(network)

@@ -14,6 +14,7 @@ from crocevia_contracts.stream import (
     NETWORK_STREAMS,
     NOTICES,
     REFERRAL_EVENTS,
+    REPLAYS,
 )
 
 
@@ -28,8 +29,11 @@ def test_a_stream_created_from_its_spec_is_not_weaker(spec) -> None:
 
 
 def test_the_sources_of_the_trail_can_be_neither_purged_nor_have_messages_deleted() -> None:
-    for spec in (REFERRAL_EVENTS, NOTICES, AUDIT_ANNOUNCEMENTS, DEAD_LETTERS):
+    for spec in (REFERRAL_EVENTS, NOTICES, AUDIT_ANNOUNCEMENTS):
         assert spec.deny_purge and spec.deny_delete, spec.name
+    # Dead letters and replays are the operator's to empty once handled, never one by one.
+    for spec in (DEAD_LETTERS, REPLAYS):
+        assert spec.deny_delete and not spec.deny_purge, spec.name
         assert (spec.max_age_seconds, spec.max_msgs, spec.max_bytes) == (0, -1, -1), spec.name
 
 
