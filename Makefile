@@ -18,11 +18,12 @@ UV = $(shell command -v uv 2>/dev/null \
 	|| { p="$$($(PYTHON) -m site --user-base 2>/dev/null)/bin/uv"; [ -x "$$p" ] && echo "$$p"; } \
 	|| echo "$(PYTHON) -m uv")
 
-# mypy --strict: the contracts, the shared package, the launcher and the three services, whole.
+# mypy --strict: the contracts, the shared package, the launcher, the three services and the witness, whole.
 STRICT_TYPED := contracts/src/crocevia_contracts common/src/crocevia_common src/crocevia \
 	services/referrals/src/crocevia_referrals \
 	services/notifications/src/crocevia_notifications \
-	services/audit/src/crocevia_audit
+	services/audit/src/crocevia_audit \
+	services/witness/src/crocevia_witness
 
 # Debian's Chromium, which the browser tests drive (Playwright never downloads a browser).
 CHROMIUM := /usr/bin/chromium

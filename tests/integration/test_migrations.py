@@ -21,12 +21,15 @@ import crocevia_notifications.adapters.tables as notification_tables
 import crocevia_notifications.bootstrap as notifications
 import crocevia_referrals.adapters.tables as referral_tables
 import crocevia_referrals.bootstrap as referrals
+import crocevia_witness.adapters.tables as witness_tables
+import crocevia_witness.bootstrap as witness
 from crocevia_common.db import Database
 
 SERVICES = {
     "referrals": (referrals.MIGRATIONS, referral_tables.metadata),
     "notifications": (notifications.MIGRATIONS, notification_tables.metadata),
     "audit": (audit.MIGRATIONS, audit_tables.metadata),
+    "witness": (witness.MIGRATIONS, witness_tables.metadata),
 }
 
 
