@@ -75,7 +75,7 @@ class HostileNetwork:
 
     def keys(self, agency: str) -> PartyKeys:
         """An agency's own keys, as its node holds them."""
-        keys: PartyKeys = self.apps[agency].state.node.keys
+        keys: PartyKeys = self.apps[agency].state.keys
         return keys
 
     async def send(self, sender: str, receiver: str, **person: Any) -> str:

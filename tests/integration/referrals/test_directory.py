@@ -49,18 +49,13 @@ async def test_services_are_searched_by_domain_language_and_capacity(node_factor
         assert agencies[0]["public_keys"]["box"] and agencies[0]["public_keys"]["signing"]
 
 
-async def test_capacity_is_shown_to_the_sender_and_closed_services_refuse_referrals(node_factory, tokens):
+async def test_the_sender_is_told_of_a_waiting_list_in_the_answer(node_factory, tokens):
     async with node_factory("pioltello-casa") as casa, node_factory("cpia2", services=SERVICES):
         waitlisted = await casa.post(
             "/referrals", json=referral_body(service_id="italiano-a1"), headers=tokens.bearer("pioltello-casa")
         )
         assert waitlisted.status_code == 201
         assert waitlisted.json()["warnings"] == ["Italiano A1 has a waiting list"]
-        full = await casa.post(
-            "/referrals", json=referral_body(service_id="mediazione"), headers=tokens.bearer("pioltello-casa")
-        )
-        assert full.status_code == 201 and "no capacity" in full.json()["warnings"][0]
-        closed = await casa.post(
-            "/referrals", json=referral_body(service_id="chiuso"), headers=tokens.bearer("pioltello-casa")
-        )
-        assert closed.status_code == 422 and closed.json()["type"] == "/problems/service-closed"
+        assert (await casa.get(waitlisted.headers["location"], headers=tokens.bearer("pioltello-casa"))).json()[
+            "warnings"
+        ] == [], "a warning is said once, when the referral is sent"

@@ -69,7 +69,7 @@ async def test_keys_lost_and_made_anew_are_taken_only_once_the_operator_confirms
             await session.execute(delete(messaging.own_keys))
         await db.dispose()
         async with node_factory(CPIA, database_url=cpia_db, **trusted) as cpia:
-            new_keys = node_factory.apps[CPIA].state.node.keys.public()
+            new_keys = node_factory.apps[CPIA].state.keys.public()
             # pioltello-casa still seals to the pinned key, which cpia2 no longer has: cpia2
             # answers "undeliverable", but signs with the new key, which pioltello-casa refuses.
             second = await _send(casa, tokens)

@@ -19,8 +19,8 @@ CASA, CPIA = "pioltello-casa", "cpia2"
 
 
 async def _held_events(node_factory, casa, cpia, tokens, rid_holder):
-    cpia_node = node_factory.apps[CPIA].state.node
-    cpia_node.relay.wake = lambda: None  # hold cpia2's events in its outbox; the test delivers them
+    runtime = node_factory.apps[CPIA].state.runtime
+    runtime.relay.wake = lambda: None  # hold cpia2's events in its outbox; the test delivers them
     rid = (await casa.post("/referrals", json=referral_body(), headers=tokens.bearer(CASA))).json()["id"]
     rid_holder.append(rid)
 
@@ -30,14 +30,17 @@ async def _held_events(node_factory, casa, cpia, tokens, rid_holder):
     await eventually(stored)
     for action in ("accept", "start"):
         assert (await cpia.post(f"/referrals/{rid}/{action}", headers=tokens.bearer(CPIA))).status_code == 200
-    async with cpia_node.db.sessions() as session:
+    async with runtime.db.sessions() as session:
         rows = (await session.execute(select(messaging.outbox).order_by(messaging.outbox.c.position))).all()
     assert [r.subject.rsplit(".", 1)[1] for r in rows] == ["received", "accepted", "in-progress"]
     return rows
 
 
-async def test_a_step_published_twice_under_another_id_is_applied_once(node_factory, tokens, nats_url):
-    async with node_factory(CASA) as casa, node_factory(CPIA, outbox_poll_seconds=3600) as cpia:
+async def test_a_step_published_twice_under_another_id_is_applied_once(node_factory, tokens, nats_url, database_url):
+    async with (
+        node_factory(CASA, database_url=database_url) as casa,
+        node_factory(CPIA, outbox_poll_seconds=3600) as cpia,
+    ):
         rids: list[str] = []
         received, accepted, started = await _held_events(node_factory, casa, cpia, tokens, rids)
         nc = await nats.connect(nats_url)
@@ -60,10 +63,10 @@ async def test_a_step_published_twice_under_another_id_is_applied_once(node_fact
 
 
 async def test_a_step_before_the_one_it_follows_is_dead_lettered_and_the_rest_applied_in_order(
-    node_factory, tokens, nats_server: NatsProcess
+    node_factory, tokens, nats_server: NatsProcess, database_url
 ):
     async with (
-        node_factory(CASA, consumer_max_deliveries=3, redelivery_delay_seconds=0.1) as casa,
+        node_factory(CASA, database_url=database_url, consumer_max_deliveries=3, redelivery_delay_seconds=0.1) as casa,
         node_factory(CPIA, outbox_poll_seconds=3600) as cpia,
     ):
         rids: list[str] = []

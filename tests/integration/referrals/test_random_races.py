@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import random
+from typing import Any
 
 import nats
 import pytest
+from sqlalchemy import func, select
 
+from crocevia_referrals.adapters.tables import messaging
 from tests.integration.referrals.conftest import referral_body
 from tests.kit.services import eventually
 
@@ -25,23 +28,36 @@ BODIES = {
 }
 
 
-async def settled(nats_url: str) -> bool:
-    nc = await nats.connect(nats_url)
-    try:
-        js = nc.jetstream()
-        for consumer in (f"referrals-{CASA}", f"referrals-{CPIA}"):
-            info = await js.consumer_info("REFERRALS", consumer)
-            if info.num_pending or info.num_ack_pending:
-                return False
-        return True
-    finally:
-        await nc.close()
+async def emitted(app: Any, agency: str) -> int:
+    """How many events the node has committed to its outbox (its sequence)."""
+    seq = messaging.sequences
+    async with app.state.runtime.db.sessions() as session:
+        found = await session.execute(select(seq.c.value).where(seq.c.source == agency))
+        return int(found.scalar_one_or_none() or 0)
+
+
+async def applied(app: Any) -> int:
+    """How many of the other node's events the node has applied."""
+    async with app.state.runtime.db.sessions() as session:
+        return int((await session.execute(select(func.count()).select_from(messaging.inbox))).scalar_one())
+
+
+async def settled(apps: dict[str, Any]) -> bool:
+    """Every event either node committed has been applied by the other. Answers come from
+    applying an event, in the same transaction: so if pioltello-casa committed no new event
+    while cpia2's were counted, nothing is in flight."""
+    casa_sent = await emitted(apps[CASA], CASA)
+    if await applied(apps[CPIA]) != casa_sent:
+        return False
+    if await applied(apps[CASA]) != await emitted(apps[CPIA], CPIA):
+        return False
+    return await emitted(apps[CASA], CASA) == casa_sent
 
 
 @pytest.mark.parametrize("seed", [20261122, 7, 1999])
-async def test_random_concurrent_steps_leave_both_nodes_agreeing(node_factory, tokens, nats_url, seed):
+async def test_random_concurrent_steps_leave_both_nodes_agreeing(node_factory, tokens, nats_url, database_url, seed):
     rng = random.Random(seed)
-    async with node_factory(CASA) as casa, node_factory(CPIA) as cpia:
+    async with node_factory(CASA) as casa, node_factory(CPIA, database_url=database_url) as cpia:
         ids = [
             (await casa.post("/referrals", json=referral_body(), headers=tokens.bearer(CASA))).json()["id"]
             for _ in range(8)
@@ -69,15 +85,7 @@ async def test_random_concurrent_steps_leave_both_nodes_agreeing(node_factory, t
         assert {a.status_code for a in answered} <= {200, 409}, [a.text for a in answered if a.status_code >= 500]
         assert sum(a.status_code == 200 for a in answered) > len(ids), "the random walk moved referrals along"
 
-        async def quiet_twice():
-            # Settled when no event is pending at either node, twice in a row (an answer to
-            # the last event may still have been in an outbox the first time).
-            if not await settled(nats_url):
-                return False
-            await asyncio.sleep(0.5)
-            return await settled(nats_url)
-
-        await eventually(quiet_twice, timeout=30)
+        await eventually(lambda: settled(node_factory.apps), timeout=30)
         statuses = set()
         for rid in ids:
             at_sender = (await casa.get(f"/referrals/{rid}", headers=tokens.bearer(CASA))).json()["status"]

@@ -3,10 +3,13 @@ cookie session, forms that call the same use cases as the API, errors next to fi
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import datetime
 
-from crocevia_common.web.i18n import LOCAL_ZONE
+import pytest
+
+from crocevia_common.web.i18n import LOCAL_ZONE, Translator, strings
 from tests.integration.web.pages import csrf_of, error_next_to, post_sign_in, sign_in
 from tests.kit.services import eventually
 
@@ -220,3 +223,77 @@ async def test_a_rejected_referral_is_sent_again_from_its_page_to_the_suggested_
 async def _page_with_status(client, tokens, agency: str, rid: str, status: str) -> dict | None:
     answer = await client.get(f"/referrals/{rid}", headers=tokens.bearer(agency))
     return answer.json() if answer.status_code == 200 and answer.json()["status"] == status else None
+
+
+# Bad inputs to an action: (who acts, action, input, the field at fault, the problem's slug)
+BAD_ACTION_INPUTS = [
+    ("cpia2", "reject", {}, "reason_code", "missing-code"),
+    ("cpia2", "reject", {"reason_code": "bored"}, "reason_code", "unknown-code"),
+    ("cpia2", "reject", {"reason_code": "no-capacity", "suggested_agency": "no-such-agency"}, "suggested_agency",
+     "unknown-agency"),
+    ("cpia2", "reject", {"reason_code": "no-capacity", "suggested_agency": "pioltello-casa"}, "suggested_agency",
+     "not-another-agency"),
+    ("cpia2", "reject", {"reason_code": "no-capacity", "suggested_agency": "Not An Agency"}, "suggested_agency",
+     "validation"),
+    ("cpia2", "request-info", {"note": ""}, "note", "missing-note"),
+    ("cpia2", "request-info", {"note": "x" * 10001}, "note", "validation"),
+    ("pioltello-casa", "cancel", {"reason_code": "bored"}, "reason_code", "unknown-code"),
+    ("pioltello-casa", "provide-info", {}, "note", "missing-note"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("agency", "action", "given", "field", "slug"), BAD_ACTION_INPUTS, ids=str)
+async def test_the_api_and_the_page_refuse_the_same_action_input_the_same_way(
+    node_factory, tokens, agency: str, action: str, given: dict[str, str], field: str, slug: str
+) -> None:
+    from tests.integration.referrals.conftest import referral_body
+
+    async with node_factory("pioltello-casa") as casa, node_factory("cpia2") as cpia, node_factory("csl-lavoro"):
+        rid = (await casa.post("/referrals", json=referral_body(), headers=tokens.bearer("pioltello-casa"))).json()[
+            "id"
+        ]
+        node = cpia if agency == "cpia2" else casa
+        await eventually(lambda: _page_with_status(node, tokens, agency, rid, "received"))
+        before = (await node.get(f"/referrals/{rid}", headers=tokens.bearer(agency))).json()
+
+        api = await node.post(f"/referrals/{rid}/{action}", json=given, headers=tokens.bearer(agency))
+        assert api.status_code == 422 and api.headers["content-type"] == "application/problem+json", api.text
+        problem = api.json()
+        assert problem["type"] == f"/problems/{slug}"
+        if slug == "validation":
+            assert problem["errors"][0]["loc"][-1] == field
+            key = f"validation.{problem['errors'][0]['type']}"
+        else:
+            assert problem["field"] == field
+            key = f"problem.{slug}"
+        assert key in strings(), f"the pages have no words for {key}"
+
+        await sign_in(node, agency)
+        page = await node.get(f"/ui/referrals/{rid}")
+        answer = await node.post(f"/ui/referrals/{rid}/{action}", data={"csrf": csrf_of(page.text), **given})
+        assert answer.status_code == 422
+        assert html.unescape(error_next_to(answer.text, f"{action}-{field}") or "") == Translator("it")(key)
+
+        after = (await node.get(f"/referrals/{rid}", headers=tokens.bearer(agency))).json()
+        assert after == before, "neither changed anything"
+
+
+async def test_an_urgent_referral_to_a_service_without_an_urgent_target_says_the_routine_one_applies(node_factory):
+    routine_only = [
+        {
+            "id": "main-service",
+            "name": "Italiano A1",
+            "domain": "education",
+            "response_targets": {"routine": {"receive_within_hours": 24, "decide_within_hours": 120}},
+        }
+    ]
+    async with node_factory("pioltello-casa") as casa, node_factory("cpia2", services=routine_only):
+        await sign_in(casa, "pioltello-casa")
+        form = await eventually(lambda: _page_with(casa, "/ui/referrals/new", COURSE))
+        sent = await casa.post("/ui/referrals/new", data=referral_form(csrf_of(form), priority="urgent"))
+        assert sent.status_code == 303, sent.text
+        assert sent.headers["location"].endswith("?done=sent&warn=routine-target")
+        page = await casa.get(sent.headers["location"])
+        assert 'id="warning-routine-target"' in page.text
+        assert html.escape(Translator("it")("warning.routine-target")) in page.text
+        assert "valgono quelli ordinari" in page.text  # and next to the targets, while the referral lasts

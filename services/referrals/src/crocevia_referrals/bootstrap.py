@@ -13,12 +13,16 @@ from crocevia_common.service import ServiceRuntime
 from crocevia_contracts import inbound_filter
 from crocevia_contracts.stream import REFERRAL_EVENTS
 from crocevia_referrals.adapters.directory import load_agency_file
+from crocevia_referrals.adapters.queries import SqlReads
+from crocevia_referrals.adapters.sealing import NodeSeals
 from crocevia_referrals.adapters.tables import messaging
+from crocevia_referrals.adapters.unit_of_work import SqlUnitOfWork
 from crocevia_referrals.entrypoints.http import router
 from crocevia_referrals.entrypoints.web import install_web
 from crocevia_referrals.handlers.incoming import apply_incoming
-from crocevia_referrals.handlers.node import Node
+from crocevia_referrals.handlers.ports import Node
 from crocevia_referrals.settings import ReferralsSettings
+from crocevia_referrals.views import Reads
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
 
@@ -37,8 +41,11 @@ def create_app(settings: ReferralsSettings | None = None) -> FastAPI:
         await rt.directory.publish_agency(
             entry.model_copy(update={"public_keys": keys.public(), "key_history": keys.history})
         )
-        node = Node(settings.agency_id, rt.db, keys, rt.directory, rt.keys, rt.relay)
+        seals = NodeSeals(keys, rt.keys)
+        node = Node(settings.agency_id, SqlUnitOfWork(rt.db, settings.agency_id, seals, rt.relay), rt.directory, seals)
         app.state.node = node
+        app.state.keys = keys
+        app.state.reads = Reads(settings.agency_id, SqlReads(rt.db), rt.directory)
 
         async def apply(item: Verified) -> None:
             await apply_incoming(node, item)
@@ -53,5 +60,5 @@ def create_app(settings: ReferralsSettings | None = None) -> FastAPI:
 
     runtime.on_start(start)
     app.include_router(router)
-    install_web(app, settings)
+    install_web(app, settings, entry.organization.name)
     return app

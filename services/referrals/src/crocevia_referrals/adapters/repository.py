@@ -1,149 +1,143 @@
-"""Reading and writing a node's referrals and their history."""
+"""Loading and saving a ``Referral`` with its history, in the node's own tables."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import ColumnElement, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crocevia_common import inputs
-from crocevia_referrals.adapters.tables import history, idempotency_keys, referrals
+from crocevia_contracts import EventName, LegalBasis, Priority
+from crocevia_contracts.lifecycle import Status
+from crocevia_referrals.adapters.tables import history, referrals
+from crocevia_referrals.domain.events import Erasure, HistoryEntry
+from crocevia_referrals.domain.personal import PersonalPart
+from crocevia_referrals.domain.referral import DIRECTIONS, Referral
+
+SIDES = {direction: side for side, direction in DIRECTIONS.items()}
 
 
-async def get(session: AsyncSession, referral_id: str, for_update: bool = False) -> RowMapping | None:
-    """The referral's row; ``for_update`` locks it until the transaction ends, so that two
-    concurrent steps on one referral are decided one after the other."""
-    query = select(referrals).where(referrals.c.id == referral_id)
-    row = await session.execute(query.with_for_update() if for_update else query)
-    return row.mappings().first()
+def requested_at() -> ColumnElement[Any]:
+    """When each referral was requested: its ``requested`` event's time, from its history."""
+    h = history.c
+    query = select(h.at).where(h.referral_id == referrals.c.id, h.event == EventName.REQUESTED.value).limit(1)
+    return query.scalar_subquery().label("requested_at")
 
 
-async def add(session: AsyncSession, **values: Any) -> None:
-    now = datetime.now(UTC)
-    await session.execute(insert(referrals).values(created_at=now, updated_at=now, our_step=0, their_step=0, **values))
-
-
-async def next_step(session: AsyncSession, referral_id: str) -> int:
-    """Count one more event sent by this node about the referral; return its step."""
-    bumped = await session.execute(
-        update(referrals)
-        .where(referrals.c.id == referral_id)
-        .values(our_step=referrals.c.our_step + 1)
-        .returning(referrals.c.our_step)
+def referral_of(row: RowMapping, entries: list[HistoryEntry] | None = None) -> Referral:
+    """The referral of a ``referrals`` row read with ``requested_at()``."""
+    return Referral(
+        id=row["id"],
+        side=SIDES[row["direction"]],
+        sender_agency=row["sender_agency"],
+        receiver_agency=row["receiver_agency"],
+        service_id=row["service_id"],
+        domain=row["domain"],
+        priority=Priority(row["priority"]),
+        status=Status(row["status"]),
+        legal_basis=LegalBasis.model_validate(row["legal_basis"]),
+        personal=PersonalPart.model_validate(row["personal"]) if row["personal"] is not None else None,
+        requested_at=row["requested_at"] or row["created_at"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        created_by=row["created_by"],
+        previous_referral_id=row["previous_referral_id"],
+        erasure=Erasure(row["erased_at"], row["erasure_reason"]) if row["erased_at"] else None,
+        consent_withdrawn_at=row["consent_withdrawn_at"],
+        our_step=row["our_step"],
+        their_step=row["their_step"],
+        history=entries or [],
     )
-    return int(bumped.scalar_one())
 
 
-async def change(session: AsyncSession, referral_id: str, **values: Any) -> None:
-    await session.execute(
-        update(referrals).where(referrals.c.id == referral_id).values(updated_at=datetime.now(UTC), **values)
+def _entry(row: RowMapping) -> HistoryEntry:
+    return HistoryEntry(
+        event_id=row["event_id"],
+        event=row["event"],
+        by_agency=row["by_agency"],
+        status=row["status"],
+        at=row["at"],
+        by_user=row["by_user"],
+        details=row["details"],
+        note=row["note"],
+        stored=True,
     )
 
 
-async def record(
-    session: AsyncSession,
-    *,
-    referral_id: str,
-    event_id: str,
-    event: str,
-    by_agency: str,
-    status: str,
-    at: datetime,
-    by_user: str | None = None,
-    details: dict[str, Any] | None = None,
-    note: str | None = None,
-) -> None:
-    await session.execute(
-        insert(history).values(
-            referral_id=referral_id,
-            event_id=event_id,
-            event=event,
-            by_agency=by_agency,
-            by_user=by_user,
-            status=status,
-            at=at,
-            details=details or {},
-            note=note,
+def _state(referral: Referral) -> dict[str, Any]:
+    """The columns that change over a referral's life."""
+    return {
+        "status": referral.status.value,
+        "personal": referral.personal.model_dump(mode="json") if referral.personal else None,
+        "erased_at": referral.erasure.at if referral.erasure else None,
+        "erasure_reason": referral.erasure.reason if referral.erasure else None,
+        "consent_withdrawn_at": referral.consent_withdrawn_at,
+        "our_step": referral.our_step,
+        "their_step": referral.their_step,
+        "updated_at": referral.updated_at,
+    }
+
+
+class SqlReferrals:
+    """The referrals of one transaction (``locking``: rows read are locked until it ends)."""
+
+    def __init__(self, session: AsyncSession, locking: bool) -> None:
+        self.session = session
+        self.locking = locking
+
+    async def get(self, referral_id: str) -> Referral | None:
+        query = select(referrals, requested_at()).where(referrals.c.id == referral_id)
+        # PostgreSQL: two steps on one referral are decided one after the other (SQLite
+        # writers queue on the database's write lock instead).
+        found = (await self.session.execute(query.with_for_update(of=referrals) if self.locking else query)).mappings()
+        row = found.first()
+        if row is None:
+            return None
+        h = history.c
+        entries = await self.session.execute(select(history).where(h.referral_id == referral_id).order_by(h.position))
+        return referral_of(row, [_entry(e) for e in entries.mappings()])
+
+    async def add(self, referral: Referral) -> None:
+        await self.session.execute(
+            insert(referrals).values(
+                id=referral.id,
+                direction=referral.direction,
+                sender_agency=referral.sender_agency,
+                receiver_agency=referral.receiver_agency,
+                service_id=referral.service_id,
+                domain=referral.domain,
+                priority=referral.priority.value,
+                legal_basis=referral.legal_basis.model_dump(mode="json", exclude_none=True),
+                previous_referral_id=referral.previous_referral_id,
+                created_by=referral.created_by,
+                created_at=referral.created_at,
+                **_state(referral),
+            )
         )
-    )
+        await self._record(referral)
 
+    async def save(self, referral: Referral) -> None:
+        await self.session.execute(update(referrals).where(referrals.c.id == referral.id).values(**_state(referral)))
+        if referral.notes_erased:
+            await self.session.execute(update(history).where(history.c.referral_id == referral.id).values(note=None))
+        await self._record(referral)
 
-async def timeline(session: AsyncSession, referral_id: str) -> list[RowMapping]:
-    rows = await session.execute(
-        select(history).where(history.c.referral_id == referral_id).order_by(history.c.position)
-    )
-    return list(rows.mappings())
-
-
-async def erase_notes(session: AsyncSession, referral_id: str) -> None:
-    await session.execute(update(history).where(history.c.referral_id == referral_id).values(note=None))
-
-
-@dataclass
-class ListFilter:
-    direction: str | None = None
-    statuses: list[str] = field(default_factory=list)
-    counterpart: str | None = None
-    service_id: str | None = None
-    priority: str | None = None
-    waiting_statuses: dict[str, list[str]] | None = None  # direction -> statuses that wait for us
-
-
-def encode_cursor(row: RowMapping) -> str:
-    return inputs.encode_cursor([row["created_at"].isoformat(), row["id"]])
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """Raise InvalidCursor (a ValueError) if ``cursor`` is not one this node gave out."""
-    value = inputs.decode_cursor(cursor)
-    if not isinstance(value, list) or len(value) != 2:
-        raise inputs.InvalidCursor("not a cursor of this listing")
-    created, referral_id = inputs.cursor_text(value[0]), inputs.cursor_text(value[1])
-    try:
-        return inputs.in_calendar(datetime.fromisoformat(created)), referral_id
-    except ValueError:
-        raise inputs.InvalidCursor("not a cursor of this listing") from None
-
-
-async def search(
-    session: AsyncSession, flt: ListFilter, limit: int, cursor: str | None
-) -> tuple[list[RowMapping], str | None]:
-    """Referrals newest first, one page, and the cursor of the next page (None at the end)."""
-    c = referrals.c
-    query = select(referrals)
-    if flt.direction:
-        query = query.where(c.direction == flt.direction)
-    if flt.statuses:
-        query = query.where(c.status.in_(flt.statuses))
-    if flt.counterpart:
-        query = query.where(or_(c.sender_agency == flt.counterpart, c.receiver_agency == flt.counterpart))
-    if flt.service_id:
-        query = query.where(c.service_id == flt.service_id)
-    if flt.priority:
-        query = query.where(c.priority == flt.priority)
-    if flt.waiting_statuses is not None:
-        query = query.where(or_(*(and_(c.direction == d, c.status.in_(s)) for d, s in flt.waiting_statuses.items())))
-    if cursor:
-        created, last_id = decode_cursor(cursor)
-        query = query.where(or_(c.created_at < created, and_(c.created_at == created, c.id < last_id)))
-    rows = list((await session.execute(query.order_by(c.created_at.desc(), c.id.desc()).limit(limit + 1))).mappings())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (encode_cursor(rows[-1]) if more and rows else None)
-
-
-async def idempotent(session: AsyncSession, key: str) -> RowMapping | None:
-    found = await session.execute(select(idempotency_keys).where(idempotency_keys.c.key == key))
-    return found.mappings().first()
-
-
-async def remember(session: AsyncSession, key: str, request_sha256: str, referral_id: str) -> None:
-    await session.execute(
-        insert(idempotency_keys).values(
-            key=key, request_sha256=request_sha256, referral_id=referral_id, created_at=datetime.now(UTC)
-        )
-    )
+    async def _record(self, referral: Referral) -> None:
+        for entry in referral.history:
+            if entry.stored:
+                continue
+            await self.session.execute(
+                insert(history).values(
+                    referral_id=referral.id,
+                    event_id=entry.event_id,
+                    event=entry.event,
+                    by_agency=entry.by_agency,
+                    by_user=entry.by_user,
+                    status=entry.status,
+                    at=entry.at,
+                    details=entry.details,
+                    note=entry.note,
+                )
+            )
+            entry.stored = True

@@ -1,65 +1,299 @@
-"""A referral as one node sees it, and the personal part that only the two parties read."""
+"""A referral as this node sees it: the one place of every rule about it.
+
+Its side (sender or receiver) and counterpart, the actions allowed now (the contracts'
+lifecycle) and what each needs, the agency a rejection suggests and where the referral may
+be sent again, the other node's events applied in step order, and erasure. It collects the
+events this node must publish (``outbox``) with its history; a repository loads and saves
+it, and the handler that changed it hands ``outbox`` to the node's outbox.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from crocevia_contracts import EVENT_MODELS, EventName, LegalBasis, Priority, new_event_id
+from crocevia_contracts.directory import Service
+from crocevia_contracts.events import Requested
+from crocevia_contracts.lifecycle import Side, Status, TransitionRefused, allowed_actions, decide, settle
+from crocevia_referrals.domain.actions import STAFF_ACTIONS, ActionInput, public_fields
+from crocevia_referrals.domain.codes import UNDELIVERABLE
+from crocevia_referrals.domain.errors import Invalid, NotFound, OutOfOrder, Refused
+from crocevia_referrals.domain.events import Erasure, HistoryEntry, Incoming, Outgoing
+from crocevia_referrals.domain.personal import PersonalPart, read_personal
+from crocevia_referrals.domain.sending import ReferralRequest
 
-from crocevia_contracts import LegalBasis, LegalBasisKind
-
-
-class Person(BaseModel):
-    """Who is referred. Never leaves a node in clear."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    given_name: str = Field(min_length=1, max_length=200)
-    family_name: str = Field(min_length=1, max_length=200)
-    birth_date: str | None = Field(default=None, max_length=10)
-    languages: list[Annotated[str, Field(max_length=35)]] = Field(default_factory=list, max_length=20)
-    phone: str | None = Field(default=None, max_length=50)
-    email: str | None = Field(default=None, max_length=200)
-    address: str | None = Field(default=None, max_length=500)
-    household: str | None = Field(default=None, max_length=2000, description="household members, free text")
-
-
-class ConsentRecord(BaseModel):
-    """What the consent covers and where its signed form is: free text that may describe the
-    person, so it travels sealed with the personal part, never in the clear legal basis."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    scope: str | None = Field(default=None, max_length=500)
-    document_ref: str | None = Field(default=None, max_length=200)
+# What waits for an agency: incoming referrals to decide or carry out; nothing it sent.
+WAITING_FOR_US: dict[Side, tuple[Status, ...]] = {
+    Side.RECEIVER: (Status.RECEIVED, Status.ACCEPTED, Status.IN_PROGRESS, Status.ON_HOLD),
+    Side.SENDER: (),
+}
+DIRECTIONS = {Side.SENDER: "outgoing", Side.RECEIVER: "incoming"}
 
 
-class PersonalPart(BaseModel):
-    """What is sealed to the receiving agency with a referral."""
+@dataclass
+class Referral:
+    id: str
+    side: Side
+    sender_agency: str
+    receiver_agency: str
+    service_id: str
+    domain: str | None
+    priority: Priority
+    status: Status
+    legal_basis: LegalBasis
+    personal: PersonalPart | None
+    requested_at: datetime  # the ``requested`` event's occurred_at: targets count from it
+    created_at: datetime
+    updated_at: datetime
+    created_by: str | None = None
+    previous_referral_id: str | None = None
+    erasure: Erasure | None = None
+    consent_withdrawn_at: datetime | None = None
+    our_step: int = 0  # events this node sent about it
+    their_step: int = 0  # the last step of the other node's it applied
+    history: list[HistoryEntry] = field(default_factory=list)
+    outbox: list[Outgoing] = field(default_factory=list)
+    notes_erased: bool = False
 
-    model_config = ConfigDict(extra="forbid")
+    # -- what it is ---------------------------------------------------------------------
 
-    person: Person
-    reason: str = Field(default="", max_length=2000)
-    needs: str = Field(default="", max_length=10000, description="needs narrative")
-    consent: ConsentRecord | None = None
+    @property
+    def our_agency(self) -> str:
+        return self.sender_agency if self.side is Side.SENDER else self.receiver_agency
 
+    @property
+    def counterpart(self) -> str:
+        return self.receiver_agency if self.side is Side.SENDER else self.sender_agency
 
-class ConsentError(ValueError):
-    """The legal basis does not allow sending."""
+    @property
+    def direction(self) -> str:
+        return DIRECTIONS[self.side]
 
+    @property
+    def allowed_actions(self) -> list[str]:
+        return allowed_actions(self.status, self.side)
 
-def check_legal_basis(basis: LegalBasis, now: datetime | None = None) -> None:
-    """Refuse a consent without who captured it and when, or one that has expired."""
-    now = now or datetime.now(UTC)
-    if basis.basis is LegalBasisKind.CONSENT:
-        if not basis.captured_by or basis.captured_at is None:
-            raise ConsentError("a consent basis needs captured_by and captured_at")
-        captured = basis.captured_at if basis.captured_at.tzinfo else basis.captured_at.replace(tzinfo=UTC)
-        if captured > now:
-            raise ConsentError("consent cannot be captured in the future")
-    if basis.expires_at is not None:
-        expires = basis.expires_at if basis.expires_at.tzinfo else basis.expires_at.replace(tzinfo=UTC)
-        if expires <= now:
-            raise ConsentError(f"the legal basis expired at {expires.isoformat()}")
+    @property
+    def waits_for_us(self) -> bool:
+        return self.status in WAITING_FOR_US[self.side]
+
+    @property
+    def suggested_agency(self) -> str | None:
+        """The agency the receiver suggested when it rejected the referral."""
+        rejected = (h.details.get("suggested_agency") for h in self.history if h.event == EventName.REJECTED.value)
+        return next((agency for agency in rejected if agency), None)
+
+    @property
+    def may_redirect(self) -> bool:
+        """A rejected referral this agency sent, whose details are still here, may go again."""
+        return self.side is Side.SENDER and self.status is Status.REJECTED and self.personal is not None
+
+    # -- how it starts --------------------------------------------------------------------
+
+    @classmethod
+    def request(cls, *, sender: str, service: Service, request: ReferralRequest, by: str, at: datetime) -> Referral:
+        """A referral this agency sends, its ``requested`` event sealing the personal part."""
+        referral = cls(
+            id=new_event_id(),
+            side=Side.SENDER,
+            sender_agency=sender,
+            receiver_agency=request.to_agency,
+            service_id=service.id,
+            domain=service.domain.value,
+            priority=request.priority,
+            status=Status.REQUESTED,
+            legal_basis=request.legal_basis,
+            personal=request.personal,
+            requested_at=at,
+            created_at=at,
+            updated_at=at,
+            created_by=by,
+            previous_referral_id=request.previous_referral_id,
+        )
+        basis, previous, sealed = request.legal_basis, request.previous_referral_id, request.personal.model_dump_json()
+        fields = {"legal_basis": basis, "previous_referral_id": previous, "requested_by": by}
+        referral._emit(EventName.REQUESTED, at, fields=fields, details={}, by=by, sealed=sealed.encode())
+        return referral
+
+    @classmethod
+    def arrive(
+        cls, event_id: str, data: Requested, opened: bytes | None, unreadable: str | None, at: datetime
+    ) -> Referral:
+        """A referral another agency sent to this one, answered ``received``. One its sender
+        sent but this node cannot read (``unreadable``, or a personal part that is not valid)
+        is kept without details and answered ``rejected`` (undeliverable) as well."""
+        problem, personal = unreadable, None
+        if problem is None:
+            try:
+                personal = read_personal(opened)
+            except ValueError as exc:
+                problem = str(exc)
+        referral = cls(
+            id=data.referral_id,
+            side=Side.RECEIVER,
+            sender_agency=data.sender_agency,
+            receiver_agency=data.receiver_agency,
+            service_id=data.service_id,
+            domain=data.domain,
+            priority=data.priority,
+            status=Status.REQUESTED,
+            legal_basis=data.legal_basis,
+            personal=personal,
+            requested_at=data.occurred_at,
+            created_at=at,
+            updated_at=at,
+            previous_referral_id=data.previous_referral_id,
+            their_step=data.step or 0,
+        )
+        referral._record(event_id, EventName.REQUESTED, data.sender_agency, data.occurred_at)
+        referral.status = Status.RECEIVED
+        referral._emit(EventName.RECEIVED, at)
+        if problem is not None:
+            referral.status = Status.REJECTED
+            code = {"reason_code": UNDELIVERABLE}
+            referral._emit(EventName.REJECTED, at, fields=code, details={**code, "problem": problem})
+        return referral
+
+    # -- what this agency does ------------------------------------------------------------
+
+    def act(self, action: ActionInput, *, by: str, at: datetime, known_agencies: Collection[str] = ()) -> None:
+        """Carry out ``action`` and collect its event. Raise Invalid for input the action
+        cannot take (``known_agencies``: those of the directory among the one suggested),
+        TransitionRefused for an action the lifecycle does not allow now."""
+        public = public_fields(action)
+        if action.suggested_agency:
+            self._check_suggestion(action.suggested_agency, known_agencies)
+        if action.name not in STAFF_ACTIONS:
+            raise TransitionRefused(action.name, self.status, self.allowed_actions, f"unknown action {action.name!r}")
+        step = decide(action.name, self.status, self.side)
+        self.status = step.target(self.status)
+        if step.event is EventName.CONSENT_WITHDRAWN:
+            self.consent_withdrawn_at = at
+        self.updated_at = at
+        self._emit(step.event, at, fields=public, details=dict(public), note=action.note, by=by)
+
+    def _check_suggestion(self, agency: str, known_agencies: Collection[str]) -> None:
+        if agency in (self.sender_agency, self.receiver_agency):
+            detail = "suggest an agency other than the two of this referral"
+            raise Invalid("not-another-agency", detail, "suggested_agency")
+        if agency not in known_agencies:
+            raise Invalid("unknown-agency", f"no agency {agency!r} in the directory", "suggested_agency")
+
+    def redirect(self, to_agency: str | None, service_id: str, priority: Priority | None = None) -> ReferralRequest:
+        """The same person on the same legal basis, to ``to_agency`` (by default the one the
+        receiver suggested), linked to this referral; raise Invalid when it may not go again."""
+        if self.side is not Side.SENDER:
+            raise NotFound(self.id)
+        if self.status is not Status.REJECTED:
+            detail = f"only a rejected referral can be redirected; this one is {self.status.value}"
+            raise Invalid("not-rejected", detail)
+        if self.personal is None:
+            raise Invalid("erased", "the personal details of this referral were erased")
+        target = to_agency or self.suggested_agency
+        if not target:
+            raise Invalid("no-target", "the receiver suggested no agency: name to_agency", "to_agency")
+        if target == self.receiver_agency:
+            raise Invalid("not-another-agency", f"{target} rejected this referral: choose another agency", "to_agency")
+        return ReferralRequest(
+            to_agency=target,
+            service_id=service_id,
+            priority=priority or self.priority,
+            legal_basis=self.legal_basis,
+            personal=self.personal,
+            previous_referral_id=self.id,
+        )
+
+    # -- what the other agency does -------------------------------------------------------
+
+    def apply(self, incoming: Incoming, at: datetime) -> bool:
+        """Apply an event of the other node; False when its step was applied already. Raise
+        OutOfOrder for a step that came before the one it follows, Refused for an event that
+        can never apply."""
+        data = incoming.data
+        if data.step is not None:
+            if data.step <= self.their_step:
+                return False  # the same step again under another event id
+            if data.step > self.their_step + 1:
+                raise OutOfOrder(f"step {data.step} came before step {self.their_step + 1}")
+        name = EventName(data.event)  # type: ignore[attr-defined]
+        publisher = Side.SENDER if incoming.publisher == self.sender_agency else Side.RECEIVER
+        try:
+            settled = settle(name, self.status, publisher)
+        except TransitionRefused as exc:
+            raise Refused(f"lifecycle refuses it: {exc.reason}") from None
+        if incoming.unreadable is not None:
+            raise Refused(f"refused: {incoming.unreadable}")
+        self.their_step = data.step if data.step is not None else self.their_step
+        self.status, self.updated_at = settled.status, at
+        details = data.model_dump(mode="json", include={"reason_code", "outcome", "suggested_agency", "reason"})
+        if settled.ignored:
+            details["ignored"] = settled.ignored
+        # The person withdrew consent: the receiver erases and confirms; the sender erases its
+        # own copy once the receiver has confirmed.
+        withdrawn = name is EventName.CONSENT_WITHDRAWN and publisher is Side.SENDER
+        confirmed = name is EventName.PERSONAL_DATA_ERASED and publisher is Side.RECEIVER
+        note = incoming.note
+        if withdrawn or confirmed:
+            self._erase("consent-withdrawn" if withdrawn else getattr(data, "reason", "erased-by-receiver"), at)
+            self.consent_withdrawn_at = data.occurred_at if withdrawn else self.consent_withdrawn_at
+            note = None
+        self._record(incoming.event_id, name, incoming.publisher, data.occurred_at, details=details, note=note)
+        if withdrawn:
+            self._emit(EventName.PERSONAL_DATA_ERASED, at, fields={"reason": "consent-withdrawn"})
+        return True
+
+    def _erase(self, reason: str, at: datetime) -> None:
+        """Forget the personal part and every note; the public part stays."""
+        self.personal, self.erasure, self.notes_erased = None, Erasure(at, reason), True
+        for entry in self.history:
+            entry.note = None
+
+    # -- its events -----------------------------------------------------------------------
+
+    def _emit(
+        self,
+        event: EventName,
+        at: datetime,
+        *,
+        fields: dict[str, Any] | None = None,
+        details: dict[str, Any] | None = None,
+        note: str | None = None,
+        by: str | None = None,
+        sealed: bytes | None = None,
+    ) -> None:
+        """Collect an event of this node, numbered in the referral's steps, and record it."""
+        self.our_step += 1
+        data = EVENT_MODELS[event](
+            referral_id=self.id,
+            sender_agency=self.sender_agency,
+            receiver_agency=self.receiver_agency,
+            service_id=self.service_id,
+            domain=self.domain,
+            priority=self.priority,
+            occurred_at=at,
+            step=self.our_step,
+            **(fields or {}),
+        )
+        sealed_text = sealed if sealed is not None else note.encode() if note else None
+        self.outbox.append(Outgoing(new_event_id(), data, self.counterpart, sealed_text))
+        recorded = details if details is not None else dict(fields or {})
+        self._record(self.outbox[-1].event_id, event, self.our_agency, at, by=by, details=recorded, note=note)
+
+    def _record(
+        self,
+        event_id: str,
+        event: EventName,
+        by_agency: str,
+        at: datetime,
+        *,
+        by: str | None = None,
+        details: dict[str, Any] | None = None,
+        note: str | None = None,
+    ) -> None:
+        """Add an event to the history, with the status the referral has after it."""
+        self.history.append(
+            HistoryEntry(event_id, event.value, by_agency, self.status.value, at, by, details or {}, note)
+        )

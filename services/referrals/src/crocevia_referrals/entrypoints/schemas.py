@@ -1,17 +1,18 @@
-"""The HTTP request and response bodies of a node."""
+"""The HTTP request bodies of a node, each turned into its use case's input (the answers are
+the views')."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+import hashlib
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from crocevia_common.inputs import ReferralId, in_calendar
 from crocevia_contracts import LegalBasis, Priority
 from crocevia_contracts.events import AgencyId
-from crocevia_referrals.domain.referral import ConsentRecord, Person, PersonalPart
-from crocevia_referrals.handlers.sending import NewReferral
+from crocevia_referrals.domain.actions import ActionInput
+from crocevia_referrals.domain.personal import ConsentRecord, Person, PersonalPart
+from crocevia_referrals.domain.sending import ReferralRequest
 
 
 class LegalBasisIn(LegalBasis):
@@ -42,11 +43,11 @@ class CreateReferral(BaseModel):
                 in_calendar(moment)
         return basis
 
-    def new_referral(self, idempotency_key: str | None, request_sha256: str) -> NewReferral:
+    def request(self) -> ReferralRequest:
         """The use case's input: the clear legal basis apart, the consent's free text sealed."""
         basis = self.legal_basis
         consent = ConsentRecord(scope=basis.scope, document_ref=basis.document_ref)
-        return NewReferral(
+        return ReferralRequest(
             to_agency=self.to_agency,
             service_id=self.service_id,
             priority=self.priority,
@@ -58,9 +59,11 @@ class CreateReferral(BaseModel):
                 consent=consent if consent.scope or consent.document_ref else None,
             ),
             previous_referral_id=self.previous_referral_id,
-            idempotency_key=idempotency_key,
-            request_sha256=request_sha256,
         )
+
+    def digest(self) -> str:
+        """The SHA-256 of the request, to tell a replay from another request with its key."""
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
 
 
 class ActionBody(BaseModel):
@@ -74,6 +77,11 @@ class ActionBody(BaseModel):
     answer: str | None = Field(default=None, max_length=10000)
     reason: str | None = Field(default=None, max_length=10000, description="free-text reason (fail, cancel)")
 
+    def action(self, name: str) -> ActionInput:
+        """The use case's input; the free text, whatever its field is called, is the note."""
+        note = self.note or self.question or self.answer or self.reason
+        return ActionInput(name, self.reason_code, self.outcome, self.suggested_agency, note)
+
 
 class RedirectBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -81,51 +89,3 @@ class RedirectBody(BaseModel):
     to_agency: AgencyId | None = Field(default=None, description="default: the agency the receiver suggested")
     service_id: str = Field(min_length=1, max_length=100)
     priority: Priority | None = None
-
-
-class HistoryItem(BaseModel):
-    event: str
-    status: str
-    by_agency: str
-    by_user: str | None
-    at: datetime
-    details: dict[str, Any]
-    note: str | None
-
-
-class Erasure(BaseModel):
-    at: datetime
-    reason: str
-
-
-class ReferralView(BaseModel):
-    id: str
-    direction: str
-    sender_agency: str
-    receiver_agency: str
-    service_id: str
-    domain: str | None
-    priority: str
-    status: str
-    legal_basis: dict[str, Any]
-    person: Person | None
-    reason: str | None
-    needs: str | None
-    erased: Erasure | None
-    consent_withdrawn_at: datetime | None
-    previous_referral_id: str | None
-    created_at: datetime
-    updated_at: datetime
-    allowed_actions: list[str]
-    warnings: list[str] = Field(default_factory=list)
-    history: list[HistoryItem] | None = None
-
-    @property
-    def allows_redirect(self) -> bool:
-        """A rejected outgoing referral whose details are still here may be sent again."""
-        return self.direction == "outgoing" and self.status == "rejected" and self.person is not None
-
-
-class ReferralPage(BaseModel):
-    items: list[ReferralView]
-    next_cursor: str | None

@@ -1,5 +1,5 @@
 """The node's web pages for its agency's staff, under ``/ui``: what needs us, a referral
-with its actions, a new referral. They call the same use cases as the HTTP API."""
+with its actions, a new referral. They call the same use cases and views as the HTTP API."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from fastapi import APIRouter, FastAPI
 
 from crocevia_common.auth import Role
 from crocevia_common.web import SignInChoices, mount_web
-from crocevia_referrals.adapters.directory import load_agency_file
 from crocevia_referrals.entrypoints.web import needs_us, new_referral, referral
 from crocevia_referrals.settings import ReferralsSettings
 
@@ -21,14 +20,14 @@ for module in (new_referral, needs_us, referral):
     router.include_router(module.router)
 
 
-def install_web(app: FastAPI, settings: ReferralsSettings) -> None:
-    """Serve the pages (and the shared sign-in, bell and static files) from the node."""
-    name = load_agency_file(settings.agency_file).organization.name
+def install_web(app: FastAPI, settings: ReferralsSettings, title: str) -> None:
+    """Serve the pages (and the shared sign-in, bell and static files) from the node;
+    ``title`` is the agency's name."""
     mount_web(
         app,
         settings,
         router=router,
         templates=TEMPLATES,
-        title=name,
+        title=title,
         choices=SignInChoices(roles=(Role.OPERATOR, Role.SUPERVISOR), own_agency=settings.agency_id),
     )

@@ -3,11 +3,11 @@ record the legal basis, enter the person's details, send."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
@@ -18,12 +18,13 @@ from crocevia_common.web.i18n import LOCAL_ZONE, Translator, request_language
 from crocevia_common.web.pages import pages_of
 from crocevia_common.web.session import Form, read_form
 from crocevia_contracts.directory import Capacity, Domain
-from crocevia_referrals.entrypoints.http import search_services
+from crocevia_referrals import views
+from crocevia_referrals.domain.errors import Invalid
+from crocevia_referrals.entrypoints.deps import node_of, reads_of
 from crocevia_referrals.entrypoints.schemas import CreateReferral
-from crocevia_referrals.entrypoints.web.deps import Staff, own_node, problem_text, validation_errors
-from crocevia_referrals.handlers.errors import Invalid
-from crocevia_referrals.handlers.node import Node
-from crocevia_referrals.handlers.sending import send_referral
+from crocevia_referrals.entrypoints.web.deps import Staff, own_agency, problem_text, validation_errors
+from crocevia_referrals.handlers.sending import Idempotency, Sent, send_referral
+from crocevia_referrals.views import Reads
 
 router = APIRouter(prefix="/ui")
 PERSON_FIELDS = ("given_name", "family_name", "birth_date", "phone", "email", "address", "household")
@@ -38,29 +39,29 @@ def _choice(enum: Any, value: str | None) -> Any:
         return None
 
 
-async def find_services(request: Request, node: Node, filters: dict[str, str]) -> list[dict[str, Any]]:
+def find_services(reads: Reads, filters: dict[str, str]) -> list[dict[str, Any]]:
     """The directory's services matching ``filters``, other agencies' only, open ones first."""
-    found = await search_services(
-        request,
+    found = views.services(
+        reads,
         domain=_choice(Domain, filters.get("domain")),
         language=filters.get("language") or None,
         capacity=_choice(Capacity, filters.get("capacity")),
     )
-    others = [s for s in found if s["agency"]["id"] != node.agency_id]
+    others = [s for s in found if s["agency"]["id"] != reads.agency_id]
     return sorted(
         others, key=lambda s: (not s["accepts_referrals"] or s["status"] != "active", s["agency"]["name"], s["name"])
     )
 
 
-def chosen_domain(node: Node, choice: str) -> str:
+def chosen_domain(reads: Reads, choice: str) -> str:
     agency, _, service_id = choice.partition("/")
-    entry = node.directory.get(agency)
+    entry = reads.directory.get(agency)
     service = entry.service(service_id) if entry else None
     return service.domain.value if service else ""
 
 
-def languages_of(node: Node) -> list[str]:
-    return sorted({lang for entry in node.directory.all() for s in entry.services for lang in s.languages})
+def languages_of(reads: Reads) -> list[str]:
+    return sorted({lang for entry in reads.directory.all() for s in entry.services for lang in s.languages})
 
 
 def _filters(request: Request) -> dict[str, str]:
@@ -69,7 +70,6 @@ def _filters(request: Request) -> dict[str, str]:
 
 def _page(
     request: Request,
-    node: Node,
     services: list[dict[str, Any]],
     filters: dict[str, str],
     *,
@@ -87,13 +87,13 @@ def _page(
         errors=errors or {},
         domains=[d.value for d in Domain],
         capacities=[c.value for c in Capacity],
-        languages=languages_of(node),
+        languages=languages_of(reads_of(request)),
     )
 
 
 @router.get("/referrals/new", response_class=HTMLResponse)
 async def new_referral_page(request: Request, principal: Staff) -> HTMLResponse:
-    node = own_node(request, principal)
+    own_agency(request, principal)
     filters = _filters(request)
     now = datetime.now(LOCAL_ZONE).strftime("%Y-%m-%dT%H:%M")
     values = {
@@ -103,14 +103,14 @@ async def new_referral_page(request: Request, principal: Staff) -> HTMLResponse:
         "priority": "routine",
         "idempotency_key": uuid.uuid4().hex,
     }
-    return _page(request, node, await find_services(request, node, filters), filters, values=values)
+    return _page(request, find_services(reads_of(request), filters), filters, values=values)
 
 
 @router.get("/referrals/new/services", response_class=HTMLResponse)
 async def services_fragment(request: Request, principal: Staff) -> HTMLResponse:
     """The service list alone, for htmx to swap in as the filters change."""
-    node = own_node(request, principal)
-    services = await find_services(request, node, _filters(request))
+    own_agency(request, principal)
+    services = find_services(reads_of(request), _filters(request))
     return pages_of(request).render(request, "_services.html", services=services, values={}, errors={})
 
 
@@ -148,13 +148,20 @@ def referral_from(form: Form) -> dict[str, Any]:
     }
 
 
+def _sent(sent: Sent) -> RedirectResponse:
+    """To the new referral's page, which says it was sent and what the sender is warned of."""
+    query = urlencode([("done", "sent"), *(("warn", w.code) for w in sent.warnings)])
+    return RedirectResponse(f"/ui/referrals/{sent.referral_id}?{query}", status_code=303)
+
+
 @router.post("/referrals/new", response_model=None)
 async def send_from_page(request: Request, principal: Staff) -> Response:
-    node = own_node(request, principal)
+    own_agency(request, principal)
+    reads = reads_of(request)
     form = await read_form(request)
     t = Translator(request_language(request))
     values = {name: form.get(name) for name in form.fields}
-    filters = {"domain": chosen_domain(node, form.get("service"))}  # the chosen service among its kind
+    filters = {"domain": chosen_domain(reads, form.get("service"))}  # the chosen service among its kind
     errors: dict[str, str] = {}
     try:
         body = CreateReferral.model_validate(referral_from(form))
@@ -164,15 +171,10 @@ async def send_from_page(request: Request, principal: Staff) -> Response:
             errors["service"] = t("new.error.service")
     else:
         key = form.get("idempotency_key")[:100]
-        new = body.new_referral(
-            f"web:{key}" if key else None, hashlib.sha256(body.model_dump_json().encode()).hexdigest()
-        )
+        idempotency = Idempotency(f"web:{key}", body.digest()) if key else None
         try:
-            sent = await send_referral(node, principal, new)
+            return _sent(await send_referral(node_of(request), principal, body.request(), idempotency))
         except Invalid as exc:
             field = SERVICE_FIELDS.get(exc.field or "", exc.field or "service")
             errors = {field: problem_text(t, exc.slug, exc.detail)}
-        else:
-            return RedirectResponse(f"/ui/referrals/{sent.referral_id}?done=sent", status_code=303)
-    services = await find_services(request, node, filters)
-    return _page(request, node, services, filters, values=values, errors=errors, status=422)
+    return _page(request, find_services(reads, filters), filters, values=values, errors=errors, status=422)

@@ -1,0 +1,82 @@
+"""The node's reads: its referrals, filtered and paged newest first, and one referral."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.engine import RowMapping
+
+from crocevia_common import inputs
+from crocevia_common.db import Database
+from crocevia_contracts.lifecycle import Status
+from crocevia_referrals.adapters.repository import SqlReferrals, referral_of, requested_at
+from crocevia_referrals.adapters.tables import referrals
+from crocevia_referrals.domain.referral import DIRECTIONS, WAITING_FOR_US, Referral
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    direction: str | None = None
+    statuses: list[Status] = field(default_factory=list)
+    counterpart: str | None = None
+    service_id: str | None = None
+    priority: str | None = None
+    waiting_for_us: bool = False
+
+
+def encode_cursor(row: RowMapping) -> str:
+    return inputs.encode_cursor([row["created_at"].isoformat(), row["id"]])
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """Raise InvalidCursor (a ValueError) if ``cursor`` is not one this node gave out."""
+    value = inputs.decode_cursor(cursor)
+    if not isinstance(value, list) or len(value) != 2:
+        raise inputs.InvalidCursor("not a cursor of this listing")
+    created, referral_id = inputs.cursor_text(value[0]), inputs.cursor_text(value[1])
+    try:
+        return inputs.in_calendar(datetime.fromisoformat(created)), referral_id
+    except ValueError:
+        raise inputs.InvalidCursor("not a cursor of this listing") from None
+
+
+class SqlReads:
+    """Reads in their own session; nothing is locked."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def one(self, referral_id: str) -> Referral | None:
+        """The referral with its whole history."""
+        async with self.db.sessions() as session:
+            return await SqlReferrals(session, locking=False).get(referral_id)
+
+    async def search(self, flt: ListFilter, limit: int, cursor: str | None) -> tuple[list[Referral], str | None]:
+        """Referrals newest first (without their history), one page, and the cursor of the
+        next page (None at the end); raise InvalidCursor for a cursor this node did not give."""
+        c = referrals.c
+        query = select(referrals, requested_at())
+        if flt.direction:
+            query = query.where(c.direction == flt.direction)
+        if flt.statuses:
+            query = query.where(c.status.in_([s.value for s in flt.statuses]))
+        if flt.counterpart:
+            query = query.where(or_(c.sender_agency == flt.counterpart, c.receiver_agency == flt.counterpart))
+        if flt.service_id:
+            query = query.where(c.service_id == flt.service_id)
+        if flt.priority:
+            query = query.where(c.priority == flt.priority)
+        if flt.waiting_for_us:
+            waiting = [(DIRECTIONS[side], [s.value for s in statuses]) for side, statuses in WAITING_FOR_US.items()]
+            query = query.where(or_(*(and_(c.direction == d, c.status.in_(s)) for d, s in waiting)))
+        if cursor:
+            created, last_id = decode_cursor(cursor)
+            query = query.where(or_(c.created_at < created, and_(c.created_at == created, c.id < last_id)))
+        query = query.order_by(c.created_at.desc(), c.id.desc()).limit(limit + 1)
+        async with self.db.sessions() as session:
+            rows = list((await session.execute(query)).mappings())
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return [referral_of(row) for row in rows], (encode_cursor(rows[-1]) if more and rows else None)

@@ -1,0 +1,108 @@
+"""The node's unit of work: one database transaction, and the referrals, idempotency keys,
+outbox and inbox inside it. The outbox relay is woken once an event is committed."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crocevia_common.db import Database
+from crocevia_common.messaging.intake import Verified, claim
+from crocevia_common.messaging.outbox import OutboxRelay, enqueue, next_sequence
+from crocevia_common.telemetry import current_traceparent
+from crocevia_contracts import Envelope, referral_subject
+from crocevia_contracts.sealing import SIGNATURE_HEADER, sign_event
+from crocevia_referrals.adapters.repository import SqlReferrals
+from crocevia_referrals.adapters.sealing import NodeSeals
+from crocevia_referrals.adapters.tables import idempotency_keys, messaging
+from crocevia_referrals.domain.events import Outgoing
+from crocevia_referrals.handlers.ports import KeyTaken, Remembered
+
+CONSUMER = "referrals"
+
+
+class SqlRequests:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def find(self, key: str) -> Remembered | None:
+        found = await self.session.execute(select(idempotency_keys).where(idempotency_keys.c.key == key))
+        row = found.mappings().first()
+        return Remembered(row["request_sha256"], row["referral_id"]) if row else None
+
+    async def remember(self, key: str, request_sha256: str, referral_id: str) -> None:
+        values = {"key": key, "request_sha256": request_sha256, "referral_id": referral_id}
+        try:
+            await self.session.execute(insert(idempotency_keys).values(**values, created_at=datetime.now(UTC)))
+        except IntegrityError:
+            raise KeyTaken from None  # the transaction rolls back
+
+
+class SqlOutbox:
+    """Events put here are numbered in this node's gapless sequence, signed, and stored with
+    the transaction's other changes."""
+
+    def __init__(self, session: AsyncSession, agency_id: str, seals: NodeSeals) -> None:
+        self.session = session
+        self.agency_id = agency_id
+        self.seals = seals
+        self.used = False
+
+    async def put(self, event: Outgoing) -> None:
+        sealed = self.seals.seal(event)
+        data = event.data.model_copy(update={"sealed": sealed}) if sealed else event.data
+        sequence = await next_sequence(self.session, messaging, self.agency_id)
+        envelope = Envelope.build(
+            source_agency=self.agency_id,
+            sequence=sequence,
+            data=data,
+            traceparent=current_traceparent(),
+            event_id=event.event_id,
+        )
+        payload = envelope.to_json()
+        subject = referral_subject(self.agency_id, event.to_agency, envelope.name)
+        signature = {SIGNATURE_HEADER: sign_event(self.seals.keys, payload)}
+        await enqueue(self.session, messaging, subject, envelope.id, payload, signature)
+        self.used = True
+
+
+class SqlInbox:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def claim(self, item: Verified) -> bool:
+        return await claim(self.session, messaging, CONSUMER, item)
+
+
+class SqlWork:
+    def __init__(self, session: AsyncSession, agency_id: str, seals: NodeSeals, locking: bool) -> None:
+        self.referrals = SqlReferrals(session, locking)
+        self.requests = SqlRequests(session)
+        self.outbox = SqlOutbox(session, agency_id, seals)
+        self.inbox = SqlInbox(session)
+
+
+class SqlUnitOfWork:
+    def __init__(self, db: Database, agency_id: str, seals: NodeSeals, relay: OutboxRelay) -> None:
+        self.db = db
+        self.agency_id = agency_id
+        self.seals = seals
+        self.relay = relay
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[SqlWork]:
+        async with self.db.transaction() as session:
+            work = SqlWork(session, self.agency_id, self.seals, locking=True)
+            yield work
+        if work.outbox.used:
+            self.relay.wake()
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[SqlWork]:
+        async with self.db.sessions() as session:
+            yield SqlWork(session, self.agency_id, self.seals, locking=False)

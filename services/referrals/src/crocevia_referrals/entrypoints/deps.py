@@ -1,0 +1,48 @@
+"""What the API and the pages share: this node's use cases and reads, and how a use case's
+refusal reads as a problem."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+
+from crocevia_common.problems import Problem
+from crocevia_contracts.lifecycle import TransitionRefused
+from crocevia_referrals.domain.errors import Invalid
+from crocevia_referrals.handlers.ports import Node
+from crocevia_referrals.views import Reads
+
+
+def node_of(request: Request) -> Node:
+    node: Node = request.app.state.node
+    return node
+
+
+def reads_of(request: Request) -> Reads:
+    reads: Reads = request.app.state.reads
+    return reads
+
+
+def not_found(referral_id: str) -> Problem:
+    return Problem(404, "referral-not-found", "No such referral", f"no referral {referral_id} here")
+
+
+def invalid(exc: Invalid) -> Problem:
+    if exc.slug == "idempotency-key-reused":
+        return Problem(409, exc.slug, "Idempotency-Key reused", exc.detail)
+    if exc.slug == "idempotency-key-in-use":
+        return Problem(409, exc.slug, "Idempotency-Key in use", exc.detail)
+    extra: dict[str, Any] = {"field": exc.field} if exc.field else {}
+    return Problem(422, exc.slug, "Cannot do that", exc.detail, **extra)
+
+
+def refused(exc: TransitionRefused) -> Problem:
+    return Problem(
+        409,
+        "transition-not-allowed",
+        "Not allowed now",
+        exc.reason,
+        current_status=exc.current.value,
+        allowed_actions=exc.allowed,
+    )

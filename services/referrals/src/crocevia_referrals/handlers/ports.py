@@ -1,0 +1,113 @@
+"""What the use cases of a node work with, as small protocols: a unit of work (one
+transaction, and the referrals, idempotency keys, outbox and inbox inside it), the
+directory, and the sealing of what travels to the other agency. The node wires the real
+adapters (``bootstrap``); tests wire in-memory fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from crocevia_common.messaging.intake import Verified
+from crocevia_contracts.directory import AgencyEntry
+from crocevia_referrals.domain.events import Outgoing
+from crocevia_referrals.domain.referral import Referral
+
+
+class KeyTaken(Exception):
+    """A concurrent request with the same Idempotency-Key committed first."""
+
+
+@dataclass(frozen=True)
+class Remembered:
+    """The referral a request with an Idempotency-Key created, and that request's digest."""
+
+    request_sha256: str
+    referral_id: str
+
+
+class ReferralStore(Protocol):
+    async def get(self, referral_id: str) -> Referral | None:
+        """The referral with its history; in a transaction, no one else changes it until
+        the transaction ends."""
+
+    async def add(self, referral: Referral) -> None: ...
+
+    async def save(self, referral: Referral) -> None: ...
+
+
+class RequestLog(Protocol):
+    """The referrals requests with an Idempotency-Key created."""
+
+    async def find(self, key: str) -> Remembered | None: ...
+
+    async def remember(self, key: str, request_sha256: str, referral_id: str) -> None:
+        """Raise KeyTaken when the key is taken already."""
+
+
+class Outbox(Protocol):
+    async def put(self, event: Outgoing) -> None:
+        """Seal, number, sign and store the event, to publish once the transaction commits."""
+
+
+class Inbox(Protocol):
+    async def claim(self, item: Verified) -> bool:
+        """False when the event was applied already; raise Unprocessable when its publisher's
+        sequence number belongs to another event."""
+
+
+class Work(Protocol):
+    """What one transaction works on."""
+
+    @property
+    def referrals(self) -> ReferralStore: ...
+
+    @property
+    def requests(self) -> RequestLog: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
+
+    @property
+    def inbox(self) -> Inbox: ...
+
+
+class UnitOfWork(Protocol):
+    def transaction(self) -> AbstractAsyncContextManager[Work]:
+        """Work committed together when the block ends, or not at all if it raises."""
+
+    def reading(self) -> AbstractAsyncContextManager[Work]:
+        """Work that only reads, and locks nothing."""
+
+
+class Directory(Protocol):
+    async def fetch(self, agency_id: str) -> AgencyEntry | None:
+        """An agency's entry, None when there is no such agency; raise DirectoryUnavailable
+        when the directory cannot be read."""
+
+
+class Seals(Protocol):
+    async def prepare(self, agency_id: str) -> None:
+        """Have the keys to seal to ``agency_id``; raise Invalid (agency-not-ready) otherwise."""
+
+    def open(self, item: Verified) -> bytes | None:
+        """The sealed part of an event, opened; raise SealError when it does not open,
+        NotYet when the publisher's keys are not pinned yet."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Node:
+    """One agency's node, as its use cases see it."""
+
+    agency_id: str
+    uow: UnitOfWork
+    directory: Directory
+    seals: Seals
+    clock: Callable[[], datetime] = field(default=_now)

@@ -1,0 +1,238 @@
+"""What the node's API and pages read, in one place: its referrals (a page of them, one with
+its history, what needs us, each with what is due by the directory's response targets) and
+the directory's services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from pydantic import BaseModel, Field
+
+from crocevia_contracts.directory import AgencyEntry, Capacity, Domain, ServiceTarget
+from crocevia_contracts.lifecycle import Side
+from crocevia_referrals.adapters.queries import ListFilter
+from crocevia_referrals.domain.actions import ActionNeeds, needs_of
+from crocevia_referrals.domain.due import Due, due
+from crocevia_referrals.domain.personal import Person
+from crocevia_referrals.domain.referral import DIRECTIONS, Referral
+
+NEEDS_US_WAITING, NEEDS_US_SENT = 200, 50
+
+
+class HistoryItem(BaseModel):
+    event: str
+    status: str
+    by_agency: str
+    by_user: str | None
+    at: datetime
+    details: dict[str, Any]
+    note: str | None
+
+
+class Erasure(BaseModel):
+    at: datetime
+    reason: str
+
+
+class ReferralView(BaseModel):
+    id: str
+    direction: str
+    sender_agency: str
+    receiver_agency: str
+    service_id: str
+    domain: str | None
+    priority: str
+    status: str
+    legal_basis: dict[str, Any]
+    person: Person | None
+    reason: str | None
+    needs: str | None
+    erased: Erasure | None
+    consent_withdrawn_at: datetime | None
+    previous_referral_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    allowed_actions: list[str]
+    warnings: list[str] = Field(default_factory=list)
+    history: list[HistoryItem] | None = None
+
+
+class ReferralPage(BaseModel):
+    items: list[ReferralView]
+    next_cursor: str | None
+
+
+class Queries(Protocol):
+    async def one(self, referral_id: str) -> Referral | None: ...
+
+    async def search(self, flt: ListFilter, limit: int, cursor: str | None) -> tuple[list[Referral], str | None]: ...
+
+
+class Listing(Protocol):
+    """The directory, as the reads see it."""
+
+    def get(self, agency_id: str) -> AgencyEntry | None: ...
+
+    def all(self) -> list[AgencyEntry]: ...
+
+    def target_for(self, agency_id: str, service_id: str, priority: str) -> ServiceTarget | None: ...
+
+
+@dataclass(frozen=True)
+class Reads:
+    """Where the reads of one node come from."""
+
+    agency_id: str
+    queries: Queries
+    directory: Listing
+
+
+def view_of(referral: Referral, *, with_history: bool = False, warnings: list[str] | None = None) -> ReferralView:
+    personal = referral.personal
+    # The consent's scope and document reference travel sealed, but read as part of the basis.
+    consent = personal.consent.model_dump(exclude_none=True) if personal and personal.consent else {}
+    erasure = referral.erasure
+    history = [HistoryItem.model_validate(h, from_attributes=True) for h in referral.history]
+    return ReferralView(
+        id=referral.id,
+        direction=referral.direction,
+        sender_agency=referral.sender_agency,
+        receiver_agency=referral.receiver_agency,
+        service_id=referral.service_id,
+        domain=referral.domain,
+        priority=referral.priority.value,
+        status=referral.status.value,
+        legal_basis={**referral.legal_basis.model_dump(mode="json", exclude_none=True), **consent},
+        person=personal.person if personal else None,
+        reason=personal.reason if personal else None,
+        needs=personal.needs if personal else None,
+        erased=Erasure(at=erasure.at, reason=erasure.reason) if erasure else None,
+        consent_withdrawn_at=referral.consent_withdrawn_at,
+        previous_referral_id=referral.previous_referral_id,
+        created_at=referral.created_at,
+        updated_at=referral.updated_at,
+        allowed_actions=referral.allowed_actions,
+        warnings=warnings or [],
+        history=history if with_history else None,
+    )
+
+
+async def referrals(reads: Reads, flt: ListFilter, limit: int, cursor: str | None) -> ReferralPage:
+    """A page of the node's referrals, newest first; raise InvalidCursor."""
+    found, next_cursor = await reads.queries.search(flt, limit, cursor)
+    return ReferralPage(items=[view_of(r) for r in found], next_cursor=next_cursor)
+
+
+async def referral(reads: Reads, referral_id: str, warnings: list[str] | None = None) -> ReferralView | None:
+    """One referral with its whole history."""
+    found = await reads.queries.one(referral_id)
+    return view_of(found, with_history=True, warnings=warnings) if found else None
+
+
+def due_of(reads: Reads, referral: Referral, now: datetime) -> Due:
+    """What is due of ``referral`` by its service's target in the directory (the one rule:
+    ``AgencyEntry.target_for``, from when it was requested)."""
+    target = reads.directory.target_for(referral.receiver_agency, referral.service_id, referral.priority.value)
+    return due(target, referral.status, referral.requested_at, now)
+
+
+@dataclass(frozen=True)
+class ReferralDetail:
+    """A referral as its page shows it: with its history, what is due, and what may be done."""
+
+    referral: ReferralView
+    due: Due
+    counterpart: str
+    actions: list[ActionNeeds]
+    suggested_agency: str | None
+    redirect_targets: list[tuple[str, str]]
+
+
+async def referral_detail(reads: Reads, referral_id: str, now: datetime) -> ReferralDetail | None:
+    found = await reads.queries.one(referral_id)
+    if found is None:
+        return None
+    return ReferralDetail(
+        referral=view_of(found, with_history=True),
+        due=due_of(reads, found, now),
+        counterpart=found.counterpart,
+        actions=[needs_of(action) for action in found.allowed_actions],
+        suggested_agency=found.suggested_agency,
+        redirect_targets=redirect_targets(reads, found) if found.may_redirect else [],
+    )
+
+
+def redirect_targets(reads: Reads, referral: Referral) -> list[tuple[str, str]]:
+    """Where a rejected referral may go again: every service that takes referrals of an
+    agency other than the two of it, the suggested agency's first; ("agency/service", name)."""
+    names = agency_names(reads)
+    targets = [
+        (f"{entry.organization.id}/{s.id}", f"{names.get(entry.organization.id, entry.organization.id)} · {s.name}")
+        for entry in reads.directory.all()
+        if entry.organization.id not in (referral.sender_agency, referral.receiver_agency)
+        for s in entry.services
+        if s.accepts_referrals
+    ]
+    suggested = referral.suggested_agency
+    return sorted(targets, key=lambda t: (not t[0].startswith(f"{suggested}/"), t[1]))
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A referral that waits for this agency, and what is due of it."""
+
+    referral: ReferralView
+    due: Due
+
+
+@dataclass(frozen=True)
+class NeedsUs:
+    waiting: list[Waiting]  # overdue first, then due soon, on time, nothing due
+    sent: list[ReferralView]  # the newest this agency sent
+
+    @property
+    def overdue(self) -> int:
+        return sum(w.due.state == "overdue" for w in self.waiting)
+
+
+async def needs_us(reads: Reads, now: datetime) -> NeedsUs:
+    """What waits for this agency, the longest overdue first, and where its own referrals stand."""
+    waiting, _ = await reads.queries.search(ListFilter(waiting_for_us=True), NEEDS_US_WAITING, None)
+    sent, _ = await reads.queries.search(ListFilter(direction=DIRECTIONS[Side.SENDER]), NEEDS_US_SENT, None)
+    waits = [Waiting(view_of(r), due_of(reads, r, now)) for r in waiting]
+    return NeedsUs(sorted(waits, key=lambda w: w.due.order()), [view_of(r) for r in sent])
+
+
+def agency_names(reads: Reads) -> dict[str, str]:
+    return {entry.organization.id: entry.organization.name for entry in reads.directory.all()}
+
+
+def service_names(reads: Reads) -> dict[tuple[str, str], str]:
+    """(agency, service id) -> the service's name, for every service in the directory."""
+    return {(e.organization.id, s.id): s.name for e in reads.directory.all() for s in e.services}
+
+
+def services(
+    reads: Reads,
+    *,
+    domain: Domain | None = None,
+    language: str | None = None,
+    capacity: Capacity | None = None,
+    agency: str | None = None,
+) -> list[dict[str, Any]]:
+    """Every agency's services that match, with their agency."""
+    found = []
+    for entry in reads.directory.all():
+        if agency and entry.organization.id != agency:
+            continue
+        for service in entry.services:
+            if domain and service.domain is not domain:
+                continue
+            if language and language not in service.languages:
+                continue
+            if capacity and service.capacity is not capacity:
+                continue
+            found.append({"agency": entry.organization.model_dump(mode="json"), **service.model_dump(mode="json")})
+    return found

@@ -1,0 +1,248 @@
+"""In-memory stand-ins for a node's unit of work, directory and seals: the use cases run on
+them in milliseconds. A transaction's changes are kept only if it ends without an error."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from crocevia_common.directory import DirectoryUnavailable
+from crocevia_common.messaging.intake import Delivery, Unprocessable, Verified
+from crocevia_contracts import Envelope, referral_subject
+from crocevia_contracts.directory import AgencyEntry, ServiceTarget
+from crocevia_contracts.sealing import SealError
+from crocevia_referrals.adapters.queries import ListFilter
+from crocevia_referrals.domain.errors import Invalid
+from crocevia_referrals.domain.events import Outgoing
+from crocevia_referrals.domain.referral import Referral
+from crocevia_referrals.handlers.incoming import apply_incoming
+from crocevia_referrals.handlers.ports import KeyTaken, Node, Remembered
+from crocevia_referrals.views import Reads
+
+NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+
+
+@dataclass
+class Stored:
+    """What the fake database holds once committed."""
+
+    referrals: dict[str, Referral] = field(default_factory=dict)
+    requests: dict[str, Remembered] = field(default_factory=dict)
+    outbox: list[Outgoing] = field(default_factory=list)
+    applied: dict[str, tuple[str, int]] = field(default_factory=dict)  # event id -> (source, sequence)
+
+
+class FakeWork:
+    def __init__(self, stored: Stored) -> None:
+        self.stored = copy.deepcopy(stored)
+        self.referrals = self
+        self.requests = _Requests(self.stored)
+        self.outbox = _Outbox(self.stored)
+        self.inbox = _Inbox(self.stored)
+
+    async def get(self, referral_id: str) -> Referral | None:
+        found = self.stored.referrals.get(referral_id)
+        return copy.deepcopy(found) if found else None
+
+    async def add(self, referral: Referral) -> None:
+        assert referral.id not in self.stored.referrals
+        self._keep(referral)
+
+    async def save(self, referral: Referral) -> None:
+        assert referral.id in self.stored.referrals
+        self._keep(referral)
+
+    def _keep(self, referral: Referral) -> None:
+        kept = copy.deepcopy(referral)
+        kept.outbox = []  # what it collected is the outbox's now
+        self.stored.referrals[referral.id] = kept
+
+
+class _Requests:
+    def __init__(self, stored: Stored) -> None:
+        self.stored = stored
+
+    async def find(self, key: str) -> Remembered | None:
+        return self.stored.requests.get(key)
+
+    async def remember(self, key: str, request_sha256: str, referral_id: str) -> None:
+        if key in self.stored.requests:
+            raise KeyTaken
+        self.stored.requests[key] = Remembered(request_sha256, referral_id)
+
+
+class _Outbox:
+    def __init__(self, stored: Stored) -> None:
+        self.stored = stored
+
+    async def put(self, event: Outgoing) -> None:
+        self.stored.outbox.append(event)
+
+
+class _Inbox:
+    def __init__(self, stored: Stored) -> None:
+        self.stored = stored
+
+    async def claim(self, item: Verified) -> bool:
+        if item.id in self.stored.applied:
+            return False
+        if (item.source, item.sequence) in self.stored.applied.values():
+            raise Unprocessable("sequence reused")
+        self.stored.applied[item.id] = (item.source, item.sequence)
+        return True
+
+
+class FakeUnitOfWork:
+    def __init__(self) -> None:
+        self.stored = Stored()
+        self.commits = 0
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[FakeWork]:
+        work = FakeWork(self.stored)
+        yield work
+        self.stored = work.stored
+        self.commits += 1
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[FakeWork]:
+        yield FakeWork(self.stored)
+
+
+class FakeDirectory:
+    """The directory: ``agencies`` by id; ``unavailable`` makes every read fail."""
+
+    def __init__(self, *entries: AgencyEntry) -> None:
+        self.agencies = {e.organization.id: e for e in entries}
+        self.unavailable = False
+
+    async def fetch(self, agency_id: str) -> AgencyEntry | None:
+        if self.unavailable:
+            raise DirectoryUnavailable("the directory bucket cannot be read")
+        return self.agencies.get(agency_id)
+
+    def get(self, agency_id: str) -> AgencyEntry | None:
+        return self.agencies.get(agency_id)
+
+    def all(self) -> list[AgencyEntry]:
+        return [self.agencies[k] for k in sorted(self.agencies)]
+
+    def target_for(self, agency_id: str, service_id: str, priority: str) -> ServiceTarget | None:
+        entry = self.agencies.get(agency_id)
+        return entry.target_for(service_id, priority) if entry else None
+
+
+class FakeSeals:
+    """Sealed parts as plain text: ``texts`` by event id; ``unreadable`` event ids do not open;
+    agencies in ``without_keys`` have published none."""
+
+    def __init__(self) -> None:
+        self.texts: dict[str, bytes] = {}
+        self.unreadable: set[str] = set()
+        self.without_keys: set[str] = set()
+
+    async def prepare(self, agency_id: str) -> None:
+        if agency_id in self.without_keys:
+            raise Invalid("agency-not-ready", f"{agency_id} has published no keys yet", "to_agency")
+
+    def open(self, item: Verified) -> bytes | None:
+        if item.id in self.unreadable:
+            raise SealError("sealed to another key than this node's")
+        return self.texts.get(item.id)
+
+
+class FakeQueries:
+    """The reads, over what the fake unit of work committed."""
+
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self.uow = uow
+
+    async def one(self, referral_id: str) -> Referral | None:
+        found = self.uow.stored.referrals.get(referral_id)
+        return copy.deepcopy(found) if found else None
+
+    async def search(self, flt: ListFilter, limit: int, cursor: str | None) -> tuple[list[Referral], str | None]:
+        def matches(r: Referral) -> bool:
+            return (
+                (flt.direction is None or r.direction == flt.direction)
+                and (not flt.statuses or r.status in flt.statuses)
+                and (not flt.waiting_for_us or r.waits_for_us)
+            )
+
+        found = sorted(self.uow.stored.referrals.values(), key=lambda r: (r.created_at, r.id), reverse=True)
+        return [copy.deepcopy(r) for r in found if matches(r)][:limit], None
+
+
+def agency(agency_id: str, **service: Any) -> AgencyEntry:
+    """An agency with one service, ``main-service``; ``service`` overrides its fields."""
+    targets = {
+        "routine": {"receive_within_hours": 24, "decide_within_hours": 120},
+        "urgent": {"receive_within_hours": 4, "decide_within_hours": 24},
+    }
+    main = {"id": "main-service", "name": "Italiano A1", "domain": "education", "response_targets": targets}
+    return AgencyEntry.model_validate(
+        {"organization": {"id": agency_id, "name": agency_id.upper()}, "services": [{**main, **service}]}
+    )
+
+
+@dataclass
+class World:
+    """One node, on fakes, in a network of agencies."""
+
+    node: Node
+    uow: FakeUnitOfWork
+    directory: FakeDirectory
+    seals: FakeSeals
+
+    @property
+    def reads(self) -> Reads:
+        return Reads(self.node.agency_id, FakeQueries(self.uow), self.directory)
+
+    @property
+    def published(self) -> list[Outgoing]:
+        return self.uow.stored.outbox
+
+    def referral(self, referral_id: str) -> Referral:
+        return self.uow.stored.referrals[referral_id]
+
+
+def world(agency_id: str, *others: AgencyEntry) -> World:
+    directory = FakeDirectory(agency(agency_id), *others)
+    uow, seals = FakeUnitOfWork(), FakeSeals()
+    return World(Node(agency_id, uow, directory, seals, clock=lambda: NOW), uow, directory, seals)
+
+
+def delivered(publisher: str, to_agency: str, data: Any, sequence: int, event_id: str | None = None) -> Verified:
+    """An event of ``publisher`` as the intake hands it over, verified."""
+    envelope = Envelope.build(source_agency=publisher, sequence=sequence, data=data, event_id=event_id)
+    subject = referral_subject(publisher, to_agency, envelope.name)
+    return Verified(Delivery(subject, envelope.to_json()), publisher, envelope)
+
+
+class Network:
+    """Nodes on fakes, and the events between them, delivered when asked (each node's in the
+    order it put them in its outbox, numbered in its sequence)."""
+
+    def __init__(self, *worlds: World) -> None:
+        self.worlds = {w.node.agency_id: w for w in worlds}
+        self.sent = dict.fromkeys(self.worlds, 0)
+
+    async def deliver(self) -> None:
+        """Deliver every event in an outbox, and the answers to them, until none is left."""
+        moved = True
+        while moved:
+            moved = False
+            for agency_id, world in self.worlds.items():
+                while self.sent[agency_id] < len(world.published):
+                    event = world.published[self.sent[agency_id]]
+                    self.sent[agency_id] += 1
+                    target = self.worlds[event.to_agency]
+                    if event.sealed_text is not None:
+                        target.seals.texts[event.event_id] = event.sealed_text
+                    item = delivered(agency_id, event.to_agency, event.data, self.sent[agency_id], event.event_id)
+                    await apply_incoming(target.node, item)
+                    moved = True
