@@ -8,35 +8,19 @@ from datetime import UTC, datetime
 from crocevia_audit.adapters.trail_query import TrailQueries
 from crocevia_audit.adapters.unit_of_work import unit_of_work
 from crocevia_audit.bootstrap import create_app
-from crocevia_audit.domain.indicators import targets_in
 from crocevia_audit.handlers.append import Outcome, TrailWriter
 from crocevia_audit.handlers.indicators import compute
 from crocevia_common.messaging.streams import directory_bucket
-from crocevia_contracts.directory import AgencyEntry
 from tests.integration.audit.events import Network, checked
 from tests.integration.audit.wire import jetstream
 from tests.kit.services import eventually, serve
+from tests.unit.audit.directory import ROUTINE, URGENT, entry, targets_of
 
 HOUR = 3600
 AS_OF = datetime(2026, 4, 10, tzinfo=UTC)
 # cpia2 states targets on the clock; csl-lavoro is not in the directory.
-CPIA2 = AgencyEntry.model_validate(
-    {
-        "organization": {"id": "cpia2", "name": "CPIA 2"},
-        "services": [
-            {
-                "id": "main-service",
-                "name": "Italian courses",
-                "domain": "education",
-                "response_targets": {
-                    "routine": {"receive_within_hours": 24, "decide_within_hours": 120},
-                    "urgent": {"receive_within_hours": 4, "decide_within_hours": 24},
-                },
-            }
-        ],
-    }
-)
-TARGETS = targets_in({"cpia2": CPIA2}.get)
+CPIA2 = entry("cpia2", {**ROUTINE, **URGENT})
+TARGETS = targets_of(CPIA2)
 
 
 async def indicators_of(db, *, since=None, until=None, party=None, **options):

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from crocevia_audit.domain.indicators import TargetOf, TrailEvent, indicators, targets_in
-from crocevia_contracts.directory import AgencyEntry
+from crocevia_audit.domain.indicators import TargetOf, TrailEvent, indicators
 from tests.kit.due_cases import DUE_CASES, WORKING_DAYS, DueCase
+from tests.unit.audit.directory import targets_of
 
 SECOND = timedelta(seconds=1)
 NOTHING_MISSED = {"receive": 0, "accept_or_reject": 0, "without_target": 0}
@@ -27,11 +27,6 @@ def story(*steps: tuple[str, datetime], priority: str = "routine") -> list[Trail
         TrailEvent("ref-1", name, "pioltello-casa", "cpia2", "main-service", "education", priority, at)
         for name, at in steps
     ]
-
-
-def targets_of(entry: AgencyEntry) -> TargetOf:
-    """The targets as the service reads them: the receiving agency's directory entry."""
-    return targets_in({entry.organization.id: entry}.get)
 
 
 def missed(targets: TargetOf, events: list[TrailEvent], as_of: datetime) -> dict[str, int]:
@@ -102,4 +97,4 @@ def test_an_urgent_referral_to_a_service_without_an_urgent_target_counts_by_its_
 
 def test_an_agency_missing_from_the_directory_is_counted_without_target() -> None:
     events = story(("requested", rome(11, 27, 15)))
-    assert missed(targets_in({}.get), events, as_of=rome(12, 31, 0))["without_target"] == 1
+    assert missed(targets_of(), events, as_of=rome(12, 31, 0))["without_target"] == 1

@@ -7,26 +7,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime, timedelta
 
-from crocevia_audit.domain.indicators import TrailEvent, indicators, targets_in
+from crocevia_audit.domain.indicators import TrailEvent, indicators
 from crocevia_audit.handlers.indicators import compute
-from crocevia_contracts.directory import AgencyEntry
+from tests.unit.audit.directory import ROUTINE, entry, targets_of
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 AS_OF = datetime(2026, 4, 10, tzinfo=UTC)
-CPIA2 = AgencyEntry.model_validate(
-    {
-        "organization": {"id": "cpia2", "name": "CPIA 2"},
-        "services": [
-            {
-                "id": "main-service",
-                "name": "Italian courses",
-                "domain": "education",
-                "response_targets": {"routine": {"receive_within_hours": 24, "decide_within_hours": 120}},
-            }
-        ],
-    }
-)
-TARGETS = targets_in({"cpia2": CPIA2}.get)
+TARGETS = targets_of(entry("cpia2", ROUTINE))  # csl-lavoro is not in the directory
 
 
 def event(referral: str, name: str, hours: float, receiver: str = "cpia2", priority: str = "routine") -> TrailEvent:

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from crocevia_audit.domain.entries import entry_bytes, is_notice_subject, project
-from crocevia_audit.domain.indicators import TrailEvent, indicators, targets_in
-from crocevia_contracts.directory import AgencyEntry
+from crocevia_audit.domain.indicators import TrailEvent, indicators
+from tests.unit.audit.directory import ROUTINE, entry, targets_of
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -91,20 +91,7 @@ def notice(kind: str, referral: str, hours: float) -> TrailEvent:
     return event(kind, referral, hours, domain=None)
 
 
-CPIA2 = AgencyEntry.model_validate(
-    {
-        "organization": {"id": "cpia2", "name": "CPIA 2"},
-        "services": [
-            {
-                "id": "main-service",
-                "name": "Italian courses",
-                "domain": "education",
-                "response_targets": {"routine": {"receive_within_hours": 24, "decide_within_hours": 120}},
-            }
-        ],
-    }
-)
-TARGETS = targets_in({"cpia2": CPIA2}.get)
+TARGETS = targets_of(entry("cpia2", ROUTINE))
 AS_OF = datetime(2026, 4, 10, tzinfo=UTC)
 
 

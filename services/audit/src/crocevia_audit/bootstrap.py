@@ -12,7 +12,6 @@ from crocevia_audit.adapters.announcements import AnnouncementReader
 from crocevia_audit.adapters.keys import load_signing_key
 from crocevia_audit.adapters.tables import messaging
 from crocevia_audit.adapters.unit_of_work import unit_of_work
-from crocevia_audit.domain.indicators import targets_in
 from crocevia_audit.entrypoints.routes import checkpoints, indicators, integrity, trail
 from crocevia_audit.entrypoints.web import install_web
 from crocevia_audit.handlers.append import TrailWriter
@@ -56,7 +55,7 @@ async def start_log(rt: ServiceRuntime, settings: AuditSettings) -> AuditLog:
         writer,
         checkpointer,
         gaps,
-        targets_in(rt.directory.get),
+        rt.directory.target_for,
         published=lambda: AnnouncementReader(rt.jetstream()),
     )
 

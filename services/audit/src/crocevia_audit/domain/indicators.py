@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from crocevia_contracts.directory import AgencyEntry, ServiceTarget
+from crocevia_contracts.directory import ServiceTarget
 
 DIMENSIONS = ("pair", "service", "domain", "month")
 NOTICES = ("reminder", "escalation")  # the ``event`` of a notice's trail entry
@@ -47,19 +47,9 @@ class TrailEvent:
 
 
 # The target a referral is held to: (receiving agency, service id, priority) -> the
-# directory's ``AgencyEntry.target_for``, None when the service states none.
+# directory's ``AgencyEntry.target_for`` (``DirectoryView.target_for``), None when the
+# service states none or the agency is not in the directory.
 TargetOf = Callable[[str, str, str], ServiceTarget | None]
-
-
-def targets_in(entry_of: Callable[[str], AgencyEntry | None]) -> TargetOf:
-    """The target a referral is held to, as the receiving agency's directory entry states
-    it (``AgencyEntry.target_for``); ``entry_of`` looks an agency up (``DirectoryView.get``)."""
-
-    def target_of(agency: str, service_id: str, priority: str) -> ServiceTarget | None:
-        entry = entry_of(agency)
-        return None if entry is None else entry.target_for(service_id, priority)
-
-    return target_of
 
 
 @dataclass
