@@ -170,7 +170,7 @@ async def test_a_malformed_notice_is_dead_lettered_with_its_reason_and_the_trail
     auditor = tokens.bearer("network", "network-auditor")
     async with audit_factory(database_url) as audit, jetstream(nats_url) as js:
         await one_by_one(audit, js, auditor, [net.event("requested", "ref-1"), good])
-        sign = wire_signers(js).headers
+        sign = (await wire_signers(js)).headers
         notifications = "service.notifications"
         for subject, payload in (
             (good.subject, b"{this is not json"),
