@@ -15,7 +15,7 @@ from crocevia_audit.domain.announcements import Announcement, Anomaly
 from crocevia_audit.domain.checkpoint import SignedCheckpoint
 from crocevia_audit.domain.entries import NOTICE_KINDS, RecordedEntry
 from crocevia_audit.domain.gaps import Gap
-from crocevia_audit.domain.nodes import MissingNodeError, StoredNode
+from crocevia_audit.domain.nodes import NodesByName, StoredNode
 from crocevia_audit.domain.note import VerifierKey
 from crocevia_audit.domain.sequences import SequenceBook
 from crocevia_common.messaging.intake import Parties
@@ -29,19 +29,6 @@ class Message:
     subject: str
     payload: bytes
     content_type: str
-
-
-class Nodes:
-    """Stored nodes by name: a NodeReader."""
-
-    def __init__(self, nodes: dict[Name, bytes]) -> None:
-        self.nodes = nodes
-
-    def get(self, level: int, index: int) -> bytes:
-        try:
-            return self.nodes[(level, index)]
-        except KeyError:
-            raise MissingNodeError(level, index) from None
 
 
 @dataclass
@@ -102,9 +89,9 @@ class _NodeStore:
     def __init__(self, work: FakeWork) -> None:
         self.work = work
 
-    async def read(self, names: Iterable[Name]) -> Nodes:
+    async def read(self, names: Iterable[Name]) -> NodesByName:
         wanted = set(names)
-        return Nodes({name: digest for name, digest in self.work.state.nodes.items() if name in wanted})
+        return NodesByName({name: digest for name, digest in self.work.state.nodes.items() if name in wanted})
 
     async def add(self, nodes: Sequence[StoredNode]) -> None:
         self.work.state.nodes.update({(n.level, n.index): n.digest for n in nodes})
@@ -196,9 +183,9 @@ class FakeTrail:
 
     # -- integrity reads ---------------------------------------------------------------
 
-    async def nodes(self, names: Iterable[Name]) -> Nodes:
+    async def nodes(self, names: Iterable[Name]) -> NodesByName:
         wanted = set(names)
-        return Nodes({name: digest for name, digest in self.state.nodes.items() if name in wanted})
+        return NodesByName({name: digest for name, digest in self.state.nodes.items() if name in wanted})
 
     async def size(self) -> int:
         return len(self.state.entries)

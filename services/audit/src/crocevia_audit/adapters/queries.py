@@ -17,11 +17,12 @@ from crocevia_audit.adapters.sequences import gap_of
 from crocevia_audit.adapters.stores import anomaly_of, signed_of, stored_size
 from crocevia_audit.adapters.tables import anomalies, checkpoints, log_keys, sequence_gaps, trail_entries
 from crocevia_audit.adapters.trail_query import concerning
-from crocevia_audit.adapters.tree import FetchedNodes, Name, fetch_nodes
+from crocevia_audit.adapters.tree import Name, fetch_nodes
 from crocevia_audit.domain.announcements import Anomaly
 from crocevia_audit.domain.checkpoint import SignedCheckpoint
 from crocevia_audit.domain.entries import EntryFields, RecordedEntry
 from crocevia_audit.domain.gaps import Gap
+from crocevia_audit.domain.nodes import NodesByName
 from crocevia_audit.domain.note import VerifierKey
 from crocevia_common.db import Database
 
@@ -55,7 +56,7 @@ class IntegrityQueries:
         async with self.db.sessions() as session:
             return await stored_size(session)
 
-    async def nodes(self, names: Iterable[Name]) -> FetchedNodes:
+    async def nodes(self, names: Iterable[Name]) -> NodesByName:
         async with self.db.sessions() as session:
             return await fetch_nodes(session, names)
 

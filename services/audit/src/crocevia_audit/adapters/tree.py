@@ -14,26 +14,13 @@ from sqlalchemy import insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crocevia_audit.adapters.tables import tree_nodes
-from crocevia_audit.domain.nodes import MissingNodeError, StoredNode
+from crocevia_audit.domain.nodes import NodesByName, StoredNode
 
 Name = tuple[int, int]
 _CHUNK = 400
 
 
-class FetchedNodes:
-    """A NodeReader over nodes already read from the database."""
-
-    def __init__(self, nodes: dict[Name, bytes]) -> None:
-        self.nodes = nodes
-
-    def get(self, level: int, index: int) -> bytes:
-        try:
-            return self.nodes[(level, index)]
-        except KeyError:
-            raise MissingNodeError(level, index) from None
-
-
-async def fetch_nodes(session: AsyncSession, names: Iterable[Name]) -> FetchedNodes:
+async def fetch_nodes(session: AsyncSession, names: Iterable[Name]) -> NodesByName:
     """The stored nodes named, in as few queries as the database's parameter limit allows."""
     wanted = sorted(set(names))
     found: dict[Name, bytes] = {}
@@ -42,7 +29,7 @@ async def fetch_nodes(session: AsyncSession, names: Iterable[Name]) -> FetchedNo
         chunk = wanted[start : start + _CHUNK]
         rows = await session.execute(select(c.level, c.index, c.digest).where(tuple_(c.level, c.index).in_(chunk)))
         found.update({(int(level), int(index)): bytes(digest) for level, index, digest in rows})
-    return FetchedNodes(found)
+    return NodesByName(found)
 
 
 class NodeRows:
@@ -51,7 +38,7 @@ class NodeRows:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def read(self, names: Iterable[Name]) -> FetchedNodes:
+    async def read(self, names: Iterable[Name]) -> NodesByName:
         return await fetch_nodes(self.session, names)
 
     async def add(self, nodes: Sequence[StoredNode]) -> None:

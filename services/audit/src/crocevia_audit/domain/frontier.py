@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from crocevia_audit.domain.merkle import fold_border, node_hash
-from crocevia_audit.domain.nodes import MissingNodeError, NodeReader, StoredNode, perfect_subtrees
+from crocevia_audit.domain.nodes import NodeReader, NodesByName, StoredNode, perfect_subtrees
 
 Name = tuple[int, int]  # (level, index) of a perfect subtree
 
@@ -100,12 +100,12 @@ def root_from_nodes(tree_size: int, reader: NodeReader) -> bytes:
     return Frontier.read(tree_size, reader).root()
 
 
-class InMemoryNodes:
+class InMemoryNodes(NodesByName):
     """Every perfect node of a tree kept in a dict: a :class:`NodeReader` that grows by
     appends, for tests and tools."""
 
     def __init__(self) -> None:
-        self._nodes: dict[Name, bytes] = {}
+        super().__init__({})
         self._frontier = Frontier()
 
     @classmethod
@@ -121,16 +121,10 @@ class InMemoryNodes:
         """How many leaves the stored tree has."""
         return self._frontier.size
 
-    def get(self, level: int, index: int) -> bytes:
-        try:
-            return self._nodes[(level, index)]
-        except KeyError:
-            raise MissingNodeError(level, index) from None
-
     def store(self, nodes: Iterable[StoredNode]) -> None:
         """Write nodes (overwriting any at the same name, as a tamperer could)."""
         for node in nodes:
-            self._nodes[(node.level, node.index)] = node.digest
+            self.nodes[(node.level, node.index)] = node.digest
 
     def append(self, leaf: bytes) -> list[StoredNode]:
         """Append the next leaf hash, storing and returning the nodes it completed."""

@@ -45,6 +45,19 @@ class NodeReader(Protocol):
         ...
 
 
+class NodesByName:
+    """A :class:`NodeReader` over the nodes it was given; any other is missing."""
+
+    def __init__(self, nodes: dict[tuple[int, int], bytes]) -> None:
+        self.nodes = nodes
+
+    def get(self, level: int, index: int) -> bytes:
+        try:
+            return self.nodes[(level, index)]
+        except KeyError:
+            raise MissingNodeError(level, index) from None
+
+
 def perfect_subtrees(start: int, end: int) -> list[tuple[int, int]]:
     """``(level, index)`` of the perfect subtrees covering ``[start, end)``, left to right.
 
