@@ -30,16 +30,17 @@ from pathlib import Path
 
 from nacl.signing import SigningKey
 
-from crocevia_audit.adapters.trail_query import TrailFilter
+from crocevia_audit.adapters.trail_query import TrailFilter, TrailQueries
+from crocevia_audit.adapters.unit_of_work import unit_of_work
 from crocevia_audit.bootstrap import MIGRATIONS
-from crocevia_audit.domain.checkpoint import open_checkpoint
+from crocevia_audit.domain.checkpoint import SignedCheckpoint, open_checkpoint
 from crocevia_audit.domain.note import VerifierKey
 from crocevia_audit.entrypoints import cli
 from crocevia_audit.handlers import export, indicators
 from crocevia_audit.handlers.append import TrailWriter
-from crocevia_audit.handlers.checkpoints import Checkpointer, SignedCheckpoint
-from crocevia_audit.handlers.intake import Delivery
+from crocevia_audit.handlers.checkpoints import Checkpointer
 from crocevia_common.db import Database
+from crocevia_common.messaging.intake import Delivery, Verified, parse
 from crocevia_contracts import Envelope, LegalBasis, referral_subject
 from crocevia_contracts.events import Received, Requested
 
@@ -48,7 +49,7 @@ RESULTS = Path(__file__).parent / "results" / "audit_export.txt"
 AGENCIES = ("pioltello-casa", "pioltello-sociali", "cpia2", "csl-lavoro", "prefettura-mediazione")
 
 
-def deliveries(start: int, count: int, t0: datetime, sequences: dict[str, int]) -> list[Delivery]:
+def deliveries(start: int, count: int, t0: datetime, sequences: dict[str, int]) -> list[Verified]:
     """``count`` events: a requested and a received for every referral, numbered per source."""
     out = []
     for n in range(start, start + count):
@@ -72,13 +73,13 @@ def deliveries(start: int, count: int, t0: datetime, sequences: dict[str, int]) 
             publisher, counterpart = receiver, sender
         sequences[publisher] = sequences.get(publisher, 0) + 1
         envelope = Envelope.build(source_agency=publisher, sequence=sequences[publisher], data=data, time=at)
-        out.append(Delivery(referral_subject(publisher, counterpart, data.event), envelope.to_json(), n + 1))
+        out.append(parse(Delivery(referral_subject(publisher, counterpart, data.event), envelope.to_json(), n + 1)))
     return out
 
 
 async def fill(db: Database, rows: int, checkpoint_at: list[int]) -> list[SignedCheckpoint]:
-    writer = TrailWriter(db)
-    signer = Checkpointer(db, writer, SigningKey(b"b" * 32), ORIGIN, every_entries=10**9, every_seconds=60)
+    writer = TrailWriter(unit_of_work(db))
+    signer = Checkpointer(writer.uow, writer, SigningKey(b"b" * 32), ORIGIN, every_entries=10**9, every_seconds=60)
     t0, signed, batch = datetime(2026, 1, 1, tzinfo=UTC), [], 1000
     sequences: dict[str, int] = {}
     for start in range(0, rows, batch):
@@ -145,11 +146,14 @@ async def measure_exports(db: Database, checkpoint: SignedCheckpoint, key: Verif
     note.write_text(checkpoint.note)
     assert open_checkpoint(checkpoint.note, [key]).size == checkpoint.size
 
+    trail = TrailQueries(db)
+    header = export.header_line(checkpoint, flt.described(), flt.is_whole_trail())
+
     async def export_jsonl() -> int:
-        return await drain(export.jsonl(db, checkpoint, flt, 1000), jsonl)
+        return await drain(export.jsonl(header, trail.scan(flt, page_size=1000, with_entry=True), 1000), jsonl)
 
     async def export_csv() -> int:
-        return await drain(export.csv_rows(db, flt, 1000), csv_file)
+        return await drain(export.csv_rows(trail.scan(flt, page_size=1000)), csv_file)
 
     async def verify() -> int:
         finding = cli.verify(jsonl, note, str(key))
@@ -173,7 +177,12 @@ async def measure_indicators(db: Database, rows: int) -> list[str]:
 
     async def referrals_counted(since: datetime | None, until: datetime | None) -> int:
         groups = await indicators.compute(
-            db, dimensions=["pair", "month"], targets={}, as_of=t0 + timedelta(days=400), since=since, until=until
+            TrailQueries(db).indicator_events(since, until, None),
+            dimensions=["pair", "month"],
+            targets=lambda agency, service, priority: None,
+            as_of=t0 + timedelta(days=400),
+            since=since,
+            until=until,
         )
         return sum(g["requested"] for g in groups)
 

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from crocevia_audit.adapters.tables import anomalies, sequence_gaps, trail_entries, tree_nodes
+from crocevia_audit.adapters.unit_of_work import unit_of_work
 from crocevia_audit.domain.entries import sealed_digest
 from crocevia_audit.domain.merkle import leaf_hash, root_from_leaf_hashes
 from crocevia_audit.handlers.append import Outcome, TrailWriter
@@ -22,7 +23,7 @@ async def rows_of(db, table, *order):
 
 async def test_entries_take_consecutive_positions_in_delivery_order(trail_db):
     net = Network()
-    writer = TrailWriter(trail_db)
+    writer = TrailWriter(unit_of_work(trail_db))
     deliveries = [net.event("requested", f"ref-{i}") for i in range(5)]
     results = await writer.append(checked(deliveries[:2])) + await writer.append(checked(deliveries[2:]))
     assert [r.outcome for r in results] == [Outcome.APPENDED] * 5
@@ -34,7 +35,7 @@ async def test_entries_take_consecutive_positions_in_delivery_order(trail_db):
 
 async def test_each_leaf_hash_is_rfc9162_and_the_stored_nodes_give_the_root(trail_db):
     net = Network()
-    writer = TrailWriter(trail_db)
+    writer = TrailWriter(unit_of_work(trail_db))
     await writer.append(checked([net.event("requested", f"ref-{i}") for i in range(13)]))
     rows = await rows_of(trail_db, trail_entries, trail_entries.c.position)
     assert all(r["leaf_hash"] == leaf_hash(r["entry"]) for r in rows)
@@ -48,7 +49,7 @@ async def test_each_leaf_hash_is_rfc9162_and_the_stored_nodes_give_the_root(trai
 
 async def test_the_sealed_part_is_replaced_by_its_sha256_and_never_stored(trail_db):
     net = Network()
-    await TrailWriter(trail_db).append(checked([net.event("requested", "ref-1")]))
+    await TrailWriter(unit_of_work(trail_db)).append(checked([net.event("requested", "ref-1")]))
     [row] = await rows_of(trail_db, trail_entries)
     data = json.loads(row["entry"])["event"]["data"]
     assert "sealed" not in data
@@ -59,7 +60,7 @@ async def test_the_sealed_part_is_replaced_by_its_sha256_and_never_stored(trail_
 
 async def test_a_duplicate_event_id_is_appended_once_and_recorded_as_a_duplicate(trail_db):
     net = Network()
-    writer = TrailWriter(trail_db)
+    writer = TrailWriter(unit_of_work(trail_db))
     first = net.event("requested", "ref-1")
     replay = Delivery(first.subject, first.payload, stream_sequence=99)
     results = await writer.append(checked([first, replay]))
@@ -73,7 +74,7 @@ async def test_a_duplicate_event_id_is_appended_once_and_recorded_as_a_duplicate
 
 async def test_a_redelivery_of_the_same_stream_message_is_ignored_quietly(trail_db):
     net = Network()
-    writer = TrailWriter(trail_db)
+    writer = TrailWriter(unit_of_work(trail_db))
     first = net.event("requested", "ref-1")
     assert [r.outcome for r in await writer.append(checked([first]))] == [Outcome.APPENDED]
     assert [r.outcome for r in await writer.append(checked([first]))] == [Outcome.REDELIVERED]
@@ -102,7 +103,7 @@ def test_what_is_not_a_valid_event_never_reaches_the_trail():
 
 async def test_a_skipped_sequence_opens_a_gap_that_a_late_arrival_closes(trail_db):
     net = Network()
-    writer = TrailWriter(trail_db)
+    writer = TrailWriter(unit_of_work(trail_db))
     one, two, three, four, five = (net.event("requested", f"ref-{i}") for i in range(1, 6))
     await writer.append(checked([one, four]))  # 2 and 3 are missing
     [gap] = await rows_of(trail_db, sequence_gaps)
@@ -126,7 +127,7 @@ async def test_a_skipped_sequence_opens_a_gap_that_a_late_arrival_closes(trail_d
 
 async def test_a_sequence_number_used_twice_is_refused_and_the_first_event_kept(trail_db):
     net = Network()
-    writer = TrailWriter(trail_db)
+    writer = TrailWriter(unit_of_work(trail_db))
     results = await writer.append(
         checked([net.event("requested", "ref-1", sequence=1), net.event("requested", "ref-2", sequence=1)])
     )
@@ -137,8 +138,8 @@ async def test_a_sequence_number_used_twice_is_refused_and_the_first_event_kept(
 
 async def test_a_second_writer_continues_the_tree_where_the_first_left_it(trail_db):
     net = Network()
-    await TrailWriter(trail_db).append(checked([net.event("requested", f"ref-{i}") for i in range(7)]))
-    later = TrailWriter(trail_db)
+    await TrailWriter(unit_of_work(trail_db)).append(checked([net.event("requested", f"ref-{i}") for i in range(7)]))
+    later = TrailWriter(unit_of_work(trail_db))
     await later.append(checked([net.event("requested", f"ref-{i}") for i in range(7, 12)]))
     rows = await rows_of(trail_db, trail_entries, trail_entries.c.position)
     size, root = await later.head()

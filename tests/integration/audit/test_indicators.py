@@ -5,22 +5,28 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from crocevia_audit.adapters.trail_query import TrailQueries
+from crocevia_audit.adapters.unit_of_work import unit_of_work
 from crocevia_audit.bootstrap import create_app
-from crocevia_audit.domain.indicators import Target
 from crocevia_audit.handlers.append import Outcome, TrailWriter
 from crocevia_audit.handlers.indicators import compute
 from crocevia_common.messaging.streams import directory_bucket
-from crocevia_contracts.directory import AgencyEntry, ResponseTarget
 from tests.integration.audit.events import Network, checked
 from tests.integration.audit.wire import jetstream
-from tests.kit.services import serve
+from tests.kit.services import eventually, serve
+from tests.unit.audit.directory import ROUTINE, URGENT, entry, targets_of
 
 HOUR = 3600
 AS_OF = datetime(2026, 4, 10, tzinfo=UTC)
-TARGETS = {
-    ("cpia2", "main-service", "routine"): Target(ResponseTarget(receive_within_hours=24, decide_within_hours=120)),
-    ("cpia2", "main-service", "urgent"): Target(ResponseTarget(receive_within_hours=4, decide_within_hours=24)),
-}
+# cpia2 states targets on the clock; csl-lavoro is not in the directory.
+CPIA2 = entry("cpia2", {**ROUTINE, **URGENT})
+TARGETS = targets_of(CPIA2)
+
+
+async def indicators_of(db, *, since=None, until=None, party=None, **options):
+    """The indicators computed on the trail's real query, as ``GET /indicators`` does."""
+    events = TrailQueries(db).indicator_events(since, until, party)
+    return await compute(events, targets=TARGETS, as_of=AS_OF, since=since, until=until, **options)
 
 
 def known_events():
@@ -139,17 +145,15 @@ APRIL_CPIA2 = {
 
 
 async def filled(db) -> None:
-    results = await TrailWriter(db).append(checked(known_events()))
+    results = await TrailWriter(unit_of_work(db)).append(checked(known_events()))
     assert {r.outcome for r in results} == {Outcome.APPENDED}
 
 
 async def test_indicators_per_pair_service_domain_and_month_recompute_from_known_events(trail_db):
     await filled(trail_db)
-    rows = await compute(
+    rows = await indicators_of(
         trail_db,
         dimensions=["pair", "service", "domain", "month"],
-        targets=TARGETS,
-        as_of=AS_OF,
         since=datetime(2026, 3, 1, tzinfo=UTC),
         until=datetime(2026, 5, 1, tzinfo=UTC),
     )
@@ -181,41 +185,28 @@ async def test_indicators_per_pair_service_domain_and_month_recompute_from_known
 
 async def test_indicators_by_domain_only_merge_months_and_staff_see_their_agency_s(trail_db):
     await filled(trail_db)
-    by_domain = await compute(
-        trail_db, dimensions=["domain"], targets=TARGETS, as_of=AS_OF, since=datetime(2026, 3, 1, tzinfo=UTC)
-    )
+    by_domain = await indicators_of(trail_db, dimensions=["domain"], since=datetime(2026, 3, 1, tzinfo=UTC))
     assert [(row["group"], row["requested"], row["received"]) for row in by_domain] == [
         ({"domain": "education"}, 8, 7),
         ({"domain": "work"}, 1, 1),
     ]
-    everything = await compute(trail_db, dimensions=[], targets=TARGETS, as_of=AS_OF)
+    everything = await indicators_of(trail_db, dimensions=[])
     assert [(row["group"], row["requested"], row["accepted"]) for row in everything] == [({}, 10, 4)]
-    theirs = await compute(trail_db, dimensions=["pair"], targets=TARGETS, as_of=AS_OF, party="csl-lavoro")
+    theirs = await indicators_of(trail_db, dimensions=["pair"], party="csl-lavoro")
     assert [(row["group"]["receiver_agency"], row["requested"]) for row in theirs] == [("csl-lavoro", 1)]
 
 
 async def test_the_indicators_endpoint_takes_response_targets_from_the_directory(audit_settings, nats_url, tokens):
     app = create_app(audit_settings())
-    entry = AgencyEntry.model_validate(
-        {
-            "organization": {"id": "cpia2", "name": "CPIA 2"},
-            "services": [
-                {
-                    "id": "main-service",
-                    "name": "Italian courses",
-                    "domain": "education",
-                    "response_targets": {
-                        "routine": {"receive_within_hours": 24, "decide_within_hours": 120},
-                        "urgent": {"receive_within_hours": 4, "decide_within_hours": 24},
-                    },
-                }
-            ],
-        }
-    )
     async with serve(app) as audit, jetstream(nats_url) as js:
         kv = await directory_bucket(js)
-        await kv.put("cpia2", entry.model_dump_json().encode())
+        await kv.put("cpia2", CPIA2.model_dump_json().encode())
         await app.state.audit.writer.append(checked(known_events()))
+
+        async def the_audit_sees_the_entry() -> bool:  # the directory reaches it through a watch
+            return app.state.audit.targets("cpia2", "main-service", "urgent") is not None
+
+        await eventually(the_audit_sees_the_entry)
         params = {
             "group_by": ["pair", "month"],
             "since": "2026-03-01T00:00:00Z",

@@ -8,6 +8,7 @@ import base64
 import json
 from datetime import UTC, datetime, timedelta
 
+from crocevia_audit.adapters.unit_of_work import unit_of_work
 from crocevia_audit.bootstrap import create_app
 from crocevia_audit.domain.checkpoint import open_checkpoint
 from crocevia_audit.domain.entries import entry_bytes
@@ -169,7 +170,7 @@ async def test_a_malformed_notice_is_dead_lettered_with_its_reason_and_the_trail
     auditor = tokens.bearer("network", "network-auditor")
     async with audit_factory(database_url) as audit, jetstream(nats_url) as js:
         await one_by_one(audit, js, auditor, [net.event("requested", "ref-1"), good])
-        sign = wire_signers(js).headers
+        sign = (await wire_signers(js)).headers
         notifications = "service.notifications"
         for subject, payload in (
             (good.subject, b"{this is not json"),
@@ -225,7 +226,7 @@ async def test_a_notice_reusing_a_referral_event_s_id_is_a_duplicate_even_at_the
     # Another stream numbers its messages from 1 too: same id, same number, not a redelivery.
     clash = net.notice("reminder", "ref-1", event_id=event_id(requested))
     clash = type(clash)(clash.subject, clash.payload, requested.stream_sequence)
-    writer = TrailWriter(trail_db)
+    writer = TrailWriter(unit_of_work(trail_db))
     first = await writer.append(checked([requested]))
     again = await writer.append(checked([requested]))
     second = await writer.append(checked([clash]))

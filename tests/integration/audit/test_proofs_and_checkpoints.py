@@ -9,8 +9,9 @@ import pytest
 from nacl.signing import SigningKey
 from sqlalchemy import select, update
 
-from crocevia_audit.adapters import tree
+from crocevia_audit.adapters.queries import IntegrityQueries
 from crocevia_audit.adapters.tables import checkpoints, messaging, tree_nodes
+from crocevia_audit.adapters.unit_of_work import unit_of_work
 from crocevia_audit.domain.checkpoint import open_checkpoint
 from crocevia_audit.domain.note import parse_verifier_key
 from crocevia_audit.domain.verification import check_consistency, check_inclusion
@@ -29,7 +30,7 @@ def unb64(values):
 
 async def filled(db, count: int) -> tuple[TrailWriter, Network]:
     net = Network()
-    writer = TrailWriter(db)
+    writer = TrailWriter(unit_of_work(db))
     deliveries = [net.event("requested", f"ref-{i}") for i in range(count)]
     for start in range(0, count, 10):
         await writer.append(checked(deliveries[start : start + 10]))
@@ -44,12 +45,13 @@ def event_id_of(delivery) -> str:
 
 async def test_every_inclusion_proof_of_a_21_entry_trail_verifies_against_its_root(trail_db):
     net = Network()
-    writer = TrailWriter(trail_db)
+    writer = TrailWriter(unit_of_work(trail_db))
     deliveries = [net.event("requested", f"ref-{i}") for i in range(21)]
     await writer.append(checked(deliveries))
+    reads = IntegrityQueries(trail_db)
     for size in (1, 8, 13, 21):
         for index in range(size):
-            answer = await proofs.inclusion(trail_db, event_id_of(deliveries[index]), size, party=None)
+            answer = await proofs.inclusion(reads, event_id_of(deliveries[index]), size, party=None)
             assert answer["leaf_index"] == index
             check_inclusion(
                 base64.b64decode(answer["leaf_hash"]),
@@ -64,7 +66,7 @@ async def test_every_consistency_proof_of_a_21_entry_trail_verifies(trail_db):
     await filled(trail_db, 21)
     for old in range(1, 22):
         for new in range(old, 22):
-            answer = await proofs.consistency(trail_db, old, new)
+            answer = await proofs.consistency(IntegrityQueries(trail_db), old, new)
             check_consistency(
                 old,
                 new,
@@ -74,21 +76,26 @@ async def test_every_consistency_proof_of_a_21_entry_trail_verifies(trail_db):
             )
 
 
-async def test_a_proof_reads_a_logarithmic_number_of_nodes(trail_db, monkeypatch):
-    await filled(trail_db, 100)
-    asked: list[int] = []
-    fetch = tree.fetch_nodes
+class CountingReads(IntegrityQueries):
+    """The real queries, counting the nodes each read of the tree asks for."""
 
-    async def counting(session, names):
+    def __init__(self, db) -> None:
+        super().__init__(db)
+        self.asked: list[int] = []
+
+    async def nodes(self, names):
         names = list(names)
-        asked.append(len(names))
-        return await fetch(session, names)
+        self.asked.append(len(names))
+        return await super().nodes(names)
 
-    monkeypatch.setattr(tree, "fetch_nodes", counting)
-    await proofs.consistency(trail_db, 37, 100)
-    await proofs.inclusion(trail_db, (await _event_at(trail_db, 77)), 100, party=None)
+
+async def test_a_proof_reads_a_logarithmic_number_of_nodes(trail_db):
+    await filled(trail_db, 100)
+    reads = CountingReads(trail_db)
+    await proofs.consistency(reads, 37, 100)
+    await proofs.inclusion(reads, (await _event_at(trail_db, 77)), 100, party=None)
     bound = 3 * math.ceil(math.log2(100)) + 3
-    assert len(asked) == 2 and all(n <= bound for n in asked), asked
+    assert len(reads.asked) == 2 and all(n <= bound for n in reads.asked), reads.asked
 
 
 async def _event_at(db, position: int) -> str:
@@ -104,30 +111,33 @@ async def test_proofs_that_cannot_exist_are_refused_with_a_reason(trail_db):
     await filled(trail_db, 5)
     for old, new, slug in ((0, 3, "invalid-tree-size"), (4, 3, "invalid-tree-size"), (2, 9, "tree-too-large")):
         with pytest.raises(ProofRefused) as refused:
-            await proofs.consistency(trail_db, old, new)
+            await proofs.consistency(IntegrityQueries(trail_db), old, new)
         assert refused.value.slug == slug
     with pytest.raises(ProofRefused) as refused:
-        await proofs.inclusion(trail_db, "0190c3a0-0000-7000-8000-000000000000", 5, party=None)
+        await proofs.inclusion(IntegrityQueries(trail_db), "0190c3a0-0000-7000-8000-000000000000", 5, party=None)
     assert refused.value.status == 404
 
 
 async def test_staff_get_inclusion_proofs_only_for_entries_of_their_agency(trail_db):
     net = Network()
     delivery = net.event("requested", "ref-1")
-    await TrailWriter(trail_db).append(checked([delivery]))
-    assert (await proofs.inclusion(trail_db, event_id_of(delivery), 1, party="cpia2"))["leaf_index"] == 0
+    await TrailWriter(unit_of_work(trail_db)).append(checked([delivery]))
+    reads = IntegrityQueries(trail_db)
+    assert (await proofs.inclusion(reads, event_id_of(delivery), 1, party="cpia2"))["leaf_index"] == 0
     with pytest.raises(ProofRefused):
-        await proofs.inclusion(trail_db, event_id_of(delivery), 1, party="csl-lavoro")
+        await proofs.inclusion(reads, event_id_of(delivery), 1, party="csl-lavoro")
 
 
-def checkpointer_for(db, writer, every_entries=10) -> Checkpointer:
-    return Checkpointer(db, writer, SigningKey(b"k" * 32), ORIGIN, every_entries=every_entries, every_seconds=60)
+def checkpointer_for(writer, every_entries=10) -> Checkpointer:
+    return Checkpointer(
+        writer.uow, writer, SigningKey(b"k" * 32), ORIGIN, every_entries=every_entries, every_seconds=60
+    )
 
 
 async def test_a_checkpoint_is_signed_every_n_entries_and_queued_for_publication(trail_db):
     net = Network()
-    writer = TrailWriter(trail_db)
-    signer = checkpointer_for(trail_db, writer, every_entries=10)
+    writer = TrailWriter(unit_of_work(trail_db))
+    signer = checkpointer_for(writer, every_entries=10)
     assert (await signer.sign_if_due()).size == 0  # the empty tree, on first start
     sizes = []
     for _ in range(25):
@@ -155,7 +165,7 @@ async def test_a_checkpoint_is_signed_every_n_entries_and_queued_for_publication
 
 async def test_the_log_refuses_to_sign_a_tree_that_does_not_extend_its_last_checkpoint(trail_db):
     writer, net = await filled(trail_db, 12)
-    signer = checkpointer_for(trail_db, writer)
+    signer = checkpointer_for(writer)
     assert (await signer.sign_if_due()).size == 12
     async with trail_db.transaction() as session:  # someone rewrites history behind the log's back
         await session.execute(

@@ -13,6 +13,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from crocevia_audit.adapters.keys import DEFAULT_KEY_FILE, read_key_file
+from crocevia_audit.adapters.queries import IntegrityQueries
 from crocevia_audit.adapters.tables import (
     anomalies,
     checkpoints,
@@ -21,13 +22,15 @@ from crocevia_audit.adapters.tables import (
     trail_entries,
     tree_nodes,
 )
+from crocevia_audit.adapters.unit_of_work import unit_of_work
 from crocevia_audit.domain.announcements import Announcement
 from crocevia_audit.domain.checkpoint import Checkpoint, sign_checkpoint
+from crocevia_audit.domain.frontier import InMemoryNodes, root_from_nodes
 from crocevia_audit.domain.merkle import leaf_hash
-from crocevia_audit.domain.nodes import InMemoryNodes, StoredNode, root_from_nodes
+from crocevia_audit.domain.nodes import StoredNode
 from crocevia_audit.domain.note import VerifierKey
 from crocevia_audit.handlers.append import TrailWriter
-from crocevia_audit.handlers.gaps import GapWatch, list_gaps
+from crocevia_audit.handlers.gaps import GapWatch
 from crocevia_audit.handlers.published import compare_published
 from tests.integration.audit.events import Network, checked
 from tests.integration.audit.wire import jetstream, publish, stored
@@ -220,17 +223,17 @@ class OutboxAsStream:
 async def test_a_raised_gap_filled_twice_in_one_batch_keeps_every_closing_it_announces(trail_db):
     net = Network()
     event = {n: net.event("requested", f"ref-{n}", sequence=n) for n in (1, 3, 4, 6)}
-    writer = TrailWriter(trail_db)
+    writer = TrailWriter(unit_of_work(trail_db))
     await writer.append(checked([event[1], event[6]]))
-    assert await GapWatch(trail_db, grace_seconds=0, check_seconds=1).raise_overdue() == 1
+    assert await GapWatch(writer.uow, grace_seconds=0, check_seconds=1).raise_overdue() == 1
     await writer.append(checked([event[3], event[4]]))  # 3 splits the gap, 4 fills part of what 3 left
     key = SigningKey(b"k" * 32)
-    comparison = await compare_published(trail_db, OutboxAsStream(trail_db), VerifierKey(ORIGIN, bytes(key.verify_key)))
-    async with trail_db.sessions() as session:
-        gaps = await list_gaps(session, source="/agencies/pioltello-casa", status="all")
+    reads = IntegrityQueries(trail_db)
+    comparison = await compare_published(reads, OutboxAsStream(trail_db), VerifierKey(ORIGIN, bytes(key.verify_key)))
+    gaps = await reads.gaps(source="/agencies/pioltello-casa", status="all")
     assert comparison.ok, comparison.disagreements
     assert (comparison.gaps, comparison.gap_closings) == (1, 2)
-    assert sorted((g["first_missing"], g["last_missing"], g["closed_at"] is not None) for g in gaps) == [
+    assert sorted((g.range.first, g.range.last, g.closed_at is not None) for g in gaps) == [
         (2, 2, False),
         (2, 5, True),
         (4, 5, True),
@@ -252,7 +255,9 @@ async def test_a_checkpoint_no_key_of_the_log_signed_and_an_unreadable_message_a
     log_key, stranger = SigningKey(b"k" * 32), SigningKey(b"x" * 32)
     forged = sign_checkpoint(Checkpoint(ORIGIN, 0, bytes(32)), ORIGIN, stranger)
     stream = Messages(("audit.v1.checkpoint", forged.encode()), ("audit.v1.gap", b'{"id": "one"}'))
-    comparison = await compare_published(trail_db, stream, VerifierKey(ORIGIN, bytes(log_key.verify_key)))
+    comparison = await compare_published(
+        IntegrityQueries(trail_db), stream, VerifierKey(ORIGIN, bytes(log_key.verify_key))
+    )
     assert not comparison.ok
     assert [(d.kind.value, d.stream_sequence) for d in comparison.disagreements] == [
         ("unknown-signer", 1),

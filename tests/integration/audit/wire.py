@@ -12,20 +12,29 @@ import nats
 from nats.js import JetStreamContext
 
 from crocevia_common.messaging.intake import Delivery
+from crocevia_common.messaging.stream_specs import bucket_stream
+from crocevia_common.messaging.streams import directory_bucket
 from crocevia_contracts.directory import service_party
 from crocevia_contracts.sealing import PartyKeys
+from crocevia_contracts.stream import DIRECTORY
 from tests.kit.parties import Signers
 
 _signers: weakref.WeakKeyDictionary[JetStreamContext, Signers] = weakref.WeakKeyDictionary()
-_keys: dict[str, dict[str, PartyKeys]] = {}  # by NATS server: the same keys on every connection
+# By NATS server and the directory it holds: the same keys on every connection to a server,
+# and across its restarts, but never the keys of an earlier server that used the same port
+# (they are not in this server's directory).
+_keys: dict[tuple[str, str], dict[str, PartyKeys]] = {}
 
 
-def signers(js: JetStreamContext) -> Signers:
-    """The keys the test's agencies and notifications service sign with on this NATS server."""
+async def signers(js: JetStreamContext) -> Signers:
+    """The keys the test's agencies and notifications service sign with on this NATS server;
+    each is in its directory once it has signed something."""
     found = _signers.get(js)
     if found is None:
         server = str(js._nc.connected_url.netloc if js._nc.connected_url else "")  # type: ignore[attr-defined]
-        found = _signers[js] = Signers(js, keys=_keys.setdefault(server, {}))
+        await directory_bucket(js)
+        made = (await js.stream_info(bucket_stream(DIRECTORY).name)).created
+        found = _signers[js] = Signers(js, keys=_keys.setdefault((server, str(made)), {}))
     return found
 
 
@@ -48,7 +57,7 @@ async def publish(js: JetStreamContext, deliveries: Iterable[Delivery], *, dedup
     """Publish events as a node's relay does: signed by their publisher, ``Nats-Msg-Id`` =
     event id (unless not ``dedupe``)."""
     for delivery in deliveries:
-        headers = await signers(js).headers(publisher(delivery.subject), delivery.payload)
+        headers = await (await signers(js)).headers(publisher(delivery.subject), delivery.payload)
         if dedupe:
             try:
                 headers["Nats-Msg-Id"] = json.loads(delivery.payload)["id"]

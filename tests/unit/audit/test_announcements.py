@@ -13,23 +13,25 @@ from crocevia_audit.domain.announcements import (
     AnnouncedGap,
     AnnouncedGapClosed,
     AnnouncementError,
+    Anomaly,
 )
 
 AT = datetime(2026, 3, 2, 9, 0, 0, 123456, tzinfo=UTC)
 
 
-def test_an_anomaly_reads_back_as_the_row_it_announces():
-    row = {
-        "kind": "repeated-sequence",
-        "event_id": "0190a0a0-0000-7000-8000-000000000001",
-        "source": "/agencies/cpia2",
-        "sequence": 7,
-        "stream_sequence": 42,
-        "detected_at": AT.replace(tzinfo=None),  # as SQLite gives it back
-        "subject": "referral.v1.cpia2.pioltello-casa.accepted",
-        "payload_sha256": "0" * 64,
-    }
-    announced = AnnouncedAnomaly.of_row(row)
+def test_an_anomaly_reads_back_as_it_was_announced():
+    anomaly = Anomaly(
+        kind="repeated-sequence",
+        event_id="0190a0a0-0000-7000-8000-000000000001",
+        source="/agencies/cpia2",
+        sequence=7,
+        subject="referral.v1.cpia2.pioltello-casa.accepted",
+        stream_sequence=42,
+        payload_sha256="0" * 64,
+        detail="sequence 7 of /agencies/cpia2 belongs to another event",
+        detected_at=AT,
+    )
+    announced = anomaly.announced()
     assert AnnouncedAnomaly.parse(json.dumps(announced.body()).encode()) == announced
     assert announced.body() == {
         "kind": "repeated-sequence",

@@ -1,16 +1,13 @@
-"""RFC 9162 section 2.1 tree hashing, and the streaming root an offline verifier uses."""
+"""RFC 9162 section 2.1 tree hashing."""
 
 from __future__ import annotations
 
 import hashlib
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from crocevia_audit.domain.merkle import (
     EMPTY_ROOT,
-    StreamingRoot,
     leaf_hash,
     node_hash,
     root_from_leaf_hashes,
@@ -34,7 +31,6 @@ REFERENCE_ROOTS = [
 def test_empty_tree_root_is_the_sha256_of_nothing() -> None:
     assert EMPTY_ROOT.hex() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
     assert root_from_leaf_hashes([]) == EMPTY_ROOT
-    assert StreamingRoot().root() == EMPTY_ROOT
 
 
 def test_leaf_hash_is_sha256_of_zero_byte_then_entry() -> None:
@@ -75,36 +71,3 @@ def test_a_single_leaf_tree_has_the_leaf_hash_as_root() -> None:
 def test_three_leaf_tree_puts_the_perfect_pair_on_the_left() -> None:
     a, b, c = leaf_hashes(3)
     assert root_from_leaf_hashes([a, b, c]) == node_hash(node_hash(a, b), c)
-
-
-def test_streaming_root_matches_the_recursive_definition_at_every_size() -> None:
-    hashes = leaf_hashes(130)
-    stream = StreamingRoot()
-    for size, leaf in enumerate(hashes, start=1):
-        stream.add(leaf)
-        assert stream.size == size
-        assert stream.root() == root_from_leaf_hashes(hashes[:size])
-
-
-def test_streaming_root_keeps_one_subtree_per_set_bit_of_the_size() -> None:
-    stream = StreamingRoot()
-    stream.extend(leaf_hashes(1_000))
-    # 1000 = 0b1111101000: six perfect subtrees, whatever the length of the input.
-    assert [level for level, _ in stream.frontier] == [9, 8, 7, 6, 5, 3]
-
-
-def test_streaming_add_reports_the_perfect_nodes_it_completes() -> None:
-    a, b, c, d = leaf_hashes(4)
-    stream = StreamingRoot()
-    assert stream.add(a) == [(0, 0, a)]
-    assert stream.add(b) == [(0, 1, b), (1, 0, node_hash(a, b))]
-    assert stream.add(c) == [(0, 2, c)]
-    assert stream.add(d) == [(0, 3, d), (1, 1, node_hash(c, d)), (2, 0, node_hash(node_hash(a, b), node_hash(c, d)))]
-
-
-@given(st.lists(st.binary(max_size=40), max_size=300))
-def test_streaming_root_equals_recursive_mth_for_any_entries(entries: list[bytes]) -> None:
-    hashes = [leaf_hash(entry) for entry in entries]
-    stream = StreamingRoot()
-    stream.extend(hashes)
-    assert stream.root() == root_from_leaf_hashes(hashes)

@@ -1,41 +1,13 @@
-"""Stored perfect subtrees: what an append writes, and roots from O(log n) reads."""
+"""Stored perfect subtrees: every one of them is kept, and roots come from O(log n) reads."""
 
 from __future__ import annotations
 
 import pytest
 
+from crocevia_audit.domain.frontier import InMemoryNodes, root_from_nodes
 from crocevia_audit.domain.merkle import EMPTY_ROOT, node_hash, root_from_leaf_hashes
-from crocevia_audit.domain.nodes import (
-    InMemoryNodes,
-    MissingNodeError,
-    StoredNode,
-    nodes_completed_by_append,
-    perfect_subtrees,
-    root_from_nodes,
-    subtree_hash,
-)
+from crocevia_audit.domain.nodes import MissingNodeError, perfect_subtrees, subtree_hash
 from tests.unit.audit.trees import CountingReader, SyntheticTree, leaf_hashes, stored_tree
-
-
-def test_appending_an_even_leaf_stores_only_the_leaf() -> None:
-    a, b, c = leaf_hashes(3)
-    store = stored_tree([a, b])
-    assert nodes_completed_by_append(2, c, store) == [StoredNode(0, 2, c)]
-
-
-def test_appending_the_last_leaf_of_a_perfect_tree_completes_every_level() -> None:
-    hashes = leaf_hashes(8)
-    store = stored_tree(hashes[:7])
-    completed = nodes_completed_by_append(7, hashes[7], store)
-    assert [(node.level, node.index) for node in completed] == [(0, 7), (1, 3), (2, 1), (3, 0)]
-    assert completed[-1].digest == root_from_leaf_hashes(hashes)
-
-
-def test_append_reads_one_left_sibling_per_completed_level() -> None:
-    hashes = leaf_hashes(64)
-    reader = CountingReader(stored_tree(hashes[:63]))
-    nodes_completed_by_append(63, hashes[63], reader)
-    assert reader.reads == 6
 
 
 def test_every_stored_node_is_the_root_of_its_perfect_subtree() -> None:

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from crocevia_audit.domain.entries import entry_bytes, is_notice_subject, project
-from crocevia_audit.domain.indicators import Target, TrailEvent, indicators
-from crocevia_contracts.directory import ResponseTarget
+from crocevia_audit.domain.indicators import TrailEvent, indicators
+from tests.unit.audit.directory import ROUTINE, entry, targets_of
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -91,9 +91,7 @@ def notice(kind: str, referral: str, hours: float) -> TrailEvent:
     return event(kind, referral, hours, domain=None)
 
 
-TARGETS = {
-    ("cpia2", "main-service", "routine"): Target(ResponseTarget(receive_within_hours=24, decide_within_hours=120))
-}
+TARGETS = targets_of(entry("cpia2", ROUTINE))
 AS_OF = datetime(2026, 4, 10, tzinfo=UTC)
 
 

@@ -8,8 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crocevia_audit.domain.checkpoint import Checkpoint
+from crocevia_audit.domain.frontier import InMemoryNodes
 from crocevia_audit.domain.merkle import leaf_hash, root_from_leaf_hashes
-from crocevia_audit.domain.nodes import InMemoryNodes, StoredNode
+from crocevia_audit.domain.nodes import StoredNode
 from crocevia_audit.domain.tamper import Mismatch, MismatchKind, StoredLeaf, first_mismatch
 from tests.unit.audit.trees import entries
 

@@ -9,10 +9,9 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from crocevia_audit.adapters.announcements import AnnouncementReader
-from crocevia_audit.adapters.directory import response_targets
 from crocevia_audit.adapters.keys import load_signing_key
-from crocevia_audit.adapters.publishing import AUDIT_EVENTS
 from crocevia_audit.adapters.tables import messaging
+from crocevia_audit.adapters.unit_of_work import unit_of_work
 from crocevia_audit.entrypoints.routes import checkpoints, indicators, integrity, trail
 from crocevia_audit.entrypoints.web import install_web
 from crocevia_audit.handlers.append import TrailWriter
@@ -23,12 +22,42 @@ from crocevia_audit.settings import AuditSettings
 from crocevia_common.messaging.intake import Intake
 from crocevia_common.service import ServiceRuntime
 from crocevia_contracts.notices import ALL_NOTICES
-from crocevia_contracts.stream import NOTICES, REFERRAL_EVENTS
+from crocevia_contracts.stream import AUDIT_ANNOUNCEMENTS, NOTICES, REFERRAL_EVENTS
 from crocevia_contracts.subjects import ALL_REFERRAL_EVENTS
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
 CONSUMER = "audit"
 NOTICE_CONSUMER = "audit-notices"
+
+
+async def start_log(rt: ServiceRuntime, settings: AuditSettings) -> AuditLog:
+    """The trail's writer, checkpoints and gap watch on the runtime's database and NATS;
+    the first start signs the empty tree."""
+    await rt.ensure_stream(AUDIT_ANNOUNCEMENTS)
+    uow = unit_of_work(rt.db)
+    writer = TrailWriter(uow)
+    checkpointer = Checkpointer(
+        uow,
+        writer,
+        await load_signing_key(rt.db, settings),
+        settings.origin,
+        every_entries=settings.checkpoint_every_entries,
+        every_seconds=settings.checkpoint_every_seconds,
+        wake=rt.relay.wake,
+    )
+    await checkpointer.sign_if_due()
+    gaps = GapWatch(
+        uow, grace_seconds=settings.gap_grace_seconds, check_seconds=settings.gap_check_seconds, wake=rt.relay.wake
+    )
+    return AuditLog(
+        settings,
+        rt.db,
+        writer,
+        checkpointer,
+        gaps,
+        rt.directory.target_for,
+        published=lambda: AnnouncementReader(rt.jetstream()),
+    )
 
 
 def create_app(settings: AuditSettings | None = None) -> FastAPI:
@@ -38,25 +67,7 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
     app = runtime.create_app(title="Crocevia audit: the governance trail")
 
     async def start(rt: ServiceRuntime) -> None:
-        await rt.ensure_stream(AUDIT_EVENTS)
-        writer = TrailWriter(rt.db)
-        key = await load_signing_key(rt.db, settings)
-        checkpointer = Checkpointer(
-            rt.db,
-            writer,
-            key,
-            settings.origin,
-            every_entries=settings.checkpoint_every_entries,
-            every_seconds=settings.checkpoint_every_seconds,
-            wake=rt.relay.wake,
-        )
-        await checkpointer.sign_if_due()  # the first start signs the empty tree
-        gaps = GapWatch(
-            rt.db,
-            grace_seconds=settings.gap_grace_seconds,
-            check_seconds=settings.gap_check_seconds,
-            wake=rt.relay.wake,
-        )
+        log = app.state.audit = await start_log(rt, settings)
         # Referral events and the notifications' notices: one writer, so appends from both
         # stay serialised; the same checks (signatures of agencies and of notifications).
         intake = Intake(rt.keys, notices=True)
@@ -66,30 +77,21 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
                 stream=stream,
                 filter_subject=subjects,
                 intake=intake,
-                apply=writer.apply,
+                apply=log.writer.apply,
                 batch_size=settings.batch_size,
                 batched=True,
                 fetch_wait_seconds=settings.fetch_wait_seconds,
-                after_batch=checkpointer.sign_if_due,
+                after_batch=log.checkpointer.sign_if_due,
             )
             for name, stream, subjects in (
                 (CONSUMER, REFERRAL_EVENTS, ALL_REFERRAL_EVENTS),
                 (NOTICE_CONSUMER, NOTICES, ALL_NOTICES),
             )
         }
-        app.state.audit = AuditLog(
-            settings,
-            rt.db,
-            writer,
-            checkpointer,
-            gaps,
-            lambda: response_targets(rt.directory),
-            published=lambda: AnnouncementReader(rt.jetstream()),
-        )
         app.state.consumer = consumers[CONSUMER]
         app.state.notice_consumer = consumers[NOTICE_CONSUMER]
-        rt.spawn(checkpointer.run(), "audit-checkpoints")
-        rt.spawn(gaps.run(), "audit-gaps")
+        rt.spawn(log.checkpointer.run(), "audit-checkpoints")
+        rt.spawn(log.gaps.run(), "audit-gaps")
 
     runtime.on_start(start)
     for router in (trail.router, checkpoints.router, integrity.router, indicators.router):

@@ -32,7 +32,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from crocevia_audit.adapters.tables import log_keys, signing_keys
-from crocevia_audit.domain.note import VerifierKey, verifier_key
+from crocevia_audit.domain.note import verifier_key
 from crocevia_audit.settings import AuditSettings
 from crocevia_common.db import Database
 
@@ -124,16 +124,6 @@ async def record_public_key(db: Database, name: str, key: SigningKey) -> None:
             )
     except IntegrityError:  # another replica recorded it first
         pass
-
-
-async def earlier_keys(db: Database, name: str, current: bytes) -> list[VerifierKey]:
-    """The other public keys the log named ``name`` has signed with, oldest first."""
-    k = log_keys.c
-    async with db.sessions() as session:
-        rows = await session.execute(
-            select(k.public_key).where(k.name == name, k.public_key != current).order_by(k.first_used_at)
-        )
-        return [VerifierKey(name, bytes(public)) for (public,) in rows]
 
 
 async def _forget_private_keys(db: Database) -> None:

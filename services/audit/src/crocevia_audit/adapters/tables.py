@@ -123,9 +123,6 @@ anomalies = Table(
     Column("detected_at", UtcDateTime(), nullable=False),
 )
 
-# Tables revision 0001 made; the ones below were added later.
-AUDIT_TABLES = (trail_entries, tree_nodes, checkpoints, signing_keys, source_sequences, sequence_gaps, anomalies)
-
 # Added by revision 0002: every public key the log has signed checkpoints with (never a
 # private key), so that a checkpoint signed by another key is named, not just refused.
 log_keys = Table(

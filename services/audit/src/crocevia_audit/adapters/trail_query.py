@@ -7,20 +7,22 @@ addressed to it."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from crocevia_audit.adapters.tables import trail_entries
+from crocevia_audit.domain.indicators import TrailEvent
 from crocevia_common import inputs
+from crocevia_common.db import Database
 
 c = trail_entries.c
 # Everything but the entry bytes: what listings and exports show.
 LISTED = [col for col in trail_entries.columns if col.name != "entry"]
+_CHUNK = 2000  # rows per fetch of the indicators' streamed query
 
 
 def concerning(party: str) -> ColumnElement[bool]:
@@ -72,6 +74,14 @@ class TrailFilter:
             conditions.append(c.position < self.below)
         return query.where(*conditions) if conditions else query
 
+    def described(self) -> dict[str, Any]:
+        """The filters set (``below`` aside), as an export's header names them."""
+        return {
+            k: (list(v) if isinstance(v, tuple) else v)
+            for k, v in asdict(self).items()
+            if v not in (None, ()) and k != "below"
+        }
+
     def is_whole_trail(self) -> bool:
         """True when the filter keeps every entry below ``below``."""
         return not any(
@@ -105,51 +115,69 @@ def decode_cursor(cursor: str, newest_first: bool) -> int:
     return position
 
 
-async def page(
-    session: AsyncSession, flt: TrailFilter, *, limit: int, newest_first: bool, cursor: str | None
-) -> tuple[list[RowMapping], str | None]:
-    """One page of entries and the cursor of the next (None at the end)."""
-    query = flt.apply(select(*LISTED))
-    if cursor is not None:
-        after = decode_cursor(cursor, newest_first)
-        query = query.where(c.position < after if newest_first else c.position > after)
-    order = c.position.desc() if newest_first else c.position.asc()
-    rows = list((await session.execute(query.order_by(order).limit(limit + 1))).mappings())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (encode_cursor(rows[-1]["position"], newest_first) if more and rows else None)
+class TrailQueries:
+    """Listings of the trail; each opens its own read session."""
 
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
-async def scan(
-    session: AsyncSession, flt: TrailFilter, *, page_size: int, with_entry: bool = False
-) -> AsyncIterator[RowMapping]:
-    """Every matching entry, oldest first, reading ``page_size`` rows at a time."""
-    columns = [*LISTED, c.entry] if with_entry else LISTED
-    after = -1
-    while True:
-        query = flt.apply(select(*columns)).where(c.position > after).order_by(c.position).limit(page_size)
-        rows = list((await session.execute(query)).mappings())
-        for row in rows:
-            yield row
-        if len(rows) < page_size:
-            return
-        after = rows[-1]["position"]
+    async def page(
+        self, flt: TrailFilter, *, limit: int, newest_first: bool, cursor: str | None
+    ) -> tuple[list[RowMapping], str | None]:
+        """One page of entries and the cursor of the next (None at the end); CursorError
+        for a cursor this listing did not give out."""
+        query = flt.apply(select(*LISTED))
+        if cursor is not None:
+            after = decode_cursor(cursor, newest_first)
+            query = query.where(c.position < after if newest_first else c.position > after)
+        order = c.position.desc() if newest_first else c.position.asc()
+        async with self.db.sessions() as session:
+            rows = list((await session.execute(query.order_by(order).limit(limit + 1))).mappings())
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return rows, (encode_cursor(rows[-1]["position"], newest_first) if more and rows else None)
 
+    async def scan(self, flt: TrailFilter, *, page_size: int, with_entry: bool = False) -> AsyncIterator[RowMapping]:
+        """Every matching entry, oldest first, reading ``page_size`` rows at a time."""
+        columns = [*LISTED, c.entry] if with_entry else LISTED
+        after = -1
+        async with self.db.sessions() as session:
+            while True:
+                query = flt.apply(select(*columns)).where(c.position > after).order_by(c.position).limit(page_size)
+                rows = list((await session.execute(query)).mappings())
+                for row in rows:
+                    yield row
+                if len(rows) < page_size:
+                    return
+                after = rows[-1]["position"]
 
-async def by_event_id(
-    session: AsyncSession, event_id: str, party: str | None, *, with_entry: bool = False
-) -> RowMapping | None:
-    """The entry of ``event_id``, if ``party``'s view holds it (any, with no party)."""
-    query = select(*LISTED, c.entry) if with_entry else select(*LISTED)
-    query = query.where(c.event_id == event_id)
-    if party:
-        query = query.where(concerning(party))
-    return (await session.execute(query)).mappings().first()
+    async def parties(self, party: str | None) -> list[str]:
+        """The agencies that send or receive in ``party``'s view of the trail (all, with no party)."""
+        senders, receivers = select(c.sender_agency), select(c.receiver_agency)
+        if party:
+            senders, receivers = senders.where(concerning(party)), receivers.where(concerning(party))
+        async with self.db.sessions() as session:
+            return sorted(str(a) for a in (await session.execute(senders.union(receivers))).scalars())
 
-
-async def parties(session: AsyncSession, party: str | None) -> list[str]:
-    """The agencies that send or receive in ``party``'s view of the trail (all, with no party)."""
-    senders, receivers = select(c.sender_agency), select(c.receiver_agency)
-    if party:
-        senders, receivers = senders.where(concerning(party)), receivers.where(concerning(party))
-    return sorted(str(a) for a in (await session.execute(senders.union(receivers))).scalars())
+    async def indicator_events(
+        self, since: datetime | None, until: datetime | None, party: str | None
+    ) -> AsyncIterator[TrailEvent]:
+        """The events of referrals requested in ``[since, until)``, by referral, in trail
+        order. One query, streamed (a server-side cursor on PostgreSQL), so memory holds one
+        chunk of rows at a time and the cohort is selected once, not once per page."""
+        cohort = select(c.referral_id).where(c.event == "requested")
+        if since:
+            cohort = cohort.where(c.occurred_at >= since)
+        if until:
+            cohort = cohort.where(c.occurred_at < until)
+        if party:
+            cohort = cohort.where(concerning(party))
+        query = (
+            select(*(getattr(c, name) for name in TrailEvent.__slots__))
+            .where(c.referral_id.in_(cohort.scalar_subquery()))
+            .order_by(c.referral_id, c.position)
+            .execution_options(yield_per=_CHUNK)
+        )
+        async with self.db.sessions() as session:
+            async for row in await session.stream(query):
+                yield TrailEvent(*row)

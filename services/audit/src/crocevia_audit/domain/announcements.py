@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from crocevia_audit.domain.entries import utc
+from crocevia_audit.domain.entries import parse_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +24,11 @@ class Announcement:
     stream_sequence: int
     subject: str
     data: bytes
+
+
+def json_payload(body: dict[str, Any]) -> bytes:
+    """An announcement's bytes: compact JSON."""
+    return json.dumps(body, separators=(",", ":"), default=str).encode()
 
 
 class AnnouncementsUnavailable(RuntimeError):
@@ -55,7 +60,7 @@ def _field(body: Mapping[str, Any], name: str, kind: type[Any], *, optional: boo
 
 def _time(body: Mapping[str, Any], name: str) -> datetime:
     try:
-        return utc(_field(body, name, str))
+        return parse_time(_field(body, name, str))
     except ValueError as exc:
         if isinstance(exc, AnnouncementError):
             raise
@@ -72,18 +77,6 @@ class AnnouncedAnomaly:
     sequence: int | None
     stream_sequence: int | None  # of the offending message, in its own stream
     detected_at: datetime
-
-    @classmethod
-    def of_row(cls, row: Mapping[Any, Any]) -> AnnouncedAnomaly:
-        """The announcement of a ``trail_anomalies`` row."""
-        return cls(
-            row["kind"],
-            row["event_id"],
-            row["source"],
-            row["sequence"],
-            row["stream_sequence"],
-            utc(row["detected_at"]),
-        )
 
     def body(self) -> dict[str, Any]:
         return {
@@ -106,6 +99,44 @@ class AnnouncedAnomaly:
             _field(body, "stream_sequence", int, optional=True),
             _time(body, "detected_at"),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Anomaly:
+    """A duplicate event id or a reused sequence number, as the audit records it: the
+    offending message's subject and the SHA-256 of its payload, never the payload."""
+
+    kind: str  # duplicate | repeated-sequence
+    event_id: str
+    source: str | None
+    sequence: int | None
+    subject: str
+    stream_sequence: int | None
+    payload_sha256: str
+    detail: str
+    detected_at: datetime
+    id: int | None = None  # None until stored
+
+    def announced(self) -> AnnouncedAnomaly:
+        """What ``audit.v1.anomaly`` says of it."""
+        return AnnouncedAnomaly(
+            self.kind, self.event_id, self.source, self.sequence, self.stream_sequence, self.detected_at
+        )
+
+    def view(self) -> dict[str, Any]:
+        """What ``GET /anomalies`` lists."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "event_id": self.event_id,
+            "source": self.source,
+            "sequence": self.sequence,
+            "subject": self.subject,
+            "stream_sequence": self.stream_sequence,
+            "payload_sha256": self.payload_sha256,
+            "detail": self.detail,
+            "detected_at": self.detected_at.isoformat(),
+        }
 
 
 @dataclass(frozen=True, slots=True)

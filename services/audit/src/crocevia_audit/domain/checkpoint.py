@@ -11,6 +11,7 @@ import base64
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from nacl.signing import SigningKey
 
@@ -76,6 +77,17 @@ class Checkpoint:
         if base64.b64encode(root).decode() != root_line:
             raise CheckpointError("root hash is not canonical base64")
         return cls(origin, int(size_line), root, tuple(extensions))
+
+
+@dataclass(frozen=True, slots=True)
+class SignedCheckpoint:
+    """A checkpoint the log signed, as it keeps it: the tree size and root, and the signed
+    note exactly as served and published."""
+
+    size: int
+    root: bytes
+    note: str
+    created_at: datetime
 
 
 def sign_checkpoint(checkpoint: Checkpoint, signer_name: str, signing_key: SigningKey) -> str:

@@ -62,9 +62,10 @@ def entry_bytes(index: int, nats_subject: str, raw_envelope: dict[str, Any]) -> 
     return canonical_json({"event": public_event(raw_envelope), "index": index, "nats_subject": nats_subject})
 
 
-def utc(value: str | datetime) -> datetime:
-    """An RFC 3339 time (or a datetime) as an aware UTC datetime."""
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
+def parse_time(text: str) -> datetime:
+    """An RFC 3339 time of an entry (a time without offset is UTC) as an aware UTC datetime;
+    ValueError when it is not one."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
@@ -97,6 +98,22 @@ class EntryFields:
         return {name: getattr(self, name) for name in self.__slots__}
 
 
+@dataclass(frozen=True, slots=True)
+class RecordedEntry:
+    """One entry as the trail stores it: its columns, its bytes and leaf hash, and (not
+    hashed) where and when the audit received it."""
+
+    fields: EntryFields
+    entry: bytes
+    leaf_hash: bytes
+    stream_sequence: int | None
+    recorded_at: datetime
+
+    @property
+    def position(self) -> int:
+        return self.fields.position
+
+
 def project(entry: bytes) -> EntryFields:
     """The queryable fields of an entry; raise ValueError if the bytes are not an entry."""
     doc = json.loads(entry)
@@ -121,8 +138,8 @@ def project(entry: bytes) -> EntryFields:
         priority=data["priority"],
         reason_code=data.get("reason_code"),
         outcome=data.get("outcome"),
-        time=utc(event["time"]),
-        occurred_at=utc(data["occurred_at"]),
+        time=parse_time(event["time"]),
+        occurred_at=parse_time(data["occurred_at"]),
     )
 
 
@@ -146,6 +163,6 @@ def _project_notice(doc: dict[str, Any]) -> EntryFields:
         priority=data["priority"],
         reason_code=None,
         outcome=None,
-        time=utc(event["time"]),
-        occurred_at=utc(event["time"]),
+        time=parse_time(event["time"]),
+        occurred_at=parse_time(event["time"]),
     )

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +27,34 @@ class GapRange:
     @property
     def missing(self) -> int:
         return self.last - self.first + 1
+
+
+@dataclass
+class Gap:
+    """A range of one source's sequence numbers found missing: open until a late arrival
+    fills it, raised (announced on ``audit.v1.gap``) once it stays open past the grace."""
+
+    source: str
+    range: GapRange
+    detected_at: datetime
+    raised_at: datetime | None = None
+    closed_at: datetime | None = None
+    closed_by_event_id: str | None = None
+    id: int | None = None  # None until stored
+
+    def view(self) -> dict[str, Any]:
+        """What ``GET /gaps`` lists and ``audit.v1.gap`` carries."""
+        return {
+            "id": self.id,
+            "source": self.source,
+            "first_missing": self.range.first,
+            "last_missing": self.range.last,
+            "missing": self.range.missing,
+            "detected_at": self.detected_at.isoformat(),
+            "raised_at": self.raised_at.isoformat() if self.raised_at else None,
+            "closed_at": self.closed_at.isoformat() if self.closed_at else None,
+            "closed_by_event_id": self.closed_by_event_id,
+        }
 
 
 class Arrival(StrEnum):

@@ -7,7 +7,9 @@ late they come. Times run from the ``requested`` event's ``occurred_at`` to the 
 the middle value (the mean of the two middle ones for an even count); the 90th
 percentile is the nearest-rank one (the smallest value at or above 90% of the values).
 A response target is missed when the step came later than the target, or has not come
-and the target has passed at ``as_of``; targets are calendar hours.
+and the target has passed at ``as_of``. The target is the contracts' one rule
+(``ServiceTarget``: the priority's, else the routine one; from the ``requested`` event's
+``occurred_at``; on the receiving agency's calendar), the one reminders count by too.
 
 Reminders and escalations (notices) are counted with the referral they are about; they
 are not lifecycle steps, so they change none of the other numbers, and the referral's
@@ -19,12 +21,12 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from crocevia_contracts.directory import ResponseTarget, WorkingCalendar
+from crocevia_contracts.directory import ServiceTarget
 
 DIMENSIONS = ("pair", "service", "domain", "month")
 NOTICES = ("reminder", "escalation")  # the ``event`` of a notice's trail entry
@@ -44,21 +46,10 @@ class TrailEvent:
     outcome: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
-    """A service's response target, and the working calendar of the agency that offers it."""
-
-    target: ResponseTarget
-    calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
-
-    def receive_by(self, requested_at: datetime) -> datetime:
-        return self.target.receive_by(requested_at, self.calendar)
-
-    def decide_by(self, requested_at: datetime) -> datetime:
-        return self.target.decide_by(requested_at, self.calendar)
-
-
-TargetKey = tuple[str, str, str]  # receiving agency, service id, priority
+# The target a referral is held to: (receiving agency, service id, priority) -> the
+# directory's ``AgencyEntry.target_for`` (``DirectoryView.target_for``), None when the
+# service states none or the agency is not in the directory.
+TargetOf = Callable[[str, str, str], ServiceTarget | None]
 
 
 @dataclass
@@ -110,7 +101,7 @@ class Group:
     to_decide: list[float] = field(default_factory=list)
     to_complete: list[float] = field(default_factory=list)
 
-    def add(self, referral: Referral, target: Target | None, as_of: datetime) -> None:
+    def add(self, referral: Referral, target: ServiceTarget | None, as_of: datetime) -> None:
         at, requested = referral.at, referral.at["requested"]
         self.counts["requested"] += 1
         self.counts["reminders"] += referral.notices["reminder"]
@@ -181,19 +172,6 @@ def group_key(first: TrailEvent, requested: datetime, dimensions: Sequence[str])
     return tuple(dict(key).items())
 
 
-def referrals_of(events: Iterable[TrailEvent]) -> Iterable[Referral]:
-    """Fold events (grouped by referral, each referral's in trail order) into referrals."""
-    current: Referral | None = None
-    for event in events:
-        if current is None or current.first.referral_id != event.referral_id:
-            if current is not None:
-                yield current
-            current = Referral(event)
-        current.add(event)
-    if current is not None:
-        yield current
-
-
 class Tally:
     """Referrals folded into groups one at a time, so memory grows with groups, not events."""
 
@@ -201,7 +179,7 @@ class Tally:
         self,
         *,
         dimensions: Sequence[str],
-        targets: Mapping[TargetKey, Target],
+        targets: TargetOf,
         as_of: datetime,
         since: datetime | None = None,
         until: datetime | None = None,
@@ -212,6 +190,16 @@ class Tally:
         self.since = since
         self.until = until
         self.groups: dict[tuple[tuple[str, Any], ...], Group] = {}
+        self._current: Referral | None = None
+
+    def add_event(self, event: TrailEvent) -> None:
+        """Fold the next event in: events come grouped by referral, each referral's in trail order."""
+        if self._current is not None and self._current.first.referral_id != event.referral_id:
+            self.add(self._current)
+            self._current = None
+        if self._current is None:
+            self._current = Referral(event)
+        self._current.add(event)
 
     def add(self, referral: Referral) -> None:
         requested = referral.at.get("requested")
@@ -219,11 +207,14 @@ class Tally:
             return
         first = referral.facts or referral.first
         key = group_key(first, requested, self.dimensions)
-        target = self.targets.get((first.receiver_agency, first.service_id, first.priority))
+        target = self.targets(first.receiver_agency, first.service_id, first.priority)
         self.groups.setdefault(key, Group()).add(referral, target, self.as_of)
 
     def rows(self) -> list[dict[str, Any]]:
-        """One row per group, sorted by group."""
+        """One row per group, sorted by group (the referral being folded counts too)."""
+        if self._current is not None:
+            self.add(self._current)
+            self._current = None
         return [
             {"group": dict(key), **self.groups[key].as_dict()}
             for key in sorted(self.groups, key=lambda k: [str(v) for _, v in k])
@@ -234,7 +225,7 @@ def indicators(
     events: Iterable[TrailEvent],
     *,
     dimensions: Sequence[str],
-    targets: Mapping[TargetKey, Target],
+    targets: TargetOf,
     as_of: datetime,
     since: datetime | None = None,
     until: datetime | None = None,
@@ -242,6 +233,6 @@ def indicators(
     """One row per group of referrals requested in ``[since, until)``, sorted by group;
     ``events`` come grouped by referral, each referral's in trail order."""
     tally = Tally(dimensions=dimensions, targets=targets, as_of=as_of, since=since, until=until)
-    for referral in referrals_of(events):
-        tally.add(referral)
+    for event in events:
+        tally.add_event(event)
     return tally.rows()

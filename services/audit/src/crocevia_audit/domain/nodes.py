@@ -7,16 +7,16 @@ of the tree is composed from at most one perfect node per level when it is neede
 
 Which nodes a computation here reads depends only on sizes and indexes, never on the hash
 values, so an asynchronous caller may first record the names read, fetch them in one
-query, then compute again.
+query, then compute again. How the tree grows is :mod:`crocevia_audit.domain.frontier`'s.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from crocevia_audit.domain.merkle import fold_border, node_hash
+from crocevia_audit.domain.merkle import HASH_SIZE, fold_border
 
 
 class MissingNodeError(LookupError):
@@ -45,23 +45,17 @@ class NodeReader(Protocol):
         ...
 
 
-def nodes_completed_by_append(index: int, leaf: bytes, reader: NodeReader) -> list[StoredNode]:
-    """The perfect nodes that appending ``leaf`` as leaf number ``index`` completes.
+class NodesByName:
+    """A :class:`NodeReader` over the nodes it was given; any other is missing."""
 
-    The first is the leaf itself at level 0; then one node per trailing one bit of
-    ``index`` (each a left sibling that was waiting for this leaf), so at most
-    ``log2(index) + 1`` nodes and as many reads. The caller persists them in the same
-    transaction as the entry, so storage always describes a whole tree of ``index + 1``.
-    """
-    if index < 0:
-        raise ValueError(f"leaf index must not be negative, got {index}")
-    completed = [StoredNode(0, index, leaf)]
-    level, position, current = 0, index, leaf
-    while position & 1:
-        current = node_hash(reader.get(level, position - 1), current)
-        level, position = level + 1, position >> 1
-        completed.append(StoredNode(level, position, current))
-    return completed
+    def __init__(self, nodes: dict[tuple[int, int], bytes]) -> None:
+        self.nodes = nodes
+
+    def get(self, level: int, index: int) -> bytes:
+        try:
+            return self.nodes[(level, index)]
+        except KeyError:
+            raise MissingNodeError(level, index) from None
 
 
 def perfect_subtrees(start: int, end: int) -> list[tuple[int, int]]:
@@ -90,49 +84,20 @@ def subtree_hash(start: int, end: int, reader: NodeReader) -> bytes:
     return fold_border([reader.get(level, index) for level, index in perfect_subtrees(start, end)])
 
 
-def root_from_nodes(tree_size: int, reader: NodeReader) -> bytes:
-    """The root of the tree of ``tree_size`` leaves, from O(log n) stored nodes."""
-    if tree_size < 0:
-        raise ValueError(f"tree size must not be negative, got {tree_size}")
-    if tree_size == 0:
-        return fold_border([])
-    return subtree_hash(0, tree_size, reader)
-
-
-class InMemoryNodes:
-    """A dict-backed :class:`NodeReader` that can also grow the tree, for tests and tools."""
+class _Recorder:
+    """A NodeReader that answers zeros and remembers what was asked."""
 
     def __init__(self) -> None:
-        self._nodes: dict[tuple[int, int], bytes] = {}
-        self._size = 0
-
-    @classmethod
-    def from_leaf_hashes(cls, leaves: Iterable[bytes]) -> InMemoryNodes:
-        """A store holding every perfect node of the tree over ``leaves``."""
-        store = cls()
-        for leaf in leaves:
-            store.append(leaf)
-        return store
-
-    @property
-    def size(self) -> int:
-        """How many leaves the stored tree has."""
-        return self._size
+        self.names: set[tuple[int, int]] = set()
 
     def get(self, level: int, index: int) -> bytes:
-        try:
-            return self._nodes[(level, index)]
-        except KeyError:
-            raise MissingNodeError(level, index) from None
+        self.names.add((level, index))
+        return bytes(HASH_SIZE)
 
-    def store(self, nodes: Iterable[StoredNode]) -> None:
-        """Write nodes (overwriting any at the same name, as a tamperer could)."""
-        for node in nodes:
-            self._nodes[(node.level, node.index)] = node.digest
 
-    def append(self, leaf: bytes) -> list[StoredNode]:
-        """Append the next leaf hash, storing and returning the nodes it completed."""
-        completed = nodes_completed_by_append(self._size, leaf, self)
-        self.store(completed)
-        self._size += 1
-        return completed
+def names_read_by(compute: Callable[[NodeReader], object]) -> set[tuple[int, int]]:
+    """The nodes ``compute`` reads (it must not branch on hash values, which every
+    computation of this module and of proofs and frontiers respects)."""
+    recorder = _Recorder()
+    compute(recorder)
+    return recorder.names

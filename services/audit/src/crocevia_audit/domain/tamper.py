@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from crocevia_audit.domain.checkpoint import Checkpoint
-from crocevia_audit.domain.merkle import StreamingRoot, leaf_hash
-from crocevia_audit.domain.nodes import MissingNodeError, NodeReader
+from crocevia_audit.domain.frontier import Frontier
+from crocevia_audit.domain.merkle import leaf_hash
+from crocevia_audit.domain.nodes import MissingNodeError, NodeReader, StoredNode
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,37 @@ class Mismatch:
     detail: str
 
 
+class _Vouching:
+    """The checkpoints still to meet, smallest first, and how far the last one that
+    matched vouches for the trail."""
+
+    def __init__(self, checkpoints: Iterable[Checkpoint]) -> None:
+        self.pending = sorted(checkpoints, key=lambda checkpoint: checkpoint.size, reverse=True)
+        self.vouched = 0  # leaves [0, vouched) are covered by a checkpoint that matched
+
+    def check(self, tree: Frontier) -> Mismatch | None:
+        """Compare the tree with every checkpoint of its size."""
+        while self.pending and self.pending[-1].size == tree.size:
+            checkpoint = self.pending.pop()
+            if tree.root() != checkpoint.root:
+                return Mismatch(
+                    MismatchKind.ROOT_DIFFERS,
+                    self.vouched,
+                    checkpoint.size,
+                    f"root of the first {checkpoint.size} entries differs from the checkpoint",
+                )
+            self.vouched = checkpoint.size
+        return None
+
+    def beyond(self, tree: Frontier) -> Mismatch | None:
+        """A checkpoint larger than the whole trail."""
+        if not self.pending:
+            return None
+        largest = self.pending[0].size
+        detail = f"{tree.size} entries stored, but a checkpoint vouches for {largest}"
+        return Mismatch(MismatchKind.TRUNCATED, tree.size, largest, detail)
+
+
 def first_mismatch(
     leaves: Iterable[StoredLeaf],
     checkpoints: Iterable[Checkpoint],
@@ -63,67 +95,41 @@ def first_mismatch(
     subtree. Returns ``None`` when everything recomputes: every entry hashes to its leaf
     hash, every stored node matches, and every checkpoint's root is recomputed at its size.
     """
-    pending = sorted(checkpoints, key=lambda checkpoint: checkpoint.size, reverse=True)
-    stream = StreamingRoot()
-    vouched = 0  # leaves [0, vouched) are covered by a checkpoint that matched
-
-    def check_checkpoints() -> Mismatch | None:
-        nonlocal vouched
-        while pending and pending[-1].size == stream.size:
-            checkpoint = pending.pop()
-            if stream.root() != checkpoint.root:
-                return Mismatch(
-                    MismatchKind.ROOT_DIFFERS,
-                    vouched,
-                    checkpoint.size,
-                    f"root of the first {checkpoint.size} entries differs from the checkpoint",
-                )
-            vouched = checkpoint.size
-        return None
-
-    if found := check_checkpoints():
+    vouching = _Vouching(checkpoints)
+    tree = Frontier()
+    if found := vouching.check(tree):
         return found
     for leaf in leaves:
-        expected = stream.size
-        if leaf.index != expected:
-            return Mismatch(
-                MismatchKind.BROKEN_SEQUENCE,
-                expected,
-                expected + 1,
-                f"expected entry {expected}, found entry {leaf.index}",
-            )
-        if leaf_hash(leaf.entry) != leaf.leaf_hash:
-            return Mismatch(
-                MismatchKind.ALTERED_ENTRY,
-                expected,
-                expected + 1,
-                f"entry {expected} no longer hashes to its stored leaf hash",
-            )
-        completed = stream.add(leaf.leaf_hash)
+        if found := _leaf_differs(leaf, tree.size):
+            return found
+        completed = tree.append(leaf.leaf_hash)
         if nodes is not None and (found := _first_altered_node(completed, nodes)):
             return found
-        if found := check_checkpoints():
+        if found := vouching.check(tree):
             return found
-    if pending:
-        largest = pending[0].size
-        return Mismatch(
-            MismatchKind.TRUNCATED,
-            stream.size,
-            largest,
-            f"{stream.size} entries stored, but a checkpoint vouches for {largest}",
-        )
+    return vouching.beyond(tree)
+
+
+def _leaf_differs(leaf: StoredLeaf, expected: int) -> Mismatch | None:
+    if leaf.index != expected:
+        detail = f"expected entry {expected}, found entry {leaf.index}"
+        return Mismatch(MismatchKind.BROKEN_SEQUENCE, expected, expected + 1, detail)
+    if leaf_hash(leaf.entry) != leaf.leaf_hash:
+        detail = f"entry {expected} no longer hashes to its stored leaf hash"
+        return Mismatch(MismatchKind.ALTERED_ENTRY, expected, expected + 1, detail)
     return None
 
 
-def _first_altered_node(completed: list[tuple[int, int, bytes]], nodes: NodeReader) -> Mismatch | None:
+def _first_altered_node(completed: list[StoredNode], nodes: NodeReader) -> Mismatch | None:
     # Level 0 is the stored leaf hash itself, already compared with the entry.
-    for level, index, recomputed in completed[1:]:
+    for recomputed in completed[1:]:
+        level, index = recomputed.level, recomputed.index
         start, end = index << level, (index + 1) << level
         try:
-            stored = nodes.get(level, index)
+            stored: bytes | None = nodes.get(level, index)
         except MissingNodeError:
             stored = None
-        if stored != recomputed:
+        if stored != recomputed.digest:
             state = "is missing" if stored is None else "differs from the recomputed one"
             return Mismatch(
                 MismatchKind.ALTERED_NODE,

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy.engine import RowMapping
 
-from crocevia_audit.domain.entries import utc
+
+def as_utc(moment: datetime) -> datetime:
+    """An instant from a query string (one without an offset is UTC), in UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class TrailItem(BaseModel):
@@ -35,10 +38,8 @@ class TrailItem(BaseModel):
     leaf_hash: str  # base64, as in proofs
 
     @classmethod
-    def of(cls, row: RowMapping) -> TrailItem:
+    def of(cls, row: Mapping[Any, Any]) -> TrailItem:
         values: dict[str, Any] = {name: row[name] for name in cls.model_fields if name != "leaf_hash"}
-        for name in ("time", "occurred_at", "recorded_at"):
-            values[name] = utc(values[name])
         return cls(**values, leaf_hash=base64.b64encode(row["leaf_hash"]).decode())
 
 

@@ -3,18 +3,15 @@ stored, so a row removed from the database later is still on record in the strea
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from crocevia_audit.adapters.publishing import ANOMALY_SUBJECT, enqueue, json_payload
-from crocevia_audit.domain.announcements import AnnouncedAnomaly
+from crocevia_audit.domain.announcements import Anomaly, json_payload
+from crocevia_audit.handlers.ports import Outbox
 from crocevia_contracts import new_event_id
+from crocevia_contracts.stream import AUDIT_ANOMALY_SUBJECT
 
 
-async def announce_anomalies(session: AsyncSession, rows: Iterable[Mapping[Any, Any]]) -> None:
-    """Queue one ``audit.v1.anomaly`` per ``trail_anomalies`` row, in the caller's transaction."""
-    for row in rows:
-        body = AnnouncedAnomaly.of_row(row).body()
-        await enqueue(session, new_event_id(), ANOMALY_SUBJECT, json_payload(body))
+async def announce_anomalies(outbox: Outbox, found: Iterable[Anomaly]) -> None:
+    """Queue one ``audit.v1.anomaly`` per anomaly, in the unit of work's transaction."""
+    for anomaly in found:
+        await outbox.enqueue(new_event_id(), AUDIT_ANOMALY_SUBJECT, json_payload(anomaly.announced().body()))

@@ -13,26 +13,21 @@ import asyncio
 import hashlib
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
 
-from sqlalchemy import func, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from crocevia_audit.adapters.locking import lock_trail
-from crocevia_audit.adapters.sequences import SequenceBook
-from crocevia_audit.adapters.tables import anomalies, trail_entries
-from crocevia_audit.adapters.tree import Frontier, store_nodes
-from crocevia_audit.domain.entries import NOTICE_KINDS, entry_bytes, is_notice_subject, project
+from crocevia_audit.domain.announcements import Anomaly
+from crocevia_audit.domain.entries import RecordedEntry, entry_bytes, is_notice_subject, project
+from crocevia_audit.domain.frontier import Frontier, border_names
 from crocevia_audit.domain.gaps import Arrival
 from crocevia_audit.domain.merkle import leaf_hash
 from crocevia_audit.domain.nodes import StoredNode
+from crocevia_audit.domain.sequences import SequenceBook
 from crocevia_audit.handlers.anomalies import announce_anomalies
 from crocevia_audit.handlers.gaps import announce_closed
 from crocevia_audit.handlers.intake import Accepted, NotAnEvent, accept
-from crocevia_common.db import Database
+from crocevia_audit.handlers.ports import StreamPlace, TrailWork, UnitOfWork
 from crocevia_common.messaging.intake import (
     Delivery,
     Parties,
@@ -59,27 +54,33 @@ class Result:
 
 @dataclass
 class _Batch:
-    rows: list[dict[str, Any]]
-    nodes: list[StoredNode]
-    anomalies: list[dict[str, Any]]
+    """What one batch appends, read and written in its transaction."""
+
+    tree: Frontier
+    known: dict[str, StreamPlace]
+    parties: dict[str, Parties]
+    book: SequenceBook
+    now: datetime
+    entries: list[RecordedEntry] = field(default_factory=list)
+    nodes: list[StoredNode] = field(default_factory=list)
+    anomalies: list[Anomaly] = field(default_factory=list)
 
 
 class TrailWriter:
     """The only writer of the trail. One batch at a time (``lock``), so positions follow
     the order of the batches and, inside one, the order of the stream."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
         self.lock = asyncio.Lock()
         self.counts: Counter[str] = Counter()
         self._frontier: Frontier | None = None
 
-    async def frontier(self, session: AsyncSession) -> Frontier:
-        """The tree's border as stored; reloaded if another writer moved the tree on."""
-        last = (await session.execute(select(func.max(trail_entries.c.position)))).scalar_one_or_none()
-        size = 0 if last is None else int(last) + 1
+    async def frontier(self, work: TrailWork) -> Frontier:
+        """The tree's border as stored; read again if another writer moved the tree on."""
+        size = await work.entries.size()
         if self._frontier is None or self._frontier.size != size:
-            self._frontier = await Frontier.load(session, size)
+            self._frontier = Frontier.read(size, await work.nodes.read(border_names(size)))
         return self._frontier
 
     @property
@@ -89,8 +90,8 @@ class TrailWriter:
 
     async def head(self) -> tuple[int, bytes]:
         """The size and root of the tree as stored now."""
-        async with self.lock, self.db.sessions() as session:
-            frontier = await self.frontier(session)
+        async with self.lock, self.uow() as work:
+            frontier = await self.frontier(work)
             return frontier.size, frontier.root()
 
     async def append(self, items: Sequence[Verified]) -> list[Result]:
@@ -114,105 +115,63 @@ class TrailWriter:
         return [r.reason if r.outcome is Outcome.REJECTED else None for r in await self.append(items)]
 
     async def _append(self, accepted: list[tuple[int, Accepted]]) -> dict[int, Result]:
-        now = datetime.now(UTC)
-        results: dict[int, Result] = {}
-        batch = _Batch([], [], [])
-        async with self.db.transaction() as session:
-            await lock_trail(session)
-            work = (await self.frontier(session)).copy()
-            known = await _known(session, [a.item.id for _, a in accepted])
-            parties = await _requested_parties(session, [a.item.referral_id for _, a in accepted])
-            book = await SequenceBook.load(session, [a.item.source for _, a in accepted])
-            for i, item in accepted:
-                results[i] = _one(item, work, known, parties, book, batch, now)
-            if batch.rows:
-                await session.execute(insert(trail_entries), batch.rows)
-            await store_nodes(session, batch.nodes)
-            if batch.anomalies:
-                await session.execute(insert(anomalies), batch.anomalies)
-                await announce_anomalies(session, batch.anomalies)
-            await book.save(session)
-            await announce_closed(session, book.closed)
-        self._frontier = work
+        async with self.uow() as work:
+            batch = _Batch(
+                (await self.frontier(work)).copy(),
+                await work.entries.places([a.item.id for _, a in accepted]),
+                await work.entries.requested_parties([a.item.referral_id for _, a in accepted]),
+                await work.sequences.load([a.item.source for _, a in accepted]),
+                datetime.now(UTC),
+            )
+            results = {i: _one(item, batch) for i, item in accepted}
+            await work.entries.add(batch.entries)
+            await work.nodes.add(batch.nodes)
+            await work.anomalies.add(batch.anomalies)
+            await announce_anomalies(work.outbox, batch.anomalies)
+            await work.sequences.save(batch.book)
+            await announce_closed(work.outbox, batch.book.closed)
+        self._frontier = batch.tree
         return results
 
 
-# Where an entry came from: its stream (notices and referral events have their own, with
-# their own message numbers) and its sequence number in that stream.
-_StreamPlace = tuple[bool, int | None]  # (a notice, stream sequence)
-
-
-async def _known(session: AsyncSession, event_ids: list[str]) -> dict[str, _StreamPlace]:
-    c = trail_entries.c
-    rows = await session.execute(select(c.event_id, c.event, c.stream_sequence).where(c.event_id.in_(set(event_ids))))
-    return {row.event_id: (row.event in NOTICE_KINDS, row.stream_sequence) for row in rows}
-
-
-async def _requested_parties(session: AsyncSession, referral_ids: list[str]) -> dict[str, Parties]:
-    """The parties of each referral's ``requested`` in the trail."""
-    c = trail_entries.c
-    rows = await session.execute(
-        select(c.referral_id, c.sender_agency, c.receiver_agency, c.service_id).where(
-            c.referral_id.in_(set(referral_ids)), c.event == "requested"
-        )
-    )
-    return {r.referral_id: Parties(r.sender_agency, r.receiver_agency, r.service_id) for r in rows}
-
-
-def _place(delivery: Delivery) -> _StreamPlace:
+def _place(delivery: Delivery) -> StreamPlace:
     return is_notice_subject(delivery.subject), delivery.stream_sequence
 
 
-def _one(
-    item: Accepted,
-    work: Frontier,
-    known: dict[str, _StreamPlace],
-    parties: dict[str, Parties],
-    book: SequenceBook,
-    batch: _Batch,
-    now: datetime,
-) -> Result:
+def _one(item: Accepted, batch: _Batch) -> Result:
     checked, delivery = item.item, item.delivery
-    if checked.id in known:
-        if delivery.stream_sequence is not None and known[checked.id] == _place(delivery):
+    if checked.id in batch.known:
+        if delivery.stream_sequence is not None and batch.known[checked.id] == _place(delivery):
             return Result(Outcome.REDELIVERED)
-        batch.anomalies.append(_anomaly("duplicate", item, now, "event id already in the trail"))
+        batch.anomalies.append(_anomaly("duplicate", item, batch.now, "event id already in the trail"))
         return Result(Outcome.DUPLICATE, reason="event id already in the trail")
     try:
-        check_parties(checked, parties.get(checked.referral_id))
+        check_parties(checked, batch.parties.get(checked.referral_id))
     except Unprocessable as exc:
         return Result(Outcome.REJECTED, reason=exc.reason)
-    seen = book.observe(checked.source, checked.sequence, checked.id, now)
+    seen = batch.book.observe(checked.source, checked.sequence, checked.id, batch.now)
     if seen.arrival is Arrival.REPEATED:  # observing a repeat changes nothing
         return Result(Outcome.REJECTED, reason=sequence_reused(checked))
     if checked.envelope is not None and checked.envelope.name.value == "requested":
-        parties[checked.referral_id] = checked.parties
-    position = work.size
+        batch.parties[checked.referral_id] = checked.parties
+    position = batch.tree.size
     entry = entry_bytes(position, delivery.subject, item.raw)
     leaf = leaf_hash(entry)
-    batch.nodes.extend(work.append(leaf))
-    batch.rows.append(
-        {
-            **project(entry).as_row(),
-            "stream_sequence": delivery.stream_sequence,
-            "recorded_at": now,
-            "entry": entry,
-            "leaf_hash": leaf,
-        }
-    )
-    known[checked.id] = _place(delivery)
+    batch.nodes.extend(batch.tree.append(leaf))
+    batch.entries.append(RecordedEntry(project(entry), entry, leaf, delivery.stream_sequence, batch.now))
+    batch.known[checked.id] = _place(delivery)
     return Result(Outcome.APPENDED, position=position)
 
 
-def _anomaly(kind: str, item: Accepted, now: datetime, detail: str) -> dict[str, Any]:
-    return {
-        "kind": kind,
-        "event_id": item.item.id,
-        "source": item.item.source,
-        "sequence": item.item.sequence,
-        "subject": item.delivery.subject,
-        "stream_sequence": item.delivery.stream_sequence,
-        "payload_sha256": hashlib.sha256(item.delivery.payload).hexdigest(),
-        "detail": detail,
-        "detected_at": now,
-    }
+def _anomaly(kind: str, item: Accepted, now: datetime, detail: str) -> Anomaly:
+    return Anomaly(
+        kind=kind,
+        event_id=item.item.id,
+        source=item.item.source,
+        sequence=item.item.sequence,
+        subject=item.delivery.subject,
+        stream_sequence=item.delivery.stream_sequence,
+        payload_sha256=hashlib.sha256(item.delivery.payload).hexdigest(),
+        detail=detail,
+        detected_at=now,
+    )

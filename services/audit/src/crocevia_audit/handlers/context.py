@@ -1,11 +1,11 @@
-"""What the audit's use cases work with, wired once by ``bootstrap``."""
+"""What the audit's entry points work with, wired once by ``bootstrap``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from crocevia_audit.domain.indicators import Target, TargetKey
+from crocevia_audit.domain.indicators import TargetOf
 from crocevia_audit.handlers.append import TrailWriter
 from crocevia_audit.handlers.checkpoints import Checkpointer
 from crocevia_audit.handlers.gaps import GapWatch
@@ -17,10 +17,10 @@ from crocevia_common.db import Database
 @dataclass
 class AuditLog:
     settings: AuditSettings
-    db: Database
+    db: Database  # read by the views (``views.py``); written only through the handlers
     writer: TrailWriter
     checkpointer: Checkpointer
     gaps: GapWatch
-    response_targets: Callable[[], Mapping[TargetKey, Target]]
+    targets: TargetOf  # the response target a referral is held to, from the directory
     # What the audit has published on its stream AUDIT, read back (None: not compared).
     published: Callable[[], PublishedFacts] | None = None

@@ -16,17 +16,11 @@ import base64
 import csv
 import io
 import json
-from collections.abc import AsyncIterator
-from dataclasses import asdict
+from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from typing import Any
 
-from sqlalchemy.engine import RowMapping
-
-from crocevia_audit.adapters import trail_query
-from crocevia_audit.adapters.trail_query import TrailFilter
-from crocevia_audit.domain.entries import EntryFields, utc
-from crocevia_audit.handlers.checkpoints import SignedCheckpoint
-from crocevia_common.db import Database
+from crocevia_audit.domain.checkpoint import SignedCheckpoint
+from crocevia_audit.domain.entries import EntryFields
 
 FORMAT = "crocevia-trail-export/v1"
 CSV_COLUMNS = (*EntryFields.__slots__, "recorded_at", "leaf_hash")
@@ -40,59 +34,53 @@ def export_headers(checkpoint: SignedCheckpoint) -> dict[str, str]:
     }
 
 
-def header_line(checkpoint: SignedCheckpoint, flt: TrailFilter) -> bytes:
-    filters = {
-        k: (list(v) if isinstance(v, tuple) else v)
-        for k, v in asdict(flt).items()
-        if v not in (None, ()) and k != "below"
-    }
+def header_line(checkpoint: SignedCheckpoint, filters: Mapping[str, Any], complete: bool) -> bytes:
     header: dict[str, Any] = {
         "format": FORMAT,
         "tree_size": checkpoint.size,
-        "complete": flt.is_whole_trail(),
-        "filters": filters,
+        "complete": complete,
+        "filters": dict(filters),
         "checkpoint": checkpoint.note,
     }
     return json.dumps(header, default=str, separators=(",", ":")).encode() + b"\n"
 
 
-async def jsonl(db: Database, checkpoint: SignedCheckpoint, flt: TrailFilter, page_size: int) -> AsyncIterator[bytes]:
-    """The header, then each entry below the checkpoint's size, one line each."""
-    yield header_line(checkpoint, flt)
-    async with db.sessions() as session:
-        chunk: list[bytes] = []
-        async for row in trail_query.scan(session, flt, page_size=page_size, with_entry=True):
-            chunk.append(bytes(row["entry"]) + b"\n")
-            if len(chunk) >= page_size:
-                yield b"".join(chunk)
-                chunk = []
-        if chunk:
+async def jsonl(header: bytes, rows: AsyncIterable[Mapping[Any, Any]], page_size: int) -> AsyncIterator[bytes]:
+    """The header, then each entry's bytes, one line each, ``page_size`` lines a chunk."""
+    yield header
+    chunk: list[bytes] = []
+    async for row in rows:
+        chunk.append(bytes(row["entry"]) + b"\n")
+        if len(chunk) >= page_size:
             yield b"".join(chunk)
+            chunk = []
+    if chunk:
+        yield b"".join(chunk)
 
 
-def _csv_values(row: RowMapping) -> list[Any]:
+def _csv_values(row: Mapping[Any, Any]) -> list[Any]:
     values: list[Any] = []
     for name in CSV_COLUMNS:
         value = row[name]
         if name == "leaf_hash":
             value = base64.b64encode(value).decode()
         elif name in ("time", "occurred_at", "recorded_at"):
-            value = utc(value).isoformat()
+            value = value.isoformat()
         values.append(value)
     return values
 
 
-async def csv_rows(db: Database, flt: TrailFilter, page_size: int) -> AsyncIterator[bytes]:
+async def csv_rows(rows: AsyncIterable[Mapping[Any, Any]]) -> AsyncIterator[bytes]:
+    """A header row, then one row per entry, in chunks."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
-    async with db.sessions() as session:
-        count = 0
-        async for row in trail_query.scan(session, flt, page_size=page_size):
-            writer.writerow(_csv_values(row))
-            count += 1
-            if count % _CSV_ROWS_PER_CHUNK == 0:
-                yield buffer.getvalue().encode()
-                buffer.seek(0)
-                buffer.truncate()
+    count = 0
+    async for row in rows:
+        writer.writerow(_csv_values(row))
+        count += 1
+        if count % _CSV_ROWS_PER_CHUNK == 0:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
     yield buffer.getvalue().encode()

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from crocevia_audit.domain.entries import utc
+from crocevia_audit.domain.entries import parse_time
 from crocevia_common.messaging.intake import Delivery, Verified
 
 
@@ -31,7 +31,7 @@ def accept(item: Verified) -> Accepted:
     times = [raw.get("time")] + ([raw["data"].get("occurred_at")] if item.envelope is not None else [])
     try:  # the trail's columns are read back from the raw times: they must parse as RFC 3339
         for value in times:
-            utc(value)
+            parse_time(value)
     except (ValueError, TypeError, KeyError, AttributeError):
         raise NotAnEvent("time or occurred_at is not an RFC 3339 time") from None
     return Accepted(item, raw)

@@ -5,16 +5,9 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from crocevia_audit.adapters import trail_query
-from crocevia_audit.adapters.tables import trail_entries
-from crocevia_audit.adapters.tree import compute_with_nodes
-from crocevia_audit.domain.nodes import root_from_nodes
+from crocevia_audit.domain.frontier import root_from_nodes
 from crocevia_audit.domain.proofs import consistency_proof, inclusion_proof
-from crocevia_audit.handlers.checkpoints import checkpoint_of_size, latest_checkpoint
-from crocevia_common.db import Database
+from crocevia_audit.handlers.ports import IntegrityReads, compute_with_nodes
 
 
 class ProofRefused(Exception):
@@ -31,63 +24,52 @@ def b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
 
 
-async def stored_size(session: AsyncSession) -> int:
-    last = (await session.execute(select(func.max(trail_entries.c.position)))).scalar_one_or_none()
-    return 0 if last is None else int(last) + 1
-
-
-async def _tree_size(session: AsyncSession, asked: int | None) -> int:
-    size = await stored_size(session)
+async def _tree_size(reads: IntegrityReads, asked: int | None) -> int:
+    size = await reads.size()
     if asked is None:
-        latest = await latest_checkpoint(session)
+        latest = await reads.checkpoint()
         return latest.size if latest else size
     if asked > size:
         raise ProofRefused(422, "tree-too-large", f"the trail holds {size} entries, not {asked}")
     return asked
 
 
-async def inclusion(db: Database, event_id: str, tree_size: int | None, party: str | None) -> dict[str, Any]:
+async def inclusion(reads: IntegrityReads, event_id: str, tree_size: int | None, party: str | None) -> dict[str, Any]:
     """The proof that ``event_id`` is in the tree of ``tree_size`` (default: the latest
     checkpoint's) with the root it leads to; ``party`` limits the caller to its agency's entries."""
-    async with db.sessions() as session:
-        row = await trail_query.by_event_id(session, event_id, party)
-        if row is None:
-            raise ProofRefused(404, "event-not-found", f"no event {event_id} in the trail")
-        size = await _tree_size(session, tree_size)
-        index = int(row["position"])
-        if index >= size:
-            raise ProofRefused(422, "not-yet-in-tree", f"event {event_id} is entry {index}, after a tree of {size}")
-        proof, root = await compute_with_nodes(
-            session, lambda nodes: (inclusion_proof(index, size, nodes), root_from_nodes(size, nodes))
-        )
-        signed = await checkpoint_of_size(session, size)
+    stored = await reads.entry_of(event_id, party)
+    if stored is None:
+        raise ProofRefused(404, "event-not-found", f"no event {event_id} in the trail")
+    size = await _tree_size(reads, tree_size)
+    index = stored.position
+    if index >= size:
+        raise ProofRefused(422, "not-yet-in-tree", f"event {event_id} is entry {index}, after a tree of {size}")
+    proof, root = await compute_with_nodes(
+        reads.nodes, lambda nodes: (inclusion_proof(index, size, nodes), root_from_nodes(size, nodes))
+    )
+    signed = await reads.checkpoint(size)
     return {
         "event_id": event_id,
         "leaf_index": index,
         "tree_size": size,
-        "leaf_hash": b64(row["leaf_hash"]),
+        "leaf_hash": b64(stored.leaf_hash),
         "root": b64(root),
         "proof": [b64(h) for h in proof],
         "checkpoint": signed.note if signed else None,
     }
 
 
-async def consistency(db: Database, old: int, new: int) -> dict[str, Any]:
+async def consistency(reads: IntegrityReads, old: int, new: int) -> dict[str, Any]:
     """The proof that the tree of ``new`` entries extends the tree of ``old``."""
     if old < 1:
         raise ProofRefused(422, "invalid-tree-size", "a consistency proof starts from a tree of at least 1 entry")
     if new < old:
         raise ProofRefused(422, "invalid-tree-size", f"to ({new}) must not be smaller than from ({old})")
-    async with db.sessions() as session:
-        await _tree_size(session, new)
-        proof, old_root, new_root = await compute_with_nodes(
-            session,
-            lambda nodes: (
-                consistency_proof(old, new, nodes),
-                root_from_nodes(old, nodes),
-                root_from_nodes(new, nodes),
-            ),
-        )
+    await _tree_size(reads, new)
+    proof, old_root, new_root = await compute_with_nodes(
+        reads.nodes,
+        lambda nodes: (consistency_proof(old, new, nodes), root_from_nodes(old, nodes), root_from_nodes(new, nodes)),
+    )
     return {
         "from": old,
         "to": new,

@@ -20,17 +20,11 @@ as soon as it is read: everything published was committed before, so it must be 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
-from sqlalchemy import select, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from crocevia_audit.adapters.publishing import ANOMALY_SUBJECT, CHECKPOINT_SUBJECT, GAP_CLOSED_SUBJECT, GAP_SUBJECT
-from crocevia_audit.adapters.tables import anomalies, checkpoints, sequence_gaps
-from crocevia_audit.adapters.tree import fetch_nodes
 from crocevia_audit.domain.announcements import (
     AnnouncedAnomaly,
     AnnouncedGap,
@@ -40,14 +34,19 @@ from crocevia_audit.domain.announcements import (
     AnnouncementsUnavailable,
 )
 from crocevia_audit.domain.checkpoint import Checkpoint, CheckpointError, open_log_checkpoint, signed_by_earlier_key
-from crocevia_audit.domain.entries import utc
-from crocevia_audit.domain.nodes import MissingNodeError, perfect_subtrees, root_from_nodes
+from crocevia_audit.domain.frontier import Frontier, border_names
+from crocevia_audit.domain.gaps import Gap
+from crocevia_audit.domain.nodes import MissingNodeError
 from crocevia_audit.domain.note import VerifierKey
-from crocevia_common.db import Database
+from crocevia_audit.handlers.ports import IntegrityReads
+from crocevia_contracts.stream import (
+    AUDIT_ANOMALY_SUBJECT,
+    AUDIT_CHECKPOINT_SUBJECT,
+    AUDIT_GAP_CLOSED_SUBJECT,
+    AUDIT_GAP_SUBJECT,
+)
 
-T = TypeVar("T")
 LISTED_PER_KIND = 100  # beyond this, a kind of disagreement is only counted
-_CHUNK = 400  # values per IN (...) query
 
 
 class DisagreementKind(StrEnum):
@@ -133,23 +132,17 @@ class PublishedFacts(Protocol):
     async def each_batch(self, handle: Callable[[list[Announcement]], Awaitable[None]]) -> None: ...
 
 
-def _chunks(values: Sequence[T]) -> Iterable[Sequence[T]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
-
-
-def _same_gap(row: Any, gap: AnnouncedGap) -> bool:
+def _same_gap(stored: Gap, gap: AnnouncedGap) -> bool:
     return (
-        (row.source, row.first_missing, row.last_missing) == (gap.source, gap.first_missing, gap.last_missing)
-        and utc(row.detected_at) == gap.detected_at
-        and row.raised_at is not None
-        and utc(row.raised_at) == gap.raised_at
+        (stored.source, stored.range.first, stored.range.last) == (gap.source, gap.first_missing, gap.last_missing)
+        and stored.detected_at == gap.detected_at
+        and stored.raised_at == gap.raised_at
     )
 
 
 class _Comparison:
-    def __init__(self, db: Database, key: VerifierKey, earlier: Sequence[VerifierKey]) -> None:
-        self.db = db
+    def __init__(self, reads: IntegrityReads, key: VerifierKey, earlier: Sequence[VerifierKey]) -> None:
+        self.reads = reads
         self.key = key
         self.earlier = earlier
         self.report = PublishedComparison()
@@ -164,30 +157,31 @@ class _Comparison:
             self.report.messages += 1
             at = message.stream_sequence
             try:
-                if message.subject == CHECKPOINT_SUBJECT:
+                if message.subject == AUDIT_CHECKPOINT_SUBJECT:
                     if (checkpoint := self._open(message)) is not None:
                         signed.append((at, checkpoint))
-                elif message.subject == GAP_SUBJECT:
+                elif message.subject == AUDIT_GAP_SUBJECT:
                     gaps.append((at, AnnouncedGap.parse(message.data)))
-                elif message.subject == GAP_CLOSED_SUBJECT:
+                elif message.subject == AUDIT_GAP_CLOSED_SUBJECT:
                     closings.append((at, AnnouncedGapClosed.parse(message.data)))
-                elif message.subject == ANOMALY_SUBJECT:
+                elif message.subject == AUDIT_ANOMALY_SUBJECT:
                     found.append((at, AnnouncedAnomaly.parse(message.data)))
             except AnnouncementError as exc:
                 detail = f"the message on {message.subject} is not what that subject carries: {exc}"
                 self.report.add(Disagreement(DisagreementKind.UNREADABLE, at, detail))
-        async with self.db.sessions() as session:
-            await self._checkpoints(session, signed)
-            await self._gaps(session, gaps)
-            await self._closings(session, closings)
-            await self._anomalies(session, found)
+        await self._checkpoints(signed)
+        await self._gaps(gaps)
+        await self._closings(closings)
+        await self._anomalies(found)
 
     def _open(self, message: Announcement) -> Checkpoint | None:
         at = message.stream_sequence
         try:
             checkpoint, signer = open_log_checkpoint(message.data, self.key, self.earlier)
         except CheckpointError as exc:
-            detail = f"a message on {CHECKPOINT_SUBJECT} is not a checkpoint signed by a key of this log: {exc.reason}"
+            detail = (
+                f"a message on {AUDIT_CHECKPOINT_SUBJECT} is not a checkpoint signed by a key of this log: {exc.reason}"
+            )
             self.report.add(Disagreement(DisagreementKind.UNKNOWN_SIGNER, at, detail))
             return None
         if signer != self.key:
@@ -195,16 +189,12 @@ class _Comparison:
             self.report.add(Disagreement(DisagreementKind.EARLIER_KEY, at, detail, checkpoint.size))
         return checkpoint
 
-    async def _checkpoints(self, session: AsyncSession, signed: list[tuple[int, Checkpoint]]) -> None:
+    async def _checkpoints(self, signed: list[tuple[int, Checkpoint]]) -> None:
         if not signed:
             return
-        c = checkpoints.c
-        sizes = sorted({checkpoint.size for _, checkpoint in signed})
-        stored: dict[int, bytes] = {}
-        for chunk in _chunks(sizes):
-            rows = await session.execute(select(c.size, c.root).where(c.size.in_(chunk)))
-            stored.update({int(size): bytes(root) for size, root in rows})
-        nodes = await fetch_nodes(session, {name for size in sizes if size > 0 for name in perfect_subtrees(0, size)})
+        sizes = {checkpoint.size for _, checkpoint in signed}
+        stored = await self.reads.checkpoint_roots(sizes)
+        nodes = await self.reads.nodes({name for size in sizes for name in border_names(size)})
         report = self.report
         for at, checkpoint in signed:
             size = checkpoint.size
@@ -219,7 +209,7 @@ class _Comparison:
                 detail = f"the database's checkpoint of size {size} has another root than the published one"
                 report.add(Disagreement(DisagreementKind.CHECKPOINT_REPLACED, at, detail, size))
             try:
-                root = root_from_nodes(size, nodes)
+                root = Frontier.read(size, nodes).root()
             except MissingNodeError:
                 detail = (
                     f"the stored tree has no nodes for the {size} entries of the published checkpoint of size {size}"
@@ -230,13 +220,8 @@ class _Comparison:
                 detail = f"the stored tree's root at size {size} is not the root of the published checkpoint"
                 report.add(Disagreement(DisagreementKind.ROOT_DIFFERS, at, detail, size))
 
-    async def _gaps(self, session: AsyncSession, gaps: list[tuple[int, AnnouncedGap]]) -> None:
-        g = sequence_gaps.c
-        rows: dict[int, Any] = {}
-        for chunk in _chunks(sorted({gap.id for _, gap in gaps})):
-            rows.update(
-                {int(row.id): row for row in await session.execute(select(sequence_gaps).where(g.id.in_(chunk)))}
-            )
+    async def _gaps(self, gaps: list[tuple[int, AnnouncedGap]]) -> None:
+        rows = await self.reads.gaps_by_id({gap.id for _, gap in gaps}) if gaps else {}
         for at, gap in gaps:
             self.report.gaps += 1
             row = rows.get(gap.id)
@@ -250,17 +235,15 @@ class _Comparison:
                 detail = f"the database's gap {gap.id} is not the published {gap.describe()}"
                 self.report.add(Disagreement(DisagreementKind.GAP_CHANGED, at, detail))
 
-    async def _closings(self, session: AsyncSession, closings: list[tuple[int, AnnouncedGapClosed]]) -> None:
-        g = sequence_gaps.c
-        ranges = sorted(
-            {(c.source, c.first_missing, c.last_missing) for _, c in closings}
-            | {(c.source, first, last) for _, c in closings for first, last in c.still_missing}
-        )
-        rows: dict[tuple[str, int, int], list[Any]] = {}
-        for chunk in _chunks(ranges):
-            query = select(sequence_gaps).where(tuple_(g.source, g.first_missing, g.last_missing).in_(chunk))
-            for row in await session.execute(query):
-                rows.setdefault((row.source, int(row.first_missing), int(row.last_missing)), []).append(row)
+    async def _closings(self, closings: list[tuple[int, AnnouncedGapClosed]]) -> None:
+        if not closings:
+            return
+        ranges = {(c.source, c.first_missing, c.last_missing) for _, c in closings} | {
+            (c.source, first, last) for _, c in closings for first, last in c.still_missing
+        }
+        rows: dict[tuple[str, int, int], list[Gap]] = {}
+        for stored in await self.reads.gaps_by_range(ranges):
+            rows.setdefault((stored.source, stored.range.first, stored.range.last), []).append(stored)
         for at, closing in closings:
             self.report.gap_closings += 1
             gap = rows.get((closing.source, closing.first_missing, closing.last_missing), [])
@@ -275,12 +258,12 @@ class _Comparison:
                     )
                     self.report.add(Disagreement(DisagreementKind.GAP_MISSING, at, detail))
 
-    async def _anomalies(self, session: AsyncSession, found: list[tuple[int, AnnouncedAnomaly]]) -> None:
-        a = anomalies.c
+    async def _anomalies(self, found: list[tuple[int, AnnouncedAnomaly]]) -> None:
+        if not found:
+            return
         rows: dict[AnnouncedAnomaly, list[int]] = {}
-        for chunk in _chunks(sorted({anomaly.event_id for _, anomaly in found})):
-            for row in (await session.execute(select(anomalies).where(a.event_id.in_(chunk)))).mappings():
-                rows.setdefault(AnnouncedAnomaly.of_row(row), []).append(int(row["id"]))
+        for stored in await self.reads.anomalies_of({anomaly.event_id for _, anomaly in found}):
+            rows.setdefault(stored.announced(), []).append(stored.id or 0)
         for at, anomaly in found:
             self.report.anomalies += 1
             free = [row_id for row_id in rows.get(anomaly, []) if row_id not in self._claimed]
@@ -295,10 +278,10 @@ class _Comparison:
 
 
 async def compare_published(
-    db: Database, published: PublishedFacts, key: VerifierKey, earlier: Sequence[VerifierKey] = ()
+    reads: IntegrityReads, published: PublishedFacts, key: VerifierKey, earlier: Sequence[VerifierKey] = ()
 ) -> PublishedComparison:
     """Read every published announcement once and compare each with the database."""
-    comparison = _Comparison(db, key, earlier)
+    comparison = _Comparison(reads, key, earlier)
     try:
         await published.each_batch(comparison.batch)
     except AnnouncementsUnavailable as exc:

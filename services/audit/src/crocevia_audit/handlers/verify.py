@@ -18,21 +18,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-
-from crocevia_audit.adapters.keys import earlier_keys
-from crocevia_audit.adapters.tables import checkpoints, trail_entries
-from crocevia_audit.adapters.tree import FetchedNodes, fetch_nodes
 from crocevia_audit.domain.checkpoint import Checkpoint, CheckpointError, open_log_checkpoint, signed_by_earlier_key
-from crocevia_audit.domain.entries import EntryFields, project, utc
+from crocevia_audit.domain.entries import EntryFields, RecordedEntry, project
+from crocevia_audit.domain.frontier import completed_names
+from crocevia_audit.domain.nodes import MissingNodeError, NodeReader
 from crocevia_audit.domain.note import VerifierKey
 from crocevia_audit.domain.tamper import Mismatch, MismatchKind, StoredLeaf, first_mismatch
+from crocevia_audit.handlers.ports import IntegrityReads
 from crocevia_audit.handlers.published import PublishedComparison, PublishedFacts, compare_published
-from crocevia_common.db import Database
 
-c = trail_entries.c
-# Every column read back from the hashed entry; the times are compared as UTC below.
-PROJECTED = tuple(n for n in EntryFields.__slots__ if n not in ("position", "time", "occurred_at"))
+# Every column read back from the hashed entry.
+PROJECTED = tuple(name for name in EntryFields.__slots__ if name != "position")
 
 
 @dataclass
@@ -68,114 +64,104 @@ class Verification:
         }
 
 
-def completed_names(index: int) -> list[tuple[int, int]]:
-    """The nodes appending leaf ``index`` completed: the leaf, then one per trailing 1 bit."""
-    names, level, position = [(0, index)], 0, index
-    while position & 1:
-        level, position = level + 1, position >> 1
-        names.append((level, position))
-    return names
-
-
-def _column_differs(row: Any) -> str | None:
+def _column_differs(stored: RecordedEntry) -> str | None:
     try:
-        fields = project(bytes(row.entry))
+        fields = project(stored.entry)
     except (ValueError, KeyError, TypeError):
         return "the entry is not a trail entry any more"
-    if fields.position != row.position:
+    if fields.position != stored.position:
         return f"the entry says index {fields.position}"
     for name in PROJECTED:
-        if getattr(fields, name) != getattr(row, name):
-            return f"column {name} differs from the hashed entry"
-    for name in ("time", "occurred_at"):
-        if getattr(fields, name) != utc(getattr(row, name)):
+        if getattr(fields, name) != getattr(stored.fields, name):
             return f"column {name} differs from the hashed entry"
     return None
 
 
-class _Pages:
-    """The stored leaves in order, fetched a page at a time from the event loop's thread
-    (``first_mismatch`` is synchronous and runs in a worker thread)."""
+def _leaf_node_differs(stored: RecordedEntry, nodes: NodeReader) -> bool:
+    try:
+        return nodes.get(0, stored.position) != stored.leaf_hash
+    except MissingNodeError:
+        return True
 
-    def __init__(self, db: Database, loop: asyncio.AbstractEventLoop, page_size: int) -> None:
-        self.db = db
+
+class _Pages:
+    """The stored leaves in order, read a page at a time from the event loop's thread
+    (``first_mismatch`` is synchronous and runs in a worker thread); each row's columns
+    and leaf node are checked on the way."""
+
+    def __init__(self, reads: IntegrityReads, loop: asyncio.AbstractEventLoop, page_size: int) -> None:
+        self.reads = reads
         self.loop = loop
         self.page_size = page_size
-        self.nodes = FetchedNodes({})
+        self.nodes: NodeReader | None = None
         self.own: Mismatch | None = None
         self.count = 0
 
     def get(self, level: int, index: int) -> bytes:
+        if self.nodes is None:
+            raise MissingNodeError(level, index)
         return self.nodes.get(level, index)
 
-    async def _page(self, after: int) -> tuple[list[Any], FetchedNodes]:
-        async with self.db.sessions() as session:
-            rows = list(
-                await session.execute(
-                    select(trail_entries).where(c.position > after).order_by(c.position).limit(self.page_size)
-                )
-            )
-            names = [name for row in rows for name in completed_names(int(row.position))]
-            return rows, await fetch_nodes(session, names)
+    async def _page(self, after: int) -> tuple[list[RecordedEntry], NodeReader]:
+        entries = await self.reads.entries_after(after, self.page_size)
+        return entries, await self.reads.nodes(name for e in entries for name in completed_names(e.position))
 
     def __iter__(self) -> Iterator[StoredLeaf]:
         after = -1
         while True:
-            rows, nodes = asyncio.run_coroutine_threadsafe(self._page(after), self.loop).result()
-            self.nodes = nodes
-            for row in rows:
-                index = int(row.position)
-                problem = _column_differs(row)
-                if problem is None and nodes.nodes.get((0, index)) != bytes(row.leaf_hash):
+            entries, self.nodes = asyncio.run_coroutine_threadsafe(self._page(after), self.loop).result()
+            for stored in entries:
+                index = stored.position
+                problem = _column_differs(stored)
+                if problem is None and _leaf_node_differs(stored, self.nodes):
                     problem = "the entry's leaf hash differs from the tree's leaf node"
                 if problem is not None:
                     self.own = Mismatch(MismatchKind.ALTERED_ENTRY, index, index + 1, f"entry {index}: {problem}")
                     return
                 self.count += 1
-                yield StoredLeaf(index, bytes(row.entry), bytes(row.leaf_hash))
-            if len(rows) < self.page_size:
+                yield StoredLeaf(index, stored.entry, stored.leaf_hash)
+            if len(entries) < self.page_size:
                 return
-            after = int(rows[-1].position)
+            after = entries[-1].position
 
 
 async def signed_checkpoints(
-    db: Database, verifier: VerifierKey, report: Verification, earlier: list[VerifierKey] | None = None
+    reads: IntegrityReads, verifier: VerifierKey, report: Verification, earlier: list[VerifierKey] | None = None
 ) -> list[Checkpoint]:
     """Every stored checkpoint whose note verifies and agrees with its row (those signed
     by an earlier key of the log too, each named in ``report``)."""
     opened = []
-    async with db.sessions() as session:
-        for row in await session.execute(select(checkpoints).order_by(checkpoints.c.size)):
-            try:
-                checkpoint, signer = open_log_checkpoint(row.note, verifier, earlier or [])
-            except CheckpointError as exc:
-                report.bad_checkpoints.append(f"checkpoint of size {row.size}: {exc.reason}")
-                continue
-            if checkpoint.size != row.size or checkpoint.root != bytes(row.root):
-                report.bad_checkpoints.append(f"checkpoint of size {row.size}: its row differs from its signed note")
-                continue
-            if signer != verifier:
-                report.bad_checkpoints.append(
-                    f"checkpoint of size {row.size}: {signed_by_earlier_key(signer, verifier)}"
-                )
-            opened.append(checkpoint)
+    for stored in await reads.checkpoints():
+        try:
+            checkpoint, signer = open_log_checkpoint(stored.note, verifier, earlier or [])
+        except CheckpointError as exc:
+            report.bad_checkpoints.append(f"checkpoint of size {stored.size}: {exc.reason}")
+            continue
+        if checkpoint.size != stored.size or checkpoint.root != stored.root:
+            report.bad_checkpoints.append(f"checkpoint of size {stored.size}: its row differs from its signed note")
+            continue
+        if signer != verifier:
+            report.bad_checkpoints.append(
+                f"checkpoint of size {stored.size}: {signed_by_earlier_key(signer, verifier)}"
+            )
+        opened.append(checkpoint)
     return opened
 
 
 async def verify_trail(
-    db: Database, verifier: VerifierKey, page_size: int = 1000, *, published: PublishedFacts | None = None
+    reads: IntegrityReads, verifier: VerifierKey, page_size: int = 1000, *, published: PublishedFacts | None = None
 ) -> Verification:
     """Recompute the whole stored trail; report the first divergence, if any, and (given
     the ``published`` stream) every published fact the database no longer agrees with."""
-    earlier = await earlier_keys(db, verifier.name, verifier.public_key)
+    earlier = await reads.earlier_keys(verifier.name, verifier.public_key)
     report = Verification(key=str(verifier), earlier_keys=[str(key) for key in earlier])
     if published is not None:
         # First: everything read there was committed before it was published.
-        report.published = await compare_published(db, published, verifier, earlier)
-    signed = await signed_checkpoints(db, verifier, report, earlier)
+        report.published = await compare_published(reads, published, verifier, earlier)
+    signed = await signed_checkpoints(reads, verifier, report, earlier)
     report.checkpoints = len(signed)
     report.latest_checkpoint = max((cp.size for cp in signed), default=None)
-    pages = _Pages(db, asyncio.get_running_loop(), page_size)
+    pages = _Pages(reads, asyncio.get_running_loop(), page_size)
     found = await asyncio.to_thread(first_mismatch, pages, signed, pages)
     report.entries = pages.count
     report.mismatch = pages.own or found

@@ -8,9 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
 
+from crocevia_audit import views
 from crocevia_audit.entrypoints.access import Reader, audit_log, party_of
-from crocevia_audit.handlers import proofs
-from crocevia_audit.handlers.checkpoints import checkpoint_of_size, latest_checkpoint
 from crocevia_audit.handlers.proofs import ProofRefused
 from crocevia_common.inputs import TreeSize
 from crocevia_common.problems import Problem
@@ -19,7 +18,7 @@ router = APIRouter(tags=["checkpoints and proofs"])
 NOTE = "text/plain; charset=utf-8"
 
 
-def _refused(exc: ProofRefused) -> Problem:
+def refused(exc: ProofRefused) -> Problem:
     return Problem(exc.status, exc.slug, "No such proof", exc.detail)
 
 
@@ -27,9 +26,7 @@ def _refused(exc: ProofRefused) -> Problem:
 async def get_checkpoint(
     request: Request, size: Annotated[TreeSize | None, Query(description="an earlier checkpoint")] = None
 ) -> PlainTextResponse:
-    log = audit_log(request)
-    async with log.db.sessions() as session:
-        signed = await (latest_checkpoint(session) if size is None else checkpoint_of_size(session, size))
+    signed = await views.checkpoint(audit_log(request), size)
     if signed is None:
         raise Problem(
             404,
@@ -57,9 +54,9 @@ async def get_inclusion(
     tree_size: Annotated[TreeSize | None, Query(ge=1, description="default: the latest checkpoint's")] = None,
 ) -> dict[str, Any]:
     try:
-        return await proofs.inclusion(audit_log(request).db, event_id, tree_size, party_of(principal))
+        return await views.inclusion(audit_log(request), event_id, tree_size, party_of(principal))
     except ProofRefused as exc:
-        raise _refused(exc) from None
+        raise refused(exc) from None
 
 
 @router.get("/proofs/consistency", summary="RFC 9162 consistency proof between two tree sizes (open to anyone)")
@@ -69,6 +66,6 @@ async def get_consistency(
     new: Annotated[TreeSize, Query(alias="to")],
 ) -> dict[str, Any]:
     try:
-        return await proofs.consistency(audit_log(request).db, old, new)
+        return await views.consistency(audit_log(request), old, new)
     except ProofRefused as exc:
-        raise _refused(exc) from None
+        raise refused(exc) from None

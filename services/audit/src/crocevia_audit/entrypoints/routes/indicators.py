@@ -8,10 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import Field
 
-from crocevia_audit.domain.entries import utc
+from crocevia_audit import views
 from crocevia_audit.domain.indicators import DIMENSIONS
 from crocevia_audit.entrypoints.access import Reader, audit_log, party_of
-from crocevia_audit.handlers.indicators import compute
+from crocevia_audit.entrypoints.schemas import as_utc
 from crocevia_common.inputs import Instant
 from crocevia_common.problems import Problem
 
@@ -39,18 +39,16 @@ async def get_indicators(
             "Unknown grouping",
             f"cannot group by {', '.join(unknown)}; use any of {', '.join(DIMENSIONS)}",
         )
-    since_utc, until_utc = (utc(since) if since else None), (utc(until) if until else None)
+    since_utc, until_utc = (as_utc(since) if since else None), (as_utc(until) if until else None)
     if since_utc and until_utc and since_utc >= until_utc:
         raise Problem(422, "empty-time-range", "Empty time range", "since must be before until")
-    log = audit_log(request)
-    moment = utc(as_of) if as_of else datetime.now(UTC)
-    rows = await compute(
-        log.db,
+    moment = as_utc(as_of) if as_of else datetime.now(UTC)
+    groups = await views.indicator_groups(
+        audit_log(request),
         dimensions=dimensions,
-        targets=log.response_targets(),
         as_of=moment,
         since=since_utc,
         until=until_utc,
         party=party_of(principal),
     )
-    return {"group_by": dimensions, "since": since_utc, "until": until_utc, "as_of": moment, "groups": rows}
+    return {"group_by": dimensions, "since": since_utc, "until": until_utc, "as_of": moment, "groups": groups}

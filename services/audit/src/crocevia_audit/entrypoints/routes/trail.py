@@ -9,13 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from crocevia_audit.adapters import trail_query
+from crocevia_audit import views
 from crocevia_audit.adapters.trail_query import CursorError, TrailFilter
-from crocevia_audit.domain.entries import utc
 from crocevia_audit.entrypoints.access import Reader, audit_log, party_of
-from crocevia_audit.entrypoints.schemas import TrailItem, TrailPage
+from crocevia_audit.entrypoints.schemas import TrailItem, TrailPage, as_utc
 from crocevia_audit.handlers import export
-from crocevia_audit.handlers.checkpoints import latest_checkpoint
 from crocevia_common.inputs import Cursor, Instant
 from crocevia_common.problems import Problem
 from crocevia_contracts import EventName, Priority
@@ -40,7 +38,7 @@ def trail_filter(
     until: Annotated[Instant | None, Query(description="occurred before (RFC 3339)")] = None,
 ) -> TrailFilter:
     """The filters every trail listing takes, limited to the caller's agency for staff."""
-    if since and until and utc(since) >= utc(until):
+    if since and until and as_utc(since) >= as_utc(until):
         raise Problem(422, "empty-time-range", "Empty time range", "since must be before until")
     return TrailFilter(
         referral_id=referral_id,
@@ -50,8 +48,8 @@ def trail_filter(
         events=tuple(e.value for e in event or ()),
         domain=domain.value if domain else None,
         priority=priority.value if priority else None,
-        since=utc(since) if since else None,
-        until=utc(until) if until else None,
+        since=as_utc(since) if since else None,
+        until=as_utc(until) if until else None,
         party=party_of(principal),
     )
 
@@ -67,12 +65,10 @@ async def list_trail(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Cursor | None = None,
 ) -> TrailPage:
-    log = audit_log(request)
     try:
-        async with log.db.sessions() as session:
-            rows, next_cursor = await trail_query.page(
-                session, flt, limit=limit, newest_first=order == "newest", cursor=cursor
-            )
+        rows, next_cursor = await views.trail_page(
+            audit_log(request), flt, limit=limit, newest_first=order == "newest", cursor=cursor
+        )
     except CursorError as exc:
         raise Problem(400, "invalid-cursor", "Invalid cursor", f"{exc}; use the next_cursor of a page") from None
     return TrailPage(items=[TrailItem.of(row) for row in rows], next_cursor=next_cursor)
@@ -89,19 +85,13 @@ async def export_trail(
     format: Annotated[str, Query(pattern="^(jsonl|csv)$")] = "jsonl",
 ) -> StreamingResponse:
     log = audit_log(request)
-    async with log.db.sessions() as session:
-        checkpoint = await latest_checkpoint(session)
+    checkpoint = await views.checkpoint(log)
     if checkpoint is None:
         raise Problem(409, "no-checkpoint", "Nothing signed yet", "the trail has no checkpoint to export against")
     flt = replace(flt, below=checkpoint.size)
-    page = log.settings.export_page_size
     headers = export.export_headers(checkpoint)
     if format == "csv":
         headers["Content-Disposition"] = f'attachment; filename="trail-{checkpoint.size}.csv"'
-        return StreamingResponse(
-            export.csv_rows(log.db, flt, page), media_type="text/csv; charset=utf-8", headers=headers
-        )
+        return StreamingResponse(views.export_csv(log, flt), media_type="text/csv; charset=utf-8", headers=headers)
     headers["Content-Disposition"] = f'attachment; filename="trail-{checkpoint.size}.jsonl"'
-    return StreamingResponse(
-        export.jsonl(log.db, checkpoint, flt, page), media_type="application/jsonl", headers=headers
-    )
+    return StreamingResponse(views.export_jsonl(log, checkpoint, flt), media_type="application/jsonl", headers=headers)

@@ -8,13 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from starlette.responses import HTMLResponse
 
+from crocevia_audit import views
 from crocevia_audit.entrypoints.access import audit_log, party_of
+from crocevia_audit.entrypoints.routes.checkpoints import refused
 from crocevia_audit.entrypoints.routes.integrity import get_gaps
 from crocevia_audit.entrypoints.web.deps import Reader
-from crocevia_audit.handlers import proofs
-from crocevia_audit.handlers.checkpoints import latest_checkpoint
+from crocevia_audit.handlers.proofs import ProofRefused
 from crocevia_common.inputs import TreeSize
-from crocevia_common.problems import Problem
 from crocevia_common.web.i18n import Translator, request_language
 from crocevia_common.web.pages import pages_of
 
@@ -44,8 +44,7 @@ async def integrity_page(
 ) -> HTMLResponse:
     t = Translator(request_language(request))
     log = audit_log(request)
-    async with log.db.sessions() as session:
-        checkpoint = await latest_checkpoint(session)
+    checkpoint = await views.checkpoint(log)
     gaps = await get_gaps(request, principal, source=None, status="open")
     body = checkpoint.note.split("\n\n")[0].split("\n") if checkpoint else []
     return pages_of(request).render(
@@ -69,6 +68,6 @@ async def inclusion_for_page(
 ) -> dict[str, Any]:
     """The API's inclusion proof, with the session of the page."""
     try:
-        return await proofs.inclusion(audit_log(request).db, event_id, tree_size, party_of(principal))
-    except proofs.ProofRefused as exc:
-        raise Problem(exc.status, exc.slug, "No such proof", exc.detail) from None
+        return await views.inclusion(audit_log(request), event_id, tree_size, party_of(principal))
+    except ProofRefused as exc:
+        raise refused(exc) from None

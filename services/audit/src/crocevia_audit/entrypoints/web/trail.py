@@ -10,14 +10,12 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from crocevia_audit.adapters import trail_query
-from crocevia_audit.adapters.trail_query import CursorError, TrailFilter
-from crocevia_audit.domain.entries import utc
+from crocevia_audit import views
+from crocevia_audit.adapters.trail_query import CursorError
 from crocevia_audit.entrypoints.access import audit_log, party_of
 from crocevia_audit.entrypoints.routes.trail import export_trail
 from crocevia_audit.entrypoints.schemas import TrailItem
 from crocevia_audit.entrypoints.web.deps import EVENTS, Reader, filters_of, trail_filter
-from crocevia_audit.handlers.checkpoints import latest_checkpoint
 from crocevia_common.problems import Problem
 from crocevia_common.web.i18n import Translator, request_language
 from crocevia_common.web.pages import pages_of
@@ -33,11 +31,6 @@ async def home() -> Response:
     return RedirectResponse("/ui/trail", status_code=303)
 
 
-async def _parties(request: Request, party: str | None) -> list[str]:
-    async with audit_log(request).db.sessions() as session:
-        return await trail_query.parties(session, party)
-
-
 @router.get("/trail", response_class=HTMLResponse)
 async def trail_page(
     request: Request, principal: Reader, cursor: Annotated[str | None, Query(max_length=200)] = None
@@ -50,8 +43,7 @@ async def trail_page(
     next_cursor = None
     if not errors:
         try:
-            async with log.db.sessions() as session:
-                rows, next_cursor = await trail_query.page(session, flt, limit=PAGE, newest_first=True, cursor=cursor)
+            rows, next_cursor = await views.trail_page(log, flt, limit=PAGE, newest_first=True, cursor=cursor)
             items = [TrailItem.of(row) for row in rows]
         except CursorError:
             errors["cursor"] = "filter.error.cursor"
@@ -65,7 +57,7 @@ async def trail_page(
         query=query,
         errors={k: t(v) for k, v in errors.items()},
         next_cursor=next_cursor,
-        agencies=await _parties(request, party_of(principal)),
+        agencies=await views.parties(log, party_of(principal)),
         events=EVENTS,
         domains=[d.value for d in Domain],
         party=party_of(principal),
@@ -95,15 +87,13 @@ def _durations(at: dict[str, datetime]) -> dict[str, float]:
 @router.get("/referrals/{referral_id}", response_class=HTMLResponse)
 async def timeline_page(referral_id: str, request: Request, principal: Reader) -> HTMLResponse:
     log = audit_log(request)
-    flt = TrailFilter(referral_id=referral_id[:64], party=party_of(principal))
-    async with log.db.sessions() as session:
-        items = [TrailItem.of(row) async for row in trail_query.scan(session, flt, page_size=500)]
-        checkpoint = await latest_checkpoint(session)
+    items = [TrailItem.of(row) for row in await views.referral_entries(log, referral_id[:64], party_of(principal))]
     if not items:
         raise PageRefused(404, "refused.no-trail", id=referral_id)
+    checkpoint = await views.checkpoint(log)
     at: dict[str, datetime] = {}
     for item in items:
-        at.setdefault(item.event, utc(item.occurred_at))
+        at.setdefault(item.event, item.occurred_at)
     first = items[0]
     return pages_of(request).render(
         request,
@@ -118,8 +108,7 @@ async def timeline_page(referral_id: str, request: Request, principal: Reader) -
 @router.get("/trail/entries/{event_id}")
 async def entry_bytes(event_id: str, request: Request, principal: Reader) -> Response:
     """The entry exactly as the log hashed it: the browser computes its leaf hash."""
-    async with audit_log(request).db.sessions() as session:
-        row = await trail_query.by_event_id(session, event_id[:36], party_of(principal), with_entry=True)
-    if row is None:
+    entry = await views.entry_bytes(audit_log(request), event_id[:36], party_of(principal))
+    if entry is None:
         raise Problem(404, "event-not-found", "No such event", f"no event {event_id} in the trail")
-    return Response(bytes(row["entry"]), media_type="application/json")
+    return Response(entry, media_type="application/json")

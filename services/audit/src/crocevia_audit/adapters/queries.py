@@ -1,0 +1,138 @@
+"""Reads of the trail's integrity: checkpoints, stored nodes, entries in order, gaps,
+anomalies and the log's public keys. Each opens its own read session; nothing here writes.
+
+It is what ``/verify``, the published-facts check and proofs read (``handlers.ports.
+IntegrityReads``), and what the views list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Select, select, tuple_
+from sqlalchemy.engine import Row
+
+from crocevia_audit.adapters.sequences import gap_of
+from crocevia_audit.adapters.stores import anomaly_of, signed_of, stored_size
+from crocevia_audit.adapters.tables import anomalies, checkpoints, log_keys, sequence_gaps, trail_entries
+from crocevia_audit.adapters.trail_query import concerning
+from crocevia_audit.adapters.tree import Name, fetch_nodes
+from crocevia_audit.domain.announcements import Anomaly
+from crocevia_audit.domain.checkpoint import SignedCheckpoint
+from crocevia_audit.domain.entries import EntryFields, RecordedEntry
+from crocevia_audit.domain.gaps import Gap
+from crocevia_audit.domain.nodes import NodesByName
+from crocevia_audit.domain.note import VerifierKey
+from crocevia_common.db import Database
+
+_CHUNK = 400  # values per IN (...) query
+c = trail_entries.c
+g = sequence_gaps.c
+
+
+def _chunks(values: Collection[Any]) -> Iterable[list[Any]]:
+    ordered = sorted(set(values))
+    for start in range(0, len(ordered), _CHUNK):
+        yield ordered[start : start + _CHUNK]
+
+
+def recorded_of(row: Row[Any]) -> RecordedEntry:
+    """A ``trail_entries`` row as the entry it stores."""
+    fields = EntryFields(**{name: getattr(row, name) for name in EntryFields.__slots__})
+    return RecordedEntry(fields, bytes(row.entry), bytes(row.leaf_hash), row.stream_sequence, row.recorded_at)
+
+
+class IntegrityQueries:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def _all(self, query: Select[Any]) -> Sequence[Row[Any]]:
+        async with self.db.sessions() as session:
+            rows: Sequence[Row[Any]] = (await session.execute(query)).all()
+            return rows
+
+    async def size(self) -> int:
+        async with self.db.sessions() as session:
+            return await stored_size(session)
+
+    async def nodes(self, names: Iterable[Name]) -> NodesByName:
+        async with self.db.sessions() as session:
+            return await fetch_nodes(session, names)
+
+    async def entries_after(self, position: int, limit: int) -> list[RecordedEntry]:
+        query = select(trail_entries).where(c.position > position).order_by(c.position).limit(limit)
+        return [recorded_of(row) for row in await self._all(query)]
+
+    async def entry_of(self, event_id: str, party: str | None) -> RecordedEntry | None:
+        query = select(trail_entries).where(c.event_id == event_id)
+        if party:
+            query = query.where(concerning(party))
+        rows = await self._all(query)
+        return recorded_of(rows[0]) if rows else None
+
+    async def checkpoints(self) -> list[SignedCheckpoint]:
+        return [signed_of(row) for row in await self._all(select(checkpoints).order_by(checkpoints.c.size))]
+
+    async def checkpoint(self, size: int | None = None) -> SignedCheckpoint | None:
+        query = select(checkpoints).order_by(checkpoints.c.size.desc()).limit(1)
+        if size is not None:
+            query = select(checkpoints).where(checkpoints.c.size == size)
+        rows = await self._all(query)
+        return signed_of(rows[0]) if rows else None
+
+    async def checkpoint_roots(self, sizes: Collection[int]) -> dict[int, bytes]:
+        found: dict[int, bytes] = {}
+        for chunk in _chunks(sizes):
+            rows = await self._all(select(checkpoints.c.size, checkpoints.c.root).where(checkpoints.c.size.in_(chunk)))
+            found.update({int(row.size): bytes(row.root) for row in rows})
+        return found
+
+    async def earlier_keys(self, name: str, current: bytes) -> list[VerifierKey]:
+        k = log_keys.c
+        query = select(k.public_key).where(k.name == name, k.public_key != current).order_by(k.first_used_at)
+        return [VerifierKey(name, bytes(row.public_key)) for row in await self._all(query)]
+
+    async def gaps(self, *, source: str | None, status: str) -> list[Gap]:
+        """Gaps ``open``, ``closed`` or ``all``, of one source or every one."""
+        query = select(sequence_gaps)
+        if source:
+            query = query.where(g.source == source)
+        if status == "open":
+            query = query.where(g.closed_at.is_(None))
+        elif status == "closed":
+            query = query.where(g.closed_at.is_not(None))
+        return [gap_of(row) for row in await self._all(query.order_by(g.source, g.first_missing, g.id))]
+
+    async def gaps_by_id(self, ids: Collection[int]) -> dict[int, Gap]:
+        found: dict[int, Gap] = {}
+        for chunk in _chunks(ids):
+            found.update(
+                {int(row.id): gap_of(row) for row in await self._all(select(sequence_gaps).where(g.id.in_(chunk)))}
+            )
+        return found
+
+    async def gaps_by_range(self, ranges: Collection[tuple[str, int, int]]) -> list[Gap]:
+        found: list[Gap] = []
+        for chunk in _chunks(ranges):
+            query = select(sequence_gaps).where(tuple_(g.source, g.first_missing, g.last_missing).in_(chunk))
+            found += [gap_of(row) for row in await self._all(query)]
+        return found
+
+    async def anomalies(self, *, kind: str | None, source: str | None, limit: int) -> list[Anomaly]:
+        """The latest anomalies first, of one kind and source or every one."""
+        a = anomalies.c
+        query = select(anomalies).order_by(a.id.desc()).limit(limit)
+        if kind:
+            query = query.where(a.kind == kind)
+        if source is not None:
+            query = query.where(a.source == source)
+        return [anomaly_of(row) for row in await self._all(query)]
+
+    async def anomalies_of(self, event_ids: Collection[str]) -> list[Anomaly]:
+        found: list[Anomaly] = []
+        for chunk in _chunks(event_ids):
+            found += [
+                anomaly_of(row) for row in await self._all(select(anomalies).where(anomalies.c.event_id.in_(chunk)))
+            ]
+        return found
