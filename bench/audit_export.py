@@ -33,14 +33,14 @@ from nacl.signing import SigningKey
 from crocevia_audit.adapters.trail_query import TrailFilter, TrailQueries
 from crocevia_audit.adapters.unit_of_work import unit_of_work
 from crocevia_audit.bootstrap import MIGRATIONS
-from crocevia_audit.domain.checkpoint import SignedCheckpoint, open_checkpoint
-from crocevia_audit.domain.note import VerifierKey
 from crocevia_audit.entrypoints import cli
 from crocevia_audit.handlers import export, indicators
 from crocevia_audit.handlers.append import TrailWriter
 from crocevia_audit.handlers.checkpoints import Checkpointer
 from crocevia_common.db import Database
 from crocevia_common.messaging.intake import Delivery, Verified, parse
+from crocevia_common.tlog.checkpoint import SignedCheckpoint, open_checkpoint
+from crocevia_common.tlog.note import VerifierKey
 from crocevia_contracts import Envelope, LegalBasis, referral_subject
 from crocevia_contracts.events import Received, Requested
 

@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 
 from nacl.signing import SigningKey
 
-from crocevia_audit.domain.checkpoint import Checkpoint, sign_checkpoint
-from crocevia_audit.domain.merkle import leaf_hash
-from crocevia_audit.domain.nodes import InMemoryNodes, root_from_nodes
-from crocevia_audit.domain.note import verifier_key
+from crocevia_audit.domain.frontier import InMemoryNodes, root_from_nodes
 from crocevia_audit.domain.proofs import consistency_proof
+from crocevia_common.tlog.checkpoint import Checkpoint, sign_checkpoint
+from crocevia_common.tlog.merkle import leaf_hash
+from crocevia_common.tlog.note import verifier_key
 
 ORIGIN = "crocevia.test/trail"
 

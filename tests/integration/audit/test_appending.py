@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from crocevia_audit.adapters.tables import anomalies, sequence_gaps, trail_entries, tree_nodes
 from crocevia_audit.adapters.unit_of_work import unit_of_work
 from crocevia_audit.domain.entries import sealed_digest
-from crocevia_audit.domain.merkle import leaf_hash, root_from_leaf_hashes
 from crocevia_audit.handlers.append import Outcome, TrailWriter
 from crocevia_common.messaging.intake import Delivery, Unprocessable, parse
+from crocevia_common.tlog.merkle import leaf_hash, root_from_leaf_hashes
 from tests.integration.audit.events import SECRET, Network, checked, sealed
 
 

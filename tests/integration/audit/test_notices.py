@@ -10,13 +10,13 @@ from datetime import UTC, datetime, timedelta
 
 from crocevia_audit.adapters.unit_of_work import unit_of_work
 from crocevia_audit.bootstrap import create_app
-from crocevia_audit.domain.checkpoint import open_checkpoint
 from crocevia_audit.domain.entries import entry_bytes
-from crocevia_audit.domain.merkle import leaf_hash
-from crocevia_audit.domain.note import parse_verifier_key
-from crocevia_audit.domain.verification import check_inclusion
 from crocevia_audit.handlers.append import Outcome, TrailWriter
 from crocevia_common.messaging.streams import directory_bucket
+from crocevia_common.tlog.checkpoint import open_checkpoint
+from crocevia_common.tlog.merkle import leaf_hash
+from crocevia_common.tlog.note import parse_verifier_key
+from crocevia_common.tlog.verification import check_inclusion
 from crocevia_contracts.directory import AgencyEntry
 from tests.integration.audit.events import NOTIFICATIONS, T0, Network, checked
 from tests.integration.audit.wire import jetstream, publish, stored

@@ -12,13 +12,13 @@ from sqlalchemy import select, update
 from crocevia_audit.adapters.queries import IntegrityQueries
 from crocevia_audit.adapters.tables import checkpoints, messaging, tree_nodes
 from crocevia_audit.adapters.unit_of_work import unit_of_work
-from crocevia_audit.domain.checkpoint import open_checkpoint
-from crocevia_audit.domain.note import parse_verifier_key
-from crocevia_audit.domain.verification import check_consistency, check_inclusion
 from crocevia_audit.handlers import proofs
 from crocevia_audit.handlers.append import TrailWriter
 from crocevia_audit.handlers.checkpoints import Checkpointer, TrailCorrupted
 from crocevia_audit.handlers.proofs import ProofRefused
+from crocevia_common.tlog.checkpoint import open_checkpoint
+from crocevia_common.tlog.note import parse_verifier_key
+from crocevia_common.tlog.verification import check_consistency, check_inclusion
 from tests.integration.audit.events import Network, checked
 
 ORIGIN = "crocevia.test/trail"

@@ -24,14 +24,14 @@ from crocevia_audit.adapters.tables import (
 )
 from crocevia_audit.adapters.unit_of_work import unit_of_work
 from crocevia_audit.domain.announcements import Announcement
-from crocevia_audit.domain.checkpoint import Checkpoint, sign_checkpoint
 from crocevia_audit.domain.frontier import InMemoryNodes, root_from_nodes
-from crocevia_audit.domain.merkle import leaf_hash
 from crocevia_audit.domain.nodes import StoredNode
-from crocevia_audit.domain.note import VerifierKey
 from crocevia_audit.handlers.append import TrailWriter
 from crocevia_audit.handlers.gaps import GapWatch
 from crocevia_audit.handlers.published import compare_published
+from crocevia_common.tlog.checkpoint import Checkpoint, sign_checkpoint
+from crocevia_common.tlog.merkle import leaf_hash
+from crocevia_common.tlog.note import VerifierKey
 from tests.integration.audit.events import Network, checked
 from tests.integration.audit.wire import jetstream, publish, stored
 from tests.kit.services import eventually

@@ -18,13 +18,14 @@ from nacl.signing import SigningKey
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 
-from crocevia_audit.adapters.keys import DEFAULT_KEY_FILE, SigningKeyError, load_signing_key, read_key_file
+from crocevia_audit.adapters.keys import DEFAULT_KEY_FILE, load_signing_key, read_key_file
 from crocevia_audit.adapters.tables import log_keys, signing_keys
 from crocevia_audit.bootstrap import MIGRATIONS
-from crocevia_audit.domain.checkpoint import open_checkpoint
-from crocevia_audit.domain.note import parse_verifier_key, verifier_key
 from crocevia_audit.settings import AuditSettings
 from crocevia_common.db import Database
+from crocevia_common.key_files import SigningKeyError
+from crocevia_common.tlog.checkpoint import open_checkpoint
+from crocevia_common.tlog.note import parse_verifier_key, verifier_key
 from tests.integration.audit.events import Network
 from tests.integration.audit.wire import jetstream, publish, stored
 from tests.kit.services import eventually

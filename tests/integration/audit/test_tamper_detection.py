@@ -8,10 +8,10 @@ from sqlalchemy import select, update
 from crocevia_audit.adapters.queries import IntegrityQueries
 from crocevia_audit.adapters.tables import checkpoints, trail_entries, tree_nodes
 from crocevia_audit.adapters.unit_of_work import unit_of_work
-from crocevia_audit.domain.merkle import leaf_hash
 from crocevia_audit.handlers.append import TrailWriter
 from crocevia_audit.handlers.checkpoints import Checkpointer
 from crocevia_audit.handlers.verify import verify_trail
+from crocevia_common.tlog.merkle import leaf_hash
 from tests.integration.audit.events import Network, checked
 
 ORIGIN = "crocevia.test/trail"

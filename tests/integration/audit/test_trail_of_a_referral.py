@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from crocevia_audit.adapters.tables import trail_entries
-from crocevia_audit.domain.merkle import leaf_hash
+from crocevia_common.tlog.merkle import leaf_hash
 from tests.integration.conftest import referral_body
 from tests.kit.services import eventually
 

@@ -12,11 +12,11 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from crocevia_audit.adapters.tables import trail_entries
-from crocevia_audit.domain.checkpoint import open_checkpoint
-from crocevia_audit.domain.note import parse_verifier_key
-from crocevia_audit.domain.verification import check_consistency, check_inclusion
 from crocevia_audit.entrypoints import cli
 from crocevia_audit.handlers.export import CSV_COLUMNS
+from crocevia_common.tlog.checkpoint import open_checkpoint
+from crocevia_common.tlog.note import parse_verifier_key
+from crocevia_common.tlog.verification import check_consistency, check_inclusion
 from tests.integration.audit.events import Network
 from tests.integration.audit.wire import jetstream, publish, stored
 from tests.kit.services import eventually

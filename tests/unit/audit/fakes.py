@@ -12,13 +12,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from crocevia_audit.domain.announcements import Announcement, Anomaly
-from crocevia_audit.domain.checkpoint import SignedCheckpoint
 from crocevia_audit.domain.entries import NOTICE_KINDS, RecordedEntry
 from crocevia_audit.domain.gaps import Gap
 from crocevia_audit.domain.nodes import NodesByName, StoredNode
-from crocevia_audit.domain.note import VerifierKey
 from crocevia_audit.domain.sequences import SequenceBook
 from crocevia_common.messaging.intake import Parties
+from crocevia_common.tlog.checkpoint import SignedCheckpoint
+from crocevia_common.tlog.note import VerifierKey
 
 Name = tuple[int, int]
 

@@ -8,9 +8,9 @@ import json
 import pytest
 
 from crocevia_audit.domain.frontier import Frontier
-from crocevia_audit.domain.merkle import root_from_leaf_hashes
 from crocevia_audit.handlers.append import Outcome, TrailWriter
 from crocevia_common.messaging.intake import Delivery
+from crocevia_common.tlog.merkle import root_from_leaf_hashes
 from tests.integration.audit.events import Network, checked
 from tests.unit.audit.fakes import FakeTrail
 

@@ -7,15 +7,15 @@ import base64
 import pytest
 from nacl.signing import SigningKey
 
-from crocevia_audit.domain.checkpoint import (
+from crocevia_common.tlog.checkpoint import (
     Checkpoint,
     CheckpointError,
     open_checkpoint,
     open_log_checkpoint,
     sign_checkpoint,
 )
-from crocevia_audit.domain.merkle import EMPTY_ROOT, root_from_leaf_hashes
-from crocevia_audit.domain.note import VerifierKey, key_id, parse_verifier_key, verifier_key
+from crocevia_common.tlog.merkle import EMPTY_ROOT, root_from_leaf_hashes
+from crocevia_common.tlog.note import VerifierKey, key_id, parse_verifier_key, verifier_key
 from tests.unit.audit.trees import leaf_hashes
 
 ORIGIN = "crocevia.example/pioltello-trail"

@@ -7,11 +7,11 @@ from __future__ import annotations
 import pytest
 from nacl.signing import SigningKey
 
-from crocevia_audit.domain.checkpoint import open_checkpoint
-from crocevia_audit.domain.merkle import EMPTY_ROOT
-from crocevia_audit.domain.note import parse_verifier_key
 from crocevia_audit.handlers.append import TrailWriter
 from crocevia_audit.handlers.checkpoints import Checkpointer, TrailCorrupted
+from crocevia_common.tlog.checkpoint import open_checkpoint
+from crocevia_common.tlog.merkle import EMPTY_ROOT
+from crocevia_common.tlog.note import parse_verifier_key
 from tests.integration.audit.events import Network, checked
 from tests.unit.audit.fakes import FakeTrail
 

@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crocevia_audit.domain.frontier import Frontier, InMemoryNodes, completed_names
-from crocevia_audit.domain.merkle import EMPTY_ROOT, leaf_hash, node_hash, root_from_leaf_hashes
 from crocevia_audit.domain.nodes import MissingNodeError, StoredNode
+from crocevia_common.tlog.merkle import EMPTY_ROOT, leaf_hash, node_hash, root_from_leaf_hashes
 from tests.unit.audit.trees import CountingReader, leaf_hashes, stored_tree
 
 

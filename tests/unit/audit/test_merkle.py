@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from crocevia_audit.domain.merkle import (
+from crocevia_common.tlog.merkle import (
     EMPTY_ROOT,
     leaf_hash,
     node_hash,

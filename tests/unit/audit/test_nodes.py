@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from crocevia_audit.domain.frontier import InMemoryNodes, root_from_nodes
-from crocevia_audit.domain.merkle import EMPTY_ROOT, node_hash, root_from_leaf_hashes
 from crocevia_audit.domain.nodes import MissingNodeError, perfect_subtrees, subtree_hash
+from crocevia_common.tlog.merkle import EMPTY_ROOT, node_hash, root_from_leaf_hashes
 from tests.unit.audit.trees import CountingReader, SyntheticTree, leaf_hashes, stored_tree
 
 

@@ -7,7 +7,7 @@ import base64
 import pytest
 from nacl.signing import SigningKey
 
-from crocevia_audit.domain.note import (
+from crocevia_common.tlog.note import (
     NoteError,
     VerifierKey,
     key_id,

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crocevia_audit.domain.merkle import leaf_hash, root_from_leaf_hashes
 from crocevia_audit.domain.proofs import consistency_proof, inclusion_proof
-from crocevia_audit.domain.verification import (
+from crocevia_common.tlog.merkle import leaf_hash, root_from_leaf_hashes
+from crocevia_common.tlog.verification import (
     InvalidProofError,
     check_consistency,
     check_inclusion,

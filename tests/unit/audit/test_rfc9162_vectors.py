@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from crocevia_audit.domain.verification import verify_consistency, verify_inclusion
+from crocevia_common.tlog.verification import verify_consistency, verify_inclusion
 from tests.unit.audit.vectors import VECTOR_COUNT, VECTORS, hashes, load, vector_names
 
 INCLUSION = vector_names("inclusion")

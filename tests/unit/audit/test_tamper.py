@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crocevia_audit.domain.checkpoint import Checkpoint
 from crocevia_audit.domain.frontier import InMemoryNodes
-from crocevia_audit.domain.merkle import leaf_hash, root_from_leaf_hashes
 from crocevia_audit.domain.nodes import StoredNode
 from crocevia_audit.domain.tamper import Mismatch, MismatchKind, StoredLeaf, first_mismatch
+from crocevia_common.tlog.checkpoint import Checkpoint
+from crocevia_common.tlog.merkle import leaf_hash, root_from_leaf_hashes
 from tests.unit.audit.trees import entries
 
 ORIGIN = "crocevia.example/pioltello-trail"

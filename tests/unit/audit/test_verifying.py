@@ -8,15 +8,15 @@ from dataclasses import replace
 
 from nacl.signing import SigningKey
 
-from crocevia_audit.domain.checkpoint import Checkpoint, sign_checkpoint
 from crocevia_audit.domain.entries import RecordedEntry
-from crocevia_audit.domain.merkle import leaf_hash
-from crocevia_audit.domain.note import VerifierKey
 from crocevia_audit.handlers.append import TrailWriter
 from crocevia_audit.handlers.checkpoints import Checkpointer
 from crocevia_audit.handlers.gaps import GapWatch
 from crocevia_audit.handlers.verify import verify_trail
 from crocevia_common.messaging.intake import Delivery
+from crocevia_common.tlog.checkpoint import Checkpoint, sign_checkpoint
+from crocevia_common.tlog.merkle import leaf_hash
+from crocevia_common.tlog.note import VerifierKey
 from tests.integration.audit.events import Network, checked
 from tests.unit.audit.fakes import FakeTrail
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from crocevia_audit.domain.frontier import InMemoryNodes
-from crocevia_audit.domain.merkle import leaf_hash
 from crocevia_audit.domain.nodes import MissingNodeError
+from crocevia_common.tlog.merkle import leaf_hash
 
 # The eight leaves of the Certificate Transparency reference tree, whose roots and proofs
 # the transparency-dev conformance vectors were generated from.

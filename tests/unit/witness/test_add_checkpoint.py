@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import pytest
 from nacl.signing import SigningKey
 
-from crocevia_audit.domain.checkpoint import Checkpoint, sign_checkpoint
+from crocevia_common.tlog.checkpoint import Checkpoint, sign_checkpoint
 from crocevia_common.tlog.cosignature import cosign, cosignature_time
 from crocevia_common.tlog.note import SignatureLine, parse_verifier_key, split_note
 from crocevia_common.tlog.policy import WitnessPolicy, open_witnessed_checkpoint, with_cosignatures

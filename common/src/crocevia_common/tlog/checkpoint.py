@@ -11,6 +11,7 @@ import base64
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from nacl.signing import SigningKey
 
@@ -26,6 +27,17 @@ class CheckpointError(ValueError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class SignedCheckpoint:
+    """A checkpoint the log signed, as it keeps it: the tree size and root, and the signed
+    note exactly as served and published."""
+
+    size: int
+    root: bytes
+    note: str
+    created_at: datetime
 
 
 def _check_line(line: str, what: str) -> None:

@@ -15,10 +15,10 @@ from sqlalchemy.engine import RowMapping
 
 from crocevia_audit.adapters.queries import IntegrityQueries
 from crocevia_audit.adapters.trail_query import TrailFilter, TrailQueries
-from crocevia_audit.domain.checkpoint import SignedCheckpoint
 from crocevia_audit.handlers import export, indicators, proofs
 from crocevia_audit.handlers.context import AuditLog
 from crocevia_audit.handlers.verify import verify_trail
+from crocevia_common.tlog.checkpoint import SignedCheckpoint
 
 
 def _integrity(log: AuditLog) -> IntegrityQueries:

@@ -19,12 +19,12 @@ from crocevia_audit.adapters.tables import anomalies, checkpoints, log_keys, seq
 from crocevia_audit.adapters.trail_query import concerning
 from crocevia_audit.adapters.tree import Name, fetch_nodes
 from crocevia_audit.domain.announcements import Anomaly
-from crocevia_audit.domain.checkpoint import SignedCheckpoint
 from crocevia_audit.domain.entries import EntryFields, RecordedEntry
 from crocevia_audit.domain.gaps import Gap
 from crocevia_audit.domain.nodes import NodesByName
-from crocevia_audit.domain.note import VerifierKey
 from crocevia_common.db import Database
+from crocevia_common.tlog.checkpoint import SignedCheckpoint
+from crocevia_common.tlog.note import VerifierKey
 
 _CHUNK = 400  # values per IN (...) query
 c = trail_entries.c

@@ -14,11 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crocevia_audit.adapters.sequences import gap_of
 from crocevia_audit.adapters.tables import anomalies, checkpoints, messaging, sequence_gaps, trail_entries
 from crocevia_audit.domain.announcements import Anomaly
-from crocevia_audit.domain.checkpoint import SignedCheckpoint
 from crocevia_audit.domain.entries import NOTICE_KINDS, RecordedEntry
 from crocevia_audit.domain.gaps import Gap
 from crocevia_common.messaging import outbox
 from crocevia_common.messaging.intake import Parties
+from crocevia_common.tlog.checkpoint import SignedCheckpoint
 
 c = trail_entries.c
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from crocevia_audit.domain.merkle import fold_border, node_hash
 from crocevia_audit.domain.nodes import NodeReader, NodesByName, StoredNode, perfect_subtrees
+from crocevia_common.tlog.merkle import fold_border, node_hash
 
 Name = tuple[int, int]  # (level, index) of a perfect subtree
 

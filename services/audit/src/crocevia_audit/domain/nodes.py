@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from crocevia_audit.domain.merkle import HASH_SIZE, fold_border
+from crocevia_common.tlog.merkle import HASH_SIZE, fold_border
 
 
 class MissingNodeError(LookupError):

@@ -9,8 +9,8 @@ reads. Hashes are returned bottom-up, the order the RFC's ``:`` concatenation pr
 
 from __future__ import annotations
 
-from crocevia_audit.domain.merkle import split_point
 from crocevia_audit.domain.nodes import NodeReader, subtree_hash
+from crocevia_common.tlog.merkle import split_point
 
 
 def inclusion_proof(index: int, tree_size: int, reader: NodeReader) -> list[bytes]:

@@ -17,10 +17,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from crocevia_audit.domain.checkpoint import Checkpoint
 from crocevia_audit.domain.frontier import Frontier
-from crocevia_audit.domain.merkle import leaf_hash
 from crocevia_audit.domain.nodes import MissingNodeError, NodeReader, StoredNode
+from crocevia_common.tlog.checkpoint import Checkpoint
+from crocevia_common.tlog.merkle import leaf_hash
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,8 +20,6 @@ from pathlib import Path
 
 import httpx
 
-from crocevia_audit.domain.checkpoint import Checkpoint, CheckpointError, open_checkpoint
-from crocevia_audit.domain.note import NoteError, VerifierKey, parse_verifier_key
 from crocevia_audit.handlers.offline import (
     ExportError,
     Finding,
@@ -29,6 +27,8 @@ from crocevia_audit.handlers.offline import (
     verify_extension,
     verify_filtered_export,
 )
+from crocevia_common.tlog.checkpoint import Checkpoint, CheckpointError, open_checkpoint
+from crocevia_common.tlog.note import NoteError, VerifierKey, parse_verifier_key
 
 
 def default_url() -> str:

@@ -21,7 +21,6 @@ from crocevia_audit.domain.announcements import Anomaly
 from crocevia_audit.domain.entries import RecordedEntry, entry_bytes, is_notice_subject, project
 from crocevia_audit.domain.frontier import Frontier, border_names
 from crocevia_audit.domain.gaps import Arrival
-from crocevia_audit.domain.merkle import leaf_hash
 from crocevia_audit.domain.nodes import StoredNode
 from crocevia_audit.domain.sequences import SequenceBook
 from crocevia_audit.handlers.anomalies import announce_anomalies
@@ -36,6 +35,7 @@ from crocevia_common.messaging.intake import (
     check_parties,
     sequence_reused,
 )
+from crocevia_common.tlog.merkle import leaf_hash
 
 
 class Outcome(StrEnum):

@@ -19,8 +19,8 @@ import json
 from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from typing import Any
 
-from crocevia_audit.domain.checkpoint import SignedCheckpoint
 from crocevia_audit.domain.entries import EntryFields
+from crocevia_common.tlog.checkpoint import SignedCheckpoint
 
 FORMAT = "crocevia-trail-export/v1"
 CSV_COLUMNS = (*EntryFields.__slots__, "recorded_at", "leaf_hash")

@@ -12,12 +12,12 @@ import json
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from crocevia_audit.domain.checkpoint import Checkpoint, CheckpointError, open_checkpoint
-from crocevia_audit.domain.merkle import leaf_hash
-from crocevia_audit.domain.note import VerifierKey
 from crocevia_audit.domain.tamper import StoredLeaf, first_mismatch
-from crocevia_audit.domain.verification import InvalidProofError, check_consistency, check_inclusion
 from crocevia_audit.handlers.export import FORMAT
+from crocevia_common.tlog.checkpoint import Checkpoint, CheckpointError, open_checkpoint
+from crocevia_common.tlog.merkle import leaf_hash
+from crocevia_common.tlog.note import VerifierKey
+from crocevia_common.tlog.verification import InvalidProofError, check_consistency, check_inclusion
 
 
 class ExportError(ValueError):

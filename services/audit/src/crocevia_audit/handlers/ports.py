@@ -15,13 +15,13 @@ from datetime import datetime
 from typing import Protocol, TypeVar
 
 from crocevia_audit.domain.announcements import Anomaly
-from crocevia_audit.domain.checkpoint import SignedCheckpoint
 from crocevia_audit.domain.entries import RecordedEntry
 from crocevia_audit.domain.gaps import Gap
 from crocevia_audit.domain.nodes import NodeReader, StoredNode, names_read_by
-from crocevia_audit.domain.note import VerifierKey
 from crocevia_audit.domain.sequences import SequenceBook
 from crocevia_common.messaging.intake import Parties
+from crocevia_common.tlog.checkpoint import SignedCheckpoint
+from crocevia_common.tlog.note import VerifierKey
 
 T = TypeVar("T")
 Name = tuple[int, int]  # (level, index) of a stored perfect subtree

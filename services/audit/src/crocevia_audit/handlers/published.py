@@ -33,12 +33,12 @@ from crocevia_audit.domain.announcements import (
     AnnouncementError,
     AnnouncementsUnavailable,
 )
-from crocevia_audit.domain.checkpoint import Checkpoint, CheckpointError, open_log_checkpoint, signed_by_earlier_key
 from crocevia_audit.domain.frontier import Frontier, border_names
 from crocevia_audit.domain.gaps import Gap
 from crocevia_audit.domain.nodes import MissingNodeError
-from crocevia_audit.domain.note import VerifierKey
 from crocevia_audit.handlers.ports import IntegrityReads
+from crocevia_common.tlog.checkpoint import Checkpoint, CheckpointError, open_log_checkpoint, signed_by_earlier_key
+from crocevia_common.tlog.note import VerifierKey
 from crocevia_contracts.stream import (
     AUDIT_ANOMALY_SUBJECT,
     AUDIT_CHECKPOINT_SUBJECT,

@@ -18,14 +18,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from crocevia_audit.domain.checkpoint import Checkpoint, CheckpointError, open_log_checkpoint, signed_by_earlier_key
 from crocevia_audit.domain.entries import EntryFields, RecordedEntry, project
 from crocevia_audit.domain.frontier import completed_names
 from crocevia_audit.domain.nodes import MissingNodeError, NodeReader
-from crocevia_audit.domain.note import VerifierKey
 from crocevia_audit.domain.tamper import Mismatch, MismatchKind, StoredLeaf, first_mismatch
 from crocevia_audit.handlers.ports import IntegrityReads
 from crocevia_audit.handlers.published import PublishedComparison, PublishedFacts, compare_published
+from crocevia_common.tlog.checkpoint import Checkpoint, CheckpointError, open_log_checkpoint, signed_by_earlier_key
+from crocevia_common.tlog.note import VerifierKey
 
 # Every column read back from the hashed entry.
 PROJECTED = tuple(name for name in EntryFields.__slots__ if name != "position")
