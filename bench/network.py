@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 import tempfile
 import time
@@ -53,11 +54,11 @@ QUICK_AGENCIES = ["cpia2", "pioltello-casa"]
 class Params:
     databases: list[str] = field(default_factory=lambda: ["sqlite", "postgresql"])
     agencies: list[str] | None = None  # None: every demo agency
-    flow: int = 500
+    flow: int = 400
     concurrency: int = 32
     rates: list[float] = field(default_factory=lambda: [10.0, 50.0])
     steady_seconds: float = 6.0
-    backlog: int = 1200
+    backlog: int = 1000
     notifications_backlog: int = 400  # events of the backlog notifications is timed over
     samples: int = 100
     settle_seconds: float = 5.0
@@ -211,7 +212,7 @@ def describe(results: dict[str, Any]) -> list[str]:
     ]
 
 
-def parse(argv: list[str]) -> tuple[Params, Path]:
+def parse(argv: list[str]) -> tuple[Params, Path, bool]:
     parser = argparse.ArgumentParser(prog="python -m bench network", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="two agencies, SQLite, small counts: seconds")
     parser.add_argument("--databases", help="comma-separated: sqlite,postgresql")
@@ -225,6 +226,7 @@ def parse(argv: list[str]) -> tuple[Params, Path]:
     parser.add_argument("--keep-profiles", type=Path, help="a folder to keep py-spy's raw samples in")
     parser.add_argument("--postgres-url", help=f"the server to make databases on (default {launch.DEFAULT_POSTGRES})")
     parser.add_argument("--output", type=Path, help="results path without suffix (default bench/results/network)")
+    parser.add_argument("--rewrite", action="store_true", help="write the text again from the JSON of the output")
     args = parser.parse_args(argv)
     params = QUICK if args.quick else Params()
     changes: dict[str, Any] = {
@@ -244,11 +246,14 @@ def parse(argv: list[str]) -> tuple[Params, Path]:
     if unknown:
         parser.error(f"unknown database {', '.join(sorted(unknown))}: sqlite or postgresql")
     output = args.output or RESULTS / ("network-quick" if args.quick else "network")
-    return params, output
+    return params, output, args.rewrite
 
 
 def main(argv: list[str]) -> None:
-    params, output = parse(argv)
+    params, output, rewrite = parse(argv)
+    if rewrite:
+        print(report.write(json.loads(output.with_suffix(".json").read_text()), output, describe))
+        return
     results = run_all(params)
     print(report.write(results, output, describe))
 

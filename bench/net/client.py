@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -45,7 +46,9 @@ class Client:
         self.http = httpx.AsyncClient(
             timeout=180.0,
             trust_env=False,  # loopback only, never through a proxy
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=200),
+            # Below uvicorn's 5 s keep-alive, so that no request goes out on a connection the
+            # server is closing.
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=200, keepalive_expiry=2.0),
         )
         self._services: dict[str, str] = {}
 
@@ -85,9 +88,13 @@ class Client:
             "legal_basis": {"basis": "public-task"},
             "person": {"given_name": "Bench", "family_name": "Mark", "languages": ["it"]},
         }
+        headers = {**self.operator(sender), "Idempotency-Key": str(uuid.uuid4())}
         sent_at = time.time()
-        answer = await self.http.post(f"{self.nodes[sender]}/referrals", json=body, headers=self.operator(sender))
-        if answer.status_code != 201:
+        try:
+            answer = await self.http.post(f"{self.nodes[sender]}/referrals", json=body, headers=headers)
+        except httpx.TransportError:  # sent again with the same key: still one referral
+            answer = await self.http.post(f"{self.nodes[sender]}/referrals", json=body, headers=headers)
+        if answer.status_code not in (200, 201):
             raise RuntimeError(f"POST /referrals at {sender}: {answer.status_code} {answer.text[:300]}")
         return Sent(answer.json()["id"], sender, receiver, sent_at)
 

@@ -5,6 +5,7 @@ and a temporary data directory, on SQLite or on fresh PostgreSQL databases."""
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import shutil
 import socket
@@ -15,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from sqlalchemy.engine import make_url
@@ -51,7 +53,7 @@ class BenchNetwork(Network):
 @dataclass(frozen=True)
 class Running:
     network: BenchNetwork
-    urls: dict[str, object]  # network.json
+    urls: dict[str, Any]  # network.json
     agencies: list[str]
     key_file: Path
     database: str  # "sqlite" or "postgresql"
@@ -174,7 +176,7 @@ def running(
         began = time.perf_counter()
         with network:
             started = time.perf_counter() - began
-            urls = network.urls.as_json()
+            urls = json.loads(network.network_file.read_text())  # what any outside client reads
             yield Running(network, urls, names, network.key_file, database, version, started, postgres)
     finally:
         if postgres is not None:

@@ -203,7 +203,25 @@ def run_text(database: str, run: dict[str, Any]) -> list[str]:
             ]
         )
     lines += [*_table(memory), ""]
-    lines.append(f"idle CPU of all services together: {run['idle_cpu_percent']:.1f}% of one core")
+    flow, backlog = run["flow"], run["backlog"]
+    audit, notifications = backlog["audit"], backlog["notifications"]
+    start_cpu = sum(run["start_cpu_seconds"].values())
+    lines += [
+        f"start: {run['start_seconds']:.0f} s until every service answered /readyz ({start_cpu:.0f} s of CPU in all,"
+        f" {start_cpu / len(run['start_cpu_seconds']):.1f} s per service)",
+        f"idle CPU of all services together: {run['idle_cpu_percent']:.1f}% of one core",
+        f"flow: {flow['referrals']} referrals posted in {flow['posted_seconds']:.1f} s, all received back at their"
+        f" senders after {flow['seconds']:.1f} s; {flow['events']} events; the audit had applied them after"
+        f" {flow['audit_cleared_seconds']:.1f} s, notifications after {flow['notifications_cleared_seconds']:.1f} s",
+        f"backlog: {backlog['referrals']} referrals sent in {backlog['sent_seconds']:.1f} s with the audit and"
+        f" notifications paused (the nodes: {backlog['nodes_cpu_ms_per_referral']:.0f} ms of CPU per referral);"
+        f" the audit, resumed alone, fetched within {1000 * audit['first_fetch_seconds']:.0f} ms and applied"
+        f" {audit['events']} events in {audit['seconds']:.2f} s ({audit['cpu_ms_per_event']:.2f} ms CPU each);"
+        f" notifications applied {notifications['events']} in {notifications['seconds']:.1f} s"
+        f" ({notifications['cpu_ms_per_event']:.1f} ms CPU each)",
+        f"raw pipeline: the same {run['raw_ingest']['events']} messages in {run['raw_ingest']['seconds']:.3f} s",
+        "queries ran one at a time with the nodes idle and notifications paused",
+    ]
     lines.append(f"/verify over HTTP: {run['queries']['verify_http_ms']:,.0f} ms, ok: {run['queries']['verify_ok']}")
     lines.append("trail queries by filter (ms): " + _by_filter(run["queries"]["trail_query_ms_by_filter"]))
     lines.append(f"indicators by pair: {run['queries']['indicators_groups']} groups")
