@@ -187,7 +187,7 @@ async def steady(ctx: Context, rate: float, seconds: float, timeout: float) -> d
         await asyncio.sleep(max(0.0, began + i / rate - time.perf_counter()))
         tasks.append(asyncio.create_task(ctx.client.create(*next(pairs))))
     # The rate the requests went out at (this client falls behind on a busy machine).
-    achieved = count / max(time.perf_counter() - began, (count - 1) / rate, 1e-9)
+    achieved = (count - 1) / (time.perf_counter() - began) if count > 1 else rate
     sent: list[Sent] = list(await asyncio.gather(*tasks))
     ctx.sent += sent
     listed = await wait_received(ctx, sent, timeout)
