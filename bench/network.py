@@ -54,12 +54,12 @@ QUICK_AGENCIES = ["cpia2", "pioltello-casa"]
 class Params:
     databases: list[str] = field(default_factory=lambda: ["sqlite", "postgresql"])
     agencies: list[str] | None = None  # None: every demo agency
-    flow: int = 400
+    flow: int = 300
     concurrency: int = 32
     rates: list[float] = field(default_factory=lambda: [10.0, 50.0])
-    steady_seconds: float = 6.0
-    backlog: int = 1000
-    notifications_backlog: int = 400  # events of the backlog notifications is timed over
+    steady_seconds: float = 5.0
+    backlog: int = 800
+    notifications_backlog: int = 300  # events of the backlog notifications is timed over
     samples: int = 100
     settle_seconds: float = 5.0
     profile: bool = True
@@ -96,6 +96,7 @@ async def measure(run: launch.Running, params: Params, workdir: Path) -> dict[st
     profiler = Profiler(samples_dir) if params.profile else None
     ctx = load.Context(client, bus, services, profiler, nats_pid=everything.get("nats"))
     if run.postgres is not None:
+        await run.postgres.watch()
         ctx.database_pids = run.postgres.backends
     try:
         start_cpu = cpu_of(services)
@@ -142,6 +143,8 @@ async def measure(run: launch.Running, params: Params, workdir: Path) -> dict[st
     finally:
         for name in list(ctx.paused):
             load.resume(ctx, name)
+        if run.postgres is not None:
+            await run.postgres.unwatch()
         await client.close()
         await bus.close()
 
@@ -170,7 +173,9 @@ def profiles(ctx: load.Context) -> dict[str, Any]:
     return out
 
 
-def run_all(params: Params) -> dict[str, Any]:
+def run_all(params: Params, output: Path) -> dict[str, Any]:
+    """Every database's run; the results written after each (a run that fails is recorded
+    with its error, and the next one goes on)."""
     results: dict[str, Any] = {
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
@@ -182,11 +187,16 @@ def run_all(params: Params) -> dict[str, Any]:
     for database in params.databases:
         with tempfile.TemporaryDirectory(prefix=f"crocevia-bench-{database}-") as tmp:
             progress(f"== {database}: starting the network")
-            with launch.running(database, Path(tmp), params.agencies, params.postgres_url, progress) as run:
-                results["runs"][database] = asyncio.run(measure(run, params, Path(tmp)))
+            try:
+                with launch.running(database, Path(tmp), params.agencies, params.postgres_url, progress) as run:
+                    results["runs"][database] = asyncio.run(measure(run, params, Path(tmp)))
+            except Exception as exc:
+                progress(f"== {database}: failed: {type(exc).__name__}: {exc}")
+                results["runs"][database] = {"error": f"{type(exc).__name__}: {exc}"[:2000]}
             progress(f"== {database}: stopped")
-    results["seconds"] = round(time.perf_counter() - began, 1)
-    results["machine"]["load_average_at_end"] = machine()["load_average"]
+        results["seconds"] = round(time.perf_counter() - began, 1)
+        results["machine"]["load_average_at_end"] = machine()["load_average"]
+        report.write(results, output, describe)
     return results
 
 
@@ -254,8 +264,10 @@ def main(argv: list[str]) -> None:
     if rewrite:
         print(report.write(json.loads(output.with_suffix(".json").read_text()), output, describe))
         return
-    results = run_all(params)
+    results = run_all(params, output)
     print(report.write(results, output, describe))
+    if any("error" in run for run in results["runs"].values()):
+        sys.exit("some runs failed: see their error in the results")
 
 
 if __name__ == "__main__":

@@ -104,6 +104,7 @@ class PostgresDatabases:
         self.server = make_url(server_url).set(drivername="postgresql")
         self.tag = uuid.uuid4().hex[:8]
         self.names: list[str] = []
+        self._watcher: Any = None  # an asyncpg connection
 
     def _dsn(self) -> str:
         return self.server.render_as_string(hide_password=False)
@@ -128,15 +129,28 @@ class PostgresDatabases:
         version = asyncio.run(self._run(*(f'CREATE DATABASE "{n}"' for n in self.names)))
         return settings, version
 
+    async def watch(self) -> None:
+        """Open the connection ``backends`` asks on, before the services take the server's
+        connections (it keeps one of them for the whole run)."""
+        self._watcher = await asyncpg.connect(self._dsn())
+
     async def backends(self) -> list[int]:
         """The process ids of the server's backends serving the services' databases (on this
-        machine: their CPU is the services' database work)."""
-        conn = await asyncpg.connect(self._dsn())
+        machine: their CPU is the services' database work); none once it cannot tell."""
+        if self._watcher is None:
+            return []
         try:
-            rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = ANY($1::text[])", self.names)
-        finally:
-            await conn.close()
+            rows = await self._watcher.fetch(
+                "SELECT pid FROM pg_stat_activity WHERE datname = ANY($1::text[])", self.names
+            )
+        except (OSError, asyncpg.PostgresError):
+            return []
         return [int(r["pid"]) for r in rows]
+
+    async def unwatch(self) -> None:
+        if self._watcher is not None:
+            await self._watcher.close()
+            self._watcher = None
 
     def drop(self) -> None:
         if self.names:

@@ -176,7 +176,7 @@ class Profiler:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         output = self.out_dir / f"{name}.txt"
         argv = [self.binary, "record", "--pid", str(pid), "--rate", str(rate or self.rate), "--nonblocking"]
-        argv += ["--format", "raw", "--output", str(output)]
+        argv += ["--full-filenames", "--format", "raw", "--output", str(output)]
         process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self._running[name] = (process, output)
 

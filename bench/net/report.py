@@ -185,6 +185,8 @@ def _profile_lines(name: str, profile: dict[str, Any], top: int) -> list[str]:
 
 
 def run_text(database: str, run: dict[str, Any]) -> list[str]:
+    if "error" in run:
+        return [f"## {database}", "", f"The run failed: {run['error']}", ""]
     rows = [["figure", "measured", "raw reference, same run", "ratio", "target", "met"]]
     for f in figures(run):
         ratio = f"{f.ratio:.2f}x" if f.ratio is not None else ""
