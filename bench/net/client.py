@@ -51,13 +51,17 @@ class Client:
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=200, keepalive_expiry=2.0),
         )
         self._services: dict[str, str] = {}
+        self._tokens: dict[tuple[str, str], dict[str, str]] = {}
 
     async def close(self) -> None:
         await self.http.aclose()
 
     def token(self, agency: str, role: str) -> dict[str, str]:
-        value = issue_dev_token(self._key, agency=agency, roles=[role], sub=f"{role}-{agency}")
-        return {"Authorization": f"Bearer {value}"}
+        """The bearer header of ``<role>-<agency>`` (made once: they last 12 hours)."""
+        if (agency, role) not in self._tokens:
+            value = issue_dev_token(self._key, agency=agency, roles=[role], sub=f"{role}-{agency}")
+            self._tokens[agency, role] = {"Authorization": f"Bearer {value}"}
+        return self._tokens[agency, role]
 
     def operator(self, agency: str) -> dict[str, str]:
         return self.token(agency, "operator")
