@@ -41,6 +41,7 @@ from crocevia_audit.handlers.append import TrailWriter
 from crocevia_audit.handlers.checkpoints import Checkpointer, SignedCheckpoint
 from crocevia_audit.handlers.intake import Delivery
 from crocevia_common.db import Database
+from crocevia_common.messaging.intake import Verified
 from crocevia_contracts import Envelope, LegalBasis, referral_subject
 from crocevia_contracts.events import Received, Requested
 
@@ -49,8 +50,9 @@ RESULTS = Path(__file__).parent / "results" / "audit_export.txt"
 AGENCIES = ("pioltello-casa", "pioltello-sociali", "cpia2", "csl-lavoro", "prefettura-mediazione")
 
 
-def deliveries(start: int, count: int, t0: datetime, sequences: dict[str, int]) -> list[Delivery]:
-    """``count`` events: a requested and a received for every referral, numbered per source."""
+def deliveries(start: int, count: int, t0: datetime, sequences: dict[str, int]) -> list[Verified]:
+    """``count`` events as the intake passes them to the writer: a requested and a received
+    for every referral, numbered per source."""
     out = []
     for n in range(start, start + count):
         referral, step = divmod(n, 2)
@@ -73,7 +75,8 @@ def deliveries(start: int, count: int, t0: datetime, sequences: dict[str, int]) 
             publisher, counterpart = receiver, sender
         sequences[publisher] = sequences.get(publisher, 0) + 1
         envelope = Envelope.build(source_agency=publisher, sequence=sequences[publisher], data=data, time=at)
-        out.append(Delivery(referral_subject(publisher, counterpart, data.event), envelope.to_json(), n + 1))
+        delivery = Delivery(referral_subject(publisher, counterpart, data.event), envelope.to_json(), n + 1)
+        out.append(Verified(delivery, publisher, envelope))
     return out
 
 
