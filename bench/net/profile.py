@@ -56,6 +56,21 @@ AIOSQLITE_WAIT = (
 )
 
 
+# The consumer's own frames, on the stack of every message it applies: left out of the list
+# of our functions on the stack, which then names the use cases.
+PLUMBING = frozenset(
+    f"crocevia_common.messaging.consumer:{name}"
+    for name in (
+        "StreamConsumer.run",
+        "StreamConsumer.process",
+        "StreamConsumer._apply_batch",
+        "StreamConsumer._apply_one",
+        "StreamConsumer._attempt",
+        "one_at_a_time.<locals>.apply",
+    )
+)
+
+
 def module_of(path: str) -> str:
     """``sqlalchemy/orm/session.py`` or ``/x/site-packages/sqlalchemy/orm/session.py`` →
     ``sqlalchemy.orm.session``; a workspace file by its package path."""
@@ -102,9 +117,9 @@ def frames(stack: str) -> list[Frame]:
 @dataclass
 class Summary:
     """A service's samples on the CPU: the function they were in (self), the packages on the
-    stack (inclusive) or at its top (self), and the innermost function of ours on the stack
-    (what of ours was running, or had called what was). Samples where a thread waits are
-    counted apart."""
+    stack (inclusive) or at its top (self), the innermost function of ours on the stack
+    (what of ours was running, or had called what was), and our functions on the stack (the
+    use cases). Samples where a thread waits are counted apart."""
 
     samples: int = 0
     waiting: int = 0
@@ -112,6 +127,7 @@ class Summary:
     packages_self: Counter[str] = field(default_factory=Counter)
     packages_inclusive: Counter[str] = field(default_factory=Counter)
     own_innermost: Counter[str] = field(default_factory=Counter)
+    own_inclusive: Counter[str] = field(default_factory=Counter)
 
     def add(self, stack: str, count: int) -> None:
         found = frames(stack)
@@ -127,6 +143,8 @@ class Summary:
         for package in {package_of(f.module) for f in found} - ENTRY:
             self.packages_inclusive[package] += count
         ours = [f for f in found if f.module.startswith("crocevia")]
+        for name in {f.name for f in ours if f.name not in PLUMBING}:
+            self.own_inclusive[name] += count
         self.own_innermost[ours[-1].name if ours else f"(none of ours: {package_of(top.module)})"] += count
 
     def merge(self, other: Summary) -> None:
@@ -136,6 +154,7 @@ class Summary:
         self.packages_self.update(other.packages_self)
         self.packages_inclusive.update(other.packages_inclusive)
         self.own_innermost.update(other.own_innermost)
+        self.own_inclusive.update(other.own_inclusive)
 
     def as_json(self, top: int = 15) -> dict[str, object]:
         def share(counter: Counter[str]) -> list[list[object]]:
@@ -148,6 +167,7 @@ class Summary:
             "self_packages_pct": share(self.packages_self),
             "inclusive_packages_pct": share(self.packages_inclusive),
             "innermost_crocevia_function_pct": share(self.own_innermost),
+            "inclusive_crocevia_function_pct": share(self.own_inclusive),
         }
 
 

@@ -173,7 +173,7 @@ def _met(figure: Figure) -> str:
 
 def _profile_lines(name: str, profile: dict[str, Any], top: int) -> list[str]:
     def listing(key: str) -> str:
-        return ", ".join(f"{k} {v}%" for k, v in profile[key][:top])
+        return ", ".join(f"{k} {v}%" for k, v in profile.get(key, [])[:top])
 
     return [
         f"{name}: {profile['samples']} samples running ({profile['waiting_samples']} waiting, left out)",
@@ -181,6 +181,7 @@ def _profile_lines(name: str, profile: dict[str, Any], top: int) -> list[str]:
         f"  packages at the top:   {listing('self_packages_pct')}",
         f"  functions at the top:  {listing('self_functions_pct')}",
         f"  innermost function of ours: {listing('innermost_crocevia_function_pct')}",
+        f"  functions of ours on the stack: {listing('inclusive_crocevia_function_pct')}",
     ]
 
 
