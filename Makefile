@@ -11,6 +11,8 @@ PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 # Extra options for `crocevia up`, e.g. UP_ARGS="--base-port 19000".
 UP_ARGS ?=
+# Which benchmark and its options, e.g. BENCH="network --quick"; empty: every benchmark.
+BENCH ?=
 
 # uv on PATH, else where `pip install --user` puts it, else as a module of $(PYTHON).
 # Expanded when a recipe runs, so after the `uv` target has installed it.
@@ -40,7 +42,7 @@ help:
 	@echo "make lint     ruff check, ruff format --check, mypy --strict"
 	@echo "make schemas  export the JSON Schemas of the contracts"
 	@echo "make screenshots  refresh docs/screenshots from the browser tests"
-	@echo "make bench    run the benchmarks"
+	@echo "make bench    run the benchmarks (BENCH=\"network --quick\": one, with its options)"
 	@echo "make clean    remove .data and caches"
 
 uv:
@@ -88,7 +90,7 @@ screenshots: sync browser
 
 bench: sync
 	@test -f bench/__main__.py || { echo "make bench: bench/__main__.py is missing" >&2; exit 1; }
-	$(UV) run python -m bench
+	$(UV) run python -m bench $(BENCH)
 
 clean:
 	rm -rf .data .pytest_cache .mypy_cache .ruff_cache

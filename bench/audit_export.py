@@ -2,8 +2,8 @@
 
 Run on demand (not part of the test suite):
 
-    uv run python bench/audit_export.py                # 200,000 entries on SQLite
-    uv run python bench/audit_export.py --rows 20000   # quicker
+    uv run python -m bench audit_export                 # 200,000 entries on SQLite
+    uv run python -m bench audit_export --rows 20000    # quicker
 
 It fills a fresh SQLite trail through the service's own writer (so entries, leaf hashes
 and tree nodes are real), signs checkpoints at a quarter of the trail and at the whole,
@@ -21,6 +21,7 @@ import asyncio
 import functools
 import platform
 import resource
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -112,7 +113,7 @@ async def drain(chunks: AsyncIterator[bytes], path: Path) -> int:
     return written
 
 
-async def main(rows: int, workdir: Path) -> list[str]:
+async def run(rows: int, workdir: Path) -> list[str]:
     db = Database(f"sqlite+aiosqlite:///{workdir / 'audit.db'}")
     await db.migrate(MIGRATIONS)
     quarter = rows // 4 // 1000 * 1000 or rows
@@ -201,14 +202,19 @@ def _line(step: str, rows: int, seconds: float, peak: float, output: int) -> str
     return f"{step:<52}{rows:>9}{seconds:>10.2f}{rows / seconds:>10.0f}{peak:>10.2f}{written:>12}"
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str]) -> None:
+    """``python -m bench audit_export [--rows N] [--output PATH]``."""
+    parser = argparse.ArgumentParser(prog="python -m bench audit_export", description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--output", type=Path, default=RESULTS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="crocevia-bench-") as tmp:
-        lines = asyncio.run(main(args.rows, Path(tmp)))
+        lines = asyncio.run(run(args.rows, Path(tmp)))
     text = "\n".join([f"Audit export benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC", "", *lines]) + "\n"
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text)
     print(text)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

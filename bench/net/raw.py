@@ -1,0 +1,69 @@
+"""The raw references the services are measured against, in the same run on the same
+machine: what nats-py, the standard library's sqlite3 and hashlib do without the services."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import time
+from pathlib import Path
+
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from bench.net.bus import RAW_STREAM, RAW_SUBJECT, Bus
+
+BATCH = 256
+
+
+def _trail(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path)
+    # As the services open SQLite (crocevia_common.db).
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(
+        "CREATE TABLE entries (position INTEGER PRIMARY KEY, subject TEXT NOT NULL, event_id TEXT,"
+        " payload BLOB NOT NULL, chain BLOB NOT NULL)"
+    )
+    return conn
+
+
+async def ingest(bus: Bus, count: int, database: Path) -> tuple[float, float]:
+    """Seconds (wall clock, and CPU of this process) to consume ``count`` messages of the
+    raw stream (pull fetches of 256) and append each to a hash-chained SQLite table, one
+    transaction and one acknowledgement (of everything so far) per batch."""
+    conn = _trail(database)
+    config = ConsumerConfig(
+        deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.ALL, max_ack_pending=BATCH, ack_wait=60.0
+    )
+    sub = await bus.js.pull_subscribe(f"{RAW_SUBJECT}.>", durable="bench-raw", stream=RAW_STREAM, config=config)
+    insert = "INSERT INTO entries (subject, event_id, payload, chain) VALUES (?, ?, ?, ?)"
+    chain, done = bytes(32), 0
+    began, cpu = time.perf_counter(), time.process_time()
+    try:
+        while done < count:
+            msgs = await sub.fetch(BATCH, timeout=10)
+            rows = []
+            for msg in msgs:
+                chain = hashlib.sha256(chain + msg.data).digest()
+                rows.append((msg.subject, (msg.headers or {}).get("Nats-Msg-Id"), msg.data, chain))
+            with conn:
+                conn.executemany(insert, rows)
+            await msgs[-1].ack()
+            done += len(msgs)
+        return time.perf_counter() - began, time.process_time() - cpu
+    finally:
+        await sub.unsubscribe()
+        conn.close()
+
+
+def chain_verify(export: Path) -> tuple[float, int]:
+    """CPU seconds to read a trail export and hash its entries as a SHA-256 chain, and how
+    many entries (the header line is skipped)."""
+    began = time.process_time()
+    chain, count = b"", 0
+    with export.open("rb") as lines:
+        next(lines)
+        for line in lines:
+            chain = hashlib.sha256(chain + line.rstrip(b"\n")).digest()
+            count += 1
+    return time.process_time() - began, count

@@ -1,0 +1,256 @@
+"""The results of a run: every figure of the performance table with its raw reference and
+its target, memory, CPU, where the CPU goes, and the end-of-run checks; as text and JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    measured: str
+    reference: str  # the raw reference measured in the same run, or ""
+    ratio: float | None
+    target: str
+    met: bool | None  # None: the target is stated at a size this run did not reach
+
+
+def _num(value: float | None, unit: str = "") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}" if abs(value) < 10 else f"{value:.1f}"
+    return f"{text}{unit}"
+
+
+def figures(run: dict[str, Any]) -> list[Figure]:
+    """The issue's table for one database, from what the run measured."""
+    flow, backlog, q = run["flow"], run["backlog"], run["queries"]
+    raw_rate = run["raw_ingest"]["events_per_second"]
+    audit, notifications = backlog["audit"], backlog["notifications"]
+    audit_rate = audit["events_per_second"]
+    ratio = audit_rate / raw_rate
+    cpu_ratio = run["raw_ingest"]["cpu_ms_per_event"] / audit["cpu_ms_per_event"]
+    by_rate = {s["rate"]: s for s in run["steady"]}
+    at_target = by_rate.get(50.0) or by_rate[max(by_rate)]
+    size = q["trail_size"]
+    at_million = size >= 1_000_000
+
+    def below(value: float, limit: float) -> bool | None:
+        return value <= limit if at_million else None if value <= limit else False
+
+    out = [
+        Figure(
+            f"audit ingest of {backlog['events']:,} events published at once, vs the same messages consumed raw"
+            " (nats-py fetch + sqlite3 hash-chained append, batches of 256)",
+            f"{_num(audit_rate)}/s",
+            f"{_num(raw_rate)}/s",
+            round(ratio, 3),
+            ">= 0.5x the raw pipeline, >= 10k events/s",
+            ratio >= 0.5 and audit_rate >= 10_000,
+        ),
+        Figure(
+            "the same, in CPU per event (the audit process; the raw pipeline's process)",
+            f"{audit['cpu_ms_per_event']:.3f} ms",
+            f"{run['raw_ingest']['cpu_ms_per_event']:.3f} ms",
+            round(cpu_ratio, 3),
+            "",
+            None,
+        ),
+        Figure(
+            f"referrals sent over every agency pair, {flow['concurrency']} at a time,"
+            " until received back at the sender",
+            f"{_num(flow['per_second'])}/s ({flow['referrals']:,} referrals)",
+            "",
+            None,
+            ">= 150/s",
+            flow["per_second"] >= 150,
+        ),
+        Figure(
+            "CPU per referral across all services and their database server, NATS apart (until audit and"
+            " notifications applied it too)",
+            f"{_num(flow['cpu_ms_per_referral'])} ms",
+            "",
+            None,
+            "(follows from >= 150/s on 2 cores: <= 13 ms)",
+            flow["cpu_ms_per_referral"] <= 13,
+        ),
+    ]
+    for rate, s in sorted(by_rate.items()):
+        lat = s["received_at_sender_ms"]
+        out.append(
+            Figure(
+                f"create -> received at the sender, {_num(rate)}/s (achieved {_num(s['achieved_rate'])}/s)",
+                f"p50 {_num(lat['p50'])} ms, p99 {_num(lat['p99'])} ms",
+                "",
+                None,
+                "p99 <= 150 ms at 50/s",
+                lat["p99"] <= 150 if rate >= 50 else None,
+            )
+        )
+    inbox = at_target["inbox_item_ms"]
+    out += [
+        Figure(
+            f"notifications: {notifications['events']:,} events of a backlog applied (inbox items, e-mails and"
+            " webhooks queued)",
+            f"{_num(notifications['events_per_second'])} events/s"
+            f" ({notifications['cpu_ms_per_event']:.1f} ms CPU each)",
+            "",
+            None,
+            ">= 300 events/s",
+            notifications["events_per_second"] >= 300,
+        ),
+        Figure(
+            f"notifications: the {flow['events']:,} events of the flow cleared (counted from the flow's start)",
+            f"{_num(flow['notifications_events_per_second'])} events/s"
+            f" in {_num(flow['notifications_cleared_seconds'])} s",
+            "",
+            None,
+            ">= 300 events/s",
+            flow["notifications_events_per_second"] >= 300,
+        ),
+        Figure(
+            f"event -> inbox item at {_num(at_target['rate'])} referrals/s",
+            f"p50 {_num(inbox['p50'])} ms, p99 {_num(inbox['p99'])} ms",
+            "",
+            None,
+            "p99 <= 500 ms at 50 referrals/s",
+            inbox["p99"] <= 500 if at_target["rate"] >= 50 else None,
+        ),
+        Figure(
+            f"inclusion proof over HTTP at {size:,} entries",
+            f"p50 {_num(q['inclusion_proof_ms']['p50'])} ms, p95 {_num(q['inclusion_proof_ms']['p95'])} ms",
+            "",
+            None,
+            "<= 5 ms at 1M entries",
+            below(q["inclusion_proof_ms"]["p50"], 5),
+        ),
+        Figure(
+            f"trail query with a filter at {size:,} entries",
+            f"p95 {_num(q['trail_query_ms']['p95'])} ms (max {_num(q['trail_query_ms']['max'])} ms)",
+            "",
+            None,
+            "p95 <= 50 ms at 1M entries",
+            below(q["trail_query_ms"]["p95"], 50),
+        ),
+        Figure(
+            f"/indicators?group_by=pair at {size:,} entries",
+            f"{_num(q['indicators_pair_ms']['p50'])} ms",
+            "",
+            None,
+            "<= 300 ms at 1M entries",
+            below(q["indicators_pair_ms"]["p50"], 300),
+        ),
+        Figure(
+            f"offline verify of the export ({size:,} entries) vs a raw SHA-256 chain over the same lines",
+            f"{_num(q['offline_verify_entries_per_second'])}/s",
+            f"{_num(q['raw_chain_entries_per_second'])}/s",
+            q["offline_verify_vs_raw"],
+            ">= 0.6x the raw chain",
+            q["offline_verify_vs_raw"] >= 0.6,
+        ),
+    ]
+    return out
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in rows]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return lines
+
+
+def _met(figure: Figure) -> str:
+    if not figure.target:
+        return ""
+    return {True: "yes", False: "NO", None: "n/a"}[figure.met]
+
+
+def _profile_lines(name: str, profile: dict[str, Any], top: int) -> list[str]:
+    def listing(key: str) -> str:
+        return ", ".join(f"{k} {v}%" for k, v in profile.get(key, [])[:top])
+
+    return [
+        f"{name}: {profile['samples']} samples running ({profile['waiting_samples']} waiting, left out)",
+        f"  packages on the stack: {listing('inclusive_packages_pct')}",
+        f"  packages at the top:   {listing('self_packages_pct')}",
+        f"  functions at the top:  {listing('self_functions_pct')}",
+        f"  innermost function of ours: {listing('innermost_crocevia_function_pct')}",
+        f"  functions of ours on the stack: {listing('inclusive_crocevia_function_pct')}",
+    ]
+
+
+def run_text(database: str, run: dict[str, Any]) -> list[str]:
+    if "error" in run:
+        return [f"## {database}", "", f"The run failed: {run['error']}", ""]
+    rows = [["figure", "measured", "raw reference, same run", "ratio", "target", "met"]]
+    for f in figures(run):
+        ratio = f"{f.ratio:.2f}x" if f.ratio is not None else ""
+        rows.append([f.name, f.measured, f.reference, ratio, f.target, _met(f)])
+    lines = [f"## {database} (version {run['database_version']})", "", *_table(rows)]
+    lines += ["(met n/a: the target is stated at a size or a rate this run did not reach)", ""]
+    memory = [["service", "idle RSS MiB", "peak RSS MiB under load", "CPU s in the flow"]]
+    for name in [*run["memory_idle_mib"], *(k for k in run["flow"]["cpu_seconds"] if k.startswith("postgresql"))]:
+        cpu = run["flow"]["cpu_seconds"].get(name)
+        memory.append(
+            [
+                name,
+                _num(run["memory_idle_mib"].get(name)),
+                _num(run["memory_peak_mib"].get(name)),
+                "" if cpu is None else f"{cpu:.1f}",
+            ]
+        )
+    lines += [*_table(memory), ""]
+    flow, backlog = run["flow"], run["backlog"]
+    audit, notifications = backlog["audit"], backlog["notifications"]
+    start_cpu = sum(run["start_cpu_seconds"].values())
+    lines += [
+        f"start: {run['start_seconds']:.0f} s until every service answered /readyz ({start_cpu:.0f} s of CPU in all,"
+        f" {start_cpu / len(run['start_cpu_seconds']):.1f} s per service)",
+        f"idle CPU of all services together: {run['idle_cpu_percent']:.1f}% of one core",
+        f"flow: {flow['referrals']} referrals posted in {flow['posted_seconds']:.1f} s, all received back at their"
+        f" senders after {flow['seconds']:.1f} s; {flow['events']} events; the audit had applied them after"
+        f" {flow['audit_cleared_seconds']:.1f} s, notifications after {flow['notifications_cleared_seconds']:.1f} s",
+        f"backlog: {backlog['referrals']} referrals sent in {backlog['sent_seconds']:.1f} s with the audit and"
+        f" notifications paused (the nodes: {backlog['nodes_cpu_ms_per_referral']:.0f} ms of CPU per referral);"
+        f" the audit, resumed alone, fetched within {1000 * audit['first_fetch_seconds']:.0f} ms and applied"
+        f" {audit['events']} events in {audit['seconds']:.2f} s ({audit['cpu_ms_per_event']:.2f} ms CPU each);"
+        f" notifications applied {notifications['events']} in {notifications['seconds']:.1f} s"
+        f" ({notifications['cpu_ms_per_event']:.1f} ms CPU each)",
+        f"raw pipeline: the same {run['raw_ingest']['events']} messages in {run['raw_ingest']['seconds']:.3f} s",
+        "queries ran one at a time with the nodes idle and notifications paused",
+    ]
+    lines.append(f"/verify over HTTP: {run['queries']['verify_http_ms']:,.0f} ms, ok: {run['queries']['verify_ok']}")
+    lines.append("trail queries by filter (ms): " + _by_filter(run["queries"]["trail_query_ms_by_filter"]))
+    lines.append(f"indicators by pair: {run['queries']['indicators_groups']} groups")
+    lines += ["", "Checks at the end of the run:"]
+    lines += [f"  {k}: {v}" for k, v in run["checks"].items()]
+    lines += ["", "Where the CPU goes (py-spy, % of the process's samples):"]
+    for name, profile in run["profiles"].items():
+        lines += _profile_lines(name, profile, 8)
+    return [*lines, ""]
+
+
+def _by_filter(kinds: dict[str, dict[str, float]]) -> str:
+    return "; ".join(f"{k} p50 {v['p50']:.0f} p95 {v['p95']:.0f}" for k, v in kinds.items())
+
+
+def text(results: dict[str, Any], describe: Callable[[dict[str, Any]], list[str]]) -> str:
+    lines = describe(results)
+    for database, run in results["runs"].items():
+        lines += run_text(database, run)
+    return "\n".join(lines) + "\n"
+
+
+def write(results: dict[str, Any], output: Path, describe: Callable[[dict[str, Any]], list[str]]) -> str:
+    """Write ``<output>.txt`` and ``<output>.json``; the text."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    body = text(results, describe)
+    output.with_suffix(".txt").write_text(body)
+    output.with_suffix(".json").write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    return body
