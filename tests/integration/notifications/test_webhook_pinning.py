@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from crocevia_notifications.adapters import webhook_client
 from crocevia_notifications.adapters.addresses import pinned
-from crocevia_notifications.adapters.webhook_client import WebhookClient
+from crocevia_notifications.adapters.webhook_client import HttpWebhookClient
 from tests.integration.notifications.support import WebhookReceiver
 
 
@@ -32,7 +32,7 @@ async def test_the_client_sends_to_the_checked_address_with_the_original_host(mo
     monkeypatch.setattr(webhook_client, "check_url", guard)
     receiver = WebhookReceiver()
     async with receiver.running():
-        client = WebhookClient(timeout_seconds=5, allowed_hosts=())
+        client = HttpWebhookClient(timeout_seconds=5, allowed_hosts=())
         try:
             # The name does not resolve at all: only the pinned address can be reached.
             url = f"http://hooks.invalid:{receiver.port}/pinned"

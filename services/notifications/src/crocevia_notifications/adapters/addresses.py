@@ -8,11 +8,7 @@ import socket
 from collections.abc import Collection
 from urllib.parse import urlsplit
 
-from crocevia_notifications.domain.webhooks import forbidden_address
-
-
-class ForbiddenURL(ValueError):
-    """A URL a webhook may not be sent to; ``str()`` says why."""
+from crocevia_notifications.domain.webhooks import ForbiddenURL, forbidden_address
 
 
 async def check_url(url: str, allowed_hosts: Collection[str]) -> str | None:

@@ -3,9 +3,10 @@ possibly several replicas) before sending, and every attempt recorded."""
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Collection
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
@@ -13,152 +14,155 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from crocevia_notifications.adapters.tables import deliveries, delivery_attempts
+from crocevia_notifications.domain.deliveries import (
+    Attempt,
+    Delivery,
+    DeliveryChannel,
+    DeliveryStatus,
+)
 
 c = deliveries.c
-PENDING, SENT, FAILED, CANCELLED = "pending", "sent", "failed", "cancelled"
 
 
-async def add(session: AsyncSession, **values: Any) -> None:
-    """Insert a delivery; a second one for the same notice, channel and recipient fails on
-    the unique key, and with it the whole transaction."""
-    await session.execute(insert(deliveries).values(status=PENDING, attempts=0, **values))
+def as_delivery(row: RowMapping) -> Delivery:
+    payload = row["payload"]
+    return Delivery(
+        id=row["id"],
+        notice_id=row["notice_id"],
+        channel=DeliveryChannel(row["channel"]),
+        recipient=row["recipient"],
+        payload=payload if isinstance(payload, dict) else json.loads(payload),
+        due_at=row["due_at"],
+        created_at=row["created_at"],
+        person_id=row["person_id"],
+        webhook_id=row["webhook_id"],
+        digest_key=row["digest_key"],
+        status=DeliveryStatus(row["status"]),
+        attempts=row["attempts"],
+    )
 
 
 def _claimable(now: datetime, real_now: datetime) -> ColumnElement[bool]:
-    return and_(c.status == PENDING, c.due_at <= now, or_(c.claimed_until.is_(None), c.claimed_until < real_now))
-
-
-async def due(
-    session: AsyncSession, channel: str, now: datetime, real_now: datetime, limit: int, exclude: set[str] | None = None
-) -> list[RowMapping]:
-    query = select(deliveries).where(c.channel == channel, _claimable(now, real_now))
-    if exclude:
-        query = query.where(c.id.not_in(exclude))
-    rows = await session.execute(query.order_by(c.due_at, c.id).limit(limit))
-    return list(rows.mappings())
-
-
-async def claim(
-    session: AsyncSession, where: ColumnElement[bool], now: datetime, real_now: datetime, lease: timedelta, replica: str
-) -> list[RowMapping]:
-    """Claim every claimable delivery matching ``where`` for this sender of ``replica``;
-    return what it got (nothing when another sender was first)."""
-    token = f"{replica}:{uuid.uuid4().hex[:27]}"
-    await session.execute(
-        update(deliveries)
-        .where(where, _claimable(now, real_now))
-        .values(claimed_by=token, claimed_until=real_now + lease)
-    )
-    rows = await session.execute(select(deliveries).where(c.claimed_by == token).order_by(c.created_at, c.id))
-    return list(rows.mappings())
-
-
-async def release(session: AsyncSession, replica: str) -> None:
-    """Give back what ``replica`` claimed and did not finish (it is stopping)."""
-    await session.execute(
-        update(deliveries)
-        .where(c.claimed_by.like(f"{replica}:%"), c.status == PENDING)
-        .values(claimed_by=None, claimed_until=None)
+    return and_(
+        c.status == DeliveryStatus.PENDING,
+        c.due_at <= now,
+        or_(c.claimed_until.is_(None), c.claimed_until < real_now),
     )
 
 
-def one(delivery_id: str) -> ColumnElement[bool]:
-    return c.id == delivery_id
+def _unclaimed(**values: object) -> dict[str, object]:
+    return {**values, "claimed_by": None, "claimed_until": None}
 
 
-def digest_of(person_id: int, digest_key: str) -> ColumnElement[bool]:
-    return and_(c.channel == "email", c.person_id == person_id, c.digest_key == digest_key)
+class SqlDeliveries:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
 
-
-async def record_attempt(
-    session: AsyncSession,
-    delivery: RowMapping,
-    at: datetime,
-    *,
-    ok: bool,
-    status_code: int | None = None,
-    error: str | None = None,
-    duration_ms: int = 0,
-) -> int:
-    number = int(delivery["attempts"]) + 1
-    await session.execute(
-        insert(delivery_attempts).values(
-            delivery_id=delivery["id"],
-            number=number,
-            at=at,
-            ok=ok,
-            status_code=status_code,
-            error=error[:500] if error else None,
-            duration_ms=duration_ms,
+    async def add(self, delivery: Delivery) -> None:
+        await self.session.execute(
+            insert(deliveries).values(
+                id=delivery.id,
+                notice_id=delivery.notice_id,
+                channel=delivery.channel.value,
+                recipient=delivery.recipient,
+                person_id=delivery.person_id,
+                webhook_id=delivery.webhook_id,
+                payload=delivery.payload,
+                status=delivery.status.value,
+                digest_key=delivery.digest_key,
+                due_at=delivery.due_at,
+                attempts=delivery.attempts,
+                created_at=delivery.created_at,
+            )
         )
-    )
-    return number
 
+    async def due(
+        self, channel: DeliveryChannel, now: datetime, real_now: datetime, limit: int, exclude: Collection[str] = ()
+    ) -> list[Delivery]:
+        query = select(deliveries).where(c.channel == channel, _claimable(now, real_now))
+        if exclude:
+            query = query.where(c.id.not_in(list(exclude)))
+        rows = await self.session.execute(query.order_by(c.due_at, c.id).limit(limit))
+        return [as_delivery(row) for row in rows.mappings()]
 
-async def finish(
-    session: AsyncSession, delivery_id: str, status: str, attempts: int, at: datetime, error: str | None = None
-) -> None:
-    await session.execute(
-        update(deliveries)
-        .where(c.id == delivery_id)
-        .values(
-            status=status,
+    async def claim(
+        self, delivery: Delivery, now: datetime, real_now: datetime, lease: timedelta, replica: str
+    ) -> list[Delivery]:
+        """A conditional update: whichever sender's update matches first has it."""
+        if delivery.digest_key and delivery.channel is DeliveryChannel.EMAIL:
+            where = and_(
+                c.channel == delivery.channel, c.person_id == delivery.person_id, c.digest_key == delivery.digest_key
+            )
+        else:
+            where = c.id == delivery.id
+        token = f"{replica}:{uuid.uuid4().hex[:27]}"
+        await self.session.execute(
+            update(deliveries)
+            .where(where, _claimable(now, real_now))
+            .values(claimed_by=token, claimed_until=real_now + lease)
+        )
+        rows = await self.session.execute(select(deliveries).where(c.claimed_by == token).order_by(c.created_at, c.id))
+        return [as_delivery(row) for row in rows.mappings()]
+
+    async def release(self, replica: str) -> None:
+        await self.session.execute(
+            update(deliveries)
+            .where(c.claimed_by.like(f"{replica}:%"), c.status == DeliveryStatus.PENDING)
+            .values(**_unclaimed())
+        )
+
+    async def record_attempt(self, delivery: Delivery, attempt: Attempt) -> int:
+        number = delivery.attempts + 1
+        await self.session.execute(
+            insert(delivery_attempts).values(
+                delivery_id=delivery.id,
+                number=number,
+                at=attempt.at,
+                ok=attempt.ok,
+                status_code=attempt.status_code,
+                error=attempt.error[:500] if attempt.error else None,
+                duration_ms=attempt.duration_ms,
+            )
+        )
+        return number
+
+    async def finish(
+        self, delivery_id: str, status: DeliveryStatus, attempts: int, at: datetime, error: str | None = None
+    ) -> None:
+        values = _unclaimed(
+            status=status.value,
             attempts=attempts,
-            sent_at=at if status == SENT else None,
+            sent_at=at if status is DeliveryStatus.SENT else None,
             last_error=error[:500] if error else None,
-            claimed_by=None,
-            claimed_until=None,
         )
-    )
+        await self.session.execute(update(deliveries).where(c.id == delivery_id).values(**values))
 
+    async def retry_at(self, delivery_id: str, attempts: int, due_at: datetime, error: str) -> None:
+        values = _unclaimed(attempts=attempts, due_at=due_at, last_error=error[:500])
+        await self.session.execute(update(deliveries).where(c.id == delivery_id).values(**values))
 
-async def retry_at(session: AsyncSession, delivery_id: str, attempts: int, due_at: datetime, error: str) -> None:
-    await session.execute(
-        update(deliveries)
-        .where(c.id == delivery_id)
-        .values(
-            attempts=attempts,
-            due_at=due_at,
-            last_error=error[:500],
-            claimed_by=None,
-            claimed_until=None,
+    async def cancel_pending_of_webhook(self, webhook_id: str, reason: str) -> None:
+        await self.session.execute(
+            update(deliveries)
+            .where(c.webhook_id == webhook_id, c.status == DeliveryStatus.PENDING)
+            .values(**_unclaimed(status=DeliveryStatus.CANCELLED.value, last_error=reason[:500]))
         )
-    )
 
+    # -- reads ----------------------------------------------------------------------------
 
-async def cancel_pending_of_webhook(session: AsyncSession, webhook_id: str, reason: str) -> None:
-    await session.execute(
-        update(deliveries)
-        .where(c.webhook_id == webhook_id, c.status == PENDING)
-        .values(
-            status=CANCELLED,
-            last_error=reason[:500],
-            claimed_by=None,
-            claimed_until=None,
+    async def of_webhook(self, webhook_id: str, limit: int, before: str | None) -> list[RowMapping]:
+        query = select(deliveries).where(c.webhook_id == webhook_id)
+        if before:
+            query = query.where(c.id < before)
+        rows = await self.session.execute(query.order_by(c.id.desc()).limit(limit))
+        return list(rows.mappings())
+
+    async def attempts_of(self, delivery_ids: list[str]) -> dict[str, list[RowMapping]]:
+        a = delivery_attempts.c
+        rows = await self.session.execute(
+            select(delivery_attempts).where(a.delivery_id.in_(delivery_ids)).order_by(a.delivery_id, a.number)
         )
-    )
-
-
-async def of_webhook(session: AsyncSession, webhook_id: str, limit: int, before: str | None) -> list[RowMapping]:
-    query = select(deliveries).where(c.webhook_id == webhook_id)
-    if before:
-        query = query.where(c.id < before)
-    rows = await session.execute(query.order_by(c.id.desc()).limit(limit))
-    return list(rows.mappings())
-
-
-async def attempts_of(session: AsyncSession, delivery_ids: list[str]) -> dict[str, list[RowMapping]]:
-    rows = await session.execute(
-        select(delivery_attempts)
-        .where(delivery_attempts.c.delivery_id.in_(delivery_ids))
-        .order_by(delivery_attempts.c.delivery_id, delivery_attempts.c.number)
-    )
-    found: dict[str, list[RowMapping]] = {}
-    for row in rows.mappings():
-        found.setdefault(row["delivery_id"], []).append(row)
-    return found
-
-
-async def of_person(session: AsyncSession, person_id: int) -> list[RowMapping]:
-    rows = await session.execute(select(deliveries).where(c.person_id == person_id).order_by(c.created_at, c.id))
-    return list(rows.mappings())
+        found: dict[str, list[RowMapping]] = {}
+        for row in rows.mappings():
+            found.setdefault(row["delivery_id"], []).append(row)
+        return found

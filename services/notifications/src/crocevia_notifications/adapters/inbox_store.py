@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
@@ -11,15 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crocevia_common import inputs
 from crocevia_notifications.adapters.tables import inbox_items
+from crocevia_notifications.domain.notices import Notice
+from crocevia_notifications.domain.templates import Message
 
 c = inbox_items.c
-
-
-async def add(session: AsyncSession, **values: Any) -> int:
-    """Insert an item; a second item for the same notice and person fails on the unique
-    key, and with it the whole transaction."""
-    done = await session.execute(insert(inbox_items).values(**values).returning(c.id))
-    return int(done.scalar_one())
 
 
 def encode_cursor(row: RowMapping) -> str:
@@ -35,58 +29,78 @@ def decode_cursor(cursor: str) -> tuple[int, int]:
     return read, last_id
 
 
-async def page(
-    session: AsyncSession, person_id: int, limit: int, cursor: str | None, unread_only: bool = False
-) -> tuple[list[RowMapping], str | None]:
-    """One page of a person's items, unread first then newest first, and the next cursor."""
-    is_read = case((c.read_at.is_(None), 0), else_=1)
-    query = select(inbox_items).where(c.person_id == person_id)
-    if unread_only:
-        query = query.where(c.read_at.is_(None))
-    if cursor:
-        read, last_id = decode_cursor(cursor)
-        if read == 0:
-            query = query.where(or_(and_(c.read_at.is_(None), c.id < last_id), c.read_at.is_not(None)))
-        else:
-            query = query.where(c.read_at.is_not(None), c.id < last_id)
-    query = query.order_by(is_read, c.id.desc()).limit(limit + 1)
-    rows = list((await session.execute(query)).mappings())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (encode_cursor(rows[-1]) if more and rows else None)
+class SqlInboxItems:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
 
+    async def add(self, notice: Notice, person_id: int, message: Message, link: str, at: datetime) -> None:
+        await self.session.execute(
+            insert(inbox_items).values(
+                notice_id=notice.id,
+                person_id=person_id,
+                kind=notice.kind.value,
+                event=notice.event,
+                referral_id=notice.referral_id,
+                sender_agency=notice.sender_agency,
+                receiver_agency=notice.receiver_agency,
+                service_id=notice.service_id,
+                priority=notice.priority,
+                status=notice.status,
+                title=message.title[:300],
+                body=message.body,
+                link=link,
+                created_at=at,
+            )
+        )
 
-async def unread_count(session: AsyncSession, person_id: int) -> int:
-    found = await session.execute(
-        select(func.count()).select_from(inbox_items).where(c.person_id == person_id, c.read_at.is_(None))
-    )
-    return int(found.scalar_one())
+    async def mark_read(self, person_id: int, item_id: int, at: datetime) -> bool:
+        await self.session.execute(
+            update(inbox_items).where(c.id == item_id, c.person_id == person_id, c.read_at.is_(None)).values(read_at=at)
+        )
+        return await self.item(person_id, item_id) is not None
 
+    async def item(self, person_id: int, item_id: int) -> RowMapping | None:
+        found = await self.session.execute(select(inbox_items).where(c.id == item_id, c.person_id == person_id))
+        return found.mappings().first()
 
-async def mark_read(session: AsyncSession, person_id: int, item_id: int, at: datetime) -> RowMapping | None:
-    """Mark an item of ``person_id`` read (once; a second call keeps the first time)."""
-    await session.execute(
-        update(inbox_items).where(c.id == item_id, c.person_id == person_id, c.read_at.is_(None)).values(read_at=at)
-    )
-    found = await session.execute(select(inbox_items).where(c.id == item_id, c.person_id == person_id))
-    return found.mappings().first()
+    async def page(
+        self, person_id: int, limit: int, cursor: str | None, unread_only: bool = False
+    ) -> tuple[list[RowMapping], str | None]:
+        """One page of a person's items, unread first then newest first, and the next cursor."""
+        is_read = case((c.read_at.is_(None), 0), else_=1)
+        query = select(inbox_items).where(c.person_id == person_id)
+        if unread_only:
+            query = query.where(c.read_at.is_(None))
+        if cursor:
+            read, last_id = decode_cursor(cursor)
+            if read == 0:
+                query = query.where(or_(and_(c.read_at.is_(None), c.id < last_id), c.read_at.is_not(None)))
+            else:
+                query = query.where(c.read_at.is_not(None), c.id < last_id)
+        query = query.order_by(is_read, c.id.desc()).limit(limit + 1)
+        rows = list((await self.session.execute(query)).mappings())
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return rows, (encode_cursor(rows[-1]) if more and rows else None)
 
+    async def unread_count(self, person_id: int) -> int:
+        found = await self.session.execute(
+            select(func.count()).select_from(inbox_items).where(c.person_id == person_id, c.read_at.is_(None))
+        )
+        return int(found.scalar_one())
 
-async def fresh(
-    session: AsyncSession, person_id: int, after_id: int, since: datetime, limit: int = 200
-) -> list[RowMapping]:
-    """Items of ``person_id`` after ``after_id`` or made since ``since``, by id. Ids are not
-    handed out in commit order when transactions overlap (PostgreSQL), so a live reader
-    also looks back a little, and skips what it has sent already."""
-    rows = await session.execute(
-        select(inbox_items)
-        .where(c.person_id == person_id, or_(c.id > after_id, c.created_at >= since))
-        .order_by(c.id)
-        .limit(limit)
-    )
-    return list(rows.mappings())
+    async def fresh(self, person_id: int, after_id: int, since: datetime, limit: int = 200) -> list[RowMapping]:
+        """Items of ``person_id`` after ``after_id`` or made since ``since``, by id. Ids are not
+        handed out in commit order when transactions overlap (PostgreSQL), so a live reader
+        also looks back a little, and skips what it has sent already."""
+        rows = await self.session.execute(
+            select(inbox_items)
+            .where(c.person_id == person_id, or_(c.id > after_id, c.created_at >= since))
+            .order_by(c.id)
+            .limit(limit)
+        )
+        return list(rows.mappings())
 
-
-async def newest_id(session: AsyncSession, person_id: int) -> int:
-    found = await session.execute(select(func.max(c.id)).where(c.person_id == person_id))
-    return int(found.scalar_one() or 0)
+    async def newest_id(self, person_id: int) -> int:
+        found = await self.session.execute(select(func.max(c.id)).where(c.person_id == person_id))
+        return int(found.scalar_one() or 0)

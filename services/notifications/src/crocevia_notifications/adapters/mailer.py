@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
 
 import aiosmtplib
 
+from crocevia_notifications.domain.templates import Message
 from crocevia_notifications.settings import NotificationsSettings
 
 
-@dataclass(frozen=True, slots=True)
-class Mail:
-    to: str
-    subject: str
-    body: str
-    message_id: str  # stable across retries, so a resent message is recognisably the same
-    language: str
-
-
-class Mailer:
+class SmtpMailer:
     def __init__(self, settings: NotificationsSettings) -> None:
         self._settings = settings
 
@@ -28,21 +19,22 @@ class Mailer:
     def configured(self) -> bool:
         return bool(self._settings.smtp_host)
 
-    async def send(self, mail: Mail) -> None:
-        """Send one message; raise on any failure (the caller retries)."""
+    async def send(self, to: str, message: Message, message_id: str, language: str) -> None:
+        """Send one message; raise on any failure (the caller retries). ``message_id`` is the
+        same on every retry, so a resent message is recognisably the same."""
         s = self._settings
-        message = EmailMessage()
-        message.set_content(mail.body)  # first: it replaces every Content-* header
-        message["From"] = s.smtp_from
-        message["To"] = mail.to
-        message["Subject"] = mail.subject
-        message["Date"] = formatdate(localtime=False)
-        message["Message-ID"] = f"<{mail.message_id}@crocevia.notifications>"
-        message["Content-Language"] = mail.language
-        message["Auto-Submitted"] = "auto-generated"
+        mail = EmailMessage()
+        mail.set_content(message.body)  # first: it replaces every Content-* header
+        mail["From"] = s.smtp_from
+        mail["To"] = to
+        mail["Subject"] = message.title
+        mail["Date"] = formatdate(localtime=False)
+        mail["Message-ID"] = f"<{message_id}@crocevia.notifications>"
+        mail["Content-Language"] = language
+        mail["Auto-Submitted"] = "auto-generated"
         password = s.smtp_password.get_secret_value() if s.smtp_password else None
         await aiosmtplib.send(
-            message,
+            mail,
             hostname=s.smtp_host,
             port=s.smtp_port,
             username=s.smtp_username,

@@ -1,4 +1,4 @@
-"""The public facts of the referrals this service follows."""
+"""The referrals this service follows: public facts, status and each side's newest step."""
 
 from __future__ import annotations
 
@@ -9,23 +9,56 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crocevia_contracts.lifecycle import Status
 from crocevia_notifications.adapters.tables import referrals
+from crocevia_notifications.domain.referral import Followed
+
+c = referrals.c
 
 
-async def get(session: AsyncSession, referral_id: str) -> RowMapping | None:
-    found = await session.execute(select(referrals).where(referrals.c.id == referral_id))
-    return found.mappings().first()
+def followed(row: RowMapping) -> Followed:
+    return Followed(
+        id=row["id"],
+        sender_agency=row["sender_agency"],
+        receiver_agency=row["receiver_agency"],
+        service_id=row["service_id"],
+        priority=row["priority"],
+        requested_at=row["requested_at"],
+        owner_sub=row["owner_sub"],
+        status=Status(row["status"]),
+        sender_step=row["sender_step"],
+        receiver_step=row["receiver_step"],
+    )
 
 
-async def follow(session: AsyncSession, referral_id: str, at: datetime, **facts: Any) -> RowMapping:
-    """Record what an event says of its referral (creating the row on the first event)."""
-    current = await get(session, referral_id)
-    if current is None:
-        first = {**facts, "status": facts.get("status") or "unknown"}
-        await session.execute(insert(referrals).values(id=referral_id, updated_at=at, **first))
-    else:
-        changes = {k: v for k, v in facts.items() if v is not None}
-        await session.execute(update(referrals).where(referrals.c.id == referral_id).values(updated_at=at, **changes))
-    found = await get(session, referral_id)
-    assert found is not None
-    return found
+def _values(referral: Followed) -> dict[str, Any]:
+    return {
+        "sender_agency": referral.sender_agency,
+        "receiver_agency": referral.receiver_agency,
+        "service_id": referral.service_id,
+        "priority": referral.priority,
+        "status": referral.status.value,
+        "requested_at": referral.requested_at,
+        "owner_sub": referral.owner_sub,
+        "sender_step": referral.sender_step,
+        "receiver_step": referral.receiver_step,
+    }
+
+
+class SqlReferrals:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, referral_id: str) -> Followed | None:
+        # Locked on PostgreSQL: what is decided from it commits before anyone else reads it.
+        found = await self.session.execute(select(referrals).where(c.id == referral_id).with_for_update())
+        row = found.mappings().first()
+        return followed(row) if row is not None else None
+
+    async def add(self, referral: Followed, at: datetime) -> None:
+        await self.session.execute(insert(referrals).values(id=referral.id, updated_at=at, **_values(referral)))
+
+    async def save(self, referral: Followed, at: datetime) -> None:
+        await self.session.execute(
+            update(referrals).where(c.id == referral.id).values(updated_at=at, **_values(referral))
+        )

@@ -6,18 +6,11 @@ import logging
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
-from crocevia_notifications.domain.staff import StaffMember
+from crocevia_notifications.domain.staff import StaffFile
 
 log = logging.getLogger(__name__)
-
-
-class StaffFile(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    agency: str
-    staff: list[StaffMember]
 
 
 def load_staff_file(path: Path) -> StaffFile:

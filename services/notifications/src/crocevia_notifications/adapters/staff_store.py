@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Collection
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crocevia_notifications.adapters.tables import staff
 from crocevia_notifications.domain.preferences import Preferences
-from crocevia_notifications.domain.routing import StaffView
-from crocevia_notifications.domain.staff import StaffMember
+from crocevia_notifications.domain.staff import Person, StaffMember
+
+c = staff.c
 
 
 def _values(agency: str, member: StaffMember) -> dict[str, Any]:
@@ -31,60 +33,8 @@ def _values(agency: str, member: StaffMember) -> dict[str, Any]:
     }
 
 
-async def upsert(session: AsyncSession, agency: str, member: StaffMember) -> None:
-    """Create or replace a person (safe when two replicas load the same file at once)."""
-    now = datetime.now(UTC)
-    values = _values(agency, member)
-    dialect = session.get_bind().dialect.name
-    builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = builder(staff).values(created_at=now, updated_at=now, **values)
-    statement = statement.on_conflict_do_update(index_elements=["agency", "sub"], set_={**values, "updated_at": now})
-    await session.execute(statement)
-
-
-async def get(session: AsyncSession, agency: str, sub: str) -> RowMapping | None:
-    found = await session.execute(select(staff).where(staff.c.agency == agency, staff.c.sub == sub))
-    return found.mappings().first()
-
-
-async def by_id(session: AsyncSession, person_id: int) -> RowMapping | None:
-    found = await session.execute(select(staff).where(staff.c.id == person_id))
-    return found.mappings().first()
-
-
-async def of_agency(session: AsyncSession, agency: str) -> list[RowMapping]:
-    rows = await session.execute(select(staff).where(staff.c.agency == agency).order_by(staff.c.sub))
-    return list(rows.mappings())
-
-
-async def change(session: AsyncSession, agency: str, sub: str, **values: Any) -> None:
-    await session.execute(
-        update(staff).where(staff.c.agency == agency, staff.c.sub == sub).values(updated_at=datetime.now(UTC), **values)
-    )
-
-
-async def views(session: AsyncSession, agencies: set[str]) -> dict[str, list[StaffView]]:
-    """What routing needs of every person of ``agencies``."""
-    rows = await session.execute(select(staff).where(staff.c.agency.in_(agencies)))
-    found: dict[str, list[StaffView]] = {}
-    for row in rows.mappings():
-        found.setdefault(row["agency"], []).append(view(row))
-    return found
-
-
-def view(row: RowMapping) -> StaffView:
-    return StaffView(
-        id=row["id"],
-        agency=row["agency"],
-        sub=row["sub"],
-        roles=frozenset(row["roles"]),
-        services=frozenset(row["services"]),
-        active=row["active"],
-    )
-
-
-def member(row: RowMapping) -> StaffMember:
-    return StaffMember(
+def person(row: RowMapping) -> Person:
+    member = StaffMember(
         sub=row["sub"],
         name=row["name"],
         email=row["email"],
@@ -95,3 +45,32 @@ def member(row: RowMapping) -> StaffMember:
         active=row["active"],
         preferences=Preferences.model_validate(row["preferences"]),
     )
+    return Person(id=row["id"], agency=row["agency"], member=member)
+
+
+class SqlStaff:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def upsert(self, agency: str, member: StaffMember, at: datetime) -> None:
+        """Create or replace a person (safe when two replicas load the same file at once)."""
+        values = _values(agency, member)
+        dialect = self.session.get_bind().dialect.name
+        builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = builder(staff).values(created_at=at, updated_at=at, **values)
+        statement = statement.on_conflict_do_update(index_elements=["agency", "sub"], set_={**values, "updated_at": at})
+        await self.session.execute(statement)
+
+    async def get(self, agency: str, sub: str) -> Person | None:
+        found = await self.session.execute(select(staff).where(c.agency == agency, c.sub == sub))
+        row = found.mappings().first()
+        return person(row) if row is not None else None
+
+    async def by_id(self, person_id: int) -> Person | None:
+        found = await self.session.execute(select(staff).where(c.id == person_id))
+        row = found.mappings().first()
+        return person(row) if row is not None else None
+
+    async def of_agencies(self, agencies: Collection[str]) -> list[Person]:
+        rows = await self.session.execute(select(staff).where(c.agency.in_(list(agencies))).order_by(c.agency, c.sub))
+        return [person(row) for row in rows.mappings()]

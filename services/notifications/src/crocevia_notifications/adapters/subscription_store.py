@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Collection
+from datetime import datetime
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import RowMapping
@@ -10,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crocevia_notifications.adapters.tables import subscriptions
 from crocevia_notifications.domain.routing import Scope, Subscription
+
+c = subscriptions.c
 
 
 def subscription(row: RowMapping) -> Subscription:
@@ -24,32 +27,30 @@ def subscription(row: RowMapping) -> Subscription:
     )
 
 
-async def add(session: AsyncSession, sub: Subscription) -> int:
-    done = await session.execute(
-        insert(subscriptions)
-        .values(
-            agency=sub.agency,
-            roles=sorted(sub.roles),
-            topics=sorted(sub.topics),
-            service_ids=sorted(sub.service_ids),
-            priorities=sorted(sub.priorities),
-            scope=sub.scope.value,
-            created_at=datetime.now(UTC),
+class SqlSubscriptions:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, subscription: Subscription, at: datetime) -> int:
+        done = await self.session.execute(
+            insert(subscriptions)
+            .values(
+                agency=subscription.agency,
+                roles=sorted(subscription.roles),
+                topics=sorted(subscription.topics),
+                service_ids=sorted(subscription.service_ids),
+                priorities=sorted(subscription.priorities),
+                scope=subscription.scope.value,
+                created_at=at,
+            )
+            .returning(c.id)
         )
-        .returning(subscriptions.c.id)
-    )
-    return int(done.scalar_one())
+        return int(done.scalar_one())
 
+    async def of_agencies(self, agencies: Collection[str]) -> list[Subscription]:
+        rows = await self.session.execute(select(subscriptions).where(c.agency.in_(list(agencies))).order_by(c.id))
+        return [subscription(r) for r in rows.mappings()]
 
-async def of_agencies(session: AsyncSession, agencies: set[str]) -> list[Subscription]:
-    rows = await session.execute(
-        select(subscriptions).where(subscriptions.c.agency.in_(agencies)).order_by(subscriptions.c.id)
-    )
-    return [subscription(r) for r in rows.mappings()]
-
-
-async def remove(session: AsyncSession, agency: str, subscription_id: int) -> bool:
-    done = await session.execute(
-        delete(subscriptions).where(subscriptions.c.agency == agency, subscriptions.c.id == subscription_id)
-    )
-    return bool(done.rowcount)  # type: ignore[attr-defined]
+    async def remove(self, agency: str, subscription_id: int) -> bool:
+        done = await self.session.execute(delete(subscriptions).where(c.agency == agency, c.id == subscription_id))
+        return bool(done.rowcount)  # type: ignore[attr-defined]

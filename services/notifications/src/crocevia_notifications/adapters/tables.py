@@ -3,8 +3,6 @@ items, and the messaging tables. No personal details of referred people are stor
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -18,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from crocevia_common.db import UtcDateTime
@@ -45,7 +44,8 @@ staff = Table(
     UniqueConstraint("agency", "sub", name="uq_staff_agency_sub"),
 )
 
-# The public facts of each referral seen on the stream: enough to route, remind and link.
+# The public facts of each referral seen on the stream (enough to route, remind and link),
+# its status by the lifecycle, and the newest ``step`` each side's events stated.
 referrals = Table(
     "referrals",
     metadata,
@@ -58,6 +58,8 @@ referrals = Table(
     Column("requested_at", UtcDateTime(), nullable=True),
     Column("owner_sub", String(200), nullable=True),  # the sender's staff member who asked
     Column("updated_at", UtcDateTime(), nullable=False),
+    Column("sender_step", Integer, nullable=False, server_default=text("0")),  # added by 0005
+    Column("receiver_step", Integer, nullable=False, server_default=text("0")),
 )
 
 inbox_items = Table(
@@ -171,8 +173,3 @@ timers = Table(
     UniqueConstraint("referral_id", "kind", "stage", name="uq_timer_referral_kind_stage"),
     Index("ix_timers_due", "state", "due_at"),
 )
-
-
-def utc(value: datetime) -> datetime:
-    """A stored time as an aware UTC datetime (SQLite hands them back naive)."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

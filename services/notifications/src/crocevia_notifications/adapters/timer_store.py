@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -10,45 +11,74 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crocevia_notifications.adapters.tables import timers
+from crocevia_notifications.domain.notices import NoticeKind
+from crocevia_notifications.domain.timers import Stage, Timer, TimerState
 
 c = timers.c
 
 
-async def arm(session: AsyncSession, **values: Any) -> bool:
-    """Start a timer unless the referral has had this one already; True if started."""
-    found = await session.execute(
-        select(c.id).where(c.referral_id == values["referral_id"], c.kind == values["kind"], c.stage == values["stage"])
+def timer(row: RowMapping) -> Timer:
+    return Timer(
+        id=row["id"],
+        referral_id=row["referral_id"],
+        kind=NoticeKind(row["kind"]),
+        stage=Stage(row["stage"]),
+        agency=row["agency"],
+        due_at=row["due_at"],
+        target_hours=row["target_hours"],
+        state=TimerState(row["state"]),
     )
-    if found.first() is not None:
-        return False
-    await session.execute(insert(timers).values(state="pending", **values))
-    return True
 
 
-async def cancel(session: AsyncSession, referral_id: str, stages: list[str], at: datetime) -> None:
-    if stages:
-        await session.execute(
-            update(timers)
-            .where(c.referral_id == referral_id, c.state == "pending", c.stage.in_(stages))
-            .values(state="cancelled", cancelled_at=at)
+class SqlTimers:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def arm(self, timer: Timer) -> bool:
+        found = await self.session.execute(
+            select(c.id).where(c.referral_id == timer.referral_id, c.kind == timer.kind, c.stage == timer.stage)
         )
+        if found.first() is not None:
+            return False
+        await self.session.execute(
+            insert(timers).values(
+                id=timer.id,
+                referral_id=timer.referral_id,
+                kind=timer.kind.value,
+                stage=timer.stage.value,
+                agency=timer.agency,
+                due_at=timer.due_at,
+                target_hours=timer.target_hours,
+                state=timer.state.value,
+            )
+        )
+        return True
 
+    async def cancel(self, referral_id: str, stages: Collection[Stage], at: datetime) -> None:
+        if stages:
+            await self.session.execute(
+                update(timers)
+                .where(c.referral_id == referral_id, c.state == TimerState.PENDING, c.stage.in_(list(stages)))
+                .values(state=TimerState.CANCELLED.value, cancelled_at=at)
+            )
 
-async def due(session: AsyncSession, now: datetime, limit: int) -> list[RowMapping]:
-    rows = await session.execute(
-        select(timers).where(c.state == "pending", c.due_at <= now).order_by(c.due_at, c.id).limit(limit)
-    )
-    return list(rows.mappings())
+    async def due(self, now: datetime, limit: int) -> list[Timer]:
+        rows = await self.session.execute(
+            select(timers).where(c.state == TimerState.PENDING, c.due_at <= now).order_by(c.due_at, c.id).limit(limit)
+        )
+        return [timer(row) for row in rows.mappings()]
 
+    async def take(self, timer_id: str, state: TimerState, at: datetime) -> bool:
+        """Inside the transaction that acts on the timer, so acting and taking commit together."""
+        values: dict[str, Any] = {
+            "state": state.value,
+            "fired_at" if state is TimerState.FIRED else "cancelled_at": at,
+        }
+        done = await self.session.execute(
+            update(timers).where(c.id == timer_id, c.state == TimerState.PENDING).values(**values)
+        )
+        return bool(done.rowcount)  # type: ignore[attr-defined]
 
-async def take(session: AsyncSession, timer_id: str, state: str, at: datetime) -> bool:
-    """Move a pending timer to ``state`` (fired or cancelled); False if another replica did
-    first. Inside the transaction that acts on it, so acting and taking commit together."""
-    values: dict[str, Any] = {"state": state, "fired_at" if state == "fired" else "cancelled_at": at}
-    done = await session.execute(update(timers).where(c.id == timer_id, c.state == "pending").values(**values))
-    return bool(done.rowcount)  # type: ignore[attr-defined]
-
-
-async def of_referral(session: AsyncSession, referral_id: str) -> list[RowMapping]:
-    rows = await session.execute(select(timers).where(c.referral_id == referral_id).order_by(c.due_at, c.kind))
-    return list(rows.mappings())
+    async def of_referral(self, referral_id: str) -> list[Timer]:
+        rows = await self.session.execute(select(timers).where(c.referral_id == referral_id).order_by(c.due_at, c.kind))
+        return [timer(row) for row in rows.mappings()]

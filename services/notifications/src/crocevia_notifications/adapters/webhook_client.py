@@ -4,36 +4,24 @@ from __future__ import annotations
 
 import time
 from collections.abc import Collection
-from dataclasses import dataclass
 
 import httpx
 
-from crocevia_notifications.adapters.addresses import ForbiddenURL, check_url, pinned
+from crocevia_notifications.adapters.addresses import check_url, pinned
+from crocevia_notifications.domain.webhooks import ForbiddenURL, Outcome
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    status_code: int | None
-    error: str | None
-    duration_ms: int
-    forbidden: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return self.status_code is not None and 200 <= self.status_code < 300
-
-    @property
-    def gone(self) -> bool:
-        return self.status_code == 410
-
-
-class WebhookClient:
+class HttpWebhookClient:
     def __init__(self, timeout_seconds: float, allowed_hosts: Collection[str]) -> None:
         self._allowed = frozenset(allowed_hosts)
         # No redirects: a redirect could lead past the address guard.
         self._http = httpx.AsyncClient(
             timeout=timeout_seconds, follow_redirects=False, headers={"user-agent": "crocevia-notifications/1"}
         )
+
+    async def check(self, url: str) -> None:
+        """Raise ForbiddenURL unless ``url`` may be reached (see ``check_url``)."""
+        await check_url(url, self._allowed)
 
     async def post(self, url: str, headers: dict[str, str], body: bytes) -> Outcome:
         started = time.monotonic()

@@ -2,59 +2,89 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crocevia_notifications.adapters.tables import webhooks
+from crocevia_notifications.domain.webhooks import Endpoint
+
+c = webhooks.c
 
 
-async def add(session: AsyncSession, **values: Any) -> None:
-    await session.execute(insert(webhooks).values(active=True, **values))
-
-
-async def get(session: AsyncSession, webhook_id: str) -> RowMapping | None:
-    found = await session.execute(select(webhooks).where(webhooks.c.id == webhook_id))
-    return found.mappings().first()
-
-
-async def of_agency(session: AsyncSession, agency: str) -> list[RowMapping]:
-    query = select(webhooks).where(webhooks.c.agency == agency).order_by(webhooks.c.created_at, webhooks.c.id)
-    return list((await session.execute(query)).mappings())
-
-
-async def active_of(session: AsyncSession, agencies: set[str]) -> list[RowMapping]:
-    rows = await session.execute(
-        select(webhooks).where(webhooks.c.agency.in_(agencies), webhooks.c.active.is_(True)).order_by(webhooks.c.id)
-    )
-    return list(rows.mappings())
-
-
-async def disable(session: AsyncSession, webhook_id: str, at: datetime, reason: str) -> None:
-    await session.execute(
-        update(webhooks)
-        .where(webhooks.c.id == webhook_id, webhooks.c.active.is_(True))
-        .values(active=False, disabled_at=at, disabled_reason=reason[:200])
+def endpoint(row: RowMapping) -> Endpoint:
+    return Endpoint(
+        id=row["id"],
+        agency=row["agency"],
+        url=row["url"],
+        topics=list(row["topics"]),
+        secret=row["secret"],
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        active=row["active"],
+        previous_secret=row["previous_secret"],
+        previous_secret_until=row["previous_secret_until"],
+        disabled_at=row["disabled_at"],
+        disabled_reason=row["disabled_reason"],
     )
 
 
-async def rotate(session: AsyncSession, webhook_id: str, secret: str, previous_until: datetime | None) -> None:
-    """A new secret; the current one stays as the previous one until ``previous_until``."""
-    await session.execute(
-        update(webhooks)
-        .where(webhooks.c.id == webhook_id)
-        .values(
-            previous_secret=webhooks.c.secret if previous_until is not None else None,
-            previous_secret_until=previous_until,
-            secret=secret,
+class SqlWebhooks:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, endpoint: Endpoint) -> None:
+        await self.session.execute(
+            insert(webhooks).values(
+                id=endpoint.id,
+                agency=endpoint.agency,
+                url=endpoint.url,
+                topics=endpoint.topics,
+                secret=endpoint.secret,
+                active=endpoint.active,
+                created_by=endpoint.created_by,
+                created_at=endpoint.created_at,
+            )
         )
-    )
 
+    async def get(self, webhook_id: str) -> Endpoint | None:
+        found = await self.session.execute(select(webhooks).where(c.id == webhook_id))
+        row = found.mappings().first()
+        return endpoint(row) if row is not None else None
 
-async def enable(session: AsyncSession, webhook_id: str) -> None:
-    await session.execute(
-        update(webhooks).where(webhooks.c.id == webhook_id).values(active=True, disabled_at=None, disabled_reason=None)
-    )
+    async def of_agency(self, agency: str) -> list[Endpoint]:
+        rows = await self.session.execute(select(webhooks).where(c.agency == agency).order_by(c.created_at, c.id))
+        return [endpoint(row) for row in rows.mappings()]
+
+    async def active_of(self, agencies: Collection[str]) -> list[Endpoint]:
+        rows = await self.session.execute(
+            select(webhooks).where(c.agency.in_(list(agencies)), c.active.is_(True)).order_by(c.id)
+        )
+        return [endpoint(row) for row in rows.mappings()]
+
+    async def disable(self, webhook_id: str, at: datetime, reason: str) -> None:
+        await self.session.execute(
+            update(webhooks)
+            .where(c.id == webhook_id, c.active.is_(True))
+            .values(active=False, disabled_at=at, disabled_reason=reason[:200])
+        )
+
+    async def rotate(self, webhook_id: str, secret: str, previous_until: datetime | None) -> None:
+        """A new secret; the current one stays as the previous one until ``previous_until``."""
+        await self.session.execute(
+            update(webhooks)
+            .where(c.id == webhook_id)
+            .values(
+                previous_secret=c.secret if previous_until is not None else None,
+                previous_secret_until=previous_until,
+                secret=secret,
+            )
+        )
+
+    async def enable(self, webhook_id: str) -> None:
+        await self.session.execute(
+            update(webhooks).where(c.id == webhook_id).values(active=True, disabled_at=None, disabled_reason=None)
+        )

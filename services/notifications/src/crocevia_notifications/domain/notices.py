@@ -7,27 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from crocevia_contracts import EventName
-
 
 class NoticeKind(StrEnum):
     EVENT = "event"  # a lifecycle event of the referral
     REMINDER = "reminder"  # a response target passed
     ESCALATION = "escalation"  # the next target passed too
-
-
-# The referral's status after each lifecycle event; events missing here leave it as it was.
-STATUS_AFTER: dict[EventName, str] = {
-    EventName.REQUESTED: "requested",
-    EventName.RECEIVED: "received",
-    EventName.ACCEPTED: "accepted",
-    EventName.REJECTED: "rejected",
-    EventName.IN_PROGRESS: "in-progress",
-    EventName.ON_HOLD: "on-hold",
-    EventName.COMPLETED: "completed",
-    EventName.FAILED: "failed",
-    EventName.CANCELLED: "cancelled",
-}
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from crocevia_contracts.directory import TimeZoneName
 from crocevia_notifications.domain.preferences import Preferences
+from crocevia_notifications.domain.routing import StaffView
 
 STAFF_ROLES = ("operator", "supervisor", "admin")
 
@@ -47,3 +49,25 @@ class StaffMember(BaseModel):
         if unknown:
             raise ValueError(f"unknown roles {unknown}; roles are: {', '.join(STAFF_ROLES)}")
         return sorted(set(value))
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A staff member as this service holds them: its row id, their agency, who they are."""
+
+    id: int
+    agency: str
+    member: StaffMember
+
+    def view(self) -> StaffView:
+        m = self.member
+        return StaffView(self.id, self.agency, m.sub, frozenset(m.roles), frozenset(m.services), m.active)
+
+
+class StaffFile(BaseModel):
+    """An agency's staff directory file: ``{agency: <id>, staff: [...]}``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agency: str
+    staff: list[StaffMember]

@@ -7,11 +7,76 @@ import base64
 import ipaddress
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from standardwebhooks.webhooks import Webhook
 
+from crocevia_notifications.domain.notices import Notice, NoticeKind
+
 SECRET_PREFIX = "whsec_"
+
+
+class ForbiddenURL(ValueError):
+    """A URL a webhook may not be sent to; ``str()`` says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """An agency's webhook endpoint."""
+
+    id: str
+    agency: str
+    url: str
+    topics: list[str]  # empty: every topic
+    secret: str
+    created_by: str
+    created_at: datetime
+    active: bool = True
+    previous_secret: str | None = None  # after a rotation, signs too until ``previous_secret_until``
+    previous_secret_until: datetime | None = None
+    disabled_at: datetime | None = None
+    disabled_reason: str | None = None
+
+    def wants(self, notice: Notice) -> bool:
+        """An agency's endpoint hears of its referrals' events; of reminders and
+        escalations only when the agency is the one reminded."""
+        if notice.kind is NoticeKind.EVENT:
+            concerned = self.agency in (notice.sender_agency, notice.receiver_agency)
+        else:
+            concerned = self.agency == notice.acting_agency
+        return concerned and (not self.topics or notice.topic in self.topics)
+
+    def signing_secrets(self, now: datetime) -> list[str]:
+        return signing_secrets(self.secret, self.previous_secret, self.previous_secret_until, now)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one webhook request came to."""
+
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+    forbidden: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+    @property
+    def gone(self) -> bool:
+        return self.status_code == 410
+
+
+def payload(notice: Notice, link: str) -> dict[str, object]:
+    """Small, and nothing about the person: the Standard Webhooks ``type``/``timestamp``/``data``."""
+    prefix = "referral" if notice.kind is NoticeKind.EVENT else "notice"
+    return {
+        "type": f"{prefix}.{notice.topic}",
+        "timestamp": notice.occurred_at.isoformat(),
+        "data": {"notice_id": notice.id, **notice.facts(), "link": link},
+    }
 
 
 def new_secret() -> str:

@@ -1,18 +1,19 @@
-"""What the routes share: the caller as a staff member, and the use-case context."""
+"""What the routes share: the use-case context, the views, and the caller as a staff member."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.engine import RowMapping
 
 from crocevia_common.auth import Principal, Role, current_principal, require
 from crocevia_common.problems import Problem
 from crocevia_common.web.session import header_or_cookie
 from crocevia_contracts.events import AgencyId
-from crocevia_notifications.adapters import staff_store
+from crocevia_notifications.adapters.live import InboxBroadcast
+from crocevia_notifications.domain.staff import Person
 from crocevia_notifications.handlers.context import Notifier
+from crocevia_notifications.views import Views
 
 
 def notifier_of(request: Request) -> Notifier:
@@ -20,20 +21,29 @@ def notifier_of(request: Request) -> Notifier:
     return notifier
 
 
-async def current_person(principal: Annotated[Principal, Depends(current_principal)], request: Request) -> RowMapping:
+def views_of(request: Request) -> Views:
+    views: Views = request.app.state.views
+    return views
+
+
+def broadcast_of(request: Request) -> InboxBroadcast:
+    broadcast: InboxBroadcast = request.app.state.inbox_broadcast
+    return broadcast
+
+
+async def current_person(principal: Annotated[Principal, Depends(current_principal)], request: Request) -> Person:
     """The staff member the token names; 403 when the directory does not know them or they
     are no longer active."""
-    return await _person(principal, notifier_of(request))
+    return await staff_person(views_of(request), principal)
 
 
-async def streaming_person(principal: Annotated[Principal, Depends(header_or_cookie)], request: Request) -> RowMapping:
+async def streaming_person(principal: Annotated[Principal, Depends(header_or_cookie)], request: Request) -> Person:
     """The same, for an event stream: the token may also be the pages' cookie."""
-    return await _person(principal, notifier_of(request))
+    return await staff_person(views_of(request), principal)
 
 
-async def _person(principal: Principal, ctx: Notifier) -> RowMapping:
-    async with ctx.db.sessions() as session:
-        person = await staff_store.get(session, principal.agency, principal.sub)
+async def staff_person(views: Views, principal: Principal) -> Person:
+    person = await views.person(principal.agency, principal.sub)
     if person is None:
         raise Problem(
             403,
@@ -41,14 +51,16 @@ async def _person(principal: Principal, ctx: Notifier) -> RowMapping:
             "Not in the staff directory",
             f"{principal.sub!r} is not on the staff of {principal.agency!r}",
         )
-    if not person["active"]:
+    if not person.member.active:
         raise Problem(403, "inactive-person", "Not active", f"{principal.sub!r} of {principal.agency!r} is not active")
     return person
 
 
-Person = Annotated[RowMapping, Depends(current_person)]
-StreamingPerson = Annotated[RowMapping, Depends(streaming_person)]
+Caller = Annotated[Person, Depends(current_person)]
+StreamingCaller = Annotated[Person, Depends(streaming_person)]
 Context = Annotated[Notifier, Depends(notifier_of)]
+Reads = Annotated[Views, Depends(views_of)]
+Broadcast = Annotated[InboxBroadcast, Depends(broadcast_of)]
 
 
 async def known_agency(ctx: Notifier, agency: str) -> None:

@@ -3,28 +3,25 @@ agency only), and each person's own preferences."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Response
 from pydantic import ValidationError
-from sqlalchemy.engine import RowMapping
 
 from crocevia_common.inputs import RowId, SubText
 from crocevia_common.problems import Problem
-from crocevia_notifications.adapters import staff_store, subscription_store
 from crocevia_notifications.domain.preferences import Preferences
 from crocevia_notifications.domain.routing import DEFAULT_SUBSCRIPTIONS, Subscription
-from crocevia_notifications.domain.staff import StaffMember
-from crocevia_notifications.entrypoints.deps import Context, ManagedAgency, Person, known_agency
+from crocevia_notifications.domain.staff import Person, StaffMember
+from crocevia_notifications.entrypoints.deps import Caller, Context, ManagedAgency, Reads, known_agency
 from crocevia_notifications.entrypoints.schemas import StaffChange, StaffOut, SubscriptionIn, SubscriptionOut
-from crocevia_notifications.handlers.staff import change_member, save_member
+from crocevia_notifications.handlers import staff as people
 
 router = APIRouter(tags=["staff"])
 
 
-def staff_out(row: RowMapping) -> StaffOut:
-    return StaffOut(agency=row["agency"], **staff_store.member(row).model_dump())
+def staff_out(person: Person) -> StaffOut:
+    return StaffOut(agency=person.agency, **person.member.model_dump())
 
 
 def _no_person(agency: str, sub: str) -> Problem:
@@ -32,24 +29,21 @@ def _no_person(agency: str, sub: str) -> Problem:
 
 
 @router.get("/me", response_model=StaffOut, summary="The caller, as the staff directory knows them")
-async def get_me(person: Person) -> StaffOut:
+async def get_me(person: Caller) -> StaffOut:
     return staff_out(person)
 
 
 @router.put("/me/preferences", response_model=StaffOut, summary="Replace the caller's preferences")
-async def put_my_preferences(preferences: Preferences, person: Person, ctx: Context) -> StaffOut:
-    await change_member(ctx, person["agency"], person["sub"], {"preferences": preferences.model_dump(mode="json")})
-    async with ctx.db.sessions() as session:
-        row = await staff_store.get(session, person["agency"], person["sub"])
-    assert row is not None
-    return staff_out(row)
+async def put_my_preferences(preferences: Preferences, person: Caller, ctx: Context) -> StaffOut:
+    changes = {"preferences": preferences.model_dump(mode="json")}
+    member = await people.change_member(ctx, person.agency, person.member.sub, changes)
+    return StaffOut(agency=person.agency, **(member or person.member).model_dump())
 
 
 @router.get("/agencies/{agency}/staff", response_model=list[StaffOut], summary="An agency's staff")
-async def list_staff(agency: ManagedAgency, ctx: Context) -> list[StaffOut]:
+async def list_staff(agency: ManagedAgency, ctx: Context, views: Reads) -> list[StaffOut]:
     await known_agency(ctx, agency)
-    async with ctx.db.sessions() as session:
-        return [staff_out(r) for r in await staff_store.of_agency(session, agency)]
+    return [staff_out(person) for person in await views.staff_of(agency)]
 
 
 @router.post("/agencies/{agency}/staff/import", summary="Create or replace many people (a staff file's list)")
@@ -57,17 +51,16 @@ async def import_staff(
     agency: ManagedAgency, staff: Annotated[list[StaffMember], Body()], ctx: Context
 ) -> dict[str, int]:
     await known_agency(ctx, agency)
-    created = sum([await save_member(ctx, agency, member) for member in staff])
+    created = sum([await people.save_member(ctx, agency, member) for member in staff])
     return {"created": created, "updated": len(staff) - created}
 
 
 @router.get("/agencies/{agency}/staff/{sub}", response_model=StaffOut, summary="One person")
-async def get_staff(agency: ManagedAgency, sub: SubText, ctx: Context) -> StaffOut:
-    async with ctx.db.sessions() as session:
-        row = await staff_store.get(session, agency, sub)
-    if row is None:
+async def get_staff(agency: ManagedAgency, sub: SubText, views: Reads) -> StaffOut:
+    person = await views.person(agency, sub)
+    if person is None:
         raise _no_person(agency, sub)
-    return staff_out(row)
+    return staff_out(person)
 
 
 @router.put("/agencies/{agency}/staff/{sub}", response_model=StaffOut, summary="Create or replace a person")
@@ -77,7 +70,7 @@ async def put_staff(
     await known_agency(ctx, agency)
     if member.sub != sub:
         raise Problem(422, "sub-mismatch", "Body and path disagree", f"the body names {member.sub!r}, the path {sub!r}")
-    response.status_code = 201 if await save_member(ctx, agency, member) else 200
+    response.status_code = 201 if await people.save_member(ctx, agency, member) else 200
     return StaffOut(agency=agency, **member.model_dump())
 
 
@@ -88,7 +81,7 @@ async def put_staff(
 )
 async def patch_staff(agency: ManagedAgency, sub: SubText, change: StaffChange, ctx: Context) -> StaffOut:
     try:
-        member = await change_member(ctx, agency, sub, change.model_dump(mode="json", exclude_unset=True))
+        member = await people.change_member(ctx, agency, sub, change.model_dump(mode="json", exclude_unset=True))
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
@@ -116,10 +109,9 @@ def subscription_out(sub: Subscription, default: bool) -> SubscriptionOut:
     response_model=list[SubscriptionOut],
     summary="Who at the agency hears of what: the defaults, then the agency's own",
 )
-async def list_subscriptions(agency: ManagedAgency, ctx: Context) -> list[SubscriptionOut]:
+async def list_subscriptions(agency: ManagedAgency, ctx: Context, views: Reads) -> list[SubscriptionOut]:
     await known_agency(ctx, agency)
-    async with ctx.db.sessions() as session:
-        own = await subscription_store.of_agencies(session, {agency})
+    own = await views.subscriptions_of(agency)
     return [*(subscription_out(s, True) for s in DEFAULT_SUBSCRIPTIONS), *(subscription_out(s, False) for s in own)]
 
 
@@ -139,9 +131,7 @@ async def add_subscription(agency: ManagedAgency, body: SubscriptionIn, ctx: Con
         priorities=frozenset(body.priorities),
         scope=body.scope,
     )
-    async with ctx.db.transaction() as session:
-        new_id = await subscription_store.add(session, sub)
-    return subscription_out(replace(sub, id=new_id), False)
+    return subscription_out(await people.add_subscription(ctx, sub), False)
 
 
 @router.delete(
@@ -150,9 +140,7 @@ async def add_subscription(agency: ManagedAgency, body: SubscriptionIn, ctx: Con
     summary="Remove one of the agency's own subscriptions",
 )
 async def remove_subscription(agency: ManagedAgency, subscription_id: RowId, ctx: Context) -> Response:
-    async with ctx.db.transaction() as session:
-        removed = await subscription_store.remove(session, agency, subscription_id)
-    if not removed:
+    if not await people.remove_subscription(ctx, agency, subscription_id):
         raise Problem(
             404,
             "subscription-not-found",

@@ -18,10 +18,11 @@ from fastapi.responses import StreamingResponse
 
 from crocevia_common.inputs import decimal_id
 from crocevia_common.problems import Problem
-from crocevia_notifications.adapters import inbox_store
-from crocevia_notifications.entrypoints.deps import Context, StreamingPerson
+from crocevia_notifications.adapters.live import InboxBroadcast
+from crocevia_notifications.entrypoints.deps import Broadcast, Context, Reads, StreamingCaller
 from crocevia_notifications.entrypoints.schemas import InboxItem
 from crocevia_notifications.handlers.context import Notifier
+from crocevia_notifications.views import Views
 
 router = APIRouter(tags=["inbox"])
 
@@ -29,21 +30,18 @@ router = APIRouter(tags=["inbox"])
 LOOK_BACK = timedelta(seconds=60)
 
 
-async def _events(request: Request, ctx: Notifier, person_id: int, last_id: int | None) -> AsyncIterator[str]:
+async def _events(
+    request: Request, ctx: Notifier, views: Views, broadcast: InboxBroadcast, person_id: int, last_id: int | None
+) -> AsyncIterator[str]:
     settings = ctx.settings
-    signal = ctx.inbox.signal
-    async with ctx.db.sessions() as session:
-        if last_id is None:
-            last_id = await inbox_store.newest_id(session, person_id)
-        known = await inbox_store.fresh(session, person_id, last_id, ctx.clock() - LOOK_BACK)
+    last_id, known = await views.fresh_items(person_id, last_id, ctx.clock() - LOOK_BACK)
     sent = {row["id"]: row["created_at"] for row in known if row["id"] <= last_id}  # the client has these
     yield f"retry: 2000\n: connected, after item {last_id}\n\n"
     quiet_since = time.monotonic()
     while not await request.is_disconnected():
-        ticket = signal.ticket()
-        since = ctx.clock() - LOOK_BACK
-        async with ctx.db.sessions() as session:
-            rows = [r for r in await inbox_store.fresh(session, person_id, last_id, since) if r["id"] not in sent]
+        ticket = broadcast.signal.ticket()
+        _, fresh = await views.fresh_items(person_id, last_id, ctx.clock() - LOOK_BACK)
+        rows = [r for r in fresh if r["id"] not in sent]
         for row in rows:
             item = InboxItem.model_validate(dict(row))
             yield f"id: {item.id}\nevent: inbox-item\ndata: {item.model_dump_json()}\n\n"
@@ -57,7 +55,8 @@ async def _events(request: Request, ctx: Notifier, person_id: int, last_id: int 
         if time.monotonic() - quiet_since >= settings.inbox_stream_keepalive_seconds:
             yield ": keep-alive\n\n"
             quiet_since = time.monotonic()
-        await signal.wait(ticket, min(settings.inbox_stream_poll_seconds, settings.inbox_stream_keepalive_seconds))
+        wait = min(settings.inbox_stream_poll_seconds, settings.inbox_stream_keepalive_seconds)
+        await broadcast.signal.wait(ticket, wait)
 
 
 @router.get(
@@ -67,8 +66,10 @@ async def _events(request: Request, ctx: Notifier, person_id: int, last_id: int 
 )
 async def stream_inbox(
     request: Request,
-    person: StreamingPerson,
+    person: StreamingCaller,
     ctx: Context,
+    views: Reads,
+    broadcast: Broadcast,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=100)] = None,
 ) -> StreamingResponse:
     last_id = decimal_id(last_event_id) if last_event_id else None
@@ -77,7 +78,7 @@ async def stream_inbox(
             400, "invalid-last-event-id", "Invalid Last-Event-ID", "send the id of an inbox-item event, or none"
         )
     return StreamingResponse(
-        _events(request, ctx, person["id"], last_id),
+        _events(request, ctx, views, broadcast, person.id, last_id),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from crocevia_common.inputs import SHORT_TEXT
 from crocevia_contracts import Priority
@@ -19,20 +19,7 @@ MAX_ITEMS = 100
 Code = Annotated[str, Field(max_length=40)]
 
 
-class Answer(BaseModel):
-    @model_validator(mode="before")
-    @classmethod
-    def _utc(cls, value: Any) -> Any:
-        # SQLite hands stored times back without their zone; they are UTC.
-        if isinstance(value, dict):
-            return {
-                k: v.replace(tzinfo=UTC) if isinstance(v, datetime) and v.tzinfo is None else v
-                for k, v in value.items()
-            }
-        return value
-
-
-class InboxItem(Answer):
+class InboxItem(BaseModel):
     """A notification in the in-app inbox: public facts and a link, nothing about the person."""
 
     id: int
@@ -129,7 +116,7 @@ class WebhookIn(BaseModel):
         return _subset(value, TOPICS, "event types")
 
 
-class WebhookOut(Answer):
+class WebhookOut(BaseModel):
     id: str
     agency: str
     url: str
@@ -147,7 +134,7 @@ class WebhookCreated(WebhookOut):
     secret: str = Field(description="whsec_...: shown once, keep it to verify signatures")
 
 
-class AttemptOut(Answer):
+class AttemptOut(BaseModel):
     number: int
     at: datetime
     ok: bool
@@ -156,7 +143,7 @@ class AttemptOut(Answer):
     duration_ms: int
 
 
-class DeliveryOut(Answer):
+class DeliveryOut(BaseModel):
     id: str = Field(description="the webhook-id header of every attempt")
     notice_id: str
     status: str

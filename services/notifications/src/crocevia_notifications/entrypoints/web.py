@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from sqlalchemy.engine import RowMapping
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from crocevia_common.auth import Principal, Role
@@ -17,8 +16,8 @@ from crocevia_common.inputs import Cursor, RowId
 from crocevia_common.web import SignInChoices, mount_web
 from crocevia_common.web.pages import pages_of
 from crocevia_common.web.session import PageRefused, page_roles, read_form
-from crocevia_notifications.adapters import inbox_store, staff_store
-from crocevia_notifications.entrypoints.deps import notifier_of
+from crocevia_notifications.domain.staff import Person
+from crocevia_notifications.entrypoints.deps import notifier_of, views_of
 from crocevia_notifications.entrypoints.http_inbox import get_inbox, read_item
 from crocevia_notifications.settings import NotificationsSettings
 
@@ -27,11 +26,10 @@ router = APIRouter(prefix="/ui", include_in_schema=False)
 Staff = Annotated[Principal, Depends(page_roles(Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN))]
 
 
-async def person_of(request: Request, principal: Principal) -> RowMapping:
+async def person_of(request: Request, principal: Principal) -> Person:
     """The staff member of the session, as the inbox API finds them."""
-    async with notifier_of(request).db.sessions() as session:
-        person = await staff_store.get(session, principal.agency, principal.sub)
-    if person is None or not person["active"]:
+    person = await views_of(request).person(principal.agency, principal.sub)
+    if person is None or not person.member.active:
         raise PageRefused(403, "refused.not-staff", sub=principal.sub, agency=principal.agency)
     return person
 
@@ -49,7 +47,7 @@ async def inbox_page(
     cursor: Cursor | None = None,
 ) -> HTMLResponse:
     person = await person_of(request, principal)
-    page = await get_inbox(person, notifier_of(request), limit=30, cursor=cursor, unread=unread)
+    page = await get_inbox(person, views_of(request), limit=30, cursor=cursor, unread=unread)
     return pages_of(request).render(
         request, "inbox.html", page=page, person=person, unread_only=unread, agency=principal.agency
     )
@@ -59,12 +57,11 @@ async def inbox_page(
 async def mark_read(item_id: RowId, request: Request, principal: Staff) -> Response:
     await read_form(request)
     person = await person_of(request, principal)
-    ctx = notifier_of(request)
-    item = await read_item(item_id, person, ctx)
+    views = views_of(request)
+    item = await read_item(item_id, person, notifier_of(request), views)
     if not request.headers.get("HX-Request"):
         return RedirectResponse("/ui/inbox", status_code=303)
-    async with ctx.db.sessions() as session:
-        count = await inbox_store.unread_count(session, person["id"])
+    count = await views.unread(person.id)
     answer = pages_of(request).render(request, "_inbox_item.html", item=item, agency=principal.agency)
     answer.headers["HX-Trigger"] = json.dumps({"crocevia-unread": count})
     return answer

@@ -1,4 +1,5 @@
-"""What the use cases of the notifications service work with."""
+"""What the use cases of the notifications service work with: one ``Notifier``, made once
+by the bootstrap (tests make theirs with in-memory fakes)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from crocevia_common.db import Database
-from crocevia_contracts.sealing import PartyKeys
-from crocevia_notifications.adapters.directory import AgencyDirectory
-from crocevia_notifications.adapters.live import InboxBroadcast, Signal
-from crocevia_notifications.adapters.mailer import Mailer
+from crocevia_notifications.handlers.ports import Directory, Mailer, UnitOfWork, WebhookClient
 from crocevia_notifications.settings import NotificationsSettings
 
 Clock = Callable[[], datetime]
@@ -23,25 +20,26 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+async def _nothing() -> None:
+    return None
+
+
 @dataclass
 class Notifier:
     settings: NotificationsSettings
-    db: Database
-    directory: AgencyDirectory
+    uow: UnitOfWork
+    directory: Directory
     mailer: Mailer
-    keys: PartyKeys  # this service's own: it signs its notices
-    clock: Clock = utc_now
-    inbox: InboxBroadcast = field(default_factory=lambda: InboxBroadcast(Signal()))
-    senders: Signal = field(default_factory=Signal)
-    relay_wake: Callable[[], None] = lambda: None
+    webhooks: WebhookClient
+    clock: Clock = utc_now  # the time reminders, quiet hours, digests and retries go by
+    # Called after a commit that made items, deliveries or notices: wakes the senders, the
+    # outbox relay and every replica's inbox streams.
+    woken: Callable[[], Awaitable[None]] = _nothing
     # Names this replica's claims on deliveries, so it can give back what it leaves undone.
     replica: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
 
     async def wake(self) -> None:
-        """After a commit that made items, deliveries or events: tell who waits for them."""
-        self.senders.fire()
-        self.relay_wake()
-        await self.inbox.announce()
+        await self.woken()
 
     def link(self, agency: str, referral_id: str, for_people: bool = True) -> str:
         """Where ``agency`` opens the referral on its own node: the web page for its staff,

@@ -5,11 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy.engine import RowMapping
-
-from crocevia_notifications.adapters import delivery_store, staff_store
-from crocevia_notifications.adapters.mailer import Mail
-from crocevia_notifications.adapters.tables import utc
+from crocevia_notifications.domain.deliveries import Attempt, Delivery, DeliveryChannel, DeliveryStatus
 from crocevia_notifications.domain.templates import Message, render_digest
 from crocevia_notifications.domain.webhooks import retry_delay
 from crocevia_notifications.handlers.context import Notifier, finish_before_stopping, utc_now
@@ -21,78 +17,71 @@ async def send_due_emails(ctx: Notifier, limit: int = 50) -> int:
         return 0
     now, real_now = ctx.clock(), utc_now()
     lease = timedelta(seconds=ctx.settings.smtp_timeout_seconds * 2 + 30)
-    async with ctx.db.sessions() as session:
-        due = await delivery_store.due(session, "email", now, real_now, limit)
+    async with ctx.uow.reading() as tx:
+        due = await tx.deliveries.due(DeliveryChannel.EMAIL, now, real_now, limit)
     done = 0
-    groups: set[tuple[int, str]] = set()
-    for row in due:
-        if row["digest_key"]:
-            group = (row["person_id"], row["digest_key"])
-            if group in groups:
-                continue
-            groups.add(group)
-            where = delivery_store.digest_of(*group)
-        else:
-            where = delivery_store.one(row["id"])
-        async with ctx.db.transaction() as session:
-            claimed = await delivery_store.claim(session, where, now, real_now, lease, ctx.replica)
+    digests: set[tuple[int | None, str]] = set()
+    for delivery in due:
+        if delivery.digest_key:
+            if (delivery.person_id, delivery.digest_key) in digests:
+                continue  # claimed with the first of its digest
+            digests.add((delivery.person_id, delivery.digest_key))
+        async with ctx.uow.transaction() as tx:
+            claimed = await tx.deliveries.claim(delivery, now, real_now, lease, ctx.replica)
         if claimed:
             await finish_before_stopping(_send(ctx, claimed), ctx.settings.smtp_timeout_seconds)
             done += 1
     return done
 
 
-async def _send(ctx: Notifier, claimed: list[RowMapping]) -> None:
+async def _send(ctx: Notifier, claimed: list[Delivery]) -> None:
     first = claimed[0]
-    async with ctx.db.sessions() as session:
-        person = await staff_store.by_id(session, first["person_id"])
-    now = ctx.clock()
-    if person is None or not person["active"] or not person["email"]:
-        async with ctx.db.transaction() as session:
-            for row in claimed:
-                await delivery_store.finish(
-                    session,
-                    row["id"],
-                    delivery_store.CANCELLED,
-                    row["attempts"],
-                    now,
+    async with ctx.uow.reading() as tx:
+        person = await tx.staff.by_id(first.person_id) if first.person_id is not None else None
+    if person is None or not person.member.active or not person.member.email:
+        async with ctx.uow.transaction() as tx:
+            for delivery in claimed:
+                await tx.deliveries.finish(
+                    delivery.id,
+                    DeliveryStatus.CANCELLED,
+                    delivery.attempts,
+                    ctx.clock(),
                     "the person is no longer active or has no e-mail",
                 )
         return
-    member = staff_store.member(person)
+    language = person.member.language
     if len(claimed) == 1:
-        message = Message(first["payload"]["title"], first["payload"]["body"])
+        message = Message(first.payload["title"], first.payload["body"])
     else:
         message = render_digest(
-            member.language,
-            [(utc(r["created_at"]), Message(r["payload"]["title"], r["payload"]["body"])) for r in claimed],
+            language, [(d.created_at, Message(d.payload["title"], d.payload["body"])) for d in claimed]
         )
-    mail = Mail(
-        to=str(member.email), subject=message.title, body=message.body, message_id=first["id"], language=member.language
-    )
-    error = None
-    started = utc_now()
+    now, started, error = ctx.clock(), utc_now(), None
     try:
-        await ctx.mailer.send(mail)
+        await ctx.mailer.send(person.member.email, message, first.id, language)
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
     took = int((utc_now() - started).total_seconds() * 1000)
-    async with ctx.db.transaction() as session:
-        for row in claimed:
-            number = await delivery_store.record_attempt(
-                session, row, now, ok=error is None, error=error, duration_ms=took
-            )
-            if error is None:
-                await delivery_store.finish(session, row["id"], delivery_store.SENT, number, now)
+    await _record(ctx, claimed, Attempt(now, ok=error is None, error=error, duration_ms=took))
+
+
+async def _record(ctx: Notifier, claimed: list[Delivery], attempt: Attempt) -> None:
+    """Record the attempt on each delivery it carried: sent, retried later, or given up."""
+    async with ctx.uow.transaction() as tx:
+        for delivery in claimed:
+            number = await tx.deliveries.record_attempt(delivery, attempt)
+            if attempt.ok:
+                await tx.deliveries.finish(delivery.id, DeliveryStatus.SENT, number, attempt.at)
                 continue
+            error = attempt.error or "failed"
             delay = retry_delay(ctx.settings.email_retry_seconds, number)
             if delay is None:
-                await delivery_store.finish(session, row["id"], delivery_store.FAILED, number, now, error)
+                await tx.deliveries.finish(delivery.id, DeliveryStatus.FAILED, number, attempt.at, error)
             else:
-                await delivery_store.retry_at(session, row["id"], number, now + timedelta(seconds=delay), error)
+                await tx.deliveries.retry_at(delivery.id, number, attempt.at + timedelta(seconds=delay), error)
 
 
 async def release_claims(ctx: Notifier) -> None:
     """When stopping: give back every delivery this replica claimed and did not finish."""
-    async with ctx.db.transaction() as session:
-        await delivery_store.release(session, ctx.replica)
+    async with ctx.uow.transaction() as tx:
+        await tx.deliveries.release(ctx.replica)

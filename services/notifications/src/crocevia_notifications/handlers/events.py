@@ -1,113 +1,108 @@
-"""Applying a referral event from the stream, once: follow the referral, keep its timers,
-tell the people who must act."""
+"""Applying a referral event from the stream, once: follow the referral by the contracts'
+lifecycle, keep its timers, tell the people who must act."""
 
 from __future__ import annotations
 
-from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncSession
+from datetime import datetime
 
-from crocevia_common.messaging.intake import Parties, Unprocessable, Verified, check_parties, claim
-from crocevia_contracts import Envelope, EventName, new_event_id
+from crocevia_common.messaging.intake import Parties, Unprocessable, Verified, check_parties
+from crocevia_contracts import Envelope, new_event_id
 from crocevia_contracts.directory import ServiceTarget
 from crocevia_contracts.events import Requested
-from crocevia_notifications.adapters import referral_store, timer_store
-from crocevia_notifications.adapters.tables import messaging, utc
-from crocevia_notifications.domain.notices import STATUS_AFTER, Notice, NoticeKind
-from crocevia_notifications.domain.timers import Stage, plan, stage_open
+from crocevia_contracts.lifecycle import Side, TransitionRefused
+from crocevia_notifications.domain.notices import Notice, NoticeKind
+from crocevia_notifications.domain.referral import Followed, Observed
+from crocevia_notifications.domain.timers import OPENED_BY, Stage, Timer, closed_stages, plan, stage_open
 from crocevia_notifications.handlers.context import Notifier
 from crocevia_notifications.handlers.fanout import notify
-
-CONSUMER = "notifications"
-
-# The event that opens each stage's timers.
-OPENS: dict[EventName, Stage] = {EventName.REQUESTED: Stage.RECEIVE, EventName.RECEIVED: Stage.DECIDE}
+from crocevia_notifications.handlers.ports import Transaction
 
 
 async def apply_event(ctx: Notifier, item: Verified) -> None:
-    """Apply one verified event once; a duplicate (same event id) changes nothing."""
+    """Apply one verified referral event once; a redelivery (same event id) changes nothing.
+    Raise Unprocessable for an event that can never be applied."""
     envelope = item.envelope
     if envelope is None:
         raise Unprocessable("notifications takes referral events only")
     data = envelope.data
-    acting = data.receiver_agency if envelope.source_agency == data.sender_agency else data.sender_agency
     for agency in (data.sender_agency, data.receiver_agency):
         if not await ctx.directory.knows(agency):
             raise Unprocessable("a party of the referral is not in the directory")
     names = await ctx.directory.names(data.sender_agency, data.receiver_agency)
-    target = None
-    if envelope.name in OPENS:
-        target = await ctx.directory.target_for(data.receiver_agency, data.service_id, data.priority.value)
-    requested = data if isinstance(data, Requested) else None
-    async with ctx.db.transaction() as session:
-        if not await claim(session, messaging, CONSUMER, item):
+    stage = OPENED_BY.get(envelope.name)
+    target = (
+        await ctx.directory.target_for(data.receiver_agency, data.service_id, data.priority.value) if stage else None
+    )
+    now = ctx.clock()
+    async with ctx.uow.transaction() as tx:
+        if not await tx.claim(item):
             return
-        known = await referral_store.get(session, data.referral_id)
-        check_parties(item, _requested_parties(known))
-        referral = await referral_store.follow(
-            session,
-            data.referral_id,
-            ctx.clock(),
-            sender_agency=data.sender_agency,
-            receiver_agency=data.receiver_agency,
-            service_id=data.service_id,
-            priority=data.priority.value,
-            status=STATUS_AFTER.get(envelope.name),  # None: unchanged
-            requested_at=data.occurred_at if requested else None,
-            # The sender's user who created it; failing that (an agency system sent it), the
-            # staff member who captured the legal basis.
-            owner_sub=(requested.requested_by or requested.legal_basis.captured_by) if requested else None,
-        )
-        await _keep_timers(ctx, session, envelope, referral, target)
-        notice = Notice(
-            id=envelope.id,
-            kind=NoticeKind.EVENT,
-            event=envelope.name.value,
-            referral_id=data.referral_id,
-            sender_agency=data.sender_agency,
-            receiver_agency=data.receiver_agency,
-            service_id=data.service_id,
-            priority=data.priority.value,
-            status=referral["status"],
-            acting_agency=acting,
-            by_agency=envelope.source_agency,
-            occurred_at=data.occurred_at,
-            reason_code=getattr(data, "reason_code", None),
-        )
-        await notify(ctx, session, notice, names, referral["owner_sub"])
+        known = await tx.referrals.get(data.referral_id)
+        check_parties(item, _parties(known))
+        observed = await _follow(tx, envelope, known, now)
+        if not observed.news:
+            return  # older than what its publisher said already: told then
+        referral = observed.referral
+        await tx.timers.cancel(referral.id, closed_stages(referral.status), now)
+        if stage is not None and target is not None and stage_open(stage, referral.status):
+            await _arm(tx, referral, stage, target)
+        await notify(ctx, tx, _notice(envelope, referral), names, referral.owner_sub)
     await ctx.wake()
 
 
-def _requested_parties(known: RowMapping | None) -> Parties | None:
+def _parties(known: Followed | None) -> Parties | None:
     """The parties of the referral as its ``requested`` named them, if that came."""
-    if known is None or known["requested_at"] is None:
-        return None
-    return Parties(known["sender_agency"], known["receiver_agency"], known["service_id"])
+    return Parties(known.sender_agency, known.receiver_agency, known.service_id) if known else None
 
 
-async def _keep_timers(
-    ctx: Notifier,
-    session: AsyncSession,
-    envelope: Envelope,
-    referral: RowMapping,
-    target: ServiceTarget | None,
-) -> None:
-    """Stop the timers of stages the referral has left; start those of the stage it enters."""
-    status = referral["status"]
-    await timer_store.cancel(
-        session, referral["id"], [s.value for s in Stage if not stage_open(s, status)], ctx.clock()
-    )
-    stage = OPENS.get(envelope.name)
-    if stage is None or target is None or not stage_open(stage, status):
-        return
-    requested_at = utc(referral["requested_at"] or envelope.data.occurred_at)
-    for timer in plan(stage, requested_at, target):
-        await timer_store.arm(
-            session,
+async def _follow(tx: Transaction, envelope: Envelope, known: Followed | None, now: datetime) -> Observed:
+    """Start following the referral (its ``requested``), or move it by the lifecycle."""
+    data = envelope.data
+    if isinstance(data, Requested):
+        referral = Followed.requested(data)
+        await tx.referrals.add(referral, now)
+        return Observed(referral)
+    assert known is not None  # check_parties: its requested came before it
+    try:
+        observed = known.observe(envelope.name, known.side_of(envelope.source_agency), data.step)
+    except TransitionRefused as exc:
+        raise Unprocessable(f"the lifecycle refuses it: {exc.reason}") from None
+    if observed.news:
+        await tx.referrals.save(observed.referral, now)
+    return observed
+
+
+async def _arm(tx: Transaction, referral: Followed, stage: Stage, target: ServiceTarget) -> None:
+    """Start the timers of ``stage``, due by the service's target from the request."""
+    for planned in plan(stage, referral.requested_at, target):
+        timer = Timer(
             id=new_event_id(),
-            referral_id=referral["id"],
-            kind=timer.kind.value,
-            stage=stage.value,
-            agency=referral["receiver_agency"],
-            due_at=timer.due_at,
-            target_hours=timer.target_hours,
+            referral_id=referral.id,
+            kind=planned.kind,
+            stage=stage,
+            agency=referral.receiver_agency,
+            due_at=planned.due_at,
+            target_hours=planned.target_hours,
         )
+        await tx.timers.arm(timer)
+
+
+def _notice(envelope: Envelope, referral: Followed) -> Notice:
+    data = envelope.data
+    publisher = referral.side_of(envelope.source_agency)
+    return Notice(
+        id=envelope.id,
+        kind=NoticeKind.EVENT,
+        event=envelope.name.value,
+        referral_id=data.referral_id,
+        sender_agency=data.sender_agency,
+        receiver_agency=data.receiver_agency,
+        service_id=data.service_id,
+        priority=data.priority.value,
+        status=referral.status.value,
+        # The party that must act: the ``to`` of the event's subject.
+        acting_agency=data.receiver_agency if publisher is Side.SENDER else data.sender_agency,
+        by_agency=envelope.source_agency,
+        occurred_at=data.occurred_at,
+        reason_code=getattr(data, "reason_code", None),
+    )

@@ -1,0 +1,65 @@
+"""The unit of work on the service's database: one transaction, and every store in it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crocevia_common.db import Database
+from crocevia_common.messaging.intake import Verified, claim
+from crocevia_contracts.sealing import PartyKeys
+from crocevia_notifications.adapters.delivery_store import SqlDeliveries
+from crocevia_notifications.adapters.inbox_store import SqlInboxItems
+from crocevia_notifications.adapters.notice_events import enqueue_notice
+from crocevia_notifications.adapters.referral_store import SqlReferrals
+from crocevia_notifications.adapters.staff_store import SqlStaff
+from crocevia_notifications.adapters.subscription_store import SqlSubscriptions
+from crocevia_notifications.adapters.tables import messaging
+from crocevia_notifications.adapters.timer_store import SqlTimers
+from crocevia_notifications.adapters.webhook_store import SqlWebhooks
+from crocevia_notifications.domain.notices import Notice
+
+# The durable consumer of referral events, and the name its inbox of applied events has.
+CONSUMER = "notifications"
+
+
+class SqlTransaction:
+    def __init__(self, session: AsyncSession, keys: PartyKeys) -> None:
+        self.session = session
+        self._keys = keys
+        self.referrals = SqlReferrals(session)
+        self.timers = SqlTimers(session)
+        self.items = SqlInboxItems(session)
+        self.deliveries = SqlDeliveries(session)
+        self.staff = SqlStaff(session)
+        self.subscriptions = SqlSubscriptions(session)
+        self.webhooks = SqlWebhooks(session)
+
+    async def claim(self, item: Verified) -> bool:
+        return await claim(self.session, messaging, CONSUMER, item)
+
+    async def publish(self, notice: Notice, *, due_at: datetime, target_hours: float, notified: int) -> None:
+        await enqueue_notice(
+            self.session, notice, self._keys, due_at=due_at, target_hours=target_hours, notified=notified
+        )
+
+
+class SqlUnitOfWork:
+    """``keys`` are this service's own: they sign the notices it publishes."""
+
+    def __init__(self, db: Database, keys: PartyKeys) -> None:
+        self.db = db
+        self.keys = keys
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[SqlTransaction]:
+        async with self.db.transaction() as session:
+            yield SqlTransaction(session, self.keys)
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[SqlTransaction]:
+        async with self.db.sessions() as session:
+            yield SqlTransaction(session, self.keys)
