@@ -146,6 +146,11 @@ class WebhookSender:
                     error = outcome.error or "failed"
                     await tx.deliveries.retry_at(delivery.id, number, now + timedelta(seconds=delay), error)
 
+    async def drain(self) -> None:
+        """Wait until the requests under way have ended and been recorded."""
+        while self._in_flight:
+            await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+
     async def stop(self, grace_seconds: float = 5.0) -> None:
         """Let the requests under way finish (for a while), then stop the rest."""
         if self._in_flight:
