@@ -4,7 +4,7 @@ real NATS server and a real database, with a real SMTP server and webhook receiv
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,8 @@ import pytest
 import yaml
 from nats.js import JetStreamContext
 
-from crocevia_notifications.bootstrap import create_app
+from crocevia_notifications.adapters.unit_of_work import SqlUnitOfWork
+from crocevia_notifications.bootstrap import UnitOfWorkFactory, create_app
 from crocevia_notifications.handlers.context import Clock, utc_now
 from crocevia_notifications.settings import NotificationsSettings
 from crocevia_referrals.adapters.directory import load_agency_file
@@ -116,10 +117,20 @@ def notifications_factory(
     staff_dir: Path,
     fast: dict[str, Any],
 ) -> NotificationsFactory:
-    """Start a notifications service in this process; every call may override settings."""
+    """Start a notifications service in this process; every call may override settings.
+    The client it gives has the app as ``client.app`` (its workers: ``app.state.workers``)."""
 
-    def start(database_url: str | None = None, clock: Clock = utc_now, **overrides: Any):
-        return serve(create_app(settings(database_url, **overrides), clock))
+    @asynccontextmanager
+    async def start(
+        database_url: str | None = None,
+        clock: Clock = utc_now,
+        unit_of_work: UnitOfWorkFactory = SqlUnitOfWork,
+        **overrides: Any,
+    ) -> AsyncIterator[httpx.AsyncClient]:
+        app = create_app(settings(database_url, **overrides), clock, unit_of_work)
+        async with serve(app) as client:
+            client.app = app  # type: ignore[attr-defined]
+            yield client
 
     def settings(database_url: str | None = None, **overrides: Any) -> NotificationsSettings:
         options: dict[str, Any] = {

@@ -26,6 +26,7 @@ from starlette.routing import Route
 
 from crocevia_contracts import EVENT_MODELS, Envelope, EventName, referral_subject
 from crocevia_contracts.events import Requested
+from crocevia_contracts.lifecycle import PUBLISHERS, Side
 from tests.kit.nats import free_port
 from tests.kit.parties import Signers
 from tests.kit.services import eventually
@@ -132,20 +133,25 @@ class MovableClock:
 
 
 class Events:
-    """Publishes well-formed referral events on the real stream, as nodes would."""
+    """Publishes well-formed referral events on the real stream, as nodes would: each side
+    numbers its events about a referral (``step``)."""
 
     def __init__(self, js: JetStreamContext, signers: Signers) -> None:
         self.js = js
         self.signers = signers
         self._sequences: dict[str, int] = defaultdict(int)
+        self._steps: dict[tuple[str, Side], int] = defaultdict(int)
 
     async def publish(self, data: Any, event_id: str | None = None) -> Envelope:
         """Publish ``data`` from the party that reports it, to the other party."""
         name = EventName(data.event)
-        from_receiver = name not in (EventName.REQUESTED, EventName.CANCELLED, EventName.CONSENT_WITHDRAWN)
-        source = data.receiver_agency if from_receiver else data.sender_agency
-        target = data.sender_agency if from_receiver else data.receiver_agency
+        side = Side.SENDER if Side.SENDER in PUBLISHERS[name] else Side.RECEIVER
+        source = data.sender_agency if side is Side.SENDER else data.receiver_agency
+        target = data.receiver_agency if side is Side.SENDER else data.sender_agency
         self._sequences[source] += 1
+        if data.step is None:
+            self._steps[(data.referral_id, side)] += 1
+            data = data.model_copy(update={"step": self._steps[(data.referral_id, side)]})
         envelope = Envelope.build(source_agency=source, sequence=self._sequences[source], data=data, event_id=event_id)
         await self.signers.publish(source, referral_subject(source, target, name), envelope.to_json(), envelope.id)
         return envelope
@@ -180,6 +186,14 @@ class Events:
         )
         data = EVENT_MODELS[event](**common, occurred_at=datetime.now(UTC), **fields)
         return await self.publish(data)
+
+
+async def looked_again(client: Any, *workers: str, rounds: int = 2) -> None:
+    """Wait until each named worker of the service behind ``client`` (``e-mail``,
+    ``webhooks``, ``timers``) has done ``rounds`` more rounds and has nothing under way: what
+    was due when this was called has been done."""
+    for name in workers:
+        await client.app.state.workers[name].looked_again(rounds)
 
 
 async def consumed(js: JetStreamContext, consumer: str = "notifications", stream: str = "REFERRALS") -> bool:

@@ -3,14 +3,23 @@ gathered in digests."""
 
 from __future__ import annotations
 
-import asyncio
+import functools
 from datetime import UTC, datetime
 
+import pytest
+
 from crocevia_contracts import EventName
-from tests.integration.notifications.support import MovableClock, consumed, until
+from tests.integration.notifications.conftest import NotificationsFactory
+from tests.integration.notifications.support import MovableClock, consumed, looked_again, until
 from tests.kit.services import eventually
 
 GIULIA, AHMED = "operator-cpia2@staff.test", "op-en@staff.test"
+
+
+@pytest.fixture
+def notifications_factory(notifications_factory: NotificationsFactory, database_url: str) -> NotificationsFactory:
+    """Every test here runs on SQLite and on PostgreSQL: senders and timers claim rows."""
+    return functools.partial(notifications_factory, database_url)
 
 
 async def test_a_request_is_emailed_to_each_receiving_operator_in_their_language(
@@ -33,7 +42,7 @@ async def test_a_request_is_emailed_to_each_receiving_operator_in_their_language
 
 
 async def test_a_redelivered_event_sends_no_second_email(notifications_factory, mail_settings, smtp, events, js):
-    async with notifications_factory(**mail_settings):
+    async with notifications_factory(**mail_settings) as app:
         requested = await events.requested("ref-1")
         await events.step(requested, EventName.CANCELLED, reason_code="withdrawn")
         for event in ("requested", "cancelled"):  # both again, as new stream messages
@@ -42,7 +51,7 @@ async def test_a_redelivered_event_sends_no_second_email(notifications_factory, 
             await js.publish(subject, original.data, headers={"Nats-Msg-Id": f"again-{event}"})
         await until(lambda: len(smtp.to(GIULIA)) >= 2)
         await eventually(lambda: consumed(js))
-        await asyncio.sleep(0.3)  # a few more rounds of the sender
+        await looked_again(app, "e-mail")
     assert sorted(m["Subject"] for m in smtp.to(GIULIA)) == [
         "Nuovo invio da PIOLTELLO-CASA per Corso di italiano A1",
         "PIOLTELLO-CASA ha annullato un invio",
@@ -80,7 +89,7 @@ async def test_an_email_in_quiet_hours_is_held_and_sent_when_they_end(
         assert smtp.to(GIULIA) == []
 
         clock.advance(hours=8)  # 07:00 in Rome: still quiet
-        await asyncio.sleep(0.3)
+        await looked_again(app, "e-mail")
         assert smtp.to(GIULIA) == []
         clock.advance(minutes=31)  # 07:31
         [held] = await until(lambda: smtp.to(GIULIA))
@@ -102,11 +111,11 @@ async def test_an_hourly_digest_sends_one_summary_for_the_window(
         await eventually(lambda: consumed(js))
         assert smtp.to(AHMED) == []
         clock.advance(minutes=59)
-        await asyncio.sleep(0.3)  # a few rounds of the sender
+        await looked_again(app, "e-mail")
         assert smtp.to(AHMED) == []
         clock.advance(minutes=1)
         [summary] = await until(lambda: smtp.to(AHMED))
-        await asyncio.sleep(0.3)
+        await looked_again(app, "e-mail")
     body = summary.get_content()
     assert summary["Subject"] == "Crocevia: 3 notifications"
     assert [body.count(f"Referral: ref-{n}") for n in range(3)] == [1, 1, 1]

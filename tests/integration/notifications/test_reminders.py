@@ -3,17 +3,25 @@ published on NATS for the audit, and stopped as soon as the referral moves on.""
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import json
 from datetime import UTC, datetime
 
+import pytest
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from crocevia_contracts import EventName
-from tests.integration.notifications.support import MovableClock, consumed
+from tests.integration.notifications.conftest import NotificationsFactory
+from tests.integration.notifications.support import MovableClock, consumed, looked_again
 from tests.kit.services import eventually
 
 START = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)  # routine targets: received in 24 h, decided in 120 h
+
+
+@pytest.fixture
+def notifications_factory(notifications_factory: NotificationsFactory, database_url: str) -> NotificationsFactory:
+    """Every test here runs on SQLite and on PostgreSQL: senders and timers claim rows."""
+    return functools.partial(notifications_factory, database_url)
 
 
 async def inbox(app, tokens, sub: str, agency: str = "cpia2") -> list[dict]:
@@ -92,8 +100,7 @@ async def test_receiving_stops_the_receive_timers_and_deciding_stops_the_rest(
         await events.step(requested, EventName.ACCEPTED)
         await eventually(lambda: consumed(js))
         clock.advance(hours=100)
-        await eventually(lambda: consumed(js))
-        await asyncio.sleep(0.5)  # a few rounds of the timers
+        await looked_again(app, "timers")
         assert await kinds(app, tokens, "operator-cpia2") == [("event", "requested"), ("reminder", "decide")]
         assert await inbox(app, tokens, "supervisor-cpia2") == []
     assert [s for s, _ in await notices_on_nats(js)] == ["notice.v1.cpia2.reminder"]

@@ -3,12 +3,11 @@ told once per person and channel, every e-mail, webhook and reminder goes out on
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from datetime import UTC, datetime
 
 from crocevia_common.messaging.streams import ensure_streams
-from tests.integration.notifications.support import MovableClock, consumed, until
+from tests.integration.notifications.support import MovableClock, consumed, looked_again, until
 from tests.kit.services import eventually
 
 N = 12
@@ -37,7 +36,8 @@ async def test_two_replicas_tell_everyone_exactly_once(
 
         clock.advance(hours=25)  # every referral misses its receive target
         await until(lambda: len(smtp.messages) >= 4 * N, within=20)
-        await asyncio.sleep(1.0)  # time for any double to show
+        for app in (one, two):  # any double would have gone out by now
+            await looked_again(app, "timers", "e-mail", "webhooks")
 
         for app in (one, two):
             for sub in ("operator-cpia2", "op-en"):
@@ -56,23 +56,23 @@ async def test_two_replicas_tell_everyone_exactly_once(
 
 
 async def test_a_restart_in_the_middle_of_a_batch_tells_no_one_twice(
-    notifications_factory, mail_settings, smtp, receiver, events, js, tokens
+    notifications_factory, database_url, mail_settings, smtp, receiver, events, js, tokens
 ):
     await ensure_streams(js)
     for n in range(N):
         await events.requested(f"ref-{n}")
     # A stop can cut the last fetch short: what it had delivered comes again after ack_wait.
     mail_settings = {**mail_settings, "consumer_ack_wait_seconds": 3.0}
-    async with notifications_factory(**mail_settings) as app:
+    async with notifications_factory(database_url, **mail_settings) as app:
         hook = await app.post(
             "/webhooks", json={"url": receiver.url("cpia2")}, headers=tokens.bearer("cpia2", "admin", sub="admin-cpia2")
         )
         assert hook.status_code == 201
         await until(lambda: smtp.messages)  # stop as soon as the work has begun
-    async with notifications_factory(**mail_settings) as app:
+    async with notifications_factory(database_url, **mail_settings) as app:
         await eventually(lambda: consumed(js))
         await until(lambda: len(smtp.messages) >= 2 * N)
-        await asyncio.sleep(0.5)
+        await looked_again(app, "e-mail", "webhooks")
         items = (await app.get("/inbox?limit=200", headers=tokens.bearer("cpia2", sub="op-en"))).json()["items"]
     assert sorted(i["referral_id"] for i in items) == sorted(f"ref-{n}" for n in range(N))
     assert Counter(m["To"] for m in smtp.messages) == {"operator-cpia2@staff.test": N, "op-en@staff.test": N}

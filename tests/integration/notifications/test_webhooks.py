@@ -3,7 +3,7 @@ growing delays, disabled by 410, every attempt on record, and never sent inside.
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import itertools
 from datetime import UTC, datetime, timedelta
 
@@ -11,10 +11,17 @@ import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from crocevia_contracts import EventName
-from tests.integration.notifications.support import consumed, until
+from tests.integration.notifications.conftest import NotificationsFactory
+from tests.integration.notifications.support import consumed, looked_again, until
 from tests.kit.services import eventually
 
 ADMIN = ("cpia2", "admin")
+
+
+@pytest.fixture
+def notifications_factory(notifications_factory: NotificationsFactory, database_url: str) -> NotificationsFactory:
+    """Every test here runs on SQLite and on PostgreSQL: senders and timers claim rows."""
+    return functools.partial(notifications_factory, database_url)
 
 
 async def register(app, tokens, url: str, event_types: list[str] | None = None, agency: str = "cpia2"):
@@ -45,7 +52,7 @@ async def test_a_registered_endpoint_gets_each_event_signed_once(notifications_f
         await events.step(requested, EventName.CANCELLED, reason_code="withdrawn")
         await until(lambda: len(receiver.hits["cpia2"]) >= 2)
         await eventually(lambda: consumed(js))
-        await asyncio.sleep(0.3)
+        await looked_again(app, "webhooks")
         hits = receiver.hits["cpia2"]
         payloads = [Webhook(hook["secret"]).verify(hit.body, hit.headers) for hit in hits]
         assert [p["type"] for p in payloads] == ["referral.requested", "referral.cancelled"]
@@ -121,7 +128,7 @@ async def test_410_gone_disables_the_endpoint_and_nothing_more_is_sent(
         assert endpoint["disabled_reason"].startswith("410 Gone")
         await events.step(requested, EventName.CANCELLED, reason_code="withdrawn")
         await eventually(lambda: consumed(js))
-        await asyncio.sleep(0.3)
+        await looked_again(app, "webhooks")
         record = await deliveries(app, tokens, hook["id"])
     assert len(receiver.hits["gone"]) == 1
     assert [d["status"] for d in record] == ["failed"]

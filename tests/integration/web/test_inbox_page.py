@@ -11,9 +11,8 @@ from tests.integration.web.pages import csrf_of, sign_in
 from tests.kit.services import eventually
 
 
-async def test_the_inbox_page_links_to_the_node_and_marks_items_read(notifications_factory, events, js, monkeypatch):
-    monkeypatch.setenv("CROCEVIA_NODE_URLS", json.dumps({"cpia2": "http://cpia2.test"}))
-    async with notifications_factory() as app:
+async def test_the_inbox_page_links_to_the_node_and_marks_items_read(notifications_factory, events, js):
+    async with notifications_factory(node_urls={"cpia2": "http://cpia2.test"}) as app:
         for n in range(2):
             await events.requested(f"ref-{n}")
         await eventually(lambda: consumed(js))
