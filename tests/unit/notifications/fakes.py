@@ -1,6 +1,6 @@
-"""In-memory stand-ins for what the notifications use cases reach (``handlers/ports.py``):
-a unit of work over dictionaries that rolls back when the block raises, the directory from
-agency entries, a mailer and a webhook client that record what they were asked."""
+"""An in-memory unit of work for the notifications use cases (``handlers/ports.py``): the
+stores over dictionaries, committed when the block ends and rolled back when it raises, with
+the unique keys of the database."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from crocevia_notifications.domain.routing import Subscription
 from crocevia_notifications.domain.staff import Person, StaffMember
 from crocevia_notifications.domain.templates import Message
 from crocevia_notifications.domain.timers import Stage, Timer, TimerState
-from crocevia_notifications.domain.webhooks import Endpoint, ForbiddenURL, Outcome
+from crocevia_notifications.domain.webhooks import Endpoint
 
 
 class Duplicate(Exception):
@@ -282,54 +282,3 @@ class FakeUnitOfWork:
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[FakeTransaction]:
         yield FakeTransaction(copy.deepcopy(self.state))  # what is written here is not kept
-
-
-@dataclass
-class Sent:
-    to: str
-    message: Message
-    message_id: str
-    language: str
-
-
-class FakeMailer:
-    """Keeps what it sends; fails the next ``failures`` sends."""
-
-    def __init__(self, configured: bool = True) -> None:
-        self.configured = configured
-        self.sent: list[Sent] = []
-        self.failures = 0
-
-    async def send(self, to: str, message: Message, message_id: str, language: str) -> None:
-        if self.failures:
-            self.failures -= 1
-            raise ConnectionRefusedError("the SMTP server is down")
-        self.sent.append(Sent(to, message, message_id, language))
-
-
-@dataclass
-class Request:
-    url: str
-    headers: dict[str, str]
-    body: bytes
-
-
-class FakeWebhookClient:
-    """Answers each request with the next planned outcome (200 when none); refuses the
-    URLs in ``forbidden``."""
-
-    def __init__(self) -> None:
-        self.requests: list[Request] = []
-        self.planned: list[Outcome] = []
-        self.forbidden: set[str] = set()
-
-    async def check(self, url: str) -> None:
-        if url in self.forbidden:
-            raise ForbiddenURL(f"{url} resolves to a private address")
-
-    async def post(self, url: str, headers: dict[str, str], body: bytes) -> Outcome:
-        self.requests.append(Request(url, headers, body))
-        return self.planned.pop(0) if self.planned else Outcome(200, None, 1)
-
-    async def close(self) -> None:
-        return None

@@ -1,9 +1,11 @@
 """The notifications use cases wired to in-memory fakes: two agencies, their staff, a clock
-the test moves, and events built as the nodes publish them (each side counting its steps)."""
+the test moves, a mailer and a webhook client that record what they were asked, and events
+built as the nodes publish them (each side counting its steps)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,12 +16,14 @@ from crocevia_contracts.events import Requested
 from crocevia_contracts.lifecycle import PUBLISHERS, Side
 from crocevia_notifications.adapters.directory import AgencyDirectory
 from crocevia_notifications.domain.staff import StaffFile, StaffMember
+from crocevia_notifications.domain.templates import Message
 from crocevia_notifications.domain.timers import Timer, TimerState
+from crocevia_notifications.domain.webhooks import ForbiddenURL, Outcome
 from crocevia_notifications.handlers.context import Notifier
 from crocevia_notifications.handlers.events import apply_event
 from crocevia_notifications.handlers.staff import change_member, load_staff
 from crocevia_notifications.settings import NotificationsSettings
-from tests.unit.notifications.fakes import FakeMailer, FakeUnitOfWork, FakeWebhookClient, Item
+from tests.unit.notifications.fakes import FakeUnitOfWork, Item
 
 START = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)  # a Monday, 09:00 in Rome
 SENDER, RECEIVER = "pioltello-casa", "cpia2"
@@ -60,6 +64,57 @@ STAFF = [
     ),
     StaffFile(agency=SENDER, staff=[member("marco"), member("op-1"), member("lucia", "supervisor")]),
 ]
+
+
+@dataclass
+class Sent:
+    to: str
+    message: Message
+    message_id: str
+    language: str
+
+
+class FakeMailer:
+    """Keeps what it sends; fails the next ``failures`` sends."""
+
+    def __init__(self, configured: bool = True) -> None:
+        self.configured = configured
+        self.sent: list[Sent] = []
+        self.failures = 0
+
+    async def send(self, to: str, message: Message, message_id: str, language: str) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionRefusedError("the SMTP server is down")
+        self.sent.append(Sent(to, message, message_id, language))
+
+
+@dataclass
+class Request:
+    url: str
+    headers: dict[str, str]
+    body: bytes
+
+
+class FakeWebhookClient:
+    """Answers each request with the next planned outcome (200 when none); refuses the
+    URLs in ``forbidden``."""
+
+    def __init__(self) -> None:
+        self.requests: list[Request] = []
+        self.planned: list[Outcome] = []
+        self.forbidden: set[str] = set()
+
+    async def check(self, url: str) -> None:
+        if url in self.forbidden:
+            raise ForbiddenURL(f"{url} resolves to a private address")
+
+    async def post(self, url: str, headers: dict[str, str], body: bytes) -> Outcome:
+        self.requests.append(Request(url, headers, body))
+        return self.planned.pop(0) if self.planned else Outcome(200, None, 1)
+
+    async def close(self) -> None:
+        return None
 
 
 class World:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from crocevia_notifications.domain.referral import Followed
+
 
 class NoticeKind(StrEnum):
     EVENT = "event"  # a lifecycle event of the referral
@@ -32,6 +34,36 @@ class Notice:
     by_agency: str  # the party the notice comes from
     occurred_at: datetime
     reason_code: str | None = None
+
+    @classmethod
+    def about(
+        cls,
+        referral: Followed,
+        *,
+        id: str,
+        kind: NoticeKind,
+        event: str,
+        acting_agency: str,
+        by_agency: str,
+        occurred_at: datetime,
+        reason_code: str | None = None,
+    ) -> Notice:
+        """A notice of ``referral`` as it stands now (its public facts and status)."""
+        return cls(
+            id=id,
+            kind=kind,
+            event=event,
+            referral_id=referral.id,
+            sender_agency=referral.sender_agency,
+            receiver_agency=referral.receiver_agency,
+            service_id=referral.service_id,
+            priority=referral.priority,
+            status=referral.status.value,
+            acting_agency=acting_agency,
+            by_agency=by_agency,
+            occurred_at=occurred_at,
+            reason_code=reason_code,
+        )
 
     @property
     def topic(self) -> str:

@@ -88,21 +88,15 @@ async def _arm(tx: Transaction, referral: Followed, stage: Stage, target: Servic
 
 
 def _notice(envelope: Envelope, referral: Followed) -> Notice:
-    data = envelope.data
     publisher = referral.side_of(envelope.source_agency)
-    return Notice(
+    return Notice.about(
+        referral,
         id=envelope.id,
         kind=NoticeKind.EVENT,
         event=envelope.name.value,
-        referral_id=data.referral_id,
-        sender_agency=data.sender_agency,
-        receiver_agency=data.receiver_agency,
-        service_id=data.service_id,
-        priority=data.priority.value,
-        status=referral.status.value,
         # The party that must act: the ``to`` of the event's subject.
-        acting_agency=data.receiver_agency if publisher is Side.SENDER else data.sender_agency,
+        acting_agency=referral.receiver_agency if publisher is Side.SENDER else referral.sender_agency,
         by_agency=envelope.source_agency,
-        occurred_at=data.occurred_at,
-        reason_code=getattr(data, "reason_code", None),
+        occurred_at=envelope.data.occurred_at,
+        reason_code=getattr(envelope.data, "reason_code", None),
     )

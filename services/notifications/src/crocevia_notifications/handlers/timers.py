@@ -39,16 +39,11 @@ async def _fire(ctx: Notifier, timer: Timer, now: datetime) -> bool:
             return False
         if not await tx.timers.take(timer.id, TimerState.FIRED, now):
             return False  # another replica fired it
-        notice = Notice(
+        notice = Notice.about(
+            referral,
             id=timer.id,
             kind=timer.kind,
             event=timer.stage.value,
-            referral_id=referral.id,
-            sender_agency=referral.sender_agency,
-            receiver_agency=referral.receiver_agency,
-            service_id=referral.service_id,
-            priority=referral.priority,
-            status=referral.status.value,
             acting_agency=timer.agency,
             by_agency=referral.sender_agency,
             occurred_at=timer.due_at,
