@@ -14,7 +14,6 @@ from crocevia_common.keystore import load_or_create_keys
 from crocevia_common.messaging.consumer import one_at_a_time
 from crocevia_common.messaging.intake import Intake, Verified
 from crocevia_common.service import ServiceRuntime
-from crocevia_common.web.settings import WebSettings
 from crocevia_contracts.directory import ServiceEntry
 from crocevia_contracts.sealing import PartyKeys
 from crocevia_contracts.stream import REFERRAL_EVENTS
@@ -98,9 +97,7 @@ def create_app(
     runtime.on_start(start)
     for module in (http_inbox, http_stream, http_staff, http_webhooks):
         app.include_router(module.router)
-    # The pages' own settings besides the service's: read here, once; the nodes' links are
-    # the service's (its notifications carry the same ones).
-    install_web(app, settings, WebSettings(node_urls=settings.node_urls))
+    install_web(app, settings)
     return app
 
 

@@ -16,7 +16,6 @@ from crocevia_common.inputs import Cursor, RowId
 from crocevia_common.web import SignInChoices, mount_web
 from crocevia_common.web.pages import pages_of
 from crocevia_common.web.session import PageRefused, page_roles, read_form
-from crocevia_common.web.settings import WebSettings
 from crocevia_notifications.domain.staff import Person
 from crocevia_notifications.entrypoints.deps import notifier_of, views_of
 from crocevia_notifications.entrypoints.http_inbox import get_inbox, read_item
@@ -68,7 +67,7 @@ async def mark_read(item_id: RowId, request: Request, principal: Staff) -> Respo
     return answer
 
 
-def install_web(app: FastAPI, settings: NotificationsSettings, web: WebSettings) -> None:
+def install_web(app: FastAPI, settings: NotificationsSettings) -> None:
     """Serve the inbox page (and the shared sign-in, bell and static files)."""
     mount_web(
         app,
@@ -77,5 +76,4 @@ def install_web(app: FastAPI, settings: NotificationsSettings, web: WebSettings)
         templates=TEMPLATES,
         title="Notifiche · Inbox",
         choices=SignInChoices(roles=(Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN), home="/ui/inbox"),
-        web=web,
     )
