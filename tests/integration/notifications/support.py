@@ -19,6 +19,7 @@ import uvicorn
 from aiosmtpd.controller import Controller
 from fastapi import FastAPI
 from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -197,8 +198,12 @@ async def looked_again(client: Any, *workers: str, rounds: int = 2) -> None:
 
 
 async def consumed(js: JetStreamContext, consumer: str = "notifications", stream: str = "REFERRALS") -> bool:
-    """True once the consumer has acknowledged everything in its stream."""
-    info = await js.consumer_info(stream, consumer)
+    """True once the consumer has acknowledged everything in its stream (False while the
+    service has not made its durable consumer yet)."""
+    try:
+        info = await js.consumer_info(stream, consumer)
+    except NotFoundError:
+        return False
     return info.num_pending == 0 and info.num_ack_pending == 0
 
 
