@@ -3,6 +3,7 @@ possibly several replicas) before sending, and every attempt recorded."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from collections.abc import Collection
@@ -13,7 +14,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from crocevia_notifications.adapters.tables import deliveries, delivery_attempts
+from crocevia_notifications.adapters.tables import deliveries, delivery_attempts, from_row
 from crocevia_notifications.domain.deliveries import (
     Attempt,
     Delivery,
@@ -26,19 +27,12 @@ c = deliveries.c
 
 def as_delivery(row: RowMapping) -> Delivery:
     payload = row["payload"]
-    return Delivery(
-        id=row["id"],
-        notice_id=row["notice_id"],
+    return from_row(
+        Delivery,
+        row,
         channel=DeliveryChannel(row["channel"]),
-        recipient=row["recipient"],
-        payload=payload if isinstance(payload, dict) else json.loads(payload),
-        due_at=row["due_at"],
-        created_at=row["created_at"],
-        person_id=row["person_id"],
-        webhook_id=row["webhook_id"],
-        digest_key=row["digest_key"],
         status=DeliveryStatus(row["status"]),
-        attempts=row["attempts"],
+        payload=payload if isinstance(payload, dict) else json.loads(payload),
     )
 
 
@@ -59,22 +53,7 @@ class SqlDeliveries:
         self.session = session
 
     async def add(self, delivery: Delivery) -> None:
-        await self.session.execute(
-            insert(deliveries).values(
-                id=delivery.id,
-                notice_id=delivery.notice_id,
-                channel=delivery.channel.value,
-                recipient=delivery.recipient,
-                person_id=delivery.person_id,
-                webhook_id=delivery.webhook_id,
-                payload=delivery.payload,
-                status=delivery.status.value,
-                digest_key=delivery.digest_key,
-                due_at=delivery.due_at,
-                attempts=delivery.attempts,
-                created_at=delivery.created_at,
-            )
-        )
+        await self.session.execute(insert(deliveries).values(**dataclasses.asdict(delivery)))
 
     async def due(
         self, channel: DeliveryChannel, now: datetime, real_now: datetime, limit: int, exclude: Collection[str] = ()

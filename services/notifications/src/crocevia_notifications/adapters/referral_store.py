@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import Any
 
@@ -10,39 +11,20 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crocevia_contracts.lifecycle import Status
-from crocevia_notifications.adapters.tables import referrals
+from crocevia_notifications.adapters.tables import from_row, referrals
 from crocevia_notifications.domain.referral import Followed
 
 c = referrals.c
 
 
 def followed(row: RowMapping) -> Followed:
-    return Followed(
-        id=row["id"],
-        sender_agency=row["sender_agency"],
-        receiver_agency=row["receiver_agency"],
-        service_id=row["service_id"],
-        priority=row["priority"],
-        requested_at=row["requested_at"],
-        owner_sub=row["owner_sub"],
-        status=Status(row["status"]),
-        sender_step=row["sender_step"],
-        receiver_step=row["receiver_step"],
-    )
+    return from_row(Followed, row, status=Status(row["status"]))
 
 
 def _values(referral: Followed) -> dict[str, Any]:
-    return {
-        "sender_agency": referral.sender_agency,
-        "receiver_agency": referral.receiver_agency,
-        "service_id": referral.service_id,
-        "priority": referral.priority,
-        "status": referral.status.value,
-        "requested_at": referral.requested_at,
-        "owner_sub": referral.owner_sub,
-        "sender_step": referral.sender_step,
-        "receiver_step": referral.receiver_step,
-    }
+    values = dataclasses.asdict(referral)
+    del values["id"]
+    return {**values, "status": referral.status.value}
 
 
 class SqlReferrals:

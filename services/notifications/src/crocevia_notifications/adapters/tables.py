@@ -3,6 +3,9 @@ items, and the messaging tables. No personal details of referred people are stor
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any, TypeVar
+
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -18,9 +21,12 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.engine import RowMapping
 
 from crocevia_common.db import UtcDateTime
 from crocevia_common.messaging.tables import messaging_tables
+
+T = TypeVar("T")
 
 metadata = MetaData()
 messaging = messaging_tables(metadata)
@@ -173,3 +179,10 @@ timers = Table(
     UniqueConstraint("referral_id", "kind", "stage", name="uq_timer_referral_kind_stage"),
     Index("ix_timers_due", "state", "due_at"),
 )
+
+
+def from_row(record: type[T], row: RowMapping, **converted: Any) -> T:
+    """The dataclass ``record`` of a row: each field from its column of the same name, but
+    those given in ``converted`` (read into their domain types by the caller)."""
+    names = [f.name for f in dataclasses.fields(record)]  # type: ignore[arg-type]
+    return record(**{name: row[name] for name in names if name not in converted}, **converted)

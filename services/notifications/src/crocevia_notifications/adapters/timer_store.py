@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any
@@ -10,7 +11,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crocevia_notifications.adapters.tables import timers
+from crocevia_notifications.adapters.tables import from_row, timers
 from crocevia_notifications.domain.notices import NoticeKind
 from crocevia_notifications.domain.timers import Stage, Timer, TimerState
 
@@ -18,16 +19,7 @@ c = timers.c
 
 
 def timer(row: RowMapping) -> Timer:
-    return Timer(
-        id=row["id"],
-        referral_id=row["referral_id"],
-        kind=NoticeKind(row["kind"]),
-        stage=Stage(row["stage"]),
-        agency=row["agency"],
-        due_at=row["due_at"],
-        target_hours=row["target_hours"],
-        state=TimerState(row["state"]),
-    )
+    return from_row(Timer, row, kind=NoticeKind(row["kind"]), stage=Stage(row["stage"]), state=TimerState(row["state"]))
 
 
 class SqlTimers:
@@ -40,18 +32,7 @@ class SqlTimers:
         )
         if found.first() is not None:
             return False
-        await self.session.execute(
-            insert(timers).values(
-                id=timer.id,
-                referral_id=timer.referral_id,
-                kind=timer.kind.value,
-                stage=timer.stage.value,
-                agency=timer.agency,
-                due_at=timer.due_at,
-                target_hours=timer.target_hours,
-                state=timer.state.value,
-            )
-        )
+        await self.session.execute(insert(timers).values(**dataclasses.asdict(timer)))
         return True
 
     async def cancel(self, referral_id: str, stages: Collection[Stage], at: datetime) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection
 from datetime import datetime
 
@@ -9,27 +10,14 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crocevia_notifications.adapters.tables import webhooks
+from crocevia_notifications.adapters.tables import from_row, webhooks
 from crocevia_notifications.domain.webhooks import Endpoint
 
 c = webhooks.c
 
 
 def endpoint(row: RowMapping) -> Endpoint:
-    return Endpoint(
-        id=row["id"],
-        agency=row["agency"],
-        url=row["url"],
-        topics=list(row["topics"]),
-        secret=row["secret"],
-        created_by=row["created_by"],
-        created_at=row["created_at"],
-        active=row["active"],
-        previous_secret=row["previous_secret"],
-        previous_secret_until=row["previous_secret_until"],
-        disabled_at=row["disabled_at"],
-        disabled_reason=row["disabled_reason"],
-    )
+    return from_row(Endpoint, row, topics=list(row["topics"]))
 
 
 class SqlWebhooks:
@@ -37,18 +25,7 @@ class SqlWebhooks:
         self.session = session
 
     async def add(self, endpoint: Endpoint) -> None:
-        await self.session.execute(
-            insert(webhooks).values(
-                id=endpoint.id,
-                agency=endpoint.agency,
-                url=endpoint.url,
-                topics=endpoint.topics,
-                secret=endpoint.secret,
-                active=endpoint.active,
-                created_by=endpoint.created_by,
-                created_at=endpoint.created_at,
-            )
-        )
+        await self.session.execute(insert(webhooks).values(**dataclasses.asdict(endpoint)))
 
     async def get(self, webhook_id: str) -> Endpoint | None:
         found = await self.session.execute(select(webhooks).where(c.id == webhook_id))

@@ -16,6 +16,10 @@ class NoticeKind(StrEnum):
     ESCALATION = "escalation"  # the next target passed too
 
 
+# The public facts of a referral that every notice repeats.
+REFERRAL_FACTS = ("referral_id", "sender_agency", "receiver_agency", "service_id", "priority", "status")
+
+
 @dataclass(frozen=True, slots=True)
 class Notice:
     """One thing to tell people about. ``id`` is the event id (or the reminder's id): the
@@ -49,16 +53,14 @@ class Notice:
         reason_code: str | None = None,
     ) -> Notice:
         """A notice of ``referral`` as it stands now (its public facts and status)."""
+        facts = {name: getattr(referral, name) for name in REFERRAL_FACTS if name not in ("referral_id", "status")}
         return cls(
             id=id,
             kind=kind,
             event=event,
             referral_id=referral.id,
-            sender_agency=referral.sender_agency,
-            receiver_agency=referral.receiver_agency,
-            service_id=referral.service_id,
-            priority=referral.priority,
             status=referral.status.value,
+            **facts,
             acting_agency=acting_agency,
             by_agency=by_agency,
             occurred_at=occurred_at,
@@ -71,16 +73,15 @@ class Notice:
         ``reminder`` / ``escalation``."""
         return self.event if self.kind is NoticeKind.EVENT else self.kind.value
 
+    def referral_facts(self) -> dict[str, str]:
+        """What the notice says of its referral: ids, the service, priority and status."""
+        return {name: getattr(self, name) for name in REFERRAL_FACTS}
+
     def facts(self) -> dict[str, str | None]:
         """The public facts, as an inbox item or a webhook payload carries them."""
         return {
-            "referral_id": self.referral_id,
+            **self.referral_facts(),
             "event": self.topic,
             "stage": self.event if self.kind is not NoticeKind.EVENT else None,
-            "sender_agency": self.sender_agency,
-            "receiver_agency": self.receiver_agency,
-            "service_id": self.service_id,
-            "priority": self.priority,
-            "status": self.status,
             "reason_code": self.reason_code,
         }
