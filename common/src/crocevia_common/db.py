@@ -83,14 +83,16 @@ async def insert_missing(session: AsyncSession, table: Table, values: dict[str, 
 class Database:
     """One service's database: an async engine and a session factory."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool_size: int = 5, max_overflow: int = 5) -> None:
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         if self.is_sqlite and parsed.database and parsed.database != ":memory:":
             private_sqlite_file(Path(parsed.database))
         options: dict[str, Any] = {}
         if not self.is_sqlite:
-            options.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+            # Each replica of each service holds up to pool_size + max_overflow connections:
+            # a district's eleven services stay within PostgreSQL's default of 100.
+            options.update(pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **options)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)

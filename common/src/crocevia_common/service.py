@@ -70,7 +70,7 @@ class ServiceRuntime:
         self.settings = settings
         self.migrations = migrations
         self.tables = tables
-        self.db = Database(settings.database_url)
+        self.db = Database(settings.database_url, settings.database_pool_size, settings.database_max_overflow)
         login = nats_login(settings.nats_url, settings.nats_user, settings.nats_password_file)
         self.nats_user = login.user
         self.inbox_prefix = inbox_prefix_for(settings.nats_url, settings.nats_inbox_prefix, login.user)

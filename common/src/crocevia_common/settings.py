@@ -41,6 +41,9 @@ class ServiceSettings(WebSettings):
     nats_user: str | None = None
     nats_password_file: Path | None = None
     database_url: str = "sqlite+aiosqlite:///.data/crocevia.db"
+    # PostgreSQL connections this process keeps, and how many more it opens at a peak.
+    database_pool_size: int = Field(default=5, ge=1, le=100)
+    database_max_overflow: int = Field(default=5, ge=0, le=100)
     data_dir: Path = Path(".data")
 
     # Authentication: a development HS256 key file, or an OIDC provider's JWKS in production.

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from crocevia_notifications.adapters.tables import deliveries, staff, subscriptions, webhooks
-from tests.integration.notifications.support import consumed, until
+from tests.integration.notifications.support import consumed
 from tests.kit.services import eventually
 
 OWNER = ("cpia2", "admin")
@@ -52,9 +52,16 @@ async def cpia2_with_a_webhook(app, tokens, receiver, events, js) -> tuple[str, 
     added = await app.post("/agencies/cpia2/subscriptions", json={"roles": ["supervisor"]}, headers=owner)
     assert added.status_code == 201, added.text
     await events.requested("ref-1")
-    await until(lambda: len(receiver.hits["cpia2"]) >= 1)
     await eventually(lambda: consumed(js))
-    return hook.json()["id"], added.json()["id"]
+    hook_id = hook.json()["id"]
+
+    async def recorded() -> bool:
+        # The receiver has it and the sender has recorded it: nothing of cpia2's moves any more.
+        page = (await app.get(f"/webhooks/{hook_id}/deliveries", headers=owner)).json()
+        return [d["status"] for d in page["items"]] == ["sent"] and len(receiver.hits["cpia2"]) == 1
+
+    await eventually(recorded)
+    return hook_id, added.json()["id"]
 
 
 @pytest.mark.parametrize("outsider", sorted(OUTSIDERS))
