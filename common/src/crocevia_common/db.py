@@ -144,6 +144,13 @@ class Database:
             await conn.run_sync(upgrade)
 
     async def dispose(self) -> None:
+        """Close every connection. A session cancelled mid-work closes in a shielded task
+        of its own: wait (briefly) for it to hand its connection back, or that connection
+        would outlive the engine, holding SQLite's write lock."""
+        for _ in range(100):
+            if self.engine.pool.checkedout() == 0:  # type: ignore[attr-defined]
+                break
+            await asyncio.sleep(0.05)
         await self.engine.dispose()
 
 

@@ -39,6 +39,9 @@ from crocevia_contracts.stream import StreamSpec
 
 log = logging.getLogger(__name__)
 
+# How long a stopping service lets its consumers settle the batch in hand.
+STOP_SECONDS = 10.0
+
 
 async def _cancel(tasks: list[asyncio.Task[Any]]) -> None:
     """Cancel ``tasks`` and wait until each has stopped."""
@@ -198,6 +201,10 @@ class ServiceRuntime:
             # In order: take no more messages, stop the rest, publish what the outbox still
             # holds, then close the connections (SQLite folds its WAL back on the last close).
             consuming = [t for t in self._tasks if t.get_name().startswith("consumer-")]
+            for consumer in self.consumers:
+                consumer.stop()  # each settles the batch in hand; a cancel only if that hangs
+            if consuming:
+                await asyncio.wait(consuming, timeout=STOP_SECONDS)
             await _cancel(consuming)
             await _cancel([t for t in self._tasks if t not in consuming])
             self._tasks.clear()

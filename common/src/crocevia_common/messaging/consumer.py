@@ -182,6 +182,7 @@ class StreamConsumer:
         # Why the last fetch failed (None once one succeeds): the service is not ready.
         self.failing: str | None = None
         self._tracer = tracer("crocevia.consumer")
+        self._stopping = asyncio.Event()
 
     def config(self) -> ConsumerConfig:
         return ConsumerConfig(
@@ -215,9 +216,13 @@ class StreamConsumer:
             max_deliver=-1,
         )
 
+    def stop(self) -> None:
+        """Ask ``run`` to return once the batch in hand is settled (no fetch after it)."""
+        self._stopping.set()
+
     async def run(self, js: JetStreamContext) -> None:
-        """Fetch and apply until cancelled, from the stream and from the replays of its dead
-        letters; a consumer that disappears is made again."""
+        """Fetch and apply until stopped or cancelled, from the stream and from the replays
+        of its dead letters; a consumer that disappears is made again."""
         await asyncio.gather(
             self._pull(js, self.stream.name, self.config(), self.batch_size),
             self._pull(js, REPLAYS.name, self.replay_config(), 1),
@@ -232,7 +237,7 @@ class StreamConsumer:
             durable=str(config.durable_name), stream=stream, inbox_prefix=f"{self.inbox_prefix}.".encode()
         )
         try:
-            while True:
+            while not self._stopping.is_set():
                 task = asyncio.current_task()
                 if task is not None and task.cancelling():  # a cancellation the client's fetch swallowed
                     raise asyncio.CancelledError
