@@ -3,6 +3,7 @@ lifecycle, keep its timers, tell the people who must act."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from crocevia_common.messaging.intake import Parties, Unprocessable, Verified, check_parties
@@ -18,9 +19,32 @@ from crocevia_notifications.handlers.fanout import notify
 from crocevia_notifications.handlers.ports import Transaction
 
 
+async def apply_events(ctx: Notifier, items: Sequence[Verified]) -> list[str | None]:
+    """Apply verified referral events in order, in one transaction; a redelivery (same event
+    id) changes nothing. For a single event that can never be applied, its reason (nothing of
+    it kept); in a batch such an event undoes the whole batch (Unprocessable raised), which
+    the consumer then applies again one event at a time."""
+    try:
+        async with ctx.uow.transaction() as tx:
+            for item in items:
+                await _apply(ctx, tx, item)
+    except Unprocessable as exc:
+        if len(items) > 1:
+            raise
+        return [exc.reason]
+    await ctx.wake()
+    return [None] * len(items)
+
+
 async def apply_event(ctx: Notifier, item: Verified) -> None:
-    """Apply one verified referral event once; a redelivery (same event id) changes nothing.
-    Raise Unprocessable for an event that can never be applied."""
+    """Apply one verified referral event once; raise Unprocessable for an event that can
+    never be applied."""
+    (reason,) = await apply_events(ctx, [item])
+    if reason is not None:
+        raise Unprocessable(reason)
+
+
+async def _apply(ctx: Notifier, tx: Transaction, item: Verified) -> None:
     envelope = item.envelope
     if envelope is None:
         raise Unprocessable("notifications takes referral events only")
@@ -34,20 +58,18 @@ async def apply_event(ctx: Notifier, item: Verified) -> None:
         await ctx.directory.target_for(data.receiver_agency, data.service_id, data.priority.value) if stage else None
     )
     now = ctx.clock()
-    async with ctx.uow.transaction() as tx:
-        if not await tx.claim(item):
-            return
-        known = await tx.referrals.get(data.referral_id)
-        check_parties(item, _parties(known))
-        observed = await _follow(tx, envelope, known, now)
-        if not observed.news:
-            return  # older than what its publisher said already: told then
-        referral = observed.referral
-        await tx.timers.cancel(referral.id, closed_stages(referral.status), now)
-        if stage is not None and target is not None and stage_open(stage, referral.status):
-            await _arm(tx, referral, stage, target)
-        await notify(ctx, tx, _notice(envelope, referral), names, referral.owner_sub)
-    await ctx.wake()
+    if not await tx.claim(item):
+        return
+    known = await tx.referrals.get(data.referral_id)
+    check_parties(item, _parties(known))
+    observed = await _follow(tx, envelope, known, now)
+    if not observed.news:
+        return  # older than what its publisher said already: told then
+    referral = observed.referral
+    await tx.timers.cancel(referral.id, closed_stages(referral.status), now)
+    if stage is not None and target is not None and stage_open(stage, referral.status):
+        await _arm(tx, referral, stage, target)
+    await notify(ctx, tx, _notice(envelope, referral), names, referral.owner_sub)
 
 
 def _parties(known: Followed | None) -> Parties | None:
