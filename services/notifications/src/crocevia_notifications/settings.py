@@ -15,9 +15,6 @@ class NotificationsSettings(ServiceSettings):
     service_name: str = "notifications"
     database_url: str = "sqlite+aiosqlite:///.data/notifications.db"
 
-    # Referral events applied together, in one transaction (one at a time after a failure).
-    batch_size: int = Field(default=64, ge=1, le=1000)
-
     # Agency directory entries (YAML, one per agency): the agencies this service knows
     # besides those in the ``directory`` bucket, and their response targets.
     agencies_dir: Path = Path("deploy/demo/agencies")

@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from crocevia_common.keystore import load_or_create_keys
-from crocevia_common.messaging.consumer import one_at_a_time
+from crocevia_common.messaging.consumer import together
 from crocevia_common.messaging.intake import Intake, Verified
 from crocevia_common.service import ServiceRuntime
 from crocevia_contracts import inbound_filter
@@ -19,8 +19,8 @@ from crocevia_referrals.adapters.tables import messaging
 from crocevia_referrals.adapters.unit_of_work import SqlUnitOfWork
 from crocevia_referrals.entrypoints.http import router
 from crocevia_referrals.entrypoints.web import install_web
-from crocevia_referrals.handlers.incoming import apply_incoming
-from crocevia_referrals.handlers.ports import Node
+from crocevia_referrals.handlers.incoming import apply_in
+from crocevia_referrals.handlers.ports import Node, Work
 from crocevia_referrals.settings import ReferralsSettings
 from crocevia_referrals.views import Reads
 
@@ -47,15 +47,17 @@ def create_app(settings: ReferralsSettings | None = None) -> FastAPI:
         app.state.keys = keys
         app.state.reads = Reads(settings.agency_id, SqlReads(rt.db), rt.directory)
 
-        async def apply(item: Verified) -> None:
-            await apply_incoming(node, item)
+        async def apply_one(work: Work, item: Verified) -> None:
+            await apply_in(node, work, item)
 
         rt.consume(
             name=f"referrals-{settings.agency_id}",
             stream=REFERRAL_EVENTS,
             filter_subject=inbound_filter(settings.agency_id),
             intake=Intake(rt.keys, addressed_to=settings.agency_id),
-            apply=one_at_a_time(apply),
+            apply=together(node.uow.transaction, apply_one),
+            batch_size=settings.batch_size,
+            batched=True,
         )
 
     runtime.on_start(start)

@@ -3,7 +3,6 @@ lifecycle, keep its timers, tell the people who must act."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
 from crocevia_common.messaging.intake import Parties, Unprocessable, Verified, check_parties
@@ -19,32 +18,17 @@ from crocevia_notifications.handlers.fanout import notify
 from crocevia_notifications.handlers.ports import Transaction
 
 
-async def apply_events(ctx: Notifier, items: Sequence[Verified]) -> list[str | None]:
-    """Apply verified referral events in order, in one transaction; a redelivery (same event
-    id) changes nothing. For a single event that can never be applied, its reason (nothing of
-    it kept); in a batch such an event undoes the whole batch (Unprocessable raised), which
-    the consumer then applies again one event at a time."""
-    try:
-        async with ctx.uow.transaction() as tx:
-            for item in items:
-                await _apply(ctx, tx, item)
-    except Unprocessable as exc:
-        if len(items) > 1:
-            raise
-        return [exc.reason]
-    await ctx.wake()
-    return [None] * len(items)
-
-
 async def apply_event(ctx: Notifier, item: Verified) -> None:
-    """Apply one verified referral event once; raise Unprocessable for an event that can
-    never be applied."""
-    (reason,) = await apply_events(ctx, [item])
-    if reason is not None:
-        raise Unprocessable(reason)
+    """Apply one verified referral event once, in its own transaction; raise Unprocessable
+    for an event that can never be applied."""
+    async with ctx.uow.transaction() as tx:
+        await apply_in(ctx, tx, item)
+    await ctx.wake()
 
 
-async def _apply(ctx: Notifier, tx: Transaction, item: Verified) -> None:
+async def apply_in(ctx: Notifier, tx: Transaction, item: Verified) -> None:
+    """Apply one verified referral event in the caller's transaction; a redelivery (same
+    event id) changes nothing. Raise Unprocessable for an event that can never be applied."""
     envelope = item.envelope
     if envelope is None:
         raise Unprocessable("notifications takes referral events only")
