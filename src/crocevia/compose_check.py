@@ -41,6 +41,7 @@ from crocevia.registry import load_registry
 from crocevia.walkthrough import RECEIVER, SENDER, WalkthroughFailed, WalkthroughUrls, run_walkthrough
 from crocevia_common.private_files import write_private
 
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 # The services the walkthrough talks to.
 WALKTHROUGH = (f"referrals-{SENDER}", f"referrals-{RECEIVER}", "notifications", "audit")
 
@@ -223,8 +224,7 @@ def add_command(commands: Any) -> None:
     check.add_argument("--root", type=Path, default=Path("."), help="the repository (default: .)")
     check.add_argument(
         "--postgres-url",
-        default=os.environ.get("TEST_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres",
-        help="a superuser on this machine's PostgreSQL (default: $TEST_DATABASE_URL or %(default)s)",
+        help=f"a superuser on this machine's PostgreSQL (default: $TEST_DATABASE_URL, else {DEFAULT_POSTGRES})",
     )
     check.add_argument("--work-dir", type=Path, help="logs, stores, secrets (default: a temporary directory)")
     check.add_argument(
@@ -241,7 +241,7 @@ def command(args: argparse.Namespace) -> int:
         config = CheckConfig(
             root=args.root.resolve(),
             work_dir=args.work_dir or Path(temporary),
-            postgres_url=args.postgres_url,
+            postgres_url=args.postgres_url or os.environ.get("TEST_DATABASE_URL") or DEFAULT_POSTGRES,
             walkthrough_only=args.walkthrough_only,
             ready_timeout=args.ready_timeout,
             progress=lambda line: print(line, flush=True),
@@ -249,7 +249,8 @@ def command(args: argparse.Namespace) -> int:
         try:
             check_compose(config)
         except (NetworkError, WalkthroughFailed) as exc:
-            print(f"crocevia compose-check: {exc}", file=sys.stderr, flush=True)
+            kept = f"logs in {config.work_dir / 'logs'}" if args.work_dir else "--work-dir DIR keeps the logs"
+            print(f"crocevia compose-check: {exc}\n({kept})", file=sys.stderr, flush=True)
             return 1
     print("compose-check: the README's walkthrough ran against the compose topology", flush=True)
     return 0

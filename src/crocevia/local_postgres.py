@@ -5,13 +5,16 @@ names with a suffix of their own so that several runs can share the server."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from crocevia.compose_plan import DatabaseLogin
+from crocevia.processes import NetworkError
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
@@ -20,6 +23,10 @@ def _checked(name: str) -> str:
     if not _NAME.match(name) or len(name) > 63:
         raise ValueError(f"not a plain PostgreSQL name: {name!r}")
     return name
+
+
+def _reason(error: Exception) -> str:
+    return str(getattr(error, "orig", None) or error).splitlines()[0]
 
 
 def _literal(text: str) -> str:
@@ -56,7 +63,12 @@ class LocalDatabases:
                 f"CREATE DATABASE {database} OWNER {role}",
                 f"REVOKE CONNECT ON DATABASE {database} FROM PUBLIC",
             ]
-        asyncio.run(self._run(*statements))
+        try:
+            asyncio.run(self._run(*statements))
+        except (OSError, SQLAlchemyError) as exc:
+            with contextlib.suppress(NetworkError):
+                self.drop()  # what was made before the failure
+            raise NetworkError(f"PostgreSQL at {self.address}: {_reason(exc)}") from None
         return {
             service: self.admin.set(
                 username=login.role, password=login.password, database=login.database
@@ -68,8 +80,13 @@ class LocalDatabases:
         """Drop every database and role ``create()`` made; idempotent."""
         made, self._made = self._made, []
         statements = [f"DROP DATABASE IF EXISTS {login.database} WITH (FORCE)" for login in made]
-        if made:
+        if not made:
+            return
+        try:
             asyncio.run(self._run(*statements, *(f"DROP ROLE IF EXISTS {login.role}" for login in made)))
+        except (OSError, SQLAlchemyError) as exc:
+            names = ", ".join(login.database for login in made)
+            raise NetworkError(f"PostgreSQL at {self.address}: could not drop {names}: {_reason(exc)}") from None
 
     async def _run(self, *statements: str) -> None:
         engine = create_async_engine(self.admin, isolation_level="AUTOCOMMIT")
