@@ -93,7 +93,10 @@ def check_compose(config: CheckConfig) -> dict[str, Any]:
     run = uuid.uuid4().hex[:8]
     work = private_directory(config.work_dir)
     private_directory(work / "logs")
-    chosen = [n for n in compose.long_running() if not config.walkthrough_only or n in WALKTHROUGH]
+    chosen = compose.long_running()
+    if config.walkthrough_only:
+        needed = compose.with_dependencies(WALKTHROUGH)
+        chosen = [n for n in chosen if n in needed]
     left = [n for n in compose.long_running() if n not in chosen]
     say(f"compose-check: {compose_file} without Docker, run {run}, in {work}")
 
@@ -106,8 +109,7 @@ def check_compose(config: CheckConfig) -> dict[str, Any]:
         say(f"  nats: a three-server cluster, {', '.join(cluster.urls)}, the users of the accounts file")
         databases = LocalDatabases(config.postgres_url, f"c{run}")
         stack.callback(databases.drop)
-        logins = {n: s.database for n, s in compose.services.items() if s.database and n in chosen}
-        urls = databases.create({n: login for n, login in logins.items() if login})
+        urls = databases.create({n: login for n in chosen if (login := compose.services[n].database)})
         say(f"  postgres: {databases.address}, a role and a database per service, named *_c{run}")
         receiver = _OtlpReceiver()
         stack.callback(receiver.server_close)
@@ -131,10 +133,8 @@ def check_compose(config: CheckConfig) -> dict[str, Any]:
             database_urls=urls,
             variables=variables,
         )
-        for service in compose.services.values():
-            for source in service.volumes.values():
-                if not source.startswith("."):
-                    private_directory(places.volumes / source)
+        for volume in compose.named_volumes():
+            private_directory(places.volumes / volume)
         processes = [local_process(s, places, i) for i, s in enumerate(compose.services.values())]
         _write_secrets(compose, places, variables)
         one_shots = [p for p in processes if p.name in compose.one_shots()]
@@ -151,7 +151,9 @@ def check_compose(config: CheckConfig) -> dict[str, Any]:
         http = {p.name: f"http://127.0.0.1:{p.port}" for _, p in started}
         wait_until_ready([(c, http[p.name]) for c, p in started], config.ready_timeout, say)
 
-        key = (places.volumes / "dev-keys" / "dev-jwt.key").read_bytes()
+        # Tokens signed with the key the walkthrough's services accept.
+        sender = next(p for _, p in started if p.name == WALKTHROUGH[0])
+        key = Path(sender.environment["CROCEVIA_AUTH_DEV_KEY_FILE"]).read_bytes()
         walk = WalkthroughUrls(*(http[name] for name in WALKTHROUGH))
         verified = run_walkthrough(walk, key, say)
     say(f"  otel-collector: {receiver.exports} OTLP exports of spans received")

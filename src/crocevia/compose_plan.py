@@ -13,7 +13,7 @@ import os
 import re
 import shutil
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,6 +80,21 @@ class Compose:
 
     def long_running(self) -> list[str]:
         return [name for name in self.services if name not in self.one_shots()]
+
+    def with_dependencies(self, names: Iterable[str]) -> set[str]:
+        """``names`` and every service of the project's image they depend on, transitively."""
+        found: set[str] = set()
+        pending = list(names)
+        while pending:
+            name = pending.pop()
+            if name in self.services and name not in found:
+                found.add(name)
+                pending += self.services[name].depends_on
+        return found
+
+    def named_volumes(self) -> set[str]:
+        """The volumes compose makes (not the repository's ``./`` folders)."""
+        return {v for s in self.services.values() for v in s.volumes.values() if not v.startswith(".")}
 
 
 def read_compose(path: Path, image_prefix: str = "crocevia:") -> Compose:

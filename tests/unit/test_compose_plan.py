@@ -92,3 +92,10 @@ def test_this_shells_crocevia_settings_do_not_leak_into_a_service(tmp_path: Path
     process = local_process(COMPOSE.services["notifications"], places(tmp_path))
 
     assert "CROCEVIA_STREAM_REPLICAS" not in process.environment
+
+
+def test_a_service_needs_what_it_depends_on_of_the_projects_image() -> None:
+    needed = COMPOSE.with_dependencies(["audit"])
+
+    assert needed == {"audit", "streams", "dev-key"}  # nats, postgres: infrastructure, not the image's
+    assert "dev-keys" in COMPOSE.named_volumes() and not any(v.startswith(".") for v in COMPOSE.named_volumes())
