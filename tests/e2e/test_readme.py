@@ -44,6 +44,7 @@ def test_the_readme_walkthrough_runs_and_shows_what_it_promises(network, tmp_pat
     assert '"given_name": "Amina"' in out
     assert "org.crocevia.referral.requested.v1" in out and "org.crocevia.referral.received.v1" in out
     assert '"completed"' in out
+    assert re.search(r"OK: referral \S+: requested at \S+ and received at \S+, in the trail of \d+ entries", out)
     assert '"requested",\n  "received",\n  "accepted",\n  "in-progress",\n  "completed"' in out
     assert '"secret": "whsec_' in out
     assert '"previous_secret_until": "20' in out  # rotated: the old secret signs for a while

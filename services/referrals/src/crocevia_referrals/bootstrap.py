@@ -17,6 +17,7 @@ from crocevia_referrals.adapters.queries import SqlReads
 from crocevia_referrals.adapters.sealing import NodeSeals
 from crocevia_referrals.adapters.tables import messaging
 from crocevia_referrals.adapters.unit_of_work import SqlUnitOfWork
+from crocevia_referrals.entrypoints import receipt
 from crocevia_referrals.entrypoints.http import router
 from crocevia_referrals.entrypoints.web import install_web
 from crocevia_referrals.handlers.incoming import apply_in
@@ -62,5 +63,6 @@ def create_app(settings: ReferralsSettings | None = None) -> FastAPI:
 
     runtime.on_start(start)
     app.include_router(router)
+    app.include_router(receipt.router)
     install_web(app, settings, entry.organization.name)
     return app
