@@ -3,13 +3,14 @@ answer; a use case's refusal becomes a problem."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from crocevia_common.auth import Principal, Role, require
-from crocevia_common.inputs import SHORT_TEXT, AgencyText, Cursor, IdText
+from crocevia_common.inputs import SHORT_TEXT, AgencyText, Cursor, IdText, SubText
 from crocevia_common.problems import Problem
 from crocevia_contracts import Priority
 from crocevia_contracts.directory import Capacity, Domain
@@ -17,16 +18,19 @@ from crocevia_contracts.lifecycle import Status, TransitionRefused
 from crocevia_referrals import views
 from crocevia_referrals.adapters.queries import ListFilter
 from crocevia_referrals.domain.actions import STAFF_ACTIONS
-from crocevia_referrals.domain.errors import Invalid, NotFound
+from crocevia_referrals.domain.caseload import search_words
+from crocevia_referrals.domain.errors import Forbidden, Invalid, NotFound
 from crocevia_referrals.entrypoints.deps import invalid, node_of, not_found, reads_of, refused
-from crocevia_referrals.entrypoints.schemas import ActionBody, CreateReferral, RedirectBody
+from crocevia_referrals.entrypoints.schemas import ActionBody, AssignBody, CreateReferral, RedirectBody
 from crocevia_referrals.handlers.acting import act
+from crocevia_referrals.handlers.caseload import assign
 from crocevia_referrals.handlers.sending import Idempotency, Sent, redirect, send_referral
 from crocevia_referrals.views import ReferralPage, ReferralView
 
 router = APIRouter()
 Staff = Annotated[Principal, Depends(require(Role.OPERATOR, Role.SUPERVISOR, Role.SYSTEM))]
 Actor = Annotated[Principal, Depends(require(Role.OPERATOR, Role.SUPERVISOR))]
+Assigner = Annotated[Principal, Depends(require(Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN))]
 
 
 def _own_agency(request: Request, principal: Principal, referral_id: str | None = None) -> None:
@@ -81,10 +85,20 @@ async def list_referrals(
     service_id: Annotated[str | None, Query(max_length=SHORT_TEXT)] = None,
     priority: Priority | None = None,
     waiting_for_us: bool = False,
+    assignee: Annotated[SubText | None, Query(description="a staff member's id, or `me`")] = None,
+    person: Annotated[str | None, Query(max_length=200, description="words of the person's names or contacts")] = None,
+    created_from: Annotated[date | None, Query(description="first day, in the agency's time zone")] = None,
+    created_to: Annotated[date | None, Query(description="last day, in the agency's time zone")] = None,
+    include_closed: Annotated[bool, Query(description="also rejected, completed, failed, cancelled")] = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Cursor | None = None,
 ) -> ReferralPage:
     _own_agency(request, principal)
+    reads = reads_of(request)
+    try:
+        created_from_at, created_before = views.created_between(reads, created_from, created_to)
+    except ValueError as exc:
+        raise Problem(422, "invalid-dates", "Invalid dates", str(exc)) from None
     flt = ListFilter(
         direction=direction,
         statuses=status or [],
@@ -92,9 +106,15 @@ async def list_referrals(
         service_id=service_id,
         priority=priority.value if priority else None,
         waiting_for_us=waiting_for_us,
+        assignee=principal.sub if assignee == "me" else assignee,
+        person_words=search_words(person or ""),
+        created_from=created_from_at,
+        created_before=created_before,
+        # Open ones only, unless asked, or the statuses are chosen.
+        include_closed=include_closed or bool(status) or waiting_for_us,
     )
     try:
-        return await views.referrals(reads_of(request), flt, limit, cursor)
+        return await views.referrals(reads, flt, limit, cursor)
     except (ValueError, TypeError):
         raise Problem(400, "invalid-cursor", "Invalid cursor", "use the next_cursor of a previous page") from None
 
@@ -131,6 +151,27 @@ async def redirect_referral(
     except Invalid as exc:
         raise invalid(exc) from None
     return await _created(request, sent)
+
+
+@router.post(
+    "/referrals/{referral_id}/assign",
+    response_model=ReferralView,
+    tags=["referrals"],
+    summary="Assign a referral to a member of this agency's staff (kept at this node only)",
+)
+async def assign_referral(referral_id: IdText, body: AssignBody, principal: Assigner, request: Request) -> ReferralView:
+    _own_agency(request, principal, referral_id)
+    try:
+        await assign(node_of(request), principal, referral_id, body.assignee)
+    except NotFound:
+        raise not_found(referral_id) from None
+    except Forbidden as exc:
+        raise Problem(403, exc.slug, "Not yours to assign", exc.detail, field=exc.field) from None
+    except Invalid as exc:
+        raise invalid(exc) from None
+    found = await views.referral(reads_of(request), referral_id)
+    assert found is not None
+    return found
 
 
 @router.post(

@@ -7,6 +7,7 @@ import hashlib
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from crocevia_common.auth import MAX_SUB
 from crocevia_common.inputs import ReferralId, in_calendar
 from crocevia_contracts import LegalBasis, Priority
 from crocevia_contracts.events import AgencyId
@@ -89,3 +90,11 @@ class RedirectBody(BaseModel):
     to_agency: AgencyId | None = Field(default=None, description="default: the agency the receiver suggested")
     service_id: str = Field(min_length=1, max_length=100)
     priority: Priority | None = None
+
+
+class AssignBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    assignee: str = Field(
+        min_length=1, max_length=MAX_SUB, pattern=r"^[A-Za-z0-9._@+-]+$", description="a staff member's id (sub)"
+    )
