@@ -10,9 +10,15 @@ from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import func, select
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import func, insert, select
+from sqlalchemy.engine import Connection
 
+from crocevia_common.db import Database
+from crocevia_referrals.adapters import tables
 from crocevia_referrals.adapters.tables import messaging
+from crocevia_referrals.bootstrap import MIGRATIONS
 from tests.integration.referrals.conftest import referral_body
 from tests.kit.services import eventually
 
@@ -210,3 +216,45 @@ async def test_a_search_it_cannot_run_answers_a_problem(node_factory, tokens, qu
         answer = await casa.get(f"/referrals?{query}", headers=tokens.bearer(CASA))
         assert (answer.status_code, answer.json()["type"]) == (status, f"/problems/{slug}")
         assert answer.headers["content-type"] == "application/problem+json"
+
+
+async def test_referrals_held_before_the_caseload_existed_are_found_by_person(database_url):
+    """Revision 0003 fills the folded person details of the referrals already there."""
+    db = Database(database_url)
+
+    def upgrade_to(connection: Connection, revision: str) -> None:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+    at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    row = {
+        "direction": "outgoing",
+        "sender_agency": CASA,
+        "receiver_agency": CPIA,
+        "service_id": "main-service",
+        "priority": "routine",
+        "status": "received",
+        "legal_basis": {"basis": "public-task"},
+        "our_step": 1,
+        "their_step": 1,
+        "created_at": at,
+        "updated_at": at,
+    }
+    try:
+        async with db.engine.begin() as conn:
+            await conn.run_sync(upgrade_to, "0002")
+            await conn.execute(
+                insert(tables.referrals).values(
+                    id="r-held", personal={"person": person("Nicolò", "De Santis"), "reason": ""}, **row
+                )
+            )
+            await conn.execute(insert(tables.referrals).values(id="r-erased", personal=None, **row))
+        await db.migrate(MIGRATIONS)
+        async with db.engine.connect() as conn:
+            query = select(tables.referrals.c.id, tables.referrals.c.person_search, tables.referrals.c.assignee)
+            found = {r.id: (r.person_search, r.assignee) for r in await conn.execute(query)}
+    finally:
+        await db.dispose()
+    assert found == {"r-held": ("nicolo | de santis", None), "r-erased": (None, None)}

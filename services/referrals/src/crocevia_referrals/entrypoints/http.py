@@ -3,25 +3,21 @@ answer; a use case's refusal becomes a problem."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from crocevia_common.auth import Principal, Role, require
-from crocevia_common.inputs import SHORT_TEXT, AgencyText, Cursor, IdText, SubText
+from crocevia_common.inputs import SHORT_TEXT, AgencyText, IdText
 from crocevia_common.problems import Problem
-from crocevia_contracts import Priority
 from crocevia_contracts.directory import Capacity, Domain
-from crocevia_contracts.lifecycle import Status, TransitionRefused
+from crocevia_contracts.lifecycle import TransitionRefused
 from crocevia_referrals import views
-from crocevia_referrals.adapters.queries import ListFilter
 from crocevia_referrals.domain.actions import STAFF_ACTIONS
-from crocevia_referrals.domain.caseload import search_words
 from crocevia_referrals.domain.errors import Forbidden, Invalid, NotFound
 from crocevia_referrals.entrypoints.deps import invalid, node_of, not_found, reads_of, refused
-from crocevia_referrals.entrypoints.schemas import ActionBody, AssignBody, CreateReferral, RedirectBody
+from crocevia_referrals.entrypoints.schemas import ActionBody, AssignBody, CreateReferral, RedirectBody, ReferralSearch
 from crocevia_referrals.handlers.acting import act
 from crocevia_referrals.handlers.caseload import assign
 from crocevia_referrals.handlers.sending import Idempotency, Sent, redirect, send_referral
@@ -77,44 +73,16 @@ async def create_referral(
 
 @router.get("/referrals", response_model=ReferralPage, tags=["referrals"], summary="This agency's referrals")
 async def list_referrals(
-    principal: Staff,
-    request: Request,
-    direction: Annotated[str | None, Query(pattern="^(incoming|outgoing)$")] = None,
-    status: Annotated[list[Status] | None, Query()] = None,
-    counterpart: AgencyText | None = None,
-    service_id: Annotated[str | None, Query(max_length=SHORT_TEXT)] = None,
-    priority: Priority | None = None,
-    waiting_for_us: bool = False,
-    assignee: Annotated[SubText | None, Query(description="a staff member's id, or `me`")] = None,
-    person: Annotated[str | None, Query(max_length=200, description="words of the person's names or contacts")] = None,
-    created_from: Annotated[date | None, Query(description="first day, in the agency's time zone")] = None,
-    created_to: Annotated[date | None, Query(description="last day, in the agency's time zone")] = None,
-    include_closed: Annotated[bool, Query(description="also rejected, completed, failed, cancelled")] = False,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Cursor | None = None,
+    principal: Staff, request: Request, search: Annotated[ReferralSearch, Query()]
 ) -> ReferralPage:
     _own_agency(request, principal)
     reads = reads_of(request)
     try:
-        created_from_at, created_before = views.created_between(reads, created_from, created_to)
+        flt = search.filter(reads, principal.sub)
     except ValueError as exc:
         raise Problem(422, "invalid-dates", "Invalid dates", str(exc)) from None
-    flt = ListFilter(
-        direction=direction,
-        statuses=status or [],
-        counterpart=counterpart,
-        service_id=service_id,
-        priority=priority.value if priority else None,
-        waiting_for_us=waiting_for_us,
-        assignee=principal.sub if assignee == "me" else assignee,
-        person_words=search_words(person or ""),
-        created_from=created_from_at,
-        created_before=created_before,
-        # Open ones only, unless asked, or the statuses are chosen.
-        include_closed=include_closed or bool(status) or waiting_for_us,
-    )
     try:
-        return await views.referrals(reads, flt, limit, cursor)
+        return await views.referrals(reads, flt, search.limit, search.cursor)
     except (ValueError, TypeError):
         raise Problem(400, "invalid-cursor", "Invalid cursor", "use the next_cursor of a previous page") from None
 

@@ -35,8 +35,11 @@ def upgrade() -> None:
     referrals = sa.table("referrals", sa.column("id", sa.String), sa.column("personal", sa.JSON))
     keys = sa.table("referrals", sa.column("id", sa.String), sa.column("person_search", sa.Text))
     bind = op.get_bind()
+    # An erased part may be a JSON null rather than NULL: both leave nothing to find.
     held = bind.execute(sa.select(referrals.c.id, referrals.c.personal).where(referrals.c.personal.is_not(None)))
     for referral_id, personal in list(held):
+        if not personal:
+            continue
         key = _person_key(personal.get("person") or {})
         bind.execute(sa.update(keys).where(keys.c.id == referral_id).values(person_search=key))
 
