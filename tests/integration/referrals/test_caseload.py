@@ -5,11 +5,9 @@ and finding one's referrals by assignee, person, status, service and dates, page
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import func, insert, select
@@ -30,21 +28,6 @@ FAR_SERVICE = {
     "response_targets": {"routine": {"receive_within_hours": 24, "decide_within_hours": 120}},
 }
 MAIN_SERVICE = {**FAR_SERVICE, "id": "main-service", "name": "Main service", "domain": "education"}
-
-
-@pytest.fixture
-def staff_dir(tmp_path: Path) -> Path:
-    """Staff files of both agencies: cpia2's has a supervisor and two operators."""
-    directory = tmp_path / "staff"
-    directory.mkdir()
-    people = {
-        CPIA: [("supervisor-cpia2", "supervisor"), ("operator-cpia2", "operator"), ("ahmed.saleh", "operator")],
-        CASA: [("supervisor-pioltello-casa", "supervisor"), ("operator-pioltello-casa", "operator")],
-    }
-    for agency, members in people.items():
-        staff = [{"sub": sub, "name": sub.title(), "roles": [role]} for sub, role in members]
-        (directory / f"{agency}.yaml").write_text(yaml.safe_dump({"agency": agency, "staff": staff}))
-    return directory
 
 
 async def outbox_rows(app: Any) -> int:
