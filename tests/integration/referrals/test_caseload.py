@@ -241,3 +241,25 @@ async def test_referrals_held_before_the_caseload_existed_are_found_by_person(da
     finally:
         await db.dispose()
     assert found == {"r-held": ("nicolo | de santis", None), "r-erased": (None, None)}
+
+
+async def test_a_person_whose_details_were_erased_is_found_no_more(node_factory, tokens, database_url):
+    async with node_factory(CASA, database_url=database_url) as casa, node_factory(CPIA) as cpia:
+        body = referral_body(person=person("Lucia", "Ferraris"))
+        rid = (await casa.post("/referrals", json=body, headers=tokens.bearer(CASA))).json()["id"]
+        await eventually(lambda: received(cpia, tokens, rid))
+        query = "/referrals?person=ferraris&include_closed=true"
+        assert [i["id"] for i in (await casa.get(query, headers=tokens.bearer(CASA))).json()["items"]] == [rid]
+        withdrawn = await casa.post(f"/referrals/{rid}/withdraw-consent", headers=tokens.bearer(CASA))
+        assert withdrawn.status_code == 200, withdrawn.text
+
+        async def erased_at_both() -> bool:
+            ours = (await casa.get(f"/referrals/{rid}", headers=tokens.bearer(CASA))).json()
+            theirs = (await cpia.get(f"/referrals/{rid}", headers=tokens.bearer(CPIA))).json()
+            return ours["erased"] is not None and theirs["erased"] is not None
+
+        await eventually(erased_at_both)
+        assert (await casa.get(query, headers=tokens.bearer(CASA))).json()["items"] == []
+        assert (await cpia.get(query, headers=tokens.bearer(CPIA))).json()["items"] == []
+        listed = (await casa.get("/referrals?include_closed=true", headers=tokens.bearer(CASA))).json()["items"]
+        assert [i["id"] for i in listed] == [rid], "the referral itself is still listed"
