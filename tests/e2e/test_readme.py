@@ -45,6 +45,7 @@ def test_the_readme_walkthrough_runs_and_shows_what_it_promises(network, tmp_pat
     assert "org.crocevia.referral.requested.v1" in out and "org.crocevia.referral.received.v1" in out
     assert '"completed"' in out
     assert '"requested",\n  "received",\n  "accepted",\n  "in-progress",\n  "completed"' in out
+    assert '"assignee": "ahmed.saleh"' in out and '[\n  "completed"\n]' in out  # assigned, then found
     assert '"secret": "whsec_' in out
     assert '"previous_secret_until": "20' in out  # rotated: the old secret signs for a while
     assert '"enabled": true' in out

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field
 
 from crocevia_common.inputs import in_calendar
-from crocevia_contracts.directory import AgencyEntry, Capacity, Domain, ServiceTarget
+from crocevia_contracts.directory import AgencyEntry, Capacity, Domain, ServiceTarget, WorkingCalendar
 from crocevia_contracts.lifecycle import Side
 from crocevia_referrals.adapters.queries import ListFilter
 from crocevia_referrals.domain.actions import ActionNeeds, needs_of
@@ -137,9 +137,9 @@ def view_of(
         warnings=warnings or [],
         assignee=referral.assignee,
         history=history if with_history else None,
-        assignments=[AssignmentItem(assignee=a.assignee, previous=a.previous, by=a.by, at=a.at) for a in assignments]
-        if assignments is not None
-        else None,
+        assignments=None
+        if assignments is None
+        else [AssignmentItem.model_validate(a, from_attributes=True) for a in assignments],
     )
 
 
@@ -163,7 +163,7 @@ def created_between(reads: Reads, first: date | None, last: date | None) -> tupl
     whole) where this agency works (its working calendar's zone); None: no bound. Raise
     ValueError for a day out of the calendar, or ``last`` before ``first``."""
     entry = reads.directory.get(reads.agency_id)
-    zone = ZoneInfo(entry.working_calendar.timezone if entry else "Europe/Rome")
+    zone = ZoneInfo((entry.working_calendar if entry else WorkingCalendar()).timezone)
     try:
         start = in_calendar(datetime.combine(first, time(), zone)) if first else None
         end = in_calendar(datetime.combine(last + timedelta(days=1), time(), zone)) if last else None
