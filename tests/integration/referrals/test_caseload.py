@@ -4,6 +4,7 @@ and finding one's referrals by assignee, person, status, service and dates, page
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -263,3 +264,25 @@ async def test_a_person_whose_details_were_erased_is_found_no_more(node_factory,
         assert (await cpia.get(query, headers=tokens.bearer(CPIA))).json()["items"] == []
         listed = (await casa.get("/referrals?include_closed=true", headers=tokens.bearer(CASA))).json()["items"]
         assert [i["id"] for i in listed] == [rid], "the referral itself is still listed"
+
+
+async def test_two_workers_taking_the_same_referral_at_once_leave_it_to_one(
+    node_factory, tokens, staff_dir, database_url
+):
+    async with (
+        node_factory(CASA, staff_dir=staff_dir) as casa,
+        node_factory(CPIA, database_url=database_url, staff_dir=staff_dir) as cpia,
+    ):
+        rid = (await casa.post("/referrals", json=referral_body(), headers=tokens.bearer(CASA))).json()["id"]
+        await eventually(lambda: received(cpia, tokens, rid))
+        workers = ["operator-cpia2", "ahmed.saleh"]
+        answers = await asyncio.gather(
+            *(
+                cpia.post(f"/referrals/{rid}/assign", json={"assignee": sub}, headers=tokens.bearer(CPIA, sub=sub))
+                for sub in workers
+            )
+        )
+        assert sorted(a.status_code for a in answers) == [200, 403]
+        winner = workers[[a.status_code for a in answers].index(200)]
+        found = (await cpia.get(f"/referrals/{rid}", headers=tokens.bearer(CPIA))).json()
+        assert found["assignee"] == winner and [a["assignee"] for a in found["assignments"]] == [winner]
