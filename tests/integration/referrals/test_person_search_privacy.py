@@ -4,19 +4,16 @@ even on the way through the sign-in."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 
 from crocevia_common.web.session_cookie import SESSION_COOKIE
 from tests.integration.referrals.conftest import referral_body
 from tests.kit.nats import free_port
+from tests.kit.services import listening
 from tests.kit.tracing import span_exporter
 
 CASA, CPIA = "pioltello-casa", "cpia2"
@@ -49,22 +46,6 @@ def every_log_line() -> Iterator[Records]:
         root.removeHandler(records)
         root.setLevel(levels[0])
         access.setLevel(levels[1])
-
-
-@asynccontextmanager
-async def listening(app: FastAPI, port: int) -> AsyncIterator[str]:
-    """``app`` behind a real uvicorn with its access log on, as ``crocevia up`` runs it."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=True))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
 
 
 async def test_the_words_of_a_person_search_are_neither_logged_nor_traced(node_factory, tokens, every_log_line):
