@@ -46,6 +46,7 @@ def test_the_readme_walkthrough_runs_and_shows_what_it_promises(network, tmp_pat
     assert '"completed"' in out
     assert re.search(r"OK: referral \S+: requested at \S+ and received at \S+, in the trail of \d+ entries", out)
     assert '"requested",\n  "received",\n  "accepted",\n  "in-progress",\n  "completed"' in out
+    assert '"assignee": "ahmed.saleh"' in out and '[\n  "completed"\n]' in out  # assigned, then found
     assert '"secret": "whsec_' in out
     assert '"previous_secret_until": "20' in out  # rotated: the old secret signs for a while
     assert '"enabled": true' in out

@@ -12,6 +12,7 @@ from crocevia_common.messaging.intake import Intake, Verified
 from crocevia_common.service import ServiceRuntime
 from crocevia_contracts import inbound_filter
 from crocevia_contracts.stream import REFERRAL_EVENTS
+from crocevia_referrals.adapters.caseload import StaffFiles
 from crocevia_referrals.adapters.directory import load_agency_file
 from crocevia_referrals.adapters.queries import SqlReads
 from crocevia_referrals.adapters.sealing import NodeSeals
@@ -43,7 +44,8 @@ def create_app(settings: ReferralsSettings | None = None) -> FastAPI:
             entry.model_copy(update={"public_keys": keys.public(), "key_history": keys.history})
         )
         seals = NodeSeals(keys, rt.keys)
-        node = Node(settings.agency_id, SqlUnitOfWork(rt.db, settings.agency_id, seals, rt.relay), rt.directory, seals)
+        uow = SqlUnitOfWork(rt.db, settings.agency_id, seals, rt.relay)
+        node = Node(settings.agency_id, uow, rt.directory, seals, staff=StaffFiles(settings.staff_dir))
         app.state.node = node
         app.state.keys = keys
         app.state.reads = Reads(settings.agency_id, SqlReads(rt.db), rt.directory)
