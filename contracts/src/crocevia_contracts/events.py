@@ -125,6 +125,14 @@ class ReferralEvent(Contract):
         return self
 
 
+class PathwayRef(Contract):
+    """The household pathway a referral belongs to: its id and the agency that leads it.
+    Nothing about the pathway's other referrals travels with it."""
+
+    id: ReferralId = Field(description="the pathway's id at the lead agency")
+    lead_agency: AgencyId
+
+
 class Requested(ReferralEvent):
     event: Literal["requested"] = "requested"
     legal_basis: LegalBasis
@@ -134,6 +142,7 @@ class Requested(ReferralEvent):
     previous_referral_id: ReferralId | None = Field(
         default=None, description="the rejected referral this one redirects"
     )
+    pathway: PathwayRef | None = Field(default=None, description="the pathway this referral belongs to, if any")
 
 
 class Received(ReferralEvent):

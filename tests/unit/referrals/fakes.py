@@ -14,6 +14,7 @@ from crocevia_common.directory import DirectoryUnavailable
 from crocevia_common.messaging.intake import Delivery, Unprocessable, Verified
 from crocevia_contracts import Envelope, referral_subject
 from crocevia_contracts.directory import AgencyEntry, ServiceTarget
+from crocevia_contracts.lifecycle import OPEN
 from crocevia_contracts.sealing import SealError
 from crocevia_referrals.adapters.queries import ListFilter
 from crocevia_referrals.domain.caseload import Assignment
@@ -50,6 +51,15 @@ class FakeWork:
     async def get(self, referral_id: str) -> Referral | None:
         found = self.stored.referrals.get(referral_id)
         return copy.deepcopy(found) if found else None
+
+    async def open_sent(self, to_agency: str, service_id: str) -> list[Referral]:
+        return [
+            copy.deepcopy(r)
+            for r in self.stored.referrals.values()
+            if r.direction == "outgoing"
+            and (r.receiver_agency, r.service_id) == (to_agency, service_id)
+            and r.status in OPEN
+        ]
 
     async def add(self, referral: Referral) -> None:
         assert referral.id not in self.stored.referrals
@@ -184,6 +194,7 @@ class FakeQueries:
                 and (not flt.statuses or r.status in flt.statuses)
                 and (not flt.waiting_for_us or r.waits_for_us)
                 and (flt.assignee is None or r.assignee == flt.assignee)
+                and (flt.pathway_id is None or (r.pathway is not None and r.pathway.id == flt.pathway_id))
             )
 
         found = sorted(self.uow.stored.referrals.values(), key=lambda r: (r.created_at, r.id), reverse=True)
@@ -191,6 +202,11 @@ class FakeQueries:
 
     async def assignments(self, referral_id: str) -> list[Assignment]:
         return [a for a in self.uow.stored.assignments if a.referral_id == referral_id]
+
+    async def pathways(self, lead_agency: str, limit: int) -> list[str]:
+        led = [r for r in self.uow.stored.referrals.values() if r.pathway and r.pathway.lead_agency == lead_agency]
+        newest = sorted(led, key=lambda r: (r.created_at, r.id), reverse=True)
+        return list(dict.fromkeys(r.pathway.id for r in newest if r.pathway))[:limit]
 
 
 def agency(agency_id: str, **service: Any) -> AgencyEntry:

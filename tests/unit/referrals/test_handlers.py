@@ -130,7 +130,8 @@ async def test_an_urgent_referral_to_a_service_without_an_urgent_target_is_told_
     routine_only = {"routine": {"receive_within_hours": 24, "decide_within_hours": 120}}
     w = casa(agency("routine-only", response_targets=routine_only))
     urgent = await send_referral(w.node, OPERATOR, request(to_agency="routine-only", priority=Priority.URGENT))
-    routine = await send_referral(w.node, OPERATOR, request(to_agency="routine-only"))
+    someone_else = PersonalPart(person=Person(given_name="Ines", family_name="R."))
+    routine = await send_referral(w.node, OPERATOR, request(to_agency="routine-only", personal=someone_else))
     assert [(w.code, w.text) for w in urgent.warnings] == [
         ("routine-target", "Italiano A1 states no target for urgent referrals: its routine target applies")
     ]

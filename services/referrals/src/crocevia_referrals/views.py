@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from crocevia_common.inputs import in_calendar
 from crocevia_contracts.directory import AgencyEntry, Capacity, Domain, ServiceTarget, WorkingCalendar
+from crocevia_contracts.events import PathwayRef
 from crocevia_contracts.lifecycle import Side
 from crocevia_referrals.adapters.queries import ListFilter
 from crocevia_referrals.domain.actions import ActionNeeds, needs_of
@@ -62,6 +63,7 @@ class ReferralView(BaseModel):
     erased: Erasure | None
     consent_withdrawn_at: datetime | None
     previous_referral_id: str | None
+    pathway: PathwayRef | None = Field(default=None, description="the pathway it belongs to, and who leads it")
     created_at: datetime
     updated_at: datetime
     allowed_actions: list[str]
@@ -82,6 +84,8 @@ class Queries(Protocol):
     async def search(self, flt: ListFilter, limit: int, cursor: str | None) -> tuple[list[Referral], str | None]: ...
 
     async def assignments(self, referral_id: str) -> list[Assignment]: ...
+
+    async def pathways(self, lead_agency: str, limit: int) -> list[str]: ...
 
 
 class Listing(Protocol):
@@ -131,6 +135,7 @@ def view_of(
         erased=Erasure(at=erasure.at, reason=erasure.reason) if erasure else None,
         consent_withdrawn_at=referral.consent_withdrawn_at,
         previous_referral_id=referral.previous_referral_id,
+        pathway=referral.pathway,
         created_at=referral.created_at,
         updated_at=referral.updated_at,
         allowed_actions=referral.allowed_actions,

@@ -1,17 +1,17 @@
-"""The node's reads: its referrals, filtered and paged newest first, one referral, and who
-it was assigned to."""
+"""The node's reads: its referrals, filtered and paged newest first, one referral, who it
+was assigned to, and the pathways the agency leads."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.engine import RowMapping
 
 from crocevia_common import inputs
 from crocevia_common.db import Database
-from crocevia_contracts.lifecycle import OPEN, Status
+from crocevia_contracts.lifecycle import OPEN, Side, Status
 from crocevia_referrals.adapters.repository import SqlReferrals, referral_of, requested_at
 from crocevia_referrals.adapters.tables import assignments, referrals
 from crocevia_referrals.domain.caseload import Assignment
@@ -32,6 +32,7 @@ class ListFilter:
     created_from: datetime | None = None  # inclusive
     created_before: datetime | None = None  # exclusive
     include_closed: bool = True
+    pathway_id: str | None = None
 
 
 def _like(word: str) -> str:
@@ -94,6 +95,8 @@ class SqlReads:
             query = query.where(c.created_at >= flt.created_from)
         if flt.created_before:
             query = query.where(c.created_at < flt.created_before)
+        if flt.pathway_id:
+            query = query.where(c.pathway_id == flt.pathway_id)
         if not flt.include_closed:
             query = query.where(c.status.in_(sorted(s.value for s in OPEN)))
         if cursor:
@@ -113,3 +116,17 @@ class SqlReads:
         async with self.db.sessions() as session:
             rows = (await session.execute(query)).mappings()
             return [Assignment(r["referral_id"], r["assignee"], r["previous"], r["assigned_by"], r["at"]) for r in rows]
+
+    async def pathways(self, lead_agency: str, limit: int) -> list[str]:
+        """The ids of the pathways ``lead_agency`` leads, the newest first."""
+        c = referrals.c
+        newest = func.max(c.created_at)
+        query = (
+            select(c.pathway_id)
+            .where(c.pathway_lead == lead_agency, c.direction == DIRECTIONS[Side.SENDER])
+            .group_by(c.pathway_id)
+            .order_by(newest.desc(), c.pathway_id.desc())
+            .limit(limit)
+        )
+        async with self.db.sessions() as session:
+            return [row[0] for row in await session.execute(query)]

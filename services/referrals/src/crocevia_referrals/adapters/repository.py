@@ -9,7 +9,8 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crocevia_contracts import EventName, LegalBasis, Priority
-from crocevia_contracts.lifecycle import Status
+from crocevia_contracts.events import PathwayRef
+from crocevia_contracts.lifecycle import OPEN, Side, Status
 from crocevia_referrals.adapters.tables import history, referrals
 from crocevia_referrals.domain.caseload import person_key
 from crocevia_referrals.domain.events import Erasure, HistoryEntry
@@ -44,6 +45,7 @@ def referral_of(row: RowMapping, entries: list[HistoryEntry] | None = None) -> R
         updated_at=row["updated_at"],
         created_by=row["created_by"],
         previous_referral_id=row["previous_referral_id"],
+        pathway=PathwayRef(id=row["pathway_id"], lead_agency=row["pathway_lead"]) if row["pathway_id"] else None,
         erasure=Erasure(row["erased_at"], row["erasure_reason"]) if row["erased_at"] else None,
         consent_withdrawn_at=row["consent_withdrawn_at"],
         our_step=row["our_step"],
@@ -101,6 +103,17 @@ class SqlReferrals:
         entries = await self.session.execute(select(history).where(h.referral_id == referral_id).order_by(h.position))
         return referral_of(row, [_entry(e) for e in entries.mappings()])
 
+    async def open_sent(self, to_agency: str, service_id: str) -> list[Referral]:
+        """The open referrals this agency sent to ``to_agency``'s ``service_id``, without history."""
+        c = referrals.c
+        query = select(referrals, requested_at()).where(
+            c.direction == DIRECTIONS[Side.SENDER],
+            c.receiver_agency == to_agency,
+            c.service_id == service_id,
+            c.status.in_(sorted(s.value for s in OPEN)),
+        )
+        return [referral_of(row) for row in (await self.session.execute(query)).mappings()]
+
     async def add(self, referral: Referral) -> None:
         await self.session.execute(
             insert(referrals).values(
@@ -113,6 +126,8 @@ class SqlReferrals:
                 priority=referral.priority.value,
                 legal_basis=referral.legal_basis.model_dump(mode="json", exclude_none=True),
                 previous_referral_id=referral.previous_referral_id,
+                pathway_id=referral.pathway.id if referral.pathway else None,
+                pathway_lead=referral.pathway.lead_agency if referral.pathway else None,
                 created_by=referral.created_by,
                 created_at=referral.created_at,
                 **_state(referral),

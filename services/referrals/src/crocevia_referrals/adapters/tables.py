@@ -49,8 +49,12 @@ referrals = Table(
     Column("assignee", String(200), nullable=True),
     # The person's names, birth date and contacts folded for search; NULL once erased.
     Column("person_search", Text, nullable=True),
+    # The household pathway it belongs to, and the agency that leads it.
+    Column("pathway_id", String(64), nullable=True),
+    Column("pathway_lead", String(64), nullable=True),
     Index("ix_referrals_direction_status", "direction", "status"),
     Index("ix_referrals_assignee", "assignee"),
+    Index("ix_referrals_pathway_id", "pathway_id"),
 )
 
 history = Table(

@@ -16,7 +16,7 @@ from typing import Any
 
 from crocevia_contracts import EVENT_MODELS, EventName, LegalBasis, Priority, new_event_id
 from crocevia_contracts.directory import Service
-from crocevia_contracts.events import Requested
+from crocevia_contracts.events import PathwayRef, Requested
 from crocevia_contracts.lifecycle import Side, Status, TransitionRefused, allowed_actions, decide, settle
 from crocevia_referrals.domain.actions import STAFF_ACTIONS, ActionInput, public_fields
 from crocevia_referrals.domain.codes import UNDELIVERABLE
@@ -50,6 +50,7 @@ class Referral:
     updated_at: datetime
     created_by: str | None = None
     previous_referral_id: str | None = None
+    pathway: PathwayRef | None = None  # the household pathway it belongs to, and who leads it
     erasure: Erasure | None = None
     consent_withdrawn_at: datetime | None = None
     our_step: int = 0  # events this node sent about it
@@ -113,9 +114,11 @@ class Referral:
             updated_at=at,
             created_by=by,
             previous_referral_id=request.previous_referral_id,
+            pathway=request.pathway,
         )
         basis, previous, sealed = request.legal_basis, request.previous_referral_id, request.personal.model_dump_json()
-        fields = {"legal_basis": basis, "previous_referral_id": previous, "requested_by": by}
+        fields: dict[str, Any] = {"legal_basis": basis, "previous_referral_id": previous, "requested_by": by}
+        fields["pathway"] = request.pathway
         referral._emit(EventName.REQUESTED, at, fields=fields, details={}, by=by, sealed=sealed.encode())
         return referral
 
@@ -147,6 +150,7 @@ class Referral:
             created_at=at,
             updated_at=at,
             previous_referral_id=data.previous_referral_id,
+            pathway=data.pathway,
             their_step=data.step or 0,
         )
         referral._record(event_id, EventName.REQUESTED, data.sender_agency, data.occurred_at)
@@ -184,8 +188,8 @@ class Referral:
             raise Invalid("unknown-agency", f"no agency {agency!r} in the directory", "suggested_agency")
 
     def redirect(self, to_agency: str | None, service_id: str, priority: Priority | None = None) -> ReferralRequest:
-        """The same person on the same legal basis, to ``to_agency`` (by default the one the
-        receiver suggested), linked to this referral; raise Invalid when it may not go again."""
+        """The same person on the same basis and pathway, to ``to_agency`` (by default the one
+        the receiver suggested), linked to this referral; raise Invalid when it may not go again."""
         if self.side is not Side.SENDER:
             raise NotFound(self.id)
         if self.status is not Status.REJECTED:
@@ -205,6 +209,7 @@ class Referral:
             legal_basis=self.legal_basis,
             personal=self.personal,
             previous_referral_id=self.id,
+            pathway=self.pathway,
         )
 
     # -- what the other agency does -------------------------------------------------------

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from crocevia_contracts import LegalBasis, LegalBasisKind, Priority
 from crocevia_contracts.directory import AgencyEntry, Capacity, Service, ServiceStatus
+from crocevia_contracts.events import PathwayRef
 from crocevia_referrals.domain.errors import Invalid
 from crocevia_referrals.domain.personal import PersonalPart
 
@@ -22,15 +23,16 @@ class ReferralRequest:
     legal_basis: LegalBasis
     personal: PersonalPart
     previous_referral_id: str | None = None
+    pathway: PathwayRef | None = None
 
 
-WARNINGS = ("waitlist", "no-capacity", "routine-target")
+WARNINGS = ("waitlist", "no-capacity", "routine-target", "open-referral")
 
 
 @dataclass(frozen=True)
 class SendWarning:
     """Something the sender should know about the service it sends to; ``code`` names it
-    (``waitlist``, ``no-capacity``, ``routine-target``), ``text`` says it in English."""
+    (``waitlist``, ``no-capacity``, ``routine-target``, ``open-referral``), ``text`` says it in English."""
 
     code: str
     text: str

@@ -13,14 +13,23 @@ from crocevia_common.inputs import SHORT_TEXT, AgencyText, IdText
 from crocevia_common.problems import Problem
 from crocevia_contracts.directory import Capacity, Domain
 from crocevia_contracts.lifecycle import TransitionRefused
-from crocevia_referrals import views
+from crocevia_referrals import pathway_views, views
 from crocevia_referrals.domain.actions import STAFF_ACTIONS
 from crocevia_referrals.domain.errors import Forbidden, Invalid, NotFound
 from crocevia_referrals.entrypoints.deps import invalid, node_of, not_found, reads_of, refused
-from crocevia_referrals.entrypoints.schemas import ActionBody, AssignBody, CreateReferral, RedirectBody, ReferralSearch
+from crocevia_referrals.entrypoints.schemas import (
+    ActionBody,
+    AssignBody,
+    CreatePathway,
+    CreateReferral,
+    RedirectBody,
+    ReferralSearch,
+)
 from crocevia_referrals.handlers.acting import act
 from crocevia_referrals.handlers.caseload import assign
+from crocevia_referrals.handlers.pathways import open_pathway
 from crocevia_referrals.handlers.sending import Idempotency, Sent, redirect, send_referral
+from crocevia_referrals.pathway_views import PathwayList, PathwayView
 from crocevia_referrals.views import ReferralPage, ReferralView
 
 router = APIRouter()
@@ -184,3 +193,44 @@ async def search_services(
 @router.get("/directory/agencies", tags=["directory"], summary="Every agency in the directory")
 async def list_agencies(request: Request) -> list[dict[str, Any]]:
     return [e.model_dump(mode="json") for e in reads_of(request).directory.all()]
+
+
+@router.post(
+    "/pathways",
+    status_code=201,
+    response_model=PathwayView,
+    tags=["pathways"],
+    summary="Refer one person or household to several services at once, as a pathway this agency leads",
+)
+async def create_pathway(body: CreatePathway, principal: Staff, request: Request) -> JSONResponse:
+    _own_agency(request, principal)
+    try:
+        opened = await open_pathway(node_of(request), principal, body.request())
+    except Invalid as exc:
+        raise invalid(exc) from None
+    found = await pathway_views.pathway(reads_of(request), opened.pathway_id)
+    assert found is not None
+    warnings = {sent.referral_id: [w.text for w in sent.warnings] for sent in opened.referrals}
+    items = [item.model_copy(update={"warnings": warnings.get(item.id, [])}) for item in found.referrals]
+    answer = found.model_copy(update={"referrals": items}).model_dump(mode="json")
+    return JSONResponse(answer, status_code=201, headers={"Location": f"/pathways/{opened.pathway_id}"})
+
+
+@router.get("/pathways", response_model=PathwayList, tags=["pathways"], summary="The newest pathways this agency leads")
+async def list_pathways(principal: Staff, request: Request) -> PathwayList:
+    _own_agency(request, principal)
+    return await pathway_views.pathways(reads_of(request))
+
+
+@router.get(
+    "/pathways/{pathway_id}",
+    response_model=PathwayView,
+    tags=["pathways"],
+    summary="A pathway this agency leads, with every referral's status",
+)
+async def get_pathway(pathway_id: IdText, principal: Staff, request: Request) -> PathwayView:
+    _own_agency(request, principal)
+    found = await pathway_views.pathway(reads_of(request), pathway_id)
+    if found is None:
+        raise Problem(404, "pathway-not-found", "No such pathway", f"this agency leads no pathway {pathway_id}")
+    return found

@@ -18,8 +18,17 @@ from crocevia_referrals import views
 from crocevia_referrals.adapters.queries import ListFilter
 from crocevia_referrals.domain.actions import ActionInput
 from crocevia_referrals.domain.caseload import search_words
+from crocevia_referrals.domain.pathways import MAX_SERVICES, PathwayRequest, PathwayService
 from crocevia_referrals.domain.personal import ConsentRecord, Person, PersonalPart
 from crocevia_referrals.domain.sending import ReferralRequest
+
+
+def _in_calendar(basis: LegalBasisIn) -> LegalBasisIn:
+    """Refuse, as the legal basis's error, a consent time out of the calendar."""
+    for moment in (basis.captured_at, basis.expires_at):
+        if moment is not None:
+            in_calendar(moment)
+    return basis
 
 
 class LegalBasisIn(LegalBasis):
@@ -28,6 +37,16 @@ class LegalBasisIn(LegalBasis):
 
     scope: str | None = Field(default=None, max_length=500)
     document_ref: str | None = Field(default=None, max_length=200)
+
+    def public(self) -> LegalBasis:
+        """The basis that travels in clear."""
+        return LegalBasis.model_validate(self.model_dump(exclude={"scope", "document_ref"}))
+
+    def personal(self, person: Person, reason: str, needs: str) -> PersonalPart:
+        """What is sealed to the receiver: the person, why, and what the consent covers."""
+        consent = ConsentRecord(scope=self.scope, document_ref=self.document_ref)
+        recorded = consent if consent.scope or consent.document_ref else None
+        return PersonalPart(person=person, reason=reason, needs=needs, consent=recorded)
 
 
 class CreateReferral(BaseModel):
@@ -42,35 +61,51 @@ class CreateReferral(BaseModel):
     person: Person
     previous_referral_id: ReferralId | None = None
 
-    @field_validator("legal_basis")
-    @classmethod
-    def _dates_in_calendar(cls, basis: LegalBasis) -> LegalBasis:
-        for moment in (basis.captured_at, basis.expires_at):
-            if moment is not None:
-                in_calendar(moment)
-        return basis
+    _dates_in_calendar = field_validator("legal_basis")(_in_calendar)
 
     def request(self) -> ReferralRequest:
         """The use case's input: the clear legal basis apart, the consent's free text sealed."""
-        basis = self.legal_basis
-        consent = ConsentRecord(scope=basis.scope, document_ref=basis.document_ref)
         return ReferralRequest(
             to_agency=self.to_agency,
             service_id=self.service_id,
             priority=self.priority,
-            legal_basis=LegalBasis.model_validate(basis.model_dump(exclude={"scope", "document_ref"})),
-            personal=PersonalPart(
-                person=self.person,
-                reason=self.reason,
-                needs=self.needs,
-                consent=consent if consent.scope or consent.document_ref else None,
-            ),
+            legal_basis=self.legal_basis.public(),
+            personal=self.legal_basis.personal(self.person, self.reason, self.needs),
             previous_referral_id=self.previous_referral_id,
         )
 
     def digest(self) -> str:
         """The SHA-256 of the request, to tell a replay from another request with its key."""
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+
+
+class PathwayServiceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to_agency: AgencyId
+    service_id: str = Field(min_length=1, max_length=100)
+    priority: Priority = Priority.ROUTINE
+    reason: str = Field(default="", max_length=2000, description="why this service; sealed to its agency only")
+
+
+class CreatePathway(BaseModel):
+    """Referrals to several services for one person or household, the person given once."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    services: list[PathwayServiceIn] = Field(min_length=1, max_length=MAX_SERVICES)
+    needs: str = Field(default="", max_length=10000)
+    legal_basis: LegalBasisIn
+    person: Person
+
+    _dates_in_calendar = field_validator("legal_basis")(_in_calendar)
+
+    def request(self) -> PathwayRequest:
+        return PathwayRequest(
+            services=[PathwayService(s.to_agency, s.service_id, s.priority, s.reason) for s in self.services],
+            legal_basis=self.legal_basis.public(),
+            personal=self.legal_basis.personal(self.person, "", self.needs),
+        )
 
 
 class ActionBody(BaseModel):

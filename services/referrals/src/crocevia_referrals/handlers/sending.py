@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from crocevia_common.auth import Principal
 from crocevia_contracts import Priority
 from crocevia_referrals.domain.errors import Invalid, NotFound
+from crocevia_referrals.domain.pathways import already_referred
 from crocevia_referrals.domain.referral import Referral
 from crocevia_referrals.domain.sending import ReferralRequest, SendWarning, check_legal_basis, check_target
-from crocevia_referrals.handlers.ports import KeyTaken, Node
+from crocevia_referrals.handlers.ports import KeyTaken, Node, Work
 
 
 @dataclass(frozen=True)
@@ -69,19 +70,34 @@ async def send_referral(
 
 
 async def _send(node: Node, by: Principal, request: ReferralRequest, key: str | None, digest: str) -> Sent:
+    referral, warnings = await prepare(node, by, request)
+    async with node.uow.transaction() as work:
+        await store(work, referral)
+        if key is not None:
+            await work.requests.remember(key, digest, referral.id)
+    return Sent(referral.id, warnings)
+
+
+async def prepare(node: Node, by: Principal, request: ReferralRequest) -> tuple[Referral, list[SendWarning]]:
+    """The referral ``request`` makes, with what the sender is warned of, stored nowhere yet;
+    raise Invalid when it cannot be sent."""
     now = node.clock()
     check_legal_basis(request.legal_basis, now)
     entry = await node.directory.fetch(request.to_agency)
     service, warnings = check_target(node.agency_id, request, entry)
     await node.seals.prepare(request.to_agency)
+    async with node.uow.reading() as work:
+        open_ones = await work.referrals.open_sent(request.to_agency, service.id)
+    duplicate = already_referred(request.personal.person, (r.personal.person for r in open_ones if r.personal), service)
     referral = Referral.request(sender=node.agency_id, service=service, request=request, by=by.sub, at=now)
-    async with node.uow.transaction() as work:
-        await work.referrals.add(referral)
-        for event in referral.outbox:
-            await work.outbox.put(event)
-        if key is not None:
-            await work.requests.remember(key, digest, referral.id)
-    return Sent(referral.id, warnings)
+    return referral, [*warnings, *([duplicate] if duplicate else [])]
+
+
+async def store(work: Work, referral: Referral) -> None:
+    """Keep a prepared referral and queue its events, in ``work``'s transaction."""
+    await work.referrals.add(referral)
+    for event in referral.outbox:
+        await work.outbox.put(event)
 
 
 async def redirect(

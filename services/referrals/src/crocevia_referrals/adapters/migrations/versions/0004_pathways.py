@@ -1,0 +1,27 @@
+"""Household pathways: the pathway a referral belongs to, and the agency that leads it.
+
+Revision ID: 0004
+Revises: 0003
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("referrals") as table:
+        table.add_column(sa.Column("pathway_id", sa.String(64), nullable=True))
+        table.add_column(sa.Column("pathway_lead", sa.String(64), nullable=True))
+    op.create_index("ix_referrals_pathway_id", "referrals", ["pathway_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_referrals_pathway_id", "referrals")
+    with op.batch_alter_table("referrals") as table:
+        table.drop_column("pathway_lead")
+        table.drop_column("pathway_id")
