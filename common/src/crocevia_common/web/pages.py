@@ -46,6 +46,7 @@ def navigation(user: Principal | None, links: NetworkLinks) -> list[NavLink]:
             NavLink("nav.assigned", f"{node}/ui/referrals?assignee=me"),
             NavLink("nav.referrals", f"{node}/ui/referrals"),
             NavLink("nav.new-referral", f"{node}/ui/referrals/new"),
+            NavLink("nav.new-pathway", f"{node}/ui/pathways/new"),
         ]
     if links.notifications and user.has(Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN):
         nav.append(NavLink("nav.inbox", f"{links.notifications}/ui/inbox"))

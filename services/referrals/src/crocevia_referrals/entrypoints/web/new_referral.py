@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from crocevia_common.auth import Principal
 from crocevia_common.inputs import shifted
 from crocevia_common.web.i18n import LOCAL_ZONE, Translator, request_language
 from crocevia_common.web.pages import pages_of
@@ -95,15 +96,19 @@ def _page(
 async def new_referral_page(request: Request, principal: Staff) -> HTMLResponse:
     own_agency(request, principal)
     filters = _filters(request)
+    values = {**first_values(principal), "idempotency_key": uuid.uuid4().hex}
+    return _page(request, find_services(reads_of(request), filters), filters, values=values)
+
+
+def first_values(principal: Principal) -> dict[str, str]:
+    """A new form's values: a consent captured now by the person filling it in, routine."""
     now = datetime.now(LOCAL_ZONE).strftime("%Y-%m-%dT%H:%M")
-    values = {
+    return {
         "legal_basis.basis": "consent",
         "legal_basis.captured_by": principal.sub,
         "legal_basis.captured_at": now,
         "priority": "routine",
-        "idempotency_key": uuid.uuid4().hex,
     }
-    return _page(request, find_services(reads_of(request), filters), filters, values=values)
 
 
 @router.get("/referrals/new/services", response_class=HTMLResponse)
