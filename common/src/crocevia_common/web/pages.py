@@ -48,6 +48,8 @@ def navigation(user: Principal | None, links: NetworkLinks) -> list[NavLink]:
             NavLink("nav.new-referral", f"{node}/ui/referrals/new"),
             NavLink("nav.new-pathway", f"{node}/ui/pathways/new"),
         ]
+    if node and user.has(Role.SUPERVISOR, Role.ADMIN):
+        nav.append(NavLink("nav.services", f"{node}/ui/services"))
     if links.notifications and user.has(Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN):
         nav.append(NavLink("nav.inbox", f"{links.notifications}/ui/inbox"))
     if links.audit and user.has(Role.NETWORK_AUDITOR, Role.AUDITOR, Role.OPERATOR, Role.SUPERVISOR):

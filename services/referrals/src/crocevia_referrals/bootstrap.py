@@ -16,13 +16,15 @@ from crocevia_referrals.adapters.caseload import StaffFiles
 from crocevia_referrals.adapters.directory import load_agency_file
 from crocevia_referrals.adapters.queries import SqlReads
 from crocevia_referrals.adapters.sealing import NodeSeals
+from crocevia_referrals.adapters.service_changes import SqlServiceChanges
 from crocevia_referrals.adapters.tables import messaging
 from crocevia_referrals.adapters.unit_of_work import SqlUnitOfWork
-from crocevia_referrals.entrypoints import receipt
+from crocevia_referrals.entrypoints import receipt, services
 from crocevia_referrals.entrypoints.http import router
 from crocevia_referrals.entrypoints.web import install_web
 from crocevia_referrals.handlers.incoming import apply_in
 from crocevia_referrals.handlers.ports import Node, Work
+from crocevia_referrals.handlers.services import OwnServices
 from crocevia_referrals.settings import ReferralsSettings
 from crocevia_referrals.views import Reads
 
@@ -40,12 +42,12 @@ def create_app(settings: ReferralsSettings | None = None) -> FastAPI:
 
     async def start(rt: ServiceRuntime) -> None:
         keys = await load_or_create_keys(rt.db, messaging, settings.agency_id)
-        await rt.directory.publish_agency(
-            entry.model_copy(update={"public_keys": keys.public(), "key_history": keys.history})
-        )
         seals = NodeSeals(keys, rt.keys)
         uow = SqlUnitOfWork(rt.db, settings.agency_id, seals, rt.relay)
         node = Node(settings.agency_id, uow, rt.directory, seals, staff=StaffFiles(settings.staff_dir))
+        own = OwnServices(settings.agency_id, rt.directory, SqlServiceChanges(rt.db), node.clock)
+        await own.publish(entry.model_copy(update={"public_keys": keys.public(), "key_history": keys.history}))
+        app.state.own_services = own
         app.state.node = node
         app.state.keys = keys
         app.state.reads = Reads(settings.agency_id, SqlReads(rt.db), rt.directory)
@@ -66,5 +68,6 @@ def create_app(settings: ReferralsSettings | None = None) -> FastAPI:
     runtime.on_start(start)
     app.include_router(router)
     app.include_router(receipt.router)
+    app.include_router(services.router)
     install_web(app, settings, entry.organization.name)
     return app

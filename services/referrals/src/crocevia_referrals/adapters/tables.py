@@ -92,3 +92,13 @@ assignments = Table(
     Column("assigned_by", String(200), nullable=False),
     Column("at", UtcDateTime(), nullable=False),
 )
+
+# What the agency's supervisors changed of its services (capacity, taking referrals, status).
+service_changes = Table(
+    "service_changes",
+    metadata,
+    Column("service_id", String(100), primary_key=True),
+    Column("changes", JSON, nullable=False),
+    Column("updated_by", String(200), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
