@@ -30,6 +30,11 @@ def body(**overrides: Any) -> dict[str, Any]:
     return referral_body(**overrides)
 
 
+def pathway(*services: dict[str, Any]) -> dict[str, Any]:
+    chosen = list(services) or [{"to_agency": CPIA, "service_id": "main-service"}]
+    return {"services": chosen, **{k: v for k, v in body().items() if k in ("person", "legal_basis")}}
+
+
 def basis(**fields: Any) -> dict[str, Any]:
     return {"legal_basis": {"basis": "consent", "captured_by": "op-1", "captured_at": "2026-11-01T10:00:00Z", **fields}}
 
@@ -87,6 +92,19 @@ BAD_INPUTS = [
              headers={"Idempotency-Key": ""}),
     BadInput("body over 1 MiB", "POST", "/referrals", 413, "payload-too-large", content=b"x" * (1024 * 1024 + 1),
              headers=JSON),
+    # Pathways
+    BadInput("a pathway of 13 services", "POST", "/pathways", 422, "validation", json=pathway(
+        *({"to_agency": CPIA, "service_id": f"s{i}"} for i in range(13)))),
+    BadInput("a pathway's services not a list", "POST", "/pathways", 422, "validation",
+             json={**pathway(), "services": {"to_agency": CPIA}}),
+    BadInput("a pathway service with an unknown field", "POST", "/pathways", 422, "validation",
+             json=pathway({"to_agency": CPIA, "service_id": "main-service", "person": "x"})),
+    BadInput("a pathway service to an agency id with spaces", "POST", "/pathways", 422, "validation",
+             json=pathway({"to_agency": "cpia 2", "service_id": "main-service"})),
+    BadInput("a pathway naming one service twice", "POST", "/pathways", 422, "same-service-twice",
+             json=pathway({"to_agency": CPIA, "service_id": "main-service"},
+                          {"to_agency": CPIA, "service_id": "main-service"})),
+    BadInput("a pathway id that is no id", "GET", "/pathways/" + "x" * 65, 422, "validation"),
 ]  # fmt: skip
 
 
