@@ -65,8 +65,11 @@ async def test_a_pathway_reaches_each_receiver_with_its_id_and_lead_agency_only(
         node_factory(CPIA) as cpia,
         node_factory(CSL) as csl,
     ):
-        created = await casa.post("/pathways", json=pathway_body(), headers=casa_token)
+        once = {**casa_token, "Idempotency-Key": "pathway-1"}
+        created = await casa.post("/pathways", json=pathway_body(), headers=once)
         assert created.status_code == 201, created.text
+        replayed = await casa.post("/pathways", json=pathway_body(), headers=once)
+        assert replayed.status_code == 200 and replayed.json()["id"] == created.json()["id"]
         pathway = created.json()
         pathway_id = pathway["id"]
         assert created.headers["location"] == f"/pathways/{pathway_id}"

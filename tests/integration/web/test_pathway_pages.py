@@ -35,9 +35,16 @@ async def test_one_form_refers_a_family_to_several_services_and_their_page_shows
         assert page.status_code == 200
         assert 'value="cpia2/main-service"' in page.text and 'value="csl-lavoro/main-service"' in page.text
         assert page.text.count('type="checkbox" name="services"') == 2
-        form = pathway_form(csrf_of(page.text), f"{CPIA}/main-service", f"{CSL}/main-service")
+        key = re.search(r'name="idempotency_key" value="([0-9a-f]+)"', page.text).group(1)  # type: ignore[union-attr]
+        form = {
+            **pathway_form(csrf_of(page.text), f"{CPIA}/main-service", f"{CSL}/main-service"),
+            "idempotency_key": key,
+        }
         sent = await casa.post("/ui/pathways/new", data=form)
         assert sent.status_code == 303, sent.text
+        again = await casa.post("/ui/pathways/new", data=form)  # sent twice, as a double click does
+        assert again.status_code == 303 and again.headers["location"].startswith(sent.headers["location"].split("?")[0])
+        assert len((await casa.get("/referrals", headers=tokens.bearer(CASA))).json()["items"]) == 2
         location = sent.headers["location"]
         pathway_id = re.fullmatch(r"/ui/pathways/([0-9a-f-]+)\?done=sent", location).group(1)  # type: ignore[union-attr]
 

@@ -22,7 +22,7 @@ from crocevia_referrals.domain.personal import Person, PersonalPart
 from crocevia_referrals.domain.sending import ReferralRequest
 from crocevia_referrals.handlers.acting import act
 from crocevia_referrals.handlers.pathways import open_pathway
-from crocevia_referrals.handlers.sending import redirect, send_referral
+from crocevia_referrals.handlers.sending import Idempotency, redirect, send_referral
 from tests.unit.referrals.fakes import NOW, Network, World, agency, world
 
 CASA, CPIA, CSL, PREF = "pioltello-casa", "cpia2", "csl-lavoro", "prefettura-mediazione"
@@ -158,3 +158,15 @@ def test_one_person_is_the_same_names_and_birth_date_whatever_the_case_and_accen
     assert same_person(amina, Person(given_name="amína", family_name="KHALIL ", birth_date="1990-04-02"))
     assert not same_person(amina, Person(given_name="Amina", family_name="Khalil"))
     assert not same_person(amina, Person(given_name="Amina", family_name="Kalil", birth_date="1990-04-02"))
+
+
+async def test_requests_with_one_idempotency_key_open_one_pathway() -> None:
+    w = casa()
+    key = Idempotency("k1", "digest-1")
+    first = await open_pathway(w.node, OPERATOR, pathway_request(), key)
+    again = await open_pathway(w.node, OPERATOR, pathway_request(), key)
+    assert (again.pathway_id, again.replayed, first.replayed) == (first.pathway_id, True, False)
+    assert len(w.uow.stored.referrals) == 3
+    with pytest.raises(Invalid) as reused:
+        await open_pathway(w.node, OPERATOR, pathway_request(), Idempotency("k1", "digest-2"))
+    assert reused.value.slug == "idempotency-key-reused"

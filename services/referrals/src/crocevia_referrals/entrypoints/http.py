@@ -202,10 +202,16 @@ async def list_agencies(request: Request) -> list[dict[str, Any]]:
     tags=["pathways"],
     summary="Refer one person or household to several services at once, as a pathway this agency leads",
 )
-async def create_pathway(body: CreatePathway, principal: Staff, request: Request) -> JSONResponse:
+async def create_pathway(
+    body: CreatePathway,
+    principal: Staff,
+    request: Request,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
+) -> JSONResponse:
     _own_agency(request, principal)
+    idempotency = Idempotency(idempotency_key, body.digest()) if idempotency_key else None
     try:
-        opened = await open_pathway(node_of(request), principal, body.request())
+        opened = await open_pathway(node_of(request), principal, body.request(), idempotency)
     except Invalid as exc:
         raise invalid(exc) from None
     found = await pathway_views.pathway(reads_of(request), opened.pathway_id)
@@ -213,7 +219,8 @@ async def create_pathway(body: CreatePathway, principal: Staff, request: Request
     warnings = {sent.referral_id: [w.text for w in sent.warnings] for sent in opened.referrals}
     items = [item.model_copy(update={"warnings": warnings.get(item.id, [])}) for item in found.referrals]
     answer = found.model_copy(update={"referrals": items}).model_dump(mode="json")
-    return JSONResponse(answer, status_code=201, headers={"Location": f"/pathways/{opened.pathway_id}"})
+    status = 200 if opened.replayed else 201
+    return JSONResponse(answer, status_code=status, headers={"Location": f"/pathways/{opened.pathway_id}"})
 
 
 @router.get("/pathways", response_model=PathwayList, tags=["pathways"], summary="The newest pathways this agency leads")

@@ -23,6 +23,11 @@ from crocevia_referrals.domain.personal import ConsentRecord, Person, PersonalPa
 from crocevia_referrals.domain.sending import ReferralRequest
 
 
+def digest_of(body: BaseModel) -> str:
+    """The SHA-256 of a request, to tell a replay from another request with its key."""
+    return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+
+
 def _in_calendar(basis: LegalBasisIn) -> LegalBasisIn:
     """Refuse, as the legal basis's error, a consent time out of the calendar."""
     for moment in (basis.captured_at, basis.expires_at):
@@ -75,8 +80,7 @@ class CreateReferral(BaseModel):
         )
 
     def digest(self) -> str:
-        """The SHA-256 of the request, to tell a replay from another request with its key."""
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+        return digest_of(self)
 
 
 class PathwayServiceIn(BaseModel):
@@ -99,6 +103,9 @@ class CreatePathway(BaseModel):
     person: Person
 
     _dates_in_calendar = field_validator("legal_basis")(_in_calendar)
+
+    def digest(self) -> str:
+        return digest_of(self)
 
     def request(self) -> PathwayRequest:
         return PathwayRequest(

@@ -5,6 +5,7 @@ rejected one is sending it again."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from crocevia_common.auth import Principal
@@ -55,13 +56,22 @@ async def send_referral(
 ) -> Sent:
     """Create an outgoing referral and queue its ``requested`` event; raise Invalid. Requests
     with one Idempotency-Key create one referral: the others answer it, or that it is under way."""
+    return await once(node, by, idempotency, lambda key, digest: _send(node, by, request, key, digest))
+
+
+async def once(
+    node: Node, by: Principal, idempotency: Idempotency | None, make: Callable[[str | None, str], Awaitable[Sent]]
+) -> Sent:
+    """``make`` (given the key and digest to remember with what it creates) run once per
+    Idempotency-Key: a repeated request answers what the first created, or raises Invalid
+    while the first is under way or when its body differs."""
     key = scoped_key(by.sub, idempotency.key) if idempotency else None
     digest = idempotency.request_sha256 if idempotency else ""
     replayed = await _replay(node, key, digest)
     if replayed is not None:
         return replayed
     try:
-        return await _send(node, by, request, key, digest)
+        return await make(key, digest)
     except KeyTaken:
         replayed = await _replay(node, key, digest)
     if replayed is None:

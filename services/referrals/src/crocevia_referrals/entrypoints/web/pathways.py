@@ -3,6 +3,7 @@ typed once; and the pathway with every referral's status in one place."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,6 +22,7 @@ from crocevia_referrals.entrypoints.schemas import CreatePathway
 from crocevia_referrals.entrypoints.web.deps import Staff, own_agency, problem_text, validation_errors
 from crocevia_referrals.entrypoints.web.new_referral import find_services, first_values, referral_from
 from crocevia_referrals.handlers.pathways import Opened, open_pathway
+from crocevia_referrals.handlers.sending import Idempotency
 
 router = APIRouter(prefix="/ui")
 # A refusal about one of the services is said next to the services.
@@ -51,7 +53,7 @@ def _page(
 @router.get("/pathways/new", response_class=HTMLResponse)
 async def new_pathway_page(request: Request, principal: Staff) -> HTMLResponse:
     own_agency(request, principal)
-    return _page(request, first_values(principal), [], {}, 200)
+    return _page(request, {**first_values(principal), "idempotency_key": uuid.uuid4().hex}, [], {}, 200)
 
 
 def _opened(opened: Opened) -> RedirectResponse:
@@ -73,7 +75,9 @@ async def send_pathway_from_page(request: Request, principal: Staff) -> Response
         errors = {k.split(".")[0] if k.startswith("services") else k: v for k, v in validation_errors(t, exc).items()}
     else:
         try:
-            return _opened(await open_pathway(node_of(request), principal, body.request()))
+            key = form.get("idempotency_key")[:100]
+            idempotency = Idempotency(f"web:{key}", body.digest()) if key else None
+            return _opened(await open_pathway(node_of(request), principal, body.request(), idempotency))
         except Invalid as exc:
             errors = {
                 SERVICE_FIELDS.get(exc.field or "", exc.field or "services"): problem_text(t, exc.slug, exc.detail)
