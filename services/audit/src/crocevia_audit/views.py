@@ -8,6 +8,7 @@ proofs, indicators) run the handler on them. Nothing here writes.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +19,9 @@ from crocevia_audit.adapters.trail_query import TrailFilter, TrailQueries
 from crocevia_audit.handlers import export, indicators, proofs
 from crocevia_audit.handlers.context import AuditLog
 from crocevia_audit.handlers.verify import verify_trail
-from crocevia_common.tlog.checkpoint import SignedCheckpoint
+from crocevia_common.tlog.checkpoint import CheckpointError, SignedCheckpoint
+from crocevia_common.tlog.cosignature import CosignerKey
+from crocevia_common.tlog.policy import open_witnessed_checkpoint, with_cosignatures
 
 
 def _integrity(log: AuditLog) -> IntegrityQueries:
@@ -71,8 +74,40 @@ def export_csv(log: AuditLog, flt: TrailFilter) -> AsyncIterator[bytes]:
 
 
 async def checkpoint(log: AuditLog, size: int | None = None) -> SignedCheckpoint | None:
-    """The checkpoint signed at ``size``, or the latest."""
-    return await _integrity(log).checkpoint(size)
+    """The checkpoint signed at ``size``, or the latest; its note carries the cosignatures
+    the witnesses returned, after the log's own signature."""
+    reads = _integrity(log)
+    signed = await reads.checkpoint(size)
+    if signed is None:
+        return None
+    lines = await reads.cosignature_lines(signed.size)
+    return replace(signed, note=with_cosignatures(signed.note, lines)) if lines else signed
+
+
+async def witnessed(log: AuditLog) -> dict[str, Any]:
+    """The latest checkpoint held to the witness policy, and what each witness last answered."""
+    signed = await checkpoint(log)
+    policy = log.settings.witness_policy()
+    found: dict[CosignerKey, int] = {}
+    if signed is None:
+        ok, message = False, "no checkpoint yet"
+    else:
+        try:
+            found = dict(open_witnessed_checkpoint(signed.note, [log.checkpointer.verifier], policy).cosigned)
+            ok = True
+            message = f"cosigned by {len(found)} of {len(policy.witnesses)} witnesses; {policy.quorum} required"
+        except CheckpointError as exc:
+            ok, message = False, exc.reason
+    states = log.witnessing.states
+    witnesses = [
+        {
+            "key": str(key),
+            "cosigned_at": found.get(key),
+            "last_answer": states[str(key)].detail if str(key) in states else None,
+        }
+        for key in policy.witnesses
+    ]
+    return {"size": None if signed is None else signed.size, "ok": ok, "message": message, "witnesses": witnesses}
 
 
 async def inclusion(log: AuditLog, event_id: str, tree_size: int | None, party: str | None) -> dict[str, Any]:

@@ -53,6 +53,7 @@ async def integrity_page(
         checkpoint=checkpoint,
         body=body,
         vkey=log.checkpointer.vkey,
+        witnessed=await views.witnessed(log),
         gaps=gaps["gaps"],
         event_id=event_id,
         script_strings={k: t(f"verify.{k}") for k in SCRIPT_STRINGS},
