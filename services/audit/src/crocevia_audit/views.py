@@ -132,12 +132,14 @@ async def anomalies(log: AuditLog, *, kind: str | None, source: str | None, limi
 
 
 async def verification(log: AuditLog) -> dict[str, Any]:
-    """The stored trail recomputed, and held to what the audit published."""
+    """The stored trail recomputed, and held to what the audit published; with the latest
+    checkpoint held to the witness policy (``witnessed``, apart: a witness cosigns a moment
+    after the log signs)."""
     published = log.published() if log.published is not None else None
     report = await verify_trail(
         _integrity(log), log.checkpointer.verifier, log.settings.export_page_size, published=published
     )
-    return report.as_dict()
+    return {**report.as_dict(), "witnessed": await witnessed(log)}
 
 
 # -- indicators ------------------------------------------------------------------------
