@@ -351,6 +351,7 @@ def _print_network(network: Network) -> None:
     urls = network.urls
     rows = [("nats", urls.nats), ("notifications", urls.notifications), ("audit", urls.audit)]
     rows += [(f"referrals-{agency}", url) for agency, url in urls.agencies.items()]
+    rows.append(("witness", urls.witness))
     width = max(len(name) for name, _ in rows)
     agency, node = next(iter(urls.agencies.items()))
     key_option = ""
@@ -365,7 +366,7 @@ def _print_network(network: Network) -> None:
         f"  TOKEN=$(uv run crocevia token --agency {agency} --role operator{key_option})\n"
         f'  curl -H "Authorization: Bearer $TOKEN" {node}/referrals\n'
         f"Web pages (development sign-in): staff at {node}/ui, the inbox at {urls.notifications}/ui/inbox,\n"
-        f"  auditors at {urls.audit}/ui/trail\n"
+        f"  auditors at {urls.audit}/ui/trail; the checkpoint cosigned by the witness: {urls.audit}/checkpoint\n"
         f"NATS takes no anonymous client: each agency, service and the operator ({OPERATOR}) has a user,\n"
         f"  its password in {_shown_path(network.secrets_dir)}/<user>. Connect as {agency} or as the operator:\n"
         f"  {_nats_url(network, agency)}\n"
