@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--base-port",
         type=int,
         default=18000,
-        help="notifications here, audit +1, agencies from +2 (default: %(default)s)",
+        help="notifications here, audit +1, agencies from +2, then the witness (default: %(default)s)",
     )
     up.add_argument(
         "--ready-timeout",
