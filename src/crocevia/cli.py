@@ -23,7 +23,9 @@ from crocevia.nats_accounts import DEFAULT_NODE_CONSUMER, OPERATOR, accounts_con
 from crocevia.nats_secrets import ensure_env_file
 from crocevia.registry import RegistryError, load_registry
 from crocevia.streams import OperatorError, create_streams
+from crocevia.witness_setup import PlannedWitness, write_config
 from crocevia_common.auth import Role, ensure_dev_key, issue_dev_token
+from crocevia_common.key_files import SigningKeyError, load_or_create_key_file, parse_seed
 from crocevia_common.messaging.connection import NatsLogin, NatsLoginError, nats_login, url_user
 from crocevia_common.messaging.streams import StreamError
 from crocevia_contracts.subjects import SubjectError, check_agency_id
@@ -145,6 +147,19 @@ def build_parser() -> argparse.ArgumentParser:
     streams.add_argument(
         "--wait", type=float, default=30.0, help="seconds to wait for NATS to answer (default: %(default)s)"
     )
+    witness_config = commands.add_parser(
+        "witness-config",
+        help="tell the audit and its witnesses about each other (docker compose runs it once)",
+        description="Write witnesses.json (the witnesses' addresses and verifier keys, for the audit's "
+        "CROCEVIA_WITNESSES_FILE) and logs.json (the log's verifier key, for each witness's "
+        "CROCEVIA_WITNESS_LOGS_FILE). Keys are read from their files, or made there when missing.",
+    )
+    witness_config.add_argument("--origin", required=True, help="the audit's CROCEVIA_ORIGIN")
+    witness_config.add_argument(
+        "--log-key-file", type=Path, required=True, help="the audit's key file ($CROCEVIA_AUDIT_SIGNING_KEY first)"
+    )
+    witness_config.add_argument("--witness", action="append", default=[], required=True, help="NAME=URL=KEY_FILE")
+    witness_config.add_argument("--out", type=Path, required=True, help="the directory to write both files in")
     keys = commands.add_parser(
         "keys",
         help="the keys parties publish; confirm a party's new keys; rotate a service's own",
@@ -425,6 +440,25 @@ def _up(args: argparse.Namespace) -> int:
             signal.signal(signum, handler)
 
 
+def _witness_config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    try:
+        witnesses = [PlannedWitness.parse(text) for text in args.witness]
+    except ValueError as exc:
+        parser.error(str(exc))
+    given = os.environ.get("CROCEVIA_AUDIT_SIGNING_KEY", "").strip()
+    try:
+        if given:
+            log_key = parse_seed(given, "CROCEVIA_AUDIT_SIGNING_KEY")
+        else:
+            log_key = load_or_create_key_file(args.log_key_file)
+        written = write_config(args.origin, log_key, witnesses, args.out)
+    except (SigningKeyError, OSError) as exc:
+        print(f"crocevia witness-config: {exc}", file=sys.stderr)
+        return 1
+    print("wrote " + ", ".join(map(str, written)))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``crocevia`` command line; return the exit code (2 for usage errors)."""
     parser = build_parser()
@@ -441,6 +475,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _nats_passwords(args)
     if args.command == "streams":
         return _streams(args, parser)
+    if args.command == "witness-config":
+        return _witness_config(args, parser)
     return _up(args)
 
 

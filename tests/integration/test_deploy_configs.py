@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
+from crocevia.cli import main as crocevia_main
 from crocevia.nats_accounts import password_users, password_variable
 from crocevia.registry import load_registry
+from crocevia_audit.settings import AuditSettings
 from tests.kit.nats import nats_server_binary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -119,3 +122,30 @@ def test_no_nats_password_is_written_in_compose_and_env_files_stay_out_of_git_an
 
     assert ".env" in (ROOT / ".gitignore").read_text().split()
     assert ".env" in (ROOT / ".dockerignore").read_text().split()
+
+
+def test_compose_runs_two_witnesses_the_audit_submits_to_once_told_each_others_keys(
+    compose: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = compose["services"]
+    witnesses = {name: s for name, s in services.items() if s.get("command", [None])[0] == "crocevia-witness"}
+    assert sorted(witnesses) == ["witness-partner", "witness-prefettura"]
+    # The one-shot configuration, run here with its volumes as directories of tmp_path.
+    script = services["witness-config"]["command"][2]
+    volumes = {mount.split(":")[1] for mount in services["witness-config"]["volumes"]}
+    for volume in volumes:
+        script = re.sub(rf"(?<=[ =]){re.escape(volume)}(?=/|\s|$)", f"{tmp_path}{volume}", script)
+    command, _, _ = script.partition(" && chown")
+    monkeypatch.delenv("CROCEVIA_AUDIT_SIGNING_KEY", raising=False)
+    assert crocevia_main(shlex.split(command)[1:]) == 0
+
+    audit_env = services["audit"]["environment"]
+    monkeypatch.setenv("CROCEVIA_WITNESSES_FILE", audit_env["CROCEVIA_WITNESSES_FILE"].replace("/", f"{tmp_path}/", 1))
+    told = AuditSettings(origin=audit_env["CROCEVIA_ORIGIN"]).witnesses
+    for name, witness in witnesses.items():
+        env = witness["environment"]
+        assert f"http://{name}:8000" in [w.url for w in told]
+        assert env["CROCEVIA_WITNESS_NAME"] in [w.cosigner.name for w in told]
+        assert env["CROCEVIA_WITNESS_LOGS_FILE"] == "/witness-config/logs.json"
+        assert witness["depends_on"] == {"witness-config": {"condition": "service_completed_successfully"}}
+    assert services["audit"]["depends_on"]["witness-config"] == {"condition": "service_completed_successfully"}

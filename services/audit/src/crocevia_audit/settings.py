@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from crocevia_common.settings import ServiceSettings
+from crocevia_common.settings import ServiceSettings, setting_from_file
 from crocevia_common.tlog.cosignature import CosignerKey, parse_cosigner_key
 from crocevia_common.tlog.note import NoteError
 from crocevia_common.tlog.policy import WitnessPolicy
@@ -66,12 +67,18 @@ class AuditSettings(ServiceSettings):
     # many of them a checkpoint needs to be trusted (unset: all), and how often a witness
     # that did not cosign the latest checkpoint is asked again.
     witnesses: list[WitnessSetting] = Field(default_factory=list)
+    witnesses_file: Path | None = None  # the same list in a JSON file, when ``witnesses`` is unset
     witness_quorum: int | None = Field(default=None, ge=0)
     witness_retry_seconds: float = Field(default=5.0, gt=0)
     witness_timeout_seconds: float = Field(default=10.0, gt=0)
 
     # The export reads the trail in pages of this many rows (memory stays flat).
     export_page_size: int = Field(default=1000, ge=10, le=10000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _witnesses_from_file(cls, data: Any) -> Any:
+        return setting_from_file(data, "witnesses", "witnesses_file")
 
     @model_validator(mode="after")
     def _quorum_can_be_met(self) -> AuditSettings:
