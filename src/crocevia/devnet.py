@@ -322,7 +322,8 @@ class Network:
         local_hooks = {"CROCEVIA_WEBHOOK_ALLOWED_HOSTS": json.dumps([self.config.host, "localhost"])}
         plan.append((NOTIFICATIONS, ports[NOTIFICATIONS], apps.notifications, {**shared, **local_hooks}))
         # A demo shows its trail signed within seconds (a production log signs less often).
-        audit = {**shared, "CROCEVIA_CHECKPOINT_EVERY_SECONDS": "2", **self.witness.audit_settings()}
+        audit = {**shared, "CROCEVIA_CHECKPOINT_EVERY_SECONDS": "2", "CROCEVIA_WITNESS_RETRY_SECONDS": "1"}
+        audit |= self.witness.audit_settings()
         plan.append((AUDIT, ports[AUDIT], apps.audit, audit))
         plan.append((WITNESS, ports[WITNESS], apps.witness, self.witness.witness_settings()))
         return plan
