@@ -62,3 +62,18 @@ def test_a_malformed_witness_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["witness-config", "--origin", ORIGIN, "--log-key-file", "k", "--out", "o", "--witness", "no-url"])
     assert exited.value.code == 2
+
+
+@pytest.mark.parametrize(
+    ("witnesses", "quorum", "says"),
+    [
+        ([{"url": "http://w:8000", "key": "not-a-key"}], None, "not a witness key"),
+        ([{"url": "ftp://w", "key": "w+00000000+AA=="}], None, "url"),
+        ([], 1, "cannot be met"),
+    ],
+)
+def test_a_witness_setting_that_cannot_work_stops_the_audit_at_start(
+    witnesses: list[dict[str, str]], quorum: int | None, says: str
+) -> None:
+    with pytest.raises(ValueError, match=says):
+        AuditSettings(witnesses=witnesses, witness_quorum=quorum)

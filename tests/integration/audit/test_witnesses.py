@@ -6,6 +6,7 @@ the log's own key is refused by the witness, and every verifier reports it."""
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -117,18 +118,25 @@ async def witnessed_at(audit: httpx.AsyncClient, size: int) -> dict[str, Any]:
 
 
 async def test_each_new_checkpoint_is_cosigned_by_its_witnesses_and_served_with_their_lines(
-    audit_factory, nats_url, witnesses, log, database_url
+    audit_factory, nats_url, witnesses, log, database_url, tokens
 ):
     net = Network()
     both = policy(*witnesses)
+    deliveries = [net.event("requested", f"ref-{i}") for i in range(5)]
     async with audit_factory(database_url, **log.settings(*witnesses)) as audit, jetstream(nats_url) as js:
-        await publish(js, [net.event("requested", f"ref-{i}") for i in range(5)])
+        await publish(js, deliveries)
         await witnessed_at(audit, 5)
         first = (await audit.get("/checkpoint")).text
+        proven = await audit.get(
+            "/proofs/inclusion",
+            params={"event_id": json.loads(deliveries[2].payload)["id"], "tree_size": 5},
+            headers=tokens.bearer("x", "network-auditor"),
+        )
         await publish(js, [net.event("requested", f"ref-{i}") for i in range(5, 12)])
         report = await witnessed_at(audit, 12)  # cosigned from 5 with a consistency proof
         served = (await audit.get("/checkpoint")).text
         _, finding = await cli.check_latest(audit, None, both)
+    assert proven.json()["checkpoint"] == first  # an inclusion proof names the cosigned checkpoint
     for note, size in ((first, 5), (served, 12)):
         witnessed = open_witnessed_checkpoint(note, [parse_verifier_key(log.vkey)], both, origin=log.origin)
         assert witnessed.checkpoint.size == size and len(witnessed.cosigned) == 2

@@ -8,7 +8,6 @@ proofs, indicators) run the handler on them. Nothing here writes.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -19,9 +18,10 @@ from crocevia_audit.adapters.trail_query import TrailFilter, TrailQueries
 from crocevia_audit.handlers import export, indicators, proofs
 from crocevia_audit.handlers.context import AuditLog
 from crocevia_audit.handlers.verify import verify_trail
+from crocevia_audit.handlers.witnessing import cosigned_checkpoint
 from crocevia_common.tlog.checkpoint import CheckpointError, SignedCheckpoint
 from crocevia_common.tlog.cosignature import CosignerKey
-from crocevia_common.tlog.policy import open_witnessed_checkpoint, with_cosignatures
+from crocevia_common.tlog.policy import open_witnessed_checkpoint
 
 
 def _integrity(log: AuditLog) -> IntegrityQueries:
@@ -76,12 +76,7 @@ def export_csv(log: AuditLog, flt: TrailFilter) -> AsyncIterator[bytes]:
 async def checkpoint(log: AuditLog, size: int | None = None) -> SignedCheckpoint | None:
     """The checkpoint signed at ``size``, or the latest; its note carries the cosignatures
     the witnesses returned, after the log's own signature."""
-    reads = _integrity(log)
-    signed = await reads.checkpoint(size)
-    if signed is None:
-        return None
-    lines = await reads.cosignature_lines(signed.size)
-    return replace(signed, note=with_cosignatures(signed.note, lines)) if lines else signed
+    return await cosigned_checkpoint(_integrity(log), size)
 
 
 async def witnessed(log: AuditLog) -> dict[str, Any]:

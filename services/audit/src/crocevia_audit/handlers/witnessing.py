@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import httpx
@@ -24,6 +24,7 @@ from crocevia_audit.handlers.schedule import every
 from crocevia_common.tlog.checkpoint import SignedCheckpoint
 from crocevia_common.tlog.cosignature import CosignerKey
 from crocevia_common.tlog.note import SignatureLine
+from crocevia_common.tlog.policy import with_cosignatures
 from crocevia_common.tlog.witness_client import WitnessRefused, WitnessSizeMismatch
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,16 @@ class WitnessState:
 # Post one ``add-checkpoint`` (the checkpoint's note, the old size, the proof) and return
 # the verified cosignature line; raises what ``witness_client.request_cosignature`` raises.
 AskWitness = Callable[[Witness, str, int, Sequence[bytes]], Awaitable[SignatureLine]]
+
+
+async def cosigned_checkpoint(reads: IntegrityReads, size: int | None = None) -> SignedCheckpoint | None:
+    """The checkpoint of ``size`` (or the latest) as the log serves it: its note carries the
+    cosignatures the witnesses returned, after the log's own signature."""
+    signed = await reads.checkpoint(size)
+    if signed is None:
+        return None
+    lines = await reads.cosignature_lines(signed.size)
+    return replace(signed, note=with_cosignatures(signed.note, lines)) if lines else signed
 
 
 class Witnessing:
