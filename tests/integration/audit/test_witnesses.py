@@ -177,6 +177,8 @@ async def test_a_checkpoint_with_a_missing_or_forged_cosignature_fails_the_polic
     assert not report["ok"] and "does not verify" in report["message"]
     assert page.status_code == 200
     assert 'id="witness-verdict" data-state="fail"' in page.text and "NOT cosigned" in page.text
+    # The page's script checks the cosignatures itself, against the policy it names.
+    assert json.dumps({"keys": [key_of(prefettura)], "quorum": 1}) in page.text
     saved = tmp_path / "checkpoint.txt"
     saved.write_text(note)
     assert cli.read_checkpoint(saved, parse_verifier_key(log.vkey), policy(prefettura)).size == 3
