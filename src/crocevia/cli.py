@@ -16,6 +16,7 @@ from importlib.metadata import version
 from pathlib import Path
 from types import FrameType
 
+from crocevia import compose_check
 from crocevia.deadletters import DeadLetterProblem, Selection, purge, replay, select
 from crocevia.devnet import AppFactories, Network, NetworkConfig, NetworkError, StopRequested
 from crocevia.keys import KeyProblem, confirm_keys, operator_key, public_key_text, published, rotate_own_keys
@@ -87,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
             help="ASGI app factory (default: %(default)s)",
         )
 
+    compose_check.add_command(commands)
+
     token = commands.add_parser(
         "token",
         help="print a signed development token",
@@ -150,16 +153,17 @@ def build_parser() -> argparse.ArgumentParser:
     witness_config = commands.add_parser(
         "witness-config",
         help="tell the audit and its witnesses about each other (docker compose runs it once)",
-        description="Write witnesses.json (the witnesses' addresses and verifier keys, for the audit's "
-        "CROCEVIA_WITNESSES_FILE) and logs.json (the log's verifier key, for each witness's "
-        "CROCEVIA_WITNESS_LOGS_FILE). Keys are read from their files, or made there when missing.",
+        description="Write the witnesses' addresses and verifier keys (the audit's CROCEVIA_WITNESSES_FILE) "
+        "and the log's verifier key (each witness's CROCEVIA_WITNESS_LOGS_FILE). Keys are read from "
+        "their files, or made there when missing.",
     )
     witness_config.add_argument("--origin", required=True, help="the audit's CROCEVIA_ORIGIN")
     witness_config.add_argument(
         "--log-key-file", type=Path, required=True, help="the audit's key file ($CROCEVIA_AUDIT_SIGNING_KEY first)"
     )
     witness_config.add_argument("--witness", action="append", default=[], required=True, help="NAME=URL=KEY_FILE")
-    witness_config.add_argument("--out", type=Path, required=True, help="the directory to write both files in")
+    witness_config.add_argument("--witnesses-file", type=Path, required=True, help="for the audit")
+    witness_config.add_argument("--logs-file", type=Path, required=True, help="for the witnesses")
     keys = commands.add_parser(
         "keys",
         help="the keys parties publish; confirm a party's new keys; rotate a service's own",
@@ -451,11 +455,11 @@ def _witness_config(args: argparse.Namespace, parser: argparse.ArgumentParser) -
             log_key = parse_seed(given, "CROCEVIA_AUDIT_SIGNING_KEY")
         else:
             log_key = load_or_create_key_file(args.log_key_file)
-        written = write_config(args.origin, log_key, witnesses, args.out)
+        write_config(args.origin, log_key, witnesses, args.witnesses_file, args.logs_file)
     except (SigningKeyError, OSError) as exc:
         print(f"crocevia witness-config: {exc}", file=sys.stderr)
         return 1
-    print("wrote " + ", ".join(map(str, written)))
+    print(f"wrote {args.witnesses_file} and {args.logs_file}")
     return 0
 
 
@@ -477,6 +481,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _streams(args, parser)
     if args.command == "witness-config":
         return _witness_config(args, parser)
+    if args.command == "compose-check":
+        return compose_check.command(args)
     return _up(args)
 
 

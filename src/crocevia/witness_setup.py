@@ -16,9 +16,6 @@ from crocevia_common.key_files import load_or_create_key_file
 from crocevia_common.tlog.cosignature import CosignerKey
 from crocevia_common.tlog.note import verifier_key
 
-WITNESSES_FILE = "witnesses.json"  # for the audit: CROCEVIA_WITNESSES_FILE
-LOGS_FILE = "logs.json"  # for each witness: CROCEVIA_WITNESS_LOGS_FILE
-
 
 @dataclass(frozen=True, slots=True)
 class PlannedWitness:
@@ -50,10 +47,11 @@ def logs_setting(origin: str, log_key: SigningKey) -> str:
     return json.dumps([{"keys": [verifier_key(origin, bytes(log_key.verify_key))]}])
 
 
-def write_config(origin: str, log_key: SigningKey, witnesses: Sequence[PlannedWitness], out: Path) -> list[Path]:
-    """Write both settings as files in ``out`` (public keys only); the paths written."""
-    out.mkdir(parents=True, exist_ok=True)
-    written = [out / WITNESSES_FILE, out / LOGS_FILE]
-    written[0].write_text(witnesses_setting(witnesses) + "\n")
-    written[1].write_text(logs_setting(origin, log_key) + "\n")
-    return written
+def write_config(
+    origin: str, log_key: SigningKey, witnesses: Sequence[PlannedWitness], witnesses_file: Path, logs_file: Path
+) -> None:
+    """Write both settings as files (public keys only): the audit's ``CROCEVIA_WITNESSES_FILE``
+    and the witnesses' ``CROCEVIA_WITNESS_LOGS_FILE``."""
+    for path, text in ((witnesses_file, witnesses_setting(witnesses)), (logs_file, logs_setting(origin, log_key))):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text + "\n")

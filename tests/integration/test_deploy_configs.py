@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import subprocess
 from pathlib import Path
 
@@ -103,13 +102,8 @@ def test_each_compose_service_connects_as_its_own_nats_user_with_its_secret(comp
         if "CROCEVIA_AGENCY_ID" in env:
             assert user == env["CROCEVIA_AGENCY_ID"]
 
-    assert users == {
-        "referrals-pioltello-sociali": "pioltello-sociali",
-        "referrals-cpia2": "cpia2",
-        "referrals-coop-abitare": "coop-abitare",
-        "notifications": "notifications",
-        "audit": "audit",
-    }
+    agencies = load_registry(ROOT / "deploy/demo/agencies")
+    assert users == {f"referrals-{a}": a for a in agencies} | {"notifications": "notifications", "audit": "audit"}
     for user in [*users.values(), "admin"]:
         assert compose["secrets"][f"nats-{user}"] == {"environment": password_variable(user)}
 
@@ -130,22 +124,32 @@ def test_compose_runs_two_witnesses_the_audit_submits_to_once_told_each_others_k
     services = compose["services"]
     witnesses = {name: s for name, s in services.items() if s.get("command", [None])[0] == "crocevia-witness"}
     assert sorted(witnesses) == ["witness-partner", "witness-prefettura"]
-    # The one-shot configuration, run here with its volumes as directories of tmp_path.
-    script = services["witness-config"]["command"][2]
-    volumes = {mount.split(":")[1] for mount in services["witness-config"]["volumes"]}
-    for volume in volumes:
-        script = re.sub(rf"(?<=[ =]){re.escape(volume)}(?=/|\s|$)", f"{tmp_path}{volume}", script)
-    command, _, _ = script.partition(" && chown")
-    monkeypatch.delenv("CROCEVIA_AUDIT_SIGNING_KEY", raising=False)
-    assert crocevia_main(shlex.split(command)[1:]) == 0
+    # The one-shot configuration, run here with each of its volumes a directory of tmp_path.
+    config = services["witness-config"]
+    mounts = dict(mount.split(":")[:2][::-1] for mount in config["volumes"])  # path -> volume
+    local = {path: tmp_path / volume for path, volume in mounts.items()}
 
-    audit_env = services["audit"]["environment"]
-    monkeypatch.setenv("CROCEVIA_WITNESSES_FILE", audit_env["CROCEVIA_WITNESSES_FILE"].replace("/", f"{tmp_path}/", 1))
-    told = AuditSettings(origin=audit_env["CROCEVIA_ORIGIN"]).witnesses
+    def here(text: str, path: str) -> str:
+        return re.sub(rf"(?<=[ =]){re.escape(path)}/", f"{local[path]}/", " " + text)[1:]
+
+    command = config["command"]
+    for path in local:
+        command = [here(part, path) for part in command]
+    monkeypatch.delenv("CROCEVIA_AUDIT_SIGNING_KEY", raising=False)
+    assert crocevia_main(command[1:]) == 0
+
+    audit = services["audit"]
+    audit_data = dict(mount.split(":")[:2][::-1] for mount in audit["volumes"])
+    assert audit_data["/data"] == mounts["/data"]  # the audit reads what was written in its volume
+    assert audit["environment"]["CROCEVIA_AUDIT_SIGNING_KEY_FILE"] == "/data/keys/checkpoint-signing.key"
+    monkeypatch.setenv("CROCEVIA_WITNESSES_FILE", here(audit["environment"]["CROCEVIA_WITNESSES_FILE"], "/data"))
+    told = AuditSettings(origin=audit["environment"]["CROCEVIA_ORIGIN"]).witnesses
     for name, witness in witnesses.items():
         env = witness["environment"]
         assert f"http://{name}:8000" in [w.url for w in told]
-        assert env["CROCEVIA_WITNESS_NAME"] in [w.cosigner.name for w in told]
-        assert env["CROCEVIA_WITNESS_LOGS_FILE"] == "/witness-config/logs.json"
+        key_file = Path(here(env["CROCEVIA_WITNESS_KEY_FILE"], "/keys"))
+        assert key_file.exists() and f"{mounts['/keys']}:/keys:ro" in witness["volumes"]
+        assert Path(here(env["CROCEVIA_WITNESS_LOGS_FILE"], "/keys")).exists()
         assert witness["depends_on"] == {"witness-config": {"condition": "service_completed_successfully"}}
-    assert services["audit"]["depends_on"]["witness-config"] == {"condition": "service_completed_successfully"}
+    assert audit["depends_on"]["witness-config"] == {"condition": "service_completed_successfully"}
+    assert "witness-keys:/keys:ro" not in audit["volumes"]  # the witnesses' private keys stay theirs

@@ -14,6 +14,7 @@ from crocevia_common.tlog.note import verifier_key
 from crocevia_witness.settings import WitnessSettings
 
 ORIGIN = "crocevia.test/trail"
+FILES = ["--witnesses-file", "w.json", "--logs-file", "l.json"]
 
 
 def witness_args(tmp_path: Path) -> list[str]:
@@ -30,7 +31,8 @@ def test_both_files_name_the_keys_the_key_files_hold_and_the_settings_read_them(
 ) -> None:
     monkeypatch.delenv("CROCEVIA_AUDIT_SIGNING_KEY", raising=False)
     log_key_file, out = tmp_path / "audit" / "checkpoint-signing.key", tmp_path / "config"
-    arguments = ["witness-config", "--origin", ORIGIN, "--log-key-file", str(log_key_file), "--out", str(out)]
+    arguments = ["witness-config", "--origin", ORIGIN, "--log-key-file", str(log_key_file)]
+    arguments += ["--witnesses-file", str(out / "witnesses.json"), "--logs-file", str(out / "logs.json")]
 
     assert main([*arguments, *witness_args(tmp_path)]) == 0
     first = (out / "witnesses.json").read_text()
@@ -60,7 +62,7 @@ def test_a_witnesses_file_that_is_not_json_is_refused_by_name(tmp_path: Path) ->
 
 def test_a_malformed_witness_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exited:
-        main(["witness-config", "--origin", ORIGIN, "--log-key-file", "k", "--out", "o", "--witness", "no-url"])
+        main(["witness-config", "--origin", ORIGIN, "--log-key-file", "k", "--witness", "no-url", *FILES])
     assert exited.value.code == 2
 
 

@@ -41,7 +41,12 @@ def navigation(user: Principal | None, links: NetworkLinks) -> list[NavLink]:
     nav: list[NavLink] = []
     node = links.node(user.agency)
     if node and user.has(Role.OPERATOR, Role.SUPERVISOR):
-        nav += [NavLink("nav.needs-us", f"{node}/ui"), NavLink("nav.new-referral", f"{node}/ui/referrals/new")]
+        nav += [
+            NavLink("nav.needs-us", f"{node}/ui"),
+            NavLink("nav.assigned", f"{node}/ui/referrals?assignee=me"),
+            NavLink("nav.referrals", f"{node}/ui/referrals"),
+            NavLink("nav.new-referral", f"{node}/ui/referrals/new"),
+        ]
     if links.notifications and user.has(Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN):
         nav.append(NavLink("nav.inbox", f"{links.notifications}/ui/inbox"))
     if links.audit and user.has(Role.NETWORK_AUDITOR, Role.AUDITOR, Role.OPERATOR, Role.SUPERVISOR):

@@ -15,13 +15,14 @@ from sqlalchemy.engine import RowMapping
 
 from crocevia_audit.adapters.queries import IntegrityQueries
 from crocevia_audit.adapters.trail_query import TrailFilter, TrailQueries
-from crocevia_audit.handlers import export, indicators, proofs
+from crocevia_audit.handlers import export, indicators, proofs, receipts
 from crocevia_audit.handlers.context import AuditLog
 from crocevia_audit.handlers.verify import verify_trail
 from crocevia_audit.handlers.witnessing import cosigned_checkpoint
 from crocevia_common.tlog.checkpoint import CheckpointError, SignedCheckpoint
 from crocevia_common.tlog.cosignature import CosignerKey
 from crocevia_common.tlog.policy import open_witnessed_checkpoint
+from crocevia_common.tlog.receipt import Receipt
 
 
 def _integrity(log: AuditLog) -> IntegrityQueries:
@@ -108,6 +109,15 @@ async def witnessed(log: AuditLog) -> dict[str, Any]:
 async def inclusion(log: AuditLog, event_id: str, tree_size: int | None, party: str | None) -> dict[str, Any]:
     """ProofRefused when there is no such proof."""
     return await proofs.inclusion(_integrity(log), event_id, tree_size, party)
+
+
+async def receipt(log: AuditLog, referral_id: str, party: str | None) -> Receipt:
+    """ProofRefused when the trail cannot prove the referral's request yet."""
+    rows = await referral_entries(log, referral_id, party)
+    first: dict[str, str] = {}
+    for row in rows:
+        first.setdefault(row["event"], row["event_id"])
+    return await receipts.make_receipt(_integrity(log), referral_id, first, party)
 
 
 async def consistency(log: AuditLog, old: int, new: int) -> dict[str, Any]:

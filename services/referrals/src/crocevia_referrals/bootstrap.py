@@ -7,20 +7,22 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from crocevia_common.keystore import load_or_create_keys
-from crocevia_common.messaging.consumer import one_at_a_time
+from crocevia_common.messaging.consumer import together
 from crocevia_common.messaging.intake import Intake, Verified
 from crocevia_common.service import ServiceRuntime
 from crocevia_contracts import inbound_filter
 from crocevia_contracts.stream import REFERRAL_EVENTS
+from crocevia_referrals.adapters.caseload import StaffFiles
 from crocevia_referrals.adapters.directory import load_agency_file
 from crocevia_referrals.adapters.queries import SqlReads
 from crocevia_referrals.adapters.sealing import NodeSeals
 from crocevia_referrals.adapters.tables import messaging
 from crocevia_referrals.adapters.unit_of_work import SqlUnitOfWork
+from crocevia_referrals.entrypoints import receipt
 from crocevia_referrals.entrypoints.http import router
 from crocevia_referrals.entrypoints.web import install_web
-from crocevia_referrals.handlers.incoming import apply_incoming
-from crocevia_referrals.handlers.ports import Node
+from crocevia_referrals.handlers.incoming import apply_in
+from crocevia_referrals.handlers.ports import Node, Work
 from crocevia_referrals.settings import ReferralsSettings
 from crocevia_referrals.views import Reads
 
@@ -42,23 +44,27 @@ def create_app(settings: ReferralsSettings | None = None) -> FastAPI:
             entry.model_copy(update={"public_keys": keys.public(), "key_history": keys.history})
         )
         seals = NodeSeals(keys, rt.keys)
-        node = Node(settings.agency_id, SqlUnitOfWork(rt.db, settings.agency_id, seals, rt.relay), rt.directory, seals)
+        uow = SqlUnitOfWork(rt.db, settings.agency_id, seals, rt.relay)
+        node = Node(settings.agency_id, uow, rt.directory, seals, staff=StaffFiles(settings.staff_dir))
         app.state.node = node
         app.state.keys = keys
         app.state.reads = Reads(settings.agency_id, SqlReads(rt.db), rt.directory)
 
-        async def apply(item: Verified) -> None:
-            await apply_incoming(node, item)
+        async def apply_one(work: Work, item: Verified) -> None:
+            await apply_in(node, work, item)
 
         rt.consume(
             name=f"referrals-{settings.agency_id}",
             stream=REFERRAL_EVENTS,
             filter_subject=inbound_filter(settings.agency_id),
             intake=Intake(rt.keys, addressed_to=settings.agency_id),
-            apply=one_at_a_time(apply),
+            apply=together(node.uow.transaction, apply_one),
+            batch_size=settings.batch_size,
+            batched=True,
         )
 
     runtime.on_start(start)
     app.include_router(router)
+    app.include_router(receipt.router)
     install_web(app, settings, entry.organization.name)
     return app

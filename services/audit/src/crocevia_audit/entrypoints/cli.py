@@ -4,11 +4,12 @@
     crocevia-audit consistency old-checkpoint.txt new-checkpoint.txt [--url URL] [--key ...]
     crocevia-audit consistency old-checkpoint.txt latest --url URL
     crocevia-audit checkpoint --url URL --witness <witness vkey or file> [--quorum K] [--save FILE]
+    crocevia-audit receipt verify receipt.json --key <vkey or file> [--witness <vkey> ... --quorum K]
 
 Given ``--witness`` keys (one each, or files of keys one a line), every checkpoint read must
 also be cosigned by ``--quorum`` of them (default: all): a checkpoint its log signed but
 too few witnesses cosigned, or with a cosignature that does not verify, fails.
-``verify`` works offline. ``consistency`` asks the service for the proof (and for the
+``verify`` and ``receipt verify`` work offline. ``consistency`` asks the service for the proof (and for the
 checkpoint when ``latest``), and checks it against checkpoints it verifies itself.
 Exit status: 0 when everything checks, 1 when something does not, 2 on bad usage.
 """
@@ -34,6 +35,7 @@ from crocevia_audit.handlers.offline import (
 from crocevia_common.tlog.checkpoint import Checkpoint, CheckpointError, open_checkpoint
 from crocevia_common.tlog.note import NoteError, VerifierKey, parse_verifier_key
 from crocevia_common.tlog.policy import WitnessPolicy, open_witnessed_checkpoint
+from crocevia_common.tlog.receipt import ReceiptError, read_receipt, verify_receipt
 
 
 def default_url() -> str:
@@ -189,12 +191,28 @@ def parser() -> argparse.ArgumentParser:
     k.add_argument("--url", default=None, help="the audit service (default: $CROCEVIA_AUDIT_URL or .data/network.json)")
     k.add_argument("--key", default=None, help="the log's verifier key or a file; default: ask the service")
     k.add_argument("--save", type=Path, default=None, help="write the checkpoint (with its cosignatures) here")
-    for command in (v, c, k):
+    r = commands.add_parser("receipt", help="check a referral's receipt offline")
+    r.add_argument("action", choices=["verify"])
+    r.add_argument("receipt", type=Path, help="the receipt's JSON (GET /referrals/{id}/receipt?format=json)")
+    r.add_argument("--key", required=True, help="the log's verifier key, or a file holding it (GET /checkpoint/key)")
+    for command in (v, c, k, r):
         command.add_argument(
             "--witness", action="append", default=[], help="a witness's verifier key, or a file of them (repeatable)"
         )
         command.add_argument("--quorum", type=int, default=None, help="how many witnesses must cosign (default: all)")
     return top
+
+
+def verify_receipt_file(path: Path, key_text: str, policy: WitnessPolicy | None) -> Finding:
+    """Check a receipt offline against the log's key and a k of n witness policy."""
+    receipt = read_receipt(path.read_bytes())
+    policy = policy or WitnessPolicy((), 0)
+    try:
+        checkpoint = verify_receipt(receipt, read_key(key_text), policy)
+    except ReceiptError as exc:
+        return Finding(False, f"receipt of referral {receipt.referral_id}: {exc.reason}")
+    proven = " and ".join(f"{e.event} at {e.occurred_at}" for e in receipt.events)
+    return Finding(True, f"referral {receipt.referral_id}: {proven}, in the trail of {checkpoint.size} entries")
 
 
 def _client(url: str | None, token: str | None = None) -> httpx.AsyncClient:
@@ -222,6 +240,8 @@ async def _verify_filtered(args: argparse.Namespace, policy: WitnessPolicy | Non
 
 def run(args: argparse.Namespace) -> Finding:
     policy = read_policy(args.witness, args.quorum)
+    if args.command == "receipt":
+        return verify_receipt_file(args.receipt, args.key, policy)
     if args.command == "consistency":
         return asyncio.run(_consistency(args, policy))
     if args.command == "checkpoint":
@@ -237,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         finding = run(args)
-    except (ExportError, CheckpointError, NoteError, OSError, httpx.HTTPError) as exc:
+    except (ExportError, CheckpointError, NoteError, ReceiptError, ValueError, OSError, httpx.HTTPError) as exc:
         print(f"FAILED: {exc}", file=sys.stderr)
         return 1
     print(("OK: " if finding.ok else "FAILED: ") + finding.message, file=sys.stdout if finding.ok else sys.stderr)

@@ -45,7 +45,12 @@ referrals = Table(
     Column("created_by", String(200), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    # The staff member (token ``sub``) it is assigned to at this node; never shared.
+    Column("assignee", String(200), nullable=True),
+    # The person's names, birth date and contacts folded for search; NULL once erased.
+    Column("person_search", Text, nullable=True),
     Index("ix_referrals_direction_status", "direction", "status"),
+    Index("ix_referrals_assignee", "assignee"),
 )
 
 history = Table(
@@ -70,4 +75,16 @@ idempotency_keys = Table(
     Column("request_sha256", String(64), nullable=False),
     Column("referral_id", String(64), ForeignKey("referrals.id"), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+)
+
+# Who a referral was assigned to, and by whom, over time: the node's own record.
+assignments = Table(
+    "referral_assignments",
+    metadata,
+    Column("position", Integer, primary_key=True, autoincrement=True),
+    Column("referral_id", String(64), ForeignKey("referrals.id"), nullable=False, index=True),
+    Column("assignee", String(200), nullable=False),
+    Column("previous", String(200), nullable=True),
+    Column("assigned_by", String(200), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
 )

@@ -17,6 +17,7 @@ from crocevia_common.messaging.outbox import OutboxRelay, enqueue, next_sequence
 from crocevia_common.telemetry import current_traceparent
 from crocevia_contracts import Envelope, referral_subject
 from crocevia_contracts.sealing import SIGNATURE_HEADER, sign_event
+from crocevia_referrals.adapters.caseload import SqlAssignments
 from crocevia_referrals.adapters.repository import SqlReferrals
 from crocevia_referrals.adapters.sealing import NodeSeals
 from crocevia_referrals.adapters.tables import idempotency_keys, messaging
@@ -85,6 +86,7 @@ class SqlWork:
         self.requests = SqlRequests(session)
         self.outbox = SqlOutbox(session, agency_id, seals)
         self.inbox = SqlInbox(session)
+        self.assignments = SqlAssignments(session)
 
 
 class SqlUnitOfWork:

@@ -54,6 +54,7 @@ class Referral:
     consent_withdrawn_at: datetime | None = None
     our_step: int = 0  # events this node sent about it
     their_step: int = 0  # the last step of the other node's it applied
+    assignee: str | None = None  # the staff member it is assigned to here; never shared
     history: list[HistoryEntry] = field(default_factory=list)
     outbox: list[Outgoing] = field(default_factory=list)
     notes_erased: bool = False

@@ -14,7 +14,7 @@ from crocevia_contracts.sealing import SealError
 from crocevia_referrals.domain.errors import OutOfOrder, Refused
 from crocevia_referrals.domain.events import Incoming
 from crocevia_referrals.domain.referral import Referral
-from crocevia_referrals.handlers.ports import Node
+from crocevia_referrals.handlers.ports import Node, Work
 
 
 def _parties(referral: Referral | None) -> Parties | None:
@@ -32,31 +32,37 @@ def _open(node: Node, item: Verified) -> tuple[bytes | None, str | None]:
 
 
 async def apply_incoming(node: Node, item: Verified) -> None:
-    """Apply one verified event once; a duplicate is acknowledged without effect. Raise
-    Unprocessable for an event that can never apply, NotYet for one that came too early."""
+    """Apply one verified event once, in its own transaction."""
+    async with node.uow.transaction() as work:
+        await apply_in(node, work, item)
+
+
+async def apply_in(node: Node, work: Work, item: Verified) -> None:
+    """Apply one verified event once in the caller's transaction; a duplicate is
+    acknowledged without effect. Raise Unprocessable for an event that can never apply,
+    NotYet for one that came too early."""
     envelope = item.envelope
     if envelope is None:
         raise Unprocessable("a node takes referral events only")
     opened, unreadable = _open(node, item)
-    async with node.uow.transaction() as work:
-        referral = await work.referrals.get(envelope.data.referral_id)
-        if not await work.inbox.claim(item):
-            return
-        check_parties(item, _parties(referral))
-        if isinstance(envelope.data, Requested):
-            referral = Referral.arrive(item.id, envelope.data, opened, unreadable, node.clock())
-            await work.referrals.add(referral)
-        else:
-            assert referral is not None  # check_parties refuses a step of an unknown referral
-            note = opened.decode(errors="replace") if opened is not None else None
-            incoming = Incoming(item.id, envelope.source_agency, envelope.data, note, unreadable)
-            try:
-                if not referral.apply(incoming, node.clock()):
-                    return
-            except OutOfOrder as exc:
-                raise NotYet(str(exc)) from None
-            except Refused as exc:
-                raise Unprocessable(exc.reason) from None
-            await work.referrals.save(referral)
-        for event in referral.outbox:
-            await work.outbox.put(event)
+    referral = await work.referrals.get(envelope.data.referral_id)
+    if not await work.inbox.claim(item):
+        return
+    check_parties(item, _parties(referral))
+    if isinstance(envelope.data, Requested):
+        referral = Referral.arrive(item.id, envelope.data, opened, unreadable, node.clock())
+        await work.referrals.add(referral)
+    else:
+        assert referral is not None  # check_parties refuses a step of an unknown referral
+        note = opened.decode(errors="replace") if opened is not None else None
+        incoming = Incoming(item.id, envelope.source_agency, envelope.data, note, unreadable)
+        try:
+            if not referral.apply(incoming, node.clock()):
+                return
+        except OutOfOrder as exc:
+            raise NotYet(str(exc)) from None
+        except Refused as exc:
+            raise Unprocessable(exc.reason) from None
+        await work.referrals.save(referral)
+    for event in referral.outbox:
+        await work.outbox.put(event)

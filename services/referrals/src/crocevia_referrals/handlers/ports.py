@@ -13,6 +13,7 @@ from typing import Protocol
 
 from crocevia_common.messaging.intake import Verified
 from crocevia_contracts.directory import AgencyEntry
+from crocevia_referrals.domain.caseload import Assignment
 from crocevia_referrals.domain.events import Outgoing
 from crocevia_referrals.domain.referral import Referral
 
@@ -59,6 +60,11 @@ class Inbox(Protocol):
         sequence number belongs to another event."""
 
 
+class AssignmentLog(Protocol):
+    async def record(self, assignment: Assignment) -> None:
+        """Make ``assignment`` the referral's current one, and keep it in its record."""
+
+
 class Work(Protocol):
     """What one transaction works on."""
 
@@ -73,6 +79,9 @@ class Work(Protocol):
 
     @property
     def inbox(self) -> Inbox: ...
+
+    @property
+    def assignments(self) -> AssignmentLog: ...
 
 
 class UnitOfWork(Protocol):
@@ -98,6 +107,18 @@ class Seals(Protocol):
         NotYet when the publisher's keys are not pinned yet."""
 
 
+class StaffDirectory(Protocol):
+    def members(self, agency_id: str) -> frozenset[str]:
+        """The subs of ``agency_id``'s staff, as the staff directory lists them now."""
+
+
+class NoStaff:
+    """A staff directory that lists nobody: nobody can be assigned anything."""
+
+    def members(self, agency_id: str) -> frozenset[str]:
+        return frozenset()
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -111,3 +132,4 @@ class Node:
     directory: Directory
     seals: Seals
     clock: Callable[[], datetime] = field(default=_now)
+    staff: StaffDirectory = field(default_factory=NoStaff)

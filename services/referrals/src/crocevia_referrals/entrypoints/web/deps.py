@@ -10,7 +10,9 @@ from pydantic import ValidationError
 
 from crocevia_common.auth import Principal, Role
 from crocevia_common.web.i18n import Translator, strings
+from crocevia_common.web.pages import pages_of
 from crocevia_common.web.session import PageRefused, page_roles
+from crocevia_common.web.signin import staff_people
 from crocevia_referrals.entrypoints.deps import node_of
 
 Staff = Annotated[Principal, Depends(page_roles(Role.OPERATOR, Role.SUPERVISOR))]
@@ -37,3 +39,9 @@ def validation_errors(t: Translator, error: ValidationError) -> dict[str, str]:
         key = f"validation.{item['type']}"
         found.setdefault(name, t(key) if key in strings() else item["msg"])
     return found
+
+
+def staff_choices(request: Request) -> list[tuple[str, str]]:
+    """This agency's staff as the staff directory lists them: (sub, name)."""
+    people = staff_people(pages_of(request).web.staff_dir).get(node_of(request).agency_id, [])
+    return [(person.sub, person.name) for person in people]

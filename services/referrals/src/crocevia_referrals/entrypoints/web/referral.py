@@ -19,7 +19,13 @@ from crocevia_referrals.domain.errors import Invalid, NotFound
 from crocevia_referrals.domain.sending import WARNINGS
 from crocevia_referrals.entrypoints.deps import node_of, reads_of
 from crocevia_referrals.entrypoints.schemas import ActionBody
-from crocevia_referrals.entrypoints.web.deps import Staff, own_agency, problem_text, validation_errors
+from crocevia_referrals.entrypoints.web.deps import (
+    Staff,
+    own_agency,
+    problem_text,
+    staff_choices,
+    validation_errors,
+)
 from crocevia_referrals.handlers.acting import act
 from crocevia_referrals.handlers.sending import redirect
 
@@ -64,6 +70,7 @@ async def render_referral(
         warnings=[code for code in request.query_params.getlist("warn") if code in WARNINGS],
         suggestions=sorted((a, n) for a, n in names.items() if a not in (r.sender_agency, r.receiver_agency)),
         redirect_targets=detail.redirect_targets,
+        staff=staff_choices(request),
     )
 
 
