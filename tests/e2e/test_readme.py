@@ -13,7 +13,7 @@ import pytest
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-SECTIONS = ("Try it", "Trust", "Notifications", "Audit and indicators")
+SECTIONS = ("Try it", "Trust", "Notifications", "Audit and indicators", "Witnesses")
 
 
 def readme_script(data_dir: Path) -> str:
@@ -27,6 +27,7 @@ def readme_script(data_dir: Path) -> str:
     return script.replace("uv run crocevia", str(BIN / "crocevia"))
 
 
+@pytest.mark.timeout(600)  # the script's own limit below, and the network's start and stop
 def test_the_readme_walkthrough_runs_and_shows_what_it_promises(network, tmp_path):
     script = readme_script(network["_data"])
     done = subprocess.run(
@@ -53,4 +54,6 @@ def test_the_readme_walkthrough_runs_and_shows_what_it_promises(network, tmp_pat
     assert '"enabled": true' in out
     assert "OK: 5 entries recompute to the signed roots" in out
     assert '"first_mismatch": null' in out
+    assert "— witness.crocevia.localhost/dev " in out
+    assert "signed by its log and cosigned by at least 1 of its 1 witnesses" in out
     assert "service.notifications" in out and '"outbox": true' in out
