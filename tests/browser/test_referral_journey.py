@@ -65,7 +65,7 @@ def test_staff_sign_in_with_the_keyboard(casa: Person, cpia: Person, network: di
     page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="Entra")).to_be_focused()
     page.keyboard.press("Enter")  # operator, the default person
-    expect(page.get_by_role("heading", name="Ci servono")).to_be_visible()
+    expect(page.get_by_role("heading", name="Da fare per noi")).to_be_visible()
 
     cpia.sign_in(f"{node(network, 'cpia2')}/ui", "cpia2", "operator", "Entra")
     expect(cpia.page.locator("#bell")).to_have_attribute("data-unread", "0")
@@ -116,7 +116,7 @@ def test_the_auditor_saves_todays_checkpoint_in_the_browser(auditor: Person, net
 def test_cpia2_accepts_starts_and_completes_the_referral(cpia: Person) -> None:
     page = cpia.page
     page.reload()
-    row = page.locator(f"#incoming tr[data-referral='{STORY['referral']}']")
+    row = page.locator(f"#waiting tr[data-referral='{STORY['referral']}']")
     expect(row).to_contain_text("Amina Kone")
     expect(row).to_contain_text("Decidere entro")
     shot(page, "04-needs-us")
@@ -154,7 +154,7 @@ def test_the_inbox_links_to_the_referral_and_marks_it_read(cpia: Person, network
 
 def test_pioltello_casa_sees_where_its_referral_stands_in_english(casa: Person) -> None:
     page = casa.page
-    page.get_by_role("link", name="Ci servono").first.click()
+    page.get_by_role("link", name="Da fare per noi").first.click()
     page.get_by_role("link", name="EN", exact=True).click()
     expect(page.get_by_role("heading", name="Needs us")).to_be_visible()
     row = page.locator(f"#outgoing tr[data-referral='{STORY['referral']}']")

@@ -45,7 +45,12 @@ referrals = Table(
     Column("created_by", String(200), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    # Its business status: when the oldest question each side has not answered was asked
+    # (NULL: none waits for that side's answer).
+    Column("question_to_sender_at", UtcDateTime(), nullable=True),
+    Column("question_to_receiver_at", UtcDateTime(), nullable=True),
     Index("ix_referrals_direction_status", "direction", "status"),
+    Index("ix_referrals_previous_referral_id", "previous_referral_id"),
 )
 
 history = Table(

@@ -80,7 +80,9 @@ async def list_referrals(
     counterpart: AgencyText | None = None,
     service_id: Annotated[str | None, Query(max_length=SHORT_TEXT)] = None,
     priority: Priority | None = None,
-    waiting_for_us: bool = False,
+    waiting_for_us: Annotated[
+        bool, Query(description="only what waits for us, each with why (waiting.reasons) and by when")
+    ] = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Cursor | None = None,
 ) -> ReferralPage:
@@ -94,7 +96,7 @@ async def list_referrals(
         waiting_for_us=waiting_for_us,
     )
     try:
-        return await views.referrals(reads_of(request), flt, limit, cursor)
+        return await views.referrals(reads_of(request), flt, limit, cursor, node_of(request).clock())
     except (ValueError, TypeError):
         raise Problem(400, "invalid-cursor", "Invalid cursor", "use the next_cursor of a previous page") from None
 

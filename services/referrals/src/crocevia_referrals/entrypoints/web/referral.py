@@ -3,8 +3,6 @@ due, and a form for each action the lifecycle allows now."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -39,7 +37,7 @@ async def render_referral(
     problem: str | None = None,
 ) -> HTMLResponse:
     reads = reads_of(request)
-    detail = await views.referral_detail(reads, referral_id, datetime.now(UTC))
+    detail = await views.referral_detail(reads, referral_id, node_of(request).clock())
     if detail is None:
         raise PageRefused(404, "refused.no-referral", id=referral_id)
     r = detail.referral
@@ -54,6 +52,7 @@ async def render_referral(
         counterpart=detail.counterpart,
         service=entry.service(r.service_id) if entry else None,
         due=detail.due,
+        waiting=detail.waiting,
         forms=detail.actions,
         danger=DANGER,
         failed_action=action,
@@ -64,6 +63,7 @@ async def render_referral(
         warnings=[code for code in request.query_params.getlist("warn") if code in WARNINGS],
         suggestions=sorted((a, n) for a, n in names.items() if a not in (r.sender_agency, r.receiver_agency)),
         redirect_targets=detail.redirect_targets,
+        suggested_target=detail.suggested_target,
     )
 
 
@@ -80,7 +80,23 @@ def fields_of(action: str) -> set[str]:
 @router.get("/referrals/{referral_id}", response_class=HTMLResponse)
 async def referral_page(referral_id: str, request: Request, principal: Staff) -> HTMLResponse:
     own_agency(request, principal)
+    if request.query_params.get("print") == "1":
+        return await print_page(referral_id, request, principal)
     return await render_referral(request, referral_id)
+
+
+@router.get("/referrals/{referral_id}/print", response_class=HTMLResponse)
+async def print_page(referral_id: str, request: Request, principal: Staff) -> HTMLResponse:
+    """The referral for the paper file: its facts, the person, the timeline; nothing to click."""
+    own_agency(request, principal)
+    reads, now = reads_of(request), node_of(request).clock()
+    detail = await views.referral_detail(reads, referral_id, now)
+    if detail is None:
+        raise PageRefused(404, "refused.no-referral", id=referral_id)
+    r, entry = detail.referral, reads.directory.get(detail.referral.receiver_agency)
+    service = entry.service(r.service_id) if entry else None
+    names = views.agency_names(reads)
+    return pages_of(request).render(request, "print.html", r=r, due=detail.due, names=names, service=service, now=now)
 
 
 @router.post("/referrals/{referral_id}/redirect", response_model=None)
