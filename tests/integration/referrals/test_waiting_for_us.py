@@ -1,7 +1,8 @@
 """What waits for each agency, over real NATS between two nodes, on SQLite and PostgreSQL:
 a question opens at both nodes and its answer clears it (an answer when nothing was asked
 is refused and changes nothing); ``waiting_for_us`` says why each referral waits, for the
-sender as for the receiver; a decision overdue at the receiver waits for the sender to chase."""
+sender as for the receiver; a decision overdue at the receiver waits for the sender to chase;
+a rejection waits until it is sent again or closed."""
 
 from __future__ import annotations
 
@@ -123,3 +124,26 @@ async def test_a_decision_overdue_at_the_receiver_waits_for_the_sender_to_chase(
         await act(cpia, tokens, CPIA, rid, "accept")
         await until(casa, tokens, CASA, rid, lambda r: r["status"] == "accepted")
         assert rid not in await waiting_for(casa, tokens, CASA), "decided: nothing to chase"
+
+
+async def test_a_rejection_closed_without_sending_it_again_waits_no_more(node_factory, tokens, database_url):
+    async with node_factory(CASA, database_url=database_url) as casa, node_factory(CPIA) as cpia:
+        rid = await sent_and_received(casa, tokens)
+        before = await referral_at(casa, tokens, CASA, rid)
+        early = await casa.post(f"/referrals/{rid}/close", headers=tokens.bearer(CASA))
+        assert early.status_code == 422 and early.headers["content-type"] == "application/problem+json"
+        assert early.json()["type"] == "/problems/not-rejected"
+        assert await referral_at(casa, tokens, CASA, rid) == before, "nothing changed"
+        at_receiver = await cpia.post(f"/referrals/{rid}/close", headers=tokens.bearer(CPIA))
+        assert at_receiver.status_code == 404 and at_receiver.json()["type"] == "/problems/referral-not-found"
+
+        await act(cpia, tokens, CPIA, rid, "reject", {"reason_code": "no-capacity"})
+        await until(casa, tokens, CASA, rid, lambda r: r["status"] == "rejected")
+        assert (await waiting_for(casa, tokens, CASA))[rid] == ["redirect"]
+        closed = await act(casa, tokens, CASA, rid, "close")
+        assert closed["closed_at"] is not None and closed["status"] == "rejected"
+        assert rid not in await waiting_for(casa, tokens, CASA)
+        assert (await act(casa, tokens, CASA, rid, "close"))["closed_at"] == closed["closed_at"], "once"
+        at_receiver = await referral_at(cpia, tokens, CPIA, rid)
+        assert [h["event"] for h in at_receiver["history"]] == ["requested", "received", "rejected"]
+        assert at_receiver["closed_at"] is None, "closing is the sender's own: nothing travels"

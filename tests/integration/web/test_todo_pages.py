@@ -1,7 +1,7 @@
 """The sender's to-do list on the node's pages, on real NATS and SQLite: "Needs us" says why
 each referral waits; the answer form shows only when a question waits for us; "Send again"
-starts at the agency the receiver suggested; a rejection's reason says it is one; a
-referral prints as a plain page for the paper file."""
+starts at the agency the receiver suggested, or the rejection is closed; a rejection's
+reason says it is one; a referral prints as a plain page for the paper file."""
 
 from __future__ import annotations
 
@@ -77,6 +77,11 @@ async def test_needs_us_shows_the_sender_a_question_to_answer_and_a_rejection_to
         rejection = re.search(r'<li data-event="rejected">.*?</li>', page, re.S)
         assert rejection and f"{IT('reason-label.rejected')}:" in rejection.group(0)
         assert IT("field.reason") not in rejection.group(0)
+
+        closed = await casa.post(f"/ui/referrals/{rejected}/close", data={"csrf": csrf_of(page)})
+        assert closed.status_code == 303 and closed.headers["location"].endswith("?done=close")
+        assert row_of((await casa.get("/ui")).text, rejected) is None, "closed: it waits no more"
+        assert 'id="closed"' in (await casa.get(f"/ui/referrals/{rejected}")).text
 
 
 async def test_the_answer_form_shows_only_when_a_question_waits_for_us(node_factory, tokens):

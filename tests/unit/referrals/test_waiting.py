@@ -11,9 +11,10 @@ import pytest
 from crocevia_contracts.lifecycle import Side, Status, TransitionRefused
 from crocevia_referrals import views
 from crocevia_referrals.domain.actions import ActionInput
+from crocevia_referrals.domain.errors import Invalid, NotFound
 from crocevia_referrals.domain.waiting import Reason
 from crocevia_referrals.handlers.acting import act
-from crocevia_referrals.handlers.sending import redirect, send_referral
+from crocevia_referrals.handlers.sending import close_rejection, redirect, send_referral
 from tests.unit.referrals.fakes import NOW, Network, World, agency, world
 from tests.unit.referrals.test_handlers import CASA, CPIA, CSL, OPERATOR, RECEIVER, casa, request, snapshot
 
@@ -87,6 +88,20 @@ async def test_a_rejection_waits_for_the_sender_until_it_is_sent_again() -> None
     await network.deliver()
     assert await reasons_at(sender, rid) == [Reason.REDIRECT]
     await redirect(sender.node, OPERATOR, rid, CSL, "main-service")
+    assert await reasons_at(sender, rid) == []
+
+
+async def test_a_rejection_closed_without_sending_it_again_waits_no_more() -> None:
+    sender, receiver, network, rid = await both_nodes()
+    with pytest.raises(Invalid, match="only a rejected referral can be closed"):
+        await close_rejection(sender.node, rid)
+    await act(receiver.node, RECEIVER, rid, ActionInput("reject", reason_code="out-of-area"))
+    await network.deliver()
+    with pytest.raises(NotFound):
+        await close_rejection(receiver.node, rid)
+    published = len(sender.published)
+    await close_rejection(sender.node, rid)
+    assert sender.referral(rid).closed_at == NOW and len(sender.published) == published, "nothing travels"
     assert await reasons_at(sender, rid) == []
 
 

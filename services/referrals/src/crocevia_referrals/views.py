@@ -62,6 +62,7 @@ class ReferralView(BaseModel):
     erased: Erasure | None
     consent_withdrawn_at: datetime | None
     previous_referral_id: str | None
+    closed_at: datetime | None = Field(default=None, description="the sender closed the rejection")
     created_at: datetime
     updated_at: datetime
     allowed_actions: list[str]
@@ -130,6 +131,7 @@ def view_of(
         erased=Erasure(at=erasure.at, reason=erasure.reason) if erasure else None,
         consent_withdrawn_at=referral.consent_withdrawn_at,
         previous_referral_id=referral.previous_referral_id,
+        closed_at=referral.closed_at,
         created_at=referral.created_at,
         updated_at=referral.updated_at,
         allowed_actions=referral.allowed_actions,
@@ -234,7 +236,8 @@ def waiting_of(reads: Reads, referral: Referral, now: datetime) -> Waiting | Non
     """Why ``referral`` waits for this agency (``waiting.reasons``), or None when it does not."""
     decision = due_of(reads, referral, now)
     asked = referral.question_for_us
-    why = reasons(referral.side, referral.status, asked is not None, referral.redirected, decision.state == "overdue")
+    overdue = decision.state == "overdue"
+    why = reasons(referral.side, referral.status, asked is not None, referral.rejection_handled, overdue)
     if not why:
         return None
     if asked is None:

@@ -54,7 +54,8 @@ def may_wait() -> ColumnElement[bool]:
         *(and_(on[side], c.status.in_([s.value for s in WORK[side]])) for side in Side),
         and_(on[Side.SENDER], c.status.in_(chased)),
     )
-    return and_(candidates, or_(c.status != Status.REJECTED.value, ~redirected()))
+    handled = or_(redirected(), c.closed_at.is_not(None))  # ``Referral.rejection_handled``
+    return and_(candidates, or_(c.status != Status.REJECTED.value, ~handled))
 
 
 class SqlReads:

@@ -62,6 +62,7 @@ def referral_of(row: RowMapping, entries: list[HistoryEntry] | None = None) -> R
         history=entries or [],
         questions={side: at for side, at in questions.items() if at is not None},
         redirected=bool(row["redirected"]),
+        closed_at=row["closed_at"],
     )
 
 
@@ -92,6 +93,7 @@ def _state(referral: Referral) -> dict[str, Any]:
         "updated_at": referral.updated_at,
         "question_to_sender_at": referral.questions.get(Side.SENDER),
         "question_to_receiver_at": referral.questions.get(Side.RECEIVER),
+        "closed_at": referral.closed_at,
     }
 
 

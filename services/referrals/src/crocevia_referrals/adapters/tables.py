@@ -49,6 +49,8 @@ referrals = Table(
     # (NULL: none waits for that side's answer).
     Column("question_to_sender_at", UtcDateTime(), nullable=True),
     Column("question_to_receiver_at", UtcDateTime(), nullable=True),
+    # The sender closed the rejection without sending it again (its to-do list only).
+    Column("closed_at", UtcDateTime(), nullable=True),
     Index("ix_referrals_direction_status", "direction", "status"),
     Index("ix_referrals_previous_referral_id", "previous_referral_id"),
 )

@@ -2,7 +2,7 @@
 
 Its side (sender or receiver) and counterpart, the actions allowed now (the contracts'
 lifecycle; an answer only to a question asked of it) and what each needs, its open
-questions, the agency a rejection suggests and where the referral may be sent again, the
+questions, the agency a rejection suggests (``rejection`` sends it again or closes it), the
 other node's events applied in step order, and erasure. It collects the events this node
 must publish (``outbox``) with its history; a repository loads and saves it, and the
 handler that changed it hands ``outbox`` to the node's outbox.
@@ -21,7 +21,7 @@ from crocevia_contracts.events import Requested
 from crocevia_contracts.lifecycle import Side, Status, TransitionRefused, allowed_actions, decide, settle
 from crocevia_referrals.domain.actions import STAFF_ACTIONS, ActionInput, check_suggestion, public_fields
 from crocevia_referrals.domain.codes import UNDELIVERABLE
-from crocevia_referrals.domain.errors import Invalid, NotFound, OutOfOrder, Refused
+from crocevia_referrals.domain.errors import OutOfOrder, Refused
 from crocevia_referrals.domain.events import Erasure, HistoryEntry, Incoming, Outgoing
 from crocevia_referrals.domain.personal import PersonalPart, read_personal
 from crocevia_referrals.domain.questions import open_questions
@@ -58,6 +58,7 @@ class Referral:
     notes_erased: bool = False
     questions: dict[Side, datetime] = field(default_factory=dict)  # ``open_questions``
     redirected: bool = False  # sent again, to another agency
+    closed_at: datetime | None = None  # the sender closed the rejection without sending it again
 
     # -- what it is ---------------------------------------------------------------------
 
@@ -84,9 +85,14 @@ class Referral:
         return self.questions.get(self.side)
 
     @property
+    def rejection_handled(self) -> bool:
+        """The sender sent it again, or closed it: a rejection that waits no more."""
+        return self.redirected or self.closed_at is not None
+
+    @property
     def waits_for_us(self) -> bool:
         """Whether it may wait for this agency (``waiting.reasons`` says why, with its due time)."""
-        return may_wait(self.side, self.status, self.question_for_us is not None, self.redirected)
+        return may_wait(self.side, self.status, self.question_for_us is not None, self.rejection_handled)
 
     @property
     def suggested_agency(self) -> str | None:
@@ -187,30 +193,6 @@ class Referral:
             self.consent_withdrawn_at = at
         self.updated_at = at
         self._emit(step.event, at, fields=public, details=dict(public), note=action.note, by=by)
-
-    def redirect(self, to_agency: str | None, service_id: str, priority: Priority | None = None) -> ReferralRequest:
-        """The same person on the same legal basis, to ``to_agency`` (by default the one the
-        receiver suggested), linked to this referral; raise Invalid when it may not go again."""
-        if self.side is not Side.SENDER:
-            raise NotFound(self.id)
-        if self.status is not Status.REJECTED:
-            detail = f"only a rejected referral can be redirected; this one is {self.status.value}"
-            raise Invalid("not-rejected", detail)
-        if self.personal is None:
-            raise Invalid("erased", "the personal details of this referral were erased")
-        target = to_agency or self.suggested_agency
-        if not target:
-            raise Invalid("no-target", "the receiver suggested no agency: name to_agency", "to_agency")
-        if target == self.receiver_agency:
-            raise Invalid("not-another-agency", f"{target} rejected this referral: choose another agency", "to_agency")
-        return ReferralRequest(
-            to_agency=target,
-            service_id=service_id,
-            priority=priority or self.priority,
-            legal_basis=self.legal_basis,
-            personal=self.personal,
-            previous_referral_id=self.id,
-        )
 
     # -- what the other agency does -------------------------------------------------------
 

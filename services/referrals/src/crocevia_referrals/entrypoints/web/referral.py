@@ -19,7 +19,7 @@ from crocevia_referrals.entrypoints.deps import node_of, reads_of
 from crocevia_referrals.entrypoints.schemas import ActionBody
 from crocevia_referrals.entrypoints.web.deps import Staff, own_agency, problem_text, validation_errors
 from crocevia_referrals.handlers.acting import act
-from crocevia_referrals.handlers.sending import redirect
+from crocevia_referrals.handlers.sending import close_rejection, redirect
 
 router = APIRouter(prefix="/ui")
 DANGER = ("reject", "cancel", "fail", "withdraw-consent")
@@ -115,6 +115,20 @@ async def redirect_from_page(referral_id: str, request: Request, principal: Staf
         errors = {"target": problem_text(t, exc.slug, exc.detail)}
         return await render_referral(request, referral_id, status=422, action="redirect", form=form, errors=errors)
     return RedirectResponse(f"/ui/referrals/{sent.referral_id}?done=redirect", status_code=303)
+
+
+@router.post("/referrals/{referral_id}/close", response_model=None)
+async def close_from_page(referral_id: str, request: Request, principal: Staff) -> Response:
+    own_agency(request, principal)
+    await read_form(request)
+    try:
+        await close_rejection(node_of(request), referral_id)
+    except NotFound:
+        raise PageRefused(404, "refused.no-referral", id=referral_id) from None
+    except Invalid as exc:
+        problem = problem_text(Translator(request_language(request)), exc.slug, exc.detail)
+        return await render_referral(request, referral_id, status=422, problem=problem)
+    return RedirectResponse(f"/ui/referrals/{referral_id}?done=close", status_code=303)
 
 
 @router.post("/referrals/{referral_id}/{action}", response_model=None)

@@ -1,6 +1,7 @@
 """Business status: when the oldest question each side of a referral has not answered was
-asked, filled from the history of the referrals still open; referrals indexed by the one
-they follow (whether a rejection was sent again).
+asked, filled from the history of the referrals still open; when the sender closed a
+rejection without sending it again; referrals indexed by the one they follow (whether a
+rejection was sent again).
 
 Revision ID: 0003
 Revises: 0002
@@ -21,6 +22,7 @@ def upgrade() -> None:
     with op.batch_alter_table("referrals") as batch:
         batch.add_column(sa.Column("question_to_sender_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("question_to_receiver_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True))
     op.create_index("ix_referrals_previous_referral_id", "referrals", ["previous_referral_id"])
     _fill()
 
@@ -28,6 +30,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_referrals_previous_referral_id", table_name="referrals")
     with op.batch_alter_table("referrals") as batch:
+        batch.drop_column("closed_at")
         batch.drop_column("question_to_receiver_at")
         batch.drop_column("question_to_sender_at")
 
