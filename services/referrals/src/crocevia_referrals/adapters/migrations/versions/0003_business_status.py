@@ -7,6 +7,8 @@ Revision ID: 0003
 Revises: 0002
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -37,7 +39,7 @@ def downgrade() -> None:
 
 def _fill() -> None:
     """The rule of this revision's time, frozen: each side owes one answer per question the
-    other side asked, oldest first, in the events' order; an answer to nothing answers nothing."""
+    other side asked; the oldest unanswered one waits."""
     bind = op.get_bind()
     referrals = bind.execute(
         sa.text("SELECT id, sender_agency FROM referrals WHERE status IN :open").bindparams(
@@ -49,27 +51,25 @@ def _fill() -> None:
         rows = bind.execute(
             sa.text(
                 "SELECT event, by_agency, at FROM referral_history WHERE referral_id = :id"
-                " AND event IN ('info-requested', 'info-provided') ORDER BY at, event_id"
+                " AND event IN ('info-requested', 'info-provided')"
             ),
             {"id": referral_id},
         ).all()
-        waiting: dict[str, list[object]] = {"sender": [], "receiver": []}
+        asked: dict[str, list[Any]] = {"sender": [], "receiver": []}  # datetimes, or SQLite text
+        answered = {"sender": 0, "receiver": 0}
         for event, by_agency, at in rows:
             by = "sender" if by_agency == sender_agency else "receiver"
-            other = "receiver" if by == "sender" else "sender"
             if event == "info-requested":
-                waiting[other].append(at)
-            elif waiting[by]:
-                waiting[by].pop(0)
-        if waiting["sender"] or waiting["receiver"]:
+                asked["receiver" if by == "sender" else "sender"].append(at)
+            else:
+                answered[by] += 1
+        since = {side: sorted(times)[answered[side]] if len(times) > answered[side] else None
+                 for side, times in asked.items()}  # fmt: skip
+        if since["sender"] or since["receiver"]:
             bind.execute(
                 sa.text(
                     "UPDATE referrals SET question_to_sender_at = :sender, question_to_receiver_at = :receiver"
                     " WHERE id = :id"
                 ),
-                {
-                    "id": referral_id,
-                    "sender": waiting["sender"][0] if waiting["sender"] else None,
-                    "receiver": waiting["receiver"][0] if waiting["receiver"] else None,
-                },
+                {"id": referral_id, **since},
             )
