@@ -68,6 +68,7 @@ async def test_a_question_opens_at_both_nodes_and_its_answer_clears_it(node_fact
         assert at_sender["open_questions"] == {CASA: asked_at}, "both nodes agree who owes an answer since when"
         assert "provide-info" in at_sender["allowed_actions"]
         assert (await waiting_for(casa, tokens, CASA))[rid] == ["answer"]
+        assert (await referral_at(casa, tokens, CASA, rid))["waiting"]["reasons"] == ["answer"], "one says it too"
         assert (await waiting_for(cpia, tokens, CPIA))[rid] == ["decide"], "asking does not make it wait for the asker"
 
         answered = await act(casa, tokens, CASA, rid, "provide-info", {"answer": "Tuesdays"})

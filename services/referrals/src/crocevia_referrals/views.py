@@ -159,10 +159,15 @@ async def referrals(reads: Reads, flt: ListFilter, limit: int, cursor: str | Non
     return ReferralPage(items=[view_of(r, waiting=w) for r, w in waits if w], next_cursor=next_cursor)
 
 
-async def referral(reads: Reads, referral_id: str, warnings: list[str] | None = None) -> ReferralView | None:
-    """One referral with its whole history."""
+async def referral(
+    reads: Reads, referral_id: str, warnings: list[str] | None = None, now: datetime | None = None
+) -> ReferralView | None:
+    """One referral with its whole history, and (given ``now``) why it waits for us."""
     found = await reads.queries.one(referral_id)
-    return view_of(found, with_history=True, warnings=warnings) if found else None
+    if found is None:
+        return None
+    waiting = waiting_of(reads, found, now) if now is not None else None
+    return view_of(found, with_history=True, warnings=warnings, waiting=waiting)
 
 
 def due_of(reads: Reads, referral: Referral, now: datetime) -> Due:

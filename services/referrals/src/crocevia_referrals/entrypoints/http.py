@@ -109,7 +109,7 @@ async def list_referrals(
 )
 async def get_referral(referral_id: IdText, principal: Staff, request: Request) -> ReferralView:
     _own_agency(request, principal, referral_id)
-    found = await views.referral(reads_of(request), referral_id)
+    found = await views.referral(reads_of(request), referral_id, now=node_of(request).clock())
     if found is None:
         raise not_found(referral_id)
     return found
