@@ -1,6 +1,6 @@
 """What the node's API and pages read, in one place: its referrals (a page of them, one with
-its history, what needs us, each with what is due by the directory's response targets) and
-the directory's services."""
+its history, what needs us and why, each with what is due by the directory's response
+targets) and the directory's services."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ class ReferralView(BaseModel):
     allowed_actions: list[str]
     business_status: str | None = Field(description="info-requested while a question waits for an answer")
     open_questions: dict[str, datetime] = Field(description="agency that owes an answer -> when it was asked")
-    waiting: WaitingFor | None = Field(default=None, description="only in a waiting_for_us listing")
+    waiting: WaitingFor | None = Field(default=None, description="why it waits for us, by when; null: it does not")
     warnings: list[str] = Field(default_factory=list)
     history: list[HistoryItem] | None = None
 
