@@ -9,12 +9,11 @@ operator rings while pioltello-casa sends). Each page is saved to ``docs/screens
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
-from playwright.sync_api import Page, Route, expect
+from playwright.sync_api import Route, expect
 
-from tests.browser.conftest import Person, shot
+from tests.browser.conftest import Person, reload_until, shot
 from tests.browser.seed import seed_referrals
 
 STORY: dict[str, str] = {}
@@ -37,14 +36,6 @@ def auditor(people, network) -> Person:
 
 def node(network: dict, agency: str) -> str:
     return network["agencies"][agency]
-
-
-def reload_until(page: Page, ready, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not ready():
-        assert time.monotonic() < deadline, f"{page.url} did not get there in {timeout}s"
-        time.sleep(0.5)
-        page.reload()
 
 
 def slow_script(route: Route) -> None:
