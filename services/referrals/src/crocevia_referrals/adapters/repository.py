@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, insert, select, update
+from sqlalchemy import ColumnElement, exists, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crocevia_contracts import EventName, LegalBasis, Priority
-from crocevia_contracts.lifecycle import Status
+from crocevia_contracts.lifecycle import Side, Status
 from crocevia_referrals.adapters.tables import history, referrals
 from crocevia_referrals.domain.caseload import person_key
 from crocevia_referrals.domain.events import Erasure, HistoryEntry
@@ -26,8 +26,20 @@ def requested_at() -> ColumnElement[Any]:
     return query.scalar_subquery().label("requested_at")
 
 
+def redirected() -> ColumnElement[Any]:
+    """Whether each referral was sent again: another referral of this node follows it."""
+    later = referrals.alias("later")
+    return exists().where(later.c.previous_referral_id == referrals.c.id).label("redirected")
+
+
+def reads() -> Any:
+    """A referral's row with what ``referral_of`` needs besides its columns."""
+    return select(referrals, requested_at(), redirected())
+
+
 def referral_of(row: RowMapping, entries: list[HistoryEntry] | None = None) -> Referral:
-    """The referral of a ``referrals`` row read with ``requested_at()``."""
+    """The referral of a ``referrals`` row read with ``reads()``."""
+    questions = {Side.SENDER: row["question_to_sender_at"], Side.RECEIVER: row["question_to_receiver_at"]}
     return Referral(
         id=row["id"],
         side=SIDES[row["direction"]],
@@ -50,6 +62,9 @@ def referral_of(row: RowMapping, entries: list[HistoryEntry] | None = None) -> R
         their_step=row["their_step"],
         assignee=row["assignee"],
         history=entries or [],
+        questions={side: at for side, at in questions.items() if at is not None},
+        redirected=bool(row["redirected"]),
+        closed_at=row["closed_at"],
     )
 
 
@@ -79,6 +94,9 @@ def _state(referral: Referral) -> dict[str, Any]:
         "our_step": referral.our_step,
         "their_step": referral.their_step,
         "updated_at": referral.updated_at,
+        "question_to_sender_at": referral.questions.get(Side.SENDER),
+        "question_to_receiver_at": referral.questions.get(Side.RECEIVER),
+        "closed_at": referral.closed_at,
     }
 
 
@@ -90,7 +108,7 @@ class SqlReferrals:
         self.locking = locking
 
     async def get(self, referral_id: str) -> Referral | None:
-        query = select(referrals, requested_at()).where(referrals.c.id == referral_id)
+        query = reads().where(referrals.c.id == referral_id)
         # PostgreSQL: two steps on one referral are decided one after the other (SQLite
         # writers queue on the database's write lock instead).
         found = (await self.session.execute(query.with_for_update(of=referrals) if self.locking else query)).mappings()
