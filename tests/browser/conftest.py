@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -102,3 +103,12 @@ def shot(page: Page, name: str) -> None:
     assert page.evaluate("document.documentElement.scrollWidth <= innerWidth"), f"{page.url} is wider than the window"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def reload_until(page: Page, ready: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Reload ``page`` until ``ready()``, for what arrives from another node."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        assert time.monotonic() < deadline, f"{page.url} did not get there in {timeout}s"
+        time.sleep(0.5)
+        page.reload()

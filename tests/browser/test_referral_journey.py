@@ -9,12 +9,11 @@ operator rings while pioltello-casa sends). Each page is saved to ``docs/screens
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
-from playwright.sync_api import Page, Route, expect
+from playwright.sync_api import Route, expect
 
-from tests.browser.conftest import Person, shot
+from tests.browser.conftest import Person, reload_until, shot
 from tests.browser.seed import seed_referrals
 
 STORY: dict[str, str] = {}
@@ -39,14 +38,6 @@ def node(network: dict, agency: str) -> str:
     return network["agencies"][agency]
 
 
-def reload_until(page: Page, ready, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not ready():
-        assert time.monotonic() < deadline, f"{page.url} did not get there in {timeout}s"
-        time.sleep(0.5)
-        page.reload()
-
-
 def slow_script(route: Route) -> None:
     """Serve a page script that attaches its handlers only after 1.5 s, as on a slow link."""
     body = route.fetch().text()
@@ -65,7 +56,7 @@ def test_staff_sign_in_with_the_keyboard(casa: Person, cpia: Person, network: di
     page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="Entra")).to_be_focused()
     page.keyboard.press("Enter")  # operator, the default person
-    expect(page.get_by_role("heading", name="Ci servono")).to_be_visible()
+    expect(page.get_by_role("heading", name="Da fare per noi")).to_be_visible()
 
     cpia.sign_in(f"{node(network, 'cpia2')}/ui", "cpia2", "operator", "Entra")
     expect(cpia.page.locator("#bell")).to_have_attribute("data-unread", "0")
@@ -116,7 +107,7 @@ def test_the_auditor_saves_todays_checkpoint_in_the_browser(auditor: Person, net
 def test_cpia2_accepts_starts_and_completes_the_referral(cpia: Person) -> None:
     page = cpia.page
     page.reload()
-    row = page.locator(f"#incoming tr[data-referral='{STORY['referral']}']")
+    row = page.locator(f"#waiting tr[data-referral='{STORY['referral']}']")
     expect(row).to_contain_text("Amina Kone")
     expect(row).to_contain_text("Decidere entro")
     shot(page, "04-needs-us")
@@ -154,7 +145,7 @@ def test_the_inbox_links_to_the_referral_and_marks_it_read(cpia: Person, network
 
 def test_pioltello_casa_sees_where_its_referral_stands_in_english(casa: Person) -> None:
     page = casa.page
-    page.get_by_role("link", name="Ci servono").first.click()
+    page.get_by_role("link", name="Da fare per noi").first.click()
     page.get_by_role("link", name="EN", exact=True).click()
     expect(page.get_by_role("heading", name="Needs us")).to_be_visible()
     row = page.locator(f"#outgoing tr[data-referral='{STORY['referral']}']")

@@ -13,7 +13,7 @@ import pytest
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-SECTIONS = ("Try it", "Trust", "Notifications", "Audit and indicators", "Household pathways")
+SECTIONS = ("Try it", "Trust", "Notifications", "Audit and indicators", "Witnesses", "Household pathways")
 
 
 def readme_script(data_dir: Path) -> str:
@@ -27,6 +27,7 @@ def readme_script(data_dir: Path) -> str:
     return script.replace("uv run crocevia", str(BIN / "crocevia"))
 
 
+@pytest.mark.timeout(600)  # the script's own limit below, and the network's start and stop
 def test_the_readme_walkthrough_runs_and_shows_what_it_promises(network, tmp_path):
     script = readme_script(network["_data"])
     done = subprocess.run(
@@ -43,15 +44,19 @@ def test_the_readme_walkthrough_runs_and_shows_what_it_promises(network, tmp_pat
     assert '"received"' in out
     assert '"given_name": "Amina"' in out
     assert "org.crocevia.referral.requested.v1" in out and "org.crocevia.referral.received.v1" in out
+    assert '"info-requested"' in out and '"why":["answer"]' in out and "\n{}\n" in out  # asked, waited, answered
     assert '"completed"' in out
     assert out.count('"waitlist"') >= 2  # changed by cpia2's supervisor, seen at pioltello-casa
     assert re.search(r"OK: referral \S+: requested at \S+ and received at \S+, in the trail of \d+ entries", out)
-    assert '"requested",\n  "received",\n  "accepted",\n  "in-progress",\n  "completed"' in out
+    steps = ["requested", "received", "info-requested", "info-provided", "accepted", "in-progress", "completed"]
+    assert ",\n  ".join(f'"{step}"' for step in steps) in out
     assert '"assignee": "ahmed.saleh"' in out and '[\n  "completed"\n]' in out  # assigned, then found
     assert '"secret": "whsec_' in out
     assert '"previous_secret_until": "20' in out  # rotated: the old secret signs for a while
     assert '"enabled": true' in out
-    assert "OK: 5 entries recompute to the signed roots" in out
+    assert "OK: 7 entries recompute to the signed roots" in out
     assert '"first_mismatch": null' in out
+    assert "— witness.crocevia.localhost/dev " in out
+    assert "signed by its log and cosigned by at least 1 of its 1 witnesses" in out
     assert "service.notifications" in out and '"outbox": true' in out
     assert '"lead_agency": "pioltello-casa"' in out and '"receiver_agency": "prefettura-mediazione"' in out

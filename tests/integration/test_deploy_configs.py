@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from crocevia.cli import main as crocevia_main
 from crocevia.nats_accounts import password_users, password_variable
 from crocevia.registry import load_registry
+from crocevia_audit.settings import AuditSettings
 from tests.kit.nats import nats_server_binary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,3 +116,40 @@ def test_no_nats_password_is_written_in_compose_and_env_files_stay_out_of_git_an
 
     assert ".env" in (ROOT / ".gitignore").read_text().split()
     assert ".env" in (ROOT / ".dockerignore").read_text().split()
+
+
+def test_compose_runs_two_witnesses_the_audit_submits_to_once_told_each_others_keys(
+    compose: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = compose["services"]
+    witnesses = {name: s for name, s in services.items() if s.get("command", [None])[0] == "crocevia-witness"}
+    assert sorted(witnesses) == ["witness-partner", "witness-prefettura"]
+    # The one-shot configuration, run here with each of its volumes a directory of tmp_path.
+    config = services["witness-config"]
+    mounts = dict(mount.split(":")[:2][::-1] for mount in config["volumes"])  # path -> volume
+    local = {path: tmp_path / volume for path, volume in mounts.items()}
+
+    def here(text: str, path: str) -> str:
+        return re.sub(rf"(?<=[ =]){re.escape(path)}/", f"{local[path]}/", " " + text)[1:]
+
+    command = config["command"]
+    for path in local:
+        command = [here(part, path) for part in command]
+    monkeypatch.delenv("CROCEVIA_AUDIT_SIGNING_KEY", raising=False)
+    assert crocevia_main(command[1:]) == 0
+
+    audit = services["audit"]
+    audit_data = dict(mount.split(":")[:2][::-1] for mount in audit["volumes"])
+    assert audit_data["/data"] == mounts["/data"]  # the audit reads what was written in its volume
+    assert audit["environment"]["CROCEVIA_AUDIT_SIGNING_KEY_FILE"] == "/data/keys/checkpoint-signing.key"
+    monkeypatch.setenv("CROCEVIA_WITNESSES_FILE", here(audit["environment"]["CROCEVIA_WITNESSES_FILE"], "/data"))
+    told = AuditSettings(origin=audit["environment"]["CROCEVIA_ORIGIN"]).witnesses
+    for name, witness in witnesses.items():
+        env = witness["environment"]
+        assert f"http://{name}:8000" in [w.url for w in told]
+        key_file = Path(here(env["CROCEVIA_WITNESS_KEY_FILE"], "/keys"))
+        assert key_file.exists() and f"{mounts['/keys']}:/keys:ro" in witness["volumes"]
+        assert Path(here(env["CROCEVIA_WITNESS_LOGS_FILE"], "/keys")).exists()
+        assert witness["depends_on"] == {"witness-config": {"condition": "service_completed_successfully"}}
+    assert audit["depends_on"]["witness-config"] == {"condition": "service_completed_successfully"}
+    assert "witness-keys:/keys:ro" not in audit["volumes"]  # the witnesses' private keys stay theirs

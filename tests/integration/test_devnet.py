@@ -25,7 +25,10 @@ import pytest
 
 from crocevia.devnet import AppFactories, Network, NetworkConfig, NetworkError, StopRequested
 from crocevia.processes import port_is_free
+from crocevia_common.key_files import read_key_file
 from crocevia_common.messaging.stream_specs import bucket_stream, weaknesses
+from crocevia_common.tlog.cosignature import parse_cosigner_key
+from crocevia_common.tlog.note import verifier_key
 from crocevia_contracts.stream import DIRECTORY, NETWORK_STREAMS
 from tests.kit.nats import free_port_block
 from tests.kit.network import nats_login
@@ -46,11 +49,11 @@ def agencies_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def config(tmp_path: Path, agencies_dir: Path) -> NetworkConfig:
-    base = free_port_block(len(AGENCIES) + 3)
+    base = free_port_block(len(AGENCIES) + 4)
     return NetworkConfig(
         data_dir=tmp_path / "data",
         agencies_dir=agencies_dir,
-        nats_port=base + len(AGENCIES) + 2,
+        nats_port=base + len(AGENCIES) + 3,
         base_port=base,
         ready_timeout=30,
         stop_timeout=5,
@@ -92,6 +95,7 @@ def test_the_network_runs_every_service_and_describes_it_in_network_json(config:
             "agencies": {"coop-abitare": f"http://127.0.0.1:{base + 2}", "cpia2": f"http://127.0.0.1:{base + 3}"},
             "notifications": f"http://127.0.0.1:{base}",
             "audit": f"http://127.0.0.1:{base + 1}",
+            "witness": f"http://127.0.0.1:{base + 4}",
         }
 
         node = get_json(described["agencies"]["cpia2"] + "/env")
@@ -110,6 +114,15 @@ def test_the_network_runs_every_service_and_describes_it_in_network_json(config:
         assert audit["CROCEVIA_AGENCIES_DIR"] == str(config.agencies_dir.resolve())
         assert "CROCEVIA_AGENCY_ID" not in audit
         assert (audit["CROCEVIA_NATS_USER"], audit["CROCEVIA_NATS_PASSWORD_FILE"]) == ("audit", str(secrets / "audit"))
+        # The witness, the real program in its own process, knows the audit's log key; the
+        # audit knows the witness's address and key.
+        with urllib.request.urlopen(described["witness"] + "/key", timeout=5) as response:
+            witness_key = parse_cosigner_key(response.read().decode())
+        assert json.loads(audit["CROCEVIA_WITNESSES"]) == [{"url": described["witness"], "key": str(witness_key)}]
+        log_key = verifier_key(
+            audit["CROCEVIA_ORIGIN"], bytes(read_key_file(Path(audit["CROCEVIA_AUDIT_SIGNING_KEY_FILE"])).verify_key)
+        )
+        assert json.loads(network.witness.witness_settings()["CROCEVIA_WITNESS_LOGS"]) == [{"keys": [log_key]}]
         notifications = get_json(described["notifications"] + "/env")
         assert notifications["CROCEVIA_NATS_USER"] == "notifications"
 
@@ -130,6 +143,7 @@ def test_the_network_runs_every_service_and_describes_it_in_network_json(config:
             "nats.log",
             "notifications.log",
             "audit.log",
+            "witness.log",
             "referrals-cpia2.log",
             "referrals-coop-abitare.log",
         }
@@ -299,7 +313,7 @@ def test_crocevia_up_stops_everything_it_started_on_a_signal(config: NetworkConf
             assert time.monotonic() < deadline, "network.json never appeared"
             time.sleep(0.1)
         started = children_of(launcher.pid)
-        assert len(started) == len(AGENCIES) + 3  # nats, notifications, audit, the nodes
+        assert len(started) == len(AGENCIES) + 4  # nats, notifications, audit, the witness, the nodes
 
         launcher.send_signal(signum)
         output, _ = launcher.communicate(timeout=30)

@@ -28,7 +28,7 @@ BIN = Path(sys.executable).parent
 def crocevia_up(data: Path, **env: str) -> Iterator[tuple[dict, subprocess.Popen[str]]]:
     """Start the network in ``data``; give its ``network.json`` and the launcher process.
     The network is stopped with SIGINT afterwards, unless the caller stopped it already."""
-    base = free_port_block(12)  # notifications, audit, the agencies
+    base = free_port_block(12)  # notifications, audit, the agencies, the witness
     proc = subprocess.Popen(
         [
             str(BIN / "crocevia"),

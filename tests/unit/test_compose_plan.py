@@ -35,7 +35,7 @@ def places(tmp_path: Path) -> LocalPlaces:
 
 
 def test_the_one_shot_services_are_those_others_wait_to_complete() -> None:
-    assert COMPOSE.one_shots() == ["streams", "dev-key"]
+    assert COMPOSE.one_shots() == ["streams", "dev-key", "witness-config"]
     assert "audit" in COMPOSE.long_running() and "streams" not in COMPOSE.long_running()
     assert {"nats", "postgres", "otel-collector"} <= set(COMPOSE.others)
 
@@ -97,5 +97,19 @@ def test_this_shells_crocevia_settings_do_not_leak_into_a_service(tmp_path: Path
 def test_a_service_needs_what_it_depends_on_of_the_projects_image() -> None:
     needed = COMPOSE.with_dependencies(["audit"])
 
-    assert needed == {"audit", "streams", "dev-key"}  # nats, postgres: infrastructure, not the image's
+    # nats, postgres: infrastructure, not the image's
+    assert needed == {"audit", "streams", "dev-key", "witness-config"}
     assert "dev-keys" in COMPOSE.named_volumes() and not any(v.startswith(".") for v in COMPOSE.named_volumes())
+
+
+def test_a_witness_runs_on_its_own_volume_with_the_keys_the_one_shot_wrote(tmp_path: Path) -> None:
+    witness = local_process(COMPOSE.services["witness-prefettura"], places(tmp_path))
+    config = local_process(COMPOSE.services["witness-config"], places(tmp_path))
+
+    volumes = tmp_path / "volumes"
+    assert witness.environment["CROCEVIA_WITNESS_DATABASE_URL"] == (
+        f"sqlite+aiosqlite:///{volumes / 'witness-prefettura-data' / 'witness.db'}"
+    )
+    assert witness.environment["CROCEVIA_WITNESS_KEY_FILE"] == str(volumes / "witness-keys" / "prefettura.key")
+    assert f"--logs-file={volumes / 'witness-keys' / 'logs.json'}" in config.argv
+    assert witness.port is not None and f"http://127.0.0.1:{witness.port}=" in " ".join(config.argv)

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def setting_from_file(data: Any, field: str, file_field: str) -> Any:
+    """Settings ``data`` with ``field`` read as JSON from the file ``file_field`` names, when
+    the file is given and the field is not (for a ``mode="before"`` model validator)."""
+    if not isinstance(data, dict) or not data.get(file_field) or data.get(field):
+        return data
+    path = Path(data[file_field])
+    try:
+        return {**data, field: json.loads(path.read_text())}
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{file_field}: {path} does not hold JSON: {exc}") from None
 
 
 class WebSettings(BaseSettings):

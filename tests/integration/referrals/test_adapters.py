@@ -114,7 +114,7 @@ async def test_needs_us_counts_due_times_by_the_contracts_rule(cpia: Cpia, case:
     cpia.node.clock = lambda: case.requested_at + timedelta(days=2)
     await arrive(cpia, requested(priority=case.priority, occurred_at=case.requested_at))
     [waiting] = (await views.needs_us(cpia.reads, case.requested_at)).waiting
-    assert waiting.due.decide_by == case.decide_by
+    assert waiting.due.by == case.decide_by
     target = waiting.due.target
     if case.receive_by is None:
         assert target is None

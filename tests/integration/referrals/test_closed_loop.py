@@ -25,4 +25,4 @@ async def test_a_sent_referral_is_received_and_the_sender_sees_it(node_factory, 
         assert [i["id"] for i in items] == [referral["id"]]
         assert items[0]["person"]["given_name"] == "Amina"
         assert items[0]["reason"] == "Italian course A1"
-        assert items[0]["allowed_actions"] == ["accept", "reject", "request-info", "provide-info"]
+        assert items[0]["allowed_actions"] == ["accept", "reject", "request-info"]

@@ -49,7 +49,7 @@ async def test_a_forbidden_transition_names_the_status_and_the_allowed_actions(n
         assert r.headers["content-type"] == "application/problem+json"
         assert r.json()["type"] == "/problems/transition-not-allowed"
         assert r.json()["current_status"] == "received"
-        assert r.json()["allowed_actions"] == ["accept", "reject", "request-info", "provide-info"]
+        assert r.json()["allowed_actions"] == ["accept", "reject", "request-info"]
         sender_accepts = await casa.post(f"/referrals/{rid}/accept", headers=tokens.bearer(CASA))
         assert sender_accepts.status_code == 409 and "only the receiver" in sender_accepts.json()["detail"]
         assert (await status_at(cpia, tokens, CPIA, rid))["status"] == "received"

@@ -1,5 +1,6 @@
 """Both agencies act on the same referrals at random, at the same time, over real NATS:
-once every event has been delivered, the two nodes agree on every referral's status."""
+once every event has been delivered, the two nodes agree on every referral's status and
+its open questions."""
 
 from __future__ import annotations
 
@@ -88,9 +89,11 @@ async def test_random_concurrent_steps_leave_both_nodes_agreeing(node_factory, t
         await eventually(lambda: settled(node_factory.apps), timeout=30)
         statuses = set()
         for rid in ids:
-            at_sender = (await casa.get(f"/referrals/{rid}", headers=tokens.bearer(CASA))).json()["status"]
-            at_receiver = (await cpia.get(f"/referrals/{rid}", headers=tokens.bearer(CPIA))).json()["status"]
+            sender = (await casa.get(f"/referrals/{rid}", headers=tokens.bearer(CASA))).json()
+            receiver = (await cpia.get(f"/referrals/{rid}", headers=tokens.bearer(CPIA))).json()
+            at_sender, at_receiver = sender["status"], receiver["status"]
             assert at_sender == at_receiver, (rid, at_sender, at_receiver)
+            assert sender["open_questions"] == receiver["open_questions"], "both agree on the open questions"
             statuses.add(at_sender)
         assert len(statuses) > 1, "the referrals ended in different places"
 

@@ -16,9 +16,10 @@ from crocevia_audit.domain.entries import NOTICE_KINDS, RecordedEntry
 from crocevia_audit.domain.gaps import Gap
 from crocevia_audit.domain.nodes import NodesByName, StoredNode
 from crocevia_audit.domain.sequences import SequenceBook
+from crocevia_audit.domain.witnessing import Cosignature
 from crocevia_common.messaging.intake import Parties
 from crocevia_common.tlog.checkpoint import SignedCheckpoint
-from crocevia_common.tlog.note import VerifierKey
+from crocevia_common.tlog.note import SignatureLine, VerifierKey
 
 Name = tuple[int, int]
 
@@ -41,6 +42,7 @@ class State:
     anomalies: list[Anomaly] = field(default_factory=list)
     outbox: list[Message] = field(default_factory=list)
     keys: list[tuple[str, bytes]] = field(default_factory=list)  # (log name, public key), oldest first
+    cosignatures: dict[tuple[str, int], Cosignature] = field(default_factory=dict)  # by (witness, size)
 
 
 class FakeWork:
@@ -52,6 +54,7 @@ class FakeWork:
         self.entries = self
         self.nodes = _NodeStore(self)
         self.checkpoints = _CheckpointStore(self)
+        self.cosignatures = _CosignatureStore(self)
         self.sequences = _SequenceStore(self)
         self.gaps = _GapStore(self)
         self.anomalies = _AnomalyStore(self)
@@ -108,6 +111,16 @@ class _CheckpointStore:
     async def add(self, checkpoint: SignedCheckpoint) -> None:
         self.work._write("checkpoints")
         self.work.state.checkpoints[checkpoint.size] = checkpoint
+
+
+class _CosignatureStore:
+    def __init__(self, work: FakeWork) -> None:
+        self.work = work
+
+    async def add(self, cosignature: Cosignature) -> bool:
+        self.work._write("cosignatures")
+        key = (cosignature.witness, cosignature.size)
+        return self.work.state.cosignatures.setdefault(key, cosignature) is cosignature
 
 
 class _SequenceStore:
@@ -208,6 +221,15 @@ class FakeTrail:
         if size is None:
             return stored[max(stored)] if stored else None
         return stored.get(size)
+
+    async def cosigned_sizes(self) -> dict[str, int]:
+        sizes: dict[str, int] = {}
+        for witness, size in self.state.cosignatures:
+            sizes[witness] = max(size, sizes.get(witness, size))
+        return sizes
+
+    async def cosignature_lines(self, size: int) -> list[SignatureLine]:
+        return [c.line for (_, at), c in sorted(self.state.cosignatures.items()) if at == size]
 
     async def checkpoint_roots(self, sizes: Collection[int]) -> dict[int, bytes]:
         return {size: c.root for size, c in self.state.checkpoints.items() if size in sizes}

@@ -183,9 +183,15 @@ class FakeQueries:
     def __init__(self, uow: FakeUnitOfWork) -> None:
         self.uow = uow
 
+    def _read(self, referral: Referral) -> Referral:
+        """A copy, told whether another referral follows it (as the SQL reads say)."""
+        found = copy.deepcopy(referral)
+        found.redirected = any(r.previous_referral_id == referral.id for r in self.uow.stored.referrals.values())
+        return found
+
     async def one(self, referral_id: str) -> Referral | None:
         found = self.uow.stored.referrals.get(referral_id)
-        return copy.deepcopy(found) if found else None
+        return self._read(found) if found else None
 
     async def search(self, flt: ListFilter, limit: int, cursor: str | None) -> tuple[list[Referral], str | None]:
         def matches(r: Referral) -> bool:
@@ -198,7 +204,7 @@ class FakeQueries:
             )
 
         found = sorted(self.uow.stored.referrals.values(), key=lambda r: (r.created_at, r.id), reverse=True)
-        return [copy.deepcopy(r) for r in found if matches(r)][:limit], None
+        return [r for r in map(self._read, found) if matches(r)][:limit], None
 
     async def assignments(self, referral_id: str) -> list[Assignment]:
         return [a for a in self.uow.stored.assignments if a.referral_id == referral_id]

@@ -66,7 +66,7 @@ async def test_overdue_come_first_then_due_soon_then_on_time_then_those_in_our_h
         ("in-our-hands", "none"),
     ]
     assert found.overdue == 2
-    assert found.waiting[0].due.decide_by == NOW - timedelta(days=3) + timedelta(hours=24)
+    assert found.waiting[0].due.by == NOW - timedelta(days=3) + timedelta(hours=24)
     assert found.waiting[-1].due.target is not None, "the target is shown even when nothing is due"
 
 
@@ -81,7 +81,7 @@ async def test_a_target_in_working_days_is_not_overdue_over_the_weekend() -> Non
         w = cpia(response_targets={"routine": target})
         await arrives(w, NOW - friday)
         [waiting] = (await views.needs_us(w.reads, sunday)).waiting
-        assert (waiting.due.decide_by, waiting.due.state) == (due_at, state), counting
+        assert (waiting.due.by, waiting.due.state) == (due_at, state), counting
 
 
 async def test_a_referral_page_shows_the_routine_target_of_a_priority_without_its_own() -> None:
@@ -90,8 +90,8 @@ async def test_a_referral_page_shows_the_routine_target_of_a_priority_without_it
     detail = await views.referral_detail(w.reads, urgent, NOW)
     assert detail is not None and detail.due.target is not None
     assert detail.due.target.fallback
-    assert detail.due.decide_by == NOW - timedelta(hours=2) + timedelta(hours=120)
-    assert [a.action for a in detail.actions] == ["accept", "reject", "request-info", "provide-info"]
+    assert detail.due.by == NOW - timedelta(hours=2) + timedelta(hours=120)
+    assert [a.action for a in detail.actions] == ["accept", "reject", "request-info"], "no answer: nothing was asked"
     assert detail.counterpart == CASA and detail.redirect_targets == []
 
 
@@ -99,4 +99,4 @@ async def test_a_referral_in_a_service_without_targets_has_nothing_due() -> None
     w = cpia(response_targets={})
     await arrives(w, timedelta(days=60))
     [waiting] = (await views.needs_us(w.reads, NOW)).waiting
-    assert (waiting.due.target, waiting.due.decide_by, waiting.due.state) == (None, None, "none")
+    assert (waiting.due.target, waiting.due.by, waiting.due.state) == (None, None, "none")

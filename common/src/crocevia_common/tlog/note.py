@@ -147,6 +147,11 @@ class SignatureLine:
     def __str__(self) -> str:
         return f"{SIGNATURE_PREFIX}{self.name} {base64.b64encode(self.signature).decode()}"
 
+    @classmethod
+    def parse(cls, line: str) -> SignatureLine:
+        """The signature line ``line`` (without its newline); :class:`NoteError` if malformed."""
+        return cls(*_parse_signature_line(line))
+
 
 def split_note(note: str | bytes) -> tuple[str, list[SignatureLine]]:
     """The text of ``note`` and its signature lines, unverified; a note that is not shaped
@@ -167,7 +172,7 @@ def split_note(note: str | bytes) -> tuple[str, list[SignatureLine]]:
         raise NoteError("note has no signature lines")
     if len(signature_lines) > MAX_SIGNATURES:
         raise NoteError(f"note has more than {MAX_SIGNATURES} signatures")
-    return text, [SignatureLine(*_parse_signature_line(line)) for line in signature_lines]
+    return text, [SignatureLine.parse(line) for line in signature_lines]
 
 
 def open_note(note: str | bytes, verifiers: Mapping[str, bytes] | Iterable[VerifierKey]) -> str:

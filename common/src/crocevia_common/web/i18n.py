@@ -8,7 +8,8 @@ Strings live in ``strings.yaml``, each key with both languages side by side.
 from __future__ import annotations
 
 import functools
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,6 +29,15 @@ STRINGS_FILE = Path(__file__).parent / "strings.yaml"
 def strings() -> dict[str, dict[str, str]]:
     loaded: dict[str, dict[str, str]] = yaml.safe_load(STRINGS_FILE.read_text(encoding="utf-8"))
     return loaded
+
+
+def _local(moment: datetime | str) -> datetime:
+    """``moment`` (naive: UTC) in the agencies' local time."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(LOCAL_ZONE)
 
 
 def accepted_languages(header: str) -> list[str]:
@@ -84,12 +94,23 @@ class Translator:
         """A moment in the agencies' local time, as each language writes it."""
         if moment is None:
             return ""
-        if isinstance(moment, str):
-            moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        local = moment.astimezone(LOCAL_ZONE)
-        return local.strftime("%d/%m/%Y %H:%M" if self.lang == "it" else "%Y-%m-%d %H:%M")
+        local = _local(moment)
+        return local.strftime(f"{self._date_format} %H:%M")
+
+    def deadline(self, moment: datetime | str | None) -> str:
+        """A due time: one at local midnight (a count of working days ends with the last
+        one) reads as the end of the day before, never as midnight of a day off."""
+        if moment is None:
+            return ""
+        local = _local(moment)
+        if local.time() != dt_time():
+            return self.time(local)
+        day = (local - timedelta(days=1)).strftime(self._date_format)
+        return self("time.end-of-day", date=day)
+
+    @property
+    def _date_format(self) -> str:
+        return "%d/%m/%Y" if self.lang == "it" else "%Y-%m-%d"
 
     def duration(self, seconds: float | None) -> str:
         """A measured time: seconds, minutes or hours, whichever reads best."""

@@ -1,5 +1,5 @@
-"""Wires the audit service: settings, database, NATS, key, trail writer, checkpoints, gap
-watch, the batch consumers of ``referral.v1.>`` and ``notice.v1.>`` (one writer for
+"""Wires the audit service: settings, database, NATS, key, trail writer, checkpoints, the
+witnesses, gap watch, the batch consumers of ``referral.v1.>`` and ``notice.v1.>`` (one writer for
 both) and the HTTP routes."""
 
 from __future__ import annotations
@@ -10,14 +10,17 @@ from fastapi import FastAPI
 
 from crocevia_audit.adapters.announcements import AnnouncementReader
 from crocevia_audit.adapters.keys import load_signing_key
+from crocevia_audit.adapters.queries import IntegrityQueries
 from crocevia_audit.adapters.tables import messaging
 from crocevia_audit.adapters.unit_of_work import unit_of_work
+from crocevia_audit.adapters.witnesses import witness_caller
 from crocevia_audit.entrypoints.routes import checkpoints, indicators, integrity, trail
 from crocevia_audit.entrypoints.web import install_web
 from crocevia_audit.handlers.append import TrailWriter
 from crocevia_audit.handlers.checkpoints import Checkpointer
 from crocevia_audit.handlers.context import AuditLog
 from crocevia_audit.handlers.gaps import GapWatch
+from crocevia_audit.handlers.witnessing import Witness, Witnessing
 from crocevia_audit.settings import AuditSettings
 from crocevia_common.messaging.intake import Intake
 from crocevia_common.service import ServiceRuntime
@@ -46,6 +49,13 @@ async def start_log(rt: ServiceRuntime, settings: AuditSettings) -> AuditLog:
         wake=rt.relay.wake,
     )
     await checkpointer.sign_if_due()
+    witnessing = Witnessing(
+        uow,
+        IntegrityQueries(rt.db),
+        [Witness(witness.url, witness.cosigner) for witness in settings.witnesses],
+        witness_caller(settings.witness_timeout_seconds),
+        every_seconds=settings.witness_retry_seconds,
+    )
     gaps = GapWatch(
         uow, grace_seconds=settings.gap_grace_seconds, check_seconds=settings.gap_check_seconds, wake=rt.relay.wake
     )
@@ -55,6 +65,7 @@ async def start_log(rt: ServiceRuntime, settings: AuditSettings) -> AuditLog:
         writer,
         checkpointer,
         gaps,
+        witnessing,
         rt.directory.target_for,
         published=lambda: AnnouncementReader(rt.jetstream()),
     )
@@ -92,6 +103,7 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
         app.state.notice_consumer = consumers[NOTICE_CONSUMER]
         rt.spawn(log.checkpointer.run(), "audit-checkpoints")
         rt.spawn(log.gaps.run(), "audit-gaps")
+        rt.spawn(log.witnessing.run(), "audit-witnessing")
 
     runtime.on_start(start)
     for router in (trail.router, checkpoints.router, integrity.router, indicators.router):

@@ -3,10 +3,36 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from crocevia_common.settings import ServiceSettings
+from crocevia_common.settings import ServiceSettings, setting_from_file
+from crocevia_common.tlog.cosignature import CosignerKey, parse_cosigner_key
+from crocevia_common.tlog.note import NoteError
+from crocevia_common.tlog.policy import WitnessPolicy
+
+
+class WitnessSetting(BaseModel):
+    """A witness the audit asks to cosign its checkpoints: where it listens, and its key."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str = Field(pattern=r"^https?://[^\s]+$", max_length=500, description="its submission prefix")
+    key: str = Field(description="its verifier key, <name>+<key id>+<base64(0x04 || key)> (GET /key)")
+
+    @field_validator("key")
+    @classmethod
+    def _cosigner_key(cls, key: str) -> str:
+        try:
+            parse_cosigner_key(key)
+        except NoteError as error:
+            raise ValueError(f"not a witness key: {error.reason}") from None
+        return key
+
+    @property
+    def cosigner(self) -> CosignerKey:
+        return parse_cosigner_key(self.key)
 
 
 class AuditSettings(ServiceSettings):
@@ -37,8 +63,33 @@ class AuditSettings(ServiceSettings):
     audit_signing_key: SecretStr | None = None
     audit_signing_key_file: Path | None = None
 
+    # The witnesses each new checkpoint is sent to (JSON: [{"url": ..., "key": ...}]), how
+    # many of them a checkpoint needs to be trusted (unset: all), and how often a witness
+    # that did not cosign the latest checkpoint is asked again.
+    witnesses: list[WitnessSetting] = Field(default_factory=list)
+    witnesses_file: Path | None = None  # the same list in a JSON file, when ``witnesses`` is unset
+    witness_quorum: int | None = Field(default=None, ge=0)
+    witness_retry_seconds: float = Field(default=5.0, gt=0)
+    witness_timeout_seconds: float = Field(default=10.0, gt=0)
+
     # The export reads the trail in pages of this many rows (memory stays flat).
     export_page_size: int = Field(default=1000, ge=10, le=10000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _witnesses_from_file(cls, data: Any) -> Any:
+        return setting_from_file(data, "witnesses", "witnesses_file")
+
+    @model_validator(mode="after")
+    def _quorum_can_be_met(self) -> AuditSettings:
+        self.witness_policy()
+        return self
+
+    def witness_policy(self) -> WitnessPolicy:
+        """The k of n policy the audit's checkpoints are held to (``ValueError`` if it cannot be met)."""
+        witnesses = tuple(witness.cosigner for witness in self.witnesses)
+        quorum = len(witnesses) if self.witness_quorum is None else self.witness_quorum
+        return WitnessPolicy(witnesses, quorum)
 
     @field_validator("audit_signing_key", "audit_signing_key_file", mode="before")
     @classmethod

@@ -18,7 +18,10 @@ from crocevia_audit.adapters.trail_query import TrailFilter, TrailQueries
 from crocevia_audit.handlers import export, indicators, proofs, receipts
 from crocevia_audit.handlers.context import AuditLog
 from crocevia_audit.handlers.verify import verify_trail
-from crocevia_common.tlog.checkpoint import SignedCheckpoint
+from crocevia_audit.handlers.witnessing import cosigned_checkpoint
+from crocevia_common.tlog.checkpoint import CheckpointError, SignedCheckpoint
+from crocevia_common.tlog.cosignature import CosignerKey
+from crocevia_common.tlog.policy import open_witnessed_checkpoint
 from crocevia_common.tlog.receipt import Receipt
 
 
@@ -72,8 +75,35 @@ def export_csv(log: AuditLog, flt: TrailFilter) -> AsyncIterator[bytes]:
 
 
 async def checkpoint(log: AuditLog, size: int | None = None) -> SignedCheckpoint | None:
-    """The checkpoint signed at ``size``, or the latest."""
-    return await _integrity(log).checkpoint(size)
+    """The checkpoint signed at ``size``, or the latest; its note carries the cosignatures
+    the witnesses returned, after the log's own signature."""
+    return await cosigned_checkpoint(_integrity(log), size)
+
+
+async def witnessed(log: AuditLog) -> dict[str, Any]:
+    """The latest checkpoint held to the witness policy, and what each witness last answered."""
+    signed = await checkpoint(log)
+    policy = log.settings.witness_policy()
+    found: dict[CosignerKey, int] = {}
+    if signed is None:
+        ok, message = False, "no checkpoint yet"
+    else:
+        try:
+            found = dict(open_witnessed_checkpoint(signed.note, [log.checkpointer.verifier], policy).cosigned)
+            ok = True
+            message = f"cosigned by {len(found)} of {len(policy.witnesses)} witnesses; {policy.quorum} required"
+        except CheckpointError as exc:
+            ok, message = False, exc.reason
+    states = log.witnessing.states
+    witnesses = [
+        {
+            "key": str(key),
+            "cosigned_at": found.get(key),
+            "last_answer": states[str(key)].detail if str(key) in states else None,
+        }
+        for key in policy.witnesses
+    ]
+    return {"size": None if signed is None else signed.size, "ok": ok, "message": message, "witnesses": witnesses}
 
 
 async def inclusion(log: AuditLog, event_id: str, tree_size: int | None, party: str | None) -> dict[str, Any]:
@@ -107,12 +137,14 @@ async def anomalies(log: AuditLog, *, kind: str | None, source: str | None, limi
 
 
 async def verification(log: AuditLog) -> dict[str, Any]:
-    """The stored trail recomputed, and held to what the audit published."""
+    """The stored trail recomputed, and held to what the audit published; with the latest
+    checkpoint held to the witness policy (``witnessed``, apart: a witness cosigns a moment
+    after the log signs)."""
     published = log.published() if log.published is not None else None
     report = await verify_trail(
         _integrity(log), log.checkpointer.verifier, log.settings.export_page_size, published=published
     )
-    return report.as_dict()
+    return {**report.as_dict(), "witnessed": await witnessed(log)}
 
 
 # -- indicators ------------------------------------------------------------------------

@@ -3,29 +3,13 @@ referrals and its status, and the newest pathways."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from pydantic import BaseModel, Field
-
 from crocevia_contracts.lifecycle import Side
 from crocevia_referrals.adapters.queries import ListFilter
-from crocevia_referrals.domain.personal import Person
 from crocevia_referrals.domain.referral import DIRECTIONS
-from crocevia_referrals.views import Reads, ReferralView, view_of
+from crocevia_referrals.view_models import PathwayList, PathwayView
+from crocevia_referrals.views import Reads, view_of
 
 NEWEST_PATHWAYS, REFERRALS_OF_A_PATHWAY = 50, 200
-
-
-class PathwayView(BaseModel):
-    id: str
-    lead_agency: str
-    person: Person | None = Field(description="the person or household referred (None once erased everywhere)")
-    created_at: datetime
-    referrals: list[ReferralView] = Field(description="its referrals, the oldest first, each with its status")
-
-
-class PathwayList(BaseModel):
-    items: list[PathwayView]
 
 
 async def pathway(reads: Reads, pathway_id: str) -> PathwayView | None:

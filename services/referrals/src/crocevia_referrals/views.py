@@ -1,6 +1,6 @@
 """What the node's API and pages read, in one place: its referrals (a page of them, one with
-its history, what needs us, each with what is due by the directory's response targets) and
-the directory's services."""
+its history, what needs us and why, each with what is due by the directory's response
+targets) and the directory's services."""
 
 from __future__ import annotations
 
@@ -9,73 +9,26 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field
-
 from crocevia_common.inputs import in_calendar
 from crocevia_contracts.directory import AgencyEntry, Capacity, Domain, ServiceTarget, WorkingCalendar
-from crocevia_contracts.events import PathwayRef
 from crocevia_contracts.lifecycle import Side
 from crocevia_referrals.adapters.queries import ListFilter
 from crocevia_referrals.domain.actions import ActionNeeds, needs_of
 from crocevia_referrals.domain.caseload import Assignment
-from crocevia_referrals.domain.due import Due, due
-from crocevia_referrals.domain.personal import Person
+from crocevia_referrals.domain.due import Due, answer_due, due
+from crocevia_referrals.domain.questions import business_status
 from crocevia_referrals.domain.referral import DIRECTIONS, Referral
+from crocevia_referrals.domain.waiting import Reason, reasons
+from crocevia_referrals.view_models import (
+    AssignmentItem,
+    Erasure,
+    HistoryItem,
+    ReferralPage,
+    ReferralView,
+    WaitingFor,
+)
 
 NEEDS_US_WAITING, NEEDS_US_SENT = 200, 50
-
-
-class HistoryItem(BaseModel):
-    event: str
-    status: str
-    by_agency: str
-    by_user: str | None
-    at: datetime
-    details: dict[str, Any]
-    note: str | None
-
-
-class AssignmentItem(BaseModel):
-    assignee: str
-    previous: str | None
-    by: str
-    at: datetime
-
-
-class Erasure(BaseModel):
-    at: datetime
-    reason: str
-
-
-class ReferralView(BaseModel):
-    id: str
-    direction: str
-    sender_agency: str
-    receiver_agency: str
-    service_id: str
-    domain: str | None
-    priority: str
-    status: str
-    legal_basis: dict[str, Any]
-    person: Person | None
-    reason: str | None
-    needs: str | None
-    erased: Erasure | None
-    consent_withdrawn_at: datetime | None
-    previous_referral_id: str | None
-    pathway: PathwayRef | None = Field(default=None, description="the pathway it belongs to, and who leads it")
-    created_at: datetime
-    updated_at: datetime
-    allowed_actions: list[str]
-    warnings: list[str] = Field(default_factory=list)
-    assignee: str | None = Field(default=None, description="the staff member it is assigned to at this node")
-    history: list[HistoryItem] | None = None
-    assignments: list[AssignmentItem] | None = Field(default=None, description="who it was assigned to, here")
-
-
-class ReferralPage(BaseModel):
-    items: list[ReferralView]
-    next_cursor: str | None
 
 
 class Queries(Protocol):
@@ -113,6 +66,7 @@ def view_of(
     with_history: bool = False,
     warnings: list[str] | None = None,
     assignments: list[Assignment] | None = None,
+    waiting: Waiting | None = None,
 ) -> ReferralView:
     personal = referral.personal
     # The consent's scope and document reference travel sealed, but read as part of the basis.
@@ -135,10 +89,19 @@ def view_of(
         erased=Erasure(at=erasure.at, reason=erasure.reason) if erasure else None,
         consent_withdrawn_at=referral.consent_withdrawn_at,
         previous_referral_id=referral.previous_referral_id,
+        closed_at=referral.closed_at,
         pathway=referral.pathway,
         created_at=referral.created_at,
         updated_at=referral.updated_at,
         allowed_actions=referral.allowed_actions,
+        business_status=business_status(referral.questions),
+        open_questions={
+            referral.sender_agency if side is Side.SENDER else referral.receiver_agency: at
+            for side, at in referral.questions.items()
+        },
+        waiting=WaitingFor(reasons=waiting.reasons, due=waiting.due.by, due_state=waiting.due.state)
+        if waiting
+        else None,
         warnings=warnings or [],
         assignee=referral.assignee,
         history=history if with_history else None,
@@ -148,19 +111,27 @@ def view_of(
     )
 
 
-async def referrals(reads: Reads, flt: ListFilter, limit: int, cursor: str | None) -> ReferralPage:
-    """A page of the node's referrals, newest first; raise InvalidCursor."""
+async def referrals(reads: Reads, flt: ListFilter, limit: int, cursor: str | None, now: datetime) -> ReferralPage:
+    """A page of the node's referrals, newest first; raise InvalidCursor. Waiting for us,
+    each says why, and a page may hold fewer than ``limit`` (a decision not yet overdue at
+    the receiver leaves the page)."""
     found, next_cursor = await reads.queries.search(flt, limit, cursor)
-    return ReferralPage(items=[view_of(r) for r in found], next_cursor=next_cursor)
+    if not flt.waiting_for_us:
+        return ReferralPage(items=[view_of(r) for r in found], next_cursor=next_cursor)
+    waits = ((r, waiting_of(reads, r, now)) for r in found)
+    return ReferralPage(items=[view_of(r, waiting=w) for r, w in waits if w], next_cursor=next_cursor)
 
 
-async def referral(reads: Reads, referral_id: str, warnings: list[str] | None = None) -> ReferralView | None:
-    """One referral with its whole history."""
+async def referral(
+    reads: Reads, referral_id: str, warnings: list[str] | None = None, now: datetime | None = None
+) -> ReferralView | None:
+    """One referral with its whole history, and (given ``now``) why it waits for us."""
     found = await reads.queries.one(referral_id)
     if found is None:
         return None
     assigned = await reads.queries.assignments(referral_id)
-    return view_of(found, with_history=True, warnings=warnings, assignments=assigned)
+    waiting = waiting_of(reads, found, now) if now is not None else None
+    return view_of(found, with_history=True, warnings=warnings, assignments=assigned, waiting=waiting)
 
 
 def created_between(reads: Reads, first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:
@@ -188,23 +159,35 @@ def due_of(reads: Reads, referral: Referral, now: datetime) -> Due:
 
 @dataclass(frozen=True)
 class ReferralDetail:
-    """A referral as its page shows it: with its history, what is due, and what may be done."""
+    """A referral as its page shows it: with its history, its decision's due time, why it
+    waits for us, and what may be done."""
 
     referral: ReferralView
     due: Due
+    waiting: Waiting | None
     counterpart: str
     actions: list[ActionNeeds]
     suggested_agency: str | None
     redirect_targets: list[tuple[str, str]]
+
+    @property
+    def suggested_target(self) -> str:
+        """Where "Send again" starts: the first target at the agency the receiver suggested."""
+        at = f"{self.suggested_agency}/"
+        return next((v for v, _ in self.redirect_targets if self.suggested_agency and v.startswith(at)), "")
 
 
 async def referral_detail(reads: Reads, referral_id: str, now: datetime) -> ReferralDetail | None:
     found = await reads.queries.one(referral_id)
     if found is None:
         return None
+    waiting = waiting_of(reads, found, now)
     return ReferralDetail(
-        referral=view_of(found, with_history=True, assignments=await reads.queries.assignments(referral_id)),
+        referral=view_of(
+            found, with_history=True, waiting=waiting, assignments=await reads.queries.assignments(referral_id)
+        ),
         due=due_of(reads, found, now),
+        waiting=waiting,
         counterpart=found.counterpart,
         actions=[needs_of(action) for action in found.allowed_actions],
         suggested_agency=found.suggested_agency,
@@ -229,15 +212,41 @@ def redirect_targets(reads: Reads, referral: Referral) -> list[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class Waiting:
-    """A referral that waits for this agency, and what is due of it."""
+    """Why a referral waits for this agency, and what is due of it: the answer to a question,
+    else its decision."""
+
+    reasons: list[Reason]
+    due: Due
+
+
+def waiting_of(reads: Reads, referral: Referral, now: datetime) -> Waiting | None:
+    """Why ``referral`` waits for this agency (``waiting.reasons``), or None when it does not."""
+    decision = due_of(reads, referral, now)
+    asked = referral.question_for_us
+    overdue = decision.state == "overdue"
+    why = reasons(referral.side, referral.status, asked is not None, referral.rejection_handled, overdue)
+    if not why:
+        return None
+    if asked is None:
+        return Waiting(why, decision)
+    return Waiting(why, answer_due(decision.target, asked, referral.requested_at, now))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A referral on "Needs us", and why it waits."""
 
     referral: ReferralView
-    due: Due
+    waiting: Waiting
+
+    @property
+    def due(self) -> Due:
+        return self.waiting.due
 
 
 @dataclass(frozen=True)
 class NeedsUs:
-    waiting: list[Waiting]  # overdue first, then due soon, on time, nothing due
+    waiting: list[Entry]  # overdue first, then due soon, on time, nothing due
     sent: list[ReferralView]  # the newest this agency sent
 
     @property
@@ -249,7 +258,7 @@ async def needs_us(reads: Reads, now: datetime) -> NeedsUs:
     """What waits for this agency, the longest overdue first, and where its own referrals stand."""
     waiting, _ = await reads.queries.search(ListFilter(waiting_for_us=True), NEEDS_US_WAITING, None)
     sent, _ = await reads.queries.search(ListFilter(direction=DIRECTIONS[Side.SENDER]), NEEDS_US_SENT, None)
-    waits = [Waiting(view_of(r), due_of(reads, r, now)) for r in waiting]
+    waits = [Entry(view_of(r, waiting=w), w) for r in waiting if (w := waiting_of(reads, r, now))]
     return NeedsUs(sorted(waits, key=lambda w: w.due.order()), [view_of(r) for r in sent])
 
 

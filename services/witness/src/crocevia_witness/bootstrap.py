@@ -56,6 +56,11 @@ def create_app(settings: WitnessSettings | None = None) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    # Serving at all means its database is migrated and its key loaded (the lifespan's start).
+    @app.get("/readyz", tags=["health"], summary="Ready to cosign: database migrated, key loaded")
+    async def readyz() -> dict[str, str]:
+        return {"status": "ready"}
+
     app.include_router(http.router)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     return app

@@ -15,10 +15,12 @@ from __future__ import annotations
 import base64
 import binascii
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from crocevia_common.settings import setting_from_file
 from crocevia_common.tlog.note import NoteError, parse_verifier_key
 from crocevia_witness.adapters.tables import MAX_ORIGIN
 from crocevia_witness.domain.witnessing import TreeHead, WitnessedLog
@@ -80,9 +82,15 @@ class WitnessSettings(BaseSettings):
     # The checkpoint it cosigned last per log: SQLite or PostgreSQL.
     database_url: str = "sqlite+aiosqlite:///.data/witness.db"
     logs: list[LogSetting] = Field(default_factory=list)
+    logs_file: Path | None = None  # the same list in a JSON file, when ``logs`` is unset
     # Where `crocevia-witness serve` listens.
     host: str = "127.0.0.1"
     port: int = Field(default=8090, ge=1, le=65535)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _logs_from_file(cls, data: Any) -> Any:
+        return setting_from_file(data, "logs", "logs_file")
 
     @field_validator("logs")
     @classmethod

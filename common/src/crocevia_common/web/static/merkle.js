@@ -154,6 +154,34 @@
     return checkpoint;
   }
 
+  /* The witnesses (C2SP verifier keys <name>+<id>+<base64(0x04 || key)>) whose
+   * cosignature/v1 over a parsed checkpoint verifies; one by a witness's key that does not
+   * verify rejects the checkpoint (ProofError), lines by other keys are ignored. */
+  async function verifyCosignatures(checkpoint, witnessKeys) {
+    const cosigned = [];
+    for (const vkey of witnessKeys) {
+      const parts = vkey.trim().split("+");
+      const name = parts[0], keyData = b64decode(parts.slice(2).join("+"));
+      if (keyData[0] !== 4 || keyData.length !== 33) throw new ProofError("not a witness key: " + name);
+      const publicKey = keyData.slice(1);
+      const id = (await sha256(new TextEncoder().encode(name + "\n"), Uint8Array.of(4), publicKey)).slice(0, 4);
+      const lines = checkpoint.signatures.filter((s) => s.name === name && equal(s.sig.slice(0, 4), id));
+      if (!lines.length) continue;
+      const key = await crypto.subtle.importKey("raw", publicKey, { name: "Ed25519" }, false, ["verify"]);
+      for (const s of lines) {
+        if (s.sig.length !== 76) throw new ProofError("the cosignature by " + name + " is not a cosignature/v1");
+        const time = new DataView(s.sig.buffer, s.sig.byteOffset + 4, 8).getBigUint64(0);
+        const signed = new TextEncoder().encode("cosignature/v1\ntime " + time + "\n" + checkpoint.body);
+        if (!(await crypto.subtle.verify({ name: "Ed25519" }, key, s.sig.slice(12), signed))) {
+          throw new ProofError("the cosignature by " + name + " does not verify");
+        }
+      }
+      cosigned.push(name);
+    }
+    return cosigned;
+  }
+
   root.CroceviaMerkle = { ProofError, b64decode, b64encode, equal, sha256, leafHash, nodeHash,
-                          checkInclusion, checkConsistency, parseCheckpoint, verifyCheckpoint };
+                          checkInclusion, checkConsistency, parseCheckpoint, verifyCheckpoint,
+                          verifyCosignatures };
 })(window);

@@ -10,12 +10,19 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, select, tuple_
+from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.engine import Row
 
 from crocevia_audit.adapters.sequences import gap_of
 from crocevia_audit.adapters.stores import anomaly_of, signed_of, stored_size
-from crocevia_audit.adapters.tables import anomalies, checkpoints, log_keys, sequence_gaps, trail_entries
+from crocevia_audit.adapters.tables import (
+    anomalies,
+    checkpoints,
+    cosignatures,
+    log_keys,
+    sequence_gaps,
+    trail_entries,
+)
 from crocevia_audit.adapters.trail_query import concerning
 from crocevia_audit.adapters.tree import Name, fetch_nodes
 from crocevia_audit.domain.announcements import Anomaly
@@ -24,7 +31,7 @@ from crocevia_audit.domain.gaps import Gap
 from crocevia_audit.domain.nodes import NodesByName
 from crocevia_common.db import Database
 from crocevia_common.tlog.checkpoint import SignedCheckpoint
-from crocevia_common.tlog.note import VerifierKey
+from crocevia_common.tlog.note import SignatureLine, VerifierKey
 
 _CHUNK = 400  # values per IN (...) query
 c = trail_entries.c
@@ -87,6 +94,16 @@ class IntegrityQueries:
             rows = await self._all(select(checkpoints.c.size, checkpoints.c.root).where(checkpoints.c.size.in_(chunk)))
             found.update({int(row.size): bytes(row.root) for row in rows})
         return found
+
+    async def cosigned_sizes(self) -> dict[str, int]:
+        t = cosignatures.c
+        rows = await self._all(select(t.witness, func.max(t.size).label("size")).group_by(t.witness))
+        return {row.witness: int(row.size) for row in rows}
+
+    async def cosignature_lines(self, size: int) -> list[SignatureLine]:
+        t = cosignatures.c
+        rows = await self._all(select(t.line).where(t.size == size).order_by(t.witness))
+        return [SignatureLine.parse(row.line) for row in rows]
 
     async def earlier_keys(self, name: str, current: bytes) -> list[VerifierKey]:
         k = log_keys.c

@@ -12,10 +12,18 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crocevia_audit.adapters.sequences import gap_of
-from crocevia_audit.adapters.tables import anomalies, checkpoints, messaging, sequence_gaps, trail_entries
+from crocevia_audit.adapters.tables import (
+    anomalies,
+    checkpoints,
+    cosignatures,
+    messaging,
+    sequence_gaps,
+    trail_entries,
+)
 from crocevia_audit.domain.announcements import Anomaly
 from crocevia_audit.domain.entries import NOTICE_KINDS, RecordedEntry
 from crocevia_audit.domain.gaps import Gap
+from crocevia_audit.domain.witnessing import Cosignature
 from crocevia_common.messaging import outbox
 from crocevia_common.messaging.intake import Parties
 from crocevia_common.tlog.checkpoint import SignedCheckpoint
@@ -96,6 +104,26 @@ class CheckpointRows:
                 size=checkpoint.size, root=checkpoint.root, note=checkpoint.note, created_at=checkpoint.created_at
             )
         )
+
+
+class CosignatureRows:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, cosignature: Cosignature) -> bool:
+        """Keep ``cosignature`` unless one by that witness of that size is kept already."""
+        t = cosignatures.c
+        held = select(t.size).where(t.witness == cosignature.witness, t.size == cosignature.size)
+        if (await self.session.execute(held)).first() is not None:
+            return False
+        row = {
+            "witness": cosignature.witness,
+            "size": cosignature.size,
+            "line": str(cosignature.line),
+            "received_at": cosignature.received_at,
+        }
+        await self.session.execute(insert(cosignatures).values(**row))
+        return True
 
 
 class GapRows:

@@ -132,3 +132,14 @@ log_keys = Table(
     Column("name", String(200), nullable=False),  # the log's origin
     Column("first_used_at", UtcDateTime(), nullable=False),
 )
+
+# Added by revision 0004: the cosignature lines witnesses returned for the log's checkpoints,
+# appended to the note when it is served. A witness is named by its verifier key string.
+cosignatures = Table(
+    "cosignatures",
+    metadata,
+    Column("witness", String(300), primary_key=True),
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("line", Text, nullable=False),  # ``— <name> <base64>``, as the witness signed it
+    Column("received_at", UtcDateTime(), nullable=False),
+)

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crocevia_audit.adapters.locking import lock_trail
 from crocevia_audit.adapters.sequences import SequenceRows
-from crocevia_audit.adapters.stores import AnomalyRows, CheckpointRows, EntryRows, GapRows, OutboxRows
+from crocevia_audit.adapters.stores import AnomalyRows, CheckpointRows, CosignatureRows, EntryRows, GapRows, OutboxRows
 from crocevia_audit.adapters.tree import NodeRows
 from crocevia_common.db import Database
 
@@ -26,6 +26,7 @@ class SqlTrailWork:
         self.entries = EntryRows(session)
         self.nodes = NodeRows(session)
         self.checkpoints = CheckpointRows(session)
+        self.cosignatures = CosignatureRows(session)
         self.sequences = SequenceRows(session)
         self.gaps = GapRows(session)
         self.anomalies = AnomalyRows(session)

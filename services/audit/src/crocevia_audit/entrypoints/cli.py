@@ -3,8 +3,12 @@
     crocevia-audit verify trail.jsonl --checkpoint checkpoint.txt --key <vkey or file>
     crocevia-audit consistency old-checkpoint.txt new-checkpoint.txt [--url URL] [--key ...]
     crocevia-audit consistency old-checkpoint.txt latest --url URL
+    crocevia-audit checkpoint --url URL --witness <witness vkey or file> [--quorum K] [--save FILE]
     crocevia-audit receipt verify receipt.json --key <vkey or file> [--witness <vkey> ... --quorum K]
 
+Given ``--witness`` keys (one each, or files of keys one a line), every checkpoint read must
+also be cosigned by ``--quorum`` of them (default: all): a checkpoint its log signed but
+too few witnesses cosigned, or with a cosignature that does not verify, fails.
 ``verify`` and ``receipt verify`` work offline. ``consistency`` asks the service for the proof (and for the
 checkpoint when ``latest``), and checks it against checkpoints it verifies itself.
 Exit status: 0 when everything checks, 1 when something does not, 2 on bad usage.
@@ -30,7 +34,7 @@ from crocevia_audit.handlers.offline import (
 )
 from crocevia_common.tlog.checkpoint import Checkpoint, CheckpointError, open_checkpoint
 from crocevia_common.tlog.note import NoteError, VerifierKey, parse_verifier_key
-from crocevia_common.tlog.policy import WitnessPolicy
+from crocevia_common.tlog.policy import WitnessPolicy, open_witnessed_checkpoint
 from crocevia_common.tlog.receipt import ReceiptError, read_receipt, verify_receipt
 
 
@@ -51,14 +55,39 @@ def read_key(text_or_path: str) -> VerifierKey:
     return parse_verifier_key(text.strip())
 
 
-def read_checkpoint(path: Path, key: VerifierKey) -> Checkpoint:
-    return open_checkpoint(path.read_bytes(), [key], origin=key.name)
+def read_policy(witnesses: list[str], quorum: int | None) -> WitnessPolicy | None:
+    """The k of n policy of ``--witness`` keys (inline or files of keys one a line), or None."""
+    keys: list[str] = []
+    for given in witnesses:
+        path = Path(given)
+        keys += path.read_text().split() if "+" not in given and path.exists() else [given]
+    if not keys:
+        return None
+    try:
+        return WitnessPolicy.from_keys(keys, len(keys) if quorum is None else quorum)
+    except ValueError as exc:
+        raise ExportError(f"bad witness policy: {exc}") from None
 
 
-def verify(export: Path, checkpoint: Path, key_text: str) -> Finding:
+def open_trusted(note: str | bytes, key: VerifierKey, policy: WitnessPolicy | None) -> Checkpoint:
+    """The checkpoint in ``note`` once the log's key signed it and, with a policy, enough
+    of its witnesses cosigned it."""
+    if policy is None:
+        return open_checkpoint(note, [key], origin=key.name)
+    return open_witnessed_checkpoint(note, [key], policy, origin=key.name).checkpoint
+
+
+def read_checkpoint(path: Path, key: VerifierKey, policy: WitnessPolicy | None = None) -> Checkpoint:
+    try:
+        return open_trusted(path.read_bytes(), key, policy)
+    except CheckpointError as exc:
+        raise CheckpointError(f"{path}: {exc.reason}") from None
+
+
+def verify(export: Path, checkpoint: Path, key_text: str, policy: WitnessPolicy | None = None) -> Finding:
     """Recompute a whole-trail export offline against ``checkpoint``."""
     key = read_key(key_text)
-    trusted = read_checkpoint(checkpoint, key)
+    trusted = read_checkpoint(checkpoint, key, policy)
     with export.open("rb") as lines:
         return verify_export(lines, trusted, key)
 
@@ -71,10 +100,12 @@ def is_complete(export: Path) -> bool:
             return True  # let verify() say what is wrong with it
 
 
-async def verify_filtered(export: Path, checkpoint: Path, key_text: str, client: httpx.AsyncClient) -> Finding:
+async def verify_filtered(
+    export: Path, checkpoint: Path, key_text: str, client: httpx.AsyncClient, policy: WitnessPolicy | None = None
+) -> Finding:
     """Check each entry of a filtered export with an inclusion proof from the service."""
     key = read_key(key_text)
-    trusted = read_checkpoint(checkpoint, key)
+    trusted = read_checkpoint(checkpoint, key, policy)
 
     async def proof_of(event_id: str, tree_size: int) -> list[str]:
         answer = await client.get("/proofs/inclusion", params={"event_id": event_id, "tree_size": tree_size})
@@ -86,22 +117,52 @@ async def verify_filtered(export: Path, checkpoint: Path, key_text: str, client:
         return await verify_filtered_export(lines, trusted, key, proof_of)
 
 
-async def consistency(old_path: Path, new: str, client: httpx.AsyncClient, key_text: str | None) -> Finding:
-    """Fetch the proof that ``new`` (a checkpoint file, or ``latest``) extends ``old``."""
+async def log_key(client: httpx.AsyncClient, key_text: str | None) -> VerifierKey:
+    """The log's key as given, else as the service gives it (said on standard error)."""
     if key_text:
-        key = read_key(key_text)
-    else:
-        answer = await client.get("/checkpoint/key")
-        answer.raise_for_status()
-        key = parse_verifier_key(answer.text.strip())
-        print(f"note: trusting the key the service gave: {key}", file=sys.stderr)
-    old = read_checkpoint(old_path, key)
+        return read_key(key_text)
+    answer = await client.get("/checkpoint/key")
+    answer.raise_for_status()
+    key = parse_verifier_key(answer.text.strip())
+    print(f"note: trusting the key the service gave: {key}", file=sys.stderr)
+    return key
+
+
+async def latest_checkpoint(
+    client: httpx.AsyncClient, key: VerifierKey, policy: WitnessPolicy | None
+) -> tuple[str, Checkpoint]:
+    """The service's latest checkpoint (the note as served, and what it says), held to the
+    key and the policy."""
+    answer = await client.get("/checkpoint")
+    answer.raise_for_status()
+    try:
+        return answer.text, open_trusted(answer.text, key, policy)
+    except CheckpointError as exc:
+        raise CheckpointError(f"the latest checkpoint: {exc.reason}") from None
+
+
+async def check_latest(
+    client: httpx.AsyncClient, key_text: str | None, policy: WitnessPolicy | None
+) -> tuple[str, Finding]:
+    """The service's latest checkpoint, and whether it is signed by the log and meets the policy."""
+    key = await log_key(client, key_text)
+    note, checkpoint = await latest_checkpoint(client, key, policy)
+    said = f"the checkpoint of size {checkpoint.size} of {checkpoint.origin} is signed by its log"
+    if policy is not None:
+        said += f" and cosigned by at least {policy.quorum} of its {len(policy.witnesses)} witnesses"
+    return note, Finding(True, said)
+
+
+async def consistency(
+    old_path: Path, new: str, client: httpx.AsyncClient, key_text: str | None, policy: WitnessPolicy | None = None
+) -> Finding:
+    """Fetch the proof that ``new`` (a checkpoint file, or ``latest``) extends ``old``."""
+    key = await log_key(client, key_text)
+    old = read_checkpoint(old_path, key, policy)
     if new == "latest":
-        answer = await client.get("/checkpoint")
-        answer.raise_for_status()
-        newer = open_checkpoint(answer.text, [key], origin=key.name)
+        _, newer = await latest_checkpoint(client, key, policy)
     else:
-        newer = read_checkpoint(Path(new), key)
+        newer = read_checkpoint(Path(new), key, policy)
     if newer.size < old.size:
         return Finding(False, f"the newer checkpoint ({newer.size}) is smaller than the older ({old.size})")
     if old.size == 0 or old.size == newer.size:
@@ -126,19 +187,26 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("new", help="the newer signed checkpoint file, or 'latest'")
     c.add_argument("--url", default=None, help="the audit service (default: $CROCEVIA_AUDIT_URL or .data/network.json)")
     c.add_argument("--key", default=None, help="the log's verifier key or a file; default: ask the service")
+    k = commands.add_parser("checkpoint", help="check the service's latest checkpoint against the witness policy")
+    k.add_argument("--url", default=None, help="the audit service (default: $CROCEVIA_AUDIT_URL or .data/network.json)")
+    k.add_argument("--key", default=None, help="the log's verifier key or a file; default: ask the service")
+    k.add_argument("--save", type=Path, default=None, help="write the checkpoint (with its cosignatures) here")
     r = commands.add_parser("receipt", help="check a referral's receipt offline")
     r.add_argument("action", choices=["verify"])
     r.add_argument("receipt", type=Path, help="the receipt's JSON (GET /referrals/{id}/receipt?format=json)")
     r.add_argument("--key", required=True, help="the log's verifier key, or a file holding it (GET /checkpoint/key)")
-    r.add_argument("--witness", action="append", default=[], help="a witness's verifier key (repeat for each)")
-    r.add_argument("--quorum", type=int, default=None, help="how many witnesses must have cosigned (default: all)")
+    for command in (v, c, k, r):
+        command.add_argument(
+            "--witness", action="append", default=[], help="a witness's verifier key, or a file of them (repeatable)"
+        )
+        command.add_argument("--quorum", type=int, default=None, help="how many witnesses must cosign (default: all)")
     return top
 
 
-def verify_receipt_file(path: Path, key_text: str, witnesses: list[str], quorum: int | None) -> Finding:
+def verify_receipt_file(path: Path, key_text: str, policy: WitnessPolicy | None) -> Finding:
     """Check a receipt offline against the log's key and a k of n witness policy."""
-    policy = WitnessPolicy.from_keys(witnesses, len(witnesses) if quorum is None else quorum)
     receipt = read_receipt(path.read_bytes())
+    policy = policy or WitnessPolicy((), 0)
     try:
         checkpoint = verify_receipt(receipt, read_key(key_text), policy)
     except ReceiptError as exc:
@@ -152,26 +220,37 @@ def _client(url: str | None, token: str | None = None) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=url or default_url(), timeout=30, headers=headers)
 
 
-async def _consistency(args: argparse.Namespace) -> Finding:
+async def _consistency(args: argparse.Namespace, policy: WitnessPolicy | None) -> Finding:
     async with _client(args.url) as client:
-        return await consistency(args.old, args.new, client, args.key)
+        return await consistency(args.old, args.new, client, args.key, policy)
 
 
-async def _verify_filtered(args: argparse.Namespace) -> Finding:
+async def _check_latest(args: argparse.Namespace, policy: WitnessPolicy | None) -> Finding:
+    async with _client(args.url) as client:
+        note, finding = await check_latest(client, args.key, policy)
+    if args.save is not None:
+        args.save.write_text(note)
+    return finding
+
+
+async def _verify_filtered(args: argparse.Namespace, policy: WitnessPolicy | None) -> Finding:
     async with _client(args.url, args.token) as client:
-        return await verify_filtered(args.export, args.checkpoint, args.key, client)
+        return await verify_filtered(args.export, args.checkpoint, args.key, client, policy)
 
 
 def run(args: argparse.Namespace) -> Finding:
+    policy = read_policy(args.witness, args.quorum)
     if args.command == "receipt":
-        return verify_receipt_file(args.receipt, args.key, args.witness, args.quorum)
+        return verify_receipt_file(args.receipt, args.key, policy)
     if args.command == "consistency":
-        return asyncio.run(_consistency(args))
+        return asyncio.run(_consistency(args, policy))
+    if args.command == "checkpoint":
+        return asyncio.run(_check_latest(args, policy))
     if is_complete(args.export):
-        return verify(args.export, args.checkpoint, args.key)
+        return verify(args.export, args.checkpoint, args.key, policy)
     if not args.url:
         raise ExportError("a filtered export is checked entry by entry with inclusion proofs: give --url")
-    return asyncio.run(_verify_filtered(args))
+    return asyncio.run(_verify_filtered(args, policy))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,7 @@ from crocevia_audit.handlers.append import TrailWriter
 from crocevia_audit.handlers.checkpoints import Checkpointer
 from crocevia_audit.handlers.gaps import GapWatch
 from crocevia_audit.handlers.published import PublishedFacts
+from crocevia_audit.handlers.witnessing import Witnessing
 from crocevia_audit.settings import AuditSettings
 from crocevia_common.db import Database
 
@@ -21,6 +22,7 @@ class AuditLog:
     writer: TrailWriter
     checkpointer: Checkpointer
     gaps: GapWatch
+    witnessing: Witnessing
     targets: TargetOf  # the response target a referral is held to, from the directory
     # What the audit has published on its stream AUDIT, read back (None: not compared).
     published: Callable[[], PublishedFacts] | None = None

@@ -19,9 +19,10 @@ from crocevia_audit.domain.entries import RecordedEntry
 from crocevia_audit.domain.gaps import Gap
 from crocevia_audit.domain.nodes import NodeReader, StoredNode, names_read_by
 from crocevia_audit.domain.sequences import SequenceBook
+from crocevia_audit.domain.witnessing import Cosignature
 from crocevia_common.messaging.intake import Parties
 from crocevia_common.tlog.checkpoint import SignedCheckpoint
-from crocevia_common.tlog.note import VerifierKey
+from crocevia_common.tlog.note import SignatureLine, VerifierKey
 
 T = TypeVar("T")
 Name = tuple[int, int]  # (level, index) of a stored perfect subtree
@@ -58,6 +59,12 @@ class Checkpoints(Protocol):
     async def latest(self) -> SignedCheckpoint | None: ...
 
     async def add(self, checkpoint: SignedCheckpoint) -> None: ...
+
+
+class Cosignatures(Protocol):
+    async def add(self, cosignature: Cosignature) -> bool:
+        """Keep a witness's cosignature; False when one of that size is kept already."""
+        ...
 
 
 class Sequences(Protocol):
@@ -97,6 +104,8 @@ class TrailWork(Protocol):
     @property
     def checkpoints(self) -> Checkpoints: ...
     @property
+    def cosignatures(self) -> Cosignatures: ...
+    @property
     def sequences(self) -> Sequences: ...
     @property
     def gaps(self) -> Gaps: ...
@@ -133,6 +142,14 @@ class IntegrityReads(Protocol):
         ...
 
     async def checkpoint_roots(self, sizes: Collection[int]) -> dict[int, bytes]: ...
+
+    async def cosigned_sizes(self) -> dict[str, int]:
+        """The size of the latest checkpoint each witness cosigned here, by its verifier key."""
+        ...
+
+    async def cosignature_lines(self, size: int) -> list[SignatureLine]:
+        """The cosignature lines kept for the checkpoint of ``size``."""
+        ...
 
     async def earlier_keys(self, name: str, current: bytes) -> list[VerifierKey]:
         """The other public keys the log named ``name`` signed with, oldest first."""

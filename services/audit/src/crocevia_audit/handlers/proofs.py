@@ -8,6 +8,7 @@ from typing import Any
 from crocevia_audit.domain.frontier import root_from_nodes
 from crocevia_audit.domain.proofs import consistency_proof, inclusion_proof
 from crocevia_audit.handlers.ports import IntegrityReads, compute_with_nodes
+from crocevia_audit.handlers.witnessing import cosigned_checkpoint
 
 
 class ProofRefused(Exception):
@@ -47,7 +48,7 @@ async def inclusion(reads: IntegrityReads, event_id: str, tree_size: int | None,
     proof, root = await compute_with_nodes(
         reads.nodes, lambda nodes: (inclusion_proof(index, size, nodes), root_from_nodes(size, nodes))
     )
-    signed = await reads.checkpoint(size)
+    signed = await cosigned_checkpoint(reads, size)
     return {
         "event_id": event_id,
         "leaf_index": index,

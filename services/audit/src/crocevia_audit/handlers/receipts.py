@@ -7,6 +7,7 @@ import json
 
 from crocevia_audit.handlers.ports import IntegrityReads
 from crocevia_audit.handlers.proofs import ProofRefused, inclusion
+from crocevia_audit.handlers.witnessing import cosigned_checkpoint
 from crocevia_common.tlog.receipt import EVENTS, Receipt, ReceiptEvent
 
 
@@ -18,7 +19,7 @@ async def make_receipt(
     signed checkpoint (a received event not yet under one is left out)."""
     if "requested" not in event_ids:
         raise ProofRefused(404, "referral-not-found", f"no requested event of referral {referral_id} in the trail")
-    latest = await reads.checkpoint()
+    latest = await cosigned_checkpoint(reads)
     events: list[ReceiptEvent] = []
     for name in EVENTS:
         event_id = event_ids.get(name)

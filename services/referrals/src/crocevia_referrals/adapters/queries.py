@@ -6,16 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.engine import RowMapping
 
 from crocevia_common import inputs
 from crocevia_common.db import Database
 from crocevia_contracts.lifecycle import OPEN, Side, Status
-from crocevia_referrals.adapters.repository import SqlReferrals, referral_of, requested_at
+from crocevia_referrals.adapters.repository import SqlReferrals, reads, redirected, referral_of
 from crocevia_referrals.adapters.tables import assignments, referrals
 from crocevia_referrals.domain.caseload import Assignment
-from crocevia_referrals.domain.referral import DIRECTIONS, WAITING_FOR_US, Referral
+from crocevia_referrals.domain.referral import DIRECTIONS, Referral
+from crocevia_referrals.domain.waiting import CHASED, WORK
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,21 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise inputs.InvalidCursor("not a cursor of this listing") from None
 
 
+def may_wait() -> ColumnElement[bool]:
+    """``waiting.may_wait`` in SQL: what may wait for this agency before due times are known."""
+    c = referrals.c
+    on = {side: c.direction == DIRECTIONS[side] for side in Side}
+    asked = {Side.SENDER: c.question_to_sender_at, Side.RECEIVER: c.question_to_receiver_at}
+    chased = [s.value for s in CHASED]
+    candidates = or_(
+        *(and_(on[side], asked[side].is_not(None)) for side in Side),
+        *(and_(on[side], c.status.in_([s.value for s in WORK[side]])) for side in Side),
+        and_(on[Side.SENDER], c.status.in_(chased)),
+    )
+    handled = or_(redirected(), c.closed_at.is_not(None))  # ``Referral.rejection_handled``
+    return and_(candidates, or_(c.status != Status.REJECTED.value, ~handled))
+
+
 class SqlReads:
     """Reads in their own session; nothing is locked."""
 
@@ -73,7 +89,7 @@ class SqlReads:
         """Referrals newest first (without their history), one page, and the cursor of the
         next page (None at the end); raise InvalidCursor for a cursor this node did not give."""
         c = referrals.c
-        query = select(referrals, requested_at())
+        query = reads()
         if flt.direction:
             query = query.where(c.direction == flt.direction)
         if flt.statuses:
@@ -85,8 +101,7 @@ class SqlReads:
         if flt.priority:
             query = query.where(c.priority == flt.priority)
         if flt.waiting_for_us:
-            waiting = [(DIRECTIONS[side], [s.value for s in statuses]) for side, statuses in WAITING_FOR_US.items()]
-            query = query.where(or_(*(and_(c.direction == d, c.status.in_(s)) for d, s in waiting)))
+            query = query.where(may_wait())
         if flt.assignee:
             query = query.where(c.assignee == flt.assignee)
         for word in flt.person_words:

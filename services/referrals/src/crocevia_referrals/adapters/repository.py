@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, insert, select, update
+from sqlalchemy import ColumnElement, exists, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,8 +27,20 @@ def requested_at() -> ColumnElement[Any]:
     return query.scalar_subquery().label("requested_at")
 
 
+def redirected() -> ColumnElement[Any]:
+    """Whether each referral was sent again: another referral of this node follows it."""
+    later = referrals.alias("later")
+    return exists().where(later.c.previous_referral_id == referrals.c.id).label("redirected")
+
+
+def reads() -> Any:
+    """A referral's row with what ``referral_of`` needs besides its columns."""
+    return select(referrals, requested_at(), redirected())
+
+
 def referral_of(row: RowMapping, entries: list[HistoryEntry] | None = None) -> Referral:
-    """The referral of a ``referrals`` row read with ``requested_at()``."""
+    """The referral of a ``referrals`` row read with ``reads()``."""
+    questions = {Side.SENDER: row["question_to_sender_at"], Side.RECEIVER: row["question_to_receiver_at"]}
     return Referral(
         id=row["id"],
         side=SIDES[row["direction"]],
@@ -52,6 +64,9 @@ def referral_of(row: RowMapping, entries: list[HistoryEntry] | None = None) -> R
         their_step=row["their_step"],
         assignee=row["assignee"],
         history=entries or [],
+        questions={side: at for side, at in questions.items() if at is not None},
+        redirected=bool(row["redirected"]),
+        closed_at=row["closed_at"],
     )
 
 
@@ -81,6 +96,9 @@ def _state(referral: Referral) -> dict[str, Any]:
         "our_step": referral.our_step,
         "their_step": referral.their_step,
         "updated_at": referral.updated_at,
+        "question_to_sender_at": referral.questions.get(Side.SENDER),
+        "question_to_receiver_at": referral.questions.get(Side.RECEIVER),
+        "closed_at": referral.closed_at,
     }
 
 
@@ -92,7 +110,7 @@ class SqlReferrals:
         self.locking = locking
 
     async def get(self, referral_id: str) -> Referral | None:
-        query = select(referrals, requested_at()).where(referrals.c.id == referral_id)
+        query = reads().where(referrals.c.id == referral_id)
         # PostgreSQL: two steps on one referral are decided one after the other (SQLite
         # writers queue on the database's write lock instead).
         found = (await self.session.execute(query.with_for_update(of=referrals) if self.locking else query)).mappings()
@@ -106,7 +124,7 @@ class SqlReferrals:
     async def open_sent(self, to_agency: str, service_id: str) -> list[Referral]:
         """The open referrals this agency sent to ``to_agency``'s ``service_id``, without history."""
         c = referrals.c
-        query = select(referrals, requested_at()).where(
+        query = reads().where(
             c.direction == DIRECTIONS[Side.SENDER],
             c.receiver_agency == to_agency,
             c.service_id == service_id,

@@ -49,11 +49,18 @@ referrals = Table(
     Column("assignee", String(200), nullable=True),
     # The person's names, birth date and contacts folded for search; NULL once erased.
     Column("person_search", Text, nullable=True),
+    # Its business status: when the oldest question each side has not answered was asked
+    # (NULL: none waits for that side's answer).
+    Column("question_to_sender_at", UtcDateTime(), nullable=True),
+    Column("question_to_receiver_at", UtcDateTime(), nullable=True),
+    # The sender closed the rejection without sending it again (its to-do list only).
+    Column("closed_at", UtcDateTime(), nullable=True),
     # The household pathway it belongs to, and the agency that leads it.
     Column("pathway_id", String(64), nullable=True),
     Column("pathway_lead", String(64), nullable=True),
     Index("ix_referrals_direction_status", "direction", "status"),
     Index("ix_referrals_assignee", "assignee"),
+    Index("ix_referrals_previous_referral_id", "previous_referral_id"),
     Index("ix_referrals_pathway_id", "pathway_id"),
 )
 

@@ -3,6 +3,7 @@ code from a fixed list, the text of a question or an answer, another agency to s
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,3 +72,12 @@ def public_fields(action: ActionInput) -> dict[str, Any]:
     if needs.note_required and not action.note:
         raise Invalid("missing-note", f"{action.name} needs the text of the question or answer", "note")
     return public
+
+
+def check_suggestion(agency: str, parties: Collection[str], known_agencies: Collection[str]) -> None:
+    """Raise Invalid unless ``agency`` is in the directory (``known_agencies``) and is not
+    one of the referral's ``parties``."""
+    if agency in parties:
+        raise Invalid("not-another-agency", "suggest an agency other than the two of this referral", "suggested_agency")
+    if agency not in known_agencies:
+        raise Invalid("unknown-agency", f"no agency {agency!r} in the directory", "suggested_agency")

@@ -1,10 +1,11 @@
 """A referral as this node sees it: the one place of every rule about it.
 
 Its side (sender or receiver) and counterpart, the actions allowed now (the contracts'
-lifecycle) and what each needs, the agency a rejection suggests and where the referral may
-be sent again, the other node's events applied in step order, and erasure. It collects the
-events this node must publish (``outbox``) with its history; a repository loads and saves
-it, and the handler that changed it hands ``outbox`` to the node's outbox.
+lifecycle; an answer only to a question asked of it) and what each needs, its open
+questions, the agency a rejection suggests (``rejection`` sends it again or closes it), the
+other node's events applied in step order, and erasure. It collects the events this node
+must publish (``outbox``) with its history; a repository loads and saves it, and the
+handler that changed it hands ``outbox`` to the node's outbox.
 """
 
 from __future__ import annotations
@@ -18,19 +19,17 @@ from crocevia_contracts import EVENT_MODELS, EventName, LegalBasis, Priority, ne
 from crocevia_contracts.directory import Service
 from crocevia_contracts.events import PathwayRef, Requested
 from crocevia_contracts.lifecycle import Side, Status, TransitionRefused, allowed_actions, decide, settle
-from crocevia_referrals.domain.actions import STAFF_ACTIONS, ActionInput, public_fields
+from crocevia_referrals.domain.actions import STAFF_ACTIONS, ActionInput, check_suggestion, public_fields
 from crocevia_referrals.domain.codes import UNDELIVERABLE
-from crocevia_referrals.domain.errors import Invalid, NotFound, OutOfOrder, Refused
+from crocevia_referrals.domain.errors import OutOfOrder, Refused
 from crocevia_referrals.domain.events import Erasure, HistoryEntry, Incoming, Outgoing
 from crocevia_referrals.domain.personal import PersonalPart, read_personal
+from crocevia_referrals.domain.questions import open_questions
 from crocevia_referrals.domain.sending import ReferralRequest
+from crocevia_referrals.domain.waiting import may_wait
 
-# What waits for an agency: incoming referrals to decide or carry out; nothing it sent.
-WAITING_FOR_US: dict[Side, tuple[Status, ...]] = {
-    Side.RECEIVER: (Status.RECEIVED, Status.ACCEPTED, Status.IN_PROGRESS, Status.ON_HOLD),
-    Side.SENDER: (),
-}
 DIRECTIONS = {Side.SENDER: "outgoing", Side.RECEIVER: "incoming"}
+ANSWER = "provide-info"  # only while a question waits for this side
 
 
 @dataclass
@@ -59,6 +58,9 @@ class Referral:
     history: list[HistoryEntry] = field(default_factory=list)
     outbox: list[Outgoing] = field(default_factory=list)
     notes_erased: bool = False
+    questions: dict[Side, datetime] = field(default_factory=dict)  # ``open_questions``
+    redirected: bool = False  # sent again, to another agency
+    closed_at: datetime | None = None  # the sender closed the rejection without sending it again
 
     # -- what it is ---------------------------------------------------------------------
 
@@ -76,11 +78,23 @@ class Referral:
 
     @property
     def allowed_actions(self) -> list[str]:
-        return allowed_actions(self.status, self.side)
+        """The lifecycle's actions for this side now; an answer only to a question asked of it."""
+        return [a for a in allowed_actions(self.status, self.side) if a != ANSWER or self.question_for_us]
+
+    @property
+    def question_for_us(self) -> datetime | None:
+        """When the oldest question this agency has not answered was asked."""
+        return self.questions.get(self.side)
+
+    @property
+    def rejection_handled(self) -> bool:
+        """The sender sent it again, or closed it: a rejection that waits no more."""
+        return self.redirected or self.closed_at is not None
 
     @property
     def waits_for_us(self) -> bool:
-        return self.status in WAITING_FOR_US[self.side]
+        """Whether it may wait for this agency (``waiting.reasons`` says why, with its due time)."""
+        return may_wait(self.side, self.status, self.question_for_us is not None, self.rejection_handled)
 
     @property
     def suggested_agency(self) -> str | None:
@@ -170,47 +184,20 @@ class Referral:
         TransitionRefused for an action the lifecycle does not allow now."""
         public = public_fields(action)
         if action.suggested_agency:
-            self._check_suggestion(action.suggested_agency, known_agencies)
+            check_suggestion(action.suggested_agency, (self.sender_agency, self.receiver_agency), known_agencies)
         if action.name not in STAFF_ACTIONS:
             raise TransitionRefused(action.name, self.status, self.allowed_actions, f"unknown action {action.name!r}")
-        step = decide(action.name, self.status, self.side)
+        try:
+            step = decide(action.name, self.status, self.side)
+        except TransitionRefused as exc:  # told with the actions allowed to this referral now
+            raise TransitionRefused(action.name, self.status, self.allowed_actions, exc.reason) from None
+        if action.name not in self.allowed_actions:
+            raise TransitionRefused(action.name, self.status, self.allowed_actions, "no question waits for our answer")
         self.status = step.target(self.status)
         if step.event is EventName.CONSENT_WITHDRAWN:
             self.consent_withdrawn_at = at
         self.updated_at = at
         self._emit(step.event, at, fields=public, details=dict(public), note=action.note, by=by)
-
-    def _check_suggestion(self, agency: str, known_agencies: Collection[str]) -> None:
-        if agency in (self.sender_agency, self.receiver_agency):
-            detail = "suggest an agency other than the two of this referral"
-            raise Invalid("not-another-agency", detail, "suggested_agency")
-        if agency not in known_agencies:
-            raise Invalid("unknown-agency", f"no agency {agency!r} in the directory", "suggested_agency")
-
-    def redirect(self, to_agency: str | None, service_id: str, priority: Priority | None = None) -> ReferralRequest:
-        """The same person on the same basis and pathway, to ``to_agency`` (by default the one
-        the receiver suggested), linked to this referral; raise Invalid when it may not go again."""
-        if self.side is not Side.SENDER:
-            raise NotFound(self.id)
-        if self.status is not Status.REJECTED:
-            detail = f"only a rejected referral can be redirected; this one is {self.status.value}"
-            raise Invalid("not-rejected", detail)
-        if self.personal is None:
-            raise Invalid("erased", "the personal details of this referral were erased")
-        target = to_agency or self.suggested_agency
-        if not target:
-            raise Invalid("no-target", "the receiver suggested no agency: name to_agency", "to_agency")
-        if target == self.receiver_agency:
-            raise Invalid("not-another-agency", f"{target} rejected this referral: choose another agency", "to_agency")
-        return ReferralRequest(
-            to_agency=target,
-            service_id=service_id,
-            priority=priority or self.priority,
-            legal_basis=self.legal_basis,
-            personal=self.personal,
-            previous_referral_id=self.id,
-            pathway=self.pathway,
-        )
 
     # -- what the other agency does -------------------------------------------------------
 
@@ -303,3 +290,4 @@ class Referral:
         self.history.append(
             HistoryEntry(event_id, event.value, by_agency, self.status.value, at, by, details or {}, note)
         )
+        self.questions = open_questions(self.history, self.sender_agency, self.status)

@@ -3,13 +3,15 @@ refusal reads as a problem."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import Request
 
 from crocevia_common.problems import Problem
 from crocevia_contracts.lifecycle import TransitionRefused
-from crocevia_referrals.domain.errors import Invalid
+from crocevia_referrals.domain.errors import Invalid, NotFound
 from crocevia_referrals.handlers.ports import Node
 from crocevia_referrals.views import Reads
 
@@ -46,3 +48,16 @@ def refused(exc: TransitionRefused) -> Problem:
         current_status=exc.current.value,
         allowed_actions=exc.allowed,
     )
+
+
+@contextmanager
+def answered_as_problems(referral_id: str) -> Iterator[None]:
+    """A use case's refusal about ``referral_id``, raised inside, as the API's problem."""
+    try:
+        yield
+    except NotFound:
+        raise not_found(referral_id) from None
+    except TransitionRefused as exc:
+        raise refused(exc) from None
+    except Invalid as exc:
+        raise invalid(exc) from None

@@ -12,11 +12,10 @@ from crocevia_common.auth import Principal, Role, require
 from crocevia_common.inputs import SHORT_TEXT, AgencyText, IdText
 from crocevia_common.problems import Problem
 from crocevia_contracts.directory import Capacity, Domain
-from crocevia_contracts.lifecycle import TransitionRefused
 from crocevia_referrals import pathway_views, views
 from crocevia_referrals.domain.actions import STAFF_ACTIONS
 from crocevia_referrals.domain.errors import Forbidden, Invalid, NotFound
-from crocevia_referrals.entrypoints.deps import invalid, node_of, not_found, reads_of, refused
+from crocevia_referrals.entrypoints.deps import answered_as_problems, invalid, node_of, not_found, reads_of
 from crocevia_referrals.entrypoints.schemas import (
     ActionBody,
     AssignBody,
@@ -28,9 +27,8 @@ from crocevia_referrals.entrypoints.schemas import (
 from crocevia_referrals.handlers.acting import act
 from crocevia_referrals.handlers.caseload import assign
 from crocevia_referrals.handlers.pathways import open_pathway
-from crocevia_referrals.handlers.sending import Idempotency, Sent, redirect, send_referral
-from crocevia_referrals.pathway_views import PathwayList, PathwayView
-from crocevia_referrals.views import ReferralPage, ReferralView
+from crocevia_referrals.handlers.sending import Idempotency, Sent, close_rejection, redirect, send_referral
+from crocevia_referrals.view_models import PathwayList, PathwayView, ReferralPage, ReferralView
 
 router = APIRouter()
 Staff = Annotated[Principal, Depends(require(Role.OPERATOR, Role.SUPERVISOR, Role.SYSTEM))]
@@ -91,7 +89,7 @@ async def list_referrals(
     except ValueError as exc:
         raise Problem(422, "invalid-dates", "Invalid dates", str(exc)) from None
     try:
-        return await views.referrals(reads, flt, search.limit, search.cursor)
+        return await views.referrals(reads, flt, search.limit, search.cursor, node_of(request).clock())
     except (ValueError, TypeError):
         raise Problem(400, "invalid-cursor", "Invalid cursor", "use the next_cursor of a previous page") from None
 
@@ -104,7 +102,7 @@ async def list_referrals(
 )
 async def get_referral(referral_id: IdText, principal: Staff, request: Request) -> ReferralView:
     _own_agency(request, principal, referral_id)
-    found = await views.referral(reads_of(request), referral_id)
+    found = await views.referral(reads_of(request), referral_id, now=node_of(request).clock())
     if found is None:
         raise not_found(referral_id)
     return found
@@ -121,12 +119,8 @@ async def redirect_referral(
     referral_id: IdText, body: RedirectBody, principal: Actor, request: Request
 ) -> JSONResponse:
     _own_agency(request, principal, referral_id)
-    try:
+    with answered_as_problems(referral_id):
         sent = await redirect(node_of(request), principal, referral_id, body.to_agency, body.service_id, body.priority)
-    except NotFound:
-        raise not_found(referral_id) from None
-    except Invalid as exc:
-        raise invalid(exc) from None
     return await _created(request, sent)
 
 
@@ -152,6 +146,19 @@ async def assign_referral(referral_id: IdText, body: AssignBody, principal: Assi
 
 
 @router.post(
+    "/referrals/{referral_id}/close",
+    response_model=ReferralView,
+    tags=["referrals"],
+    summary="Close a rejected referral without sending it again: it waits for us no more",
+)
+async def close_referral(referral_id: IdText, principal: Actor, request: Request) -> ReferralView:
+    _own_agency(request, principal, referral_id)
+    with answered_as_problems(referral_id):
+        await close_rejection(node_of(request), referral_id)
+    return await get_referral(referral_id, principal, request)
+
+
+@router.post(
     "/referrals/{referral_id}/{action}",
     response_model=ReferralView,
     tags=["referrals"],
@@ -168,14 +175,8 @@ async def act_on_referral(
     if action not in STAFF_ACTIONS:
         raise Problem(404, "unknown-action", "No such action", f"actions: {', '.join(STAFF_ACTIONS)}")
     _own_agency(request, principal, referral_id)
-    try:
+    with answered_as_problems(referral_id):
         await act(node_of(request), principal, referral_id, (body or ActionBody()).action(action))
-    except NotFound:
-        raise not_found(referral_id) from None
-    except TransitionRefused as exc:
-        raise refused(exc) from None
-    except Invalid as exc:
-        raise invalid(exc) from None
     return await get_referral(referral_id, principal, request)
 
 

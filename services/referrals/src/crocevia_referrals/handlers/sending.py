@@ -1,6 +1,6 @@
 """Sending a referral: check the legal basis and the target, and commit the referral with its
 ``requested`` event, the personal part sealed to the receiving agency. Redirecting a
-rejected one is sending it again."""
+rejected one is sending it again; closing it, keeping it off the to-do list."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from crocevia_contracts import Priority
 from crocevia_referrals.domain.errors import Invalid, NotFound
 from crocevia_referrals.domain.pathways import already_referred
 from crocevia_referrals.domain.referral import Referral
+from crocevia_referrals.domain.rejection import close, send_again
 from crocevia_referrals.domain.sending import ReferralRequest, SendWarning, check_legal_basis, check_target
 from crocevia_referrals.handlers.ports import KeyTaken, Node, Work
 
@@ -124,4 +125,14 @@ async def redirect(
         first = await work.referrals.get(referral_id)
     if first is None:
         raise NotFound(referral_id)
-    return await send_referral(node, by, first.redirect(to_agency, service_id, priority))
+    return await send_referral(node, by, send_again(first, to_agency, service_id, priority))
+
+
+async def close_rejection(node: Node, referral_id: str) -> None:
+    """Close a rejected referral without sending it again; raise NotFound or Invalid."""
+    async with node.uow.transaction() as work:
+        referral = await work.referrals.get(referral_id)
+        if referral is None:
+            raise NotFound(referral_id)
+        close(referral, node.clock())
+        await work.referrals.save(referral)

@@ -46,6 +46,14 @@ async def get_key(request: Request) -> PlainTextResponse:
     return PlainTextResponse(audit_log(request).checkpointer.vkey + "\n", media_type=NOTE)
 
 
+@router.get(
+    "/checkpoint/witnesses",
+    summary="The latest checkpoint held to the witness policy, and each witness's last answer (open to anyone)",
+)
+async def get_witnesses(request: Request) -> dict[str, Any]:
+    return await views.witnessed(audit_log(request))
+
+
 @router.get("/proofs/inclusion", summary="RFC 9162 inclusion proof of an event (auditors; staff: their entries)")
 async def get_inclusion(
     request: Request,

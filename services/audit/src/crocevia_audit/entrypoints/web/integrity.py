@@ -26,6 +26,8 @@ SCRIPT_STRINGS = (
     "http_error",
     "key_changed",
     "checkpoint_ok",
+    "witnessed_ok",
+    "not_witnessed",
     "wrong_entry",
     "leaf_mismatch",
     "leaf_ok",
@@ -47,12 +49,15 @@ async def integrity_page(
     checkpoint = await views.checkpoint(log)
     gaps = await get_gaps(request, principal, source=None, status="open")
     body = checkpoint.note.split("\n\n")[0].split("\n") if checkpoint else []
+    policy = log.settings.witness_policy()
     return pages_of(request).render(
         request,
         "integrity.html",
         checkpoint=checkpoint,
         body=body,
         vkey=log.checkpointer.vkey,
+        witnessed=await views.witnessed(log),
+        witness_policy={"keys": [str(key) for key in policy.witnesses], "quorum": policy.quorum},
         gaps=gaps["gaps"],
         event_id=event_id,
         script_strings={k: t(f"verify.{k}") for k in SCRIPT_STRINGS},

@@ -19,6 +19,7 @@ from crocevia_referrals.entrypoints.schemas import AssignBody, ReferralSearch
 from crocevia_referrals.entrypoints.web.deps import Staff, own_agency, problem_text, staff_choices, validation_errors
 from crocevia_referrals.entrypoints.web.referral import render_referral
 from crocevia_referrals.handlers.caseload import assign
+from crocevia_referrals.view_models import ReferralPage
 
 router = APIRouter(prefix="/ui")
 LISTED = ("status",)  # the search's fields that may be given more than once
@@ -39,10 +40,11 @@ async def referrals_page(request: Request, principal: Staff) -> HTMLResponse:
     reads, t = reads_of(request), Translator(request_language(request))
     asked = _asked(request)
     errors: dict[str, str] = {}
-    found = views.ReferralPage(items=[], next_cursor=None)
+    found = ReferralPage(items=[], next_cursor=None)
     try:
         search = ReferralSearch.model_validate(asked)
-        found = await views.referrals(reads, search.filter(reads, principal.sub), search.limit, search.cursor)
+        flt = search.filter(reads, principal.sub)
+        found = await views.referrals(reads, flt, search.limit, search.cursor, node_of(request).clock())
     except ValidationError as exc:
         errors = validation_errors(t, exc)
     except InvalidCursor:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse
 
 from crocevia_common.web.pages import pages_of
 from crocevia_referrals import views
-from crocevia_referrals.entrypoints.deps import reads_of
+from crocevia_referrals.entrypoints.deps import node_of, reads_of
 from crocevia_referrals.entrypoints.web.deps import Staff, own_agency
 
 router = APIRouter(prefix="/ui")
@@ -19,7 +17,7 @@ router = APIRouter(prefix="/ui")
 async def needs_us(request: Request, principal: Staff) -> HTMLResponse:
     own_agency(request, principal)
     reads = reads_of(request)
-    found = await views.needs_us(reads, datetime.now(UTC))
+    found = await views.needs_us(reads, node_of(request).clock())
     return pages_of(request).render(
         request,
         "needs_us.html",

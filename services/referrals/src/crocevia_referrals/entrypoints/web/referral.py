@@ -3,8 +3,6 @@ due, and a form for each action the lifecycle allows now."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -27,7 +25,7 @@ from crocevia_referrals.entrypoints.web.deps import (
     validation_errors,
 )
 from crocevia_referrals.handlers.acting import act
-from crocevia_referrals.handlers.sending import redirect
+from crocevia_referrals.handlers.sending import close_rejection, redirect
 
 router = APIRouter(prefix="/ui")
 DANGER = ("reject", "cancel", "fail", "withdraw-consent")
@@ -45,7 +43,7 @@ async def render_referral(
     problem: str | None = None,
 ) -> HTMLResponse:
     reads = reads_of(request)
-    detail = await views.referral_detail(reads, referral_id, datetime.now(UTC))
+    detail = await views.referral_detail(reads, referral_id, node_of(request).clock())
     if detail is None:
         raise PageRefused(404, "refused.no-referral", id=referral_id)
     r = detail.referral
@@ -60,6 +58,7 @@ async def render_referral(
         counterpart=detail.counterpart,
         service=entry.service(r.service_id) if entry else None,
         due=detail.due,
+        waiting=detail.waiting,
         forms=detail.actions,
         danger=DANGER,
         failed_action=action,
@@ -71,6 +70,7 @@ async def render_referral(
         suggestions=sorted((a, n) for a, n in names.items() if a not in (r.sender_agency, r.receiver_agency)),
         redirect_targets=detail.redirect_targets,
         staff=staff_choices(request),
+        suggested_target=detail.suggested_target,
     )
 
 
@@ -87,7 +87,23 @@ def fields_of(action: str) -> set[str]:
 @router.get("/referrals/{referral_id}", response_class=HTMLResponse)
 async def referral_page(referral_id: str, request: Request, principal: Staff) -> HTMLResponse:
     own_agency(request, principal)
+    if request.query_params.get("print") == "1":
+        return await print_page(referral_id, request, principal)
     return await render_referral(request, referral_id)
+
+
+@router.get("/referrals/{referral_id}/print", response_class=HTMLResponse)
+async def print_page(referral_id: str, request: Request, principal: Staff) -> HTMLResponse:
+    """The referral for the paper file: its facts, the person, the timeline; nothing to click."""
+    own_agency(request, principal)
+    reads, now = reads_of(request), node_of(request).clock()
+    detail = await views.referral_detail(reads, referral_id, now)
+    if detail is None:
+        raise PageRefused(404, "refused.no-referral", id=referral_id)
+    r, entry = detail.referral, reads.directory.get(detail.referral.receiver_agency)
+    service = entry.service(r.service_id) if entry else None
+    names = views.agency_names(reads)
+    return pages_of(request).render(request, "print.html", r=r, due=detail.due, names=names, service=service, now=now)
 
 
 @router.post("/referrals/{referral_id}/redirect", response_model=None)
@@ -106,6 +122,20 @@ async def redirect_from_page(referral_id: str, request: Request, principal: Staf
         errors = {"target": problem_text(t, exc.slug, exc.detail)}
         return await render_referral(request, referral_id, status=422, action="redirect", form=form, errors=errors)
     return RedirectResponse(f"/ui/referrals/{sent.referral_id}?done=redirect", status_code=303)
+
+
+@router.post("/referrals/{referral_id}/close", response_model=None)
+async def close_from_page(referral_id: str, request: Request, principal: Staff) -> Response:
+    own_agency(request, principal)
+    await read_form(request)
+    try:
+        await close_rejection(node_of(request), referral_id)
+    except NotFound:
+        raise PageRefused(404, "refused.no-referral", id=referral_id) from None
+    except Invalid as exc:
+        problem = problem_text(Translator(request_language(request)), exc.slug, exc.detail)
+        return await render_referral(request, referral_id, status=422, problem=problem)
+    return RedirectResponse(f"/ui/referrals/{referral_id}?done=close", status_code=303)
 
 
 @router.post("/referrals/{referral_id}/{action}", response_model=None)
