@@ -33,6 +33,7 @@ from crocevia_referrals.view_models import PathwayList, PathwayView, ReferralPag
 router = APIRouter()
 Staff = Annotated[Principal, Depends(require(Role.OPERATOR, Role.SUPERVISOR, Role.SYSTEM))]
 Actor = Annotated[Principal, Depends(require(Role.OPERATOR, Role.SUPERVISOR))]
+IdempotencyKey = Annotated[str | None, Header(min_length=1, max_length=200)]
 Assigner = Annotated[Principal, Depends(require(Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN))]
 
 
@@ -67,7 +68,7 @@ async def create_referral(
     body: CreateReferral,
     principal: Staff,
     request: Request,
-    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     _own_agency(request, principal)
     idempotency = Idempotency(idempotency_key, body.digest()) if idempotency_key else None
@@ -207,7 +208,7 @@ async def create_pathway(
     body: CreatePathway,
     principal: Staff,
     request: Request,
-    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     _own_agency(request, principal)
     idempotency = Idempotency(idempotency_key, body.digest()) if idempotency_key else None
