@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from crocevia_contracts.anchors import ACCESS_LOG_ANCHORED, ANCHOR_TYPE
 from crocevia_contracts.envelope import CONTENT_TYPE
 from crocevia_contracts.events import EVENT_MODELS
 from crocevia_contracts.notices import NoticeKind
@@ -86,6 +87,24 @@ def build() -> dict[str, Any]:
             "channel": {"$ref": f"#/channels/{key}"},
             "summary": f"The notifications service publishes a {kind.value}",
         }
+    key = "notice_" + ACCESS_LOG_ANCHORED.replace("-", "_")
+    messages[key] = {
+        "name": ANCHOR_TYPE,
+        "title": ACCESS_LOG_ANCHORED.replace("-", " "),
+        "contentType": CONTENT_TYPE,
+        "summary": "The head of an agency's access log (entries, SHA-256 of the last), from its node",
+        "payload": {"$ref": SCHEMAS + "anchor-envelope.json"},
+    }
+    channels[key] = {
+        "address": f"notice.v1.{{agency}}.{ACCESS_LOG_ANCHORED}",
+        "parameters": {"agency": {"description": "the agency whose access log it anchors, its publisher"}},
+        "messages": {key: {"$ref": f"#/components/messages/{key}"}},
+    }
+    operations[f"send_{key}"] = {
+        "action": "send",
+        "channel": {"$ref": f"#/channels/{key}"},
+        "summary": "A node publishes its access log's head through its outbox",
+    }
     for key, address, summary in (
         ("audit_checkpoint", AUDIT_CHECKPOINT_SUBJECT, "A signed checkpoint of the trail (C2SP signed note)"),
         ("audit_gap", AUDIT_GAP_SUBJECT, "A source's sequence stayed broken past the grace period"),

@@ -1,4 +1,5 @@
-"""Wires a referrals node: settings, database, NATS, keys, directory, routes, consumer."""
+"""Wires a referrals node: settings, database, NATS, keys, directory, routes, consumer, and
+the access log's anchoring."""
 
 from __future__ import annotations
 
@@ -12,13 +13,16 @@ from crocevia_common.messaging.intake import Intake, Verified
 from crocevia_common.service import ServiceRuntime
 from crocevia_contracts import inbound_filter
 from crocevia_contracts.stream import REFERRAL_EVENTS
+from crocevia_referrals.adapters.access_log import SqlAccessReads
 from crocevia_referrals.adapters.directory import load_agency_file
 from crocevia_referrals.adapters.queries import SqlReads
 from crocevia_referrals.adapters.sealing import NodeSeals
 from crocevia_referrals.adapters.tables import messaging
 from crocevia_referrals.adapters.unit_of_work import SqlUnitOfWork
+from crocevia_referrals.entrypoints import access_log
 from crocevia_referrals.entrypoints.http import router
 from crocevia_referrals.entrypoints.web import install_web
+from crocevia_referrals.handlers.access_log import anchor_every
 from crocevia_referrals.handlers.incoming import apply_incoming
 from crocevia_referrals.handlers.ports import Node
 from crocevia_referrals.settings import ReferralsSettings
@@ -46,6 +50,8 @@ def create_app(settings: ReferralsSettings | None = None) -> FastAPI:
         app.state.node = node
         app.state.keys = keys
         app.state.reads = Reads(settings.agency_id, SqlReads(rt.db), rt.directory)
+        app.state.access_reads = SqlAccessReads(rt.db)
+        rt.spawn(anchor_every(node, settings.access_log_anchor_seconds), "access-log-anchors")
 
         async def apply(item: Verified) -> None:
             await apply_incoming(node, item)
@@ -60,5 +66,6 @@ def create_app(settings: ReferralsSettings | None = None) -> FastAPI:
 
     runtime.on_start(start)
     app.include_router(router)
+    app.include_router(access_log.router)
     install_web(app, settings, entry.organization.name)
     return app

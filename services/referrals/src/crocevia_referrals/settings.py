@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
+
 from crocevia_common.settings import ServiceSettings
 
 
@@ -12,3 +14,5 @@ class ReferralsSettings(ServiceSettings):
     agency_id: str
     # The agency's directory entry (organization and services), YAML or JSON.
     agency_file: Path
+    # How often the head of the access log is anchored in the trail (when it moved).
+    access_log_anchor_seconds: float = Field(default=3600.0, gt=0)

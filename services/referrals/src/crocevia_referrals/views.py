@@ -1,10 +1,11 @@
 """What the node's API and pages read, in one place: its referrals (a page of them, one with
-its history, what needs us, each with what is due by the directory's response targets) and
-the directory's services."""
+its history, what needs us, each with what is due by the directory's response targets), the
+directory's services, and the access log (a page of it, its chain checked)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -12,7 +13,9 @@ from pydantic import BaseModel, Field
 
 from crocevia_contracts.directory import AgencyEntry, Capacity, Domain, ServiceTarget
 from crocevia_contracts.lifecycle import Side
+from crocevia_referrals.adapters.access_log import AccessFilter
 from crocevia_referrals.adapters.queries import ListFilter
+from crocevia_referrals.domain.access_log import AccessEntry, Head, verify
 from crocevia_referrals.domain.actions import ActionNeeds, needs_of
 from crocevia_referrals.domain.due import Due, due
 from crocevia_referrals.domain.personal import Person
@@ -236,3 +239,64 @@ def services(
                 continue
             found.append({"agency": entry.organization.model_dump(mode="json"), **service.model_dump(mode="json")})
     return found
+
+
+class AccessEntryView(BaseModel):
+    position: int
+    referral_id: str
+    staff: str
+    purpose: str
+    channel: str
+    at: datetime
+    prev_sha256: str
+    entry_sha256: str
+
+
+class AccessLogPage(BaseModel):
+    items: list[AccessEntryView]
+    next_cursor: str | None
+
+
+class HeadView(BaseModel):
+    entries: int
+    head_sha256: str
+
+
+class AccessLogCheck(BaseModel):
+    ok: bool
+    head: HeadView
+    anchored: HeadView | None = Field(description="the last head this node published in the trail")
+    broken_at: int | None = Field(description="the first entry that does not hold")
+    reason: str | None
+
+
+class AccessQueries(Protocol):
+    async def page(self, flt: AccessFilter, limit: int, cursor: str | None) -> tuple[list[AccessEntry], str | None]: ...
+
+    def chain(self) -> AsyncIterator[AccessEntry]: ...
+
+    async def last_anchor(self) -> Head | None: ...
+
+
+def with_personal(shown: list[ReferralView]) -> list[str]:
+    """The referrals among ``shown`` whose personal part is shown (not erased)."""
+    return [r.id for r in shown if r.erased is None]
+
+
+async def access_log(queries: AccessQueries, flt: AccessFilter, limit: int, cursor: str | None) -> AccessLogPage:
+    """Reads of personal details, newest first; raise InvalidCursor for a cursor not ours."""
+    entries, next_cursor = await queries.page(flt, limit, cursor)
+    return AccessLogPage(items=[AccessEntryView(**asdict(e)) for e in entries], next_cursor=next_cursor)
+
+
+async def check_access_log(queries: AccessQueries) -> AccessLogCheck:
+    """The chain recomputed from its first entry, and held to the last anchor published."""
+    anchor = await queries.last_anchor()
+    found = verify([e async for e in queries.chain()], anchor)
+    return AccessLogCheck(
+        ok=found.ok,
+        head=HeadView(**asdict(found.head)),
+        anchored=HeadView(**asdict(anchor)) if anchor else None,
+        broken_at=found.broken_at,
+        reason=found.reason,
+    )

@@ -16,10 +16,12 @@ from crocevia_contracts.directory import Capacity, Domain
 from crocevia_contracts.lifecycle import Status, TransitionRefused
 from crocevia_referrals import views
 from crocevia_referrals.adapters.queries import ListFilter
+from crocevia_referrals.domain.access_log import Channel, Purpose
 from crocevia_referrals.domain.actions import STAFF_ACTIONS
 from crocevia_referrals.domain.errors import Invalid, NotFound
-from crocevia_referrals.entrypoints.deps import invalid, node_of, not_found, reads_of, refused
+from crocevia_referrals.entrypoints.deps import invalid, node_of, not_found, own_agency, reads_of, refused
 from crocevia_referrals.entrypoints.schemas import ActionBody, CreateReferral, RedirectBody
+from crocevia_referrals.handlers.access_log import record_reads
 from crocevia_referrals.handlers.acting import act
 from crocevia_referrals.handlers.sending import Idempotency, Sent, redirect, send_referral
 from crocevia_referrals.views import ReferralPage, ReferralView
@@ -27,17 +29,6 @@ from crocevia_referrals.views import ReferralPage, ReferralView
 router = APIRouter()
 Staff = Annotated[Principal, Depends(require(Role.OPERATOR, Role.SUPERVISOR, Role.SYSTEM))]
 Actor = Annotated[Principal, Depends(require(Role.OPERATOR, Role.SUPERVISOR))]
-
-
-def _own_agency(request: Request, principal: Principal, referral_id: str | None = None) -> None:
-    """Refuse a person of another agency: 403, or 404 about a referral (not theirs to know of)."""
-    agency = node_of(request).agency_id
-    if principal.agency == agency:
-        return
-    if referral_id is not None:
-        raise not_found(referral_id)
-    detail = f"this node serves {agency}; your token is for {principal.agency}"
-    raise Problem(403, "other-agency", "Not your agency's node", detail)
 
 
 async def _created(request: Request, sent: Sent) -> JSONResponse:
@@ -62,7 +53,7 @@ async def create_referral(
     request: Request,
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
 ) -> JSONResponse:
-    _own_agency(request, principal)
+    own_agency(request, principal)
     idempotency = Idempotency(idempotency_key, body.digest()) if idempotency_key else None
     try:
         sent = await send_referral(node_of(request), principal, body.request(), idempotency)
@@ -83,8 +74,9 @@ async def list_referrals(
     waiting_for_us: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Cursor | None = None,
+    purpose: Purpose = Purpose.CARE,
 ) -> ReferralPage:
-    _own_agency(request, principal)
+    own_agency(request, principal)
     flt = ListFilter(
         direction=direction,
         statuses=status or [],
@@ -94,9 +86,11 @@ async def list_referrals(
         waiting_for_us=waiting_for_us,
     )
     try:
-        return await views.referrals(reads_of(request), flt, limit, cursor)
+        page = await views.referrals(reads_of(request), flt, limit, cursor)
     except (ValueError, TypeError):
         raise Problem(400, "invalid-cursor", "Invalid cursor", "use the next_cursor of a previous page") from None
+    await record_reads(node_of(request), principal, views.with_personal(page.items), purpose, Channel.API)
+    return page
 
 
 @router.get(
@@ -105,11 +99,14 @@ async def list_referrals(
     tags=["referrals"],
     summary="One referral with its whole history",
 )
-async def get_referral(referral_id: IdText, principal: Staff, request: Request) -> ReferralView:
-    _own_agency(request, principal, referral_id)
+async def get_referral(
+    referral_id: IdText, principal: Staff, request: Request, purpose: Purpose = Purpose.CARE
+) -> ReferralView:
+    own_agency(request, principal, referral_id)
     found = await views.referral(reads_of(request), referral_id)
     if found is None:
         raise not_found(referral_id)
+    await record_reads(node_of(request), principal, views.with_personal([found]), purpose, Channel.API)
     return found
 
 
@@ -123,7 +120,7 @@ async def get_referral(referral_id: IdText, principal: Staff, request: Request) 
 async def redirect_referral(
     referral_id: IdText, body: RedirectBody, principal: Actor, request: Request
 ) -> JSONResponse:
-    _own_agency(request, principal, referral_id)
+    own_agency(request, principal, referral_id)
     try:
         sent = await redirect(node_of(request), principal, referral_id, body.to_agency, body.service_id, body.priority)
     except NotFound:
@@ -149,7 +146,7 @@ async def act_on_referral(
 ) -> ReferralView:
     if action not in STAFF_ACTIONS:
         raise Problem(404, "unknown-action", "No such action", f"actions: {', '.join(STAFF_ACTIONS)}")
-    _own_agency(request, principal, referral_id)
+    own_agency(request, principal, referral_id)
     try:
         await act(node_of(request), principal, referral_id, (body or ActionBody()).action(action))
     except NotFound:

@@ -1,5 +1,5 @@
 """What the use cases of a node work with, as small protocols: a unit of work (one
-transaction, and the referrals, idempotency keys, outbox and inbox inside it), the
+transaction, and the referrals, idempotency keys, outbox, inbox and access log inside it), the
 directory, and the sealing of what travels to the other agency. The node wires the real
 adapters (``bootstrap``); tests wire in-memory fakes."""
 
@@ -12,7 +12,9 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from crocevia_common.messaging.intake import Verified
+from crocevia_contracts.anchors import AccessLogAnchored
 from crocevia_contracts.directory import AgencyEntry
+from crocevia_referrals.domain.access_log import AccessEntry, Head
 from crocevia_referrals.domain.events import Outgoing
 from crocevia_referrals.domain.referral import Referral
 
@@ -52,6 +54,22 @@ class Outbox(Protocol):
     async def put(self, event: Outgoing) -> None:
         """Seal, number, sign and store the event, to publish once the transaction commits."""
 
+    async def announce(self, anchor: AccessLogAnchored, at: datetime) -> str:
+        """Number, sign and store an anchor like an event; its event id."""
+
+
+class AccessLog(Protocol):
+    """The access log: appended only after its head, which no one else moves meanwhile."""
+
+    async def head(self) -> Head:
+        """The last entry; in a transaction, no other append comes until it ends."""
+
+    async def append(self, entry: AccessEntry) -> None: ...
+
+    async def last_anchor(self) -> Head | None: ...
+
+    async def anchored(self, head: Head, event_id: str, at: datetime) -> None: ...
+
 
 class Inbox(Protocol):
     async def claim(self, item: Verified) -> bool:
@@ -73,6 +91,9 @@ class Work(Protocol):
 
     @property
     def inbox(self) -> Inbox: ...
+
+    @property
+    def access_log(self) -> AccessLog: ...
 
 
 class UnitOfWork(Protocol):
