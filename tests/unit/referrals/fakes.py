@@ -13,9 +13,11 @@ from typing import Any
 from crocevia_common.directory import DirectoryUnavailable
 from crocevia_common.messaging.intake import Delivery, Unprocessable, Verified
 from crocevia_contracts import Envelope, referral_subject
+from crocevia_contracts.anchors import AccessLogAnchored
 from crocevia_contracts.directory import AgencyEntry, ServiceTarget
 from crocevia_contracts.sealing import SealError
 from crocevia_referrals.adapters.queries import ListFilter
+from crocevia_referrals.domain.access_log import EMPTY, AccessEntry, Head
 from crocevia_referrals.domain.errors import Invalid
 from crocevia_referrals.domain.events import Outgoing
 from crocevia_referrals.domain.referral import Referral
@@ -34,6 +36,9 @@ class Stored:
     requests: dict[str, Remembered] = field(default_factory=dict)
     outbox: list[Outgoing] = field(default_factory=list)
     applied: dict[str, tuple[str, int]] = field(default_factory=dict)  # event id -> (source, sequence)
+    access_log: list[AccessEntry] = field(default_factory=list)
+    anchors: list[tuple[Head, str]] = field(default_factory=list)  # (head, event id)
+    announced: list[AccessLogAnchored] = field(default_factory=list)
 
 
 class FakeWork:
@@ -43,6 +48,7 @@ class FakeWork:
         self.requests = _Requests(self.stored)
         self.outbox = _Outbox(self.stored)
         self.inbox = _Inbox(self.stored)
+        self.access_log = _AccessLog(self.stored)
 
     async def get(self, referral_id: str) -> Referral | None:
         found = self.stored.referrals.get(referral_id)
@@ -81,6 +87,28 @@ class _Outbox:
 
     async def put(self, event: Outgoing) -> None:
         self.stored.outbox.append(event)
+
+    async def announce(self, anchor: AccessLogAnchored, at: datetime) -> str:
+        self.stored.announced.append(anchor)
+        return f"anchor-{len(self.stored.announced)}"
+
+
+class _AccessLog:
+    def __init__(self, stored: Stored) -> None:
+        self.stored = stored
+
+    async def head(self) -> Head:
+        last = self.stored.access_log[-1] if self.stored.access_log else None
+        return Head(last.position, last.entry_sha256) if last else EMPTY
+
+    async def append(self, entry: AccessEntry) -> None:
+        self.stored.access_log.append(entry)
+
+    async def last_anchor(self) -> Head | None:
+        return self.stored.anchors[-1][0] if self.stored.anchors else None
+
+    async def anchored(self, head: Head, event_id: str, at: datetime) -> None:
+        self.stored.anchors.append((head, event_id))
 
 
 class _Inbox:
