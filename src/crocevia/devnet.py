@@ -46,6 +46,8 @@ from crocevia_common.messaging.streams import StreamError
 
 NOTIFICATIONS = "notifications"
 AUDIT = "audit"
+# A demo shows each node's access log anchored within seconds (a production node: hourly).
+DEMO_ANCHORS = {"CROCEVIA_ACCESS_LOG_ANCHOR_SECONDS": "2"}
 
 
 class NetworkError(RuntimeError):
@@ -305,7 +307,7 @@ class Network:
                 f"referrals-{agency}",
                 ports[f"referrals-{agency}"],
                 apps.referrals,
-                {"CROCEVIA_AGENCY_ID": agency, "CROCEVIA_AGENCY_FILE": str(path), **people},
+                {"CROCEVIA_AGENCY_ID": agency, "CROCEVIA_AGENCY_FILE": str(path), **people, **DEMO_ANCHORS},
             )
             for agency, path in self._agencies.items()
         ]

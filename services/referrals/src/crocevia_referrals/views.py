@@ -5,7 +5,7 @@ directory's services, and the access log (a page of it, its chain checked)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -241,31 +241,15 @@ def services(
     return found
 
 
-class AccessEntryView(BaseModel):
-    position: int
-    referral_id: str
-    staff: str
-    purpose: str
-    channel: str
-    at: datetime
-    prev_sha256: str
-    entry_sha256: str
-
-
 class AccessLogPage(BaseModel):
-    items: list[AccessEntryView]
+    items: list[AccessEntry]
     next_cursor: str | None
-
-
-class HeadView(BaseModel):
-    entries: int
-    head_sha256: str
 
 
 class AccessLogCheck(BaseModel):
     ok: bool
-    head: HeadView
-    anchored: HeadView | None = Field(description="the last head this node published in the trail")
+    head: Head
+    anchored: Head | None = Field(description="the last head this node published in the trail")
     broken_at: int | None = Field(description="the first entry that does not hold")
     reason: str | None
 
@@ -286,7 +270,7 @@ def with_personal(shown: list[ReferralView]) -> list[str]:
 async def access_log(queries: AccessQueries, flt: AccessFilter, limit: int, cursor: str | None) -> AccessLogPage:
     """Reads of personal details, newest first; raise InvalidCursor for a cursor not ours."""
     entries, next_cursor = await queries.page(flt, limit, cursor)
-    return AccessLogPage(items=[AccessEntryView(**asdict(e)) for e in entries], next_cursor=next_cursor)
+    return AccessLogPage(items=entries, next_cursor=next_cursor)
 
 
 async def check_access_log(queries: AccessQueries) -> AccessLogCheck:
@@ -295,8 +279,8 @@ async def check_access_log(queries: AccessQueries) -> AccessLogCheck:
     found = verify([e async for e in queries.chain()], anchor)
     return AccessLogCheck(
         ok=found.ok,
-        head=HeadView(**asdict(found.head)),
-        anchored=HeadView(**asdict(anchor)) if anchor else None,
+        head=found.head,
+        anchored=anchor,
         broken_at=found.broken_at,
         reason=found.reason,
     )
