@@ -21,6 +21,7 @@ from crocevia_referrals.domain.access_log import EMPTY, AccessEntry, Head
 from crocevia_referrals.domain.errors import Invalid
 from crocevia_referrals.domain.events import Outgoing
 from crocevia_referrals.domain.referral import Referral
+from crocevia_referrals.domain.retention import CLOSED
 from crocevia_referrals.handlers.incoming import apply_incoming
 from crocevia_referrals.handlers.ports import KeyTaken, Node, Remembered
 from crocevia_referrals.views import Reads
@@ -61,6 +62,10 @@ class FakeWork:
     async def save(self, referral: Referral) -> None:
         assert referral.id in self.stored.referrals
         self._keep(referral)
+
+    async def closed_before(self, cutoff: datetime, limit: int) -> list[str]:
+        found = [r for r in self.stored.referrals.values() if r.status in CLOSED and r.erasure is None]
+        return [r.id for r in sorted(found, key=lambda r: (r.updated_at, r.id)) if r.updated_at <= cutoff][:limit]
 
     def _keep(self, referral: Referral) -> None:
         kept = copy.deepcopy(referral)
@@ -128,6 +133,7 @@ class FakeUnitOfWork:
     def __init__(self) -> None:
         self.stored = Stored()
         self.commits = 0
+        self.compactions = 0
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[FakeWork]:
@@ -139,6 +145,9 @@ class FakeUnitOfWork:
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[FakeWork]:
         yield FakeWork(self.stored)
+
+    async def compact(self) -> None:
+        self.compactions += 1
 
 
 class FakeDirectory:

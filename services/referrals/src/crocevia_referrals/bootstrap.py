@@ -1,5 +1,5 @@
 """Wires a referrals node: settings, database, NATS, keys, directory, routes, consumer, and
-the access log's anchoring."""
+the access log's anchoring and the erasure of what is kept past retention."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from crocevia_referrals.entrypoints.web import install_web
 from crocevia_referrals.handlers.access_log import anchor_every
 from crocevia_referrals.handlers.incoming import apply_incoming
 from crocevia_referrals.handlers.ports import Node
+from crocevia_referrals.handlers.retention import erase_every
 from crocevia_referrals.settings import ReferralsSettings
 from crocevia_referrals.views import Reads
 
@@ -52,6 +53,9 @@ def create_app(settings: ReferralsSettings | None = None) -> FastAPI:
         app.state.reads = Reads(settings.agency_id, SqlReads(rt.db), rt.directory)
         app.state.access_reads = SqlAccessReads(rt.db)
         rt.spawn(anchor_every(node, settings.access_log_anchor_seconds), "access-log-anchors")
+        if settings.personal_data_retention is not None:
+            retention = erase_every(node, settings.personal_data_retention, settings.retention_check_seconds)
+            rt.spawn(retention, "retention")
 
         async def apply(item: Verified) -> None:
             await apply_incoming(node, item)

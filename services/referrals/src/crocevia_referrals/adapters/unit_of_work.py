@@ -117,3 +117,8 @@ class SqlUnitOfWork:
     async def reading(self) -> AsyncIterator[SqlWork]:
         async with self.db.sessions() as session:
             yield SqlWork(session, self.agency_id, self.seals, locking=False)
+
+    async def compact(self) -> None:
+        if self.db.is_sqlite:  # erased pages move from the log into the file, overwritten there
+            async with self.db.engine.connect() as conn:
+                await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

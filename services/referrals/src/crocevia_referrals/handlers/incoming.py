@@ -38,6 +38,7 @@ async def apply_incoming(node: Node, item: Verified) -> None:
     if envelope is None:
         raise Unprocessable("a node takes referral events only")
     opened, unreadable = _open(node, item)
+    erased = False  # this event erased the personal details
     async with node.uow.transaction() as work:
         referral = await work.referrals.get(envelope.data.referral_id)
         if not await work.inbox.claim(item):
@@ -50,6 +51,7 @@ async def apply_incoming(node: Node, item: Verified) -> None:
             assert referral is not None  # check_parties refuses a step of an unknown referral
             note = opened.decode(errors="replace") if opened is not None else None
             incoming = Incoming(item.id, envelope.source_agency, envelope.data, note, unreadable)
+            held = referral.erasure is None
             try:
                 if not referral.apply(incoming, node.clock()):
                     return
@@ -57,6 +59,9 @@ async def apply_incoming(node: Node, item: Verified) -> None:
                 raise NotYet(str(exc)) from None
             except Refused as exc:
                 raise Unprocessable(exc.reason) from None
+            erased = held and referral.erasure is not None
             await work.referrals.save(referral)
         for event in referral.outbox:
             await work.outbox.put(event)
+    if erased:  # a withdrawal or the other node's erasure: the files forget the details too
+        await node.uow.compact()

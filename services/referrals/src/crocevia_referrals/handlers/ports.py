@@ -40,6 +40,10 @@ class ReferralStore(Protocol):
 
     async def save(self, referral: Referral) -> None: ...
 
+    async def closed_before(self, cutoff: datetime, limit: int) -> list[str]:
+        """Up to ``limit`` referrals closed (last changed) before ``cutoff`` and not erased,
+        oldest first."""
+
 
 class RequestLog(Protocol):
     """The referrals requests with an Idempotency-Key created."""
@@ -102,6 +106,9 @@ class UnitOfWork(Protocol):
 
     def reading(self) -> AbstractAsyncContextManager[Work]:
         """Work that only reads, and locks nothing."""
+
+    async def compact(self) -> None:
+        """Leave no erased value in the database's files (SQLite: its write-ahead log)."""
 
 
 class Directory(Protocol):
