@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+from crocevia_common.web.session_cookie import SESSION_COOKIE
 from crocevia_contracts.anchors import AccessLogAnchored, AnchorEnvelope, anchor_subject
 from tests.integration.audit.wire import jetstream, stored
 from tests.integration.audit.wire import signers as wire_signers
@@ -56,6 +57,9 @@ async def test_an_anchor_is_recorded_only_from_the_agency_it_anchors(audit_facto
             return len(found) >= 4 and found
 
         letters = await eventually(four_letters, timeout=30)
+        audit.cookies.set(SESSION_COOKIE, tokens.session(CPIA, "auditor"))
+        page = await audit.get("/ui/trail", params={"event": "access-log-anchored", "lang": "en"})
+        audit.cookies.clear()
         own = await audit.get("/trail", params={"event": "access-log-anchored"}, headers=tokens.bearer(CPIA, "auditor"))
         other = await audit.get(
             "/trail", params={"event": "access-log-anchored"}, headers=tokens.bearer(CASA, "auditor")
@@ -64,6 +68,8 @@ async def test_an_anchor_is_recorded_only_from_the_agency_it_anchors(audit_facto
     assert (entry["from_agency"], entry["referral_id"], entry["event"]) == (CPIA, "", "access-log-anchored")
     assert [i["event_id"] for i in own.json()["items"]] == [good.id]
     assert other.json()["items"] == []
+    assert page.status_code == 200 and f'data-event-id="{good.id}"' in page.text
+    assert "Access log anchored" in page.text and 'href="/ui/referrals/"' not in page.text
     reasons = [headers["Crocevia-Reason"] for _, headers in letters]
     assert reasons[0] == "source names another agency than the subject's"
     assert reasons[1] == "source names another agency than the subject's"
