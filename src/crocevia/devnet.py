@@ -46,8 +46,9 @@ from crocevia_common.messaging.streams import StreamError
 
 NOTIFICATIONS = "notifications"
 AUDIT = "audit"
-# A demo shows each node's access log anchored within seconds (a production node: hourly).
-DEMO_ANCHORS = {"CROCEVIA_ACCESS_LOG_ANCHOR_SECONDS": "2"}
+# A demo shows each node's access log anchored within seconds (a production node: hourly),
+# unless the environment says otherwise.
+ANCHOR_SECONDS = "CROCEVIA_ACCESS_LOG_ANCHOR_SECONDS"
 
 
 class NetworkError(RuntimeError):
@@ -307,7 +308,12 @@ class Network:
                 f"referrals-{agency}",
                 ports[f"referrals-{agency}"],
                 apps.referrals,
-                {"CROCEVIA_AGENCY_ID": agency, "CROCEVIA_AGENCY_FILE": str(path), **people, **DEMO_ANCHORS},
+                {
+                    "CROCEVIA_AGENCY_ID": agency,
+                    "CROCEVIA_AGENCY_FILE": str(path),
+                    ANCHOR_SECONDS: os.environ.get(ANCHOR_SECONDS, "2"),
+                    **people,
+                },
             )
             for agency, path in self._agencies.items()
         ]
