@@ -6,6 +6,7 @@ was anchored fails verification."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from sqlalchemy import text
@@ -115,15 +116,19 @@ async def test_bad_input_is_refused_and_records_nothing(node_factory, tokens):
             assert r.headers["content-type"].startswith(PROBLEM)
 
 
-async def test_the_chain_verifies_and_breaks_when_a_row_is_edited(node_factory, tokens, database_url):
+async def test_reads_at_once_chain_one_after_the_other_and_an_edited_row_breaks_the_chain(
+    node_factory, tokens, database_url
+):
     async with node_factory(CASA) as casa, node_factory(CPIA, database_url=database_url) as cpia:
         referral_id = await _sent(casa, cpia, tokens)
-        for sub in ("op-anna", "op-bruno", "op-carla"):
-            await cpia.get(f"/referrals/{referral_id}", headers=tokens.bearer(CPIA, sub=sub))
+        reads = [cpia.get(f"/referrals/{referral_id}", headers=tokens.bearer(CPIA, sub=f"op-{i}")) for i in range(12)]
+        assert {r.status_code for r in await asyncio.gather(*reads)} == {200}
         dpo = tokens.bearer(CPIA, "dpo")
         good = (await cpia.get("/access-log/verify", headers=dpo)).json()
         assert good["ok"] is True and good["broken_at"] is None
-        assert good["head"]["entries"] == 4  # the warm-up read included
+        assert good["head"]["entries"] == 13  # the warm-up read included
+        staff = {i["staff"] for i in (await cpia.get("/access-log", headers=dpo)).json()["items"]}
+        assert staff == {f"op-{i}" for i in range(12)} | {"op-warmup"}
 
         await _tamper(database_url, "UPDATE access_log SET staff = 'op-nobody' WHERE position = 3")
         broken = (await cpia.get("/access-log/verify", headers=dpo)).json()
