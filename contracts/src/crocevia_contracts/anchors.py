@@ -14,7 +14,14 @@ from typing import Literal
 
 from pydantic import Field, ValidationError
 
-from crocevia_contracts.envelope import EnvelopeError, agency_source, describe, new_event_id, read_json
+from crocevia_contracts.envelope import (
+    EnvelopeError,
+    FromAgency,
+    agency_source,
+    describe,
+    new_event_id,
+    read_json,
+)
 from crocevia_contracts.events import AgencyId, Contract
 from crocevia_contracts.subjects import SubjectError, check_agency_id
 
@@ -40,7 +47,7 @@ class AccessLogAnchored(Contract):
     head_sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="hex SHA-256 of the last entry")
 
 
-class AnchorEnvelope(Contract):
+class AnchorEnvelope(Contract, FromAgency):
     """CloudEvents 1.0, structured mode; ``subject`` is the agency, ``sequence`` its node's."""
 
     specversion: Literal["1.0"] = "1.0"
@@ -53,13 +60,6 @@ class AnchorEnvelope(Contract):
     sequence: int = Field(ge=1)
     traceparent: str | None = Field(default=None, pattern=r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
     data: AccessLogAnchored
-
-    @property
-    def source_agency(self) -> str:
-        return self.source.rsplit("/", 1)[-1]
-
-    def to_json(self) -> bytes:
-        return self.model_dump_json(exclude_none=True).encode()
 
     @classmethod
     def build(
