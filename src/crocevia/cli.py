@@ -16,6 +16,7 @@ from importlib.metadata import version
 from pathlib import Path
 from types import FrameType
 
+from crocevia import compose_check
 from crocevia.deadletters import DeadLetterProblem, Selection, purge, replay, select
 from crocevia.devnet import AppFactories, Network, NetworkConfig, NetworkError, StopRequested
 from crocevia.keys import KeyProblem, confirm_keys, operator_key, public_key_text, published, rotate_own_keys
@@ -84,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="MODULE:FACTORY",
             help="ASGI app factory (default: %(default)s)",
         )
+
+    compose_check.add_command(commands)
 
     token = commands.add_parser(
         "token",
@@ -440,6 +443,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _nats_passwords(args)
     if args.command == "streams":
         return _streams(args, parser)
+    if args.command == "compose-check":
+        return compose_check.command(args)
     return _up(args)
 
 

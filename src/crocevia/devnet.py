@@ -26,8 +26,6 @@ import shutil
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +35,15 @@ from typing import Any
 from crocevia.keys import operator_key, public_key_text
 from crocevia.nats_accounts import OPERATOR, SERVICE_USERS, accounts_config, password_users
 from crocevia.nats_secrets import ensure_passwords, private_directory, server_environment
-from crocevia.processes import ChildProcess, port_answers, port_is_free, stop_processes
+from crocevia.processes import (
+    ChildProcess,
+    NetworkError,
+    check_alive,
+    port_answers,
+    port_is_free,
+    stop_processes,
+    wait_until_ready,
+)
 from crocevia.registry import RegistryError, agency_files, load_registry
 from crocevia.streams import OperatorError, create_streams
 from crocevia_common.auth import ensure_dev_key
@@ -49,11 +55,7 @@ AUDIT = "audit"
 # A demo shows each node's access log anchored within seconds (a production node: hourly),
 # unless the environment says otherwise.
 ANCHOR_SECONDS = "CROCEVIA_ACCESS_LOG_ANCHOR_SECONDS"
-
-
-class NetworkError(RuntimeError):
-    """The network could not start or a process of it stopped; the message says which and
-    why, with the end of its log when there is one."""
+__all__ = ["AppFactories", "Network", "NetworkConfig", "NetworkError", "NetworkUrls", "StopRequested"]
 
 
 class StopRequested(Exception):
@@ -360,45 +362,11 @@ class Network:
         process.start()
 
     def _wait_until_ready(self) -> None:
-        began = time.monotonic()
-        deadline = began + self.config.ready_timeout
-        pending = list(self._services)
-        last: dict[str, str] = {}
-        told = began
-        while pending:
-            for service in list(pending):
-                self._check_alive(service.process)
-                answer = _readyz(self._http(service.port))
-                if answer is None:
-                    pending.remove(service)
-                    self.config.progress(
-                        f"  ready: {service.name} ({time.monotonic() - began:.1f} s, {len(pending)} to go)"
-                    )
-                else:
-                    last[service.name] = answer
-            if pending and time.monotonic() - told >= 5:
-                told = time.monotonic()
-                self.config.progress(f"  waiting for: {', '.join(s.name for s in pending)}")
-            if pending and time.monotonic() > deadline:
-                # A service that answers "not ready" says more than one that does not answer yet.
-                pending.sort(key=lambda s: not last.get(s.name, "").startswith("HTTP"))
-                service = pending[0]
-                others = ", ".join(s.name for s in pending[1:])
-                raise NetworkError(
-                    f"{service.name} was not ready within {self.config.ready_timeout:.0f}s "
-                    f"(GET {self._http(service.port)}/readyz: {last.get(service.name, '?')})"
-                    + (f"; not ready either: {others}" if others else "")
-                    + f"\nlast lines of {service.process.log_path}:\n{service.process.log_tail()}"
-                )
-            if pending:
-                self._pause(0.2)
+        services = [(s.process, self._http(s.port)) for s in self._services]
+        wait_until_ready(services, self.config.ready_timeout, self.config.progress, self._pause)
 
     def _check_alive(self, process: ChildProcess) -> None:
-        code = process.exit_code()
-        if code is not None:
-            raise NetworkError(
-                f"{process.name} exited with code {code}; last lines of {process.log_path}:\n{process.log_tail()}"
-            )
+        check_alive(process)
 
     def _pause(self, seconds: float) -> None:
         if self._stop_requested.wait(seconds):
@@ -447,20 +415,3 @@ class Network:
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
-
-
-# Loopback only: never through an HTTP proxy from the environment.
-_direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def _readyz(base_url: str) -> str | None:
-    """None when ``GET <base_url>/readyz`` answers 200, else what it answered."""
-    try:
-        with _direct.open(f"{base_url}/readyz", timeout=2) as response:
-            if response.status == 200:
-                return None
-            return f"HTTP {response.status}"
-    except urllib.error.HTTPError as exc:
-        return f"HTTP {exc.code} {exc.read(300).decode(errors='replace')}"
-    except (urllib.error.URLError, OSError) as exc:
-        return f"no answer ({getattr(exc, 'reason', exc)})"

@@ -17,12 +17,19 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 _PR_SET_PDEATHSIG = 1
+
+
+class NetworkError(RuntimeError):
+    """The network could not start or a process of it stopped; the message says which and
+    why, with the end of its log when there is one."""
 
 
 def _die_with_parent() -> None:
@@ -40,6 +47,13 @@ def _preexec() -> Callable[[], None] | None:
     if sys.platform.startswith("linux") and threading.current_thread() is threading.main_thread():
         return _die_with_parent
     return None
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on now, as the system hands them out."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
 
 
 def port_is_free(host: str, port: int) -> bool:
@@ -135,3 +149,69 @@ def stop_processes(children: Sequence[ChildProcess], timeout: float, hurry: thre
     for child in children:
         if child.popen is not None:
             child.popen.wait()
+
+
+# Loopback only: never through an HTTP proxy from the environment.
+_direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def readyz(base_url: str) -> str | None:
+    """None when ``GET <base_url>/readyz`` answers 200, else what it answered."""
+    try:
+        with _direct.open(f"{base_url}/readyz", timeout=2) as response:
+            if response.status == 200:
+                return None
+            return f"HTTP {response.status}"
+    except urllib.error.HTTPError as exc:
+        return f"HTTP {exc.code} {exc.read(300).decode(errors='replace')}"
+    except (urllib.error.URLError, OSError) as exc:
+        return f"no answer ({getattr(exc, 'reason', exc)})"
+
+
+def check_alive(process: ChildProcess) -> None:
+    """Raise NetworkError, with the end of its log, when ``process`` has exited."""
+    code = process.exit_code()
+    if code is not None:
+        raise NetworkError(
+            f"{process.name} exited with code {code}; last lines of {process.log_path}:\n{process.log_tail()}"
+        )
+
+
+def wait_until_ready(
+    services: Sequence[tuple[ChildProcess, str]],
+    timeout: float,
+    progress: Callable[[str], None],
+    pause: Callable[[float], None] = time.sleep,
+) -> None:
+    """Return once every service (a process and its base URL) answers ``GET /readyz`` with
+    200, telling ``progress`` as each one is; raise NetworkError when one exits or is not
+    ready within ``timeout`` seconds."""
+    began = time.monotonic()
+    deadline = began + timeout
+    pending = list(services)
+    last: dict[str, str] = {}
+    told = began
+    while pending:
+        for service in list(pending):
+            process, url = service
+            check_alive(process)
+            answer = readyz(url)
+            if answer is None:
+                pending.remove(service)
+                progress(f"  ready: {process.name} ({time.monotonic() - began:.1f} s, {len(pending)} to go)")
+            else:
+                last[process.name] = answer
+        if pending and time.monotonic() - told >= 5:
+            told = time.monotonic()
+            progress(f"  waiting for: {', '.join(p.name for p, _ in pending)}")
+        if pending and time.monotonic() > deadline:
+            # A service that answers "not ready" says more than one that does not answer yet.
+            pending.sort(key=lambda s: not last.get(s[0].name, "").startswith("HTTP"))
+            (process, url), others = pending[0], ", ".join(p.name for p, _ in pending[1:])
+            raise NetworkError(
+                f"{process.name} was not ready within {timeout:.0f}s (GET {url}/readyz: {last.get(process.name, '?')})"
+                + (f"; not ready either: {others}" if others else "")
+                + f"\nlast lines of {process.log_path}:\n{process.log_tail()}"
+            )
+        if pending:
+            pause(0.2)

@@ -13,11 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from crocevia.processes import free_port
 
 
 def _ephemeral_low() -> int:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
 import yaml
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
@@ -89,3 +90,19 @@ async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 10.0,
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s; last value: {last!r}")
+
+
+@asynccontextmanager
+async def listening(app: FastAPI, port: int) -> AsyncIterator[str]:
+    """``app`` behind a real uvicorn with its access log on, as ``crocevia up`` runs it."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=True))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)

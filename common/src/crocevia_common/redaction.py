@@ -1,4 +1,5 @@
-"""Credentials stay out of logs and spans even when a client puts one in a URL.
+"""Credentials stay out of logs and spans even when a client puts one in a URL, and so do
+the words of a search for a person (``?person=``), also inside another parameter (``next=``).
 
 The services read tokens from the ``Authorization`` header and the pages' cookie only, but
 a client may still send ``?access_token=...``: the access log and the HTTP span would then
@@ -31,13 +32,17 @@ CREDENTIAL_PARAMS = (
     "code_verifier",
 )
 _PARAM = re.compile(rf"(?i)((?:^|[?&;])(?:{'|'.join(CREDENTIAL_PARAMS)})=)[^&;#\s\"']*")
+# Query parameters that carry personal details (a person search), plain or percent-encoded.
+PERSONAL_PARAMS = ("person",)
+_PERSONAL = re.compile(rf"(?i)((?:^|[?&;]|%3F|%26)(?:{'|'.join(PERSONAL_PARAMS)})(?:=|%3D))(?:(?!%26|%23)[^&;#\s\"'])*")
 # A JWT anywhere (also percent-encoded inside another parameter, e.g. ``next=``).
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 
 
 def redact(text: str) -> str:
-    """``text`` (a URL, a path with its query, a log line) with credentials replaced."""
-    return _JWT.sub(REDACTED, _PARAM.sub(rf"\g<1>{REDACTED}", text))
+    """``text`` (a URL, a path with its query, a log line) with credentials and personal
+    search words replaced."""
+    return _JWT.sub(REDACTED, _PERSONAL.sub(rf"\g<1>{REDACTED}", _PARAM.sub(rf"\g<1>{REDACTED}", text)))
 
 
 def without_credentials(query: str) -> str:

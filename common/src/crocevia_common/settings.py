@@ -88,6 +88,9 @@ class ServiceSettings(WebSettings):
     consumer_ack_wait_seconds: float = Field(default=30.0, gt=0)
     # How many times a message is tried (counting redeliveries) before it is dead-lettered.
     consumer_max_deliveries: int = Field(default=5, ge=1, le=100)
+    # At most this many messages applied in one transaction (a batch is whatever the stream
+    # has ready, up to this; one per transaction again after a batch fails).
+    batch_size: int = Field(default=64, ge=1, le=1000)
     outbox_poll_seconds: float = 0.5
 
     # Reply subjects of this connection; default ``_INBOX.<user>`` when the URL names a user.

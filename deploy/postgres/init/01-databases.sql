@@ -21,3 +21,27 @@ REVOKE CONNECT ON DATABASE referrals_cpia2 FROM PUBLIC;
 CREATE ROLE referrals_coop_abitare LOGIN PASSWORD 'referrals_coop_abitare';
 CREATE DATABASE referrals_coop_abitare OWNER referrals_coop_abitare;
 REVOKE CONNECT ON DATABASE referrals_coop_abitare FROM PUBLIC;
+
+CREATE ROLE referrals_agenzia_casa_sudest LOGIN PASSWORD 'referrals_agenzia_casa_sudest';
+CREATE DATABASE referrals_agenzia_casa_sudest OWNER referrals_agenzia_casa_sudest;
+REVOKE CONNECT ON DATABASE referrals_agenzia_casa_sudest FROM PUBLIC;
+
+CREATE ROLE referrals_csl_lavoro LOGIN PASSWORD 'referrals_csl_lavoro';
+CREATE DATABASE referrals_csl_lavoro OWNER referrals_csl_lavoro;
+REVOKE CONNECT ON DATABASE referrals_csl_lavoro FROM PUBLIC;
+
+CREATE ROLE referrals_pioltello_casa LOGIN PASSWORD 'referrals_pioltello_casa';
+CREATE DATABASE referrals_pioltello_casa OWNER referrals_pioltello_casa;
+REVOKE CONNECT ON DATABASE referrals_pioltello_casa FROM PUBLIC;
+
+CREATE ROLE referrals_pioltello_scuola LOGIN PASSWORD 'referrals_pioltello_scuola';
+CREATE DATABASE referrals_pioltello_scuola OWNER referrals_pioltello_scuola;
+REVOKE CONNECT ON DATABASE referrals_pioltello_scuola FROM PUBLIC;
+
+CREATE ROLE referrals_pioltello_stranieri LOGIN PASSWORD 'referrals_pioltello_stranieri';
+CREATE DATABASE referrals_pioltello_stranieri OWNER referrals_pioltello_stranieri;
+REVOKE CONNECT ON DATABASE referrals_pioltello_stranieri FROM PUBLIC;
+
+CREATE ROLE referrals_prefettura_mediazione LOGIN PASSWORD 'referrals_prefettura_mediazione';
+CREATE DATABASE referrals_prefettura_mediazione OWNER referrals_prefettura_mediazione;
+REVOKE CONNECT ON DATABASE referrals_prefettura_mediazione FROM PUBLIC;

@@ -85,6 +85,38 @@ async def test_reads_are_recorded_with_who_what_and_why_and_read_back_filtered(n
         assert casa_log.json()["items"] == []
 
 
+async def test_a_person_search_and_an_assignment_answered_are_reads_of_what_they_show(
+    node_factory, tokens, staff_dir, database_url
+):
+    async with (
+        node_factory(CASA, staff_dir=staff_dir) as casa,
+        node_factory(CPIA, staff_dir=staff_dir, database_url=database_url) as cpia,
+    ):
+        referral_id = await _sent(casa, cpia, tokens)
+        dpo = tokens.bearer(CPIA, "dpo")
+        before = len((await cpia.get("/access-log", headers=dpo)).json()["items"])
+
+        found = await cpia.get("/referrals?person=amina&purpose=audit", headers=tokens.bearer(CPIA, sub="op-anna"))
+        assert [i["id"] for i in found.json()["items"]] == [referral_id]
+        nobody = await cpia.get("/referrals?person=nobody", headers=tokens.bearer(CPIA, sub="op-bruno"))
+        assert nobody.status_code == 200 and nobody.json()["items"] == []
+        bad = await cpia.get("/referrals?purpose=curiosity", headers=tokens.bearer(CPIA, sub="op-bruno"))
+        assert bad.status_code == 422 and bad.headers["content-type"].startswith(PROBLEM)
+        supervisor = tokens.bearer(CPIA, "supervisor", sub="supervisor-cpia2")
+        assigned = await cpia.post(
+            f"/referrals/{referral_id}/assign", json={"assignee": "ahmed.saleh"}, headers=supervisor
+        )
+        assert assigned.status_code == 200 and assigned.json()["person"]["given_name"] == "Amina"
+
+        items = (await cpia.get("/access-log", headers=dpo)).json()["items"]
+        got = [(i["staff"], i["referral_id"], i["purpose"], i["channel"]) for i in items[: len(items) - before]]
+        assert got == [
+            ("supervisor-cpia2", referral_id, "care", "api"),
+            ("op-anna", referral_id, "audit", "api"),
+        ], "a search that shows nobody, or is refused, reads nothing"
+        assert (await cpia.get("/access-log/verify", headers=dpo)).json()["ok"] is True
+
+
 async def test_only_supervisors_and_the_data_protection_officer_read_the_log(node_factory, tokens):
     async with node_factory(CPIA) as cpia:
         for roles in (("operator",), ("system",), ("auditor",), ("admin",)):

@@ -108,7 +108,7 @@ async def test_lists_filter_and_page_with_a_cursor(node_factory, tokens):
 
         seen, cursor = [], None
         while True:
-            url = "/referrals?direction=incoming&limit=2" + (f"&cursor={cursor}" if cursor else "")
+            url = "/referrals?direction=incoming&include_closed=true&limit=2" + (f"&cursor={cursor}" if cursor else "")
             page = (await cpia.get(url, headers=tokens.bearer(CPIA))).json()
             seen += [i["id"] for i in page["items"]]
             cursor = page["next_cursor"]
@@ -120,12 +120,13 @@ async def test_lists_filter_and_page_with_a_cursor(node_factory, tokens):
             page = await cpia.get(f"/referrals?{query}", headers=tokens.bearer(CPIA))
             return [i["id"] for i in page.json()["items"]]
 
-        assert await ids_for("priority=urgent") == [ids[3], ids[1]]
+        assert await ids_for("priority=urgent&include_closed=true") == [ids[3], ids[1]]
+        assert await ids_for("priority=urgent") == [ids[3]], "open ones unless asked"
         assert await ids_for("status=accepted&status=rejected") == [ids[1], ids[0]]
         assert set(await ids_for("waiting_for_us=true")) == {ids[0], ids[2], ids[3], ids[4]}
         assert await ids_for("counterpart=csl-lavoro") == []
         assert await ids_for("direction=outgoing") == []
-        assert len(await ids_for(f"counterpart={CASA}&service_id=main-service")) == 5
+        assert len(await ids_for(f"counterpart={CASA}&service_id=main-service&include_closed=true")) == 5
         bad = await cpia.get("/referrals?cursor=garbage", headers=tokens.bearer(CPIA))
         assert bad.status_code == 400 and bad.json()["type"] == "/problems/invalid-cursor"
         bad = await cpia.get("/referrals?status=lost", headers=tokens.bearer(CPIA))

@@ -51,3 +51,24 @@ async def test_a_referral_page_is_a_read_recorded_with_its_purpose_and_the_dpo_s
         assert by_staff.text.count('<tr data-position="') == 1
         assert (await cpia.get(f"/ui/access-log?staff={'x' * 300}")).status_code == 400
         assert "Amina" not in log.text  # the log names referrals and staff, never the person
+
+
+async def test_the_referrals_page_records_each_person_it_lists_with_its_purpose(node_factory, tokens):
+    async with node_factory(CASA) as casa, node_factory(CPIA) as cpia:
+        referral_id = await _received(casa, cpia, tokens)
+        await sign_in(cpia, CPIA, "operator")
+        listed = await cpia.get("/ui/referrals?purpose=audit&person=amina")
+        assert listed.status_code == 200 and "Amina" in listed.text
+        nobody = await cpia.get("/ui/referrals?person=nobody")
+        assert nobody.status_code == 200 and 'id="no-referrals"' in nobody.text
+        refused = await cpia.get("/ui/referrals?purpose=curiosity")
+        assert refused.status_code == 400 and "Amina" not in refused.text
+
+        cpia.cookies.clear()
+        await sign_in(cpia, CPIA, "dpo")
+        log = await cpia.get("/ui/access-log?lang=en")
+        rows = log.text.split('<tr data-position="')[1:]
+        assert len(rows) == 2  # the API read, then the list: nothing for the page that listed nobody
+        newest = html.unescape(rows[0])
+        assert referral_id in newest and "operator-cpia2" in newest
+        assert "audit" in newest and "page" in newest

@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 
 from crocevia_common.web.session_cookie import SESSION_COOKIE
 from crocevia_notifications.bootstrap import create_app
 from tests.kit.nats import free_port
+from tests.kit.services import listening
 from tests.kit.tracing import span_exporter
 
 
@@ -42,22 +40,6 @@ def access_log() -> Iterator[Lines]:
     finally:
         logger.removeHandler(lines)
         logger.setLevel(level)
-
-
-@asynccontextmanager
-async def listening(app: FastAPI, port: int) -> AsyncIterator[str]:
-    """``app`` behind a real uvicorn with its access log on, as ``crocevia up`` runs it."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=True))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
 
 
 async def first_unread(response: httpx.Response) -> str:

@@ -18,6 +18,7 @@ from crocevia_contracts.directory import AgencyEntry, ServiceTarget
 from crocevia_contracts.sealing import SealError
 from crocevia_referrals.adapters.queries import ListFilter
 from crocevia_referrals.domain.access_log import EMPTY, AccessEntry, Head
+from crocevia_referrals.domain.caseload import Assignment
 from crocevia_referrals.domain.errors import Invalid
 from crocevia_referrals.domain.events import Outgoing
 from crocevia_referrals.domain.referral import Referral
@@ -40,6 +41,7 @@ class Stored:
     access_log: list[AccessEntry] = field(default_factory=list)
     anchors: list[tuple[Head, str]] = field(default_factory=list)  # (head, event id)
     announced: list[AccessLogAnchored] = field(default_factory=list)
+    assignments: list[Assignment] = field(default_factory=list)
 
 
 class FakeWork:
@@ -50,6 +52,7 @@ class FakeWork:
         self.outbox = _Outbox(self.stored)
         self.inbox = _Inbox(self.stored)
         self.access_log = _AccessLog(self.stored)
+        self.assignments = _Assignments(self.stored)
 
     async def get(self, referral_id: str) -> Referral | None:
         found = self.stored.referrals.get(referral_id)
@@ -114,6 +117,15 @@ class _AccessLog:
 
     async def anchored(self, head: Head, event_id: str, at: datetime) -> None:
         self.stored.anchors.append((head, event_id))
+
+
+class _Assignments:
+    def __init__(self, stored: Stored) -> None:
+        self.stored = stored
+
+    async def record(self, assignment: Assignment) -> None:
+        self.stored.referrals[assignment.referral_id].assignee = assignment.assignee
+        self.stored.assignments.append(assignment)
 
 
 class _Inbox:
@@ -208,10 +220,14 @@ class FakeQueries:
                 (flt.direction is None or r.direction == flt.direction)
                 and (not flt.statuses or r.status in flt.statuses)
                 and (not flt.waiting_for_us or r.waits_for_us)
+                and (flt.assignee is None or r.assignee == flt.assignee)
             )
 
         found = sorted(self.uow.stored.referrals.values(), key=lambda r: (r.created_at, r.id), reverse=True)
         return [copy.deepcopy(r) for r in found if matches(r)][:limit], None
+
+    async def assignments(self, referral_id: str) -> list[Assignment]:
+        return [a for a in self.uow.stored.assignments if a.referral_id == referral_id]
 
 
 def agency(agency_id: str, **service: Any) -> AgencyEntry:
@@ -247,10 +263,20 @@ class World:
         return self.uow.stored.referrals[referral_id]
 
 
+class FakeStaff:
+    """The staff directory: ``subs`` by agency."""
+
+    def __init__(self) -> None:
+        self.subs: dict[str, set[str]] = {}
+
+    def members(self, agency_id: str) -> frozenset[str]:
+        return frozenset(self.subs.get(agency_id, ()))
+
+
 def world(agency_id: str, *others: AgencyEntry) -> World:
     directory = FakeDirectory(agency(agency_id), *others)
-    uow, seals = FakeUnitOfWork(), FakeSeals()
-    return World(Node(agency_id, uow, directory, seals, clock=lambda: NOW), uow, directory, seals)
+    uow, seals, staff = FakeUnitOfWork(), FakeSeals(), FakeStaff()
+    return World(Node(agency_id, uow, directory, seals, clock=lambda: NOW, staff=staff), uow, directory, seals)
 
 
 def delivered(publisher: str, to_agency: str, data: Any, sequence: int, event_id: str | None = None) -> Verified:

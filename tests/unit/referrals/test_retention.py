@@ -9,9 +9,10 @@ from datetime import timedelta
 from crocevia_contracts.lifecycle import Status
 from crocevia_referrals.domain.actions import ActionInput
 from crocevia_referrals.handlers.acting import act
+from crocevia_referrals.handlers.incoming import apply_batches
 from crocevia_referrals.handlers.retention import erase_expired
 from crocevia_referrals.handlers.sending import send_referral
-from tests.unit.referrals.fakes import NOW, Network, World
+from tests.unit.referrals.fakes import NOW, Network, World, delivered
 from tests.unit.referrals.test_handlers import CPIA, CSL, OPERATOR, RECEIVER, agency, casa, request, world
 
 KEEP = timedelta(days=180)
@@ -68,3 +69,17 @@ async def test_a_sender_past_its_own_retention_erases_its_copy_and_publishes_not
     assert await erase_expired(sender.node, KEEP) == [rid]
     assert sender.referral(rid).erasure is not None and len(sender.published) == published
     assert receiver.referral(rid).personal is not None, "the receiver keeps its copy for its own period"
+
+
+async def test_a_batch_of_events_that_erases_leaves_the_files_to_forget_once_it_committed() -> None:
+    sender, receiver, _network, rid = await closed_referral()
+    later(receiver, KEEP + timedelta(seconds=1))
+    assert await erase_expired(receiver.node, KEEP) == [rid]
+    apply = apply_batches(sender.node)
+    confirmation = receiver.published[-1]
+    sequence = len(receiver.published)
+    item = delivered(CPIA, sender.node.agency_id, confirmation.data, sequence, confirmation.event_id)
+    assert await apply([item]) == [None]
+    assert sender.referral(rid).personal is None and sender.uow.compactions == 1
+    assert await apply([item]) == [None], "a redelivery"
+    assert sender.uow.compactions == 1, "nothing erased, nothing to forget"

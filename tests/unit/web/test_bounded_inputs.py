@@ -85,5 +85,21 @@ def test_credentials_in_a_url_are_redacted(url: str, expected: str) -> None:
     assert redact(url) == expected
 
 
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("/referrals?person=Nicol%C3%B2+Rossi&limit=2", "/referrals?person=REDACTED&limit=2"),
+        ("/ui/referrals?status=received&PERSON=rossi#top", "/ui/referrals?status=received&PERSON=REDACTED#top"),
+        (
+            "/signin?next=%2Fui%2Freferrals%3Fperson%3DRossi%26limit%3D2",
+            "/signin?next=%2Fui%2Freferrals%3Fperson%3DREDACTED%26limit%3D2",
+        ),
+        ("/referrals?personal=no&service_id=person", "/referrals?personal=no&service_id=person"),
+    ],
+)
+def test_the_words_of_a_person_search_are_redacted(url: str, expected: str) -> None:
+    assert redact(url) == expected
+
+
 def test_the_page_to_return_to_keeps_no_credentials() -> None:
     assert without_credentials(f"unread=true&access_token={JWT}&id_token=x") == "unread=true"

@@ -2,7 +2,7 @@
 order, checked before they touch state, and never stalled by one that cannot be applied.
 
 A pull consumer fetches up to ``batch_size`` messages and hands them, in order, to the
-service's ``apply`` (one at a time, or the whole batch in one transaction for the audit).
+service's ``apply`` (one at a time, or the whole batch in one transaction: ``together``).
 Acknowledgement is explicit and decided here:
 
 - applied (or a redelivery of something applied): acknowledged;
@@ -30,7 +30,7 @@ import logging
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
@@ -51,6 +51,8 @@ from crocevia_contracts.subjects import REPLAY_PREFIX, replay_consumer, replay_s
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 # What ``apply`` answers for each message it was given: None when applied (or found applied
 # already), else the reason it can never be applied.
 Apply = Callable[[Sequence[Verified]], Awaitable[Sequence[str | None]]]
@@ -69,6 +71,29 @@ def one_at_a_time(apply_one: Callable[[Verified], Awaitable[None]]) -> Apply:
             except Unprocessable as exc:
                 results.append(exc.reason)
         return results
+
+    return apply
+
+
+def together(
+    transaction: Callable[[], contextlib.AbstractAsyncContextManager[T]],
+    apply_one: Callable[[T, Verified], Awaitable[None]],
+) -> Apply:
+    """An ``apply`` for services that apply a batch in one transaction, each message by
+    ``apply_one`` in order; it raises Unprocessable for a message that can never be applied.
+    Alone, such a message gives its reason and nothing of it is kept; in a batch it undoes
+    the whole batch, which the consumer then applies again one message at a time."""
+
+    async def apply(items: Sequence[Verified]) -> list[str | None]:
+        try:
+            async with transaction() as work:
+                for item in items:
+                    await apply_one(work, item)
+        except Unprocessable as exc:
+            if len(items) > 1:
+                raise
+            return [exc.reason]
+        return [None] * len(items)
 
     return apply
 

@@ -5,29 +5,21 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crocevia_common.messaging.tables import MessagingTables
 
 
-async def already_applied(session: AsyncSession, tables: MessagingTables, consumer: str, event_id: str) -> bool:
-    inbox = tables.inbox
-    found = await session.execute(
-        select(inbox.c.event_id).where(inbox.c.consumer == consumer, inbox.c.event_id == event_id)
-    )
-    return found.first() is not None
-
-
-async def sequence_holder(
-    session: AsyncSession, tables: MessagingTables, consumer: str, source: str, sequence: int
-) -> str | None:
-    """The event this consumer applied as ``source``'s number ``sequence``, if any."""
+async def applied_as(
+    session: AsyncSession, tables: MessagingTables, consumer: str, event_id: str, source: str, sequence: int
+) -> set[str]:
+    """The events this consumer applied that are ``event_id`` or were ``source``'s number
+    ``sequence`` (one query for both checks)."""
     c = tables.inbox.c
-    found = await session.execute(
-        select(c.event_id).where(c.consumer == consumer, c.source == source, c.sequence == sequence)
-    )
-    return found.scalar_one_or_none()
+    same = or_(c.event_id == event_id, and_(c.source == source, c.sequence == sequence))
+    found = await session.execute(select(c.event_id).where(c.consumer == consumer, same))
+    return set(found.scalars())
 
 
 async def mark_applied(

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crocevia_common.messaging.inbox import already_applied, mark_applied, sequence_holder
+from crocevia_common.messaging.inbox import applied_as, mark_applied
 from crocevia_common.messaging.tables import MessagingTables
 from crocevia_common.trust import KeyRing, NoKeys
 from crocevia_contracts import Envelope, EnvelopeError, EventName, read_event
@@ -183,10 +183,10 @@ async def claim(session: AsyncSession, tables: MessagingTables, consumer: str, i
     """Check 6 and the inbox, in the caller's transaction: False when the event was applied
     already (a redelivery); raise Unprocessable when its publisher's sequence number belongs
     to another event; else record it as applied and return True."""
-    if await already_applied(session, tables, consumer, item.id):
+    applied = await applied_as(session, tables, consumer, item.id, item.source, item.sequence)
+    if item.id in applied:
         return False
-    holder = await sequence_holder(session, tables, consumer, item.source, item.sequence)
-    if holder is not None:
+    if applied:
         raise Unprocessable(sequence_reused(item))
     await mark_applied(session, tables, consumer, item.id, item.source, item.sequence)
     return True

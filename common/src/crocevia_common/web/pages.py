@@ -41,7 +41,14 @@ def navigation(user: Principal | None, links: NetworkLinks) -> list[NavLink]:
     nav: list[NavLink] = []
     node = links.node(user.agency)
     if node and user.has(Role.OPERATOR, Role.SUPERVISOR):
-        nav += [NavLink("nav.needs-us", f"{node}/ui"), NavLink("nav.new-referral", f"{node}/ui/referrals/new")]
+        nav += [
+            NavLink("nav.needs-us", f"{node}/ui"),
+            NavLink("nav.assigned", f"{node}/ui/referrals?assignee=me"),
+            NavLink("nav.referrals", f"{node}/ui/referrals"),
+            NavLink("nav.new-referral", f"{node}/ui/referrals/new"),
+        ]
+    if node and user.has(Role.SUPERVISOR, Role.ADMIN):
+        nav.append(NavLink("nav.services", f"{node}/ui/services"))
     if node and user.has(Role.SUPERVISOR, Role.DPO):
         nav.append(NavLink("nav.access-log", f"{node}/ui/access-log"))
     if links.notifications and user.has(Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN):

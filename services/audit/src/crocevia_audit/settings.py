@@ -16,8 +16,8 @@ class AuditSettings(ServiceSettings):
     # The log's unique name: the first line of every checkpoint and the name of its key.
     origin: str = Field(default="crocevia.example/trail", pattern=r"^[^\s+]+$")
 
-    # Appends: at most this many events per transaction (a batch is whatever the stream
-    # has ready, up to this); an idle pull waits this long for the first message.
+    # Appends: larger batches than the other services (``batch_size``); an idle pull waits
+    # this long for the first message.
     batch_size: int = Field(default=100, ge=1, le=1000)
     fetch_wait_seconds: float = Field(default=1.0, gt=0)
 

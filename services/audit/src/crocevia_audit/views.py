@@ -15,10 +15,11 @@ from sqlalchemy.engine import RowMapping
 
 from crocevia_audit.adapters.queries import IntegrityQueries
 from crocevia_audit.adapters.trail_query import TrailFilter, TrailQueries
-from crocevia_audit.handlers import export, indicators, proofs
+from crocevia_audit.handlers import export, indicators, proofs, receipts
 from crocevia_audit.handlers.context import AuditLog
 from crocevia_audit.handlers.verify import verify_trail
 from crocevia_common.tlog.checkpoint import SignedCheckpoint
+from crocevia_common.tlog.receipt import Receipt
 
 
 def _integrity(log: AuditLog) -> IntegrityQueries:
@@ -78,6 +79,15 @@ async def checkpoint(log: AuditLog, size: int | None = None) -> SignedCheckpoint
 async def inclusion(log: AuditLog, event_id: str, tree_size: int | None, party: str | None) -> dict[str, Any]:
     """ProofRefused when there is no such proof."""
     return await proofs.inclusion(_integrity(log), event_id, tree_size, party)
+
+
+async def receipt(log: AuditLog, referral_id: str, party: str | None) -> Receipt:
+    """ProofRefused when the trail cannot prove the referral's request yet."""
+    rows = await referral_entries(log, referral_id, party)
+    first: dict[str, str] = {}
+    for row in rows:
+        first.setdefault(row["event"], row["event_id"])
+    return await receipts.make_receipt(_integrity(log), referral_id, first, party)
 
 
 async def consistency(log: AuditLog, old: int, new: int) -> dict[str, Any]:

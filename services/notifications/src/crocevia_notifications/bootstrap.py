@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from crocevia_common.db import Database
 from crocevia_common.keystore import load_or_create_keys
-from crocevia_common.messaging.consumer import one_at_a_time
+from crocevia_common.messaging.consumer import together
 from crocevia_common.messaging.intake import Intake, Verified
 from crocevia_common.service import ServiceRuntime
 from crocevia_contracts.directory import ServiceEntry
@@ -31,7 +31,8 @@ from crocevia_notifications.entrypoints.web import install_web
 from crocevia_notifications.entrypoints.workers import Worker
 from crocevia_notifications.handlers.context import Clock, Notifier, utc_now
 from crocevia_notifications.handlers.emails import release_claims, send_due_emails
-from crocevia_notifications.handlers.events import apply_event
+from crocevia_notifications.handlers.events import apply_in
+from crocevia_notifications.handlers.ports import Transaction
 from crocevia_notifications.handlers.staff import load_staff
 from crocevia_notifications.handlers.timers import fire_due_timers
 from crocevia_notifications.handlers.webhooks import WebhookSender
@@ -83,15 +84,18 @@ def create_app(
         app.state.notifier, app.state.views, app.state.inbox_broadcast = ctx, Views(uow), broadcast
         app.state.workers = _start_workers(rt, ctx, senders)
 
-        async def apply(item: Verified) -> None:
-            await apply_event(ctx, item)
+        async def apply_one(tx: Transaction, item: Verified) -> None:
+            await apply_in(ctx, tx, item)
 
         rt.consume(
             name=CONSUMER,
             stream=REFERRAL_EVENTS,
             filter_subject=ALL_REFERRAL_EVENTS,
             intake=Intake(rt.keys),
-            apply=one_at_a_time(apply),
+            apply=together(uow.transaction, apply_one),
+            batch_size=settings.batch_size,
+            batched=True,
+            after_batch=ctx.wake,
         )
 
     runtime.on_start(start)

@@ -8,24 +8,26 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from crocevia_common.keystore import load_or_create_keys
-from crocevia_common.messaging.consumer import one_at_a_time
-from crocevia_common.messaging.intake import Intake, Verified
+from crocevia_common.messaging.intake import Intake
 from crocevia_common.service import ServiceRuntime
 from crocevia_contracts import inbound_filter
 from crocevia_contracts.stream import REFERRAL_EVENTS
 from crocevia_referrals.adapters.access_log import SqlAccessReads
+from crocevia_referrals.adapters.caseload import StaffFiles
 from crocevia_referrals.adapters.directory import load_agency_file
 from crocevia_referrals.adapters.queries import SqlReads
 from crocevia_referrals.adapters.sealing import NodeSeals
+from crocevia_referrals.adapters.service_changes import SqlServiceChanges
 from crocevia_referrals.adapters.tables import messaging
 from crocevia_referrals.adapters.unit_of_work import SqlUnitOfWork
-from crocevia_referrals.entrypoints import access_log
+from crocevia_referrals.entrypoints import access_log, receipt, services
 from crocevia_referrals.entrypoints.http import router
 from crocevia_referrals.entrypoints.web import install_web
 from crocevia_referrals.handlers.access_log import anchor_every
-from crocevia_referrals.handlers.incoming import apply_incoming
+from crocevia_referrals.handlers.incoming import apply_batches
 from crocevia_referrals.handlers.ports import Node
 from crocevia_referrals.handlers.retention import erase_every
+from crocevia_referrals.handlers.services import OwnServices
 from crocevia_referrals.settings import ReferralsSettings
 from crocevia_referrals.views import Reads
 
@@ -43,11 +45,12 @@ def create_app(settings: ReferralsSettings | None = None) -> FastAPI:
 
     async def start(rt: ServiceRuntime) -> None:
         keys = await load_or_create_keys(rt.db, messaging, settings.agency_id)
-        await rt.directory.publish_agency(
-            entry.model_copy(update={"public_keys": keys.public(), "key_history": keys.history})
-        )
         seals = NodeSeals(keys, rt.keys)
-        node = Node(settings.agency_id, SqlUnitOfWork(rt.db, settings.agency_id, seals, rt.relay), rt.directory, seals)
+        uow = SqlUnitOfWork(rt.db, settings.agency_id, seals, rt.relay)
+        node = Node(settings.agency_id, uow, rt.directory, seals, staff=StaffFiles(settings.staff_dir))
+        own = OwnServices(settings.agency_id, rt.directory, SqlServiceChanges(rt.db), node.clock)
+        await own.publish(entry.model_copy(update={"public_keys": keys.public(), "key_history": keys.history}))
+        app.state.own_services = own
         app.state.node = node
         app.state.keys = keys
         app.state.reads = Reads(settings.agency_id, SqlReads(rt.db), rt.directory)
@@ -57,19 +60,20 @@ def create_app(settings: ReferralsSettings | None = None) -> FastAPI:
             retention = erase_every(node, settings.personal_data_retention, settings.retention_check_seconds)
             rt.spawn(retention, "retention")
 
-        async def apply(item: Verified) -> None:
-            await apply_incoming(node, item)
-
         rt.consume(
             name=f"referrals-{settings.agency_id}",
             stream=REFERRAL_EVENTS,
             filter_subject=inbound_filter(settings.agency_id),
             intake=Intake(rt.keys, addressed_to=settings.agency_id),
-            apply=one_at_a_time(apply),
+            apply=apply_batches(node),
+            batch_size=settings.batch_size,
+            batched=True,
         )
 
     runtime.on_start(start)
     app.include_router(router)
     app.include_router(access_log.router)
+    app.include_router(receipt.router)
+    app.include_router(services.router)
     install_web(app, settings, entry.organization.name)
     return app

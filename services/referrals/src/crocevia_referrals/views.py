@@ -1,22 +1,23 @@
 """What the node's API and pages read, in one place: its referrals (a page of them, one with
-its history, what needs us, each with what is due by the directory's response targets), the
-directory's services, and the access log (a page of it, its chain checked)."""
+its history, what needs us, each with what is due by the directory's response targets, and
+which of those shown hold personal details) and the directory's services. The access log's
+reads are in ``access_views``."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
-from crocevia_contracts.directory import AgencyEntry, Capacity, Domain, ServiceTarget
+from crocevia_common.inputs import in_calendar
+from crocevia_contracts.directory import AgencyEntry, Capacity, Domain, ServiceTarget, WorkingCalendar
 from crocevia_contracts.lifecycle import Side
-from crocevia_referrals.adapters.access_log import AccessFilter
 from crocevia_referrals.adapters.queries import ListFilter
-from crocevia_referrals.domain.access_log import AccessEntry, Head, verify
 from crocevia_referrals.domain.actions import ActionNeeds, needs_of
+from crocevia_referrals.domain.caseload import Assignment
 from crocevia_referrals.domain.due import Due, due
 from crocevia_referrals.domain.personal import Person
 from crocevia_referrals.domain.referral import DIRECTIONS, Referral
@@ -32,6 +33,13 @@ class HistoryItem(BaseModel):
     at: datetime
     details: dict[str, Any]
     note: str | None
+
+
+class AssignmentItem(BaseModel):
+    assignee: str
+    previous: str | None
+    by: str
+    at: datetime
 
 
 class Erasure(BaseModel):
@@ -59,7 +67,9 @@ class ReferralView(BaseModel):
     updated_at: datetime
     allowed_actions: list[str]
     warnings: list[str] = Field(default_factory=list)
+    assignee: str | None = Field(default=None, description="the staff member it is assigned to at this node")
     history: list[HistoryItem] | None = None
+    assignments: list[AssignmentItem] | None = Field(default=None, description="who it was assigned to, here")
 
 
 class ReferralPage(BaseModel):
@@ -71,6 +81,8 @@ class Queries(Protocol):
     async def one(self, referral_id: str) -> Referral | None: ...
 
     async def search(self, flt: ListFilter, limit: int, cursor: str | None) -> tuple[list[Referral], str | None]: ...
+
+    async def assignments(self, referral_id: str) -> list[Assignment]: ...
 
 
 class Listing(Protocol):
@@ -92,7 +104,13 @@ class Reads:
     directory: Listing
 
 
-def view_of(referral: Referral, *, with_history: bool = False, warnings: list[str] | None = None) -> ReferralView:
+def view_of(
+    referral: Referral,
+    *,
+    with_history: bool = False,
+    warnings: list[str] | None = None,
+    assignments: list[Assignment] | None = None,
+) -> ReferralView:
     personal = referral.personal
     # The consent's scope and document reference travel sealed, but read as part of the basis.
     consent = personal.consent.model_dump(exclude_none=True) if personal and personal.consent else {}
@@ -118,7 +136,11 @@ def view_of(referral: Referral, *, with_history: bool = False, warnings: list[st
         updated_at=referral.updated_at,
         allowed_actions=referral.allowed_actions,
         warnings=warnings or [],
+        assignee=referral.assignee,
         history=history if with_history else None,
+        assignments=None
+        if assignments is None
+        else [AssignmentItem.model_validate(a, from_attributes=True) for a in assignments],
     )
 
 
@@ -131,7 +153,26 @@ async def referrals(reads: Reads, flt: ListFilter, limit: int, cursor: str | Non
 async def referral(reads: Reads, referral_id: str, warnings: list[str] | None = None) -> ReferralView | None:
     """One referral with its whole history."""
     found = await reads.queries.one(referral_id)
-    return view_of(found, with_history=True, warnings=warnings) if found else None
+    if found is None:
+        return None
+    assigned = await reads.queries.assignments(referral_id)
+    return view_of(found, with_history=True, warnings=warnings, assignments=assigned)
+
+
+def created_between(reads: Reads, first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:
+    """The instants from the start of day ``first`` to the end of day ``last`` (both taken
+    whole) where this agency works (its working calendar's zone); None: no bound. Raise
+    ValueError for a day out of the calendar, or ``last`` before ``first``."""
+    entry = reads.directory.get(reads.agency_id)
+    zone = ZoneInfo((entry.working_calendar if entry else WorkingCalendar()).timezone)
+    try:
+        start = in_calendar(datetime.combine(first, time(), zone)) if first else None
+        end = in_calendar(datetime.combine(last + timedelta(days=1), time(), zone)) if last else None
+    except OverflowError:
+        raise ValueError("the date is out of range") from None
+    if start and end and end <= start:
+        raise ValueError("created_to is before created_from")
+    return start, end
 
 
 def due_of(reads: Reads, referral: Referral, now: datetime) -> Due:
@@ -158,7 +199,7 @@ async def referral_detail(reads: Reads, referral_id: str, now: datetime) -> Refe
     if found is None:
         return None
     return ReferralDetail(
-        referral=view_of(found, with_history=True),
+        referral=view_of(found, with_history=True, assignments=await reads.queries.assignments(referral_id)),
         due=due_of(reads, found, now),
         counterpart=found.counterpart,
         actions=[needs_of(action) for action in found.allowed_actions],
@@ -241,46 +282,6 @@ def services(
     return found
 
 
-class AccessLogPage(BaseModel):
-    items: list[AccessEntry]
-    next_cursor: str | None
-
-
-class AccessLogCheck(BaseModel):
-    ok: bool
-    head: Head
-    anchored: Head | None = Field(description="the last head this node published in the trail")
-    broken_at: int | None = Field(description="the first entry that does not hold")
-    reason: str | None
-
-
-class AccessQueries(Protocol):
-    async def page(self, flt: AccessFilter, limit: int, cursor: str | None) -> tuple[list[AccessEntry], str | None]: ...
-
-    def chain(self) -> AsyncIterator[AccessEntry]: ...
-
-    async def last_anchor(self) -> Head | None: ...
-
-
 def with_personal(shown: list[ReferralView]) -> list[str]:
     """The referrals among ``shown`` whose personal part is shown (not erased)."""
     return [r.id for r in shown if r.erased is None]
-
-
-async def access_log(queries: AccessQueries, flt: AccessFilter, limit: int, cursor: str | None) -> AccessLogPage:
-    """Reads of personal details, newest first; raise InvalidCursor for a cursor not ours."""
-    entries, next_cursor = await queries.page(flt, limit, cursor)
-    return AccessLogPage(items=entries, next_cursor=next_cursor)
-
-
-async def check_access_log(queries: AccessQueries) -> AccessLogCheck:
-    """The chain recomputed from its first entry, and held to the last anchor published."""
-    anchor = await queries.last_anchor()
-    found = verify([e async for e in queries.chain()], anchor)
-    return AccessLogCheck(
-        ok=found.ok,
-        head=found.head,
-        anchored=anchor,
-        broken_at=found.broken_at,
-        reason=found.reason,
-    )

@@ -3,8 +3,9 @@
     crocevia-audit verify trail.jsonl --checkpoint checkpoint.txt --key <vkey or file>
     crocevia-audit consistency old-checkpoint.txt new-checkpoint.txt [--url URL] [--key ...]
     crocevia-audit consistency old-checkpoint.txt latest --url URL
+    crocevia-audit receipt verify receipt.json --key <vkey or file> [--witness <vkey> ... --quorum K]
 
-``verify`` works offline. ``consistency`` asks the service for the proof (and for the
+``verify`` and ``receipt verify`` work offline. ``consistency`` asks the service for the proof (and for the
 checkpoint when ``latest``), and checks it against checkpoints it verifies itself.
 Exit status: 0 when everything checks, 1 when something does not, 2 on bad usage.
 """
@@ -29,6 +30,8 @@ from crocevia_audit.handlers.offline import (
 )
 from crocevia_common.tlog.checkpoint import Checkpoint, CheckpointError, open_checkpoint
 from crocevia_common.tlog.note import NoteError, VerifierKey, parse_verifier_key
+from crocevia_common.tlog.policy import WitnessPolicy
+from crocevia_common.tlog.receipt import ReceiptError, read_receipt, verify_receipt
 
 
 def default_url() -> str:
@@ -123,7 +126,25 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("new", help="the newer signed checkpoint file, or 'latest'")
     c.add_argument("--url", default=None, help="the audit service (default: $CROCEVIA_AUDIT_URL or .data/network.json)")
     c.add_argument("--key", default=None, help="the log's verifier key or a file; default: ask the service")
+    r = commands.add_parser("receipt", help="check a referral's receipt offline")
+    r.add_argument("action", choices=["verify"])
+    r.add_argument("receipt", type=Path, help="the receipt's JSON (GET /referrals/{id}/receipt?format=json)")
+    r.add_argument("--key", required=True, help="the log's verifier key, or a file holding it (GET /checkpoint/key)")
+    r.add_argument("--witness", action="append", default=[], help="a witness's verifier key (repeat for each)")
+    r.add_argument("--quorum", type=int, default=None, help="how many witnesses must have cosigned (default: all)")
     return top
+
+
+def verify_receipt_file(path: Path, key_text: str, witnesses: list[str], quorum: int | None) -> Finding:
+    """Check a receipt offline against the log's key and a k of n witness policy."""
+    policy = WitnessPolicy.from_keys(witnesses, len(witnesses) if quorum is None else quorum)
+    receipt = read_receipt(path.read_bytes())
+    try:
+        checkpoint = verify_receipt(receipt, read_key(key_text), policy)
+    except ReceiptError as exc:
+        return Finding(False, f"receipt of referral {receipt.referral_id}: {exc.reason}")
+    proven = " and ".join(f"{e.event} at {e.occurred_at}" for e in receipt.events)
+    return Finding(True, f"referral {receipt.referral_id}: {proven}, in the trail of {checkpoint.size} entries")
 
 
 def _client(url: str | None, token: str | None = None) -> httpx.AsyncClient:
@@ -142,6 +163,8 @@ async def _verify_filtered(args: argparse.Namespace) -> Finding:
 
 
 def run(args: argparse.Namespace) -> Finding:
+    if args.command == "receipt":
+        return verify_receipt_file(args.receipt, args.key, args.witness, args.quorum)
     if args.command == "consistency":
         return asyncio.run(_consistency(args))
     if is_complete(args.export):
@@ -155,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         finding = run(args)
-    except (ExportError, CheckpointError, NoteError, OSError, httpx.HTTPError) as exc:
+    except (ExportError, CheckpointError, NoteError, ReceiptError, ValueError, OSError, httpx.HTTPError) as exc:
         print(f"FAILED: {exc}", file=sys.stderr)
         return 1
     print(("OK: " if finding.ok else "FAILED: ") + finding.message, file=sys.stdout if finding.ok else sys.stderr)

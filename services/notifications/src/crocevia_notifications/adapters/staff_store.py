@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crocevia_notifications.adapters.read_once import ReadOnce
 from crocevia_notifications.adapters.tables import staff
 from crocevia_notifications.domain.preferences import Preferences
 from crocevia_notifications.domain.staff import Person, StaffMember
@@ -51,9 +52,11 @@ def person(row: RowMapping) -> Person:
 class SqlStaff:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._of_agencies: ReadOnce[Person] = ReadOnce()
 
     async def upsert(self, agency: str, member: StaffMember, at: datetime) -> None:
         """Create or replace a person (safe when two replicas load the same file at once)."""
+        self._of_agencies.forget()
         values = _values(agency, member)
         dialect = self.session.get_bind().dialect.name
         builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -72,5 +75,8 @@ class SqlStaff:
         return person(row) if row is not None else None
 
     async def of_agencies(self, agencies: Collection[str]) -> list[Person]:
-        rows = await self.session.execute(select(staff).where(c.agency.in_(list(agencies))).order_by(c.agency, c.sub))
+        return await self._of_agencies.get(agencies, self._read_of_agencies)
+
+    async def _read_of_agencies(self, agencies: list[str]) -> list[Person]:
+        rows = await self.session.execute(select(staff).where(c.agency.in_(agencies)).order_by(c.agency, c.sub))
         return [person(row) for row in rows.mappings()]

@@ -9,6 +9,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crocevia_notifications.adapters.read_once import ReadOnce
 from crocevia_notifications.adapters.tables import subscriptions
 from crocevia_notifications.domain.routing import Scope, Subscription
 
@@ -30,8 +31,10 @@ def subscription(row: RowMapping) -> Subscription:
 class SqlSubscriptions:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._of_agencies: ReadOnce[Subscription] = ReadOnce()
 
     async def add(self, subscription: Subscription, at: datetime) -> int:
+        self._of_agencies.forget()
         done = await self.session.execute(
             insert(subscriptions)
             .values(
@@ -48,9 +51,13 @@ class SqlSubscriptions:
         return int(done.scalar_one())
 
     async def of_agencies(self, agencies: Collection[str]) -> list[Subscription]:
-        rows = await self.session.execute(select(subscriptions).where(c.agency.in_(list(agencies))).order_by(c.id))
+        return await self._of_agencies.get(agencies, self._read_of_agencies)
+
+    async def _read_of_agencies(self, agencies: list[str]) -> list[Subscription]:
+        rows = await self.session.execute(select(subscriptions).where(c.agency.in_(agencies)).order_by(c.id))
         return [subscription(r) for r in rows.mappings()]
 
     async def remove(self, agency: str, subscription_id: int) -> bool:
+        self._of_agencies.forget()
         done = await self.session.execute(delete(subscriptions).where(c.agency == agency, c.id == subscription_id))
         return bool(done.rowcount)  # type: ignore[attr-defined]

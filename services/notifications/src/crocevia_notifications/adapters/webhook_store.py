@@ -10,6 +10,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crocevia_notifications.adapters.read_once import ReadOnce
 from crocevia_notifications.adapters.tables import from_row, webhooks
 from crocevia_notifications.domain.webhooks import Endpoint
 
@@ -23,8 +24,10 @@ def endpoint(row: RowMapping) -> Endpoint:
 class SqlWebhooks:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._active_of: ReadOnce[Endpoint] = ReadOnce()
 
     async def add(self, endpoint: Endpoint) -> None:
+        self._active_of.forget()
         await self.session.execute(insert(webhooks).values(**dataclasses.asdict(endpoint)))
 
     async def get(self, webhook_id: str) -> Endpoint | None:
@@ -37,12 +40,16 @@ class SqlWebhooks:
         return [endpoint(row) for row in rows.mappings()]
 
     async def active_of(self, agencies: Collection[str]) -> list[Endpoint]:
+        return await self._active_of.get(agencies, self._read_active_of)
+
+    async def _read_active_of(self, agencies: list[str]) -> list[Endpoint]:
         rows = await self.session.execute(
-            select(webhooks).where(c.agency.in_(list(agencies)), c.active.is_(True)).order_by(c.id)
+            select(webhooks).where(c.agency.in_(agencies), c.active.is_(True)).order_by(c.id)
         )
         return [endpoint(row) for row in rows.mappings()]
 
     async def disable(self, webhook_id: str, at: datetime, reason: str) -> None:
+        self._active_of.forget()
         await self.session.execute(
             update(webhooks)
             .where(c.id == webhook_id, c.active.is_(True))
@@ -51,6 +58,7 @@ class SqlWebhooks:
 
     async def rotate(self, webhook_id: str, secret: str, previous_until: datetime | None) -> None:
         """A new secret; the current one stays as the previous one until ``previous_until``."""
+        self._active_of.forget()
         await self.session.execute(
             update(webhooks)
             .where(c.id == webhook_id)
@@ -62,6 +70,7 @@ class SqlWebhooks:
         )
 
     async def enable(self, webhook_id: str) -> None:
+        self._active_of.forget()
         await self.session.execute(
             update(webhooks).where(c.id == webhook_id).values(active=True, disabled_at=None, disabled_reason=None)
         )

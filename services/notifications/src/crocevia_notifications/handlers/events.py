@@ -19,8 +19,16 @@ from crocevia_notifications.handlers.ports import Transaction
 
 
 async def apply_event(ctx: Notifier, item: Verified) -> None:
-    """Apply one verified referral event once; a redelivery (same event id) changes nothing.
-    Raise Unprocessable for an event that can never be applied."""
+    """Apply one verified referral event once, in its own transaction; raise Unprocessable
+    for an event that can never be applied."""
+    async with ctx.uow.transaction() as tx:
+        await apply_in(ctx, tx, item)
+    await ctx.wake()
+
+
+async def apply_in(ctx: Notifier, tx: Transaction, item: Verified) -> None:
+    """Apply one verified referral event in the caller's transaction; a redelivery (same
+    event id) changes nothing. Raise Unprocessable for an event that can never be applied."""
     envelope = item.envelope
     if envelope is None:
         raise Unprocessable("notifications takes referral events only")
@@ -34,20 +42,18 @@ async def apply_event(ctx: Notifier, item: Verified) -> None:
         await ctx.directory.target_for(data.receiver_agency, data.service_id, data.priority.value) if stage else None
     )
     now = ctx.clock()
-    async with ctx.uow.transaction() as tx:
-        if not await tx.claim(item):
-            return
-        known = await tx.referrals.get(data.referral_id)
-        check_parties(item, _parties(known))
-        observed = await _follow(tx, envelope, known, now)
-        if not observed.news:
-            return  # older than what its publisher said already: told then
-        referral = observed.referral
-        await tx.timers.cancel(referral.id, closed_stages(referral.status), now)
-        if stage is not None and target is not None and stage_open(stage, referral.status):
-            await _arm(tx, referral, stage, target)
-        await notify(ctx, tx, _notice(envelope, referral), names, referral.owner_sub)
-    await ctx.wake()
+    if not await tx.claim(item):
+        return
+    known = await tx.referrals.get(data.referral_id)
+    check_parties(item, _parties(known))
+    observed = await _follow(tx, envelope, known, now)
+    if not observed.news:
+        return  # older than what its publisher said already: told then
+    referral = observed.referral
+    await tx.timers.cancel(referral.id, closed_stages(referral.status), now)
+    if stage is not None and target is not None and stage_open(stage, referral.status):
+        await _arm(tx, referral, stage, target)
+    await notify(ctx, tx, _notice(envelope, referral), names, referral.owner_sub)
 
 
 def _parties(known: Followed | None) -> Parties | None:

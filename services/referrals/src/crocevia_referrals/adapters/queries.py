@@ -1,4 +1,5 @@
-"""The node's reads: its referrals, filtered and paged newest first, and one referral."""
+"""The node's reads: its referrals, filtered and paged newest first, one referral, and who
+it was assigned to."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from sqlalchemy.engine import RowMapping
 
 from crocevia_common import inputs
 from crocevia_common.db import Database
-from crocevia_contracts.lifecycle import Status
+from crocevia_contracts.lifecycle import OPEN, Status
 from crocevia_referrals.adapters.repository import SqlReferrals, referral_of, requested_at
-from crocevia_referrals.adapters.tables import referrals
+from crocevia_referrals.adapters.tables import assignments, referrals
+from crocevia_referrals.domain.caseload import Assignment
 from crocevia_referrals.domain.referral import DIRECTIONS, WAITING_FOR_US, Referral
 
 
@@ -24,6 +26,19 @@ class ListFilter:
     service_id: str | None = None
     priority: str | None = None
     waiting_for_us: bool = False
+    assignee: str | None = None
+    # Words that must each appear in the person's folded details (``caseload.search_words``).
+    person_words: list[str] = field(default_factory=list)
+    created_from: datetime | None = None  # inclusive
+    created_before: datetime | None = None  # exclusive
+    include_closed: bool = True
+
+
+def _like(word: str) -> str:
+    """A LIKE pattern that finds ``word`` anywhere, its own ``%``, ``_`` and ``\\`` taken
+    literally."""
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 def encode_cursor(row: RowMapping) -> str:
@@ -71,6 +86,16 @@ class SqlReads:
         if flt.waiting_for_us:
             waiting = [(DIRECTIONS[side], [s.value for s in statuses]) for side, statuses in WAITING_FOR_US.items()]
             query = query.where(or_(*(and_(c.direction == d, c.status.in_(s)) for d, s in waiting)))
+        if flt.assignee:
+            query = query.where(c.assignee == flt.assignee)
+        for word in flt.person_words:
+            query = query.where(c.person_search.like(_like(word), escape="\\"))
+        if flt.created_from:
+            query = query.where(c.created_at >= flt.created_from)
+        if flt.created_before:
+            query = query.where(c.created_at < flt.created_before)
+        if not flt.include_closed:
+            query = query.where(c.status.in_(sorted(s.value for s in OPEN)))
         if cursor:
             created, last_id = decode_cursor(cursor)
             query = query.where(or_(c.created_at < created, and_(c.created_at == created, c.id < last_id)))
@@ -80,3 +105,11 @@ class SqlReads:
         more = len(rows) > limit
         rows = rows[:limit]
         return [referral_of(row) for row in rows], (encode_cursor(rows[-1]) if more and rows else None)
+
+    async def assignments(self, referral_id: str) -> list[Assignment]:
+        """Every assignment of a referral, oldest first."""
+        c = assignments.c
+        query = select(assignments).where(c.referral_id == referral_id).order_by(c.position)
+        async with self.db.sessions() as session:
+            rows = (await session.execute(query)).mappings()
+            return [Assignment(r["referral_id"], r["assignee"], r["previous"], r["assigned_by"], r["at"]) for r in rows]

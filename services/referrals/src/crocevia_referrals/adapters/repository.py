@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crocevia_contracts import EventName, LegalBasis, Priority
 from crocevia_contracts.lifecycle import Status
 from crocevia_referrals.adapters.tables import history, referrals
+from crocevia_referrals.domain.caseload import person_key
 from crocevia_referrals.domain.events import Erasure, HistoryEntry
 from crocevia_referrals.domain.personal import PersonalPart
 from crocevia_referrals.domain.referral import DIRECTIONS, Referral
@@ -50,6 +51,7 @@ def referral_of(row: RowMapping, entries: list[HistoryEntry] | None = None) -> R
         consent_withdrawn_at=row["consent_withdrawn_at"],
         our_step=row["our_step"],
         their_step=row["their_step"],
+        assignee=row["assignee"],
         history=entries or [],
     )
 
@@ -73,6 +75,7 @@ def _state(referral: Referral) -> dict[str, Any]:
     return {
         "status": referral.status.value,
         "personal": referral.personal.model_dump(mode="json") if referral.personal else None,
+        "person_search": person_key(referral.personal),
         "erased_at": referral.erasure.at if referral.erasure else None,
         "erasure_reason": referral.erasure.reason if referral.erasure else None,
         "consent_withdrawn_at": referral.consent_withdrawn_at,

@@ -45,7 +45,12 @@ referrals = Table(
     Column("created_by", String(200), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    # The staff member (token ``sub``) it is assigned to at this node; never shared.
+    Column("assignee", String(200), nullable=True),
+    # The person's names, birth date and contacts folded for search; NULL once erased.
+    Column("person_search", Text, nullable=True),
     Index("ix_referrals_direction_status", "direction", "status"),
+    Index("ix_referrals_assignee", "assignee"),
 )
 
 history = Table(
@@ -95,4 +100,26 @@ access_log_anchors = Table(
     Column("head_sha256", String(64), nullable=False),
     Column("event_id", String(36), nullable=False, unique=True),
     Column("anchored_at", UtcDateTime(), nullable=False),
+)
+
+# Who a referral was assigned to, and by whom, over time: the node's own record.
+assignments = Table(
+    "referral_assignments",
+    metadata,
+    Column("position", Integer, primary_key=True, autoincrement=True),
+    Column("referral_id", String(64), ForeignKey("referrals.id"), nullable=False, index=True),
+    Column("assignee", String(200), nullable=False),
+    Column("previous", String(200), nullable=True),
+    Column("assigned_by", String(200), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+)
+
+# What the agency's supervisors changed of its services (capacity, taking referrals, status).
+service_changes = Table(
+    "service_changes",
+    metadata,
+    Column("service_id", String(100), primary_key=True),
+    Column("changes", JSON, nullable=False),
+    Column("updated_by", String(200), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )

@@ -19,6 +19,7 @@ from crocevia_contracts import Envelope, referral_subject
 from crocevia_contracts.anchors import AccessLogAnchored, AnchorEnvelope, anchor_subject
 from crocevia_contracts.sealing import SIGNATURE_HEADER, sign_event
 from crocevia_referrals.adapters.access_log import SqlAccessLog
+from crocevia_referrals.adapters.caseload import SqlAssignments
 from crocevia_referrals.adapters.repository import SqlReferrals
 from crocevia_referrals.adapters.sealing import NodeSeals
 from crocevia_referrals.adapters.tables import idempotency_keys, messaging
@@ -96,6 +97,7 @@ class SqlWork:
         self.outbox = SqlOutbox(session, agency_id, seals)
         self.inbox = SqlInbox(session)
         self.access_log = SqlAccessLog(session)
+        self.assignments = SqlAssignments(session)
 
 
 class SqlUnitOfWork:

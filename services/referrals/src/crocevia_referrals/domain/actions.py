@@ -3,6 +3,7 @@ code from a fixed list, the text of a question or an answer, another agency to s
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,7 +54,7 @@ class ActionInput:
 
 def public_fields(action: ActionInput) -> dict[str, Any]:
     """The codes ``action`` carries in clear, once they are what it needs; raise Invalid
-    naming the field otherwise. Whether a suggested agency exists is the referral's to say."""
+    naming the field otherwise. Whether a suggested agency exists is ``check_suggestion``'s to say."""
     needs = needs_of(action.name)
     public: dict[str, Any] = {}
     field = needs.code_field
@@ -71,3 +72,13 @@ def public_fields(action: ActionInput) -> dict[str, Any]:
     if needs.note_required and not action.note:
         raise Invalid("missing-note", f"{action.name} needs the text of the question or answer", "note")
     return public
+
+
+def check_suggestion(agency: str, parties: Collection[str], known_agencies: Collection[str]) -> None:
+    """Raise Invalid unless ``agency``, suggested by a rejection, is another agency than the
+    referral's two ``parties`` and one of ``known_agencies`` (the directory's)."""
+    if agency in parties:
+        detail = "suggest an agency other than the two of this referral"
+        raise Invalid("not-another-agency", detail, "suggested_agency")
+    if agency not in known_agencies:
+        raise Invalid("unknown-agency", f"no agency {agency!r} in the directory", "suggested_agency")

@@ -29,3 +29,7 @@ class Refused(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class Forbidden(Invalid):
+    """A request this person may not make, whatever its content (a 403, not a 422)."""

@@ -18,7 +18,7 @@ from crocevia_contracts import EVENT_MODELS, EventName, LegalBasis, Priority, ne
 from crocevia_contracts.directory import Service
 from crocevia_contracts.events import Requested
 from crocevia_contracts.lifecycle import Side, Status, TransitionRefused, allowed_actions, decide, settle
-from crocevia_referrals.domain.actions import STAFF_ACTIONS, ActionInput, public_fields
+from crocevia_referrals.domain.actions import STAFF_ACTIONS, ActionInput, check_suggestion, public_fields
 from crocevia_referrals.domain.codes import UNDELIVERABLE
 from crocevia_referrals.domain.errors import Invalid, NotFound, OutOfOrder, Refused
 from crocevia_referrals.domain.events import Erasure, HistoryEntry, Incoming, Outgoing
@@ -54,6 +54,7 @@ class Referral:
     consent_withdrawn_at: datetime | None = None
     our_step: int = 0  # events this node sent about it
     their_step: int = 0  # the last step of the other node's it applied
+    assignee: str | None = None  # the staff member it is assigned to here; never shared
     history: list[HistoryEntry] = field(default_factory=list)
     outbox: list[Outgoing] = field(default_factory=list)
     notes_erased: bool = False
@@ -165,7 +166,7 @@ class Referral:
         TransitionRefused for an action the lifecycle does not allow now."""
         public = public_fields(action)
         if action.suggested_agency:
-            self._check_suggestion(action.suggested_agency, known_agencies)
+            check_suggestion(action.suggested_agency, (self.sender_agency, self.receiver_agency), known_agencies)
         if action.name not in STAFF_ACTIONS:
             raise TransitionRefused(action.name, self.status, self.allowed_actions, f"unknown action {action.name!r}")
         step = decide(action.name, self.status, self.side)
@@ -174,13 +175,6 @@ class Referral:
             self.consent_withdrawn_at = at
         self.updated_at = at
         self._emit(step.event, at, fields=public, details=dict(public), note=action.note, by=by)
-
-    def _check_suggestion(self, agency: str, known_agencies: Collection[str]) -> None:
-        if agency in (self.sender_agency, self.receiver_agency):
-            detail = "suggest an agency other than the two of this referral"
-            raise Invalid("not-another-agency", detail, "suggested_agency")
-        if agency not in known_agencies:
-            raise Invalid("unknown-agency", f"no agency {agency!r} in the directory", "suggested_agency")
 
     def redirect(self, to_agency: str | None, service_id: str, priority: Priority | None = None) -> ReferralRequest:
         """The same person on the same legal basis, to ``to_agency`` (by default the one the

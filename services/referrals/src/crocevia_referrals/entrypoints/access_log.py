@@ -10,10 +10,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from crocevia_common.auth import Principal, Role, require
 from crocevia_common.inputs import Cursor, IdText, SubText
 from crocevia_common.problems import Problem
-from crocevia_referrals import views
+from crocevia_referrals import access_views
+from crocevia_referrals.access_views import AccessLogCheck, AccessLogPage
 from crocevia_referrals.adapters.access_log import AccessFilter
 from crocevia_referrals.entrypoints.deps import access_reads_of, own_agency
-from crocevia_referrals.views import AccessLogCheck, AccessLogPage
 
 router = APIRouter(tags=["access log"])
 # Who reads the log: the agency's supervisors and its data protection officer.
@@ -33,7 +33,7 @@ async def list_access(
     own_agency(request, principal)
     flt = AccessFilter(referral_id=referral_id or None, staff=staff or None)
     try:
-        return await views.access_log(access_reads_of(request), flt, limit, cursor)
+        return await access_views.access_log(access_reads_of(request), flt, limit, cursor)
     except ValueError:
         raise Problem(400, "invalid-cursor", "Invalid cursor", "use the next_cursor of a previous page") from None
 
@@ -45,4 +45,4 @@ async def list_access(
 )
 async def verify_access(principal: Reader, request: Request) -> AccessLogCheck:
     own_agency(request, principal)
-    return await views.check_access_log(access_reads_of(request))
+    return await access_views.check_access_log(access_reads_of(request))

@@ -10,9 +10,10 @@ from fastapi import Request
 from crocevia_common.auth import Principal
 from crocevia_common.problems import Problem
 from crocevia_contracts.lifecycle import TransitionRefused
+from crocevia_referrals.access_views import AccessQueries
 from crocevia_referrals.domain.errors import Invalid
 from crocevia_referrals.handlers.ports import Node
-from crocevia_referrals.views import AccessQueries, Reads
+from crocevia_referrals.views import Reads
 
 
 def node_of(request: Request) -> Node:

@@ -9,26 +9,32 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from crocevia_common.auth import Principal, Role, require
-from crocevia_common.inputs import SHORT_TEXT, AgencyText, Cursor, IdText
+from crocevia_common.inputs import SHORT_TEXT, AgencyText, IdText
 from crocevia_common.problems import Problem
-from crocevia_contracts import Priority
 from crocevia_contracts.directory import Capacity, Domain
-from crocevia_contracts.lifecycle import Status, TransitionRefused
+from crocevia_contracts.lifecycle import TransitionRefused
 from crocevia_referrals import views
-from crocevia_referrals.adapters.queries import ListFilter
 from crocevia_referrals.domain.access_log import Channel, Purpose
 from crocevia_referrals.domain.actions import STAFF_ACTIONS
-from crocevia_referrals.domain.errors import Invalid, NotFound
+from crocevia_referrals.domain.errors import Forbidden, Invalid, NotFound
 from crocevia_referrals.entrypoints.deps import invalid, node_of, not_found, own_agency, reads_of, refused
-from crocevia_referrals.entrypoints.schemas import ActionBody, CreateReferral, RedirectBody
+from crocevia_referrals.entrypoints.schemas import (
+    ActionBody,
+    AssignBody,
+    CreateReferral,
+    RedirectBody,
+    ReferralReads,
+)
 from crocevia_referrals.handlers.access_log import record_reads
 from crocevia_referrals.handlers.acting import act
+from crocevia_referrals.handlers.caseload import assign
 from crocevia_referrals.handlers.sending import Idempotency, Sent, redirect, send_referral
 from crocevia_referrals.views import ReferralPage, ReferralView
 
 router = APIRouter()
 Staff = Annotated[Principal, Depends(require(Role.OPERATOR, Role.SUPERVISOR, Role.SYSTEM))]
 Actor = Annotated[Principal, Depends(require(Role.OPERATOR, Role.SUPERVISOR))]
+Assigner = Annotated[Principal, Depends(require(Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN))]
 
 
 async def _created(request: Request, sent: Sent) -> JSONResponse:
@@ -63,33 +69,18 @@ async def create_referral(
 
 
 @router.get("/referrals", response_model=ReferralPage, tags=["referrals"], summary="This agency's referrals")
-async def list_referrals(
-    principal: Staff,
-    request: Request,
-    direction: Annotated[str | None, Query(pattern="^(incoming|outgoing)$")] = None,
-    status: Annotated[list[Status] | None, Query()] = None,
-    counterpart: AgencyText | None = None,
-    service_id: Annotated[str | None, Query(max_length=SHORT_TEXT)] = None,
-    priority: Priority | None = None,
-    waiting_for_us: bool = False,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Cursor | None = None,
-    purpose: Purpose = Purpose.CARE,
-) -> ReferralPage:
+async def list_referrals(principal: Staff, request: Request, search: Annotated[ReferralReads, Query()]) -> ReferralPage:
     own_agency(request, principal)
-    flt = ListFilter(
-        direction=direction,
-        statuses=status or [],
-        counterpart=counterpart,
-        service_id=service_id,
-        priority=priority.value if priority else None,
-        waiting_for_us=waiting_for_us,
-    )
+    reads = reads_of(request)
     try:
-        page = await views.referrals(reads_of(request), flt, limit, cursor)
+        flt = search.filter(reads, principal.sub)
+    except ValueError as exc:
+        raise Problem(422, "invalid-dates", "Invalid dates", str(exc)) from None
+    try:
+        page = await views.referrals(reads, flt, search.limit, search.cursor)
     except (ValueError, TypeError):
         raise Problem(400, "invalid-cursor", "Invalid cursor", "use the next_cursor of a previous page") from None
-    await record_reads(node_of(request), principal, views.with_personal(page.items), purpose, Channel.API)
+    await record_reads(node_of(request), principal, views.with_personal(page.items), search.purpose, Channel.API)
     return page
 
 
@@ -128,6 +119,25 @@ async def redirect_referral(
     except Invalid as exc:
         raise invalid(exc) from None
     return await _created(request, sent)
+
+
+@router.post(
+    "/referrals/{referral_id}/assign",
+    response_model=ReferralView,
+    tags=["referrals"],
+    summary="Assign a referral to a member of this agency's staff (kept at this node only)",
+)
+async def assign_referral(referral_id: IdText, body: AssignBody, principal: Assigner, request: Request) -> ReferralView:
+    own_agency(request, principal, referral_id)
+    try:
+        await assign(node_of(request), principal, referral_id, body.assignee)
+    except NotFound:
+        raise not_found(referral_id) from None
+    except Forbidden as exc:
+        raise Problem(403, exc.slug, "Not yours to assign", exc.detail, field=exc.field) from None
+    except Invalid as exc:
+        raise invalid(exc) from None
+    return await get_referral(referral_id, principal, request)  # the answer shows the details: a read
 
 
 @router.post(

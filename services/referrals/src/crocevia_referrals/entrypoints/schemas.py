@@ -4,13 +4,21 @@ the views')."""
 from __future__ import annotations
 
 import hashlib
+from datetime import date
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from crocevia_common.inputs import ReferralId, in_calendar
+from crocevia_common.auth import MAX_SUB
+from crocevia_common.inputs import SHORT_TEXT, AgencyText, Cursor, ReferralId, SubText, in_calendar
 from crocevia_contracts import LegalBasis, Priority
 from crocevia_contracts.events import AgencyId
+from crocevia_contracts.lifecycle import Status
+from crocevia_referrals import views
+from crocevia_referrals.adapters.queries import ListFilter
+from crocevia_referrals.domain.access_log import Purpose
 from crocevia_referrals.domain.actions import ActionInput
+from crocevia_referrals.domain.caseload import search_words
 from crocevia_referrals.domain.personal import ConsentRecord, Person, PersonalPart
 from crocevia_referrals.domain.sending import ReferralRequest
 
@@ -89,3 +97,56 @@ class RedirectBody(BaseModel):
     to_agency: AgencyId | None = Field(default=None, description="default: the agency the receiver suggested")
     service_id: str = Field(min_length=1, max_length=100)
     priority: Priority | None = None
+
+
+class AssignBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    assignee: str = Field(
+        min_length=1, max_length=MAX_SUB, pattern=r"^[A-Za-z0-9._@+-]+$", description="a staff member's id (sub)"
+    )
+
+
+class ReferralSearch(BaseModel):
+    """What a list of this agency's referrals may be narrowed by (the API's query, the pages'
+    search form)."""
+
+    direction: Literal["incoming", "outgoing"] | None = None
+    status: list[Status] = Field(default_factory=list, max_length=len(Status))
+    counterpart: AgencyText | None = None
+    service_id: str | None = Field(default=None, max_length=SHORT_TEXT)
+    priority: Priority | None = None
+    waiting_for_us: bool = False
+    assignee: SubText | None = Field(default=None, description="a staff member's id, or `me`")
+    person: str | None = Field(default=None, max_length=200, description="words of the person's names or contacts")
+    created_from: date | None = Field(default=None, description="first day, in the agency's time zone")
+    created_to: date | None = Field(default=None, description="last day, in the agency's time zone")
+    include_closed: bool = Field(default=False, description="also rejected, completed, failed, cancelled ones")
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: Cursor | None = None
+
+    def filter(self, reads: views.Reads, me: str) -> ListFilter:
+        """The filter of the node's reads, ``me`` the caller's sub; raise ValueError for
+        days out of the calendar or out of order."""
+        created_from, created_before = views.created_between(reads, self.created_from, self.created_to)
+        return ListFilter(
+            direction=self.direction,
+            statuses=self.status,
+            counterpart=self.counterpart,
+            service_id=self.service_id,
+            priority=self.priority.value if self.priority else None,
+            waiting_for_us=self.waiting_for_us,
+            assignee=me if self.assignee == "me" else self.assignee,
+            person_words=search_words(self.person or ""),
+            created_from=created_from,
+            created_before=created_before,
+            # Open ones only, unless asked, or the statuses are chosen.
+            include_closed=self.include_closed or bool(self.status) or self.waiting_for_us,
+        )
+
+
+class ReferralReads(ReferralSearch):
+    """The API's list: the search, and why the personal details it shows are read (each
+    referral shown with them is recorded in the access log)."""
+
+    purpose: Purpose = Field(default=Purpose.CARE, description="why the details are read: care, audit, own-request")

@@ -1,7 +1,7 @@
 """What the use cases of a node work with, as small protocols: a unit of work (one
-transaction, and the referrals, idempotency keys, outbox, inbox and access log inside it), the
-directory, and the sealing of what travels to the other agency. The node wires the real
-adapters (``bootstrap``); tests wire in-memory fakes."""
+transaction, and the referrals, idempotency keys, outbox, inbox, access log and assignments
+inside it), the directory, and the sealing of what travels to the other agency. The node
+wires the real adapters (``bootstrap``); tests wire in-memory fakes."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from crocevia_common.messaging.intake import Verified
 from crocevia_contracts.anchors import AccessLogAnchored
 from crocevia_contracts.directory import AgencyEntry
 from crocevia_referrals.domain.access_log import AccessEntry, Head
+from crocevia_referrals.domain.caseload import Assignment
 from crocevia_referrals.domain.events import Outgoing
 from crocevia_referrals.domain.referral import Referral
 
@@ -81,6 +82,11 @@ class Inbox(Protocol):
         sequence number belongs to another event."""
 
 
+class AssignmentLog(Protocol):
+    async def record(self, assignment: Assignment) -> None:
+        """Make ``assignment`` the referral's current one, and keep it in its record."""
+
+
 class Work(Protocol):
     """What one transaction works on."""
 
@@ -98,6 +104,9 @@ class Work(Protocol):
 
     @property
     def access_log(self) -> AccessLog: ...
+
+    @property
+    def assignments(self) -> AssignmentLog: ...
 
 
 class UnitOfWork(Protocol):
@@ -126,6 +135,18 @@ class Seals(Protocol):
         NotYet when the publisher's keys are not pinned yet."""
 
 
+class StaffDirectory(Protocol):
+    def members(self, agency_id: str) -> frozenset[str]:
+        """The subs of ``agency_id``'s staff, as the staff directory lists them now."""
+
+
+class NoStaff:
+    """A staff directory that lists nobody: nobody can be assigned anything."""
+
+    def members(self, agency_id: str) -> frozenset[str]:
+        return frozenset()
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -139,3 +160,4 @@ class Node:
     directory: Directory
     seals: Seals
     clock: Callable[[], datetime] = field(default=_now)
+    staff: StaffDirectory = field(default_factory=NoStaff)

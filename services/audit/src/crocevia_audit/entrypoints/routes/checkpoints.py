@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import PlainTextResponse
 
 from crocevia_audit import views
@@ -69,3 +69,18 @@ async def get_consistency(
         return await views.consistency(audit_log(request), old, new)
     except ProofRefused as exc:
         raise refused(exc) from None
+
+
+@router.get(
+    "/receipts/{referral_id}",
+    summary="A referral's receipt: its request and receipt entries, their inclusion proofs and the checkpoint"
+    " (auditors; staff: their agency's referrals)",
+)
+async def get_receipt(
+    request: Request, principal: Reader, referral_id: Annotated[str, Path(min_length=1, max_length=64)]
+) -> dict[str, Any]:
+    try:
+        found = await views.receipt(audit_log(request), referral_id, party_of(principal))
+    except ProofRefused as exc:
+        raise refused(exc) from None
+    return found.model_dump(mode="json")

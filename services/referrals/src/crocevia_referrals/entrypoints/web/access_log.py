@@ -13,7 +13,7 @@ from crocevia_common.auth import MAX_SUB, Principal
 from crocevia_common.inputs import InvalidCursor
 from crocevia_common.web.pages import pages_of
 from crocevia_common.web.session import PageRefused, page_roles
-from crocevia_referrals import views
+from crocevia_referrals import access_views
 from crocevia_referrals.adapters.access_log import AccessFilter
 from crocevia_referrals.entrypoints.access_log import READERS
 from crocevia_referrals.entrypoints.deps import access_reads_of
@@ -39,7 +39,7 @@ async def access_log_page(request: Request, principal: Reader) -> HTMLResponse:
     )
     queries = access_reads_of(request)
     try:
-        page = await views.access_log(queries, flt, PAGE, request.query_params.get("cursor") or None)
+        page = await access_views.access_log(queries, flt, PAGE, request.query_params.get("cursor") or None)
     except InvalidCursor:
         raise PageRefused(400, "refused.access-filters") from None
     return pages_of(request).render(
@@ -48,5 +48,5 @@ async def access_log_page(request: Request, principal: Reader) -> HTMLResponse:
         entries=page.items,
         next_cursor=page.next_cursor,
         filters=flt,
-        check=await views.check_access_log(queries),
+        check=await access_views.check_access_log(queries),
     )

@@ -1,5 +1,5 @@
-"""What the node's pages share: the signed-in staff member of this node's agency, and the
-use cases' errors in the reader's language."""
+"""What the node's pages share: the signed-in staff member of this node's agency, why they
+read a person's details, and the use cases' errors in the reader's language."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ from pydantic import ValidationError
 
 from crocevia_common.auth import Principal, Role
 from crocevia_common.web.i18n import Translator, strings
+from crocevia_common.web.pages import pages_of
 from crocevia_common.web.session import PageRefused, page_roles
+from crocevia_common.web.signin import staff_people
+from crocevia_referrals.domain.access_log import Purpose
 from crocevia_referrals.entrypoints.deps import node_of
 
 Staff = Annotated[Principal, Depends(page_roles(Role.OPERATOR, Role.SUPERVISOR))]
@@ -21,6 +24,15 @@ def own_agency(request: Request, principal: Principal) -> None:
     agency = node_of(request).agency_id
     if principal.agency != agency:
         raise PageRefused(403, "refused.other-agency", node=agency, agency=principal.agency)
+
+
+def purpose_of(request: Request) -> Purpose:
+    """Why a page's reader reads the personal details it shows (``?purpose=``, care by
+    default), for the access log; a page that says so for an unknown one."""
+    try:
+        return Purpose(request.query_params.get("purpose") or Purpose.CARE)
+    except ValueError:
+        raise PageRefused(400, "refused.purpose", purposes=", ".join(Purpose)) from None
 
 
 def problem_text(t: Translator, slug: str, detail: str) -> str:
@@ -37,3 +49,9 @@ def validation_errors(t: Translator, error: ValidationError) -> dict[str, str]:
         key = f"validation.{item['type']}"
         found.setdefault(name, t(key) if key in strings() else item["msg"])
     return found
+
+
+def staff_choices(request: Request) -> list[tuple[str, str]]:
+    """This agency's staff as the staff directory lists them: (sub, name)."""
+    people = staff_people(pages_of(request).web.staff_dir).get(node_of(request).agency_id, [])
+    return [(person.sub, person.name) for person in people]

@@ -22,7 +22,14 @@ from crocevia_referrals.domain.errors import Invalid, NotFound
 from crocevia_referrals.domain.sending import WARNINGS
 from crocevia_referrals.entrypoints.deps import node_of, reads_of
 from crocevia_referrals.entrypoints.schemas import ActionBody
-from crocevia_referrals.entrypoints.web.deps import Staff, own_agency, problem_text, validation_errors
+from crocevia_referrals.entrypoints.web.deps import (
+    Staff,
+    own_agency,
+    problem_text,
+    purpose_of,
+    staff_choices,
+    validation_errors,
+)
 from crocevia_referrals.handlers.access_log import record_reads
 from crocevia_referrals.handlers.acting import act
 from crocevia_referrals.handlers.sending import redirect
@@ -72,6 +79,7 @@ async def render_referral(
         warnings=[code for code in request.query_params.getlist("warn") if code in WARNINGS],
         suggestions=sorted((a, n) for a, n in names.items() if a not in (r.sender_agency, r.receiver_agency)),
         redirect_targets=detail.redirect_targets,
+        staff=staff_choices(request),
     )
 
 
@@ -88,11 +96,7 @@ def fields_of(action: str) -> set[str]:
 @router.get("/referrals/{referral_id}", response_class=HTMLResponse)
 async def referral_page(referral_id: str, request: Request, principal: Staff) -> HTMLResponse:
     own_agency(request, principal)
-    try:
-        purpose = Purpose(request.query_params.get("purpose") or Purpose.CARE)
-    except ValueError:
-        raise PageRefused(400, "refused.purpose", purposes=", ".join(Purpose)) from None
-    return await render_referral(request, referral_id, principal, purpose=purpose)
+    return await render_referral(request, referral_id, principal, purpose=purpose_of(request))
 
 
 @router.post("/referrals/{referral_id}/redirect", response_model=None)

@@ -1,15 +1,15 @@
 """The access log (every read of a referral's personal part, hash-chained) and the heads of
 it anchored in the trail, as frozen DDL.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0005
+Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
