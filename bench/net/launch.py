@@ -34,7 +34,8 @@ class BenchNetwork(Network):
     """The network of ``crocevia up``, with settings added to some services' environment.
 
     The launcher has no option for a database server; this hook, and nothing else, is what
-    the benchmark changes: ``CROCEVIA_DATABASE_URL`` per service for PostgreSQL."""
+    the benchmark changes: ``CROCEVIA_DATABASE_URL`` per service for PostgreSQL, and the
+    nodes' anchoring of their access logs, left for after the run."""
 
     def __init__(self, config: NetworkConfig, service_settings: Mapping[str, Mapping[str, str]]) -> None:
         super().__init__(config)
@@ -186,6 +187,10 @@ def running(
             settings, version = postgres.create([*(f"referrals-{a}" for a in names), "notifications", "audit"])
         else:
             settings, version = {}, sqlite3.sqlite_version
+        # The trail is compared with the streams at one moment: no node anchors its access
+        # log while the benchmark runs (``crocevia up`` anchors every 2 s).
+        for agency in names:
+            settings.setdefault(f"referrals-{agency}", {})["CROCEVIA_ACCESS_LOG_ANCHOR_SECONDS"] = "86400"
         network = BenchNetwork(config, settings)
         began = time.perf_counter()
         with network:

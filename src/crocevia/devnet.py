@@ -54,6 +54,9 @@ from crocevia_common.messaging.streams import StreamError
 
 NOTIFICATIONS = "notifications"
 AUDIT = "audit"
+# A demo shows each node's access log anchored within seconds (a production node: hourly),
+# unless the environment says otherwise.
+ANCHOR_SECONDS = "CROCEVIA_ACCESS_LOG_ANCHOR_SECONDS"
 __all__ = ["AppFactories", "Network", "NetworkConfig", "NetworkError", "NetworkUrls", "StopRequested"]
 
 
@@ -315,7 +318,12 @@ class Network:
                 f"referrals-{agency}",
                 ports[f"referrals-{agency}"],
                 apps.referrals,
-                {"CROCEVIA_AGENCY_ID": agency, "CROCEVIA_AGENCY_FILE": str(path), **people},
+                {
+                    "CROCEVIA_AGENCY_ID": agency,
+                    "CROCEVIA_AGENCY_FILE": str(path),
+                    ANCHOR_SECONDS: os.environ.get(ANCHOR_SECONDS, "2"),
+                    **people,
+                },
             )
             for agency, path in self._agencies.items()
         ]

@@ -1,6 +1,7 @@
 """NATS users and subject permissions, generated from the agency registry.
 
-One user per agency: it publishes only events *from* itself (``referral.v1.<self>.*.>``),
+One user per agency: it publishes only events *from* itself (``referral.v1.<self>.*.>``,
+and the anchor of its access log, ``notice.v1.<self>.access-log-anchored``),
 reads only events addressed *to* itself (``referral.v1.*.<self>.>``, through its own
 durable consumer), and writes only its own directory key (``$KV.directory.<self>``).
 The notifications and audit services read every event. Only ``admin``, the network's
@@ -17,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from crocevia_common.messaging.connection import DEFAULT_INBOX_PREFIX
+from crocevia_contracts.anchors import anchor_subject
 from crocevia_contracts.notices import ALL_NOTICES
 from crocevia_contracts.stream import DEAD_LETTERS, DIRECTORY_BUCKET, NOTICES, REFERRAL_EVENTS, REPLAYS
 from crocevia_contracts.subjects import (
@@ -133,6 +135,7 @@ def agency_permissions(agency_id: str, consumer: str) -> Permissions:
     events = REFERRAL_EVENTS.name
     publish = (
         f"referral.v1.{agency}.*.>",
+        anchor_subject(agency),
         dead_letter_subject(consumer),
         f"$KV.{DIRECTORY_BUCKET}.{agency}",
         f"{_JS}.INFO",

@@ -41,7 +41,9 @@ expect.set_options(timeout=15_000)
 def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """``crocevia up`` on free ports in a fresh data folder; checkpoints every second."""
     data = tmp_path_factory.mktemp("network")
-    with crocevia_up(data, CROCEVIA_CHECKPOINT_EVERY_SECONDS="1") as (urls, _proc):
+    # No anchor of a node's access log comes between the story's events in the trail.
+    settings = {"CROCEVIA_CHECKPOINT_EVERY_SECONDS": "1", "CROCEVIA_ACCESS_LOG_ANCHOR_SECONDS": "86400"}
+    with crocevia_up(data, **settings) as (urls, _proc):
         yield {**urls, "key_file": data / "dev-jwt.key"}
 
 

@@ -13,7 +13,15 @@ import pytest
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-SECTIONS = ("Try it", "Trust", "Notifications", "Audit and indicators", "Witnesses", "Household pathways")
+SECTIONS = (
+    "Try it",
+    "Trust",
+    "Notifications",
+    "Audit and indicators",
+    "Witnesses",
+    "Household pathways",
+    "Data protection officers",
+)
 
 
 def readme_script(data_dir: Path) -> str:
@@ -54,9 +62,13 @@ def test_the_readme_walkthrough_runs_and_shows_what_it_promises(network, tmp_pat
     assert '"secret": "whsec_' in out
     assert '"previous_secret_until": "20' in out  # rotated: the old secret signs for a while
     assert '"enabled": true' in out
-    assert "OK: 7 entries recompute to the signed roots" in out
+    # The referral's 7 events, and the nodes' anchors of their access logs.
+    recomputed = re.search(r"OK: (\d+) entries recompute to the signed roots", out)
+    assert recomputed and int(recomputed.group(1)) >= 7
     assert '"first_mismatch": null' in out
     assert "— witness.crocevia.localhost/dev " in out
     assert "signed by its log and cosigned by at least 1 of its 1 witnesses" in out
     assert "service.notifications" in out and '"outbox": true' in out
     assert '"lead_agency": "pioltello-casa"' in out and '"receiver_agency": "prefettura-mediazione"' in out
+    assert '"purpose": "own-request"' in out and '"org.crocevia.access-log-anchored.v1"' in out
+    assert '"broken_at": null' in out and out.rstrip().endswith("403")

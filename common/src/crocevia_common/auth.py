@@ -38,6 +38,7 @@ class Role(StrEnum):
     NETWORK_AUDITOR = "network-auditor"  # the steering committee: the whole network's trail
     ADMIN = "admin"
     SYSTEM = "system"
+    DPO = "dpo"  # the agency's data protection officer: reads its node's access log
 
 
 @dataclass(frozen=True, slots=True)

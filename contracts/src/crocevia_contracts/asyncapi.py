@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from crocevia_contracts.anchors import ACCESS_LOG_ANCHORED, ANCHOR_TYPE
 from crocevia_contracts.envelope import CONTENT_TYPE
 from crocevia_contracts.events import EVENT_MODELS
 from crocevia_contracts.notices import NoticeKind
@@ -67,25 +68,42 @@ def build() -> dict[str, Any]:
             "channel": {"$ref": f"#/channels/{key}"},
             "summary": f"A node publishes {name.value} through its outbox",
         }
-    for kind in NoticeKind:
-        key = f"notice_{kind.value}"
+    notices = [
+        (
+            kind.value,
+            kind.event_type,
+            "A referral waited past its response target (from the notifications service)",
+            "notice-envelope.json",
+            "the agency reminded or escalated to",
+            f"The notifications service publishes a {kind.value}",
+        )
+        for kind in NoticeKind
+    ]
+    notices.append(
+        (
+            ACCESS_LOG_ANCHORED,
+            ANCHOR_TYPE,
+            "The head of an agency's access log (entries, SHA-256 of the last), from its node",
+            "anchor-envelope.json",
+            "the agency whose access log it anchors, its publisher",
+            "A node publishes its access log's head through its outbox",
+        )
+    )
+    for kind, event_type, summary, schema, agency, publishes in notices:
+        key = "notice_" + kind.replace("-", "_")
         messages[key] = {
-            "name": kind.event_type,
-            "title": f"notice {kind.value}",
+            "name": event_type,
+            "title": f"notice {kind}",
             "contentType": CONTENT_TYPE,
-            "summary": "A referral waited past its response target (from the notifications service)",
-            "payload": {"$ref": SCHEMAS + "notice-envelope.json"},
+            "summary": summary,
+            "payload": {"$ref": SCHEMAS + schema},
         }
         channels[key] = {
-            "address": f"notice.v1.{{agency}}.{kind.value}",
-            "parameters": {"agency": {"description": "the agency reminded or escalated to"}},
+            "address": f"notice.v1.{{agency}}.{kind}",
+            "parameters": {"agency": {"description": agency}},
             "messages": {key: {"$ref": f"#/components/messages/{key}"}},
         }
-        operations[f"send_{key}"] = {
-            "action": "send",
-            "channel": {"$ref": f"#/channels/{key}"},
-            "summary": f"The notifications service publishes a {kind.value}",
-        }
+        operations[f"send_{key}"] = {"action": "send", "channel": {"$ref": f"#/channels/{key}"}, "summary": publishes}
     for key, address, summary in (
         ("audit_checkpoint", AUDIT_CHECKPOINT_SUBJECT, "A signed checkpoint of the trail (C2SP signed note)"),
         ("audit_gap", AUDIT_GAP_SUBJECT, "A source's sequence stayed broken past the grace period"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import Field, TypeAdapter, ValidationError, model_validator
 from uuid6 import uuid7
@@ -67,7 +67,26 @@ def new_event_id() -> str:
     return str(uuid7())
 
 
-class Envelope(Contract):
+class _Published(Protocol):
+    @property
+    def source(self) -> str: ...
+
+    def model_dump_json(self, *, exclude_none: bool = ...) -> str: ...
+
+
+class FromAgency:
+    """What a message a node publishes says of itself: the agency of its ``source``, and the
+    bytes it travels as."""
+
+    @property
+    def source_agency(self: _Published) -> str:
+        return self.source.rsplit("/", 1)[-1]
+
+    def to_json(self: _Published) -> bytes:
+        return self.model_dump_json(exclude_none=True).encode()
+
+
+class Envelope(Contract, FromAgency):
     """A referral event. ``subject`` is the referral id; ``sequence`` counts the source's
     events without gaps, starting at 1."""
 
@@ -96,13 +115,6 @@ class Envelope(Contract):
     @property
     def name(self) -> EventName:
         return EventName(self.data.event)
-
-    @property
-    def source_agency(self) -> str:
-        return self.source.rsplit("/", 1)[-1]
-
-    def to_json(self) -> bytes:
-        return self.model_dump_json(exclude_none=True).encode()
 
     @classmethod
     def build(

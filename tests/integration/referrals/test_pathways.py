@@ -97,6 +97,11 @@ async def test_a_pathway_reaches_each_receiver_with_its_id_and_lead_agency_only(
         await eventually(accepted_at_lead)
         listed = (await casa.get("/pathways", headers=casa_token)).json()
         assert [(p["id"], len(p["referrals"])) for p in listed["items"]] == [(pathway_id, 2)]
+        audited = await casa.get(f"/pathways/{pathway_id}?purpose=audit", headers=tokens.bearer(CASA, sub="op-dora"))
+        assert audited.status_code == 200
+        log = (await casa.get("/access-log?staff=op-dora", headers=tokens.bearer(CASA, "supervisor"))).json()
+        read = {(i["referral_id"], i["purpose"], i["channel"]) for i in log["items"]}
+        assert read == {(to_cpia["id"], "audit", "api"), (to_csl["id"], "audit", "api")}  # each read is recorded
 
         at_cpia = (await cpia.get(f"/referrals/{to_cpia['id']}", headers=cpia_token)).json()
         assert at_cpia["pathway"] == ref and at_cpia["reason"] == "Evening course"

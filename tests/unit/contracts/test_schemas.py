@@ -45,11 +45,12 @@ def test_v1_consumers_keep_working_no_required_field_added_or_removed():
 
 
 def test_the_asyncapi_document_matches_the_models():
+    from crocevia_contracts.anchors import AnchorKind
     from crocevia_contracts.asyncapi import DOCUMENT, build, render
 
     assert DOCUMENT.read_text() == render(), "run `make schemas`"
     audit = ("audit.v1.checkpoint", "audit.v1.gap", "audit.v1.gap-closed", "audit.v1.anomaly")
-    assert len(build()["channels"]) == len(EventName) + 2 + len(audit)
+    assert len(build()["channels"]) == len(EventName) + 2 + len(AnchorKind) + len(audit)
     assert {c["address"] for c in build()["channels"].values()} >= set(audit)
 
 

@@ -13,14 +13,17 @@ from typing import Any
 from crocevia_common.directory import DirectoryUnavailable
 from crocevia_common.messaging.intake import Delivery, Unprocessable, Verified
 from crocevia_contracts import Envelope, referral_subject
+from crocevia_contracts.anchors import AccessLogAnchored
 from crocevia_contracts.directory import AgencyEntry, ServiceTarget
 from crocevia_contracts.lifecycle import OPEN
 from crocevia_contracts.sealing import SealError
 from crocevia_referrals.adapters.queries import ListFilter
+from crocevia_referrals.domain.access_log import EMPTY, AccessEntry, Head
 from crocevia_referrals.domain.caseload import Assignment
 from crocevia_referrals.domain.errors import Invalid
 from crocevia_referrals.domain.events import Outgoing
 from crocevia_referrals.domain.referral import Referral
+from crocevia_referrals.domain.retention import CLOSED
 from crocevia_referrals.handlers.incoming import apply_incoming
 from crocevia_referrals.handlers.ports import KeyTaken, Node, Remembered
 from crocevia_referrals.views import Reads
@@ -36,6 +39,9 @@ class Stored:
     requests: dict[str, Remembered] = field(default_factory=dict)
     outbox: list[Outgoing] = field(default_factory=list)
     applied: dict[str, tuple[str, int]] = field(default_factory=dict)  # event id -> (source, sequence)
+    access_log: list[AccessEntry] = field(default_factory=list)
+    anchors: list[tuple[Head, str]] = field(default_factory=list)  # (head, event id)
+    announced: list[AccessLogAnchored] = field(default_factory=list)
     assignments: list[Assignment] = field(default_factory=list)
 
 
@@ -46,6 +52,7 @@ class FakeWork:
         self.requests = _Requests(self.stored)
         self.outbox = _Outbox(self.stored)
         self.inbox = _Inbox(self.stored)
+        self.access_log = _AccessLog(self.stored)
         self.assignments = _Assignments(self.stored)
 
     async def get(self, referral_id: str) -> Referral | None:
@@ -68,6 +75,10 @@ class FakeWork:
     async def save(self, referral: Referral) -> None:
         assert referral.id in self.stored.referrals
         self._keep(referral)
+
+    async def closed_before(self, cutoff: datetime, limit: int) -> list[str]:
+        found = [r for r in self.stored.referrals.values() if r.status in CLOSED and r.erasure is None]
+        return [r.id for r in sorted(found, key=lambda r: (r.updated_at, r.id)) if r.updated_at <= cutoff][:limit]
 
     def _keep(self, referral: Referral) -> None:
         kept = copy.deepcopy(referral)
@@ -94,6 +105,28 @@ class _Outbox:
 
     async def put(self, event: Outgoing) -> None:
         self.stored.outbox.append(event)
+
+    async def announce(self, anchor: AccessLogAnchored, at: datetime) -> str:
+        self.stored.announced.append(anchor)
+        return f"anchor-{len(self.stored.announced)}"
+
+
+class _AccessLog:
+    def __init__(self, stored: Stored) -> None:
+        self.stored = stored
+
+    async def head(self) -> Head:
+        last = self.stored.access_log[-1] if self.stored.access_log else None
+        return Head(last.position, last.entry_sha256) if last else EMPTY
+
+    async def append(self, entry: AccessEntry) -> None:
+        self.stored.access_log.append(entry)
+
+    async def last_anchor(self) -> Head | None:
+        return self.stored.anchors[-1][0] if self.stored.anchors else None
+
+    async def anchored(self, head: Head, event_id: str, at: datetime) -> None:
+        self.stored.anchors.append((head, event_id))
 
 
 class _Assignments:
@@ -122,6 +155,7 @@ class FakeUnitOfWork:
     def __init__(self) -> None:
         self.stored = Stored()
         self.commits = 0
+        self.compactions = 0
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[FakeWork]:
@@ -133,6 +167,9 @@ class FakeUnitOfWork:
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[FakeWork]:
         yield FakeWork(self.stored)
+
+    async def compact(self) -> None:
+        self.compactions += 1
 
 
 class FakeDirectory:

@@ -13,6 +13,10 @@ then, in the consumer's own transaction, against what it already knows:
    its stored referral, the audit and the notifications with the referral's ``requested``;
 6. the publisher's sequence number not used by another event (``claim``).
 
+An access log's anchor (``notice.v1.<agency>.access-log-anchored``) goes where notices go:
+step 3 holds it to be published by the agency it anchors, step 4 to that agency's key; it
+is about no referral, so step 5 has nothing to compare.
+
 A message that fails goes to a dead letter (``Unprocessable``); one that may pass later (a
 key not in the directory yet) is retried a bounded number of times (``NotYet``).
 """
@@ -28,6 +32,7 @@ from crocevia_common.messaging.inbox import applied_as, mark_applied
 from crocevia_common.messaging.tables import MessagingTables
 from crocevia_common.trust import KeyRing, NoKeys
 from crocevia_contracts import Envelope, EnvelopeError, EventName, read_event
+from crocevia_contracts.anchors import AnchorEnvelope, is_anchor_subject, read_anchor
 from crocevia_contracts.directory import service_party
 from crocevia_contracts.notices import NOTICE_PREFIX, NoticeEnvelope, read_notice
 from crocevia_contracts.sealing import SIGNATURE_HEADER, SealError
@@ -62,11 +67,11 @@ class Delivery:
 @dataclass(frozen=True, slots=True)
 class Verified:
     """A message that passed the checks that need no state: a signed, well-formed referral
-    event or notice on the subject it claims."""
+    event, notice or anchor on the subject it claims."""
 
     delivery: Delivery
     publisher: str  # an agency id, or ``service.<name>``
-    message: Envelope | NoticeEnvelope
+    message: Envelope | NoticeEnvelope | AnchorEnvelope
 
     @property
     def envelope(self) -> Envelope | None:
@@ -87,10 +92,15 @@ class Verified:
 
     @property
     def referral_id(self) -> str:
+        """The referral it is about; "" for an anchor, which is about no referral."""
+        if isinstance(self.message, AnchorEnvelope):
+            return ""
         return self.message.data.referral_id
 
     @property
     def parties(self) -> Parties:
+        if isinstance(self.message, AnchorEnvelope):
+            return Parties(self.publisher, self.publisher, "")
         data = self.message.data
         return Parties(data.sender_agency, data.receiver_agency, data.service_id)
 
@@ -101,7 +111,8 @@ def is_notice(subject: str) -> bool:
 
 class Intake:
     """Checks 1 to 4 for one consumer: ``addressed_to`` confines it to events for one agency
-    (a node); ``notices`` lets it take the notifications' notices too (the audit)."""
+    (a node); ``notices`` lets it take the notifications' notices and the nodes' anchors too
+    (the audit)."""
 
     def __init__(self, keys: KeyRing, *, addressed_to: str | None = None, notices: bool = False) -> None:
         self.keys = keys
@@ -123,6 +134,9 @@ class Intake:
 def parse(delivery: Delivery, *, addressed_to: str | None = None, notices: bool = False) -> Verified:
     """Checks 1 to 3 (everything but the signature); raise Unprocessable."""
     try:
+        if notices and is_anchor_subject(delivery.subject):
+            anchor = read_anchor(delivery.subject, delivery.payload)
+            return Verified(delivery, anchor.source_agency, anchor)
         if notices and is_notice(delivery.subject):
             notice = read_notice(delivery.subject, delivery.payload)
             return Verified(delivery, service_party(notice.source_service), notice)

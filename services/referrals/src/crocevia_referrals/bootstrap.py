@@ -1,4 +1,5 @@
-"""Wires a referrals node: settings, database, NATS, keys, directory, routes, consumer."""
+"""Wires a referrals node: settings, database, NATS, keys, directory, routes, consumer, and
+the access log's anchoring and the erasure of what is kept past retention."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from crocevia_common.keystore import load_or_create_keys
-from crocevia_common.messaging.consumer import together
-from crocevia_common.messaging.intake import Intake, Verified
+from crocevia_common.messaging.intake import Intake
 from crocevia_common.service import ServiceRuntime
 from crocevia_contracts import inbound_filter
 from crocevia_contracts.stream import REFERRAL_EVENTS
+from crocevia_referrals.adapters.access_log import SqlAccessReads
 from crocevia_referrals.adapters.caseload import StaffFiles
 from crocevia_referrals.adapters.directory import load_agency_file
 from crocevia_referrals.adapters.queries import SqlReads
@@ -19,11 +20,13 @@ from crocevia_referrals.adapters.sealing import NodeSeals
 from crocevia_referrals.adapters.service_changes import SqlServiceChanges
 from crocevia_referrals.adapters.tables import messaging
 from crocevia_referrals.adapters.unit_of_work import SqlUnitOfWork
-from crocevia_referrals.entrypoints import receipt, services
+from crocevia_referrals.entrypoints import access_log, receipt, services
 from crocevia_referrals.entrypoints.http import router
 from crocevia_referrals.entrypoints.web import install_web
-from crocevia_referrals.handlers.incoming import apply_in
-from crocevia_referrals.handlers.ports import Node, Work
+from crocevia_referrals.handlers.access_log import anchor_every
+from crocevia_referrals.handlers.incoming import apply_batches
+from crocevia_referrals.handlers.ports import Node
+from crocevia_referrals.handlers.retention import erase_every
 from crocevia_referrals.handlers.services import OwnServices
 from crocevia_referrals.settings import ReferralsSettings
 from crocevia_referrals.views import Reads
@@ -51,22 +54,25 @@ def create_app(settings: ReferralsSettings | None = None) -> FastAPI:
         app.state.node = node
         app.state.keys = keys
         app.state.reads = Reads(settings.agency_id, SqlReads(rt.db), rt.directory)
-
-        async def apply_one(work: Work, item: Verified) -> None:
-            await apply_in(node, work, item)
+        app.state.access_reads = SqlAccessReads(rt.db)
+        rt.spawn(anchor_every(node, settings.access_log_anchor_seconds), "access-log-anchors")
+        if settings.personal_data_retention is not None:
+            retention = erase_every(node, settings.personal_data_retention, settings.retention_check_seconds)
+            rt.spawn(retention, "retention")
 
         rt.consume(
             name=f"referrals-{settings.agency_id}",
             stream=REFERRAL_EVENTS,
             filter_subject=inbound_filter(settings.agency_id),
             intake=Intake(rt.keys, addressed_to=settings.agency_id),
-            apply=together(node.uow.transaction, apply_one),
+            apply=apply_batches(node),
             batch_size=settings.batch_size,
             batched=True,
         )
 
     runtime.on_start(start)
     app.include_router(router)
+    app.include_router(access_log.router)
     app.include_router(receipt.router)
     app.include_router(services.router)
     install_web(app, settings, entry.organization.name)

@@ -1,6 +1,7 @@
 """What the node's API and pages read, in one place: its referrals (a page of them, one with
 its history, what needs us and why, each with what is due by the directory's response
-targets) and the directory's services."""
+targets, and which of those shown hold personal details) and the directory's services. The
+access log's reads are in ``access_views``."""
 
 from __future__ import annotations
 
@@ -293,3 +294,8 @@ def services(
                 continue
             found.append({"agency": entry.organization.model_dump(mode="json"), **service.model_dump(mode="json")})
     return found
+
+
+def with_personal(shown: list[ReferralView]) -> list[str]:
+    """The referrals among ``shown`` whose personal part is shown (not erased)."""
+    return [r.id for r in shown if r.erased is None]

@@ -21,7 +21,7 @@ from crocevia_audit.adapters.tables import (
     trail_entries,
 )
 from crocevia_audit.domain.announcements import Anomaly
-from crocevia_audit.domain.entries import NOTICE_KINDS, RecordedEntry
+from crocevia_audit.domain.entries import NOTICE_STREAM_EVENTS, RecordedEntry
 from crocevia_audit.domain.gaps import Gap
 from crocevia_audit.domain.witnessing import Cosignature
 from crocevia_common.messaging import outbox
@@ -75,7 +75,8 @@ class EntryRows:
     async def places(self, event_ids: Collection[str]) -> dict[str, tuple[bool, int | None]]:
         query = select(c.event_id, c.event, c.stream_sequence).where(c.event_id.in_(set(event_ids)))
         return {
-            row.event_id: (row.event in NOTICE_KINDS, row.stream_sequence) for row in await self.session.execute(query)
+            row.event_id: (row.event in NOTICE_STREAM_EVENTS, row.stream_sequence)
+            for row in await self.session.execute(query)
         }
 
     async def requested_parties(self, referral_ids: Collection[str]) -> dict[str, Parties]:

@@ -17,6 +17,11 @@ are entries too. Their columns come from the notice's data: ``event`` is the kin
 (``reminder`` or ``escalation``), ``from_agency`` the publishing service (the last part
 of ``source``, e.g. ``notifications``), ``to_agency`` the agency reminded, ``occurred_at``
 the envelope's ``time`` (when it was sent); a notice has no domain, reason or outcome.
+
+An agency's anchor of its access log (``notice.v1.<agency>.access-log-anchored``) is about
+no referral: ``event`` is ``access-log-anchored``, the agency is ``from_agency``,
+``to_agency``, ``sender_agency`` and ``receiver_agency`` (so its own views hold it),
+``referral_id``, ``service_id`` and ``priority`` are empty, ``occurred_at`` is ``time``.
 """
 
 from __future__ import annotations
@@ -27,10 +32,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from crocevia_contracts.anchors import ACCESS_LOG_ANCHORED, is_anchor_subject
+
 SEALED = "sealed"
 SEALED_DIGEST = "sealed_sha256"
 NOTICE_SUBJECT_PREFIX = "notice.v1."
 NOTICE_KINDS = ("reminder", "escalation")
+# What arrives on the notices' stream: notices, and the agencies' anchors.
+NOTICE_STREAM_EVENTS = (*NOTICE_KINDS, ACCESS_LOG_ANCHORED)
 
 
 def is_notice_subject(nats_subject: str) -> bool:
@@ -117,6 +126,8 @@ class RecordedEntry:
 def project(entry: bytes) -> EntryFields:
     """The queryable fields of an entry; raise ValueError if the bytes are not an entry."""
     doc = json.loads(entry)
+    if is_anchor_subject(doc["nats_subject"]):
+        return _project_anchor(doc)
     if is_notice_subject(doc["nats_subject"]):
         return _project_notice(doc)
     event, data = doc["event"], doc["event"]["data"]
@@ -161,6 +172,31 @@ def _project_notice(doc: dict[str, Any]) -> EntryFields:
         service_id=data["service_id"],
         domain=None,
         priority=data["priority"],
+        reason_code=None,
+        outcome=None,
+        time=parse_time(event["time"]),
+        occurred_at=parse_time(event["time"]),
+    )
+
+
+def _project_anchor(doc: dict[str, Any]) -> EntryFields:
+    event = doc["event"]
+    agency = doc["nats_subject"].split(".")[2]
+    return EntryFields(
+        position=int(doc["index"]),
+        event_id=event["id"],
+        type=event["type"],
+        event=event["data"]["event"],
+        source=event["source"],
+        sequence=int(event["sequence"]),
+        from_agency=agency,
+        to_agency=agency,
+        referral_id="",
+        sender_agency=agency,
+        receiver_agency=agency,
+        service_id="",
+        domain=None,
+        priority="",
         reason_code=None,
         outcome=None,
         time=parse_time(event["time"]),

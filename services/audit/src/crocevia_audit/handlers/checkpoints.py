@@ -15,7 +15,7 @@ from nacl.signing import SigningKey
 from crocevia_audit.domain.proofs import consistency_proof
 from crocevia_audit.handlers.append import TrailWriter
 from crocevia_audit.handlers.ports import TrailWork, UnitOfWork, compute_with_nodes
-from crocevia_audit.handlers.schedule import every
+from crocevia_common.schedule import every
 from crocevia_common.tlog.checkpoint import Checkpoint, SignedCheckpoint, sign_checkpoint
 from crocevia_common.tlog.note import VerifierKey, verifier_key
 from crocevia_common.tlog.verification import InvalidProofError, check_consistency

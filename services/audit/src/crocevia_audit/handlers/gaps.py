@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from crocevia_audit.domain.announcements import json_payload
 from crocevia_audit.domain.sequences import ClosedGap
 from crocevia_audit.handlers.ports import Outbox, UnitOfWork
-from crocevia_audit.handlers.schedule import every
+from crocevia_common.schedule import every
 from crocevia_contracts import new_event_id
 from crocevia_contracts.stream import AUDIT_GAP_CLOSED_SUBJECT, AUDIT_GAP_SUBJECT
 

@@ -20,7 +20,7 @@ import httpx
 from crocevia_audit.domain.proofs import consistency_proof
 from crocevia_audit.domain.witnessing import Cosignature, WitnessAhead, behind, proof_start
 from crocevia_audit.handlers.ports import IntegrityReads, UnitOfWork, compute_with_nodes
-from crocevia_audit.handlers.schedule import every
+from crocevia_common.schedule import every
 from crocevia_common.tlog.checkpoint import SignedCheckpoint
 from crocevia_common.tlog.cosignature import CosignerKey
 from crocevia_common.tlog.note import SignatureLine

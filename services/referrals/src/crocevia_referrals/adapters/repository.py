@@ -1,7 +1,9 @@
-"""Loading and saving a ``Referral`` with its history, in the node's own tables."""
+"""Loading and saving a ``Referral`` with its history, in the node's own tables, and finding
+the closed ones that still hold personal details."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, exists, insert, select, update
@@ -16,6 +18,7 @@ from crocevia_referrals.domain.caseload import person_key
 from crocevia_referrals.domain.events import Erasure, HistoryEntry
 from crocevia_referrals.domain.personal import PersonalPart
 from crocevia_referrals.domain.referral import DIRECTIONS, Referral
+from crocevia_referrals.domain.retention import CLOSED
 
 SIDES = {direction: side for side, direction in DIRECTIONS.items()}
 
@@ -158,6 +161,16 @@ class SqlReferrals:
         if referral.notes_erased:
             await self.session.execute(update(history).where(history.c.referral_id == referral.id).values(note=None))
         await self._record(referral)
+
+    async def closed_before(self, cutoff: datetime, limit: int) -> list[str]:
+        c = referrals.c
+        query = (
+            select(c.id)
+            .where(c.status.in_([s.value for s in CLOSED]), c.erased_at.is_(None), c.updated_at <= cutoff)
+            .order_by(c.updated_at, c.id)
+            .limit(limit)
+        )
+        return list((await self.session.execute(query)).scalars())
 
     async def _record(self, referral: Referral) -> None:
         for entry in referral.history:

@@ -88,6 +88,31 @@ idempotency_keys = Table(
     Column("created_at", UtcDateTime(), nullable=False),
 )
 
+# Every read of a referral's personal part, hash-chained (``domain/access_log.py``): rows
+# are only ever inserted, each after the last under the log's lock.
+access_log = Table(
+    "access_log",
+    metadata,
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    Column("referral_id", String(64), nullable=False, index=True),
+    Column("staff", String(200), nullable=False, index=True),
+    Column("purpose", String(20), nullable=False),
+    Column("channel", String(10), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("prev_sha256", String(64), nullable=False),
+    Column("entry_sha256", String(64), nullable=False),
+)
+
+# The heads of the access log this node published in the trail (``access-log-anchored``).
+access_log_anchors = Table(
+    "access_log_anchors",
+    metadata,
+    Column("entries", Integer, primary_key=True, autoincrement=False),
+    Column("head_sha256", String(64), nullable=False),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("anchored_at", UtcDateTime(), nullable=False),
+)
+
 # Who a referral was assigned to, and by whom, over time: the node's own record.
 assignments = Table(
     "referral_assignments",

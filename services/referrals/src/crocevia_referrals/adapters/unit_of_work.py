@@ -1,5 +1,5 @@
 """The node's unit of work: one database transaction, and the referrals, idempotency keys,
-outbox and inbox inside it. The outbox relay is woken once an event is committed."""
+outbox, inbox and access log inside it. The outbox relay is woken once an event is committed."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from crocevia_common.messaging.intake import Verified, claim
 from crocevia_common.messaging.outbox import OutboxRelay, enqueue, next_sequence
 from crocevia_common.telemetry import current_traceparent
 from crocevia_contracts import Envelope, referral_subject
+from crocevia_contracts.anchors import AccessLogAnchored, AnchorEnvelope, anchor_subject
 from crocevia_contracts.sealing import SIGNATURE_HEADER, sign_event
+from crocevia_referrals.adapters.access_log import SqlAccessLog
 from crocevia_referrals.adapters.caseload import SqlAssignments
 from crocevia_referrals.adapters.repository import SqlReferrals
 from crocevia_referrals.adapters.sealing import NodeSeals
@@ -54,6 +56,17 @@ class SqlOutbox:
         self.seals = seals
         self.used = False
 
+    async def announce(self, anchor: AccessLogAnchored, at: datetime) -> str:
+        sequence = await next_sequence(self.session, messaging, self.agency_id)
+        envelope = AnchorEnvelope.build(data=anchor, sequence=sequence, time=at, traceparent=current_traceparent())
+        await self._enqueue(anchor_subject(self.agency_id), envelope.id, envelope.to_json())
+        return envelope.id
+
+    async def _enqueue(self, subject: str, event_id: str, payload: bytes) -> None:
+        signature = {SIGNATURE_HEADER: sign_event(self.seals.keys, payload)}
+        await enqueue(self.session, messaging, subject, event_id, payload, signature)
+        self.used = True
+
     async def put(self, event: Outgoing) -> None:
         sealed = self.seals.seal(event)
         data = event.data.model_copy(update={"sealed": sealed}) if sealed else event.data
@@ -66,10 +79,7 @@ class SqlOutbox:
             event_id=event.event_id,
         )
         payload = envelope.to_json()
-        subject = referral_subject(self.agency_id, event.to_agency, envelope.name)
-        signature = {SIGNATURE_HEADER: sign_event(self.seals.keys, payload)}
-        await enqueue(self.session, messaging, subject, envelope.id, payload, signature)
-        self.used = True
+        await self._enqueue(referral_subject(self.agency_id, event.to_agency, envelope.name), envelope.id, payload)
 
 
 class SqlInbox:
@@ -86,6 +96,7 @@ class SqlWork:
         self.requests = SqlRequests(session)
         self.outbox = SqlOutbox(session, agency_id, seals)
         self.inbox = SqlInbox(session)
+        self.access_log = SqlAccessLog(session)
         self.assignments = SqlAssignments(session)
 
 
@@ -108,3 +119,8 @@ class SqlUnitOfWork:
     async def reading(self) -> AsyncIterator[SqlWork]:
         async with self.db.sessions() as session:
             yield SqlWork(session, self.agency_id, self.seals, locking=False)
+
+    async def compact(self) -> None:
+        if self.db.is_sqlite:  # erased pages move from the log into the file, overwritten there
+            async with self.db.engine.connect() as conn:
+                await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

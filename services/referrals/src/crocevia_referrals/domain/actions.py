@@ -54,7 +54,7 @@ class ActionInput:
 
 def public_fields(action: ActionInput) -> dict[str, Any]:
     """The codes ``action`` carries in clear, once they are what it needs; raise Invalid
-    naming the field otherwise. Whether a suggested agency exists is the referral's to say."""
+    naming the field otherwise. Whether a suggested agency exists is ``check_suggestion``'s to say."""
     needs = needs_of(action.name)
     public: dict[str, Any] = {}
     field = needs.code_field

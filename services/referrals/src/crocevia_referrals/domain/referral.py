@@ -224,13 +224,12 @@ class Referral:
         details = data.model_dump(mode="json", include={"reason_code", "outcome", "suggested_agency", "reason"})
         if settled.ignored:
             details["ignored"] = settled.ignored
-        # The person withdrew consent: the receiver erases and confirms; the sender erases its
-        # own copy once the receiver has confirmed.
+        # Consent withdrawn: the receiver erases and confirms; the sender erases once confirmed.
         withdrawn = name is EventName.CONSENT_WITHDRAWN and publisher is Side.SENDER
         confirmed = name is EventName.PERSONAL_DATA_ERASED and publisher is Side.RECEIVER
         note = incoming.note
         if withdrawn or confirmed:
-            self._erase("consent-withdrawn" if withdrawn else getattr(data, "reason", "erased-by-receiver"), at)
+            self.erase("consent-withdrawn" if withdrawn else getattr(data, "reason", "erased-by-receiver"), at)
             self.consent_withdrawn_at = data.occurred_at if withdrawn else self.consent_withdrawn_at
             note = None
         self._record(incoming.event_id, name, incoming.publisher, data.occurred_at, details=details, note=note)
@@ -238,11 +237,13 @@ class Referral:
             self._emit(EventName.PERSONAL_DATA_ERASED, at, fields={"reason": "consent-withdrawn"})
         return True
 
-    def _erase(self, reason: str, at: datetime) -> None:
-        """Forget the personal part and every note; the public part stays."""
+    def erase(self, reason: str, at: datetime, *, confirm: bool = False) -> None:
+        """Forget the personal part and every note; ``confirm``: a receiver tells the sender."""
         self.personal, self.erasure, self.notes_erased = None, Erasure(at, reason), True
         for entry in self.history:
             entry.note = None
+        if confirm:
+            self._emit(EventName.PERSONAL_DATA_ERASED, at, fields={"reason": reason})
 
     # -- its events -----------------------------------------------------------------------
 

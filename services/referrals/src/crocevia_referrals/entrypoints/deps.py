@@ -9,8 +9,10 @@ from typing import Any
 
 from fastapi import Request
 
+from crocevia_common.auth import Principal
 from crocevia_common.problems import Problem
 from crocevia_contracts.lifecycle import TransitionRefused
+from crocevia_referrals.access_views import AccessQueries
 from crocevia_referrals.domain.errors import Invalid, NotFound
 from crocevia_referrals.handlers.ports import Node
 from crocevia_referrals.views import Reads
@@ -24,6 +26,22 @@ def node_of(request: Request) -> Node:
 def reads_of(request: Request) -> Reads:
     reads: Reads = request.app.state.reads
     return reads
+
+
+def access_reads_of(request: Request) -> AccessQueries:
+    queries: AccessQueries = request.app.state.access_reads
+    return queries
+
+
+def own_agency(request: Request, principal: Principal, referral_id: str | None = None) -> None:
+    """Refuse a person of another agency: 403, or 404 about a referral (not theirs to know of)."""
+    agency = node_of(request).agency_id
+    if principal.agency == agency:
+        return
+    if referral_id is not None:
+        raise not_found(referral_id)
+    detail = f"this node serves {agency}; your token is for {principal.agency}"
+    raise Problem(403, "other-agency", "Not your agency's node", detail)
 
 
 def not_found(referral_id: str) -> Problem:

@@ -13,17 +13,19 @@ from crocevia_common.inputs import SHORT_TEXT, AgencyText, IdText
 from crocevia_common.problems import Problem
 from crocevia_contracts.directory import Capacity, Domain
 from crocevia_referrals import pathway_views, views
+from crocevia_referrals.domain.access_log import Channel, Purpose
 from crocevia_referrals.domain.actions import STAFF_ACTIONS
 from crocevia_referrals.domain.errors import Forbidden, Invalid, NotFound
-from crocevia_referrals.entrypoints.deps import answered_as_problems, invalid, node_of, not_found, reads_of
+from crocevia_referrals.entrypoints.deps import answered_as_problems, invalid, node_of, not_found, own_agency, reads_of
 from crocevia_referrals.entrypoints.schemas import (
     ActionBody,
     AssignBody,
     CreatePathway,
     CreateReferral,
     RedirectBody,
-    ReferralSearch,
+    ReferralReads,
 )
+from crocevia_referrals.handlers.access_log import record_reads
 from crocevia_referrals.handlers.acting import act
 from crocevia_referrals.handlers.caseload import assign
 from crocevia_referrals.handlers.pathways import open_pathway
@@ -35,17 +37,6 @@ Staff = Annotated[Principal, Depends(require(Role.OPERATOR, Role.SUPERVISOR, Rol
 Actor = Annotated[Principal, Depends(require(Role.OPERATOR, Role.SUPERVISOR))]
 IdempotencyKey = Annotated[str | None, Header(min_length=1, max_length=200)]
 Assigner = Annotated[Principal, Depends(require(Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN))]
-
-
-def _own_agency(request: Request, principal: Principal, referral_id: str | None = None) -> None:
-    """Refuse a person of another agency: 403, or 404 about a referral (not theirs to know of)."""
-    agency = node_of(request).agency_id
-    if principal.agency == agency:
-        return
-    if referral_id is not None:
-        raise not_found(referral_id)
-    detail = f"this node serves {agency}; your token is for {principal.agency}"
-    raise Problem(403, "other-agency", "Not your agency's node", detail)
 
 
 async def _created(request: Request, sent: Sent) -> JSONResponse:
@@ -70,7 +61,7 @@ async def create_referral(
     request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    _own_agency(request, principal)
+    own_agency(request, principal)
     idempotency = Idempotency(idempotency_key, body.digest()) if idempotency_key else None
     try:
         sent = await send_referral(node_of(request), principal, body.request(), idempotency)
@@ -80,19 +71,19 @@ async def create_referral(
 
 
 @router.get("/referrals", response_model=ReferralPage, tags=["referrals"], summary="This agency's referrals")
-async def list_referrals(
-    principal: Staff, request: Request, search: Annotated[ReferralSearch, Query()]
-) -> ReferralPage:
-    _own_agency(request, principal)
+async def list_referrals(principal: Staff, request: Request, search: Annotated[ReferralReads, Query()]) -> ReferralPage:
+    own_agency(request, principal)
     reads = reads_of(request)
     try:
         flt = search.filter(reads, principal.sub)
     except ValueError as exc:
         raise Problem(422, "invalid-dates", "Invalid dates", str(exc)) from None
     try:
-        return await views.referrals(reads, flt, search.limit, search.cursor, node_of(request).clock())
+        page = await views.referrals(reads, flt, search.limit, search.cursor, node_of(request).clock())
     except (ValueError, TypeError):
         raise Problem(400, "invalid-cursor", "Invalid cursor", "use the next_cursor of a previous page") from None
+    await record_reads(node_of(request), principal, views.with_personal(page.items), search.purpose, Channel.API)
+    return page
 
 
 @router.get(
@@ -101,11 +92,14 @@ async def list_referrals(
     tags=["referrals"],
     summary="One referral with its whole history",
 )
-async def get_referral(referral_id: IdText, principal: Staff, request: Request) -> ReferralView:
-    _own_agency(request, principal, referral_id)
+async def get_referral(
+    referral_id: IdText, principal: Staff, request: Request, purpose: Purpose = Purpose.CARE
+) -> ReferralView:
+    own_agency(request, principal, referral_id)
     found = await views.referral(reads_of(request), referral_id, now=node_of(request).clock())
     if found is None:
         raise not_found(referral_id)
+    await record_reads(node_of(request), principal, views.with_personal([found]), purpose, Channel.API)
     return found
 
 
@@ -119,7 +113,7 @@ async def get_referral(referral_id: IdText, principal: Staff, request: Request) 
 async def redirect_referral(
     referral_id: IdText, body: RedirectBody, principal: Actor, request: Request
 ) -> JSONResponse:
-    _own_agency(request, principal, referral_id)
+    own_agency(request, principal, referral_id)
     with answered_as_problems(referral_id):
         sent = await redirect(node_of(request), principal, referral_id, body.to_agency, body.service_id, body.priority)
     return await _created(request, sent)
@@ -132,7 +126,7 @@ async def redirect_referral(
     summary="Assign a referral to a member of this agency's staff (kept at this node only)",
 )
 async def assign_referral(referral_id: IdText, body: AssignBody, principal: Assigner, request: Request) -> ReferralView:
-    _own_agency(request, principal, referral_id)
+    own_agency(request, principal, referral_id)
     try:
         await assign(node_of(request), principal, referral_id, body.assignee)
     except NotFound:
@@ -141,9 +135,7 @@ async def assign_referral(referral_id: IdText, body: AssignBody, principal: Assi
         raise Problem(403, exc.slug, "Not yours to assign", exc.detail, field=exc.field) from None
     except Invalid as exc:
         raise invalid(exc) from None
-    found = await views.referral(reads_of(request), referral_id)
-    assert found is not None
-    return found
+    return await get_referral(referral_id, principal, request)  # the answer shows the details: a read
 
 
 @router.post(
@@ -153,7 +145,7 @@ async def assign_referral(referral_id: IdText, body: AssignBody, principal: Assi
     summary="Close a rejected referral without sending it again: it waits for us no more",
 )
 async def close_referral(referral_id: IdText, principal: Actor, request: Request) -> ReferralView:
-    _own_agency(request, principal, referral_id)
+    own_agency(request, principal, referral_id)
     with answered_as_problems(referral_id):
         await close_rejection(node_of(request), referral_id)
     return await get_referral(referral_id, principal, request)
@@ -175,7 +167,7 @@ async def act_on_referral(
 ) -> ReferralView:
     if action not in STAFF_ACTIONS:
         raise Problem(404, "unknown-action", "No such action", f"actions: {', '.join(STAFF_ACTIONS)}")
-    _own_agency(request, principal, referral_id)
+    own_agency(request, principal, referral_id)
     with answered_as_problems(referral_id):
         await act(node_of(request), principal, referral_id, (body or ActionBody()).action(action))
     return await get_referral(referral_id, principal, request)
@@ -210,7 +202,7 @@ async def create_pathway(
     request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    _own_agency(request, principal)
+    own_agency(request, principal)
     idempotency = Idempotency(idempotency_key, body.digest()) if idempotency_key else None
     try:
         opened = await open_pathway(node_of(request), principal, body.request(), idempotency)
@@ -226,9 +218,12 @@ async def create_pathway(
 
 
 @router.get("/pathways", response_model=PathwayList, tags=["pathways"], summary="The newest pathways this agency leads")
-async def list_pathways(principal: Staff, request: Request) -> PathwayList:
-    _own_agency(request, principal)
-    return await pathway_views.pathways(reads_of(request))
+async def list_pathways(principal: Staff, request: Request, purpose: Purpose = Purpose.CARE) -> PathwayList:
+    own_agency(request, principal)
+    found = await pathway_views.pathways(reads_of(request))
+    shown = [r for p in found.items for r in p.referrals]
+    await record_reads(node_of(request), principal, views.with_personal(shown), purpose, Channel.API)
+    return found
 
 
 @router.get(
@@ -237,9 +232,12 @@ async def list_pathways(principal: Staff, request: Request) -> PathwayList:
     tags=["pathways"],
     summary="A pathway this agency leads, with every referral's status",
 )
-async def get_pathway(pathway_id: IdText, principal: Staff, request: Request) -> PathwayView:
-    _own_agency(request, principal)
+async def get_pathway(
+    pathway_id: IdText, principal: Staff, request: Request, purpose: Purpose = Purpose.CARE
+) -> PathwayView:
+    own_agency(request, principal)
     found = await pathway_views.pathway(reads_of(request), pathway_id)
     if found is None:
         raise Problem(404, "pathway-not-found", "No such pathway", f"this agency leads no pathway {pathway_id}")
+    await record_reads(node_of(request), principal, views.with_personal(found.referrals), purpose, Channel.API)
     return found

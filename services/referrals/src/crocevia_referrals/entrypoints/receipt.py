@@ -22,7 +22,8 @@ from crocevia_referrals import views
 from crocevia_referrals.adapters.audit_client import ReceiptUnavailable, fetch_receipt
 from crocevia_referrals.adapters.receipt_pdf import qr_svg, receipt_pdf
 from crocevia_referrals.entrypoints.deps import not_found, reads_of
-from crocevia_referrals.entrypoints.http import Staff, _own_agency
+from crocevia_referrals.entrypoints.deps import own_agency as api_own_agency
+from crocevia_referrals.entrypoints.http import Staff
 from crocevia_referrals.entrypoints.web.deps import Staff as PageStaff
 from crocevia_referrals.entrypoints.web.deps import own_agency
 
@@ -115,7 +116,7 @@ def _problem(exc: ReceiptUnavailable) -> Problem:
 async def get_receipt(
     request: Request, principal: Staff, referral_id: ReferralId, format: Annotated[Format, Query()] = "json"
 ) -> Response:
-    _own_agency(request, principal, referral_id)
+    api_own_agency(request, principal, referral_id)
     bearer = request.headers.get("authorization", "").removeprefix("Bearer ").strip() or None
     try:
         return await _answer(request, referral_id, bearer, format)

@@ -16,6 +16,7 @@ from crocevia_contracts.events import AgencyId
 from crocevia_contracts.lifecycle import Status
 from crocevia_referrals import views
 from crocevia_referrals.adapters.queries import ListFilter
+from crocevia_referrals.domain.access_log import Purpose
 from crocevia_referrals.domain.actions import ActionInput
 from crocevia_referrals.domain.caseload import search_words
 from crocevia_referrals.domain.pathways import MAX_SERVICES, PathwayRequest, PathwayService
@@ -184,3 +185,10 @@ class ReferralSearch(BaseModel):
             # Open ones only, unless asked, or the statuses are chosen.
             include_closed=self.include_closed or bool(self.status) or self.waiting_for_us,
         )
+
+
+class ReferralReads(ReferralSearch):
+    """The API's list: the search, and why the personal details it shows are read (each
+    referral shown with them is recorded in the access log)."""
+
+    purpose: Purpose = Field(default=Purpose.CARE, description="why the details are read: care, audit, own-request")

@@ -15,7 +15,7 @@ from crocevia_common.web.pages import pages_of
 from crocevia_common.web.session import PageRefused, page_roles, read_form
 from crocevia_referrals.domain.errors import Invalid
 from crocevia_referrals.domain.services import ServiceChange
-from crocevia_referrals.entrypoints.http import _own_agency
+from crocevia_referrals.entrypoints.deps import own_agency as api_own_agency
 from crocevia_referrals.entrypoints.web.deps import own_agency
 from crocevia_referrals.handlers.services import OwnServices
 
@@ -32,7 +32,7 @@ def own_services(request: Request) -> OwnServices:
 
 @router.get("/services", tags=["directory"], summary="This agency's services, as the directory shows them")
 async def list_services(request: Request, principal: Keeper) -> list[dict[str, Any]]:
-    _own_agency(request, principal)
+    api_own_agency(request, principal)
     return [s.model_dump(mode="json") for s in own_services(request).services()]
 
 
@@ -44,7 +44,7 @@ async def list_services(request: Request, principal: Keeper) -> list[dict[str, A
 async def change_service(
     request: Request, principal: Keeper, service_id: ServiceId, body: ServiceChange
 ) -> dict[str, Any]:
-    _own_agency(request, principal)
+    api_own_agency(request, principal)
     try:
         changed = await own_services(request).change(service_id, body, principal.sub)
     except Invalid as exc:  # not one of this agency's services

@@ -8,6 +8,9 @@ the lifecycle) and applied.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from crocevia_common.messaging.consumer import Apply, together
 from crocevia_common.messaging.intake import NotYet, Parties, Unprocessable, Verified, check_parties
 from crocevia_contracts.events import Requested
 from crocevia_contracts.sealing import SealError
@@ -34,35 +37,61 @@ def _open(node: Node, item: Verified) -> tuple[bytes | None, str | None]:
 async def apply_incoming(node: Node, item: Verified) -> None:
     """Apply one verified event once, in its own transaction."""
     async with node.uow.transaction() as work:
-        await apply_in(node, work, item)
+        erased = await apply_in(node, work, item)
+    if erased:  # a withdrawal or the other node's erasure: the files forget the details too
+        await node.uow.compact()
 
 
-async def apply_in(node: Node, work: Work, item: Verified) -> None:
+def apply_batches(node: Node) -> Apply:
+    """The consumer's apply: a batch of events in one transaction (``together``); once it
+    committed, the files forget the personal details any of them erased."""
+
+    async def apply(items: Sequence[Verified]) -> Sequence[str | None]:
+        erased = False
+
+        async def apply_one(work: Work, item: Verified) -> None:
+            nonlocal erased
+            erased = await apply_in(node, work, item) or erased
+
+        reasons = await together(node.uow.transaction, apply_one)(items)
+        if erased:
+            await node.uow.compact()
+        return reasons
+
+    return apply
+
+
+async def apply_in(node: Node, work: Work, item: Verified) -> bool:
     """Apply one verified event once in the caller's transaction; a duplicate is
-    acknowledged without effect. Raise Unprocessable for an event that can never apply,
-    NotYet for one that came too early."""
+    acknowledged without effect. True when it erased the referral's personal details.
+    Raise Unprocessable for an event that can never apply, NotYet for one that came too
+    early."""
     envelope = item.envelope
     if envelope is None:
         raise Unprocessable("a node takes referral events only")
     opened, unreadable = _open(node, item)
     referral = await work.referrals.get(envelope.data.referral_id)
     if not await work.inbox.claim(item):
-        return
+        return False
     check_parties(item, _parties(referral))
     if isinstance(envelope.data, Requested):
         referral = Referral.arrive(item.id, envelope.data, opened, unreadable, node.clock())
         await work.referrals.add(referral)
+        erased = False
     else:
         assert referral is not None  # check_parties refuses a step of an unknown referral
         note = opened.decode(errors="replace") if opened is not None else None
         incoming = Incoming(item.id, envelope.source_agency, envelope.data, note, unreadable)
+        held = referral.erasure is None
         try:
             if not referral.apply(incoming, node.clock()):
-                return
+                return False
         except OutOfOrder as exc:
             raise NotYet(str(exc)) from None
         except Refused as exc:
             raise Unprocessable(exc.reason) from None
+        erased = held and referral.erasure is not None
         await work.referrals.save(referral)
     for event in referral.outbox:
         await work.outbox.put(event)
+    return erased

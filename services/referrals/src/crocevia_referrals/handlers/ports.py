@@ -1,7 +1,7 @@
 """What the use cases of a node work with, as small protocols: a unit of work (one
-transaction, and the referrals, idempotency keys, outbox and inbox inside it), the
-directory, and the sealing of what travels to the other agency. The node wires the real
-adapters (``bootstrap``); tests wire in-memory fakes."""
+transaction, and the referrals, idempotency keys, outbox, inbox, access log and assignments
+inside it), the directory, and the sealing of what travels to the other agency. The node
+wires the real adapters (``bootstrap``); tests wire in-memory fakes."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from crocevia_common.messaging.intake import Verified
+from crocevia_contracts.anchors import AccessLogAnchored
 from crocevia_contracts.directory import AgencyEntry
+from crocevia_referrals.domain.access_log import AccessEntry, Head
 from crocevia_referrals.domain.caseload import Assignment
 from crocevia_referrals.domain.events import Outgoing
 from crocevia_referrals.domain.referral import Referral
@@ -42,6 +44,10 @@ class ReferralStore(Protocol):
 
     async def save(self, referral: Referral) -> None: ...
 
+    async def closed_before(self, cutoff: datetime, limit: int) -> list[str]:
+        """Up to ``limit`` referrals closed (last changed) before ``cutoff`` and not erased,
+        oldest first."""
+
 
 class RequestLog(Protocol):
     """The referrals requests with an Idempotency-Key created."""
@@ -55,6 +61,22 @@ class RequestLog(Protocol):
 class Outbox(Protocol):
     async def put(self, event: Outgoing) -> None:
         """Seal, number, sign and store the event, to publish once the transaction commits."""
+
+    async def announce(self, anchor: AccessLogAnchored, at: datetime) -> str:
+        """Number, sign and store an anchor like an event; its event id."""
+
+
+class AccessLog(Protocol):
+    """The access log: appended only after its head, which no one else moves meanwhile."""
+
+    async def head(self) -> Head:
+        """The last entry; in a transaction, no other append comes until it ends."""
+
+    async def append(self, entry: AccessEntry) -> None: ...
+
+    async def last_anchor(self) -> Head | None: ...
+
+    async def anchored(self, head: Head, event_id: str, at: datetime) -> None: ...
 
 
 class Inbox(Protocol):
@@ -84,6 +106,9 @@ class Work(Protocol):
     def inbox(self) -> Inbox: ...
 
     @property
+    def access_log(self) -> AccessLog: ...
+
+    @property
     def assignments(self) -> AssignmentLog: ...
 
 
@@ -93,6 +118,9 @@ class UnitOfWork(Protocol):
 
     def reading(self) -> AbstractAsyncContextManager[Work]:
         """Work that only reads, and locks nothing."""
+
+    async def compact(self) -> None:
+        """Leave no erased value in the database's files (SQLite: its write-ahead log)."""
 
 
 class Directory(Protocol):

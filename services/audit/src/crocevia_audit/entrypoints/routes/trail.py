@@ -17,6 +17,7 @@ from crocevia_audit.handlers import export
 from crocevia_common.inputs import Cursor, Instant
 from crocevia_common.problems import Problem
 from crocevia_contracts import EventName, Priority
+from crocevia_contracts.anchors import AnchorKind
 from crocevia_contracts.directory import Domain
 from crocevia_contracts.notices import NoticeKind
 
@@ -30,7 +31,8 @@ def trail_filter(
     from_agency: Annotated[str | None, Query(alias="from", max_length=64, description="the sending agency")] = None,
     to_agency: Annotated[str | None, Query(alias="to", max_length=64, description="the receiving agency")] = None,
     event: Annotated[
-        list[EventName | NoticeKind] | None, Query(description="a lifecycle event, reminder or escalation")
+        list[EventName | NoticeKind | AnchorKind] | None,
+        Query(description="a lifecycle event, reminder, escalation or access-log-anchored"),
     ] = None,
     domain: Domain | None = None,
     priority: Priority | None = None,

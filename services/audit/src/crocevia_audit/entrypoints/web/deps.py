@@ -16,13 +16,15 @@ from crocevia_common.inputs import shifted
 from crocevia_common.web.i18n import LOCAL_ZONE
 from crocevia_common.web.session import page_roles
 from crocevia_contracts import EventName
+from crocevia_contracts.anchors import AnchorKind
 from crocevia_contracts.directory import Domain
 from crocevia_contracts.notices import NoticeKind
 
 Reader = Annotated[Principal, Depends(page_roles(*READERS))]
 FILTERS = ("referral_id", "agency", "from", "to", "event", "domain", "since", "until")
-# What the trail holds: lifecycle events, and the reminders and escalations about them.
-EVENTS = (*(e.value for e in EventName), *(k.value for k in NoticeKind))
+# What the trail holds: lifecycle events, the reminders and escalations about them, and the
+# agencies' anchors of their access logs.
+EVENTS = (*(e.value for e in EventName), *(k.value for k in NoticeKind), *(k.value for k in AnchorKind))
 
 
 def day_start(text: str, days: int = 0) -> datetime | None:

@@ -1,6 +1,6 @@
 """The node's web pages for its agency's staff, under ``/ui``: what needs us, a referral
-with its actions, a new referral, the referrals searched and assigned, household pathways.
-They call the same use cases and views as the HTTP API."""
+with its actions, a new referral, the referrals searched and assigned, household pathways,
+the access log. They call the same use cases and views as the HTTP API."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ from fastapi import APIRouter, FastAPI
 
 from crocevia_common.auth import Role
 from crocevia_common.web import SignInChoices, mount_web
-from crocevia_referrals.entrypoints.web import caseload, needs_us, new_referral, pathways, referral
+from crocevia_referrals.entrypoints.web import access_log, caseload, needs_us, new_referral, pathways, referral
 from crocevia_referrals.settings import ReferralsSettings
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
 
 router = APIRouter(include_in_schema=False)
 # "/referrals/new" before "/referrals/{referral_id}", ".../assign" before ".../{action}".
-for module in (new_referral, needs_us, caseload, referral, pathways):
+for module in (new_referral, needs_us, caseload, referral, access_log, pathways):
     router.include_router(module.router)
 
 
@@ -30,5 +30,5 @@ def install_web(app: FastAPI, settings: ReferralsSettings, title: str) -> None:
         router=router,
         templates=TEMPLATES,
         title=title,
-        choices=SignInChoices(roles=(Role.OPERATOR, Role.SUPERVISOR), own_agency=settings.agency_id),
+        choices=SignInChoices(roles=(Role.OPERATOR, Role.SUPERVISOR, Role.DPO), own_agency=settings.agency_id),
     )

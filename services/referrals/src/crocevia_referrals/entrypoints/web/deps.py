@@ -1,5 +1,5 @@
-"""What the node's pages share: the signed-in staff member of this node's agency, and the
-use cases' errors in the reader's language."""
+"""What the node's pages share: the signed-in staff member of this node's agency, why they
+read a person's details, and the use cases' errors in the reader's language."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from crocevia_common.web.i18n import Translator, strings
 from crocevia_common.web.pages import pages_of
 from crocevia_common.web.session import PageRefused, page_roles
 from crocevia_common.web.signin import staff_people
+from crocevia_referrals.domain.access_log import Purpose
 from crocevia_referrals.entrypoints.deps import node_of
 
 Staff = Annotated[Principal, Depends(page_roles(Role.OPERATOR, Role.SUPERVISOR))]
@@ -23,6 +24,15 @@ def own_agency(request: Request, principal: Principal) -> None:
     agency = node_of(request).agency_id
     if principal.agency != agency:
         raise PageRefused(403, "refused.other-agency", node=agency, agency=principal.agency)
+
+
+def purpose_of(request: Request) -> Purpose:
+    """Why a page's reader reads the personal details it shows (``?purpose=``, care by
+    default), for the access log; a page that says so for an unknown one."""
+    try:
+        return Purpose(request.query_params.get("purpose") or Purpose.CARE)
+    except ValueError:
+        raise PageRefused(400, "refused.purpose", purposes=", ".join(Purpose)) from None
 
 
 def problem_text(t: Translator, slug: str, detail: str) -> str:

@@ -15,12 +15,14 @@ from crocevia_common.web.i18n import Translator, request_language
 from crocevia_common.web.pages import pages_of
 from crocevia_common.web.session import Form, PageRefused, read_form
 from crocevia_referrals import pathway_views, views
+from crocevia_referrals.domain.access_log import Channel
 from crocevia_referrals.domain.errors import Invalid
 from crocevia_referrals.domain.sending import WARNINGS
 from crocevia_referrals.entrypoints.deps import node_of, reads_of
 from crocevia_referrals.entrypoints.schemas import CreatePathway
-from crocevia_referrals.entrypoints.web.deps import Staff, own_agency, problem_text, validation_errors
+from crocevia_referrals.entrypoints.web.deps import Staff, own_agency, problem_text, purpose_of, validation_errors
 from crocevia_referrals.entrypoints.web.new_referral import find_services, first_values, referral_from
+from crocevia_referrals.handlers.access_log import record_reads
 from crocevia_referrals.handlers.pathways import Opened, open_pathway
 from crocevia_referrals.handlers.sending import Idempotency
 
@@ -91,9 +93,12 @@ async def send_pathway_from_page(request: Request, principal: Staff) -> Response
 async def pathway_page(pathway_id: str, request: Request, principal: Staff) -> HTMLResponse:
     own_agency(request, principal)
     reads = reads_of(request)
+    purpose = purpose_of(request)
     found = await pathway_views.pathway(reads, pathway_id)
     if found is None:
         raise PageRefused(404, "refused.no-pathway", id=pathway_id)
+    # The page shows the person: a read of each referral's personal part.
+    await record_reads(node_of(request), principal, views.with_personal(found.referrals), purpose, Channel.PAGE)
     return pages_of(request).render(
         request,
         "pathway.html",

@@ -1,5 +1,6 @@
-"""A referral's page: status, timeline, the personal details this agency may read, what is
-due, and a form for each action the lifecycle allows now."""
+"""A referral's page: status, timeline, the personal details this agency may read (each
+showing recorded in the access log, with its purpose: ``?purpose=``, care by default), what
+is due, and a form for each action the lifecycle allows now."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from crocevia_common.auth import Principal
 from crocevia_common.web.i18n import Translator, request_language
 from crocevia_common.web.pages import pages_of
 from crocevia_common.web.session import Form, PageRefused, read_form
 from crocevia_contracts.lifecycle import TransitionRefused
 from crocevia_referrals import views
+from crocevia_referrals.domain.access_log import Channel, Purpose
 from crocevia_referrals.domain.actions import STAFF_ACTIONS, needs_of
 from crocevia_referrals.domain.errors import Invalid, NotFound
 from crocevia_referrals.domain.sending import WARNINGS
@@ -21,9 +24,11 @@ from crocevia_referrals.entrypoints.web.deps import (
     Staff,
     own_agency,
     problem_text,
+    purpose_of,
     staff_choices,
     validation_errors,
 )
+from crocevia_referrals.handlers.access_log import record_reads
 from crocevia_referrals.handlers.acting import act
 from crocevia_referrals.handlers.sending import close_rejection, redirect
 
@@ -35,7 +40,9 @@ ACTION_FIELDS = ("reason_code", "outcome", "suggested_agency", "note")  # what a
 async def render_referral(
     request: Request,
     referral_id: str,
+    reader: Principal,
     *,
+    purpose: Purpose = Purpose.CARE,
     status: int = 200,
     action: str | None = None,
     errors: dict[str, str] | None = None,
@@ -47,6 +54,8 @@ async def render_referral(
     if detail is None:
         raise PageRefused(404, "refused.no-referral", id=referral_id)
     r = detail.referral
+    # Every page that shows the personal part is a read of it.
+    await record_reads(node_of(request), reader, views.with_personal([r]), purpose, Channel.PAGE)
     names = views.agency_names(reads)
     entry = reads.directory.get(r.receiver_agency)
     return pages_of(request).render(
@@ -89,7 +98,7 @@ async def referral_page(referral_id: str, request: Request, principal: Staff) ->
     own_agency(request, principal)
     if request.query_params.get("print") == "1":
         return await print_page(referral_id, request, principal)
-    return await render_referral(request, referral_id)
+    return await render_referral(request, referral_id, principal, purpose=purpose_of(request))
 
 
 @router.get("/referrals/{referral_id}/print", response_class=HTMLResponse)
@@ -101,6 +110,7 @@ async def print_page(referral_id: str, request: Request, principal: Staff) -> HT
     if detail is None:
         raise PageRefused(404, "refused.no-referral", id=referral_id)
     r, entry = detail.referral, reads.directory.get(detail.referral.receiver_agency)
+    await record_reads(node_of(request), principal, views.with_personal([r]), purpose_of(request), Channel.PAGE)
     service = entry.service(r.service_id) if entry else None
     names = views.agency_names(reads)
     return pages_of(request).render(request, "print.html", r=r, due=detail.due, names=names, service=service, now=now)
@@ -120,7 +130,9 @@ async def redirect_from_page(referral_id: str, request: Request, principal: Staf
         raise PageRefused(404, "refused.no-referral", id=referral_id) from None
     except Invalid as exc:
         errors = {"target": problem_text(t, exc.slug, exc.detail)}
-        return await render_referral(request, referral_id, status=422, action="redirect", form=form, errors=errors)
+        return await render_referral(
+            request, referral_id, principal, status=422, action="redirect", form=form, errors=errors
+        )
     return RedirectResponse(f"/ui/referrals/{sent.referral_id}?done=redirect", status_code=303)
 
 
@@ -134,7 +146,7 @@ async def close_from_page(referral_id: str, request: Request, principal: Staff) 
         raise PageRefused(404, "refused.no-referral", id=referral_id) from None
     except Invalid as exc:
         problem = problem_text(Translator(request_language(request)), exc.slug, exc.detail)
-        return await render_referral(request, referral_id, status=422, problem=problem)
+        return await render_referral(request, referral_id, principal, status=422, problem=problem)
     return RedirectResponse(f"/ui/referrals/{referral_id}?done=close", status_code=303)
 
 
@@ -155,7 +167,7 @@ async def act_from_page(referral_id: str, action: str, request: Request, princip
         raise PageRefused(404, "refused.no-referral", id=referral_id) from None
     except TransitionRefused as exc:
         problem = t("referral.refused", status=t.code("status", exc.current.value))
-        return await render_referral(request, referral_id, status=409, problem=problem)
+        return await render_referral(request, referral_id, principal, status=409, problem=problem)
     except Invalid as exc:
         errors = {exc.field or "": problem_text(t, exc.slug, exc.detail)}
     if errors:
@@ -164,6 +176,6 @@ async def act_from_page(referral_id: str, action: str, request: Request, princip
         shown = {name: text for name, text in errors.items() if name in fields}
         above = "; ".join(text for name, text in errors.items() if name not in fields) or None
         return await render_referral(
-            request, referral_id, status=422, action=action, form=form, errors=shown, problem=above
+            request, referral_id, principal, status=422, action=action, form=form, errors=shown, problem=above
         )
     return RedirectResponse(f"/ui/referrals/{referral_id}?done={action}", status_code=303)
