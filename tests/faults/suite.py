@@ -1,0 +1,95 @@
+"""One seeded run of the fault suite: the network as ``crocevia up`` starts it (a few
+agencies, SQLite), a steady load of referrals over every pair, each fault kind injected
+``rounds`` times in a seeded order at seeded moments, then the checks of ``verdict``."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.net import launch
+from bench.net.bus import AUDIT_CONSUMER, NOTIFICATIONS_CONSUMER, Bus
+from bench.net.client import Client
+from bench.net.load import Context, wait_received
+from tests.faults import verdict
+from tests.faults.faults import KINDS, Fault, Faults, caught_up
+from tests.faults.load import Load
+
+
+@dataclass(frozen=True)
+class Params:
+    agencies: tuple[str, ...] = ("cpia2", "pioltello-casa", "coop-abitare")
+    rate: float = 2.0  # referrals per second
+    rounds: int = 1  # how many times each fault kind is injected
+    copies: int = 6  # messages copied by each duplication
+    gap: tuple[float, float] = (0.3, 1.0)  # seconds of load between two faults
+
+
+@dataclass
+class Outcome:
+    seed: int
+    seconds: float
+    faults: list[Fault]
+    checks: dict[str, dict[str, object]]
+    retries: int
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(f.ok for f in self.faults) and all(c["ok"] for c in self.checks.values())
+
+    def text(self) -> str:
+        head = (
+            f"seed {self.seed}: {'ok' if self.ok else 'FAILED'} in {self.seconds:.0f} s, "
+            f"{len(self.faults)} faults, {self.retries} requests sent again"
+        )
+        faults = [
+            f"  {f.kind} {f.target} at {f.at:.1f} s: {'ok' if f.ok else 'FAILED'}, checked: {f.checked}"
+            for f in self.faults
+        ]
+        checks = [verdict.as_text(name, counts) for name, counts in self.checks.items()]
+        return "\n".join([head, *faults, *checks])
+
+
+async def exercise(run: launch.Running, seed: int, params: Params) -> Outcome:
+    rng = random.Random(seed)
+    client, bus = Client(run.urls, run.key_file), await Bus.connect(run.urls)
+    ctx = Context(client, bus, {}, None)
+    began = time.monotonic()
+    try:
+        await client.learn_services()
+        faults = Faults(ctx, run.network, run.urls, rng, params.copies)
+        plan = [kind for kind in KINDS for _ in range(params.rounds)]
+        rng.shuffle(plan)
+        load = Load(ctx, params.rate)
+        load.start()
+        try:
+            for kind in plan:
+                await asyncio.sleep(rng.uniform(*params.gap))
+                await faults.inject(kind)
+            await asyncio.sleep(rng.uniform(*params.gap))
+        finally:
+            sent = await load.stop()
+        await wait_received(ctx, sent, timeout=120)
+        upto = await bus.last_sequence()
+        for durable in (AUDIT_CONSUMER, NOTIFICATIONS_CONSUMER, *(f"referrals-{a}" for a in client.nodes)):
+            await caught_up(ctx, durable, upto)
+        checks = {
+            "referrals": await verdict.referrals(ctx),
+            "trail": await verdict.trail(ctx, faults.landed_copies),
+            "notifications": await verdict.notifications(ctx),
+        }
+        return Outcome(seed, time.monotonic() - began, faults.done, checks, load.retries)
+    finally:
+        await client.close()
+        await bus.close()
+
+
+def run_seed(seed: int, params: Params, workdir: Path, progress: Callable[[str], None]) -> Outcome:
+    """Start a network in ``workdir``, run seed ``seed`` on it, stop it."""
+    with launch.running("sqlite", workdir, list(params.agencies), launch.DEFAULT_POSTGRES, progress) as run:
+        return asyncio.run(exercise(run, seed, params))
