@@ -165,9 +165,10 @@ def running(
     agencies: list[str] | None,
     postgres_url: str,
     progress: Callable[[str], None],
+    common: Mapping[str, str] | None = None,
 ) -> Iterator[Running]:
     """The network started in ``workdir`` and ready, stopped (and its databases dropped)
-    afterwards."""
+    afterwards; ``common``: settings added to every service's environment."""
     agencies_dir, staff_dir = agency_folder(workdir, agencies)
     names = sorted(p.stem for p in agencies_dir.glob("*.yaml"))
     config = NetworkConfig(
@@ -181,11 +182,13 @@ def running(
         progress=progress,
     )
     postgres = PostgresDatabases(postgres_url) if database == "postgresql" else None
+    services = [*(f"referrals-{a}" for a in names), "notifications", "audit"]
     try:
         if postgres is not None:
-            settings, version = postgres.create([*(f"referrals-{a}" for a in names), "notifications", "audit"])
+            settings, version = postgres.create(services)
         else:
             settings, version = {}, sqlite3.sqlite_version
+        settings = {name: {**(common or {}), **settings.get(name, {})} for name in services}
         network = BenchNetwork(config, settings)
         began = time.perf_counter()
         with network:

@@ -27,6 +27,9 @@ class Params:
     rounds: int = 1  # how many times each fault kind is injected
     copies: int = 6  # messages copied by each duplication
     gap: tuple[float, float] = (0.3, 1.0)  # seconds of load between two faults
+    # A message delivered to a consumer that was killed is redelivered after this: the
+    # default (30 s) would stall each consumer that long after each kill.
+    ack_wait_seconds: float = 5.0
 
 
 @dataclass
@@ -91,5 +94,7 @@ async def exercise(run: launch.Running, seed: int, params: Params) -> Outcome:
 
 def run_seed(seed: int, params: Params, workdir: Path, progress: Callable[[str], None]) -> Outcome:
     """Start a network in ``workdir``, run seed ``seed`` on it, stop it."""
-    with launch.running("sqlite", workdir, list(params.agencies), launch.DEFAULT_POSTGRES, progress) as run:
+    settings = {"CROCEVIA_CONSUMER_ACK_WAIT_SECONDS": str(params.ack_wait_seconds)}
+    agencies = list(params.agencies)
+    with launch.running("sqlite", workdir, agencies, launch.DEFAULT_POSTGRES, progress, settings) as run:
         return asyncio.run(exercise(run, seed, params))
