@@ -46,6 +46,7 @@ from crocevia_common.messaging.streams import StreamError
 
 NOTIFICATIONS = "notifications"
 AUDIT = "audit"
+LOCK_FILE = "crocevia-up.lock"  # in the data directory, held while the network runs
 
 
 class NetworkError(RuntimeError):
@@ -140,7 +141,7 @@ class Network:
         self._nats: ChildProcess | None = None
         self._services: list[_Service] = []
         self._wrote_network_file = False
-        self.lock_file = self.data_dir / "crocevia-up.lock"
+        self.lock_file = self.data_dir / LOCK_FILE
         self._lock: int | None = None
         self._first_stop_request = 0.0
         self.urls = self._plan_urls()
