@@ -1,6 +1,6 @@
 """The fault suite's long run: several seeds, more faults each, counts kept.
 
-    uv run python -m tests.faults --seeds 1 2 3 --rounds 2 --output bench/results/faults.txt
+uv run python -m tests.faults --seeds 1 2 3 --rounds 2 --output bench/results/faults.txt
 """
 
 from __future__ import annotations

@@ -83,8 +83,7 @@ class Faults:
         )
         ok = True
         if kind == AUDIT:
-            verify = await self.ctx.client.http.get(f"{self.ctx.client.audit}/verify", headers=self.ctx.client.auditor())
-            ok = verify.status_code == 200 and bool(verify.json().get("ok"))
+            ok = await verify_ok(self.ctx)
             checked += f"; /verify ok: {ok}"
         if kind == NATS:
             ok = upto > last_before
@@ -133,6 +132,12 @@ async def caught_up(ctx: Context, durable: str, upto: int, timeout: float = 60.0
         if time.monotonic() > deadline:
             raise TimeoutError(f"consumer {durable} not caught up to {upto} within {timeout:.0f} s: {info}")
         await asyncio.sleep(0.05)
+
+
+async def verify_ok(ctx: Context) -> bool:
+    """Whether the audit's ``/verify`` recomputes its trail to every signed checkpoint."""
+    answer = await ctx.client.http.get(f"{ctx.client.audit}/verify", headers=ctx.client.auditor())
+    return answer.status_code == 200 and bool(answer.json().get("ok"))
 
 
 async def duplicates_at_audit(ctx: Context) -> int:

@@ -17,6 +17,7 @@ from bench.net import queries
 from bench.net.bus import REFERRALS
 from bench.net.load import Context
 from crocevia_contracts.stream import NOTICES
+from tests.faults.faults import verify_ok
 
 
 def digest(lines: list[str]) -> str:
@@ -50,7 +51,7 @@ async def trail(ctx: Context, landed_copies: int) -> dict[str, Any]:
     in_trail = Counter(exported)
     auditor = ctx.client.auditor()
     gaps = (await ctx.client.http.get(f"{ctx.client.audit}/gaps", headers=auditor)).json()["gaps"]
-    verify = (await ctx.client.http.get(f"{ctx.client.audit}/verify", headers=auditor)).json()
+    verified = await verify_ok(ctx)
     anomalies = (
         await ctx.client.http.get(f"{ctx.client.audit}/anomalies", params={"limit": 1000}, headers=auditor)
     ).json()["anomalies"]
@@ -64,7 +65,7 @@ async def trail(ctx: Context, landed_copies: int) -> dict[str, Any]:
         "events hash in the streams": digest(sorted(distinct)),
         "events hash in the trail": digest(sorted(in_trail)),
         "open gaps": len(gaps),
-        "verify ok": bool(verify.get("ok")),
+        "verify ok": verified,
         "duplicates recorded": kinds.get("duplicate", 0),
         "copies landed": landed_copies,
         "other anomalies": sum(n for k, n in kinds.items() if k != "duplicate"),
@@ -72,7 +73,7 @@ async def trail(ctx: Context, landed_copies: int) -> dict[str, Any]:
         "ok": set(in_trail) == distinct
         and len(exported) == len(distinct)
         and not gaps
-        and bool(verify.get("ok"))
+        and verified
         and kinds.get("duplicate", 0) == landed_copies
         and len(kinds) <= 1
         and dead == 0,
