@@ -1,10 +1,13 @@
 """A steady load of referrals over every pair of agencies, kept up while processes die: a
 request that fails (a node killed under it, or not started yet) is sent again with the same
-``Idempotency-Key`` until its node answers, so each key must make exactly one referral."""
+``Idempotency-Key`` until its node answers, so each key must make exactly one referral. A
+share of the referrals is accepted by its receiver once it has arrived there, so that both
+nodes publish and the status each side ends in is not always the first one."""
 
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -19,9 +22,12 @@ from bench.net.load import Context
 class Load:
     ctx: Context
     rate: float  # referrals per second, open loop
+    rng: random.Random
+    accepting: float = 0.3  # the share of referrals their receiver accepts
     timeout: float = 120.0  # how long one referral is retried
     retries: int = 0  # requests sent again after a failure
     keys: dict[str, str] = field(default_factory=dict)  # referral id -> its Idempotency-Key
+    accepted: set[str] = field(default_factory=set)  # referral ids
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _runner: asyncio.Task[None] | None = None
@@ -36,6 +42,24 @@ class Load:
             await self._runner
         await asyncio.gather(*self._tasks)
         return self.ctx.sent
+
+    async def settled(self, timeout: float = 120.0) -> None:
+        """Wait until each sender shows each of its referrals received, or accepted."""
+        client, deadline = self.ctx.client, time.monotonic() + timeout
+        while True:
+            outgoing = {
+                a: await client.pages(f"{client.nodes[a]}/referrals", client.operator(a), {"direction": "outgoing"})
+                for a in client.nodes
+            }
+            status = {r["id"]: r["status"] for listed in outgoing.values() for r in listed}
+            behind = [
+                s.id for s in self.ctx.sent if status.get(s.id) != ("accepted" if s.id in self.accepted else "received")
+            ]
+            if not behind:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(behind)} referrals not received or accepted at their sender")
+            await asyncio.sleep(0.3)
 
     async def _run(self) -> None:
         pairs = self.ctx.client.pairs()
@@ -67,4 +91,26 @@ class Load:
                 continue
             self.ctx.sent.append(sent)
             self.keys[sent.id] = key
-            return
+            break
+        if self.rng.random() < self.accepting:
+            await self._accept(receiver, sent.id, deadline)
+
+    async def _accept(self, receiver: str, referral_id: str, deadline: float) -> None:
+        """Accept at the receiver once the referral is there; an answer lost with its node
+        is known by the status the next try finds."""
+        url = f"{self.ctx.client.nodes[receiver]}/referrals/{referral_id}/accept"
+        while True:
+            try:
+                answer = await self.ctx.client.http.post(url, headers=self.ctx.client.operator(receiver))
+            except httpx.TransportError:
+                answer = None
+            if answer is not None and (
+                answer.status_code == 200
+                or (answer.status_code == 409 and answer.json().get("current_status") == "accepted")
+            ):
+                self.accepted.add(referral_id)
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"accept {referral_id} at {receiver}: {answer and answer.text[:200]}")
+            self.retries += 1
+            await asyncio.sleep(0.2)

@@ -14,7 +14,7 @@ from pathlib import Path
 from bench.net import launch
 from bench.net.bus import AUDIT_CONSUMER, NOTIFICATIONS_CONSUMER, Bus
 from bench.net.client import Client
-from bench.net.load import Context, wait_received
+from bench.net.load import Context
 from tests.faults import verdict
 from tests.faults.faults import KINDS, Fault, Faults, caught_up
 from tests.faults.load import Load
@@ -68,7 +68,7 @@ async def exercise(run: launch.Running, seed: int, params: Params) -> Outcome:
         faults = Faults(ctx, run.network, run.urls, rng, params.copies)
         plan = [kind for kind in KINDS for _ in range(params.rounds)]
         rng.shuffle(plan)
-        load = Load(ctx, params.rate)
+        load = Load(ctx, params.rate, rng)
         load.start()
         try:
             for kind in plan:
@@ -76,8 +76,8 @@ async def exercise(run: launch.Running, seed: int, params: Params) -> Outcome:
                 await faults.inject(kind)
             await asyncio.sleep(rng.uniform(*params.gap))
         finally:
-            sent = await load.stop()
-        await wait_received(ctx, sent, timeout=120)
+            await load.stop()
+        await load.settled()
         upto = await bus.last_sequence()
         for durable in (AUDIT_CONSUMER, NOTIFICATIONS_CONSUMER, *(f"referrals-{a}" for a in client.nodes)):
             await caught_up(ctx, durable, upto)
