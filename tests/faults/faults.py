@@ -68,17 +68,17 @@ class Faults:
         if kind == NATS:
             recovered += await all_ready(self.network, self.urls)
         upto = await self.ctx.bus.last_sequence()
-        durables = {
+        watched = {
             NODE: [target],
             AUDIT: [AUDIT_CONSUMER],
             NOTIFICATIONS: [NOTIFICATIONS_CONSUMER],
-            NATS: [AUDIT_CONSUMER, NOTIFICATIONS_CONSUMER, *(f"referrals-{a}" for a in self.ctx.client.nodes)],
+            NATS: durables(self.ctx),
         }[kind]
-        for durable in durables:
+        for durable in watched:
             await caught_up(self.ctx, durable, upto)
         made = len(self.ctx.sent) - sent_before
         checked = (
-            f"ready again {recovered:.1f} s after its restart; {', '.join(durables)} caught up to stream "
+            f"ready again {recovered:.1f} s after its restart; {', '.join(watched)} caught up to stream "
             f"sequence {upto}; {made} referrals made meanwhile"
         )
         ok = True
@@ -109,9 +109,7 @@ class Faults:
             ack = await js.publish(msg.subject or "", msg.data or b"", headers=headers)
             assert not ack.duplicate
         self.landed_copies += len(fresh)
-        upto = await self.ctx.bus.last_sequence()
-        for durable in (AUDIT_CONSUMER, NOTIFICATIONS_CONSUMER, *(f"referrals-{a}" for a in self.ctx.client.nodes)):
-            await caught_up(self.ctx, durable, upto)
+        await all_caught_up(self.ctx)
         anomalies = await duplicates_at_audit(self.ctx)
         checked = (
             f"JetStream dropped {dropped} of {len(same)} copies under their own id; {len(fresh)} under new ids "
@@ -119,6 +117,19 @@ class Faults:
             f"for the {self.landed_copies} copies landed so far"
         )
         return Fault(DUPLICATES, "REFERRALS", at, checked, dropped == len(same) and anomalies == self.landed_copies)
+
+
+def durables(ctx: Context) -> list[str]:
+    """Every durable consumer of REFERRALS: the audit's, notifications', each node's."""
+    return [AUDIT_CONSUMER, NOTIFICATIONS_CONSUMER, *(f"referrals-{a}" for a in ctx.client.nodes)]
+
+
+async def all_caught_up(ctx: Context) -> int:
+    """Wait until every durable has applied the stream as it is now; its last sequence."""
+    upto = await ctx.bus.last_sequence()
+    for durable in durables(ctx):
+        await caught_up(ctx, durable, upto)
+    return upto
 
 
 async def caught_up(ctx: Context, durable: str, upto: int, timeout: float = 60.0) -> None:

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.net import launch
-from bench.net.bus import AUDIT_CONSUMER, NOTIFICATIONS_CONSUMER, Bus
+from bench.net.bus import Bus
 from bench.net.client import Client
 from bench.net.load import Context
 from tests.faults import verdict
-from tests.faults.faults import KINDS, Fault, Faults, caught_up
+from tests.faults.faults import KINDS, Fault, Faults, all_caught_up
 from tests.faults.load import Load
 
 
@@ -78,9 +78,7 @@ async def exercise(run: launch.Running, seed: int, params: Params) -> Outcome:
         finally:
             await load.stop()
         await load.settled()
-        upto = await bus.last_sequence()
-        for durable in (AUDIT_CONSUMER, NOTIFICATIONS_CONSUMER, *(f"referrals-{a}" for a in client.nodes)):
-            await caught_up(ctx, durable, upto)
+        await all_caught_up(ctx)
         checks = {
             "referrals": await verdict.referrals(ctx),
             "trail": await verdict.trail(ctx, faults.landed_copies),
