@@ -14,8 +14,9 @@ UP_ARGS ?=
 # Which benchmark and its options, e.g. BENCH="network --quick"; empty: every benchmark.
 BENCH ?=
 # The fault suite's long run: its seeds, and how many times each fault is injected per seed.
-FAULT_SEEDS ?= 1 2 3 4 5
+FAULT_SEEDS ?= 1 2 3
 FAULT_ROUNDS ?= 2
+FAULT_DATABASES ?= sqlite postgresql
 
 # uv on PATH, else where `pip install --user` puts it, else as a module of $(PYTHON).
 # Expanded when a recipe runs, so after the `uv` target has installed it.
@@ -97,7 +98,8 @@ bench: sync
 	$(UV) run python -m bench $(BENCH)
 
 faults: sync
-	$(UV) run python -m tests.faults --seeds $(FAULT_SEEDS) --rounds $(FAULT_ROUNDS) --output bench/results/faults.txt
+	$(UV) run python -m tests.faults --seeds $(FAULT_SEEDS) --rounds $(FAULT_ROUNDS) \
+		--databases $(FAULT_DATABASES) --output bench/results/faults.txt
 
 clean:
 	rm -rf .data .pytest_cache .mypy_cache .ruff_cache

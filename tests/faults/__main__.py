@@ -1,6 +1,8 @@
-"""The fault suite's long run: several seeds, more faults each, counts kept.
+"""The fault suite's long run: several seeds, each fault several times, on SQLite and on
+PostgreSQL, the counts kept (``make faults``):
 
-uv run python -m tests.faults --seeds 1 2 3 --rounds 2 --output bench/results/faults.txt
+    uv run python -m tests.faults --seeds 1 2 3 --rounds 2 --databases sqlite postgresql \\
+        --output bench/results/faults.txt
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import argparse
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from tests.faults.suite import Params, run_seed
@@ -18,18 +21,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.faults", description="Run the fault suite over seeds.")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--rounds", type=int, default=2, help="times each fault kind is injected per seed")
+    parser.add_argument(
+        "--databases", nargs="+", choices=["sqlite", "postgresql"], default=["sqlite"], help="each seed on each"
+    )
     parser.add_argument("--rate", type=float, default=Params.rate, help="referrals per second")
     parser.add_argument("--output", type=Path, help="where the counts are written too")
     args = parser.parse_args(argv)
     params = Params(rate=args.rate, rounds=args.rounds)
     texts = []
     for seed in args.seeds:
-        with tempfile.TemporaryDirectory(prefix=f"faults-{seed}-") as workdir:
-            outcome = run_seed(seed, params, Path(workdir), lambda _line: None)
-        texts.append(outcome.text())
-        print(texts[-1], flush=True)
+        for database in args.databases:
+            with tempfile.TemporaryDirectory(prefix=f"faults-{seed}-") as workdir:
+                outcome = run_seed(seed, replace(params, database=database), Path(workdir), lambda _line: None)
+            texts.append(outcome.text())
+            print(texts[-1], flush=True)
     failed = sum(1 for t in texts if t.split(":", 1)[1].startswith(" FAILED"))
-    summary = f"{len(texts)} seeds, {failed} failed; agencies {', '.join(params.agencies)}, {params.rate:g} referrals/s"
+    summary = f"{len(texts)} runs, {failed} failed; agencies {', '.join(params.agencies)}, {params.rate:g} referrals/s"
     print(summary)
     if args.output:
         stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())

@@ -1,6 +1,7 @@
 """The faults the suite injects under load, each with what it checks once the network has
 taken it: a process killed with SIGKILL (a referrals node, the audit, notifications, the
-NATS server) and started again, and stream messages delivered twice and out of order."""
+NATS server, the PostgreSQL server when the services run on one) and started again, and
+stream messages delivered twice and out of order."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ from typing import Any
 from bench.net.bus import AUDIT_CONSUMER, NOTIFICATIONS_CONSUMER, REFERRALS
 from bench.net.load import Context
 from crocevia.devnet import Network
+from tests.faults.postgres import PrivateServer
 from tests.faults.processes import all_ready, kill, start_again
 
 NODE, AUDIT, NOTIFICATIONS, NATS, DUPLICATES = "kill node", "kill audit", "kill notifications", "kill nats", "duplicate"
+POSTGRES = "kill postgresql"
 KINDS = (NODE, AUDIT, NOTIFICATIONS, NATS, DUPLICATES)
 
 
@@ -39,6 +42,7 @@ class Faults:
     urls: Mapping[str, Any]
     rng: random.Random
     copies: int  # messages copied per duplication
+    postgres: PrivateServer | None = None  # the services' database server, when not SQLite
     began: float = field(default_factory=time.monotonic)
     landed_copies: int = 0
     done: list[Fault] = field(default_factory=list)
@@ -49,6 +53,8 @@ class Faults:
     async def inject(self, kind: str) -> Fault:
         if kind == DUPLICATES:
             fault = await self.duplicate_and_reorder()
+        elif kind == POSTGRES:
+            fault = await self.kill_database_server()
         else:
             fault = await self.kill_and_restart(kind)
         self.done.append(fault)
@@ -90,12 +96,32 @@ class Faults:
             checked += f"; the outboxes published what they held (stream {last_before} -> {upto})"
         return Fault(kind, target, at, checked, ok)
 
+    async def kill_database_server(self) -> Fault:
+        """Every service loses its database at once; each waits it out, none loses a write
+        it answered for."""
+        assert self.postgres is not None
+        at, sent_before = self.now(), len(self.ctx.sent)
+        self.postgres.kill()
+        await asyncio.sleep(self.rng.uniform(0.2, 1.5))
+        began = time.monotonic()
+        await asyncio.to_thread(self.postgres.start)
+        recovered = time.monotonic() - began + await all_ready(self.network, self.urls)
+        upto = await all_caught_up(self.ctx)
+        checked = (
+            f"every service ready again {recovered:.1f} s after the restart (crash recovery); every durable "
+            f"caught up to stream sequence {upto}; {len(self.ctx.sent) - sent_before} referrals made meanwhile"
+        )
+        return Fault(POSTGRES, "postgresql", at, checked, True)
+
     async def duplicate_and_reorder(self) -> Fault:
         """Copies of random messages of the stream: half under their own ``Nats-Msg-Id``
         (JetStream must drop them), half under a new one, published newest first (they land,
         out of order, and every consumer meets an event it has applied already)."""
         at, js = self.now(), self.ctx.bus.js
-        last = await self.ctx.bus.last_sequence()
+        for _ in range(600):  # early in a run: let the load put enough in the stream
+            if (last := await self.ctx.bus.last_sequence()) >= 2 * self.copies:
+                break
+            await asyncio.sleep(0.2)
         picked = sorted(self.rng.sample(range(1, last + 1), min(self.copies, last)))
         messages = [await js.get_msg(REFERRALS, seq) for seq in picked]
         same, fresh = messages[::2], messages[1::2]
@@ -133,12 +159,12 @@ async def all_caught_up(ctx: Context) -> int:
 
 
 async def caught_up(ctx: Context, durable: str, upto: int, timeout: float = 60.0) -> None:
-    """Wait until ``durable`` has nothing delivered unacknowledged and has passed stream
-    sequence ``upto`` (or has nothing pending: a filtered consumer may see nothing more)."""
+    """Wait until ``durable`` has acknowledged everything up to stream sequence ``upto``
+    (or holds nothing and has nothing pending: a filtered consumer may see nothing more)."""
     deadline = time.monotonic() + timeout
     while True:
         info = await ctx.bus.js.consumer_info(REFERRALS, durable)
-        if not info.num_ack_pending and (int(info.ack_floor.stream_seq or 0) >= upto or not info.num_pending):
+        if int(info.ack_floor.stream_seq or 0) >= upto or not (info.num_pending or info.num_ack_pending):
             return
         if time.monotonic() > deadline:
             raise TimeoutError(f"consumer {durable} not caught up to {upto} within {timeout:.0f} s: {info}")

@@ -1,6 +1,7 @@
 """One seeded run of the fault suite: the network as ``crocevia up`` starts it (a few
-agencies, SQLite), a steady load of referrals over every pair, each fault kind injected
-``rounds`` times in a seeded order at seeded moments, then the checks of ``verdict``."""
+agencies, on SQLite or on a PostgreSQL server of its own, killed too), a steady load of
+referrals over every pair, each fault kind injected ``rounds`` times in a seeded order at
+seeded moments, then the checks of ``verdict``."""
 
 from __future__ import annotations
 
@@ -16,13 +17,15 @@ from bench.net.bus import Bus
 from bench.net.client import Client
 from bench.net.load import Context
 from tests.faults import verdict
-from tests.faults.faults import KINDS, Fault, Faults, all_caught_up
+from tests.faults.faults import KINDS, POSTGRES, Fault, Faults, all_caught_up
 from tests.faults.load import Load
+from tests.faults.postgres import PrivateServer
 
 
 @dataclass(frozen=True)
 class Params:
     agencies: tuple[str, ...] = ("cpia2", "pioltello-casa", "coop-abitare")
+    database: str = "sqlite"  # or "postgresql"
     rate: float = 2.0  # referrals per second
     rounds: int = 1  # how many times each fault kind is injected
     copies: int = 6  # messages copied by each duplication
@@ -35,6 +38,7 @@ class Params:
 @dataclass
 class Outcome:
     seed: int
+    database: str
     seconds: float
     faults: list[Fault]
     checks: dict[str, dict[str, object]]
@@ -47,7 +51,7 @@ class Outcome:
 
     def text(self) -> str:
         head = (
-            f"seed {self.seed}: {'ok' if self.ok else 'FAILED'} in {self.seconds:.0f} s, "
+            f"seed {self.seed}, {self.database}: {'ok' if self.ok else 'FAILED'} in {self.seconds:.0f} s, "
             f"{len(self.faults)} faults, {self.retries} requests sent again"
         )
         faults = [
@@ -58,15 +62,16 @@ class Outcome:
         return "\n".join([head, *faults, *checks])
 
 
-async def exercise(run: launch.Running, seed: int, params: Params) -> Outcome:
+async def exercise(run: launch.Running, seed: int, params: Params, postgres: PrivateServer | None) -> Outcome:
     rng = random.Random(seed)
     client, bus = Client(run.urls, run.key_file), await Bus.connect(run.urls)
     ctx = Context(client, bus, {}, None)
     began = time.monotonic()
     try:
         await client.learn_services()
-        faults = Faults(ctx, run.network, run.urls, rng, params.copies)
-        plan = [kind for kind in KINDS for _ in range(params.rounds)]
+        faults = Faults(ctx, run.network, run.urls, rng, params.copies, postgres)
+        kinds = (*KINDS, POSTGRES) if postgres else KINDS
+        plan = [kind for kind in kinds for _ in range(params.rounds)]
         rng.shuffle(plan)
         load = Load(ctx, params.rate, rng)
         load.start()
@@ -84,7 +89,7 @@ async def exercise(run: launch.Running, seed: int, params: Params) -> Outcome:
             "trail": await verdict.trail(ctx, faults.landed_copies),
             "notifications": await verdict.notifications(ctx),
         }
-        return Outcome(seed, time.monotonic() - began, faults.done, checks, load.retries)
+        return Outcome(seed, params.database, time.monotonic() - began, faults.done, checks, load.retries)
     finally:
         await client.close()
         await bus.close()
@@ -94,5 +99,13 @@ def run_seed(seed: int, params: Params, workdir: Path, progress: Callable[[str],
     """Start a network in ``workdir``, run seed ``seed`` on it, stop it."""
     settings = {"CROCEVIA_CONSUMER_ACK_WAIT_SECONDS": str(params.ack_wait_seconds)}
     agencies = list(params.agencies)
-    with launch.running("sqlite", workdir, agencies, launch.DEFAULT_POSTGRES, progress, settings) as run:
-        return asyncio.run(exercise(run, seed, params))
+    postgres = PrivateServer().create() if params.database == "postgresql" else None
+    try:
+        if postgres is not None:
+            postgres.start()
+        url = postgres.url if postgres else launch.DEFAULT_POSTGRES
+        with launch.running(params.database, workdir, agencies, url, progress, settings) as run:
+            return asyncio.run(exercise(run, seed, params, postgres))
+    finally:
+        if postgres is not None:
+            postgres.remove()
