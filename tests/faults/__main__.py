@@ -8,6 +8,7 @@ PostgreSQL, the counts kept (``make faults``):
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 import time
@@ -28,14 +29,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, help="where the counts are written too")
     args = parser.parse_args(argv)
     params = Params(rate=args.rate, rounds=args.rounds)
-    texts = []
+    texts, failed = [], 0
     for seed in args.seeds:
         for database in args.databases:
-            with tempfile.TemporaryDirectory(prefix=f"faults-{seed}-") as workdir:
-                outcome = run_seed(seed, replace(params, database=database), Path(workdir), lambda _line: None)
+            workdir = Path(tempfile.mkdtemp(prefix=f"faults-{seed}-{database}-"))
+            outcome = run_seed(seed, replace(params, database=database), workdir, lambda _line: None)
             texts.append(outcome.text())
             print(texts[-1], flush=True)
-    failed = sum(1 for t in texts if t.split(":", 1)[1].startswith(" FAILED"))
+            if outcome.ok:
+                shutil.rmtree(workdir)
+            else:  # its databases and logs, to find out why
+                failed += 1
+                print(f"  kept: {workdir}", flush=True)
     summary = f"{len(texts)} runs, {failed} failed; agencies {', '.join(params.agencies)}, {params.rate:g} referrals/s"
     print(summary)
     if args.output:

@@ -75,20 +75,22 @@ async def exercise(run: launch.Running, seed: int, params: Params, postgres: Pri
         rng.shuffle(plan)
         load = Load(ctx, params.rate, rng)
         load.start()
+        checks: dict[str, dict[str, object]] = {}
         try:
-            for kind in plan:
+            try:
+                for kind in plan:
+                    await asyncio.sleep(rng.uniform(*params.gap))
+                    await faults.inject(kind)
                 await asyncio.sleep(rng.uniform(*params.gap))
-                await faults.inject(kind)
-            await asyncio.sleep(rng.uniform(*params.gap))
-        finally:
-            await load.stop()
-        await load.settled()
-        await all_caught_up(ctx)
-        checks = {
-            "referrals": await verdict.referrals(ctx),
-            "trail": await verdict.trail(ctx, faults.landed_copies),
-            "notifications": await verdict.notifications(ctx),
-        }
+            finally:
+                await load.stop()
+            await load.settled()
+            await all_caught_up(ctx)
+            checks["referrals"] = await verdict.referrals(ctx)
+            checks["trail"] = await verdict.trail(ctx, faults.landed_copies)
+            checks["notifications"] = await verdict.notifications(ctx)
+        except (TimeoutError, RuntimeError, AssertionError) as exc:  # reported with what came before
+            checks["run"] = {"ok": False, "stopped by": f"{type(exc).__name__}: {str(exc)[:300]}"}
         return Outcome(seed, params.database, time.monotonic() - began, faults.done, checks, load.retries)
     finally:
         await client.close()

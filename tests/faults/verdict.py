@@ -45,7 +45,10 @@ async def trail(ctx: Context, landed_copies: int) -> dict[str, Any]:
     """Every distinct event of the streams once in the trail, no gap, ``/verify`` ok."""
     streamed = await ctx.bus.event_ids(REFERRALS) + await ctx.bus.event_ids(NOTICES.name)
     distinct = {i.split(".copy-")[0] for i in streamed}
-    await queries.checkpoint_covering(ctx, len(distinct), timeout=60)
+    try:
+        await queries.checkpoint_covering(ctx, len(distinct), timeout=60)
+    except TimeoutError:  # the counts below say what the trail lacks
+        pass
     with tempfile.TemporaryDirectory() as folder:
         exported = await queries.export(ctx, Path(folder) / "trail.jsonl")
     in_trail = Counter(exported)
@@ -60,7 +63,7 @@ async def trail(ctx: Context, landed_copies: int) -> dict[str, Any]:
     return {
         "messages in the streams": len(streamed),
         "distinct events": len(distinct),
-        "trail entries": len(exported),
+        "trail entries (to the latest checkpoint)": len(exported),
         "entries twice": sum(1 for n in in_trail.values() if n > 1),
         "events hash in the streams": digest(sorted(distinct)),
         "events hash in the trail": digest(sorted(in_trail)),
