@@ -158,7 +158,7 @@ async def all_caught_up(ctx: Context) -> int:
     return upto
 
 
-async def caught_up(ctx: Context, durable: str, upto: int, timeout: float = 60.0) -> None:
+async def caught_up(ctx: Context, durable: str, upto: int, timeout: float = 120.0) -> None:
     """Wait until ``durable`` has acknowledged everything up to stream sequence ``upto``
     (or holds nothing and has nothing pending: a filtered consumer may see nothing more)."""
     deadline = time.monotonic() + timeout

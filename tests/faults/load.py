@@ -77,17 +77,24 @@ class Load:
                 except TimeoutError:
                     pass
 
+    async def _pause(self, tries: int = 0) -> None:
+        """Before sending a request again: longer each time, so that a node coming back is
+        not held down by every request it missed at once."""
+        self.retries += 1
+        await asyncio.sleep(min(2.0, 0.2 * 1.5**tries))
+
     async def _one(self, sender: str, receiver: str) -> None:
         key = str(uuid.uuid4())
         deadline = time.monotonic() + self.timeout
+        tries = 0
         while True:
             try:
                 sent = await self.ctx.client.create(sender, receiver, key)
             except (httpx.TransportError, RuntimeError):
                 if time.monotonic() > deadline:
                     raise
-                self.retries += 1
-                await asyncio.sleep(0.2)
+                tries += 1
+                await self._pause(tries)
                 continue
             self.ctx.sent.append(sent)
             self.keys[sent.id] = key
@@ -99,6 +106,7 @@ class Load:
         """Accept at the receiver once the referral is there; an answer lost with its node
         is known by the status the next try finds."""
         url = f"{self.ctx.client.nodes[receiver]}/referrals/{referral_id}/accept"
+        tries = 0
         while True:
             try:
                 answer = await self.ctx.client.http.post(url, headers=self.ctx.client.operator(receiver))
@@ -112,5 +120,5 @@ class Load:
                 return
             if time.monotonic() > deadline:
                 raise TimeoutError(f"accept {referral_id} at {receiver}: {answer and answer.text[:200]}")
-            self.retries += 1
-            await asyncio.sleep(0.2)
+            tries += 1
+            await self._pause(tries)
