@@ -13,7 +13,15 @@ import pytest
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-SECTIONS = ("Try it", "Trust", "Notifications", "Audit and indicators", "Witnesses", "Data protection officers")
+SECTIONS = (
+    "Try it",
+    "Trust",
+    "Notifications",
+    "Audit and indicators",
+    "Witnesses",
+    "Data protection officers",
+    "Backup and restore",
+)
 
 
 def readme_script(data_dir: Path) -> str:
@@ -24,6 +32,7 @@ def readme_script(data_dir: Path) -> str:
         blocks += re.findall(r"```bash\n(.*?)```", section, flags=re.S)
     script = "\n".join(blocks)
     script = script.replace(".data/network.json", str(data_dir / "network.json"))
+    script = script.replace("--data-dir .data", f"--data-dir {data_dir}")
     return script.replace("uv run crocevia", str(BIN / "crocevia"))
 
 
@@ -63,3 +72,4 @@ def test_the_readme_walkthrough_runs_and_shows_what_it_promises(network, tmp_pat
     assert "service.notifications" in out and '"outbox": true' in out
     assert '"purpose": "own-request"' in out and '"org.crocevia.access-log-anchored.v1"' in out
     assert '"broken_at": null' in out and out.rstrip().endswith("403")
+    assert "referrals-cpia2.db" in out and "audit.db" in out  # the backup's lines
