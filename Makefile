@@ -13,6 +13,10 @@ PYTEST_ARGS ?=
 UP_ARGS ?=
 # Which benchmark and its options, e.g. BENCH="network --quick"; empty: every benchmark.
 BENCH ?=
+# The fault suite's long run: its seeds, and how many times each fault is injected per seed.
+FAULT_SEEDS ?= 1 2 3
+FAULT_ROUNDS ?= 2
+FAULT_DATABASES ?= sqlite postgresql
 
 # uv on PATH, else where `pip install --user` puts it, else as a module of $(PYTHON).
 # Expanded when a recipe runs, so after the `uv` target has installed it.
@@ -32,7 +36,7 @@ CHROMIUM := /usr/bin/chromium
 # The OpenID provider the single sign-on tests start: panva's oidc-provider, run with Node.js.
 OIDC_KIT := tests/kit/oidc
 
-.PHONY: help uv sync browser oidc-provider up test lint schemas screenshots bench clean
+.PHONY: help uv sync browser oidc-provider up test lint schemas screenshots bench faults clean
 
 help:
 	@echo "make up       run NATS, a referrals node per demo agency, notifications and audit"
@@ -43,6 +47,7 @@ help:
 	@echo "make schemas  export the JSON Schemas of the contracts"
 	@echo "make screenshots  refresh docs/screenshots from the browser tests"
 	@echo "make bench    run the benchmarks (BENCH=\"network --quick\": one, with its options)"
+	@echo "make faults   the fault suite over FAULT_SEEDS=\"$(FAULT_SEEDS)\", counts in bench/results/faults.txt"
 	@echo "make clean    remove .data and caches"
 
 uv:
@@ -91,6 +96,10 @@ screenshots: sync browser
 bench: sync
 	@test -f bench/__main__.py || { echo "make bench: bench/__main__.py is missing" >&2; exit 1; }
 	$(UV) run python -m bench $(BENCH)
+
+faults: sync
+	$(UV) run python -m tests.faults --seeds $(FAULT_SEEDS) --rounds $(FAULT_ROUNDS) \
+		--databases $(FAULT_DATABASES) --output bench/results/faults.txt
 
 clean:
 	rm -rf .data .pytest_cache .mypy_cache .ruff_cache

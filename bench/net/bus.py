@@ -26,6 +26,10 @@ RAW_STREAM = "BENCHRAW"
 RAW_SUBJECT = "bench.raw"
 
 
+async def _quiet(_error: Exception) -> None:
+    pass
+
+
 class Bus:
     """A connection as the network's operator."""
 
@@ -37,7 +41,12 @@ class Bus:
     async def connect(cls, urls: Mapping[str, Any]) -> Bus:
         password = read_password(Path(urls["nats_password_files"]["admin"]))
         nc = await nats.connect(
-            urls["nats"], user="admin", password=password, inbox_prefix=b"_INBOX.admin", max_reconnect_attempts=-1
+            urls["nats"],
+            user="admin",
+            password=password,
+            inbox_prefix=b"_INBOX.admin",
+            max_reconnect_attempts=-1,
+            error_cb=_quiet,  # a NATS server going away is reported by what waits on it
         )
         return cls(nc)
 

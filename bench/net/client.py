@@ -83,7 +83,9 @@ class Client:
         """Every ordered pair of agencies, round and round."""
         return itertools.cycle([(a, b) for a in self.nodes for b in self.nodes if a != b])
 
-    async def create(self, sender: str, receiver: str) -> Sent:
+    async def create(self, sender: str, receiver: str, key: str | None = None) -> Sent:
+        """A referral from ``sender`` to ``receiver``, made once per ``key`` (its
+        ``Idempotency-Key``; a new one by default)."""
         body = {
             "to_agency": receiver,
             "service_id": self._services[receiver],
@@ -92,7 +94,7 @@ class Client:
             "legal_basis": {"basis": "public-task"},
             "person": {"given_name": "Bench", "family_name": "Mark", "languages": ["it"]},
         }
-        headers = {**self.operator(sender), "Idempotency-Key": str(uuid.uuid4())}
+        headers = {**self.operator(sender), "Idempotency-Key": key or str(uuid.uuid4())}
         sent_at = time.time()
         try:
             answer = await self.http.post(f"{self.nodes[sender]}/referrals", json=body, headers=headers)

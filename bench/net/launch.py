@@ -166,9 +166,10 @@ def running(
     agencies: list[str] | None,
     postgres_url: str,
     progress: Callable[[str], None],
+    common: Mapping[str, str] | None = None,
 ) -> Iterator[Running]:
     """The network started in ``workdir`` and ready, stopped (and its databases dropped)
-    afterwards."""
+    afterwards; ``common``: settings added to every service's environment."""
     agencies_dir, staff_dir = agency_folder(workdir, agencies)
     names = sorted(p.stem for p in agencies_dir.glob("*.yaml"))
     config = NetworkConfig(
@@ -182,11 +183,13 @@ def running(
         progress=progress,
     )
     postgres = PostgresDatabases(postgres_url) if database == "postgresql" else None
+    services = [*(f"referrals-{a}" for a in names), "notifications", "audit"]
     try:
         if postgres is not None:
-            settings, version = postgres.create([*(f"referrals-{a}" for a in names), "notifications", "audit"])
+            settings, version = postgres.create(services)
         else:
             settings, version = {}, sqlite3.sqlite_version
+        settings = {name: {**(common or {}), **settings.get(name, {})} for name in services}
         # The trail is compared with the streams at one moment: no node anchors its access
         # log while the benchmark runs (``crocevia up`` anchors every 2 s).
         for agency in names:

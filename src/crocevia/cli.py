@@ -17,6 +17,7 @@ from pathlib import Path
 from types import FrameType
 
 from crocevia import compose_check
+from crocevia.backup import BackupError, backup, restore
 from crocevia.deadletters import DeadLetterProblem, Selection, purge, replay, select
 from crocevia.devnet import AppFactories, Network, NetworkConfig, NetworkError, StopRequested
 from crocevia.keys import KeyProblem, confirm_keys, operator_key, public_key_text, published, rotate_own_keys
@@ -220,7 +221,40 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--reason", help="a part of the reason")
         command.add_argument("--since", type=datetime.fromisoformat, help="dead-lettered from (ISO 8601)")
         _nats_options(command)
+
+    saving = commands.add_parser(
+        "backup",
+        help="copy the databases and keys of a data directory, while the network runs",
+        description="Copy every SQLite database of the data directory with SQLite's online backup "
+        "(a consistent copy while the services write), checked, and the keys beside them. "
+        "The NATS store and the logs are not copied.",
+    )
+    saving.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="default: %(default)s")
+    saving.add_argument("--to", type=Path, required=True, help="a new directory for the copy")
+    restoring = commands.add_parser(
+        "restore",
+        help="put services' databases back from a backup, with the network stopped",
+        description="Replace the named services' databases in the data directory with their copies "
+        "in the backup. Refused while a network runs on the data directory.",
+    )
+    restoring.add_argument("services", nargs="+", help="e.g. referrals-cpia2 audit")
+    restoring.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="default: %(default)s")
+    restoring.add_argument("--from", dest="source", type=Path, required=True, help="the backup's directory")
     return parser
+
+
+def _backup(args: argparse.Namespace) -> int:
+    try:
+        if args.command == "backup":
+            copied = backup(args.data_dir, args.to)
+        else:
+            copied = restore(args.source, args.data_dir, args.services)
+    except BackupError as exc:
+        print(f"crocevia {args.command}: {exc}", file=sys.stderr)
+        return 1
+    for item in copied:
+        print(f"{item.name:<40} {item.size:>12} bytes")
+    return 0
 
 
 def _deadletters(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -483,6 +517,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _witness_config(args, parser)
     if args.command == "compose-check":
         return compose_check.command(args)
+    if args.command in ("backup", "restore"):
+        return _backup(args)
     return _up(args)
 
 

@@ -58,6 +58,7 @@ AUDIT = "audit"
 # unless the environment says otherwise.
 ANCHOR_SECONDS = "CROCEVIA_ACCESS_LOG_ANCHOR_SECONDS"
 __all__ = ["AppFactories", "Network", "NetworkConfig", "NetworkError", "NetworkUrls", "StopRequested"]
+LOCK_FILE = "crocevia-up.lock"  # in the data directory, held while the network runs
 
 
 class StopRequested(Exception):
@@ -150,7 +151,7 @@ class Network:
         self._nats: ChildProcess | None = None
         self._services: list[_Service] = []
         self._wrote_network_file = False
-        self.lock_file = self.data_dir / "crocevia-up.lock"
+        self.lock_file = self.data_dir / LOCK_FILE
         self._lock: int | None = None
         self._first_stop_request = 0.0
         self.urls = self._plan_urls()

@@ -21,6 +21,7 @@ SECTIONS = (
     "Witnesses",
     "Household pathways",
     "Data protection officers",
+    "Backup and restore",
 )
 
 
@@ -32,6 +33,7 @@ def readme_script(data_dir: Path) -> str:
         blocks += re.findall(r"```bash\n(.*?)```", section, flags=re.S)
     script = "\n".join(blocks)
     script = script.replace(".data/network.json", str(data_dir / "network.json"))
+    script = script.replace("--data-dir .data", f"--data-dir {data_dir}")
     return script.replace("uv run crocevia", str(BIN / "crocevia"))
 
 
@@ -72,3 +74,4 @@ def test_the_readme_walkthrough_runs_and_shows_what_it_promises(network, tmp_pat
     assert '"lead_agency": "pioltello-casa"' in out and '"receiver_agency": "prefettura-mediazione"' in out
     assert '"purpose": "own-request"' in out and '"org.crocevia.access-log-anchored.v1"' in out
     assert '"broken_at": null' in out and out.rstrip().endswith("403")
+    assert "referrals-cpia2.db" in out and "audit.db" in out  # the backup's lines

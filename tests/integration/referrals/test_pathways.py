@@ -86,7 +86,7 @@ async def test_a_pathway_reaches_each_receiver_with_its_id_and_lead_agency_only(
             seen = (await casa.get(f"/pathways/{pathway_id}", headers=casa_token)).json()
             return [r["status"] for r in seen["referrals"]] == ["received", "received"] and seen
 
-        await eventually(both_received)
+        await eventually(both_received, timeout=30)
         accepted = await csl.post(f"/referrals/{to_csl['id']}/accept", headers=csl_token)
         assert accepted.status_code == 200, accepted.text
 
@@ -94,7 +94,7 @@ async def test_a_pathway_reaches_each_receiver_with_its_id_and_lead_agency_only(
             seen = (await casa.get(f"/pathways/{pathway_id}", headers=casa_token)).json()
             return [r["status"] for r in seen["referrals"]] == ["received", "accepted"]
 
-        await eventually(accepted_at_lead)
+        await eventually(accepted_at_lead, timeout=30)
         listed = (await casa.get("/pathways", headers=casa_token)).json()
         assert [(p["id"], len(p["referrals"])) for p in listed["items"]] == [(pathway_id, 2)]
         audited = await casa.get(f"/pathways/{pathway_id}?purpose=audit", headers=tokens.bearer(CASA, sub="op-dora"))
@@ -118,7 +118,7 @@ async def test_a_pathway_reaches_each_receiver_with_its_id_and_lead_agency_only(
             assert r.status_code == 200, r.text
             return len(r.json()["items"]) == 2 and r.json()["items"]
 
-        trail = await eventually(requested_in_trail)
+        trail = await eventually(requested_in_trail, timeout=30)
         assert all(value not in json.dumps(trail) for value in PERSONAL_VALUES)
 
         # The same person again to a service where their referral is open: sent, with a warning.

@@ -52,7 +52,7 @@ async def test_one_form_refers_a_family_to_several_services_and_their_page_shows
             shown = (await casa.get(f"/ui/pathways/{pathway_id}?lang=en")).text
             return shown.count('class="status status-received"') == 2 and shown
 
-        shown = await eventually(both_received)
+        shown = await eventually(both_received, timeout=30)  # three nodes on a loaded machine
         assert "Fatou Diallo" in shown and "Led by" in shown
         [(rid,)] = [(r["id"],) for r in (await cpia.get("/referrals", headers=tokens.bearer(CPIA))).json()["items"]]
         await sign_in(cpia, CPIA)
