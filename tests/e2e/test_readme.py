@@ -73,5 +73,6 @@ def test_the_readme_walkthrough_runs_and_shows_what_it_promises(network, tmp_pat
     assert "service.notifications" in out and '"outbox": true' in out
     assert '"lead_agency": "pioltello-casa"' in out and '"receiver_agency": "prefettura-mediazione"' in out
     assert '"purpose": "own-request"' in out and '"org.crocevia.access-log-anchored.v1"' in out
-    assert '"broken_at": null' in out and "\n403\n" in out  # the DPO section's last answer, before the backup's
+    assert re.search(r'\{"referrals":\["[^"]+"\],"reads":\d+\}', out)  # Amina's access request
+    assert '"broken_at": null' in out and "\n403\n" in out  # an operator may not read the log
     assert "referrals-cpia2.db" in out and "audit.db" in out  # the backup's lines

@@ -38,12 +38,19 @@ def every_log_line() -> Iterator[Records]:
     root, access = logging.getLogger(), logging.getLogger("uvicorn.access")
     records, levels = Records(), (root.level, access.level)
     root.addHandler(records)
+    # uvicorn's own logging setup (another test may have run it in this process) stops its
+    # access log from propagating to the root: listen to it directly then.
+    direct = not access.propagate
+    if direct:
+        access.addHandler(records)
     root.setLevel(logging.DEBUG)
     access.setLevel(logging.INFO)
     try:
         yield records
     finally:
         root.removeHandler(records)
+        if direct:
+            access.removeHandler(records)
         root.setLevel(levels[0])
         access.setLevel(levels[1])
 

@@ -52,6 +52,7 @@ def navigation(user: Principal | None, links: NetworkLinks) -> list[NavLink]:
         nav.append(NavLink("nav.services", f"{node}/ui/services"))
     if node and user.has(Role.SUPERVISOR, Role.DPO):
         nav.append(NavLink("nav.access-log", f"{node}/ui/access-log"))
+        nav.append(NavLink("nav.subject-access", f"{node}/ui/subject-access"))
     if links.notifications and user.has(Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN):
         nav.append(NavLink("nav.inbox", f"{links.notifications}/ui/inbox"))
     if links.audit and user.has(Role.NETWORK_AUDITOR, Role.AUDITOR, Role.OPERATOR, Role.SUPERVISOR):

@@ -4,12 +4,19 @@ checked against the last anchor published in the trail."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Protocol
 
 from pydantic import BaseModel, Field
 
 from crocevia_referrals.adapters.access_log import AccessFilter
+from crocevia_referrals.adapters.queries import ListFilter
 from crocevia_referrals.domain.access_log import AccessEntry, Head, verify
+from crocevia_referrals.view_models import ReferralView
+from crocevia_referrals.views import Reads, referral, referrals
+
+# At most this many referrals in one person's export (a person has a handful).
+MAX_REFERRALS = 1000
 
 
 class AccessLogPage(BaseModel):
@@ -50,3 +57,41 @@ async def check_access_log(queries: AccessQueries) -> AccessLogCheck:
         broken_at=found.broken_at,
         reason=found.reason,
     )
+
+
+class SubjectAccess(BaseModel):
+    """Everything this node holds about one person, for their access request (GDPR Art. 15):
+    their referrals with every event and note, and every read of their details."""
+
+    agency: str
+    generated_at: datetime
+    referrals: list[ReferralView]
+    access_log: list[AccessEntry]
+
+
+async def subject_access(
+    reads: Reads, queries: AccessQueries, words: list[str], now: datetime, limit: int = MAX_REFERRALS
+) -> SubjectAccess:
+    """The referrals whose person matches every one of ``words`` (open and closed, sent and
+    received; an erased one no longer matches), each whole, and the access log about them."""
+    flt = ListFilter(person_words=words, include_closed=True)
+    found: list[ReferralView] = []
+    cursor: str | None = None
+    while len(found) < limit:
+        page = await referrals(reads, flt, min(200, limit - len(found)), cursor, now)
+        for item in page.items:
+            whole = await referral(reads, item.id)
+            if whole is not None:
+                found.append(whole)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    log: list[AccessEntry] = []
+    for item in found:
+        cursor = None
+        while True:
+            entries, cursor = await queries.page(AccessFilter(referral_id=item.id), 500, cursor)
+            log += entries
+            if cursor is None:
+                break
+    return SubjectAccess(agency=reads.agency_id, generated_at=now, referrals=found, access_log=log)

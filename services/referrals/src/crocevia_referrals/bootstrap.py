@@ -20,7 +20,7 @@ from crocevia_referrals.adapters.sealing import NodeSeals
 from crocevia_referrals.adapters.service_changes import SqlServiceChanges
 from crocevia_referrals.adapters.tables import messaging
 from crocevia_referrals.adapters.unit_of_work import SqlUnitOfWork
-from crocevia_referrals.entrypoints import access_log, receipt, services
+from crocevia_referrals.entrypoints import access_log, receipt, services, subject_access
 from crocevia_referrals.entrypoints.http import router
 from crocevia_referrals.entrypoints.web import install_web
 from crocevia_referrals.handlers.access_log import anchor_every
@@ -75,5 +75,6 @@ def create_app(settings: ReferralsSettings | None = None) -> FastAPI:
     app.include_router(access_log.router)
     app.include_router(receipt.router)
     app.include_router(services.router)
+    app.include_router(subject_access.router)
     install_web(app, settings, entry.organization.name)
     return app

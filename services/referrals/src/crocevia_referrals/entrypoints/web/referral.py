@@ -110,7 +110,7 @@ async def print_page(referral_id: str, request: Request, principal: Staff) -> HT
     if detail is None:
         raise PageRefused(404, "refused.no-referral", id=referral_id)
     r, entry = detail.referral, reads.directory.get(detail.referral.receiver_agency)
-    await record_reads(node_of(request), principal, views.with_personal([r]), purpose_of(request), Channel.PAGE)
+    await record_reads(node_of(request), principal, views.with_personal([r]), purpose_of(request), Channel.PRINT)
     service = entry.service(r.service_id) if entry else None
     names = views.agency_names(reads)
     return pages_of(request).render(request, "print.html", r=r, due=detail.due, names=names, service=service, now=now)
