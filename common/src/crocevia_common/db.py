@@ -22,6 +22,7 @@ from sqlalchemy import DateTime, Table, event, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Dialect, make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -52,6 +53,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Deleted and overwritten values are zeroed in the file, not left in free space.
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
+
+
+def unavailable(exc: BaseException) -> bool:
+    """A failure to reach the database (it is down, restarting, or the connection broke),
+    which passes, rather than a statement the database refuses."""
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError))
+    return isinstance(exc, (OSError, ConnectionError, TimeoutError))
 
 
 class UtcDateTime(TypeDecorator[datetime]):

@@ -18,9 +18,10 @@ from faststream.nats import NatsBroker, NatsUserPassword
 from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from sqlalchemy.exc import DBAPIError
 
 from crocevia_common.auth import TokenVerifier
-from crocevia_common.db import Database
+from crocevia_common.db import Database, unavailable
 from crocevia_common.directory import DirectoryUnavailable, DirectoryView
 from crocevia_common.inputs import BodyLimit
 from crocevia_common.messaging.connection import inbox_prefix_for, nats_login
@@ -251,6 +252,22 @@ class ServiceRuntime:
         app.state.runtime = self
         app.state.token_verifier = TokenVerifier(self.settings)
         install_problem_handlers(app)
+
+        async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+            # Neither the statement nor its values reach the log: they may be about a person.
+            if unavailable(exc):
+                log.warning("database unavailable: %s", type(exc).__name__)
+                problem = Problem(503, "database-unavailable", "The database cannot be reached", "try again shortly")
+                answer = problem_response(problem, request.url.path)
+                answer.headers["Retry-After"] = "5"
+                return answer
+            log.error("database error: %s", type(exc).__name__)
+            problem = Problem(500, "internal-error", "Internal error", "the service could not answer; try again later")
+            return problem_response(problem, request.url.path)
+
+        # A lost connection surfaces as the driver's error, or as the socket's own.
+        app.add_exception_handler(DBAPIError, _database_error)
+        app.add_exception_handler(OSError, _database_error)
 
         @app.exception_handler(DirectoryUnavailable)
         async def _directory_unavailable(request: Request, exc: DirectoryUnavailable) -> JSONResponse:

@@ -38,8 +38,8 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from crocevia_common.db import unavailable
 from crocevia_common.messaging.connection import DEFAULT_INBOX_PREFIX
 from crocevia_common.messaging.intake import Delivery, Intake, NotYet, Unprocessable, Verified
 from crocevia_common.metrics import Metrics, reason_kind
@@ -96,14 +96,6 @@ def together(
         return [None] * len(items)
 
     return apply
-
-
-def unavailable(exc: BaseException) -> bool:
-    """A failure of the database connection (retried for as long as it lasts), rather than
-    a message that cannot be applied (retried a few times, then dead-lettered)."""
-    if isinstance(exc, DBAPIError):
-        return exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError))
-    return isinstance(exc, (OSError, ConnectionError, TimeoutError))
 
 
 def failure(exc: BaseException) -> str:
