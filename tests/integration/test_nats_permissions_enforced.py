@@ -18,6 +18,7 @@ import nats
 import pytest
 from nats.aio.client import Client
 from nats.js.api import ConsumerConfig, StreamConfig
+from nats.js.errors import NoKeysError
 
 from crocevia.streams import create_streams
 from crocevia_common.messaging.connection import NatsLogin, inbox_prefix_for
@@ -175,7 +176,20 @@ async def test_an_agency_writes_only_its_own_directory_entry(connect, streams) -
     assert await refused(coop_kv.put("cpia2", b"overwritten"))
     assert await refused(coop_kv.put("service.notifications", b"a key of coop's"))
     assert (await kv.get("cpia2")).value == b'{"organization": {"id": "cpia2"}}'
-    assert "cpia2" in await coop_kv.keys()
+    assert "cpia2" in await keys_of(coop_kv)
+
+
+async def keys_of(kv) -> list[str]:
+    """The bucket's keys. nats-py's ``keys()`` can end its watch before the first entry
+    arrives on a loaded machine (and then says there are none): ask until it lists some."""
+
+    async def listed() -> list[str]:
+        try:
+            return await kv.keys()
+        except NoKeysError:
+            return []
+
+    return await eventually(listed)
 
 
 async def test_notifications_writes_its_own_directory_key_and_no_other(connect, streams) -> None:
@@ -190,7 +204,7 @@ async def test_notifications_writes_its_own_directory_key_and_no_other(connect, 
     audit_kv = await directory_bucket(audit.nc.jetstream(), create_missing=False)
     assert await refused(audit_kv.put("service.notifications", b"forged by audit"))
     assert (await kv.get("service.notifications")).value == b'{"public_key": "notifications"}'
-    assert await kv.keys() == ["service.notifications"]
+    assert await keys_of(kv) == ["service.notifications"]
 
 
 @pytest.mark.parametrize("user", ["cpia2", "notifications", "audit"])

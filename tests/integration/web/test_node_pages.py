@@ -65,6 +65,11 @@ async def test_the_sign_in_refuses_a_person_of_another_agency_next_to_the_field(
 async def test_a_referral_sent_from_the_form_is_accepted_from_its_page_at_the_other_node(node_factory):
     async with node_factory("pioltello-casa") as casa, node_factory("cpia2") as cpia:
         await sign_in(casa, "pioltello-casa")
+
+        async def cpia2_in_casas_directory() -> bool:  # cpia2 started after: its entry travels
+            return "cpia2" in {e["organization"]["id"] for e in (await casa.get("/directory/agencies")).json()}
+
+        await eventually(cpia2_in_casas_directory)
         form = await casa.get("/ui/referrals/new?domain=education")
         assert COURSE in form.text and "decisione entro 5 giorni" in form.text  # the response targets, in Italian
         sent = await casa.post("/ui/referrals/new", data=referral_form(csrf_of(form.text)))
