@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
 from playwright.sync_api import Route, expect
 
+from crocevia_common.auth import ensure_dev_key, issue_dev_token
 from tests.browser.conftest import Person, reload_until, shot
 from tests.browser.seed import seed_referrals
 
@@ -202,3 +204,38 @@ def test_the_auditor_sees_it_counted_in_the_indicators(auditor: Person, network:
     expect(flows.locator("td")).to_have_text(["1", "1", "0", "1"])
     expect(page.locator("#erasures-pending")).to_have_text("0")
     shot(page, "12-indicators")
+
+
+def test_anyone_checks_the_persons_receipt_in_the_browser_and_a_changed_one_fails(
+    browser, network: dict, tmp_path
+) -> None:
+    key = ensure_dev_key(network["key_file"])
+    token = issue_dev_token(key, agency="pioltello-casa", roles=["operator"], sub="operator-casa")
+    answer = httpx.get(
+        f"{node(network, 'pioltello-casa')}/referrals/{STORY['referral']}/receipt",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=20,
+    )
+    assert answer.status_code == 200, answer.text
+    receipt = answer.json()
+    assert [e["event"] for e in receipt["events"]] == ["requested", "received"]
+    context = browser.new_context(locale="en-GB")  # nobody signed in: a receipt needs no account
+    page = context.new_page()
+    try:
+        page.goto(f"{network['audit']}/ui/receipt")
+        saved = tmp_path / "receipt.json"
+        saved.write_text(answer.text)
+        page.locator("#receipt-file").set_input_files(str(saved))
+        expect(page.locator("#receipt-text")).not_to_have_value("")
+        page.get_by_role("button", name="Check", exact=True).click()
+        expect(page.locator("#receipt-verdict")).to_have_attribute("data-state", "ok")
+        results = page.locator("#receipt-results")
+        expect(results).to_contain_text("Checkpoint signature valid")
+        expect(results).to_contain_text(re.compile(r"received at \S+: entry \d+ of the \d+ in the signed trail"))
+
+        changed = answer.text.replace(receipt["events"][1]["occurred_at"][:4], "1999", 1)  # one fact changed
+        page.locator("#receipt-text").fill(changed)
+        page.get_by_role("button", name="Check", exact=True).click()
+        expect(page.locator("#receipt-verdict")).to_have_attribute("data-state", "failed")
+    finally:
+        context.close()

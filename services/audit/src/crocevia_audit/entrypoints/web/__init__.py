@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 
 from crocevia_audit.entrypoints.access import READERS
-from crocevia_audit.entrypoints.web import indicators, integrity, trail
+from crocevia_audit.entrypoints.web import indicators, integrity, receipt_check, trail
 from crocevia_audit.settings import AuditSettings
 from crocevia_common.web import SignInChoices, mount_web
 
@@ -16,7 +16,7 @@ TEMPLATES = Path(__file__).parent.parent / "templates"
 STEERING_COMMITTEE = "steering-committee"
 
 router = APIRouter(include_in_schema=False)
-for module in (trail, integrity, indicators):
+for module in (trail, integrity, indicators, receipt_check):
     router.include_router(module.router)
 
 
