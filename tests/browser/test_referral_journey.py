@@ -222,7 +222,8 @@ def test_anyone_checks_the_persons_receipt_in_the_browser_and_a_changed_one_fail
     context = browser.new_context(locale="en-GB")  # nobody signed in: a receipt needs no account
     page = context.new_page()
     try:
-        page.goto(f"{network['audit']}/ui/receipt")
+        shown = page.goto(f"{network['audit']}/ui/receipt")
+        assert shown is not None and shown.status == 200  # no sign-in asked
         saved = tmp_path / "receipt.json"
         saved.write_text(answer.text)
         page.locator("#receipt-file").set_input_files(str(saved))
