@@ -1,15 +1,16 @@
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from crocevia_referrals.bootstrap import create_app
 from crocevia_referrals.settings import ReferralsSettings
-from tests.kit.services import Tokens, agency_file, serve
+from tests.kit.services import Tokens, agency_file, eventually, serve
 
 
 @pytest.fixture
@@ -36,11 +37,30 @@ def node_factory(
         )
         app = create_app(settings.model_copy(update=overrides))
         start.apps[agency_id] = app
-        return serve(app)
+        return started(agency_id, app)
+
+    running: dict[str, FastAPI] = {}
+
+    @asynccontextmanager
+    async def started(agency_id: str, app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+        async with serve(app) as client:
+            running[agency_id] = app
+            try:
+                # A node publishes its entry as it starts and learns the others' as they come:
+                # the test begins once the running nodes all know each other, as in a network
+                # that has been up a while.
+                await eventually(lambda: _know_each_other(running))
+                yield client
+            finally:
+                running.pop(agency_id, None)
 
     start.apps = {}
 
     return start
+
+
+async def _know_each_other(running: dict[str, FastAPI]) -> bool:
+    return all(app.state.runtime.directory.get(other) is not None for app in running.values() for other in running)
 
 
 def referral_body(to_agency: str = "cpia2", service_id: str = "main-service", **overrides) -> dict:
