@@ -78,7 +78,10 @@ STEPS: dict[str, Step] = {
         _step("request-info", EventName.INFO_REQUESTED, None, OPEN, None),
         _step("provide-info", EventName.INFO_PROVIDED, None, OPEN, None),
         _step("withdraw-consent", EventName.CONSENT_WITHDRAWN, S, frozenset(Status), None),
-        _step("erase", EventName.PERSONAL_DATA_ERASED, R, frozenset(Status), None),
+        # Either node announces that it erased its copy: the receiver's erasure (a withdrawal,
+        # its retention) is the sender's cue to erase too; the sender's own retention erases
+        # only the sender's copy.
+        _step("erase", EventName.PERSONAL_DATA_ERASED, None, frozenset(Status), None),
     )
 }
 

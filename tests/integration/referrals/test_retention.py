@@ -84,6 +84,55 @@ async def test_a_referral_closed_past_retention_is_erased_at_both_nodes_and_on_t
         assert entry["event"]["data"]["reason"] == "retention-expired"
 
 
+async def test_a_sender_whose_period_ends_first_erases_its_copy_on_the_trail_and_the_receiver_keeps_its_own(
+    node_factory, tokens, audit_factory, database_url
+):
+    quick = {"personal_data_retention": timedelta(seconds=1), "retention_check_seconds": 0.3}
+    async with (
+        audit_factory() as audit,
+        node_factory(CASA, database_url=database_url, **quick) as casa,
+        node_factory(CPIA) as cpia,
+    ):
+        created = await casa.post("/referrals", json=referral_body(), headers=tokens.bearer(CASA))
+        referral_id = created.json()["id"]
+        await eventually(
+            lambda: _status(cpia, tokens.bearer(CPIA), referral_id, "received"),
+        )
+        refused = await cpia.post(
+            f"/referrals/{referral_id}/reject", json={"reason_code": "no-capacity"}, headers=tokens.bearer(CPIA)
+        )
+        assert refused.status_code == 200, refused.text
+
+        async def erased_at_sender():
+            seen = (await casa.get(f"/referrals/{referral_id}", headers=tokens.bearer(CASA))).json()
+            return seen["erased"] is not None and seen
+
+        seen = await eventually(erased_at_sender, timeout=20)
+        assert seen["erased"]["reason"] == "retention-expired" and seen["person"] is None
+        auditor = tokens.bearer("steering-committee", "network-auditor")
+
+        async def on_the_trail():
+            r = await audit.get("/trail/export?format=jsonl&event=personal-data-erased", headers=auditor)
+            lines = [json.loads(line) for line in r.text.splitlines()[1:]] if r.status_code == 200 else []
+            return [e for e in lines if e["event"]["subject"] == referral_id]
+
+        [entry] = await eventually(on_the_trail, timeout=20)
+        assert entry["event"]["source"] == f"/agencies/{CASA}"
+        assert entry["event"]["data"]["reason"] == "retention-expired"
+
+        async def recorded_at_receiver():
+            kept = (await cpia.get(f"/referrals/{referral_id}", headers=tokens.bearer(CPIA))).json()
+            return kept["history"][-1]["event"] == "personal-data-erased" and kept
+
+        kept = await eventually(recorded_at_receiver, timeout=20)
+        assert kept["erased"] is None and kept["person"]["given_name"] == referral_body()["person"]["given_name"]
+
+
+async def _status(node, auth, referral_id, status):
+    r = await node.get(f"/referrals/{referral_id}", headers=auth)
+    return r.status_code == 200 and r.json()["status"] == status
+
+
 @pytest.mark.parametrize("retention", ["forever", "P-1D", "0", "-5"])
 def test_a_retention_that_is_not_a_positive_duration_is_refused(tmp_path, retention, monkeypatch):
     monkeypatch.setenv("CROCEVIA_PERSONAL_DATA_RETENTION", retention)

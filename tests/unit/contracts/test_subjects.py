@@ -78,7 +78,7 @@ def _event(name: str, publisher: str) -> tuple[str, bytes]:
         ("completed", False, True),
         ("cancelled", True, False),
         ("consent-withdrawn", True, False),
-        ("personal-data-erased", False, True),
+        ("personal-data-erased", True, True),
         ("info-requested", True, True),
         ("info-provided", True, True),
     ],

@@ -1,6 +1,7 @@
 """Retention, on fakes: a referral closed longer ago than the agency keeps personal details
 is erased as a withdrawal erases it (the receiver confirms with ``personal-data-erased``, the
-sender follows); nothing open, nothing recent, nothing twice."""
+sender follows; a sender's own erasure is announced too); nothing open, nothing recent,
+nothing twice."""
 
 from __future__ import annotations
 
@@ -62,13 +63,26 @@ async def test_nothing_recent_and_nothing_open_is_erased() -> None:
     assert receiver.uow.compactions == 1
 
 
-async def test_a_sender_past_its_own_retention_erases_its_copy_and_publishes_nothing() -> None:
-    sender, receiver, _network, rid = await closed_referral()
+async def test_a_sender_past_its_own_retention_erases_its_copy_and_says_so_on_the_trail() -> None:
+    sender, receiver, network, rid = await closed_referral()
     published = len(sender.published)
     later(sender, KEEP * 2)
     assert await erase_expired(sender.node, KEEP) == [rid]
-    assert sender.referral(rid).erasure is not None and len(sender.published) == published
-    assert receiver.referral(rid).personal is not None, "the receiver keeps its copy for its own period"
+    first = sender.referral(rid).erasure
+    assert first is not None and len(sender.published) == published + 1
+    announced = sender.published[-1].data
+    assert (announced.event, announced.reason) == ("personal-data-erased", "retention-expired")  # type: ignore[attr-defined]
+    await network.deliver()
+    copy = receiver.referral(rid)
+    assert copy.personal is not None and copy.erasure is None, "the receiver keeps its copy for its own period"
+    assert copy.history[-1].event == "personal-data-erased", "the receiver records the sender's erasure"
+    assert copy.status is Status.COMPLETED
+    # The receiver's own period ends later: its erasure reaches a sender that erased already.
+    later(receiver, KEEP * 3)
+    assert await erase_expired(receiver.node, KEEP) == [rid]
+    await network.deliver()
+    assert sender.referral(rid).erasure == first, "the sender keeps the record of its own erasure"
+    assert len(sender.published) == published + 1, "and does not answer an erasure with another"
 
 
 async def test_a_batch_of_events_that_erases_leaves_the_files_to_forget_once_it_committed() -> None:

@@ -228,7 +228,7 @@ class Referral:
         withdrawn = name is EventName.CONSENT_WITHDRAWN and publisher is Side.SENDER
         confirmed = name is EventName.PERSONAL_DATA_ERASED and publisher is Side.RECEIVER
         note = incoming.note
-        if withdrawn or confirmed:
+        if withdrawn or (confirmed and self.erasure is None):
             self.erase("consent-withdrawn" if withdrawn else getattr(data, "reason", "erased-by-receiver"), at)
             self.consent_withdrawn_at = data.occurred_at if withdrawn else self.consent_withdrawn_at
             note = None
@@ -238,7 +238,8 @@ class Referral:
         return True
 
     def erase(self, reason: str, at: datetime, *, confirm: bool = False) -> None:
-        """Forget the personal part and every note; ``confirm``: a receiver tells the sender."""
+        """Forget the personal part and every note; ``confirm``: tell the other node (and the
+        trail) with ``personal-data-erased``."""
         self.personal, self.erasure, self.notes_erased = None, Erasure(at, reason), True
         for entry in self.history:
             entry.note = None

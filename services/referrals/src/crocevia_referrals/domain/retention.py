@@ -1,14 +1,14 @@
 """Retention: how long a node keeps a referral's personal details once the referral is
-closed. When that time is over the node erases them as a withdrawal does: a receiver
-confirms with ``personal-data-erased`` (reason ``retention-expired``), which the trail records
-and upon which the sender erases its copy; a sender erases its own copy when its own
-retention is over (the lifecycle lets only the receiver publish the erasure)."""
+closed. When that time is over the node erases them as a withdrawal does and says so with
+``personal-data-erased`` (reason ``retention-expired``), which the trail records: a
+receiver's erasure is the sender's cue to erase its copy too; a sender whose own period is
+over first erases only its own copy (the receiver keeps its copy for its own period)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from crocevia_contracts.lifecycle import Side, Status
+from crocevia_contracts.lifecycle import Status
 from crocevia_referrals.domain.referral import Referral
 
 RETENTION_EXPIRED = "retention-expired"
@@ -23,5 +23,5 @@ def retention_over(referral: Referral, retention: timedelta, now: datetime) -> b
 
 def expire(referral: Referral, at: datetime) -> None:
     """Erase the personal details of a referral whose retention is over."""
-    referral.erase(RETENTION_EXPIRED, at, confirm=referral.side is Side.RECEIVER)
+    referral.erase(RETENTION_EXPIRED, at, confirm=True)
     referral.updated_at = at
