@@ -72,3 +72,20 @@ async def test_the_referrals_page_records_each_person_it_lists_with_its_purpose(
         newest = html.unescape(rows[0])
         assert referral_id in newest and "operator-cpia2" in newest
         assert "audit" in newest and "page" in newest
+
+
+async def test_needs_us_records_each_person_it_names(node_factory, tokens):
+    async with node_factory(CASA) as casa, node_factory(CPIA) as cpia:
+        referral_id = await _received(casa, cpia, tokens)
+        await sign_in(cpia, CPIA, "operator")
+        page = await cpia.get("/ui?lang=en")
+        assert page.status_code == 200 and "Amina" in page.text  # received, to decide: it waits for cpia2
+        assert (await cpia.get("/ui?purpose=curiosity")).status_code == 400
+
+        cpia.cookies.clear()
+        await sign_in(cpia, CPIA, "dpo")
+        log = await cpia.get("/ui/access-log?lang=en")
+        rows = log.text.split('<tr data-position="')[1:]
+        assert len(rows) == 2  # the API read, then "Needs us"; nothing for the refused purpose
+        newest = html.unescape(rows[0])
+        assert referral_id in newest and "operator-cpia2" in newest and "care" in newest
