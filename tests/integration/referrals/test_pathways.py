@@ -198,3 +198,31 @@ async def test_a_refused_pathway_answers_a_problem_and_sends_none_of_its_referra
         assert refused.json()["type"].endswith(f"/problems/{slug}")
         assert await counts(app) == before == (0, 0)
         assert (await casa.get("/pathways", headers=tokens.bearer(CASA))).json()["items"] == []
+
+
+async def test_with_the_persons_agreement_each_receiver_is_told_the_other_services_sealed(
+    node_factory, tokens, nats_url
+):
+    casa_token, cpia_token = tokens.bearer(CASA), tokens.bearer(CPIA)
+    async with node_factory(CASA) as casa, node_factory(CPIA) as cpia, node_factory(CSL) as csl:
+        shared = await casa.post("/pathways", json={**pathway_body(), "share_within_pathway": True}, headers=casa_token)
+        assert shared.status_code == 201, shared.text
+        to_cpia, to_csl = shared.json()["referrals"]
+        kept = (await casa.post("/pathways", json=pathway_body(), headers=casa_token)).json()["referrals"][0]
+
+        async def at(node, token, rid) -> Any:
+            r = await node.get(f"/referrals/{rid}", headers=token)
+            return r.status_code == 200 and r.json()
+
+        told = await eventually(lambda: at(cpia, cpia_token, to_cpia["id"]), timeout=30)
+        assert told["pathway_services"] == [{"agency": CSL, "service_id": "main-service"}]
+        other = await eventually(lambda: at(csl, tokens.bearer(CSL), to_csl["id"]), timeout=30)
+        assert other["pathway_services"] == [{"agency": CPIA, "service_id": "main-service"}]
+        untold = await eventually(lambda: at(cpia, cpia_token, kept["id"]), timeout=30)
+        assert untold["pathway_services"] == [] and CSL not in json.dumps(untold)
+
+    published = await requested_on_nats(nats_url)
+    assert len(published) == 4
+    for _subject, payload in published:
+        other_agency = CSL if json.loads(payload)["data"]["receiver_agency"] == CPIA else CPIA
+        assert other_agency.encode() not in payload, "the other services travel sealed only"

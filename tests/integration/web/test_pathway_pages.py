@@ -4,6 +4,7 @@ the receiver's page says which agency leads the pathway; a refused form sends no
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import datetime
 
@@ -59,6 +60,7 @@ async def test_one_form_refers_a_family_to_several_services_and_their_page_shows
         at_cpia = (await cpia.get(f"/ui/referrals/{rid}?lang=en")).text
         assert 'id="pathway"' in at_cpia and "Part of a pathway led by" in at_cpia
         assert f"/ui/pathways/{pathway_id}" not in at_cpia  # only the lead has the pathway's page
+        assert 'id="pathway-services"' not in at_cpia  # the person was not asked to let them know
         assert (await cpia.get(f"/ui/pathways/{pathway_id}")).status_code == 404
 
 
@@ -73,3 +75,24 @@ async def test_a_refused_pathway_form_says_so_next_to_the_services_and_sends_not
         api = tokens.bearer(CASA)
         assert (await casa.get("/pathways", headers=api)).json()["items"] == []
         assert (await casa.get("/referrals", headers=api)).json()["items"] == []
+
+
+async def test_with_the_persons_agreement_the_receivers_page_names_the_other_services(node_factory, tokens):
+    async with node_factory(CASA) as casa, node_factory(CPIA) as cpia, node_factory(CSL):
+        await sign_in(casa, CASA)
+        page = await casa.get("/ui/pathways/new?lang=en")
+        assert 'name="share_within_pathway"' in page.text
+        form = {**pathway_form(csrf_of(page.text), f"{CPIA}/main-service", f"{CSL}/main-service")}
+        sent = await casa.post("/ui/pathways/new", data={**form, "share_within_pathway": "yes"})
+        assert sent.status_code == 303, sent.text
+
+        async def received() -> list[str] | bool:
+            items = (await cpia.get("/referrals", headers=tokens.bearer(CPIA))).json()["items"]
+            return [r["id"] for r in items] or False
+
+        [rid] = await eventually(received, timeout=30)
+        await sign_in(cpia, CPIA)
+        at_cpia = (await cpia.get(f"/ui/referrals/{rid}?lang=en")).text
+        told = re.search(r'<p class="note" id="pathway-services">(.*?)</p>', html.unescape(at_cpia), re.S)
+        assert told is not None and "With the person's consent" in told.group(1)
+        assert "Main service of csl-lavoro (CSL-LAVORO)" in told.group(1)  # the service, then its agency

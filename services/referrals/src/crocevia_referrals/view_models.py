@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from crocevia_contracts.events import PathwayRef
-from crocevia_referrals.domain.personal import Person
+from crocevia_referrals.domain.personal import PathwayMember, Person
 from crocevia_referrals.domain.waiting import Reason
 
 
@@ -62,6 +62,9 @@ class ReferralView(BaseModel):
     previous_referral_id: str | None
     closed_at: datetime | None = Field(default=None, description="the sender closed the rejection")
     pathway: PathwayRef | None = Field(default=None, description="the pathway it belongs to, and who leads it")
+    pathway_services: list[PathwayMember] = Field(
+        default_factory=list, description="the pathway's other services, when the person agreed they be told"
+    )
     created_at: datetime
     updated_at: datetime
     allowed_actions: list[str]

@@ -87,6 +87,7 @@ def view_of(
         person=personal.person if personal else None,
         reason=personal.reason if personal else None,
         needs=personal.needs if personal else None,
+        pathway_services=personal.pathway if personal else [],
         erased=Erasure(at=erasure.at, reason=erasure.reason) if erasure else None,
         consent_withdrawn_at=referral.consent_withdrawn_at,
         previous_referral_id=referral.previous_referral_id,

@@ -2,8 +2,9 @@
 together by the agency that leads it, all or none; and the warning that a person already
 has an open referral to a service.
 
-Each receiver learns only the pathway's id and its lead agency (``PathwayRef``, in its
-``requested``), never the other services or agencies of the pathway.
+Each receiver learns the pathway's id and its lead agency (``PathwayRef``, in its
+``requested``); the other services and agencies of the pathway only when the person agreed
+that they know of each other, and then sealed to it with the personal part.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from crocevia_contracts.directory import Service
 from crocevia_contracts.events import PathwayRef
 from crocevia_referrals.domain.caseload import folded
 from crocevia_referrals.domain.errors import Invalid
-from crocevia_referrals.domain.personal import Person, PersonalPart
+from crocevia_referrals.domain.personal import PathwayMember, Person, PersonalPart
 from crocevia_referrals.domain.sending import ReferralRequest, SendWarning
 
 # The most services one pathway request may name.
@@ -35,11 +36,13 @@ class PathwayService:
 
 @dataclass(frozen=True)
 class PathwayRequest:
-    """Referrals to ``services`` for the person of ``personal``, on one legal basis."""
+    """Referrals to ``services`` for the person of ``personal``, on one legal basis;
+    ``shared``: the person agreed that the pathway's services know of each other."""
 
     services: list[PathwayService]
     legal_basis: LegalBasis
     personal: PersonalPart
+    shared: bool = False
 
     def referrals(self, pathway: PathwayRef) -> list[ReferralRequest]:
         """One referral request per service, each in ``pathway``; raise Invalid when no
@@ -58,11 +61,17 @@ class PathwayRequest:
                 service_id=s.service_id,
                 priority=s.priority,
                 legal_basis=self.legal_basis,
-                personal=self.personal.model_copy(update={"reason": s.reason}),
+                personal=self.personal.model_copy(update={"reason": s.reason, "pathway": self._others(s)}),
                 pathway=pathway,
             )
             for s in self.services
         ]
+
+    def _others(self, service: PathwayService) -> list[PathwayMember]:
+        """What the receiver of ``service`` is told of the pathway's other services."""
+        if not self.shared:
+            return []
+        return [PathwayMember(agency=s.to_agency, service_id=s.service_id) for s in self.services if s is not service]
 
 
 def same_person(a: Person, b: Person) -> bool:

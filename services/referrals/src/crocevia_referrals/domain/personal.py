@@ -35,6 +35,16 @@ class ConsentRecord(BaseModel):
     document_ref: str | None = Field(default=None, max_length=200)
 
 
+class PathwayMember(BaseModel):
+    """Another service of the referral's pathway: told to a receiver only when the person
+    agreed that the pathway's services know of each other, and only sealed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agency: str = Field(min_length=1, max_length=64)
+    service_id: str = Field(min_length=1, max_length=100)
+
+
 class PersonalPart(BaseModel):
     """What is sealed to the receiving agency with a referral."""
 
@@ -44,6 +54,9 @@ class PersonalPart(BaseModel):
     reason: str = Field(default="", max_length=2000)
     needs: str = Field(default="", max_length=10000, description="needs narrative")
     consent: ConsentRecord | None = None
+    pathway: list[PathwayMember] = Field(
+        default_factory=list, max_length=12, description="the pathway's other services"
+    )
 
 
 def read_personal(plaintext: bytes | None) -> PersonalPart:

@@ -102,6 +102,11 @@ class CreatePathway(BaseModel):
     needs: str = Field(default="", max_length=10000)
     legal_basis: LegalBasisIn
     person: Person
+    share_within_pathway: bool = Field(
+        default=False,
+        description="the person agreed that the pathway's services know of each other: each receiver is told "
+        "the other services, sealed to it",
+    )
 
     _dates_in_calendar = field_validator("legal_basis")(_in_calendar)
 
@@ -113,6 +118,7 @@ class CreatePathway(BaseModel):
             services=[PathwayService(s.to_agency, s.service_id, s.priority, s.reason) for s in self.services],
             legal_basis=self.legal_basis.public(),
             personal=self.legal_basis.personal(self.person, "", self.needs),
+            shared=self.share_within_pathway,
         )
 
 

@@ -40,7 +40,13 @@ def pathway_from(form: Form) -> dict[str, Any]:
         {"to_agency": agency, "service_id": service_id, "priority": one["priority"], "reason": one["reason"]}
         for agency, _, service_id in chosen
     ]
-    return {"services": services, "needs": one["needs"], "person": one["person"], "legal_basis": one["legal_basis"]}
+    return {
+        "services": services,
+        "needs": one["needs"],
+        "person": one["person"],
+        "legal_basis": one["legal_basis"],
+        "share_within_pathway": form.get("share_within_pathway") == "yes",
+    }
 
 
 def _page(

@@ -64,6 +64,7 @@ async def render_referral(
         status=status,
         r=r,
         names=names,
+        services=views.service_names(reads) if r.pathway_services else {},
         counterpart=detail.counterpart,
         service=entry.service(r.service_id) if entry else None,
         due=detail.due,
