@@ -5,6 +5,7 @@ it is refused; no personal value in any of its forms."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import httpx
@@ -87,6 +88,39 @@ async def test_a_receipt_proves_sending_and_receipt_offline_and_holds_no_persona
     for value in (PERSON[k] for k in ("given_name", "family_name", "birth_date", "phone", "address")):
         for form in (answer.content, html.content, pdf.content):
             assert value.encode() not in form, value
+
+
+async def test_a_later_checkpoint_proves_the_receipts_entries_are_still_in_the_trail(network, tokens, tmp_path):
+    casa, _cpia, audit_url = network
+    staff = tokens.bearer(CASA)
+    referral_id = (await casa.post("/referrals", json=referral_body(), headers=staff)).json()["id"]
+
+    async def proven() -> httpx.Response | None:
+        answer = await casa.get(f"/referrals/{referral_id}/receipt", headers=staff)
+        return answer if answer.status_code == 200 and len(answer.json()["events"]) == 2 else None
+
+    receipt = (await eventually(proven, timeout=20)).content
+    path = tmp_path / "receipt.json"
+    path.write_bytes(receipt)
+    held = json.loads(receipt)["checkpoint"].split("\n")[1]
+    await casa.post("/referrals", json=referral_body(), headers=staff)  # the trail grows past the receipt
+    async with httpx.AsyncClient(base_url=audit_url) as audit:
+        key = (await audit.get("/checkpoint/key")).text.strip()
+
+        async def grown() -> int | None:
+            size = int((await audit.get("/checkpoint")).text.split("\n")[1])
+            return size if size > int(held) else None
+
+        size = await eventually(grown, timeout=20)
+        found = await cli.receipt_still_there(path, key, audit, None)
+        assert found.ok, found.message
+        latest = re.search(r"still there in the latest checkpoint of (\d+) entries", found.message)
+        assert latest is not None and int(latest.group(1)) >= size > int(held)
+        edited = json.loads(receipt)
+        edited["events"][0]["leaf_index"] += 1
+        path.write_text(json.dumps(edited))
+        refused = await cli.receipt_still_there(path, key, audit, None)
+        assert not refused.ok and "still there" not in refused.message
 
 
 @pytest.mark.parametrize(

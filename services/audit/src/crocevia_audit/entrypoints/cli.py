@@ -4,13 +4,14 @@
     crocevia-audit consistency old-checkpoint.txt new-checkpoint.txt [--url URL] [--key ...]
     crocevia-audit consistency old-checkpoint.txt latest --url URL
     crocevia-audit checkpoint --url URL --witness <witness vkey or file> [--quorum K] [--save FILE]
-    crocevia-audit receipt verify receipt.json --key <vkey or file> [--witness <vkey> ... --quorum K]
+    crocevia-audit receipt verify receipt.json --key <vkey or file> [--witness <vkey> ... --quorum K] [--url URL]
 
 Given ``--witness`` keys (one each, or files of keys one a line), every checkpoint read must
 also be cosigned by ``--quorum`` of them (default: all): a checkpoint its log signed but
 too few witnesses cosigned, or with a cosignature that does not verify, fails.
 ``verify`` and ``receipt verify`` work offline. ``consistency`` asks the service for the proof (and for the
-checkpoint when ``latest``), and checks it against checkpoints it verifies itself.
+checkpoint when ``latest``), and checks it against checkpoints it verifies itself; so does ``receipt verify``
+given ``--url``: the service's latest checkpoint must extend the receipt's, so its entries are still there.
 Exit status: 0 when everything checks, 1 when something does not, 2 on bad usage.
 """
 
@@ -163,6 +164,11 @@ async def consistency(
         _, newer = await latest_checkpoint(client, key, policy)
     else:
         newer = read_checkpoint(Path(new), key, policy)
+    return await proven_extension(old, newer, client)
+
+
+async def proven_extension(old: Checkpoint, newer: Checkpoint, client: httpx.AsyncClient) -> Finding:
+    """Whether ``newer`` extends ``old``, by the service's consistency proof (checked here)."""
     if newer.size < old.size:
         return Finding(False, f"the newer checkpoint ({newer.size}) is smaller than the older ({old.size})")
     if old.size == 0 or old.size == newer.size:
@@ -195,6 +201,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("action", choices=["verify"])
     r.add_argument("receipt", type=Path, help="the receipt's JSON (GET /referrals/{id}/receipt?format=json)")
     r.add_argument("--key", required=True, help="the log's verifier key, or a file holding it (GET /checkpoint/key)")
+    r.add_argument(
+        "--url", default=None, help="also check that the audit service's latest checkpoint extends the receipt's"
+    )
     for command in (v, c, k, r):
         command.add_argument(
             "--witness", action="append", default=[], help="a witness's verifier key, or a file of them (repeatable)"
@@ -205,19 +214,43 @@ def parser() -> argparse.ArgumentParser:
 
 def verify_receipt_file(path: Path, key_text: str, policy: WitnessPolicy | None) -> Finding:
     """Check a receipt offline against the log's key and a k of n witness policy."""
+    return _verify_receipt(path, key_text, policy)[0]
+
+
+def _verify_receipt(path: Path, key_text: str, policy: WitnessPolicy | None) -> tuple[Finding, Checkpoint | None]:
     receipt = read_receipt(path.read_bytes())
-    policy = policy or WitnessPolicy((), 0)
     try:
-        checkpoint = verify_receipt(receipt, read_key(key_text), policy)
+        checkpoint = verify_receipt(receipt, read_key(key_text), policy or WitnessPolicy((), 0))
     except ReceiptError as exc:
-        return Finding(False, f"receipt of referral {receipt.referral_id}: {exc.reason}")
+        return Finding(False, f"receipt of referral {receipt.referral_id}: {exc.reason}"), None
     proven = " and ".join(f"{e.event} at {e.occurred_at}" for e in receipt.events)
-    return Finding(True, f"referral {receipt.referral_id}: {proven}, in the trail of {checkpoint.size} entries")
+    found = Finding(True, f"referral {receipt.referral_id}: {proven}, in the trail of {checkpoint.size} entries")
+    return found, checkpoint
+
+
+async def receipt_still_there(
+    path: Path, key_text: str, client: httpx.AsyncClient, policy: WitnessPolicy | None
+) -> Finding:
+    """Check a receipt offline, then that the service's latest checkpoint (held to the key and
+    the policy) extends the receipt's: the receipt's entries are still in the trail."""
+    found, checkpoint = _verify_receipt(path, key_text, policy)
+    if checkpoint is None:
+        return found
+    _, latest = await latest_checkpoint(client, read_key(key_text), policy)
+    extended = await proven_extension(checkpoint, latest, client)
+    if not extended.ok:
+        return Finding(False, f"{found.message}; but the latest checkpoint does not extend it: {extended.message}")
+    return Finding(True, f"{found.message}; still there in the latest checkpoint of {latest.size} entries")
 
 
 def _client(url: str | None, token: str | None = None) -> httpx.AsyncClient:
     headers = {"Authorization": f"Bearer {token}"} if token else None
     return httpx.AsyncClient(base_url=url or default_url(), timeout=30, headers=headers)
+
+
+async def _receipt_still_there(args: argparse.Namespace, policy: WitnessPolicy | None) -> Finding:
+    async with _client(args.url) as client:
+        return await receipt_still_there(args.receipt, args.key, client, policy)
 
 
 async def _consistency(args: argparse.Namespace, policy: WitnessPolicy | None) -> Finding:
@@ -241,6 +274,8 @@ async def _verify_filtered(args: argparse.Namespace, policy: WitnessPolicy | Non
 def run(args: argparse.Namespace) -> Finding:
     policy = read_policy(args.witness, args.quorum)
     if args.command == "receipt":
+        if args.url:
+            return asyncio.run(_receipt_still_there(args, policy))
         return verify_receipt_file(args.receipt, args.key, policy)
     if args.command == "consistency":
         return asyncio.run(_consistency(args, policy))
