@@ -233,6 +233,9 @@ def test_anyone_checks_the_persons_receipt_in_the_browser_and_a_changed_one_fail
         results = page.locator("#receipt-results")
         expect(results).to_contain_text("Checkpoint signature valid")
         expect(results).to_contain_text(re.compile(r"received at \S+: entry \d+ of the \d+ in the signed trail"))
+        expect(results).to_contain_text(
+            re.compile(r"Still in the trail: the latest checkpoint \(\d+ entries\) extends")
+        )
 
         changed = answer.text.replace(receipt["events"][1]["occurred_at"][:4], "1999", 1)  # one fact changed
         page.locator("#receipt-text").fill(changed)

@@ -1,7 +1,9 @@
 /* Crocevia audit, receipt page: check a person's receipt in this browser, with its own
  * SHA-256 and Ed25519 (merkle.js): the checkpoint is signed by the log's key this page names
  * and cosigned as its witness policy asks, and each entry states the receipt's facts and is
- * included in that checkpoint's tree. Nothing is sent anywhere. */
+ * included in that checkpoint's tree; then that the audit's latest checkpoint, held to the
+ * same key and policy, extends the receipt's (a consistency proof), so the entries are still
+ * there. Only the two tree sizes are asked of the audit; the receipt is not sent. */
 "use strict";
 (function () {
   const M = window.CroceviaMerkle;
@@ -43,6 +45,26 @@
       await M.checkInclusion(leaf, e.leaf_index, cp.size, e.audit_path.map(M.b64decode), cp.root);
       line(true, fill(say.proven, { event: e.event, at: e.occurred_at, index: e.leaf_index, size: cp.size }));
     }
+    await stillThere(cp);
+  }
+
+  /* The audit's latest checkpoint extends the receipt's: its entries are still in the trail. */
+  async function stillThere(cp) {
+    const answer = await fetch("/checkpoint", { cache: "no-store" });
+    if (!answer.ok) throw new M.ProofError(say.no_latest);
+    const latest = await M.verifyCheckpoint(await answer.text(), form.dataset.vkey);
+    const cosigned = await M.verifyCosignatures(latest, policy.keys);
+    if (cosigned.length < policy.quorum) {
+      throw new M.ProofError(fill(say.not_witnessed, { cosigned: cosigned.length, witnesses: policy.keys.length, quorum: policy.quorum }));
+    }
+    let proof = [];
+    if (latest.size > cp.size) {
+      const asked = await fetch(`/proofs/consistency?from=${cp.size}&to=${latest.size}`, { cache: "no-store" });
+      if (!asked.ok) throw new M.ProofError(say.no_latest);
+      proof = (await asked.json()).proof.map(M.b64decode);
+    }
+    await M.checkConsistency(cp.size, latest.size, cp.root, latest.root, proof);
+    line(true, fill(say.still_there, { size: latest.size }));
   }
 
   document.getElementById("receipt-file").addEventListener("change", async (event) => {

@@ -1,8 +1,8 @@
 """A receipt checked in the browser, by anyone who holds one (the person referred, an office
 that must see when they were referred): the page's own script (``/static/receipt.js``, with
 ``merkle.js``) verifies the checkpoint's signature and cosignatures and each entry's
-inclusion, against the log's key this page names. No sign-in: a receipt holds no personal
-data, and nothing is sent back."""
+inclusion, against the log's key this page names, then that the latest checkpoint extends
+the receipt's. No sign-in: a receipt holds no personal data, and it is not sent back."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from crocevia_common.web.i18n import Translator, request_language
 from crocevia_common.web.pages import pages_of
 
 router = APIRouter(prefix="/ui")
-RECEIPT_STRINGS = ("not_a_receipt", "wrong_tree", "wrong_fact", "no_request", "proven")
+RECEIPT_STRINGS = ("not_a_receipt", "wrong_tree", "wrong_fact", "no_request", "proven", "still_there", "no_latest")
 
 
 @router.get("/receipt", response_class=HTMLResponse)
