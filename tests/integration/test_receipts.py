@@ -32,6 +32,16 @@ PERSON = {
 }
 
 
+async def receipt_of(casa: httpx.AsyncClient, staff: dict[str, str], referral_id: str) -> httpx.Response:
+    """The referral's receipt once it proves both its request and its receipt."""
+
+    async def proven() -> httpx.Response | None:
+        answer = await casa.get(f"/referrals/{referral_id}/receipt", headers=staff)
+        return answer if answer.status_code == 200 and len(answer.json()["events"]) == 2 else None
+
+    return await eventually(proven, timeout=20)
+
+
 def check(path: Path, key: str, *extra: str) -> int:
     return cli.main(["receipt", "verify", str(path), "--key", key, *extra])
 
@@ -63,11 +73,7 @@ async def test_a_receipt_proves_sending_and_receipt_offline_and_holds_no_persona
     assert created.status_code == 201, created.text
     referral_id = created.json()["id"]
 
-    async def both_proven() -> httpx.Response | None:
-        answer = await casa.get(f"/referrals/{referral_id}/receipt", headers=staff)
-        return answer if answer.status_code == 200 and len(answer.json()["events"]) == 2 else None
-
-    answer = await eventually(both_proven, timeout=20)
+    answer = await receipt_of(casa, staff, referral_id)
     receipt = answer.json()
     assert [e["event"] for e in receipt["events"]] == ["requested", "received"]
     parties = (receipt["referral_id"], receipt["sender_agency"], receipt["receiver_agency"])
@@ -95,11 +101,7 @@ async def test_a_later_checkpoint_proves_the_receipts_entries_are_still_in_the_t
     staff = tokens.bearer(CASA)
     referral_id = (await casa.post("/referrals", json=referral_body(), headers=staff)).json()["id"]
 
-    async def proven() -> httpx.Response | None:
-        answer = await casa.get(f"/referrals/{referral_id}/receipt", headers=staff)
-        return answer if answer.status_code == 200 and len(answer.json()["events"]) == 2 else None
-
-    receipt = (await eventually(proven, timeout=20)).content
+    receipt = (await receipt_of(casa, staff, referral_id)).content
     path = tmp_path / "receipt.json"
     path.write_bytes(receipt)
     held = json.loads(receipt)["checkpoint"].split("\n")[1]
@@ -138,11 +140,7 @@ async def test_a_receipt_with_one_byte_changed_is_refused(network, tokens, tmp_p
     staff = tokens.bearer(CASA)
     referral_id = (await casa.post("/referrals", json=referral_body(), headers=staff)).json()["id"]
 
-    async def proven() -> httpx.Response | None:
-        answer = await casa.get(f"/referrals/{referral_id}/receipt", headers=staff)
-        return answer if answer.status_code == 200 and len(answer.json()["events"]) == 2 else None
-
-    receipt = (await eventually(proven, timeout=20)).json()
+    receipt = (await receipt_of(casa, staff, referral_id)).json()
     async with httpx.AsyncClient(base_url=audit_url) as audit:
         key = (await audit.get("/checkpoint/key")).text.strip()
     first = receipt["events"][0]

@@ -74,12 +74,7 @@ async def test_a_referral_closed_past_retention_is_erased_at_both_nodes_and_on_t
 
         auditor = tokens.bearer("steering-committee", "network-auditor")
 
-        async def confirmed_on_the_trail():
-            r = await audit.get("/trail/export?format=jsonl&event=personal-data-erased", headers=auditor)
-            lines = [json.loads(line) for line in r.text.splitlines()[1:]] if r.status_code == 200 else []
-            return [e for e in lines if e["event"]["subject"] == referral_id]
-
-        [entry] = await eventually(confirmed_on_the_trail, timeout=20)
+        [entry] = await erasures_on_the_trail(audit, auditor, referral_id)
         assert entry["event"]["source"] == f"/agencies/{CPIA}"
         assert entry["event"]["data"]["reason"] == "retention-expired"
 
@@ -111,12 +106,7 @@ async def test_a_sender_whose_period_ends_first_erases_its_copy_on_the_trail_and
         assert seen["erased"]["reason"] == "retention-expired" and seen["person"] is None
         auditor = tokens.bearer("steering-committee", "network-auditor")
 
-        async def on_the_trail():
-            r = await audit.get("/trail/export?format=jsonl&event=personal-data-erased", headers=auditor)
-            lines = [json.loads(line) for line in r.text.splitlines()[1:]] if r.status_code == 200 else []
-            return [e for e in lines if e["event"]["subject"] == referral_id]
-
-        [entry] = await eventually(on_the_trail, timeout=20)
+        [entry] = await erasures_on_the_trail(audit, auditor, referral_id)
         assert entry["event"]["source"] == f"/agencies/{CASA}"
         assert entry["event"]["data"]["reason"] == "retention-expired"
 
@@ -126,6 +116,17 @@ async def test_a_sender_whose_period_ends_first_erases_its_copy_on_the_trail_and
 
         kept = await eventually(recorded_at_receiver, timeout=20)
         assert kept["erased"] is None and kept["person"]["given_name"] == referral_body()["person"]["given_name"]
+
+
+async def erasures_on_the_trail(audit, auditor, referral_id):
+    """The trail's ``personal-data-erased`` entries of the referral, once there is one."""
+
+    async def found():
+        r = await audit.get("/trail/export?format=jsonl&event=personal-data-erased", headers=auditor)
+        lines = [json.loads(line) for line in r.text.splitlines()[1:]] if r.status_code == 200 else []
+        return [e for e in lines if e["event"]["subject"] == referral_id]
+
+    return await eventually(found, timeout=40)  # the receiver erases, then the audit applies its event
 
 
 async def _status(node, auth, referral_id, status):
