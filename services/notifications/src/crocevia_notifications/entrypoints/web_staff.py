@@ -4,7 +4,7 @@ API's own route with the session's person."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
@@ -30,7 +30,6 @@ from crocevia_notifications.entrypoints.schemas import StaffChange, Subscription
 from crocevia_notifications.entrypoints.web_deps import PageAdmin, form_errors, render
 
 router = APIRouter(include_in_schema=False)
-LANGUAGES = ("it", "en")
 
 
 async def _staff_page(request: Request, principal: Principal, status: int = 200, **values: Any) -> HTMLResponse:
@@ -43,13 +42,14 @@ async def _staff_page(request: Request, principal: Principal, status: int = 200,
         status=status,
         staff=staff,
         roles=STAFF_ROLES,
-        languages=LANGUAGES,
         **{"problem": None, "errors": {}, "done": None, **values},
     )
 
 
 @router.get("/staff", response_class=HTMLResponse)
-async def staff_page(request: Request, principal: PageAdmin, done: str | None = None) -> HTMLResponse:
+async def staff_page(
+    request: Request, principal: PageAdmin, done: Literal["added", "active", "inactive"] | None = None
+) -> HTMLResponse:
     return await _staff_page(request, principal, done=done)
 
 
@@ -103,7 +103,9 @@ async def _subscriptions_page(request: Request, principal: Principal, status: in
 
 
 @router.get("/subscriptions", response_class=HTMLResponse)
-async def subscriptions_page(request: Request, principal: PageAdmin, done: str | None = None) -> HTMLResponse:
+async def subscriptions_page(
+    request: Request, principal: PageAdmin, done: Literal["added", "removed"] | None = None
+) -> HTMLResponse:
     return await _subscriptions_page(request, principal, done=done)
 
 
