@@ -12,6 +12,7 @@ from tests.integration.notifications.conftest import (  # noqa: F401
     fast,
     js,
     notifications_factory,
+    receiver,
     staff_dir,
 )
 from tests.kit.identity_provider import APP, CALLBACK_PATH, IdentityProvider, start_provider

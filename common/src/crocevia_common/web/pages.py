@@ -55,6 +55,7 @@ def navigation(user: Principal | None, links: NetworkLinks) -> list[NavLink]:
         nav.append(NavLink("nav.subject-access", f"{node}/ui/subject-access"))
     if links.notifications and user.has(Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN):
         nav.append(NavLink("nav.inbox", f"{links.notifications}/ui/inbox"))
+        nav.append(NavLink("nav.settings", f"{links.notifications}/ui/settings"))
     if links.audit and user.has(Role.NETWORK_AUDITOR, Role.AUDITOR, Role.OPERATOR, Role.SUPERVISOR):
         nav.append(NavLink("nav.trail", f"{links.audit}/ui/trail"))
     if links.audit and user.has(Role.NETWORK_AUDITOR, Role.AUDITOR):

@@ -79,8 +79,12 @@ def no_agency(agency: str) -> Problem:
     return Problem(404, "unknown-agency", "No such agency", f"no agency {agency!r} for you to manage")
 
 
-Admin = Annotated[Principal, Depends(require(Role.ADMIN, Role.SYSTEM))]
-Manager = Annotated[Principal, Depends(require(Role.ADMIN, Role.SUPERVISOR, Role.SYSTEM))]
+# Who may change an agency's staff, subscriptions and webhooks, and who may read its
+# webhooks and their deliveries: the API and the pages alike.
+ADMIN_ROLES = (Role.ADMIN, Role.SYSTEM)
+MANAGER_ROLES = (Role.ADMIN, Role.SUPERVISOR, Role.SYSTEM)
+Admin = Annotated[Principal, Depends(require(*ADMIN_ROLES))]
+Manager = Annotated[Principal, Depends(require(*MANAGER_ROLES))]
 
 
 async def managed_agency(agency: AgencyId, principal: Admin) -> str:

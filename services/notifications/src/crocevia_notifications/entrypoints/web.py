@@ -1,37 +1,33 @@
 """The inbox as a web page: a person's notifications, unread first, marked read with a
-click, each linking to the referral on the person's own node. It calls the same route
-functions as the HTTP API, with the person of the session cookie."""
+click, each linking to the referral on the person's own node; beside it, each person's
+settings and the agency's staff, subscriptions and webhooks (``web_preferences``,
+``web_staff``, ``web_webhooks``). They call the same route functions as the HTTP API, with
+the person of the session cookie."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from crocevia_common.auth import Principal, Role
+from crocevia_common.auth import Role
 from crocevia_common.inputs import Cursor, RowId
 from crocevia_common.web import SignInChoices, mount_web
 from crocevia_common.web.pages import pages_of
-from crocevia_common.web.session import PageRefused, page_roles, read_form
-from crocevia_notifications.domain.staff import Person
+from crocevia_common.web.session import read_form
+from crocevia_notifications.entrypoints import web_preferences, web_staff, web_webhooks
 from crocevia_notifications.entrypoints.deps import notifier_of, views_of
 from crocevia_notifications.entrypoints.http_inbox import get_inbox, read_item
+from crocevia_notifications.entrypoints.web_deps import Staff, person_of
 from crocevia_notifications.settings import NotificationsSettings
 
 TEMPLATES = Path(__file__).parent / "templates"
 router = APIRouter(prefix="/ui", include_in_schema=False)
-Staff = Annotated[Principal, Depends(page_roles(Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN))]
-
-
-async def person_of(request: Request, principal: Principal) -> Person:
-    """The staff member of the session, as the inbox API finds them."""
-    person = await views_of(request).person(principal.agency, principal.sub)
-    if person is None or not person.member.active:
-        raise PageRefused(403, "refused.not-staff", sub=principal.sub, agency=principal.agency)
-    return person
+router.include_router(web_preferences.router)
+router.include_router(web_staff.router)
+router.include_router(web_webhooks.router)
 
 
 @router.get("", include_in_schema=False)
@@ -68,7 +64,7 @@ async def mark_read(item_id: RowId, request: Request, principal: Staff) -> Respo
 
 
 def install_web(app: FastAPI, settings: NotificationsSettings) -> None:
-    """Serve the inbox page (and the shared sign-in, bell and static files)."""
+    """Serve the inbox and settings pages (and the shared sign-in, bell and static files)."""
     mount_web(
         app,
         settings,

@@ -6,15 +6,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
-from pydantic import ValidationError
 
 from crocevia_common.auth import Principal, Role
-from crocevia_common.web.i18n import Translator, strings
+from crocevia_common.web.form_errors import problem_text, validation_errors
 from crocevia_common.web.pages import pages_of
 from crocevia_common.web.session import PageRefused, page_roles
 from crocevia_common.web.signin import staff_people
 from crocevia_referrals.domain.access_log import Purpose
 from crocevia_referrals.entrypoints.deps import node_of
+
+__all__ = ["Staff", "own_agency", "problem_text", "purpose_of", "staff_choices", "validation_errors"]
 
 Staff = Annotated[Principal, Depends(page_roles(Role.OPERATOR, Role.SUPERVISOR))]
 
@@ -33,22 +34,6 @@ def purpose_of(request: Request) -> Purpose:
         return Purpose(request.query_params.get("purpose") or Purpose.CARE)
     except ValueError:
         raise PageRefused(400, "refused.purpose", purposes=", ".join(Purpose)) from None
-
-
-def problem_text(t: Translator, slug: str, detail: str) -> str:
-    """A use case's error in the reader's language when there is a string for it."""
-    key = f"problem.{slug}"
-    return t(key) if key in strings() else detail
-
-
-def validation_errors(t: Translator, error: ValidationError) -> dict[str, str]:
-    """Pydantic's errors by dotted field name (the names the forms' inputs carry)."""
-    found: dict[str, str] = {}
-    for item in error.errors():
-        name = ".".join(str(part) for part in item["loc"])
-        key = f"validation.{item['type']}"
-        found.setdefault(name, t(key) if key in strings() else item["msg"])
-    return found
 
 
 def staff_choices(request: Request) -> list[tuple[str, str]]:
