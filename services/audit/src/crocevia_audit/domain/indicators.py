@@ -30,6 +30,18 @@ from crocevia_contracts.directory import ServiceTarget
 
 DIMENSIONS = ("pair", "service", "domain", "month")
 NOTICES = ("reminder", "escalation")  # the ``event`` of a notice's trail entry
+# The lifecycle steps whose first time the indicators read (``Group.add``).
+STEPS = (
+    "requested",
+    "received",
+    "accepted",
+    "rejected",
+    "completed",
+    "failed",
+    "cancelled",
+    "consent-withdrawn",
+    "personal-data-erased",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +118,7 @@ class Group:
         self.counts["requested"] += 1
         self.counts["reminders"] += referral.notices["reminder"]
         self.counts["escalations"] += referral.notices["escalation"]
-        for name in ("received", "accepted", "rejected", "completed", "failed", "cancelled", "consent-withdrawn"):
+        for name in STEPS[1:-1]:
             self.counts[name] += name in at
         if "rejected" in at:
             self.rejected_by_reason[referral.reason_code or "unspecified"] += 1
