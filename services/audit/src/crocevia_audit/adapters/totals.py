@@ -86,8 +86,10 @@ class TotalsQueries:
         if party:
             query = query.where(or_(t.sender_agency == party, t.receiver_agency == party))
         async with self.db.sessions() as session:
-            async for row in await session.stream(query.execution_options(yield_per=_STREAM)):
-                yield totals_of(row)
+            result = await session.stream(query.execution_options(yield_per=_STREAM))
+            async for rows in result.partitions():  # a fetch at a time, not a row at a time
+                for row in rows:
+                    yield totals_of(row)
 
     async def stored(self) -> dict[str, Totals]:
         """Every stored row of totals, by referral id."""
@@ -98,8 +100,10 @@ class TotalsQueries:
     async def trail_events(self) -> AsyncIterator[TrailEvent]:
         """Every entry of the trail as the indicators see it, by referral, in trail order."""
         async with self.db.sessions() as session:
-            async for row in await session.stream(_events_by_referral().execution_options(yield_per=_STREAM)):
-                yield TrailEvent(*row)
+            result = await session.stream(_events_by_referral().execution_options(yield_per=_STREAM))
+            async for rows in result.partitions():
+                for row in rows:
+                    yield TrailEvent(*row)
 
 
 def rebuild(connection: Connection) -> int:

@@ -202,6 +202,7 @@ class Tally:
         self.since = since
         self.until = until
         self.groups: dict[tuple[tuple[str, Any], ...], Group] = {}
+        self._targets: dict[tuple[str, str, str], ServiceTarget | None] = {}  # asked once per tally
         self._current: Referral | None = None
 
     def add_event(self, event: TrailEvent) -> None:
@@ -219,7 +220,10 @@ class Tally:
             return
         first = referral.facts or referral.first
         key = group_key(first, requested, self.dimensions)
-        target = self.targets(first.receiver_agency, first.service_id, first.priority)
+        held_to = (first.receiver_agency, first.service_id, first.priority)
+        if held_to not in self._targets:
+            self._targets[held_to] = self.targets(*held_to)
+        target = self._targets[held_to]
         self.groups.setdefault(key, Group()).add(referral, target, self.as_of)
 
     def rows(self) -> list[dict[str, Any]]:
