@@ -7,7 +7,7 @@ import math
 
 import pytest
 from nacl.signing import SigningKey
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from crocevia_audit.adapters.queries import IntegrityQueries
 from crocevia_audit.adapters.tables import checkpoints, messaging, tree_nodes
@@ -96,6 +96,30 @@ async def test_a_proof_reads_a_logarithmic_number_of_nodes(trail_db):
     await proofs.inclusion(reads, (await _event_at(trail_db, 77)), 100, party=None)
     bound = 3 * math.ceil(math.log2(100)) + 3
     assert len(reads.asked) == 2 and all(n <= bound for n in reads.asked), reads.asked
+
+
+async def test_the_nodes_of_a_proof_are_one_query_each_found_by_its_key(trail_db):
+    await filled(trail_db, 100)
+    statements: list[tuple[str, object]] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany) -> None:
+        if "tree_nodes" in statement:
+            statements.append((statement, parameters))
+
+    engine = trail_db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        await proofs.inclusion(IntegrityQueries(trail_db), (await _event_at(trail_db, 77)), 100, party=None)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert len(statements) == 1, statements
+    if engine.dialect.name == "sqlite":  # a row-value IN (VALUES ...) made SQLite scan every node
+        statement, parameters = statements[0]
+        async with trail_db.engine.connect() as connection:
+            plan = (await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)).all()
+        details = [row[-1] for row in plan]
+        assert not any(d.startswith("SCAN tree_nodes") for d in details), details
+        assert any(d.startswith("SEARCH tree_nodes USING") for d in details), details
 
 
 async def _event_at(db, position: int) -> str:

@@ -16,6 +16,7 @@ from crocevia_audit.domain.entries import NOTICE_KINDS, RecordedEntry
 from crocevia_audit.domain.gaps import Gap
 from crocevia_audit.domain.nodes import NodesByName, StoredNode
 from crocevia_audit.domain.sequences import SequenceBook
+from crocevia_audit.domain.totals import Totals
 from crocevia_audit.domain.witnessing import Cosignature
 from crocevia_common.messaging.intake import Parties
 from crocevia_common.tlog.checkpoint import SignedCheckpoint
@@ -43,6 +44,7 @@ class State:
     outbox: list[Message] = field(default_factory=list)
     keys: list[tuple[str, bytes]] = field(default_factory=list)  # (log name, public key), oldest first
     cosignatures: dict[tuple[str, int], Cosignature] = field(default_factory=dict)  # by (witness, size)
+    totals: dict[str, Totals] = field(default_factory=dict)  # by referral id
 
 
 class FakeWork:
@@ -53,6 +55,7 @@ class FakeWork:
         self.fail_on = fail_on
         self.entries = self
         self.nodes = _NodeStore(self)
+        self.totals = _TotalsStore(self)
         self.checkpoints = _CheckpointStore(self)
         self.cosignatures = _CosignatureStore(self)
         self.sequences = _SequenceStore(self)
@@ -98,6 +101,19 @@ class _NodeStore:
 
     async def add(self, nodes: Sequence[StoredNode]) -> None:
         self.work.state.nodes.update({(n.level, n.index): n.digest for n in nodes})
+
+
+class _TotalsStore:
+    def __init__(self, work: FakeWork) -> None:
+        self.work = work
+
+    async def load(self, referral_ids: Collection[str]) -> dict[str, Totals]:
+        return {i: self.work.state.totals[i] for i in referral_ids if i in self.work.state.totals}
+
+    async def save(self, totals: Sequence[Totals]) -> None:
+        if totals:
+            self.work._write("totals")
+        self.work.state.totals.update({row.referral_id: row for row in totals})
 
 
 class _CheckpointStore:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.engine import RowMapping
 
 from crocevia_audit.adapters.queries import IntegrityQueries
+from crocevia_audit.adapters.totals import TotalsQueries
 from crocevia_audit.adapters.trail_query import TrailFilter, TrailQueries
 from crocevia_audit.handlers import export, indicators, proofs, receipts
 from crocevia_audit.handlers.context import AuditLog
@@ -159,9 +160,10 @@ async def indicator_groups(
     until: datetime | None,
     party: str | None,
 ) -> list[dict[str, Any]]:
-    """The indicators of the referrals requested in ``[since, until)`` in ``party``'s view."""
-    return await indicators.compute(
-        _trail(log).indicator_events(since, until, party),
+    """The indicators of the referrals requested in ``[since, until)`` in ``party``'s view,
+    from their running totals."""
+    return await indicators.from_totals(
+        TotalsQueries(log.db).cohort(since, until, party),
         dimensions=dimensions,
         targets=log.targets,
         as_of=as_of,

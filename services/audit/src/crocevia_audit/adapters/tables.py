@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Index,
     Integer,
@@ -142,4 +143,34 @@ cosignatures = Table(
     Column("size", BigInteger, primary_key=True, autoincrement=False),
     Column("line", Text, nullable=False),  # ``— <name> <base64>``, as the witness signed it
     Column("received_at", UtcDateTime(), nullable=False),
+)
+
+# Added by revision 0005: each referral's running totals, what the indicators read of it
+# (``domain/totals.py``), written in the transaction that appends its entries, so that they
+# never disagree with the trail (``crocevia-audit indicators check`` recomputes them).
+# ``sender_agency`` and ``receiver_agency`` are its ``requested``'s, so an agency's view
+# selects on them; the ``*_at`` columns are each step's first time in the trail.
+referral_totals = Table(
+    "referral_totals",
+    metadata,
+    Column("referral_id", String(64), primary_key=True),
+    Column("sender_agency", String(64), nullable=False, index=True),
+    Column("receiver_agency", String(64), nullable=False, index=True),
+    Column("service_id", String(100), nullable=False),
+    Column("domain", String(40), nullable=True),
+    Column("priority", String(10), nullable=False),
+    Column("lifecycle", Boolean, nullable=False),  # False while only notices about it came
+    Column("requested_at", UtcDateTime(), nullable=True, index=True),
+    Column("received_at", UtcDateTime(), nullable=True),
+    Column("accepted_at", UtcDateTime(), nullable=True),
+    Column("rejected_at", UtcDateTime(), nullable=True),
+    Column("completed_at", UtcDateTime(), nullable=True),
+    Column("failed_at", UtcDateTime(), nullable=True),
+    Column("cancelled_at", UtcDateTime(), nullable=True),
+    Column("consent_withdrawn_at", UtcDateTime(), nullable=True),
+    Column("personal_data_erased_at", UtcDateTime(), nullable=True),
+    Column("reason_code", String(40), nullable=True),
+    Column("outcome", String(40), nullable=True),
+    Column("reminders", Integer, nullable=False),
+    Column("escalations", Integer, nullable=False),
 )

@@ -3,14 +3,17 @@
 The domain's proof, root and frontier computations read nodes through a synchronous
 ``NodeReader``. The database is asynchronous, so the names a computation reads are found
 first (they depend on sizes and indexes only, never on the hashes: ``names_read_by``),
-then those nodes are fetched here in as few queries as the parameter limit allows.
+then those nodes are fetched here in one query (a proof names O(log n) of them), each
+found by its primary key: ``level = ? AND index = ?`` terms joined by OR, which SQLite and
+PostgreSQL answer with one index search per node (a row-value ``IN (VALUES ...)`` makes
+SQLite scan the whole table).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crocevia_audit.adapters.tables import tree_nodes
@@ -27,7 +30,8 @@ async def fetch_nodes(session: AsyncSession, names: Iterable[Name]) -> NodesByNa
     c = tree_nodes.c
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start : start + _CHUNK]
-        rows = await session.execute(select(c.level, c.index, c.digest).where(tuple_(c.level, c.index).in_(chunk)))
+        named = or_(*(and_(c.level == level, c.index == index) for level, index in chunk))
+        rows = await session.execute(select(c.level, c.index, c.digest).where(named))
         found.update({(int(level), int(index)): bytes(digest) for level, index, digest in rows})
     return NodesByName(found)
 

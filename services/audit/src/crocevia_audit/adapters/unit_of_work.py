@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crocevia_audit.adapters.locking import lock_trail
 from crocevia_audit.adapters.sequences import SequenceRows
 from crocevia_audit.adapters.stores import AnomalyRows, CheckpointRows, CosignatureRows, EntryRows, GapRows, OutboxRows
+from crocevia_audit.adapters.totals import TotalsRows
 from crocevia_audit.adapters.tree import NodeRows
 from crocevia_common.db import Database
 
@@ -25,6 +26,7 @@ class SqlTrailWork:
     def __init__(self, session: AsyncSession) -> None:
         self.entries = EntryRows(session)
         self.nodes = NodeRows(session)
+        self.totals = TotalsRows(session)
         self.checkpoints = CheckpointRows(session)
         self.cosignatures = CosignatureRows(session)
         self.sequences = SequenceRows(session)

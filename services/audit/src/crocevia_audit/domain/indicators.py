@@ -30,6 +30,18 @@ from crocevia_contracts.directory import ServiceTarget
 
 DIMENSIONS = ("pair", "service", "domain", "month")
 NOTICES = ("reminder", "escalation")  # the ``event`` of a notice's trail entry
+# The lifecycle steps whose first time the indicators read (``Group.add``).
+STEPS = (
+    "requested",
+    "received",
+    "accepted",
+    "rejected",
+    "completed",
+    "failed",
+    "cancelled",
+    "consent-withdrawn",
+    "personal-data-erased",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +118,7 @@ class Group:
         self.counts["requested"] += 1
         self.counts["reminders"] += referral.notices["reminder"]
         self.counts["escalations"] += referral.notices["escalation"]
-        for name in ("received", "accepted", "rejected", "completed", "failed", "cancelled", "consent-withdrawn"):
+        for name in STEPS[1:-1]:
             self.counts[name] += name in at
         if "rejected" in at:
             self.rejected_by_reason[referral.reason_code or "unspecified"] += 1
@@ -190,6 +202,7 @@ class Tally:
         self.since = since
         self.until = until
         self.groups: dict[tuple[tuple[str, Any], ...], Group] = {}
+        self._targets: dict[tuple[str, str, str], ServiceTarget | None] = {}  # asked once per tally
         self._current: Referral | None = None
 
     def add_event(self, event: TrailEvent) -> None:
@@ -207,7 +220,10 @@ class Tally:
             return
         first = referral.facts or referral.first
         key = group_key(first, requested, self.dimensions)
-        target = self.targets(first.receiver_agency, first.service_id, first.priority)
+        held_to = (first.receiver_agency, first.service_id, first.priority)
+        if held_to not in self._targets:
+            self._targets[held_to] = self.targets(*held_to)
+        target = self._targets[held_to]
         self.groups.setdefault(key, Group()).add(referral, target, self.as_of)
 
     def rows(self) -> list[dict[str, Any]]:

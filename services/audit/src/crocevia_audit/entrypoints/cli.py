@@ -5,11 +5,14 @@
     crocevia-audit consistency old-checkpoint.txt latest --url URL
     crocevia-audit checkpoint --url URL --witness <witness vkey or file> [--quorum K] [--save FILE]
     crocevia-audit receipt verify receipt.json --key <vkey or file> [--witness <vkey> ... --quorum K] [--url URL]
+    crocevia-audit indicators check [--database-url URL]
 
 Given ``--witness`` keys (one each, or files of keys one a line), every checkpoint read must
 also be cosigned by ``--quorum`` of them (default: all): a checkpoint its log signed but
 too few witnesses cosigned, or with a cosignature that does not verify, fails.
-``verify`` and ``receipt verify`` work offline. ``consistency`` asks the service for the proof (and for the
+``verify`` and ``receipt verify`` work offline. ``indicators check`` reads the audit's
+database: it recomputes every referral's running totals from the trail alone and names
+each referral whose stored totals disagree. ``consistency`` asks the service for the proof (and for the
 checkpoint when ``latest``), and checks it against checkpoints it verifies itself; so does ``receipt verify``
 given ``--url``: the service's latest checkpoint must extend the receipt's, so its entries are still there.
 Exit status: 0 when everything checks, 1 when something does not, 2 on bad usage.
@@ -26,6 +29,8 @@ from pathlib import Path
 
 import httpx
 
+from crocevia_audit.adapters.totals import TotalsQueries
+from crocevia_audit.handlers.indicators import check_totals
 from crocevia_audit.handlers.offline import (
     ExportError,
     Finding,
@@ -33,6 +38,8 @@ from crocevia_audit.handlers.offline import (
     verify_extension,
     verify_filtered_export,
 )
+from crocevia_audit.settings import AuditSettings
+from crocevia_common.db import Database
 from crocevia_common.tlog.checkpoint import Checkpoint, CheckpointError, open_checkpoint
 from crocevia_common.tlog.note import NoteError, VerifierKey, parse_verifier_key
 from crocevia_common.tlog.policy import WitnessPolicy, open_witnessed_checkpoint
@@ -204,6 +211,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--url", default=None, help="also check that the audit service's latest checkpoint extends the receipt's"
     )
+    i = commands.add_parser("indicators", help="check the indicators' running totals against the trail")
+    i.add_argument("action", choices=["check"])
+    i.add_argument("--database-url", default=None, help="the audit's database (default: $CROCEVIA_DATABASE_URL)")
     for command in (v, c, k, r):
         command.add_argument(
             "--witness", action="append", default=[], help="a witness's verifier key, or a file of them (repeatable)"
@@ -271,7 +281,24 @@ async def _verify_filtered(args: argparse.Namespace, policy: WitnessPolicy | Non
         return await verify_filtered(args.export, args.checkpoint, args.key, client, policy)
 
 
+async def check_indicators(database_url: str) -> Finding:
+    """The stored running totals held to the trail they were appended with."""
+    db = Database(database_url)
+    try:
+        queries = TotalsQueries(db)
+        stored = await queries.stored()
+        found = await check_totals(stored, queries.trail_events())
+    finally:
+        await db.dispose()
+    if not found:
+        return Finding(True, f"the running totals of {len(stored)} referrals match the trail")
+    named = "; ".join(str(mismatch) for mismatch in found[:20])
+    return Finding(False, f"the running totals of {len(found)} referrals disagree with the trail: {named}")
+
+
 def run(args: argparse.Namespace) -> Finding:
+    if args.command == "indicators":
+        return asyncio.run(check_indicators(args.database_url or AuditSettings().database_url))
     policy = read_policy(args.witness, args.quorum)
     if args.command == "receipt":
         if args.url:

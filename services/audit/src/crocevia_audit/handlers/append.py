@@ -1,10 +1,11 @@
 """Appending events to the trail: a batch of deliveries, in stream order, in one transaction.
 
 Each new event (a referral event or a notice) becomes the next leaf of the Merkle log,
-with the perfect nodes it completes, its source's sequence bookkeeping and any anomaly,
-all committed together. An event id already in the trail is not appended again: a
-redelivery of the same stream message (same stream, same stream sequence) is ignored,
-another message carrying the same id is recorded as a duplicate.
+with the perfect nodes it completes, its referral's running totals (what the indicators
+read), its source's sequence bookkeeping and any anomaly, all committed together. An
+event id already in the trail is not appended again: a redelivery of the same stream
+message (same stream, same stream sequence) is ignored, another message carrying the same
+id is recorded as a duplicate.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from crocevia_audit.domain.frontier import Frontier, border_names
 from crocevia_audit.domain.gaps import Arrival
 from crocevia_audit.domain.nodes import StoredNode
 from crocevia_audit.domain.sequences import SequenceBook
+from crocevia_audit.domain.totals import advance, trail_event
 from crocevia_audit.handlers.anomalies import announce_anomalies
 from crocevia_audit.handlers.gaps import announce_closed
 from crocevia_audit.handlers.intake import Accepted, NotAnEvent, accept
@@ -126,6 +128,9 @@ class TrailWriter:
             results = {i: _one(item, batch) for i, item in accepted}
             await work.entries.add(batch.entries)
             await work.nodes.add(batch.nodes)
+            events = [trail_event(e.fields) for e in batch.entries]
+            moved = advance(await work.totals.load({e.referral_id for e in events}), events)
+            await work.totals.save(list(moved.values()))
             await work.anomalies.add(batch.anomalies)
             await announce_anomalies(work.outbox, batch.anomalies)
             await work.sequences.save(batch.book)

@@ -19,6 +19,7 @@ from crocevia_audit.domain.entries import RecordedEntry
 from crocevia_audit.domain.gaps import Gap
 from crocevia_audit.domain.nodes import NodeReader, StoredNode, names_read_by
 from crocevia_audit.domain.sequences import SequenceBook
+from crocevia_audit.domain.totals import Totals
 from crocevia_audit.domain.witnessing import Cosignature
 from crocevia_common.messaging.intake import Parties
 from crocevia_common.tlog.checkpoint import SignedCheckpoint
@@ -53,6 +54,16 @@ class Nodes(Protocol):
         ...
 
     async def add(self, nodes: Sequence[StoredNode]) -> None: ...
+
+
+class ReferralTotals(Protocol):
+    async def load(self, referral_ids: Collection[str]) -> dict[str, Totals]:
+        """The stored totals of these referrals (those that have some)."""
+        ...
+
+    async def save(self, totals: Sequence[Totals]) -> None:
+        """Write these referrals' totals, replacing what was stored for them."""
+        ...
 
 
 class Checkpoints(Protocol):
@@ -101,6 +112,8 @@ class TrailWork(Protocol):
     def entries(self) -> Entries: ...
     @property
     def nodes(self) -> Nodes: ...
+    @property
+    def totals(self) -> ReferralTotals: ...
     @property
     def checkpoints(self) -> Checkpoints: ...
     @property

@@ -1,0 +1,135 @@
+"""The indicators' running totals, kept by the real append path on SQLite and PostgreSQL:
+for random trails they give the indicators the fold of every event gives, and
+``crocevia-audit indicators check`` names a total that no longer matches the trail."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, func, select, update
+
+from crocevia_audit.adapters.tables import referral_totals
+from crocevia_audit.adapters.totals import TotalsQueries, rebuild
+from crocevia_audit.adapters.trail_query import TrailQueries
+from crocevia_audit.adapters.unit_of_work import unit_of_work
+from crocevia_audit.entrypoints import cli
+from crocevia_audit.handlers.append import Outcome, TrailWriter
+from crocevia_audit.handlers.indicators import compute, from_totals
+from crocevia_common.db import Database
+from crocevia_common.messaging.intake import Delivery
+from tests.integration.audit.events import T0, Network, checked
+from tests.unit.audit.directory import ROUTINE, URGENT, entry, targets_of
+
+TARGETS = targets_of(entry("cpia2", {**ROUTINE, **URGENT}))  # csl-lavoro is not in the directory
+EXTRAS: dict[str, dict[str, Any]] = {
+    "rejected": {"reason_code": "no-capacity"},
+    "completed": {"outcome": "enrolled"},
+    "failed": {"reason_code": "couldnt-contact"},
+    "cancelled": {"reason_code": "withdrawn"},
+    "personal-data-erased": {"reason": "consent-withdrawn"},
+}
+LATER = ("received", "accepted", "rejected", "in-progress", "completed", "failed", "cancelled", "consent-withdrawn")
+LATER += ("personal-data-erased", "reminder", "escalation")
+
+
+def random_trail(rng: random.Random, referrals: int) -> list[Delivery]:
+    """Referrals' events and notices interleaved as the streams may deliver them: each
+    referral requested once (a reminder may come before it), later steps in any order,
+    some repeated, at any time."""
+    net, stories = Network(), []
+    for n in range(referrals):
+        referral = f"ref-{n:03d}"
+        sender = rng.choice(["pioltello-casa", "pioltello-sociali"])
+        receiver = rng.choice(["cpia2", "csl-lavoro"])
+        common = {"sender": sender, "receiver": receiver, "priority": rng.choice(["routine", "urgent"])}
+
+        def at() -> datetime:
+            return T0 + timedelta(hours=rng.randint(-24 * 40, 24 * 40))
+
+        story = [net.notice("reminder", referral, at=at(), **common)] if rng.random() < 0.2 else []
+        story.append(net.event("requested", referral, at=at(), **common))
+        for name in rng.choices(LATER, k=rng.randint(0, 7)):
+            if name in ("reminder", "escalation"):
+                story.append(net.notice(name, referral, at=at(), **common))
+            else:
+                story.append(net.event(name, referral, at=at(), **common, **EXTRAS.get(name, {})))
+        stories.append(story)
+    order = [i for i, story in enumerate(stories) for _ in story]
+    rng.shuffle(order)
+    cursors = [iter(story) for story in stories]
+    return [next(cursors[i]) for i in order]
+
+
+async def append_in_batches(db: Database, deliveries: list[Delivery], rng: random.Random) -> None:
+    writer = TrailWriter(unit_of_work(db))
+    start = 0
+    while start < len(deliveries):
+        size = rng.randint(1, 40)
+        results = await writer.append(checked(deliveries[start : start + size]))
+        assert {r.outcome for r in results} == {Outcome.APPENDED}
+        start += size
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+async def test_indicators_from_running_totals_equal_the_fold_of_every_event(trail_db, seed):
+    rng = random.Random(seed)
+    await append_in_batches(trail_db, random_trail(rng, 60), rng)
+    march, april = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC)
+    asked = [
+        {"dimensions": ["pair"]},
+        {"dimensions": ["pair", "service", "domain", "month"]},
+        {"dimensions": ["month"], "since": march, "until": april},
+        {"dimensions": ["service"], "since": april},
+        {"dimensions": [], "until": march, "party": "csl-lavoro"},
+        {"dimensions": ["pair"], "party": "pioltello-sociali"},
+    ]
+    for options in asked:
+        since, until, party = options.get("since"), options.get("until"), options.get("party")
+        for as_of in (T0, T0 + timedelta(days=60)):
+            common = {"dimensions": options["dimensions"], "targets": TARGETS, "as_of": as_of}
+            kept = await from_totals(
+                TotalsQueries(trail_db).cohort(since, until, party), since=since, until=until, **common
+            )
+            folded = await compute(
+                TrailQueries(trail_db).indicator_events(since, until, party), since=since, until=until, **common
+            )
+            assert kept == folded, options
+            assert sum(row["requested"] for row in kept) > 0, options
+
+
+async def test_the_check_names_a_changed_total_and_exits_with_1(trail_db, database_url, capsys):
+    rng = random.Random(3)
+    await append_in_batches(trail_db, random_trail(rng, 12), rng)
+    assert await asyncio.to_thread(cli.main, ["indicators", "check", "--database-url", database_url]) == 0
+    assert "the running totals of 12 referrals match the trail" in capsys.readouterr().out
+
+    async with trail_db.transaction() as session:
+        changed = referral_totals.c.referral_id == "ref-004"
+        await session.execute(update(referral_totals).where(changed).values(reminders=referral_totals.c.reminders + 1))
+        await session.execute(delete(referral_totals).where(referral_totals.c.referral_id == "ref-007"))
+    assert await asyncio.to_thread(cli.main, ["indicators", "check", "--database-url", database_url]) == 1
+    said = capsys.readouterr().err
+    assert "the running totals of 2 referrals disagree with the trail" in said
+    assert "referral ref-004: reminders" in said
+    assert "referral ref-007: missing" in said
+
+
+async def test_the_totals_are_rebuilt_from_the_trail_alone(trail_db, database_url):
+    rng = random.Random(4)
+    await append_in_batches(trail_db, random_trail(rng, 30), rng)
+    before = [t async for t in TotalsQueries(trail_db).cohort(None, None, None)]
+    async with trail_db.transaction() as session:
+        await session.execute(update(referral_totals).values(reminders=99))
+        rebuilt = await session.run_sync(lambda s: rebuild(s.connection()))
+    assert rebuilt == 30
+    after = [t async for t in TotalsQueries(trail_db).cohort(None, None, None)]
+    assert sorted(after, key=lambda t: t.referral_id) == sorted(before, key=lambda t: t.referral_id)
+    async with trail_db.sessions() as session:
+        assert (await session.execute(select(func.count()).select_from(referral_totals))).scalar_one() == 30
+    assert await cli.check_indicators(database_url) == cli.Finding(
+        True, "the running totals of 30 referrals match the trail"
+    )
