@@ -94,7 +94,8 @@ schemas: sync
 	$(UV) run python -m crocevia_contracts.asyncapi
 
 screenshots: sync browser
-	CROCEVIA_REFRESH_SCREENSHOTS=1 $(UV) run pytest -n 0 tests/browser/test_referral_journey.py
+	CROCEVIA_REFRESH_SCREENSHOTS=1 $(UV) run pytest -n 0 tests/browser/test_referral_journey.py \
+		tests/browser/test_household_pathway.py
 
 bench: sync
 	@test -f bench/__main__.py || { echo "make bench: bench/__main__.py is missing" >&2; exit 1; }

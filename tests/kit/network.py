@@ -41,6 +41,8 @@ def crocevia_up(data: Path, *, seed: bool = False, **env: str) -> Iterator[tuple
             str(free_port()),
             "--base-port",
             str(base),
+            "--ready-timeout",
+            "240",
             *([] if seed else ["--no-seed"]),
         ],
         cwd=ROOT,
@@ -50,7 +52,8 @@ def crocevia_up(data: Path, *, seed: bool = False, **env: str) -> Iterator[tuple
         env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
         start_new_session=True,
     )
-    deadline = time.monotonic() + (240 if seed else 120)  # seeding comes before network.json
+    # Generous: on a loaded 2-core machine the services take minutes; seeding comes before network.json.
+    deadline = time.monotonic() + 300
     while not (data / "network.json").exists():
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
