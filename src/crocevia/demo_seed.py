@@ -22,6 +22,7 @@ from crocevia_common.auth import issue_dev_token
 
 __all__ = ["HOUSEHOLDS", "PATHWAY", "Household", "Pathway", "SeedError", "Step", "seed_demo", "seed_network"]
 FAMILY = "Esempio"  # every demo person's family name: fictional at a glance
+POLL_SECONDS = 0.5  # between reads while waiting for another node (each read is in the access log)
 
 
 class SeedError(RuntimeError):
@@ -191,7 +192,16 @@ class _Seeder:
         while not holds(await self.call(state, agency, "GET", f"/referrals/{rid}")):
             if time.monotonic() > deadline:
                 raise SeedError(f"{state}: {agency} did not show it within {self.timeout:.0f} s")
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(POLL_SECONDS)
+
+    async def arrived(self, state: str, receiver: str, rid: str) -> None:
+        """Wait until ``receiver``'s node has referral ``rid`` (until then it answers 404)."""
+        url, headers = f"{self.nodes[receiver]}/referrals/{rid}", self._headers(receiver)
+        deadline = time.monotonic() + self.timeout
+        while (await self.http.get(url, headers=headers)).status_code != 200:
+            if time.monotonic() > deadline:
+                raise SeedError(f"{state}: {receiver} did not receive it within {self.timeout:.0f} s")
+            await asyncio.sleep(POLL_SECONDS)
 
     async def household(self, h: Household) -> None:
         body = {
@@ -202,14 +212,11 @@ class _Seeder:
             "person": _person(h.given_name),
         }
         rid = str((await self.call(h.state, h.sender, "POST", "/referrals", body))["id"])
-        await self.until(h.state, h.sender, rid, lambda r: r["status"] != "requested")
+        await self.arrived(h.state, h.receiver, rid)
+        # Each node acts on its own copy; the lifecycle settles steps that cross on the way.
         for step in h.steps:
             agency = h.receiver if step.by == "receiver" else h.sender
-            done = await self.call(h.state, agency, "POST", f"/referrals/{rid}/{step.action}", step.body or None)
-            if step.by == "sender":
-                continue
-            # The sender acts on what it has seen: the receiver's step arrived first.
-            await self.until(h.state, h.sender, rid, _status_is(str(done["status"])))
+            await self.call(h.state, agency, "POST", f"/referrals/{rid}/{step.action}", step.body or None)
 
         def finished(r: dict[str, Any]) -> bool:
             return (
@@ -230,11 +237,11 @@ class _Seeder:
         }
         opened = await self.call(p.state, p.lead, "POST", "/pathways", body)
         referrals = {r["receiver_agency"]: str(r["id"]) for r in opened["referrals"]}
-        for each in referrals.values():
-            await self.until(p.state, p.lead, each, lambda r: r["status"] != "requested")
         accepted = referrals[p.accepted_by]
+        await self.arrived(p.state, p.accepted_by, accepted)
         await self.call(p.state, p.accepted_by, "POST", f"/referrals/{accepted}/accept")
-        await self.until(p.state, p.lead, accepted, _status_is("accepted"))
+        for agency, rid in referrals.items():
+            await self.until(p.state, p.lead, rid, _status_is("accepted" if agency == p.accepted_by else "received"))
 
 
 async def seed_demo(
