@@ -11,6 +11,9 @@ PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 # Extra options for `crocevia up`, e.g. UP_ARGS="--base-port 19000".
 UP_ARGS ?=
+# `make up DEMO_SEED=no` (or DEMO_SEED=no in the environment): a new data directory stays empty
+# instead of getting the fictional demo households.
+DEMO_SEED ?= yes
 # Which benchmark and its options, e.g. BENCH="network --quick"; empty: every benchmark.
 BENCH ?=
 # The fault suite's long run: its seeds, and how many times each fault is injected per seed.
@@ -76,7 +79,7 @@ oidc-provider:
 		cd $(OIDC_KIT) && npm ci --no-audit --no-fund --loglevel=error; }
 
 up: sync
-	$(UV) run crocevia up $(UP_ARGS)
+	$(UV) run crocevia up $(if $(filter no,$(DEMO_SEED)),--no-seed) $(UP_ARGS)
 
 test: sync browser oidc-provider
 	$(UV) run pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
@@ -91,7 +94,8 @@ schemas: sync
 	$(UV) run python -m crocevia_contracts.asyncapi
 
 screenshots: sync browser
-	CROCEVIA_REFRESH_SCREENSHOTS=1 $(UV) run pytest -n 0 tests/browser/test_referral_journey.py
+	CROCEVIA_REFRESH_SCREENSHOTS=1 $(UV) run pytest -n 0 tests/browser/test_referral_journey.py \
+		tests/browser/test_household_pathway.py
 
 bench: sync
 	@test -f bench/__main__.py || { echo "make bench: bench/__main__.py is missing" >&2; exit 1; }

@@ -80,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=120.0,
         help="seconds every service has to answer /readyz (default: %(default)s)",
     )
+    up.add_argument(
+        "--no-seed",
+        dest="seed",
+        action="store_false",
+        help="leave a new data directory empty (default: seed fictional households in every state)",
+    )
     defaults = AppFactories()
     for service in ("referrals", "notifications", "audit"):
         up.add_argument(
@@ -442,6 +448,7 @@ def _up(args: argparse.Namespace) -> int:
         nats_port=args.nats_port,
         base_port=args.base_port,
         ready_timeout=args.ready_timeout,
+        seed=args.seed,
         apps=AppFactories(args.referrals_app, args.notifications_app, args.audit_app),
         progress=lambda line: print(line, flush=True),
     )

@@ -33,6 +33,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from crocevia.demo_seed import SeedError, seed_network
 from crocevia.devnet_witness import WITNESS, DevWitness
 from crocevia.keys import operator_key, public_key_text
 from crocevia.nats_accounts import OPERATOR, SERVICE_USERS, accounts_config, password_users
@@ -84,6 +85,9 @@ class NetworkConfig:
     nats_port: int = 14222
     base_port: int = 18000
     ready_timeout: float = 120.0
+    # Fictional households in every state, sent through the nodes' API once every service is
+    # ready, only into a new data directory (``crocevia up`` seeds unless --no-seed).
+    seed: bool = False
     stop_timeout: float = 10.0
     apps: AppFactories = field(default_factory=AppFactories)
     # Told what the start is doing, one line at a time (the command prints them).
@@ -196,6 +200,7 @@ class Network:
         NetworkError (or StopRequested, when ``request_stop()`` came first)."""
         try:
             self._check_registry()
+            new = not any(self.data_dir.glob("*.db"))
             self._take_data_directory()
             self._check_ports()
             self.network_file.unlink(missing_ok=True)  # left by a launcher that was killed
@@ -211,6 +216,10 @@ class Network:
                 self._start_service(name, port, app, extra)
             self.config.progress(f"  started {len(plan)} services; each is ready once its /readyz answers")
             self._wait_until_ready()
+            if self.config.seed and new:
+                self._seed()
+            elif self.config.seed:
+                self.config.progress("  demo households: none added, the data directory was in use before")
             self._write_network_file()
         except BaseException:
             self.stop()
@@ -376,6 +385,16 @@ class Network:
     def _wait_until_ready(self) -> None:
         services = [(s.process, self._http(s.port)) for s in self._services]
         wait_until_ready(services, self.config.ready_timeout, self.config.progress, self._pause)
+
+    def _seed(self) -> None:
+        try:
+            seeded = seed_network(self.urls.agencies, ensure_dev_key(self.key_file), self._stop_requested)
+        except SeedError as exc:
+            self.config.progress(f"  demo households not all seeded: {exc}")
+            return
+        if seeded is None:
+            raise StopRequested
+        self.config.progress(f"  seeded {len(seeded)} fictional households: {', '.join(seeded)} (--no-seed: none)")
 
     def _check_alive(self, process: ChildProcess) -> None:
         check_alive(process)

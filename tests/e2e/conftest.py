@@ -1,4 +1,5 @@
-"""The whole network, started as ``make up`` starts it, once per test module."""
+"""The whole network, started as ``make up`` starts it (with its demo households), once per
+test module."""
 
 from __future__ import annotations
 
@@ -12,5 +13,5 @@ from tests.kit.network import crocevia_up
 @pytest.fixture(scope="module")
 def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     data = tmp_path_factory.mktemp("network")
-    with crocevia_up(data) as (urls, proc):
+    with crocevia_up(data, seed=True) as (urls, proc):
         yield {**urls, "_key": str(data / "dev-jwt.key"), "_proc": proc, "_data": data}

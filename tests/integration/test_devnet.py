@@ -297,6 +297,7 @@ def test_crocevia_up_stops_everything_it_started_on_a_signal(config: NetworkConf
         str(config.base_port),
         "--ready-timeout",
         "30",
+        "--no-seed",  # the stand-in apps have no referrals API
         "--referrals-app",
         FAKE,
         "--notifications-app",
@@ -421,6 +422,7 @@ def _up_command(config: NetworkConfig) -> list[str]:
         str(config.base_port),
         "--ready-timeout",
         "30",
+        "--no-seed",  # the stand-in apps have no referrals API
         "--referrals-app",
         FAKE,
         "--notifications-app",

@@ -25,8 +25,10 @@ BIN = Path(sys.executable).parent
 
 
 @contextmanager
-def crocevia_up(data: Path, **env: str) -> Iterator[tuple[dict, subprocess.Popen[str]]]:
+def crocevia_up(data: Path, *, seed: bool = False, **env: str) -> Iterator[tuple[dict, subprocess.Popen[str]]]:
     """Start the network in ``data``; give its ``network.json`` and the launcher process.
+    With ``seed``, a new ``data`` gets the demo households as with ``make up`` (network.json
+    appears once they are seeded); without, the network starts empty.
     The network is stopped with SIGINT afterwards, unless the caller stopped it already."""
     base = free_port_block(12)  # notifications, audit, the agencies, the witness
     proc = subprocess.Popen(
@@ -39,6 +41,9 @@ def crocevia_up(data: Path, **env: str) -> Iterator[tuple[dict, subprocess.Popen
             str(free_port()),
             "--base-port",
             str(base),
+            "--ready-timeout",
+            "240",
+            *([] if seed else ["--no-seed"]),
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -47,7 +52,8 @@ def crocevia_up(data: Path, **env: str) -> Iterator[tuple[dict, subprocess.Popen
         env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
         start_new_session=True,
     )
-    deadline = time.monotonic() + 120
+    # Generous: on a loaded 2-core machine the services take minutes; seeding comes before network.json.
+    deadline = time.monotonic() + 300
     while not (data / "network.json").exists():
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
