@@ -30,6 +30,7 @@ Actor = Annotated[Principal, Depends(require(Role.OPERATOR, Role.SUPERVISOR))]
 
 # What a route that takes files accepts: every file at its largest, and a margin for the rest.
 MESSAGE_BODY_BYTES = MAX_ATTACHMENTS * MAX_ATTACHMENT_BYTES + 1024 * 1024
+MAX_PARTS = MAX_ATTACHMENTS + 2  # the files, the text, a page's form token
 MESSAGE_ROUTES = (r"/referrals/[^/]+/messages", r"/ui/referrals/[^/]+/messages")
 
 
@@ -43,12 +44,14 @@ def bad_form(detail: str) -> Problem:
 
 
 def read_parts(parts: list[Part]) -> tuple[str, list[Upload]]:
-    """The text and the files of a message form (fields ``text`` and ``files``)."""
+    """The text and the files of a message form (fields ``text`` and ``files``; a file input
+    left empty sends a part without name nor bytes); raise MultipartError for another form."""
     texts = [p.text for p in parts if p.name == "text" and p.filename is None]
-    uploads = [Upload(p.filename or "", p.content) for p in parts if p.name == "files" and p.filename is not None]
-    if len(texts) > 1 or len(texts) + len(uploads) != len(parts):
-        raise bad_form("a message form holds one field text and files named files")
-    return (texts[0] if texts else ""), uploads
+    files = [p for p in parts if p.name == "files"]
+    if len(texts) > 1 or len(texts) + len(files) != len(parts):
+        raise MultipartError("a message form holds one field text and files named files")
+    chosen = [Upload(p.filename or "", p.content) for p in files if p.filename or p.content]
+    return (texts[0] if texts else ""), chosen
 
 
 async def message_of(request: Request) -> tuple[str, list[Upload]]:
@@ -57,7 +60,7 @@ async def message_of(request: Request) -> tuple[str, list[Upload]]:
     body = await request.body()
     if is_multipart(content_type):
         try:
-            return read_parts(parse_form_data(content_type, body, MAX_ATTACHMENTS + 1))
+            return read_parts(parse_form_data(content_type, body, MAX_PARTS))
         except MultipartError as exc:
             raise bad_form(str(exc)) from None
     try:
