@@ -98,6 +98,18 @@ async def test_a_message_with_a_pdf_arrives_once_with_the_same_bytes_and_is_read
 
         assert await eventually(none_left)
 
+        # The person's access request lists the messages and their files.
+        asked = await cpia.get("/subject-access", params={"person": "Amina"}, headers=tokens.bearer(CPIA, "dpo"))
+        [exported] = asked.json()["messages"]
+        assert exported["referral_id"] == rid and exported["messages"][0]["text"] == TEXT
+        assert [(a["name"], a["media_type"], a["size"]) for a in exported["messages"][0]["attachments"]] == [
+            ("isee.pdf", "application/pdf", len(PDF))
+        ]
+        printable = await cpia.get(
+            "/subject-access", params={"person": "Amina", "format": "html"}, headers=tokens.bearer(CPIA, "dpo")
+        )
+        assert f"isee.pdf · application/pdf · {len(PDF)} B" in printable.text
+
         # Applied once: one message at the receiver, whatever the redeliveries.
         history = (await cpia.get(f"/referrals/{rid}", headers=tokens.bearer(CPIA))).json()["history"]
         assert [h["event"] for h in history].count("message-sent") == 1
