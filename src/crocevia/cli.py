@@ -154,8 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     streams.add_argument(
         "--agencies-dir",
         type=Path,
-        default=DEFAULT_AGENCIES_DIR,
-        help="the registry: each agency's attachments bucket is made too (default: %(default)s)",
+        default=Path(os.environ.get("CROCEVIA_AGENCIES_DIR") or DEFAULT_AGENCIES_DIR),
+        help="the registry: each agency's attachments bucket is made too "
+        "(default: $CROCEVIA_AGENCIES_DIR or deploy/demo/agencies)",
     )
     witness_config = commands.add_parser(
         "witness-config",
