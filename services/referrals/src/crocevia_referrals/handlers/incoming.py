@@ -125,7 +125,7 @@ async def apply_in(node: Node, work: Work, item: Verified) -> Applied:
         applied.erased = held and referral.erasure is not None
         await work.referrals.save(referral)
         if message is not None and referral.erasure is None:  # nothing kept of a message after erasure
-            applied.fetched = await keep_received(node, work, envelope.data, item.id, message)  # type: ignore[arg-type]
+            applied.fetched = await keep_received(node, work, referral.id, item.id, message)
     for event in referral.outbox:
         await work.outbox.put(event)
     return applied

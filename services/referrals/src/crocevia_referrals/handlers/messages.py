@@ -10,7 +10,6 @@ from uuid import uuid4
 
 from crocevia_common.auth import Principal
 from crocevia_common.messaging.intake import Unprocessable
-from crocevia_contracts.events import MessageSent
 from crocevia_referrals.domain.errors import Invalid, NotFound
 from crocevia_referrals.domain.messages import (
     AttachmentRef,
@@ -67,7 +66,7 @@ async def send_message(node: Node, by: Principal, referral_id: str, text: str, u
     return message_id
 
 
-async def keep_received(node: Node, work: Work, event: MessageSent, message_id: str, body: MessageBody) -> list[str]:
+async def keep_received(node: Node, work: Work, referral_id: str, message_id: str, body: MessageBody) -> list[str]:
     """Fetch, check and keep the files of a message the other agency wrote; the objects to
     discard once kept. Raise Unprocessable naming the attachment (by position) that is missing
     or not what its reference says."""
@@ -80,7 +79,7 @@ async def keep_received(node: Node, work: Work, event: MessageSent, message_id: 
             raise Unprocessable(f"attachment {position}: {exc}") from None
         files.append(_kept(ref, content))
         objects.append(ref.object)
-    await work.messages.keep(event.referral_id, message_id, files)
+    await work.messages.keep(referral_id, message_id, files)
     return objects
 
 
