@@ -157,6 +157,13 @@ def build_parser() -> argparse.ArgumentParser:
     streams.add_argument(
         "--wait", type=float, default=30.0, help="seconds to wait for NATS to answer (default: %(default)s)"
     )
+    streams.add_argument(
+        "--agencies-dir",
+        type=Path,
+        default=Path(os.environ.get("CROCEVIA_AGENCIES_DIR") or DEFAULT_AGENCIES_DIR),
+        help="the registry: each agency's attachments bucket is made too "
+        "(default: $CROCEVIA_AGENCIES_DIR or deploy/demo/agencies)",
+    )
     witness_config = commands.add_parser(
         "witness-config",
         help="tell the audit and its witnesses about each other (docker compose runs it once)",
@@ -390,8 +397,9 @@ def _streams(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error("--replicas must be 1 or more")
     try:
         login = _operator_login(args)
-        done = asyncio.run(create_streams(args.nats_url, login, args.replicas, args.wait))
-    except (NatsLoginError, OperatorError, StreamError) as exc:
+        agencies = list(load_registry(args.agencies_dir)) if args.agencies_dir.is_dir() else []
+        done = asyncio.run(create_streams(args.nats_url, login, args.replicas, args.wait, agencies))
+    except (NatsLoginError, OperatorError, StreamError, RegistryError) as exc:
         print(f"crocevia streams: {exc}", file=sys.stderr)
         return 1
     print("\n".join(done))

@@ -308,7 +308,7 @@ class Network:
         """As the operator, create (or strengthen) every stream before any service checks them."""
         login = NatsLogin(OPERATOR, operator_password)
         try:
-            asyncio.run(create_streams(self.urls.nats, login, replicas=1, wait=15))
+            asyncio.run(create_streams(self.urls.nats, login, replicas=1, wait=15, agencies=self._agencies))
         except (OperatorError, StreamError) as exc:
             raise NetworkError(f"nats: the operator could not create the streams: {exc}") from None
 

@@ -3,7 +3,8 @@
 One user per agency: it publishes only events *from* itself (``referral.v1.<self>.*.>``,
 and the anchor of its access log, ``notice.v1.<self>.access-log-anchored``),
 reads only events addressed *to* itself (``referral.v1.*.<self>.>``, through its own
-durable consumer), and writes only its own directory key (``$KV.directory.<self>``).
+durable consumer), writes only its own directory key (``$KV.directory.<self>``), and puts
+files into the other agencies' attachments buckets but reads and deletes only in its own.
 The notifications and audit services read every event. Only ``admin``, the network's
 operator, creates, changes, purges or deletes streams and the directory bucket; the others
 may only read a stream's configuration and run their own consumers. Passwords are not
@@ -20,7 +21,14 @@ from dataclasses import dataclass, field
 from crocevia_common.messaging.connection import DEFAULT_INBOX_PREFIX
 from crocevia_contracts.anchors import anchor_subject
 from crocevia_contracts.notices import ALL_NOTICES
-from crocevia_contracts.stream import DEAD_LETTERS, DIRECTORY_BUCKET, NOTICES, REFERRAL_EVENTS, REPLAYS
+from crocevia_contracts.stream import (
+    DEAD_LETTERS,
+    DIRECTORY_BUCKET,
+    NOTICES,
+    REFERRAL_EVENTS,
+    REPLAYS,
+    attachments_stream,
+)
 from crocevia_contracts.subjects import (
     ALL_DEAD_LETTERS,
     ALL_REFERRAL_EVENTS,
@@ -124,6 +132,25 @@ def _directory_reader() -> tuple[str, ...]:
     )
 
 
+def _attachments(agency: str) -> tuple[str, ...]:
+    """Putting a file into any agency's attachments bucket (its chunks and meta, published
+    without reading the bucket); reading and deleting objects only in its own."""
+    own = attachments_stream(agency).name
+    return (
+        "$O.*.C.>",
+        "$O.*.M.>",
+        f"{_JS}.STREAM.INFO.{own}",
+        f"{_JS}.STREAM.MSG.GET.{own}",
+        f"{_JS}.STREAM.NAMES",  # an object's chunks are read by subject
+        f"{_JS}.CONSUMER.CREATE.{own}",
+        f"{_JS}.CONSUMER.CREATE.{own}.>",
+        f"{_JS}.CONSUMER.INFO.{own}.*",
+        f"{_JS}.CONSUMER.DELETE.{own}.*",
+        f"{_JS}.STREAM.PURGE.{own}",  # an object deleted once its node kept the file
+        f"$JS.FC.{own}.>",
+    )
+
+
 def agency_permissions(agency_id: str, consumer: str) -> Permissions:
     """What the node of ``agency_id`` may do, its durable consumer being named ``consumer``.
 
@@ -151,6 +178,7 @@ def agency_permissions(agency_id: str, consumer: str) -> Permissions:
         f"{_JS}.CONSUMER.MSG.NEXT.{REPLAYS.name}.{replay_consumer(consumer)}",
         f"$JS.ACK.{REPLAYS.name}.{replay_consumer(consumer)}.>",
         *_directory_reader(),
+        *_attachments(agency),
     )
     return Permissions(publish_allow=publish, subscribe_allow=(inbound_filter(agency), own_inbox(agency)))
 

@@ -5,6 +5,7 @@ contracts and the directory bucket. Services never create them on a network with
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 
 import nats
 import nats.errors
@@ -55,12 +56,15 @@ def _shown(url: str) -> str:
     return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
 
 
-async def create_streams(url: str, login: NatsLogin, replicas: int = 1, wait: float = 30.0) -> list[str]:
-    """Connect as ``login`` (the operator) and provision every stream and the directory
-    bucket with ``replicas`` copies; one line per stream says what was done."""
+async def create_streams(
+    url: str, login: NatsLogin, replicas: int = 1, wait: float = 30.0, agencies: Iterable[str] = ()
+) -> list[str]:
+    """Connect as ``login`` (the operator) and provision every stream, the directory bucket
+    and the attachments bucket of each of ``agencies`` with ``replicas`` copies; one line per
+    stream says what was done."""
     connection = await connect_as(url, login, wait)
     try:
-        return await provision(connection.jetstream(), replicas)
+        return await provision(connection.jetstream(), replicas, agencies)
     except nats.errors.TimeoutError:
         raise OperatorError(
             f"JetStream at {_shown(url)} did not answer the stream requests of user {login.user!r}: "

@@ -20,6 +20,7 @@ SECTIONS = (
     "Audit and indicators",
     "Witnesses",
     "Household pathways",
+    "Messages and attachments",
     "Data protection officers",
     "Backup and restore",
 )
@@ -72,6 +73,10 @@ def test_the_readme_walkthrough_runs_and_shows_what_it_promises(network, tmp_pat
     assert "signed by its log and cosigned by at least 1 of its 1 witnesses" in out
     assert "service.notifications" in out and '"outbox": true' in out
     assert '"lead_agency": "pioltello-casa"' in out and '"receiver_agency": "prefettura-mediazione"' in out
+    assert '["id","referral_id"]' in out  # a message with a file, written
+    thread = '{"text":"Her ISEE certificate is attached.","read_at":null,'
+    assert thread + '"files":[{"name":"isee.pdf","media_type":"application/pdf"}]}' in out
+    assert "same bytes" in out and '{"marked":1}' in out and "/problems/attachment-type" in out
     assert '"purpose": "own-request"' in out and '"org.crocevia.access-log-anchored.v1"' in out
     assert re.search(r'\{"referrals":\["[^"]+"\],"reads":\d+\}', out)  # Amina's access request
     assert '"broken_at": null' in out and "\n403\n" in out  # an operator may not read the log

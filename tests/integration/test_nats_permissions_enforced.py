@@ -48,7 +48,7 @@ def secured_nats(tmp_path: Path) -> Iterator[SecuredNats]:
 @pytest.fixture
 async def streams(secured_nats: SecuredNats) -> list[str]:
     """The streams and the directory bucket, created by the operator as `crocevia streams` does."""
-    return await create_streams(secured_nats.url, NatsLogin("admin", password("admin")))
+    return await create_streams(secured_nats.url, NatsLogin("admin", password("admin")), agencies=AGENCIES)
 
 
 @dataclass
@@ -401,3 +401,35 @@ async def test_real_nodes_audit_and_notifications_work_under_the_generated_permi
             return len(page.json()["items"]) == 2
 
         await eventually(recorded, timeout=20)
+
+        # A message with a file: put into cpia2's bucket by coop-abitare, read and deleted by cpia2.
+        pdf = b"%PDF-1.7\n" + b"0" * 300_000
+        files = [("files", ("scan.pdf", pdf, "application/pdf"))]
+        wrote = await coop.post(
+            f"/referrals/{rid}/messages", data={"text": "attached"}, files=files, headers=tokens.bearer("coop-abitare")
+        )
+        assert wrote.status_code == 201, wrote.text
+
+        async def arrived() -> list[dict[str, Any]]:
+            thread = (await cpia.get(f"/referrals/{rid}/messages", headers=tokens.bearer("cpia2"))).json()
+            return [a for m in thread["messages"] for a in m["attachments"]]
+
+        [attached] = await eventually(arrived, timeout=20)
+        got = await cpia.get(f"/referrals/{rid}/attachments/{attached['id']}", headers=tokens.bearer("cpia2"))
+        assert got.content == pdf
+
+
+async def test_a_node_puts_files_in_another_agencys_bucket_and_reads_only_its_own(connect, streams) -> None:
+    cpia2, coop = await connect("cpia2"), await connect("coop-abitare")
+    from crocevia_referrals.adapters.attachments import NatsCarrier
+
+    shipped = await NatsCarrier(coop.nc.jetstream(), "coop-abitare").ship("cpia2", b"%PDF-1.7 sealed")
+    assert await NatsCarrier(cpia2.nc.jetstream(), "cpia2").fetch(shipped.object, shipped.key) == b"%PDF-1.7 sealed"
+
+    js = coop.nc.jetstream()
+    assert await refused(js.object_store("attachments-cpia2"))
+    assert await refused(js.stream_info("OBJ_attachments-cpia2"))
+    assert await refused(js.get_msg("OBJ_attachments-cpia2", 1))
+    assert await refused(js.purge_stream("OBJ_attachments-cpia2"))
+    config = ConsumerConfig(filter_subject="$O.attachments-cpia2.C.>")
+    assert await refused(js.add_consumer("OBJ_attachments-cpia2", config))

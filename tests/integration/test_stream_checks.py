@@ -80,6 +80,8 @@ def streams_command(secured_nats: SecuredNats, tmp_path: Path, user: str = "admi
         str(password_file(tmp_path, user)),
         "--wait",
         "5",
+        "--agencies-dir",
+        str(agency_file(tmp_path / "registry", "cpia2").parent),
     ]
 
 
@@ -144,6 +146,7 @@ async def test_crocevia_streams_creates_every_stream_then_finds_them_as_specifie
         "AUDIT: created",
         "REPLAYS: created",
         "KV_directory: created",
+        "OBJ_attachments-cpia2: created",
     ]
     for spec in NETWORK_STREAMS:
         assert weaknesses(spec, (await operator.stream_info(spec.name)).config) == []

@@ -168,7 +168,7 @@ async def network(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> AsyncIter
     span_exporter().clear()
     server = SecuredNats(workdir=tmp_path / "nats", agencies=AGENCIES).start()
     tokens = Tokens(tmp_path / "dev-jwt.key")
-    await create_streams(server.url, NatsLogin("admin", server.password("admin")))
+    await create_streams(server.url, NatsLogin("admin", server.password("admin")), agencies=AGENCIES)
     databases = {name: f"sqlite+aiosqlite:///{tmp_path / name}.db" for name in (*AGENCIES, "notifications", "audit")}
 
     def common(user: str) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -126,20 +126,24 @@ class BodyLimit:
     """ASGI middleware: a request body over ``max_bytes`` is answered 413 problem+json,
     from its ``Content-Length`` when it has one, else as soon as the app has read too much."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES, larger: Sequence[tuple[str, int]] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # (path pattern, limit): the few routes that take files
+        self.larger = tuple((re.compile(pattern), limit) for pattern, limit in larger)
 
-    def _detail(self) -> str:
-        return f"a request body may hold at most {self.max_bytes} bytes"
+    def _limit(self, path: str) -> int:
+        return next((limit for pattern, limit in self.larger if pattern.fullmatch(path)), self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self._limit(scope.get("path") or "")
+        detail = f"a request body may hold at most {limit} bytes"
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            problem = Problem(413, "payload-too-large", "Payload too large", self._detail())
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            problem = Problem(413, "payload-too-large", "Payload too large", detail)
             await problem_response(problem, scope.get("path"))(scope, receive, send)
             return
         seen = 0
@@ -149,9 +153,9 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     # An HTTPException passes the framework's body parsing unchanged.
-                    raise HTTPException(413, self._detail())
+                    raise HTTPException(413, detail)
             return message
 
         await self.app(scope, counted, send)

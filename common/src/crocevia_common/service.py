@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -70,8 +70,10 @@ class ServiceRuntime:
         *,
         migrations: Path,
         tables: MessagingTables,
+        larger_bodies: Sequence[tuple[str, int]] = (),
     ) -> None:
         self.settings = settings
+        self.larger_bodies = tuple(larger_bodies)  # (path pattern, bytes): routes that take files
         self.migrations = migrations
         self.tables = tables
         self.db = Database(settings.database_url, settings.database_pool_size, settings.database_max_overflow)
@@ -295,7 +297,7 @@ class ServiceRuntime:
                 body["detail"] = "; ".join(reasons)
             return JSONResponse(body, status_code=503, media_type=MEDIA_TYPE)
 
-        app.add_middleware(BodyLimit)
+        app.add_middleware(BodyLimit, larger=self.larger_bodies)
         app.add_middleware(HttpMetrics, metrics=self.metrics)
         app.add_api_route(
             "/metrics", self.metrics.response, methods=["GET"], tags=["health"], summary="Metrics (Prometheus)"

@@ -42,6 +42,7 @@ class EventName(StrEnum):
     INFO_PROVIDED = "info-provided"
     CONSENT_WITHDRAWN = "consent-withdrawn"
     PERSONAL_DATA_ERASED = "personal-data-erased"
+    MESSAGE_SENT = "message-sent"
 
     @property
     def event_type(self) -> str:
@@ -200,6 +201,14 @@ class PersonalDataErased(ReferralEvent):
     reason: Code = Field(description="why, e.g. consent-withdrawn")
 
 
+class MessageSent(ReferralEvent):
+    """A message from one party to the other: its text, and the references of its attachments
+    (each with the key that opens it), travel only in ``sealed``; the files themselves travel
+    encrypted through the receiver's object store bucket (``attachments_bucket``)."""
+
+    event: Literal["message-sent"] = "message-sent"
+
+
 EventData = Annotated[
     Requested
     | Received
@@ -213,7 +222,8 @@ EventData = Annotated[
     | InfoRequested
     | InfoProvided
     | ConsentWithdrawn
-    | PersonalDataErased,
+    | PersonalDataErased
+    | MessageSent,
     Field(discriminator="event"),
 ]
 
@@ -231,6 +241,7 @@ EVENT_MODELS: dict[EventName, type[ReferralEvent]] = {
     EventName.INFO_PROVIDED: InfoProvided,
     EventName.CONSENT_WITHDRAWN: ConsentWithdrawn,
     EventName.PERSONAL_DATA_ERASED: PersonalDataErased,
+    EventName.MESSAGE_SENT: MessageSent,
 }
 
 EVENT_TYPES: dict[str, EventName] = {name.event_type: name for name in EventName}

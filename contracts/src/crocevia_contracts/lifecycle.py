@@ -82,8 +82,14 @@ STEPS: dict[str, Step] = {
         # its retention) is the sender's cue to erase too; the sender's own retention erases
         # only the sender's copy.
         _step("erase", EventName.PERSONAL_DATA_ERASED, None, frozenset(Status), None),
+        # Either party writes to the other at any time; the status does not change.
+        _step("send-message", EventName.MESSAGE_SENT, None, frozenset(Status), None),
     )
 }
+
+# Steps that are not actions on a referral's status: a node's answers to events, and messages
+# (their own route and thread).
+NOT_ACTIONS = ("receive", "erase", "send-message")
 
 # On the event path the action is not known, only the event: ``in-progress`` may be a start
 # or a resume, so an event is allowed from the union of its steps' statuses.
@@ -108,7 +114,7 @@ def allowed_actions(current: Status, side: Side) -> list[str]:
     return [
         s.action
         for s in STEPS.values()
-        if side in s.sides and current in s.allowed_from and s.action not in ("receive", "erase")
+        if side in s.sides and current in s.allowed_from and s.action not in NOT_ACTIONS
     ]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from crocevia_contracts.subjects import ALL_DEAD_LETTERS, ALL_REFERRAL_EVENTS, ALL_REPLAYS
+from crocevia_contracts.subjects import ALL_DEAD_LETTERS, ALL_REFERRAL_EVENTS, ALL_REPLAYS, check_agency_id
 
 UNLIMITED = -1
 
@@ -91,6 +91,33 @@ AUDIT_ANNOUNCEMENTS = StreamSpec(
     # Published checkpoints are what a tampered trail is compared with.
     deny_purge=True,
 )
+
+# Attachments wait, encrypted to the agency they go to, in that agency's object store bucket
+# until its node has kept them (then it deletes them); one never fetched expires.
+ATTACHMENTS_MAX_AGE_SECONDS = 14 * 24 * 3600
+
+
+def attachments_bucket(agency_id: str) -> str:
+    """The object store bucket where the files sent to ``agency_id`` wait."""
+    return f"attachments-{check_agency_id(agency_id)}"
+
+
+def attachments_stream(agency_id: str) -> StreamSpec:
+    """The stream behind ``agency_id``'s attachments bucket, as an object store keeps it
+    (chunks and their meta, rollups for a meta's update), its objects expiring."""
+    bucket = attachments_bucket(agency_id)
+    return StreamSpec(
+        name=f"OBJ_{bucket}",
+        subjects=(f"$O.{bucket}.C.>", f"$O.{bucket}.M.>"),
+        storage="file",
+        duplicate_window_seconds=120,
+        description=f"Attachments sent to {agency_id}, encrypted, until its node keeps them",
+        max_age_seconds=ATTACHMENTS_MAX_AGE_SECONDS,
+        discard="new",
+        deny_delete=True,
+        allow_rollup=True,
+    )
+
 
 # The streams the operator creates for every network (the directory bucket besides).
 NETWORK_STREAMS = (REFERRAL_EVENTS, DEAD_LETTERS, NOTICES, AUDIT_ANNOUNCEMENTS, REPLAYS)

@@ -29,7 +29,7 @@ def test_no_schema_file_is_left_over_from_a_removed_model():
 
 def test_every_lifecycle_event_has_a_model():
     assert set(EVENT_MODELS) == set(EventName)
-    assert len(EventName) == 13
+    assert len(EventName) == 14
 
 
 def test_v1_consumers_keep_working_no_required_field_added_or_removed():

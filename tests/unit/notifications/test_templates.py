@@ -85,3 +85,11 @@ def test_a_digest_lists_its_messages_oldest_first():
     )
     assert digest.title == "Crocevia: 2 notifications"
     assert digest.body.index("A") < digest.body.index("B")
+
+
+def test_a_new_message_says_who_wrote_and_no_word_of_it():
+    """A notice holds only an event's public facts: a message's text is sealed, never in it."""
+    assert {f.name for f in fields(Notice)}.isdisjoint({"note", "text", "sealed", "attachments"})
+    message = render(notice("message-sent"), "en", NAMES, "/referrals/r-42")
+    assert message.title == "New message from Comune di Pioltello - Ufficio Casa about a referral"
+    assert render(notice("message-sent"), "it", NAMES, "/r").title.startswith("Nuovo messaggio da Comune di Pioltello")

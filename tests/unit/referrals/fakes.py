@@ -4,7 +4,7 @@ them in milliseconds. A transaction's changes are kept only if it ends without a
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,7 +25,7 @@ from crocevia_referrals.domain.events import Outgoing
 from crocevia_referrals.domain.referral import Referral
 from crocevia_referrals.domain.retention import CLOSED
 from crocevia_referrals.handlers.incoming import apply_incoming
-from crocevia_referrals.handlers.ports import KeyTaken, Node, Remembered
+from crocevia_referrals.handlers.ports import AttachmentError, KeptFile, KeyTaken, Node, Remembered, Shipped
 from crocevia_referrals.views import Reads
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -43,6 +43,8 @@ class Stored:
     anchors: list[tuple[Head, str]] = field(default_factory=list)  # (head, event id)
     announced: list[AccessLogAnchored] = field(default_factory=list)
     assignments: list[Assignment] = field(default_factory=list)
+    files: dict[str, list[KeptFile]] = field(default_factory=dict)  # message id -> its files
+    read: dict[str, datetime] = field(default_factory=dict)  # message id -> read at
 
 
 class FakeWork:
@@ -54,6 +56,7 @@ class FakeWork:
         self.inbox = _Inbox(self.stored)
         self.access_log = _AccessLog(self.stored)
         self.assignments = _Assignments(self.stored)
+        self.messages = _Messages(self.stored)
 
     async def get(self, referral_id: str) -> Referral | None:
         found = self.stored.referrals.get(referral_id)
@@ -81,6 +84,9 @@ class FakeWork:
         return [r.id for r in sorted(found, key=lambda r: (r.updated_at, r.id)) if r.updated_at <= cutoff][:limit]
 
     def _keep(self, referral: Referral) -> None:
+        if referral.notes_erased:  # the messages' files go with the notes, as the SQL store does
+            for entry in referral.messages:
+                self.stored.files.pop(entry.event_id, None)
         kept = copy.deepcopy(referral)
         kept.outbox = []  # what it collected is the outbox's now
         self.stored.referrals[referral.id] = kept
@@ -136,6 +142,44 @@ class _Assignments:
     async def record(self, assignment: Assignment) -> None:
         self.stored.referrals[assignment.referral_id].assignee = assignment.assignee
         self.stored.assignments.append(assignment)
+
+
+class _Messages:
+    def __init__(self, stored: Stored) -> None:
+        self.stored = stored
+
+    async def keep(self, referral_id: str, message_id: str, files: Sequence[KeptFile]) -> None:
+        self.stored.files[message_id] = list(files)
+
+    async def mark_read(self, referral_id: str, message_ids: Sequence[str], by: str, at: datetime) -> int:
+        unread = [m for m in dict.fromkeys(message_ids) if m not in self.stored.read]
+        self.stored.read.update(dict.fromkeys(unread, at))
+        return len(unread)
+
+
+class FakeCarrier:
+    """The buckets: ``objects`` by agency and name, as shipped (key kept beside, not encrypted)."""
+
+    def __init__(self, buckets: dict[str, dict[str, tuple[str, bytes]]], agency_id: str) -> None:
+        self.buckets = buckets
+        self.agency_id = agency_id
+
+    async def ship(self, to_agency: str, content: bytes) -> Shipped:
+        name, key = f"object-{len(self.buckets.setdefault(to_agency, {})) + 1}", "k" * 43 + "="
+        self.buckets[to_agency][name] = (key, content)
+        return Shipped(name, key)
+
+    async def fetch(self, object_name: str, key: str) -> bytes:
+        found = self.buckets.get(self.agency_id, {}).get(object_name)
+        if found is None:
+            raise AttachmentError("the object is not in the bucket")
+        if found[0] != key:
+            raise AttachmentError("the object does not open with its key")
+        return found[1]
+
+    async def discard(self, object_names: Sequence[str]) -> None:
+        for name in object_names:
+            self.buckets.get(self.agency_id, {}).pop(name, None)
 
 
 class _Inbox:

@@ -32,6 +32,7 @@ from crocevia_contracts.stream import (
     REPLAYS,
     BucketSpec,
     StreamSpec,
+    attachments_stream,
 )
 
 T = TypeVar("T")
@@ -157,15 +158,17 @@ async def directory_bucket(js: JetStreamContext, replicas: int = 1, *, create_mi
     return await js.key_value(DIRECTORY.bucket)
 
 
-async def provision(js: JetStreamContext, replicas: int = 1) -> list[str]:
-    """As the network's operator: create every stream of the contracts and the directory
-    bucket, and strengthen those weaker than their spec (a stronger setting is kept).
+async def provision(js: JetStreamContext, replicas: int = 1, agencies: Iterable[str] = ()) -> list[str]:
+    """As the network's operator: create every stream of the contracts, the directory bucket
+    and the attachments bucket of each of ``agencies``, and strengthen those weaker than their
+    spec (a stronger setting is kept).
     Returns one line per stream saying what was done; raises StreamError when the server
     refuses a change (a stream's storage, for one, cannot change in place)."""
     await wait_for_jetstream(js)
     done = []
     plan: list[tuple[StreamSpec, BucketSpec | None]] = [(spec, None) for spec in NETWORK_STREAMS]
     plan.append((bucket_stream(DIRECTORY), DIRECTORY))
+    plan += [(attachments_stream(agency), None) for agency in sorted(set(agencies))]
     for spec, bucket in plan:
         config = await _config(js, spec.name)
         if config is None:

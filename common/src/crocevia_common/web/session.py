@@ -186,11 +186,16 @@ async def read_form(request: Request, *, check_csrf: bool = True) -> Form:
     fields = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
     form = Form(fields)
     if check_csrf:
-        expected = csrf_token(request)
-        given = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER, "")
-        if not expected or not hmac.compare_digest(expected, given):
-            raise PageRefused(403, "refused.csrf")
+        check_form_token(request, form.get(CSRF_FIELD))
     return form
+
+
+def check_form_token(request: Request, given: str | None) -> None:
+    """Refuse a form (or its header) without this session's form token."""
+    expected = csrf_token(request)
+    given = given or request.headers.get(CSRF_HEADER, "")
+    if not expected or not hmac.compare_digest(expected, given):
+        raise PageRefused(403, "refused.csrf")
 
 
 def safe_next(target: str | None, default: str = "/ui") -> str:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from crocevia_referrals.adapters.access_log import AccessFilter
 from crocevia_referrals.adapters.queries import ListFilter
 from crocevia_referrals.domain.access_log import AccessEntry, Head, verify
+from crocevia_referrals.message_views import MessageQueries, Thread, thread
 from crocevia_referrals.view_models import ReferralView
 from crocevia_referrals.views import Reads, referral, referrals
 
@@ -61,16 +62,23 @@ async def check_access_log(queries: AccessQueries) -> AccessLogCheck:
 
 class SubjectAccess(BaseModel):
     """Everything this node holds about one person, for their access request (GDPR Art. 15):
-    their referrals with every event and note, and every read of their details."""
+    their referrals with every event and note, the messages about them (each file's name, type
+    and size), and every read of their details."""
 
     agency: str
     generated_at: datetime
     referrals: list[ReferralView]
+    messages: list[Thread]
     access_log: list[AccessEntry]
 
 
 async def subject_access(
-    reads: Reads, queries: AccessQueries, words: list[str], now: datetime, limit: int = MAX_REFERRALS
+    reads: Reads,
+    queries: AccessQueries,
+    messages: MessageQueries,
+    words: list[str],
+    now: datetime,
+    limit: int = MAX_REFERRALS,
 ) -> SubjectAccess:
     """The referrals whose person matches every one of ``words`` (open and closed, sent and
     received; an erased one no longer matches), each whole, and the access log about them."""
@@ -94,4 +102,5 @@ async def subject_access(
             log += entries
             if cursor is None:
                 break
-    return SubjectAccess(agency=reads.agency_id, generated_at=now, referrals=found, access_log=log)
+    threads = [t for t in [await thread(reads, messages, item.id) for item in found] if t and t.messages]
+    return SubjectAccess(agency=reads.agency_id, generated_at=now, referrals=found, messages=threads, access_log=log)

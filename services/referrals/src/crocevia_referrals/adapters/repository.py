@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, insert, select, update
+from sqlalchemy import ColumnElement, delete, exists, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crocevia_contracts import EventName, LegalBasis, Priority
 from crocevia_contracts.events import PathwayRef
 from crocevia_contracts.lifecycle import OPEN, Side, Status
-from crocevia_referrals.adapters.tables import history, referrals
+from crocevia_referrals.adapters.tables import history, message_attachments, referrals
 from crocevia_referrals.domain.caseload import person_key
 from crocevia_referrals.domain.events import Erasure, HistoryEntry
 from crocevia_referrals.domain.personal import PersonalPart
@@ -158,8 +158,10 @@ class SqlReferrals:
 
     async def save(self, referral: Referral) -> None:
         await self.session.execute(update(referrals).where(referrals.c.id == referral.id).values(**_state(referral)))
-        if referral.notes_erased:
+        if referral.notes_erased:  # the notes and messages, and the messages' files
             await self.session.execute(update(history).where(history.c.referral_id == referral.id).values(note=None))
+            files = message_attachments.c.referral_id == referral.id
+            await self.session.execute(delete(message_attachments).where(files))
         await self._record(referral)
 
     async def closed_before(self, cutoff: datetime, limit: int) -> list[str]:

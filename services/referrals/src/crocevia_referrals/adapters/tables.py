@@ -8,6 +8,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -133,4 +134,30 @@ service_changes = Table(
     Column("changes", JSON, nullable=False),
     Column("updated_by", String(200), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# The files of the referral's messages (their text is the history's note), kept at both
+# nodes; deleted with the personal details.
+message_attachments = Table(
+    "message_attachments",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("referral_id", String(64), ForeignKey("referrals.id"), nullable=False, index=True),
+    Column("message_id", String(36), nullable=False, index=True),  # the message-sent event
+    Column("position", Integer, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("media_type", String(40), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+)
+
+# When this agency read each message of the other agency's, and who first did.
+message_reads = Table(
+    "message_reads",
+    metadata,
+    Column("message_id", String(36), primary_key=True),
+    Column("referral_id", String(64), ForeignKey("referrals.id"), nullable=False, index=True),
+    Column("read_by", String(200), nullable=False),
+    Column("read_at", UtcDateTime(), nullable=False),
 )

@@ -20,6 +20,7 @@ from crocevia_contracts.anchors import AccessLogAnchored, AnchorEnvelope, anchor
 from crocevia_contracts.sealing import SIGNATURE_HEADER, sign_event
 from crocevia_referrals.adapters.access_log import SqlAccessLog
 from crocevia_referrals.adapters.caseload import SqlAssignments
+from crocevia_referrals.adapters.messages import SqlMessages
 from crocevia_referrals.adapters.repository import SqlReferrals
 from crocevia_referrals.adapters.sealing import NodeSeals
 from crocevia_referrals.adapters.tables import idempotency_keys, messaging
@@ -98,6 +99,7 @@ class SqlWork:
         self.inbox = SqlInbox(session)
         self.access_log = SqlAccessLog(session)
         self.assignments = SqlAssignments(session)
+        self.messages = SqlMessages(session)
 
 
 class SqlUnitOfWork:

@@ -7,12 +7,13 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from crocevia_contracts.lifecycle import STEPS
+from crocevia_contracts.lifecycle import NOT_ACTIONS, STEPS
 from crocevia_referrals.domain.codes import CODES_BY_ACTION
 from crocevia_referrals.domain.errors import Invalid
 
-# The actions people take; ``receive`` and ``erase`` are a node's own answers to events.
-STAFF_ACTIONS = tuple(action for action in STEPS if action not in ("receive", "erase"))
+# The actions people take; ``receive`` and ``erase`` are a node's own answers to events, and a
+# message has its own route.
+STAFF_ACTIONS = tuple(action for action in STEPS if action not in NOT_ACTIONS)
 _NOTE_REQUIRED = ("request-info", "provide-info")
 _CODE_OPTIONAL = ("hold",)
 

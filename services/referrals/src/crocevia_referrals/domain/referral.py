@@ -21,8 +21,9 @@ from crocevia_contracts.events import PathwayRef, Requested
 from crocevia_contracts.lifecycle import Side, Status, TransitionRefused, allowed_actions, decide, settle
 from crocevia_referrals.domain.actions import STAFF_ACTIONS, ActionInput, check_suggestion, public_fields
 from crocevia_referrals.domain.codes import UNDELIVERABLE
-from crocevia_referrals.domain.errors import OutOfOrder, Refused
+from crocevia_referrals.domain.errors import Invalid, OutOfOrder, Refused
 from crocevia_referrals.domain.events import Erasure, HistoryEntry, Incoming, Outgoing
+from crocevia_referrals.domain.messages import MessageBody
 from crocevia_referrals.domain.personal import PersonalPart, read_personal
 from crocevia_referrals.domain.questions import open_questions
 from crocevia_referrals.domain.sending import ReferralRequest
@@ -106,6 +107,16 @@ class Referral:
     def may_redirect(self) -> bool:
         """A rejected referral this agency sent, whose details are still here, may go again."""
         return self.side is Side.SENDER and self.status is Status.REJECTED and self.personal is not None
+
+    @property
+    def may_write(self) -> bool:
+        """Messages carry personal content: only while this node holds the details and consent stands."""
+        return self.personal is not None and self.erasure is None and self.consent_withdrawn_at is None
+
+    @property
+    def messages(self) -> list[HistoryEntry]:
+        """The messages between the two agencies, oldest first (their text is the entry's note)."""
+        return [h for h in self.history if h.event == EventName.MESSAGE_SENT.value]
 
     # -- how it starts --------------------------------------------------------------------
 
@@ -199,6 +210,15 @@ class Referral:
         self.updated_at = at
         self._emit(step.event, at, fields=public, details=dict(public), note=action.note, by=by)
 
+    def send_message(self, body: MessageBody, *, by: str, at: datetime) -> str:
+        """Write to the other agency: the message (text and attachment references) sealed to
+        it, the text kept in the history; its event id. Raise Invalid once the details are
+        erased or consent withdrawn. The status does not change."""
+        if not self.may_write:
+            raise Invalid("messages-closed", "no messages once consent is withdrawn or the details erased")
+        self._emit(EventName.MESSAGE_SENT, at, by=by, note=body.text, sealed=body.model_dump_json().encode())
+        return self.outbox[-1].event_id
+
     # -- what the other agency does -------------------------------------------------------
 
     def apply(self, incoming: Incoming, at: datetime) -> bool:
@@ -227,7 +247,7 @@ class Referral:
         # Consent withdrawn: the receiver erases and confirms; the sender erases once confirmed.
         withdrawn = name is EventName.CONSENT_WITHDRAWN and publisher is Side.SENDER
         confirmed = name is EventName.PERSONAL_DATA_ERASED and publisher is Side.RECEIVER
-        note = incoming.note
+        note = incoming.note if self.erasure is None else None  # nothing personal kept once erased
         if withdrawn or (confirmed and self.erasure is None):
             self.erase("consent-withdrawn" if withdrawn else getattr(data, "reason", "erased-by-receiver"), at)
             self.consent_withdrawn_at = data.occurred_at if withdrawn else self.consent_withdrawn_at

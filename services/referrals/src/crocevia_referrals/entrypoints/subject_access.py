@@ -20,6 +20,7 @@ from crocevia_referrals.domain.access_log import Channel, Purpose
 from crocevia_referrals.domain.caseload import search_words
 from crocevia_referrals.entrypoints.access_log import READERS, Reader
 from crocevia_referrals.entrypoints.deps import access_reads_of, node_of, own_agency, reads_of
+from crocevia_referrals.entrypoints.messages import message_queries_of
 from crocevia_referrals.handlers.access_log import record_reads
 
 router = APIRouter()
@@ -33,7 +34,10 @@ async def _export(request: Request, principal: Principal, person: str) -> Subjec
     if not words:
         return None
     node = node_of(request)
-    found = await access_views.subject_access(reads_of(request), access_reads_of(request), words, node.clock())
+    messages = message_queries_of(request)
+    found = await access_views.subject_access(
+        reads_of(request), access_reads_of(request), messages, words, node.clock()
+    )
     await record_reads(node, principal, views.with_personal(found.referrals), Purpose.OWN_REQUEST, Channel.EXPORT)
     return found
 

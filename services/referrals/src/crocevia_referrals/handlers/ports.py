@@ -5,7 +5,7 @@ wires the real adapters (``bootstrap``); tests wire in-memory fakes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -90,6 +90,27 @@ class AssignmentLog(Protocol):
         """Make ``assignment`` the referral's current one, and keep it in its record."""
 
 
+@dataclass(frozen=True)
+class KeptFile:
+    """An attachment as a node keeps it: what the message's reference says of it, and its bytes."""
+
+    id: str
+    name: str
+    media_type: str
+    size: int
+    sha256: str
+    content: bytes
+
+
+class MessageStore(Protocol):
+    """The attachments and read state of a referral's messages (their text is the history's)."""
+
+    async def keep(self, referral_id: str, message_id: str, files: Sequence[KeptFile]) -> None: ...
+
+    async def mark_read(self, referral_id: str, message_ids: Sequence[str], by: str, at: datetime) -> int:
+        """Mark the messages read, those not read yet; how many."""
+
+
 class Work(Protocol):
     """What one transaction works on."""
 
@@ -110,6 +131,9 @@ class Work(Protocol):
 
     @property
     def assignments(self) -> AssignmentLog: ...
+
+    @property
+    def messages(self) -> MessageStore: ...
 
 
 class UnitOfWork(Protocol):
@@ -138,6 +162,46 @@ class Seals(Protocol):
         NotYet when the publisher's keys are not pinned yet."""
 
 
+@dataclass(frozen=True)
+class Shipped:
+    """A file put, encrypted, in the receiving agency's bucket: its object's name, and the key
+    (base64) that opens it, which travels only in the message's sealed part."""
+
+    object: str
+    key: str
+
+
+class AttachmentError(Exception):
+    """An attachment that cannot be fetched or opened; ``str()`` names it, never its content."""
+
+
+class Carrier(Protocol):
+    """The attachments' way between nodes: a JetStream object store bucket per receiving agency."""
+
+    async def ship(self, to_agency: str, content: bytes) -> Shipped:
+        """Encrypt ``content`` with a new key and put it in ``to_agency``'s bucket."""
+
+    async def fetch(self, object_name: str, key: str) -> bytes:
+        """An object of this node's bucket, opened; raise AttachmentError when it is missing or
+        does not open with ``key``."""
+
+    async def discard(self, object_names: Sequence[str]) -> None:
+        """Delete objects of this node's bucket once what they carried is kept."""
+
+
+class NoCarrier:
+    """A node that carries no attachments: every one it is sent is missing."""
+
+    async def ship(self, to_agency: str, content: bytes) -> Shipped:
+        raise AttachmentError("this node carries no attachments")
+
+    async def fetch(self, object_name: str, key: str) -> bytes:
+        raise AttachmentError("this node carries no attachments")
+
+    async def discard(self, object_names: Sequence[str]) -> None:
+        return None
+
+
 class StaffDirectory(Protocol):
     def members(self, agency_id: str) -> frozenset[str]:
         """The subs of ``agency_id``'s staff, as the staff directory lists them now."""
@@ -164,3 +228,4 @@ class Node:
     seals: Seals
     clock: Callable[[], datetime] = field(default=_now)
     staff: StaffDirectory = field(default_factory=NoStaff)
+    carrier: Carrier = field(default_factory=NoCarrier)

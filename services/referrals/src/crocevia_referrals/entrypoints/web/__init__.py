@@ -10,14 +10,22 @@ from fastapi import APIRouter, FastAPI
 
 from crocevia_common.auth import Role
 from crocevia_common.web import SignInChoices, mount_web
-from crocevia_referrals.entrypoints.web import access_log, caseload, needs_us, new_referral, pathways, referral
+from crocevia_referrals.entrypoints.web import (
+    access_log,
+    caseload,
+    messages,
+    needs_us,
+    new_referral,
+    pathways,
+    referral,
+)
 from crocevia_referrals.settings import ReferralsSettings
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
 
 router = APIRouter(include_in_schema=False)
-# "/referrals/new" before "/referrals/{referral_id}", ".../assign" before ".../{action}".
-for module in (new_referral, needs_us, caseload, referral, access_log, pathways):
+# "/referrals/new" before "/referrals/{referral_id}", ".../assign" and ".../messages" before ".../{action}".
+for module in (new_referral, needs_us, caseload, messages, referral, access_log, pathways):
     router.include_router(module.router)
 
 

@@ -1,6 +1,7 @@
 """A referral's page: status, timeline, the personal details this agency may read (each
 showing recorded in the access log, with its purpose: ``?purpose=``, care by default), what
-is due, and a form for each action the lifecycle allows now."""
+is due, a form for each action the lifecycle allows now, and the messages with the other
+agency (those not read yet marked as new, then read)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from crocevia_common.web.i18n import Translator, request_language
 from crocevia_common.web.pages import pages_of
 from crocevia_common.web.session import Form, PageRefused, read_form
 from crocevia_contracts.lifecycle import TransitionRefused
-from crocevia_referrals import views
+from crocevia_referrals import message_views, views
 from crocevia_referrals.domain.access_log import Channel, Purpose
 from crocevia_referrals.domain.actions import STAFF_ACTIONS, needs_of
 from crocevia_referrals.domain.errors import Invalid, NotFound
 from crocevia_referrals.domain.sending import WARNINGS
 from crocevia_referrals.entrypoints.deps import node_of, reads_of
+from crocevia_referrals.entrypoints.messages import message_queries_of
 from crocevia_referrals.entrypoints.schemas import ActionBody
 from crocevia_referrals.entrypoints.web.deps import (
     Staff,
@@ -30,6 +32,7 @@ from crocevia_referrals.entrypoints.web.deps import (
 )
 from crocevia_referrals.handlers.access_log import record_reads
 from crocevia_referrals.handlers.acting import act
+from crocevia_referrals.handlers.messages import mark_read
 from crocevia_referrals.handlers.sending import close_rejection, redirect
 
 router = APIRouter(prefix="/ui")
@@ -54,8 +57,11 @@ async def render_referral(
     if detail is None:
         raise PageRefused(404, "refused.no-referral", id=referral_id)
     r = detail.referral
+    thread = await message_views.thread(reads, message_queries_of(request), referral_id)
     # Every page that shows the personal part is a read of it.
     await record_reads(node_of(request), reader, views.with_personal([r]), purpose, Channel.PAGE)
+    if thread is not None and thread.unread:  # shown marked as new this once, read from now on
+        await mark_read(node_of(request), reader, referral_id)
     names = views.agency_names(reads)
     entry = reads.directory.get(r.receiver_agency)
     return pages_of(request).render(
@@ -81,6 +87,7 @@ async def render_referral(
         redirect_targets=detail.redirect_targets,
         staff=staff_choices(request),
         suggested_target=detail.suggested_target,
+        thread=thread,
     )
 
 
