@@ -54,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     print(summary)
     if args.output:
         stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-        args.output.write_text(f"# python -m tests.faults, {stamp}\n" + "\n".join([*texts, summary]) + "\n")
+        command = " ".join(["python -m tests.faults", *(sys.argv[1:] if argv is None else argv)])
+        args.output.write_text(f"# {command}, {stamp}\n" + "\n".join([*texts, summary]) + "\n")
     return 1 if failed else 0
 
 

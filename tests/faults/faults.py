@@ -165,10 +165,12 @@ class Faults:
         return self.rng.choice(sorted(a for a in self.ctx.client.nodes if a != agency))
 
     async def stall_database(self) -> Fault:
-        """A node's database held for 3 to 12 s (its busy timeout is 10 s on SQLite); a
-        referral sent to it meanwhile, and the load, are answered late or refused with 503."""
+        """A node's database held for 3 to 8 s, then (every other stall) for 11 to 13 s, past
+        SQLite's busy timeout (10 s); a referral sent to it meanwhile, and the load, are
+        answered late or refused with 503, never a 500."""
         agency, at = self.rng.choice(sorted(self.ctx.client.nodes)), self.now()
-        target, seconds = f"referrals-{agency}", round(self.rng.uniform(3.0, 12.0), 1)
+        longer = sum(f.kind == STALL for f in self.done) % 2 == 1
+        target, seconds = f"referrals-{agency}", round(self.rng.uniform(*((11.0, 13.0) if longer else (3.0, 8.0))), 1)
         refused_before, sent_before = Counter(self.load.refused), len(self.ctx.sent)
         async with stalled(database_url(self.network, target)) as how:
             probe = Probe.send(self.load, agency, self._other(agency))
