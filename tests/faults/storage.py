@@ -76,12 +76,13 @@ class Probe:
         key = str(uuid.uuid4())
         return cls(sender, receiver, key, asyncio.create_task(_first_answer(load, sender, receiver, key)))
 
-    async def settle(self, load: Load) -> str:
-        """Wait for the first answer, make the referral; the first answer in words."""
+    async def settle(self, load: Load) -> tuple[str, float]:
+        """Wait for the first answer (and how long it took), then have the load make the
+        referral under the same key if that answer was not it."""
         answer, seconds = await self.task
         if answer != "201":
             await load.one(self.sender, self.receiver, self.key)
-        return f"{answer} after {seconds:.1f} s"
+        return answer, seconds
 
 
 async def _first_answer(load: Load, sender: str, receiver: str, key: str) -> tuple[str, float]:
