@@ -36,7 +36,7 @@ def kill(network: Network, name: str) -> None:
     child.popen.wait()
 
 
-async def start_again(network: Network, name: str, urls: Mapping[str, Any], timeout: float = 90.0) -> float:
+async def start_again(network: Network, name: str, urls: Mapping[str, Any], timeout: float = 180.0) -> float:
     """Start ``name`` again; seconds until it listens (NATS) or answers ``/readyz`` 200."""
     child = process(network, name)
     began = time.monotonic()
