@@ -54,9 +54,24 @@ async def stalled(url: str) -> AsyncIterator[str]:
     try:
         rows = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
         tables = ", ".join(f'"{r["tablename"]}"' for r in rows)
-        async with conn.transaction():
-            await conn.execute(f"LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE")
-            yield f"its {len(rows)} tables locked ACCESS EXCLUSIVE by another session"
+        # NOWAIT, tried again between the service's transactions: waiting for one table while
+        # holding others would deadlock with a transaction of the service that holds the one
+        # and wants the others.
+        for _ in range(600):
+            transaction = conn.transaction()
+            await transaction.start()
+            try:
+                await conn.execute(f"LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE NOWAIT")
+            except asyncpg.LockNotAvailableError:
+                await transaction.rollback()
+                await asyncio.sleep(0.05)
+                continue
+            try:
+                yield f"its {len(rows)} tables locked ACCESS EXCLUSIVE by another session"
+            finally:
+                await transaction.rollback()
+            return
+        raise TimeoutError(f"the tables of {parsed.database} could not be locked within 30 s")
     finally:
         await conn.close()
 
