@@ -20,6 +20,7 @@ BENCH ?=
 FAULT_SEEDS ?= 1 2 3
 FAULT_ROUNDS ?= 2
 FAULT_DATABASES ?= sqlite postgresql
+FAULT_NATS ?= server cluster
 
 # uv on PATH, else where `pip install --user` puts it, else as a module of $(PYTHON).
 # Expanded when a recipe runs, so after the `uv` target has installed it.
@@ -103,7 +104,7 @@ bench: sync
 
 faults: sync
 	$(UV) run python -m tests.faults --seeds $(FAULT_SEEDS) --rounds $(FAULT_ROUNDS) \
-		--databases $(FAULT_DATABASES) --output bench/results/faults.txt
+		--databases $(FAULT_DATABASES) --nats $(FAULT_NATS) --output bench/results/faults.txt
 
 clean:
 	rm -rf .data .pytest_cache .mypy_cache .ruff_cache

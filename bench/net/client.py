@@ -29,6 +29,24 @@ class Sent:
     sent_at: float  # wall clock (time.time()), comparable with the services' timestamps
 
 
+class Refused(RuntimeError):
+    """A request the service answered with an error: its status and problem ``type``."""
+
+    def __init__(self, what: str, answer: httpx.Response) -> None:
+        super().__init__(f"{what}: {answer.status_code} {answer.text[:300]}")
+        self.status = answer.status_code
+        try:
+            problem = answer.json()
+        except ValueError:
+            problem = None
+        self.type = str(problem.get("type", "")) if isinstance(problem, dict) else ""
+
+    @property
+    def answer(self) -> str:
+        """``503 /problems/database-unavailable``: what the service said, no detail."""
+        return f"{self.status} {self.type}".strip()
+
+
 def when(text: str) -> float:
     """A service's ISO 8601 timestamp as wall-clock seconds."""
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
@@ -101,7 +119,7 @@ class Client:
         except httpx.TransportError:  # sent again with the same key: still one referral
             answer = await self.http.post(f"{self.nodes[sender]}/referrals", json=body, headers=headers)
         if answer.status_code not in (200, 201):
-            raise RuntimeError(f"POST /referrals at {sender}: {answer.status_code} {answer.text[:300]}")
+            raise Refused(f"POST /referrals at {sender}", answer)
         return Sent(answer.json()["id"], sender, receiver, sent_at)
 
     async def waiting_at(self, sender: str) -> bool:

@@ -167,9 +167,12 @@ def running(
     postgres_url: str,
     progress: Callable[[str], None],
     common: Mapping[str, str] | None = None,
+    own: Mapping[str, Mapping[str, str]] | None = None,
+    network_class: type[BenchNetwork] = BenchNetwork,
 ) -> Iterator[Running]:
     """The network started in ``workdir`` and ready, stopped (and its databases dropped)
-    afterwards; ``common``: settings added to every service's environment."""
+    afterwards; ``common``: settings added to every service's environment, ``own``: to one
+    service's (by its name), over the rest."""
     agencies_dir, staff_dir = agency_folder(workdir, agencies)
     names = sorted(p.stem for p in agencies_dir.glob("*.yaml"))
     config = NetworkConfig(
@@ -189,12 +192,14 @@ def running(
             settings, version = postgres.create(services)
         else:
             settings, version = {}, sqlite3.sqlite_version
-        settings = {name: {**(common or {}), **settings.get(name, {})} for name in services}
+        settings = {
+            name: {**(common or {}), **settings.get(name, {}), **(own or {}).get(name, {})} for name in services
+        }
         # The trail is compared with the streams at one moment: no node anchors its access
         # log while the benchmark runs (``crocevia up`` anchors every 2 s).
         for agency in names:
             settings.setdefault(f"referrals-{agency}", {})["CROCEVIA_ACCESS_LOG_ANCHOR_SECONDS"] = "86400"
-        network = BenchNetwork(config, settings)
+        network = network_class(config, settings)
         began = time.perf_counter()
         with network:
             started = time.perf_counter() - began

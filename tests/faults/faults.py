@@ -1,13 +1,15 @@
 """The faults the suite injects under load, each with what it checks once the network has
 taken it: a process killed with SIGKILL (a referrals node, the audit, notifications, the
-NATS server, the PostgreSQL server when the services run on one) and started again, and
-stream messages delivered twice and out of order."""
+NATS server or one member of a three-server cluster, the PostgreSQL server when the services
+run on one) and started again, stream messages delivered twice and out of order, and a
+node's database stalled or its disk filled."""
 
 from __future__ import annotations
 
 import asyncio
 import random
 import time
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,12 +17,19 @@ from typing import Any
 from bench.net.bus import AUDIT_CONSUMER, NOTIFICATIONS_CONSUMER, REFERRALS
 from bench.net.load import Context
 from crocevia.devnet import Network
+from tests.faults.cluster import ClusterNetwork, current_everywhere, last_sequence
+from tests.faults.load import Load
 from tests.faults.postgres import PrivateServer
 from tests.faults.processes import all_ready, kill, start_again
+from tests.faults.progress import all_caught_up, caught_up, duplicates_at_audit, durables, verify_ok
+from tests.faults.storage import Probe, answers_text, database_url, server_errors, stalled
+from tests.kit.disk import SmallDisk, truncate_wal
 
 NODE, AUDIT, NOTIFICATIONS, NATS, DUPLICATES = "kill node", "kill audit", "kill notifications", "kill nats", "duplicate"
-POSTGRES = "kill postgresql"
-KINDS = (NODE, AUDIT, NOTIFICATIONS, NATS, DUPLICATES)
+POSTGRES, STALL, DISK_FULL, NATS_MEMBER = "kill postgresql", "stall database", "fill disk", "kill nats member"
+KINDS = (NODE, AUDIT, NOTIFICATIONS, NATS, DUPLICATES, STALL)
+# On a NATS cluster: one member killed instead of the whole server.
+CLUSTER_KINDS = (NODE, AUDIT, NOTIFICATIONS, NATS_MEMBER, DUPLICATES, STALL)
 
 
 @dataclass
@@ -42,7 +51,9 @@ class Faults:
     urls: Mapping[str, Any]
     rng: random.Random
     copies: int  # messages copied per duplication
+    load: Load
     postgres: PrivateServer | None = None  # the services' database server, when not SQLite
+    disks: Mapping[str, SmallDisk] = field(default_factory=dict)  # agency -> its node's database disk
     began: float = field(default_factory=time.monotonic)
     landed_copies: int = 0
     done: list[Fault] = field(default_factory=list)
@@ -55,6 +66,12 @@ class Faults:
             fault = await self.duplicate_and_reorder()
         elif kind == POSTGRES:
             fault = await self.kill_database_server()
+        elif kind == STALL:
+            fault = await self.stall_database()
+        elif kind == DISK_FULL:
+            fault = await self.fill_disk()
+        elif kind == NATS_MEMBER:
+            fault = await self.kill_cluster_member()
         else:
             fault = await self.kill_and_restart(kind)
         self.done.append(fault)
@@ -144,42 +161,77 @@ class Faults:
         )
         return Fault(DUPLICATES, "REFERRALS", at, checked, dropped == len(same) and anomalies == self.landed_copies)
 
+    def _other(self, agency: str) -> str:
+        return self.rng.choice(sorted(a for a in self.ctx.client.nodes if a != agency))
 
-def durables(ctx: Context) -> list[str]:
-    """Every durable consumer of REFERRALS: the audit's, notifications', each node's."""
-    return [AUDIT_CONSUMER, NOTIFICATIONS_CONSUMER, *(f"referrals-{a}" for a in ctx.client.nodes)]
+    async def stall_database(self) -> Fault:
+        """A node's database held for 3 to 8 s, then (every other stall) for 11 to 13 s, past
+        SQLite's busy timeout (10 s); a referral sent to it meanwhile, and the load, are
+        answered late or refused with 503, never a 500."""
+        agency, at = self.rng.choice(sorted(self.ctx.client.nodes)), self.now()
+        longer = sum(f.kind == STALL for f in self.done) % 2 == 1
+        target, seconds = f"referrals-{agency}", round(self.rng.uniform(*((11.0, 13.0) if longer else (3.0, 8.0))), 1)
+        refused_before, sent_before = Counter(self.load.refused), len(self.ctx.sent)
+        async with stalled(database_url(self.network, target)) as how:
+            probe = Probe.send(self.load, agency, self._other(agency))
+            await asyncio.sleep(seconds)
+        first, waited = await probe.settle(self.load)
+        upto = await self.ctx.bus.last_sequence()
+        await caught_up(self.ctx, target, upto)
+        refused = self.load.refused - refused_before
+        checked = (
+            f"{how} for {seconds} s; a referral sent meanwhile first answered {first} after {waited:.1f} s; "
+            f"the load's refusals: {answers_text(refused)}; {len(self.ctx.sent) - sent_before} referrals made "
+            f"meanwhile; {target} caught up to stream sequence {upto}"
+        )
+        ok = server_errors(refused + Counter([first])) == 0
+        return Fault(STALL, target, at, checked, ok)
 
+    async def fill_disk(self) -> Fault:
+        """A node's disk filled to the last byte after its write-ahead log was checkpointed
+        (so its next write needs space), for 1 to 3 s: a referral sent to it meanwhile is
+        refused with 503 /problems/storage-full, and made once when sent again after."""
+        agency, at = self.rng.choice(sorted(self.disks)), self.now()
+        disk, target = self.disks[agency], f"referrals-{agency}"
+        refused_before, sent_before = Counter(self.load.refused), len(self.ctx.sent)
+        truncated = await asyncio.to_thread(truncate_wal, disk.path / f"{target}.db")
+        filled = await asyncio.to_thread(disk.fill)
+        try:
+            probe = Probe.send(self.load, agency, self._other(agency))
+            await probe.task
+            await asyncio.sleep(self.rng.uniform(1.0, 3.0))
+        finally:
+            disk.free()
+        first, waited = await probe.settle(self.load)
+        upto = await self.ctx.bus.last_sequence()
+        await caught_up(self.ctx, target, upto)
+        refused = self.load.refused - refused_before
+        checked = (
+            f"log truncated: {truncated}; {filled // 1024} KiB written until the disk refused more; a referral "
+            f"sent meanwhile first answered {first} after {waited:.1f} s, sent again once space was back; the "
+            f"load's refusals: {answers_text(refused)}; {len(self.ctx.sent) - sent_before} referrals made "
+            f"meanwhile; {target} caught up to stream sequence {upto}"
+        )
+        ok = first == "503 /problems/storage-full" and server_errors(refused) == 0
+        return Fault(DISK_FULL, target, at, checked, ok)
 
-async def all_caught_up(ctx: Context) -> int:
-    """Wait until every durable has applied the stream as it is now; its last sequence."""
-    upto = await ctx.bus.last_sequence()
-    for durable in durables(ctx):
-        await caught_up(ctx, durable, upto)
-    return upto
-
-
-async def caught_up(ctx: Context, durable: str, upto: int, timeout: float = 120.0) -> None:
-    """Wait until ``durable`` has acknowledged everything up to stream sequence ``upto``
-    (or holds nothing and has nothing pending: a filtered consumer may see nothing more)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        info = await ctx.bus.js.consumer_info(REFERRALS, durable)
-        if int(info.ack_floor.stream_seq or 0) >= upto or not (info.num_pending or info.num_ack_pending):
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"consumer {durable} not caught up to {upto} within {timeout:.0f} s: {info}")
-        await asyncio.sleep(0.05)
-
-
-async def verify_ok(ctx: Context) -> bool:
-    """Whether the audit's ``/verify`` recomputes its trail to every signed checkpoint."""
-    answer = await ctx.client.http.get(f"{ctx.client.audit}/verify", headers=ctx.client.auditor())
-    return answer.status_code == 200 and bool(answer.json().get("ok"))
-
-
-async def duplicates_at_audit(ctx: Context) -> int:
-    answer = await ctx.client.http.get(
-        f"{ctx.client.audit}/anomalies", params={"kind": "duplicate", "limit": 1000}, headers=ctx.client.auditor()
-    )
-    answer.raise_for_status()
-    return len(answer.json()["anomalies"])
+    async def kill_cluster_member(self) -> Fault:
+        """One of the three NATS servers killed for 1 to 3 s: the stream goes on growing on the
+        other two (their clients reconnect there), the member started again becomes a current
+        replica of every stream, and every durable catches up."""
+        assert isinstance(self.network, ClusterNetwork)
+        target, at = self.rng.choice(self.network.members()), self.now()
+        sent_before, last_before = len(self.ctx.sent), await last_sequence(self.ctx.bus)
+        kill(self.network, target)
+        await asyncio.sleep(self.rng.uniform(1.0, 3.0))
+        while_down = await last_sequence(self.ctx.bus)
+        made_while_down = len(self.ctx.sent) - sent_before
+        recovered = await start_again(self.network, target, self.urls)
+        streams, replica = await current_everywhere(self.ctx.bus, target)
+        upto = await all_caught_up(self.ctx)
+        checked = (
+            f"while it was down the stream went on ({last_before} -> {while_down}) and {made_while_down} referrals "
+            f"were made; listening again {recovered:.1f} s after its restart, a current replica of all {streams} "
+            f"streams {replica:.1f} s later; every durable caught up to stream sequence {upto}"
+        )
+        return Fault(NATS_MEMBER, target, at, checked, while_down > last_before and made_while_down > 0)

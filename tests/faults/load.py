@@ -10,11 +10,12 @@ import asyncio
 import random
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 
 import httpx
 
-from bench.net.client import Sent
+from bench.net.client import Refused, Sent
 from bench.net.load import Context
 
 
@@ -26,6 +27,9 @@ class Load:
     accepting: float = 0.3  # the share of referrals their receiver accepts
     timeout: float = 120.0  # how long one referral is retried
     retries: int = 0  # requests sent again after a failure
+    # Each answer that was not the referral made ("503 /problems/database-unavailable", "no
+    # answer"); of accepting, only the server's errors (5xx).
+    refused: Counter[str] = field(default_factory=Counter)
     keys: dict[str, str] = field(default_factory=dict)  # referral id -> its Idempotency-Key
     accepted: set[str] = field(default_factory=set)  # referral ids
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
@@ -66,7 +70,7 @@ class Load:
         began = time.perf_counter()
         count = 0
         while not self._stop.is_set():
-            task = asyncio.create_task(self._one(*next(pairs)))
+            task = asyncio.create_task(self.one(*next(pairs)))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             count += 1
@@ -83,14 +87,17 @@ class Load:
         self.retries += 1
         await asyncio.sleep(min(2.0, 0.2 * 1.5**tries))
 
-    async def _one(self, sender: str, receiver: str) -> None:
-        key = str(uuid.uuid4())
+    async def one(self, sender: str, receiver: str, key: str | None = None) -> None:
+        """One referral of the load, made once under ``key`` (a new one by default) however
+        many times it must be sent."""
+        key = key or str(uuid.uuid4())
         deadline = time.monotonic() + self.timeout
         tries = 0
         while True:
             try:
                 sent = await self.ctx.client.create(sender, receiver, key)
-            except (httpx.TransportError, RuntimeError):
+            except (httpx.TransportError, Refused) as exc:
+                self.refused[exc.answer if isinstance(exc, Refused) else "no answer"] += 1
                 if time.monotonic() > deadline:
                     raise
                 tries += 1
@@ -112,6 +119,8 @@ class Load:
                 answer = await self.ctx.client.http.post(url, headers=self.ctx.client.operator(receiver))
             except httpx.TransportError:
                 answer = None
+            if answer is not None and answer.status_code >= 500:
+                self.refused[Refused("accept", answer).answer] += 1
             if answer is not None and (
                 answer.status_code == 200
                 or (answer.status_code == 409 and answer.json().get("current_status") == "accepted")

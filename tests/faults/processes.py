@@ -36,7 +36,7 @@ def kill(network: Network, name: str) -> None:
     child.popen.wait()
 
 
-async def start_again(network: Network, name: str, urls: Mapping[str, Any], timeout: float = 90.0) -> float:
+async def start_again(network: Network, name: str, urls: Mapping[str, Any], timeout: float = 180.0) -> float:
     """Start ``name`` again; seconds until it listens (NATS) or answers ``/readyz`` 200."""
     child = process(network, name)
     began = time.monotonic()
@@ -52,8 +52,8 @@ async def start_again(network: Network, name: str, urls: Mapping[str, Any], time
 
 
 async def ready(http: httpx.AsyncClient, network: Network, name: str, urls: Mapping[str, Any]) -> bool:
-    if name == "nats":
-        return port_answers(network.config.host, network.config.nats_port)
+    if name.startswith("nats"):  # the server, or a member of a cluster
+        return port_answers(network.config.host, network.ports()[name])
     try:
         return (await http.get(f"{url_of(urls, name)}/readyz")).status_code == 200
     except httpx.TransportError:
@@ -63,7 +63,7 @@ async def ready(http: httpx.AsyncClient, network: Network, name: str, urls: Mapp
 async def all_ready(network: Network, urls: Mapping[str, Any], timeout: float = 60.0) -> float:
     """Seconds until every service answers ``/readyz`` 200 (after NATS came back)."""
     began = time.monotonic()
-    names = [p.name for p in network.processes() if p.name != "nats"]
+    names = [p.name for p in network.processes() if not p.name.startswith("nats")]
     async with httpx.AsyncClient(timeout=2.0, trust_env=False) as http:
         while names:
             names = [n for n in names if not await ready(http, network, n, urls)]

@@ -1,14 +1,17 @@
 """One seeded run of the fault suite: the network as ``crocevia up`` starts it (a few
-agencies, on SQLite or on a PostgreSQL server of its own, killed too), a steady load of
-referrals over every pair, each fault kind injected ``rounds`` times in a seeded order at
-seeded moments, then the checks of ``verdict``."""
+agencies, on SQLite or on a PostgreSQL server of its own, killed too; NATS one server or a
+three-server cluster), a steady load of referrals over every pair, each fault kind injected
+``rounds`` times in a seeded order at seeded moments, then the checks of ``verdict``. On
+SQLite each node's database lives on a small disk of its own, so that it can be filled
+(when this machine lets the suite mount one: as root)."""
 
 from __future__ import annotations
 
 import asyncio
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,15 +20,20 @@ from bench.net.bus import Bus
 from bench.net.client import Client
 from bench.net.load import Context
 from tests.faults import verdict
-from tests.faults.faults import KINDS, POSTGRES, Fault, Faults, all_caught_up
+from tests.faults.cluster import ClusterNetwork
+from tests.faults.faults import CLUSTER_KINDS, DISK_FULL, KINDS, POSTGRES, Fault, Faults
 from tests.faults.load import Load
 from tests.faults.postgres import PrivateServer
+from tests.faults.progress import all_caught_up
+from tests.kit.disk import SmallDisk, mountable
 
 
 @dataclass(frozen=True)
 class Params:
     agencies: tuple[str, ...] = ("cpia2", "pioltello-casa", "coop-abitare")
     database: str = "sqlite"  # or "postgresql"
+    nats: str = "server"  # or "cluster": three servers, streams replicated three times
+    kinds: tuple[str, ...] | None = None  # the fault kinds; None: every kind the network allows
     rate: float = 2.0  # referrals per second
     rounds: int = 1  # how many times each fault kind is injected
     copies: int = 6  # messages copied by each duplication
@@ -39,6 +47,7 @@ class Params:
 class Outcome:
     seed: int
     database: str
+    nats: str
     seconds: float
     faults: list[Fault]
     checks: dict[str, dict[str, object]]
@@ -51,7 +60,8 @@ class Outcome:
 
     def text(self) -> str:
         head = (
-            f"seed {self.seed}, {self.database}: {'ok' if self.ok else 'FAILED'} in {self.seconds:.0f} s, "
+            f"seed {self.seed}, {self.database}, nats {self.nats}: {'ok' if self.ok else 'FAILED'} in "
+            f"{self.seconds:.0f} s, "
             f"{len(self.faults)} faults, {self.retries} requests sent again"
         )
         faults = [
@@ -62,18 +72,27 @@ class Outcome:
         return "\n".join([head, *faults, *checks])
 
 
-async def exercise(run: launch.Running, seed: int, params: Params, postgres: PrivateServer | None) -> Outcome:
+def planned_kinds(params: Params, postgres: bool, disks: bool) -> tuple[str, ...]:
+    """The fault kinds of a run: those asked for, or every kind its network allows."""
+    if params.kinds is not None:
+        return params.kinds
+    kinds = CLUSTER_KINDS if params.nats == "cluster" else KINDS
+    return (*kinds, *([POSTGRES] if postgres else []), *([DISK_FULL] if disks else []))
+
+
+async def exercise(
+    run: launch.Running, seed: int, params: Params, postgres: PrivateServer | None, disks: dict[str, SmallDisk]
+) -> Outcome:
     rng = random.Random(seed)
     client, bus = Client(run.urls, run.key_file), await Bus.connect(run.urls)
     ctx = Context(client, bus, {}, None)
     began = time.monotonic()
     try:
         await client.learn_services()
-        faults = Faults(ctx, run.network, run.urls, rng, params.copies, postgres)
-        kinds = (*KINDS, POSTGRES) if postgres else KINDS
-        plan = [kind for kind in kinds for _ in range(params.rounds)]
-        rng.shuffle(plan)
         load = Load(ctx, params.rate, rng)
+        faults = Faults(ctx, run.network, run.urls, rng, params.copies, load, postgres, disks)
+        plan = [kind for kind in planned_kinds(params, bool(postgres), bool(disks)) for _ in range(params.rounds)]
+        rng.shuffle(plan)
         load.start()
         checks: dict[str, dict[str, object]] = {}
         try:
@@ -91,10 +110,27 @@ async def exercise(run: launch.Running, seed: int, params: Params, postgres: Pri
             checks["notifications"] = await verdict.notifications(ctx)
         except (TimeoutError, RuntimeError, AssertionError) as exc:  # reported with what came before
             checks["run"] = {"ok": False, "stopped by": f"{type(exc).__name__}: {str(exc)[:300]}"}
-        return Outcome(seed, params.database, time.monotonic() - began, faults.done, checks, load.retries)
+        seconds = time.monotonic() - began
+        return Outcome(seed, params.database, params.nats, seconds, faults.done, checks, load.retries)
     finally:
         await client.close()
         await bus.close()
+
+
+@contextmanager
+def node_disks(workdir: Path, params: Params) -> Iterator[dict[str, SmallDisk]]:
+    """On SQLite, a small disk of its own for each node's database, when one can be mounted."""
+    disks: dict[str, SmallDisk] = {}
+    try:
+        if params.database == "sqlite" and (params.kinds is None or DISK_FULL in params.kinds):
+            if (why := mountable()) is not None and params.kinds is not None:
+                raise RuntimeError(f"no disk of its own for a node: {why}")
+            if why is None:
+                disks = {a: SmallDisk(workdir / "disks" / a).mount() for a in params.agencies}
+        yield disks
+    finally:
+        for disk in disks.values():
+            disk.unmount()
 
 
 def run_seed(seed: int, params: Params, workdir: Path, progress: Callable[[str], None]) -> Outcome:
@@ -102,12 +138,18 @@ def run_seed(seed: int, params: Params, workdir: Path, progress: Callable[[str],
     settings = {"CROCEVIA_CONSUMER_ACK_WAIT_SECONDS": str(params.ack_wait_seconds)}
     agencies = list(params.agencies)
     postgres = PrivateServer().create() if params.database == "postgresql" else None
+    network_class = ClusterNetwork if params.nats == "cluster" else launch.BenchNetwork
     try:
         if postgres is not None:
             postgres.start()
         url = postgres.url if postgres else launch.DEFAULT_POSTGRES
-        with launch.running(params.database, workdir, agencies, url, progress, settings) as run:
-            return asyncio.run(exercise(run, seed, params, postgres))
+        with node_disks(workdir, params) as disks:
+            own = {
+                f"referrals-{a}": {"CROCEVIA_DATABASE_URL": f"sqlite+aiosqlite:///{d.path / f'referrals-{a}.db'}"}
+                for a, d in disks.items()
+            }
+            with launch.running(params.database, workdir, agencies, url, progress, settings, own, network_class) as run:
+                return asyncio.run(exercise(run, seed, params, postgres, disks))
     finally:
         if postgres is not None:
             postgres.remove()

@@ -26,9 +26,9 @@ from bench.net.client import Client
 from bench.net.load import Context
 from crocevia.backup import restore_database
 from tests.faults import verdict
-from tests.faults.faults import all_caught_up
 from tests.faults.load import Load
 from tests.faults.processes import kill, process, start_again
+from tests.faults.progress import all_caught_up
 from tests.faults.suite import Params
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]

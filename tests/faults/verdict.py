@@ -17,7 +17,7 @@ from bench.net import queries
 from bench.net.bus import REFERRALS
 from bench.net.load import Context
 from crocevia_contracts.stream import NOTICES
-from tests.faults.faults import verify_ok
+from tests.faults.progress import verify_ok
 
 
 def digest(lines: list[str]) -> str:

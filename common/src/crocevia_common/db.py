@@ -55,11 +55,26 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+SQLITE_FULL = 13  # "database or disk is full"
+POSTGRES_DISK_FULL = "53100"  # SQLSTATE disk_full
+
+
+def storage_full(exc: BaseException) -> bool:
+    """The database's disk is full: nothing more can be written until space is made."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    sqlite_code = getattr(exc.orig, "sqlite_errorcode", None)
+    if isinstance(sqlite_code, int):
+        return sqlite_code & 0xFF == SQLITE_FULL  # the primary code of an extended one
+    return getattr(exc.orig, "sqlstate", None) == POSTGRES_DISK_FULL
+
+
 def unavailable(exc: BaseException) -> bool:
     """A failure to reach the database (it is down, restarting, or the connection broke),
-    which passes, rather than a statement the database refuses."""
+    or to write to it (its disk is full), which passes, rather than a statement the
+    database refuses."""
     if isinstance(exc, DBAPIError):
-        return exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError))
+        return exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError)) or storage_full(exc)
     return isinstance(exc, (OSError, ConnectionError, TimeoutError))
 
 

@@ -21,7 +21,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from sqlalchemy.exc import DBAPIError
 
 from crocevia_common.auth import TokenVerifier
-from crocevia_common.db import Database, unavailable
+from crocevia_common.db import Database, storage_full, unavailable
 from crocevia_common.directory import DirectoryUnavailable, DirectoryView
 from crocevia_common.inputs import BodyLimit
 from crocevia_common.messaging.connection import inbox_prefix_for, nats_login
@@ -257,6 +257,12 @@ class ServiceRuntime:
 
         async def _database_error(request: Request, exc: Exception) -> JSONResponse:
             # Neither the statement nor its values reach the log: they may be about a person.
+            if storage_full(exc):
+                log.warning("database storage full: %s", type(exc).__name__)
+                problem = Problem(503, "storage-full", "The database's storage is full", "try again later")
+                answer = problem_response(problem, request.url.path)
+                answer.headers["Retry-After"] = "30"
+                return answer
             if unavailable(exc):
                 log.warning("database unavailable: %s", type(exc).__name__)
                 problem = Problem(503, "database-unavailable", "The database cannot be reached", "try again shortly")
