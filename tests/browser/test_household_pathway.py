@@ -1,6 +1,7 @@
 """A household pathway in the browser: pioltello-casa refers a family to cpia2, csl-lavoro
 and the Prefettura's mediators in one form; cpia2 asks a question, which appears in
-pioltello-casa's "Needs us" and is answered there; csl-lavoro rejects, suggesting
+pioltello-casa's "Needs us" and is answered there, with the diploma attached to a message and
+opened at cpia2; csl-lavoro rejects, suggesting
 pioltello-sociali; pioltello-casa sends it again from its to-do list, the suggested agency
 already chosen, and the pathway's page shows every referral's status.
 
@@ -113,6 +114,37 @@ def test_the_question_appears_in_pioltello_casas_needs_us_and_the_answer_clears_
     expect(page.locator("#action-provide-info")).to_have_count(0)
     page.goto(f"{network['agencies'][CASA]}/ui")
     expect(page.locator(f"#waiting tr[data-referral='{STORY[CPIA]}']")).to_have_count(0)
+
+
+# A PDF as a scanner makes it, small: the node judges a file's kind by its first bytes.
+DIPLOMA = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def test_pioltello_casa_sends_the_diploma_and_cpia2_opens_it(casa: Person, people, network: dict, tmp_path) -> None:
+    page = casa.page
+    page.goto(f"{network['agencies'][CASA]}/ui/referrals/{STORY[CPIA]}")
+    page.locator("#message-text").fill("Ecco il diploma, tradotto.")
+    diploma = tmp_path / "diploma-rosa.pdf"
+    diploma.write_bytes(DIPLOMA)
+    page.locator("#message-files").set_input_files(str(diploma))
+    page.locator("#message-form button[type=submit]").click()
+    expect(page.locator("#thread li.ours")).to_have_count(1)
+    expect(page.locator("#thread li.ours a.attachment")).to_have_text("diploma-rosa.pdf")
+
+    cpia = staff_of(people, network, CPIA)
+    at_cpia = cpia.page
+    at_cpia.goto(f"{network['agencies'][CPIA]}/ui/referrals/{STORY[CPIA]}")
+    reload_until(at_cpia, lambda: at_cpia.locator("#thread li.theirs").count() == 1)
+    expect(at_cpia.locator("#thread li.theirs.unread")).to_have_count(1)  # new, the first time it is shown
+    expect(at_cpia.locator("#thread li.theirs blockquote")).to_have_text("Ecco il diploma, tradotto.")
+    link = at_cpia.locator("#thread li.theirs a.attachment")
+    expect(link).to_have_text("diploma-rosa.pdf")
+    shot(at_cpia, "17-message-attachment")
+    opened = at_cpia.request.get(f"{network['agencies'][CPIA]}{link.get_attribute('href')}")
+    assert opened.status == 200 and opened.headers["content-type"] == "application/pdf"
+    assert opened.body() == DIPLOMA, "the receiver opens the very bytes the sender attached"
+    at_cpia.reload()
+    expect(at_cpia.locator("#thread li.theirs.unread")).to_have_count(0)  # read since
 
 
 def test_csl_lavoro_rejects_and_suggests_another_agency(people, network: dict) -> None:
