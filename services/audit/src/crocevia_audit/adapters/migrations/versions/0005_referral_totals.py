@@ -48,6 +48,8 @@ def upgrade() -> None:
     )
     for column in ("sender_agency", "receiver_agency", "requested_at"):
         op.create_index(f"ix_referral_totals_{column}", "referral_totals", [column])
+    # Derived data, unlike the tables above: filled by the same ``rebuild`` that
+    # ``crocevia-audit indicators check`` holds the totals to, from the trail alone.
     rebuild(op.get_bind())
 
 
