@@ -138,6 +138,8 @@ class Network:
     """A development network: ``start()`` it, ``wait()`` for a stop request or a failure,
     ``stop()`` it (also as a context manager)."""
 
+    stream_replicas = 1  # copies of each stream: one server here
+
     def __init__(self, config: NetworkConfig | None = None) -> None:
         self.config = config or NetworkConfig()
         self.data_dir = self.config.data_dir.resolve()
@@ -308,7 +310,9 @@ class Network:
         """As the operator, create (or strengthen) every stream before any service checks them."""
         login = NatsLogin(OPERATOR, operator_password)
         try:
-            asyncio.run(create_streams(self.urls.nats, login, replicas=1, wait=15, agencies=self._agencies))
+            asyncio.run(
+                create_streams(self.urls.nats, login, replicas=self.stream_replicas, wait=30, agencies=self._agencies)
+            )
         except (OperatorError, StreamError) as exc:
             raise NetworkError(f"nats: the operator could not create the streams: {exc}") from None
 

@@ -16,12 +16,10 @@ import nats.errors
 from bench.net.bus import REFERRALS, Bus
 from bench.net.launch import BenchNetwork
 from crocevia.devnet import NetworkConfig, NetworkUrls
-from crocevia.nats_accounts import OPERATOR, accounts_config
+from crocevia.nats_accounts import accounts_config
 from crocevia.nats_cluster import NatsCluster
 from crocevia.nats_secrets import private_directory, server_environment
 from crocevia.processes import ChildProcess
-from crocevia.streams import create_streams
-from crocevia_common.messaging.connection import NatsLogin
 from tests.faults.progress import impatient
 
 REPLICAS = 3
@@ -30,6 +28,8 @@ REPLICAS = 3
 class ClusterNetwork(BenchNetwork):
     """``crocevia up``'s network with NATS as a three-server cluster, members ``nats-n1`` to
     ``nats-n3``; ``network.json`` names the first member."""
+
+    stream_replicas = REPLICAS
 
     def __init__(self, config: NetworkConfig, service_settings: Mapping[str, Mapping[str, str]]) -> None:
         store = config.data_dir.resolve() / "nats"
@@ -54,10 +54,6 @@ class ClusterNetwork(BenchNetwork):
         (store / "accounts.conf").write_text(accounts_config(self._agencies))
         self.cluster.environment = server_environment(passwords)
         self.cluster.start()
-
-    def _create_streams(self, operator_password: str) -> None:
-        login = NatsLogin(OPERATOR, operator_password)
-        asyncio.run(create_streams(self.urls.nats, login, replicas=REPLICAS, wait=30))
 
     def service_env(self, name: str, port: int, extra: dict[str, str]) -> dict[str, str]:
         env = super().service_env(name, port, extra)
