@@ -48,15 +48,25 @@
     await stillThere(cp);
   }
 
+  /* The audit's latest checkpoint, signed by the log and cosigned as the policy asks. A
+   * checkpoint just made waits a moment for its witnesses: asked again for up to 15 s. */
+  async function latestWitnessed() {
+    for (let attempt = 1; ; attempt++) {
+      const answer = await fetch("/checkpoint", { cache: "no-store" });
+      if (!answer.ok) throw new M.ProofError(say.no_latest);
+      const latest = await M.verifyCheckpoint(await answer.text(), form.dataset.vkey);
+      const cosigned = await M.verifyCosignatures(latest, policy.keys);
+      if (cosigned.length >= policy.quorum) return latest;
+      if (attempt >= 15) {
+        throw new M.ProofError(fill(say.not_witnessed, { cosigned: cosigned.length, witnesses: policy.keys.length, quorum: policy.quorum }));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+
   /* The audit's latest checkpoint extends the receipt's: its entries are still in the trail. */
   async function stillThere(cp) {
-    const answer = await fetch("/checkpoint", { cache: "no-store" });
-    if (!answer.ok) throw new M.ProofError(say.no_latest);
-    const latest = await M.verifyCheckpoint(await answer.text(), form.dataset.vkey);
-    const cosigned = await M.verifyCosignatures(latest, policy.keys);
-    if (cosigned.length < policy.quorum) {
-      throw new M.ProofError(fill(say.not_witnessed, { cosigned: cosigned.length, witnesses: policy.keys.length, quorum: policy.quorum }));
-    }
+    const latest = await latestWitnessed();
     let proof = [];
     if (latest.size > cp.size) {
       const asked = await fetch(`/proofs/consistency?from=${cp.size}&to=${latest.size}`, { cache: "no-store" });
