@@ -33,6 +33,8 @@ from crocevia_common.tlog.witness_protocol import origin_hash
 from crocevia_common.web.session_cookie import SESSION_COOKIE
 from tests.integration.audit.events import Network, checked
 from tests.integration.audit.wire import jetstream, publish
+from tests.kit.hostile import assert_problem
+from tests.kit.nats import free_port
 from tests.kit.services import eventually
 from tests.kit.witness import WitnessProcess
 
@@ -256,3 +258,30 @@ async def test_a_trail_rewritten_and_re_signed_with_the_log_key_is_refused_and_e
     assert cli.main([*arguments, "--witness", key_of(prefettura)]) == 1
     assert "cosigned by 0 of the 1 witnesses the policy names; 1 are required" in capsys.readouterr().err
     assert base64.b64decode(exported.headers["crocevia-checkpoint"]).decode() == served
+
+
+async def test_a_receipt_is_proven_against_a_checkpoint_its_witnesses_cosigned_never_one_waiting_for_them(
+    audit_factory, nats_url, witnesses, log, tokens, tmp_path
+):
+    net = Network()
+    _, partner = witnesses
+    url = f"sqlite+aiosqlite:///{tmp_path / 'audit.db'}"
+    auditor = tokens.bearer("x", "network-auditor")
+    unreachable = {"witnesses": [{"url": f"http://127.0.0.1:{free_port()}", "key": key_of(partner)}]}
+    async with audit_factory(url, **{**log.settings(partner), **unreachable}) as audit, jetstream(nats_url) as js:
+        await publish(js, [net.event("requested", "ref-1"), net.event("received", "ref-1")])
+
+        async def signed() -> bool:
+            answer = await audit.get("/checkpoint")
+            return answer.status_code == 200 and answer.text.split("\n")[1] == "2"
+
+        await eventually(signed, timeout=20)
+        waiting = await audit.get("/receipts/ref-1", headers=auditor)
+    assert_problem(waiting, 409, "receipt-not-ready")  # signed by the log, not yet cosigned
+
+    async with audit_factory(url, **log.settings(partner)) as audit:  # the witness answers again
+        await witnessed_at(audit, 2)
+        receipt = (await audit.get("/receipts/ref-1", headers=auditor)).json()
+    witnessed = open_witnessed_checkpoint(receipt["checkpoint"], [parse_verifier_key(log.vkey)], policy(partner))
+    assert witnessed.checkpoint.size == receipt["tree_size"] == 2 and len(witnessed.cosigned) == 1
+    assert [e["event"] for e in receipt["events"]] == ["requested", "received"]

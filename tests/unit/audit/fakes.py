@@ -247,6 +247,14 @@ class FakeTrail:
     async def cosignature_lines(self, size: int) -> list[SignatureLine]:
         return [c.line for (_, at), c in sorted(self.state.cosignatures.items()) if at == size]
 
+    async def witnessed_size(self, witnesses: Collection[str], quorum: int) -> int | None:
+        sizes = [
+            size
+            for size in {at for _, at in self.state.cosignatures}
+            if len({w for w, at in self.state.cosignatures if at == size and w in witnesses}) >= quorum
+        ]
+        return max(sizes, default=None)
+
     async def checkpoint_roots(self, sizes: Collection[int]) -> dict[int, bytes]:
         return {size: c.root for size, c in self.state.checkpoints.items() if size in sizes}
 

@@ -118,7 +118,7 @@ async def receipt(log: AuditLog, referral_id: str, party: str | None) -> Receipt
     first: dict[str, str] = {}
     for row in rows:
         first.setdefault(row["event"], row["event_id"])
-    return await receipts.make_receipt(_integrity(log), referral_id, first, party)
+    return await receipts.make_receipt(_integrity(log), referral_id, first, party, log.settings.witness_policy())
 
 
 async def consistency(log: AuditLog, old: int, new: int) -> dict[str, Any]:

@@ -105,6 +105,19 @@ class IntegrityQueries:
         rows = await self._all(select(t.line).where(t.size == size).order_by(t.witness))
         return [SignatureLine.parse(row.line) for row in rows]
 
+    async def witnessed_size(self, witnesses: Collection[str], quorum: int) -> int | None:
+        t = cosignatures.c
+        query = (
+            select(t.size)
+            .where(t.witness.in_(list(witnesses)))
+            .group_by(t.size)
+            .having(func.count(t.witness.distinct()) >= quorum)
+            .order_by(t.size.desc())
+            .limit(1)
+        )
+        rows = await self._all(query)
+        return int(rows[0].size) if rows else None
+
     async def earlier_keys(self, name: str, current: bytes) -> list[VerifierKey]:
         k = log_keys.c
         query = select(k.public_key).where(k.name == name, k.public_key != current).order_by(k.first_used_at)

@@ -164,6 +164,11 @@ class IntegrityReads(Protocol):
         """The cosignature lines kept for the checkpoint of ``size``."""
         ...
 
+    async def witnessed_size(self, witnesses: Collection[str], quorum: int) -> int | None:
+        """The size of the latest checkpoint at least ``quorum`` of ``witnesses`` (verifier key
+        strings) cosigned here, if any."""
+        ...
+
     async def earlier_keys(self, name: str, current: bytes) -> list[VerifierKey]:
         """The other public keys the log named ``name`` signed with, oldest first."""
         ...

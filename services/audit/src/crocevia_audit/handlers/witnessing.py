@@ -24,7 +24,7 @@ from crocevia_common.schedule import every
 from crocevia_common.tlog.checkpoint import SignedCheckpoint
 from crocevia_common.tlog.cosignature import CosignerKey
 from crocevia_common.tlog.note import SignatureLine
-from crocevia_common.tlog.policy import with_cosignatures
+from crocevia_common.tlog.policy import WitnessPolicy, with_cosignatures
 from crocevia_common.tlog.witness_client import WitnessRefused, WitnessSizeMismatch
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,16 @@ async def cosigned_checkpoint(reads: IntegrityReads, size: int | None = None) ->
         return None
     lines = await reads.cosignature_lines(signed.size)
     return replace(signed, note=with_cosignatures(signed.note, lines)) if lines else signed
+
+
+async def witnessed_checkpoint(reads: IntegrityReads, policy: WitnessPolicy) -> SignedCheckpoint | None:
+    """The latest checkpoint ``policy`` trusts (cosigned by its quorum of witnesses), as
+    served. A checkpoint just signed is cosigned a moment later: until then this is an
+    earlier one."""
+    if policy.quorum == 0:
+        return await cosigned_checkpoint(reads)
+    size = await reads.witnessed_size([str(key) for key in policy.witnesses], policy.quorum)
+    return None if size is None else await cosigned_checkpoint(reads, size)
 
 
 class Witnessing:
