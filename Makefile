@@ -61,8 +61,11 @@ uv:
 		|| $(PYTHON) -m pip install --user --quiet --break-system-packages uv; \
 		echo "uv is in $$($(PYTHON) -m site --user-base)/bin: add it to PATH to run the README's uv commands"; }
 
+# Bytecode is compiled once here: with PYTHONDONTWRITEBYTECODE set, as on many CI machines,
+# every service process would otherwise compile each module it imports, each time it starts.
 sync: uv
-	$(UV) sync --locked
+	$(UV) sync --locked --compile-bytecode --quiet
+	$(UV) run --no-sync python -m compileall -q -j 0 contracts/src common/src src services tests bench >/dev/null
 
 browser:
 	@test -x $(CHROMIUM) || { \
