@@ -1,11 +1,13 @@
 """NATS users and subject permissions, generated from the agency registry.
 
 One user per agency: it publishes only events *from* itself (``referral.v1.<self>.*.>``,
-and the anchor of its access log, ``notice.v1.<self>.access-log-anchored``),
+the anchor of its access log, ``notice.v1.<self>.access-log-anchored``, and its caseload
+notices, ``caseload.v1.<self>.referral-assigned``),
 reads only events addressed *to* itself (``referral.v1.*.<self>.>``, through its own
 durable consumer), writes only its own directory key (``$KV.directory.<self>``), and puts
 files into the other agencies' attachments buckets but reads and deletes only in its own.
-The notifications and audit services read every event. Only ``admin``, the network's
+The notifications and audit services read every event; only notifications reads the
+caseload notices (stream CASELOAD: who works on a referral is no business of the audit). Only ``admin``, the network's
 operator, creates, changes, purges or deletes streams and the directory bucket; the others
 may only read a stream's configuration and run their own consumers. Passwords are not
 written to the file: each is a variable that nats-server takes from its environment, so a
@@ -20,8 +22,10 @@ from dataclasses import dataclass, field
 
 from crocevia_common.messaging.connection import DEFAULT_INBOX_PREFIX
 from crocevia_contracts.anchors import anchor_subject
+from crocevia_contracts.caseload import caseload_subject
 from crocevia_contracts.notices import ALL_NOTICES
 from crocevia_contracts.stream import (
+    CASELOAD,
     DEAD_LETTERS,
     DIRECTORY_BUCKET,
     NOTICES,
@@ -163,11 +167,12 @@ def agency_permissions(agency_id: str, consumer: str) -> Permissions:
     publish = (
         f"referral.v1.{agency}.*.>",
         anchor_subject(agency),
+        caseload_subject(agency),
         dead_letter_subject(consumer),
         f"$KV.{DIRECTORY_BUCKET}.{agency}",
         f"{_JS}.INFO",
         # A node checks the streams' configuration at start; the operator creates them.
-        *(f"{_JS}.STREAM.INFO.{s}" for s in (events, DEAD_LETTERS.name, NOTICES.name, REPLAYS.name)),
+        *(f"{_JS}.STREAM.INFO.{s}" for s in (events, DEAD_LETTERS.name, NOTICES.name, CASELOAD.name, REPLAYS.name)),
         f"{_JS}.CONSUMER.CREATE.{events}.{consumer}.{inbound_filter(agency)}",
         f"{_JS}.CONSUMER.INFO.{events}.{consumer}",
         f"{_JS}.CONSUMER.MSG.NEXT.{events}.{consumer}",
@@ -188,6 +193,22 @@ SERVICE_PUBLISHES = {
     "notifications": (ALL_NOTICES, "notifications.inbox.changed"),
     "audit": ("audit.v1.>",),
 }
+# What a service may not read of a stream the others use: the audit never reads CASELOAD
+# (who works on a referral is no business of the trail), though it checks the stream's
+# configuration at start like every service.
+SERVICE_DENIES = {
+    "audit": tuple(
+        f"{_JS}.{api}"
+        for api in (
+            f"CONSUMER.*.{CASELOAD.name}",  # CREATE.<stream>: an ephemeral consumer
+            f"CONSUMER.*.{CASELOAD.name}.>",  # CREATE.<stream>.<name>...
+            f"CONSUMER.*.*.{CASELOAD.name}.>",  # MSG.NEXT.<stream>.<name>, DURABLE.CREATE...
+            f"STREAM.MSG.GET.{CASELOAD.name}",
+            f"DIRECT.GET.{CASELOAD.name}",
+            f"DIRECT.GET.{CASELOAD.name}.>",
+        )
+    ),
+}
 # The directory key each service writes (its public key, published like an agency's).
 SERVICE_DIRECTORY_KEYS = {"notifications": "service.notifications"}
 # Stream changes only the operator makes (creating one included: a stream created by
@@ -206,7 +227,7 @@ def service_permissions(name: str = "audit") -> Permissions:
     directory = (f"$KV.{DIRECTORY_BUCKET}.{key}",) if key else ()
     return Permissions(
         publish_allow=(f"{_JS}.>", "$JS.ACK.>", "$JS.FC.>", ALL_DEAD_LETTERS, *own, *directory),
-        publish_deny=OPERATOR_ONLY,
+        publish_deny=(*OPERATOR_ONLY, *SERVICE_DENIES.get(name, ())),
         subscribe_allow=(ALL_REFERRAL_EVENTS, ALL_NOTICES, ALL_DEAD_LETTERS, own_inbox(name), *own),
     )
 

@@ -433,3 +433,28 @@ async def test_a_node_puts_files_in_another_agencys_bucket_and_reads_only_its_ow
     assert await refused(js.purge_stream("OBJ_attachments-cpia2"))
     config = ConsumerConfig(filter_subject="$O.attachments-cpia2.C.>")
     assert await refused(js.add_consumer("OBJ_attachments-cpia2", config))
+
+
+async def test_only_notifications_reads_who_an_agency_assigned_a_referral_to(connect, streams) -> None:
+    """Caseload notices: a node publishes its own agency's only; notifications reads them;
+    the audit, whose permissions read everything else, cannot read the stream in any way."""
+    cpia2, notifications, audit = await connect("cpia2"), await connect("notifications"), await connect("audit")
+    js = cpia2.nc.jetstream()
+    ack = await js.publish("caseload.v1.cpia2.referral-assigned", b"{}", timeout=2)
+    assert ack.stream == "CASELOAD"
+    assert await refused(js.publish("caseload.v1.coop-abitare.referral-assigned", b"{}", timeout=DENIED))
+
+    told = await notifications.nc.jetstream().pull_subscribe(
+        "caseload.v1.>", durable="notifications-caseload", stream="CASELOAD"
+    )
+    (msg,) = await told.fetch(1, timeout=2)
+    assert (msg.subject, msg.data) == ("caseload.v1.cpia2.referral-assigned", b"{}")
+
+    spy = audit.nc.jetstream()
+    assert (await spy.stream_info("CASELOAD")).state.messages == 1  # it checks the stream at start
+    assert await refused(spy.pull_subscribe("caseload.v1.>", durable="audit-spy", stream="CASELOAD"))
+    assert await refused(spy.get_msg("CASELOAD", ack.seq))
+    assert await refused(cpia2.nc.jetstream().pull_subscribe("caseload.v1.>", durable="x", stream="CASELOAD"))
+    await audit.nc.subscribe("caseload.v1.>")  # core NATS: refused too
+    await audit.nc.flush()
+    assert await eventually(lambda: _now(any("caseload" in v.lower() for v in audit.violations())))

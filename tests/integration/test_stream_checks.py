@@ -143,6 +143,7 @@ async def test_crocevia_streams_creates_every_stream_then_finds_them_as_specifie
         "REFERRALS: created",
         "DEADLETTERS: created",
         "NOTICES: created",
+        "CASELOAD: created",
         "AUDIT: created",
         "REPLAYS: created",
         "KV_directory: created",

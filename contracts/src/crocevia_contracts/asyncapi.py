@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from crocevia_contracts.anchors import ACCESS_LOG_ANCHORED, ANCHOR_TYPE
+from crocevia_contracts.caseload import CASELOAD_PREFIX, REFERRAL_ASSIGNED, CaseloadEnvelope
 from crocevia_contracts.envelope import CONTENT_TYPE
 from crocevia_contracts.events import EVENT_MODELS
 from crocevia_contracts.notices import NoticeKind
@@ -19,6 +20,7 @@ from crocevia_contracts.stream import (
     AUDIT_CHECKPOINT_SUBJECT,
     AUDIT_GAP_CLOSED_SUBJECT,
     AUDIT_GAP_SUBJECT,
+    CASELOAD,
     DEAD_LETTERS,
     REFERRAL_EVENTS,
 )
@@ -104,6 +106,23 @@ def build() -> dict[str, Any]:
             "messages": {key: {"$ref": f"#/components/messages/{key}"}},
         }
         operations[f"send_{key}"] = {"action": "send", "channel": {"$ref": f"#/channels/{key}"}, "summary": publishes}
+    messages["caseload_referral_assigned"] = {
+        "name": CaseloadEnvelope.model_fields["type"].default,
+        "title": f"caseload {REFERRAL_ASSIGNED}",
+        "contentType": CONTENT_TYPE,
+        "summary": "Who of its staff an agency assigned a referral to, for its notifications only",
+        "payload": {"$ref": SCHEMAS + "caseload-envelope.json"},
+    }
+    channels["caseload_referral_assigned"] = {
+        "address": f"{CASELOAD_PREFIX}.{{agency}}.{REFERRAL_ASSIGNED}",
+        "parameters": {"agency": {"description": "the agency whose assignment it states, its publisher"}},
+        "messages": {"caseload_referral_assigned": {"$ref": "#/components/messages/caseload_referral_assigned"}},
+    }
+    operations["send_caseload_referral_assigned"] = {
+        "action": "send",
+        "channel": {"$ref": "#/channels/caseload_referral_assigned"},
+        "summary": f"A node publishes an assignment through its outbox ({CASELOAD.name}: notifications only)",
+    }
     for key, address, summary in (
         ("audit_checkpoint", AUDIT_CHECKPOINT_SUBJECT, "A signed checkpoint of the trail (C2SP signed note)"),
         ("audit_gap", AUDIT_GAP_SUBJECT, "A source's sequence stayed broken past the grace period"),

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from crocevia_contracts.anchors import AnchorEnvelope
+from crocevia_contracts.caseload import CaseloadEnvelope
 from crocevia_contracts.directory import AgencyEntry
 from crocevia_contracts.envelope import Envelope
 from crocevia_contracts.events import EVENT_MODELS
@@ -45,6 +46,7 @@ def render() -> dict[str, str]:
     files["directory-entry.json"] = schema_of(AgencyEntry)
     files["notice-envelope.json"] = schema_of(NoticeEnvelope)
     files["anchor-envelope.json"] = schema_of(AnchorEnvelope)
+    files["caseload-envelope.json"] = schema_of(CaseloadEnvelope)
     for name, model in EVENT_MODELS.items():
         files[f"events/{name.value}.json"] = schema_of(model)
     return {path: json.dumps(doc, indent=2, sort_keys=True) + "\n" for path, doc in files.items()}

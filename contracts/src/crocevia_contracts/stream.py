@@ -77,6 +77,16 @@ NOTICES = StreamSpec(
     deny_purge=True,
 )
 
+# Who of its staff an agency assigned a referral to: read by the notifications service only.
+CASELOAD = StreamSpec(
+    name="CASELOAD",
+    subjects=("caseload.v1.>",),
+    storage="file",
+    duplicate_window_seconds=24 * 3600,
+    description="Assignments of referrals to an agency's staff, for its notifications",
+    deny_purge=True,
+)
+
 AUDIT_CHECKPOINT_SUBJECT = "audit.v1.checkpoint"  # a signed note (text/plain)
 AUDIT_GAP_SUBJECT = "audit.v1.gap"  # a source's sequence has stayed broken past the grace period
 AUDIT_GAP_CLOSED_SUBJECT = "audit.v1.gap-closed"  # a late event filled an announced gap
@@ -120,7 +130,7 @@ def attachments_stream(agency_id: str) -> StreamSpec:
 
 
 # The streams the operator creates for every network (the directory bucket besides).
-NETWORK_STREAMS = (REFERRAL_EVENTS, DEAD_LETTERS, NOTICES, AUDIT_ANNOUNCEMENTS, REPLAYS)
+NETWORK_STREAMS = (REFERRAL_EVENTS, DEAD_LETTERS, NOTICES, CASELOAD, AUDIT_ANNOUNCEMENTS, REPLAYS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from crocevia_common.messaging.intake import Unprocessable, Verified, sequence_reused
+from crocevia_contracts.caseload import ReferralAssigned
 from crocevia_notifications.domain.deliveries import Attempt, Delivery, DeliveryChannel, DeliveryStatus
 from crocevia_notifications.domain.notices import Notice
 from crocevia_notifications.domain.referral import Followed
@@ -41,6 +42,7 @@ class Item:
 @dataclass
 class State:
     referrals: dict[str, Followed] = field(default_factory=dict)
+    assignments: dict[tuple[str, str], tuple[str, int]] = field(default_factory=dict)  # (referral, agency)
     timers: dict[str, Timer] = field(default_factory=dict)
     items: list[Item] = field(default_factory=list)
     deliveries: dict[str, Delivery] = field(default_factory=dict)
@@ -71,6 +73,7 @@ class FakeTransaction(OnState):
     def __init__(self, state: State) -> None:
         super().__init__(state)
         self.referrals = FakeReferrals(state)
+        self.assignments = FakeAssignments(state)
         self.timers = FakeTimers(state)
         self.items = FakeItems(state)
         self.deliveries = FakeDeliveries(state)
@@ -103,6 +106,18 @@ class FakeReferrals(OnState):
 
     async def save(self, referral: Followed, at: datetime) -> None:
         self.s.referrals[referral.id] = referral
+
+
+class FakeAssignments(OnState):
+    async def keep(self, assigned: ReferralAssigned, sequence: int, at: datetime) -> bool:
+        key = (assigned.referral_id, assigned.agency)
+        if key in self.s.assignments and self.s.assignments[key][1] >= sequence:
+            return False
+        self.s.assignments[key] = (assigned.assignee, sequence)
+        return True
+
+    async def of(self, referral_id: str) -> dict[str, str]:
+        return {agency: kept[0] for (rid, agency), kept in self.s.assignments.items() if rid == referral_id}
 
 
 class FakeTimers(OnState):

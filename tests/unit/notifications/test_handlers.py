@@ -15,7 +15,7 @@ from crocevia_notifications.domain.notices import NoticeKind
 from crocevia_notifications.domain.timers import Stage, TimerState
 from crocevia_notifications.handlers.timers import fire_due_timers
 from crocevia_notifications.handlers.webhooks import register_webhook
-from tests.unit.notifications.world import RECEIVER, SENDER, START, World
+from tests.unit.notifications.world import RECEIVER, SENDER, START, THIRD, World
 
 
 @pytest.fixture
@@ -50,6 +50,38 @@ async def test_the_answer_goes_to_the_sender_s_staff_member_who_asked(world: Wor
     await world.apply(world.step(requested, EventName.RECEIVED))
     assert world.told("marco") == [("event", "received")]
     assert world.told("op-1") == []  # captured the legal basis, but marco sent it
+
+
+async def test_an_assigned_referral_s_notices_reach_the_assignee_at_each_agency(world: World):
+    requested = world.requested(requested_by="marco")
+    await world.apply(requested)
+    await world.apply(world.step(requested, EventName.RECEIVED))
+    await world.assign(world.assigned(RECEIVER, "second"))  # handles another service
+    await world.assign(world.assigned(SENDER, "op-1"))  # marco is away: op-1 takes it over
+    await world.apply(world.step(requested, EventName.INFO_REQUESTED))  # the sender asks cpia2
+    await world.apply(world.step(requested, EventName.ACCEPTED))
+    assert world.told("second") == [("event", "info-requested")]
+    assert world.told("op-1") == [("event", "accepted")]
+    assert world.told("marco") == [("event", "received")]  # before the handover
+    assert world.told("giulia") == world.told("ahmed") == [("event", "requested")]
+
+
+async def test_a_later_assignment_wins_whatever_order_the_notices_come_in(world: World):
+    await world.apply(world.requested())
+    late, early = world.assigned(RECEIVER, "sara", sequence=2), world.assigned(RECEIVER, "ahmed", sequence=1)
+    await world.assign(late)
+    await world.assign(early)
+    await world.assign(late)  # delivered again: applied once
+    assert world.state.assignments == {("ref-1", RECEIVER): ("sara", 2)}
+
+
+async def test_an_assignment_by_an_agency_not_party_to_the_referral_is_refused_and_kept_nowhere(world: World):
+    await world.apply(world.requested())
+    with pytest.raises(Unprocessable, match="not a party of the referral"):
+        await world.assign(world.assigned(THIRD, "giulia"))
+    with pytest.raises(Unprocessable, match="not in the directory"):
+        await world.assign(world.assigned("nowhere", "giulia", referral_id="ref-2"))
+    assert world.state.assignments == {}
 
 
 async def test_a_request_arms_the_receive_reminder_and_escalation(world: World):

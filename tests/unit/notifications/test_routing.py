@@ -123,3 +123,35 @@ def test_someone_matched_by_two_subscriptions_is_told_once():
     again = Subscription(agency=RECEIVER, roles=frozenset({"operator"}))
     found = recipients(notice(), [*DEFAULT_SUBSCRIPTIONS, again], PEOPLE)
     assert subs_of(found) == ["giulia", "ahmed"]
+
+
+def test_an_assigned_referral_is_told_to_its_assignee_first_whatever_their_role():
+    assigned = {RECEIVER: "paolo", SENDER: "chiara"}
+    info = recipients(notice("info-provided"), list(DEFAULT_SUBSCRIPTIONS), PEOPLE, "op-1", assigned)
+    answer = recipients(notice("info-requested", acting=SENDER), list(DEFAULT_SUBSCRIPTIONS), PEOPLE, "op-1", assigned)
+    to_supervisor = recipients(
+        notice("info-provided"), list(DEFAULT_SUBSCRIPTIONS), PEOPLE, None, {RECEIVER: "roberta"}
+    )
+    # paolo handles another service and is told all the same: the referral is his now;
+    # at the sender, the assignee comes before who sent it.
+    assert (subs_of(info), subs_of(answer), subs_of(to_supervisor)) == (["paolo"], ["chiara"], ["roberta"])
+
+
+def test_a_reminder_goes_to_the_assignee_and_an_escalation_still_to_every_supervisor():
+    assigned = {RECEIVER: "ahmed"}
+    reminded = recipients(notice(kind=NoticeKind.REMINDER), list(DEFAULT_SUBSCRIPTIONS), PEOPLE, None, assigned)
+    escalated = recipients(notice(kind=NoticeKind.ESCALATION), list(DEFAULT_SUBSCRIPTIONS), PEOPLE, None, assigned)
+    assert (subs_of(reminded), subs_of(escalated)) == (["ahmed"], ["roberta"])
+
+
+def test_an_assignee_who_left_or_is_unknown_leaves_the_notice_to_the_team():
+    for assignee in ("gone", "never-on-staff", "op-1"):  # op-1 is on the other agency's staff
+        found = recipients(notice("info-provided"), list(DEFAULT_SUBSCRIPTIONS), PEOPLE, None, {RECEIVER: assignee})
+        assert subs_of(found) == ["giulia", "ahmed"], assignee
+
+
+def test_one_agencys_assignment_never_narrows_what_the_other_agency_hears():
+    found = recipients(
+        notice("rejected", acting=SENDER), list(DEFAULT_SUBSCRIPTIONS), PEOPLE, None, {RECEIVER: "paolo"}
+    )
+    assert subs_of(found) == ["op-1", "chiara"]

@@ -11,6 +11,7 @@ from typing import Any
 
 from crocevia_common.messaging.intake import Delivery, Verified
 from crocevia_contracts import EVENT_MODELS, Envelope, EventName, referral_subject
+from crocevia_contracts.caseload import CaseloadEnvelope, ReferralAssigned, caseload_subject
 from crocevia_contracts.directory import AgencyEntry
 from crocevia_contracts.events import Requested
 from crocevia_contracts.lifecycle import PUBLISHERS, Side
@@ -19,6 +20,7 @@ from crocevia_notifications.domain.staff import StaffFile, StaffMember
 from crocevia_notifications.domain.templates import Message
 from crocevia_notifications.domain.timers import Timer, TimerState
 from crocevia_notifications.domain.webhooks import ForbiddenURL, Outcome
+from crocevia_notifications.handlers.caseload import apply_assignment
 from crocevia_notifications.handlers.context import Notifier
 from crocevia_notifications.handlers.events import apply_event
 from crocevia_notifications.handlers.staff import change_member, load_staff
@@ -27,6 +29,7 @@ from tests.unit.notifications.fakes import FakeUnitOfWork, Item
 
 START = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)  # a Monday, 09:00 in Rome
 SENDER, RECEIVER = "pioltello-casa", "cpia2"
+THIRD = "cpia3"  # in the directory, party to none of the referrals here
 TARGETS = {
     "routine": {"receive_within_hours": 24, "decide_within_hours": 120},
     "urgent": {"receive_within_hours": 4, "decide_within_hours": 24},
@@ -123,7 +126,7 @@ class World:
         self.uow = FakeUnitOfWork()
         self.mailer = FakeMailer(configured=mail)
         self.hooks = FakeWebhookClient()
-        entries = {SENDER: entry(SENDER), RECEIVER: receiver or entry(RECEIVER, TARGETS)}
+        entries = {SENDER: entry(SENDER), RECEIVER: receiver or entry(RECEIVER, TARGETS), THIRD: entry(THIRD)}
         self.ctx = Notifier(
             settings=NotificationsSettings(node_urls={RECEIVER: "http://cpia2.test"}, **settings),
             uow=self.uow,
@@ -190,6 +193,21 @@ class World:
             include={"referral_id", "sender_agency", "receiver_agency", "service_id", "domain", "priority"}
         )
         return self.event(EVENT_MODELS[name](**common, occurred_at=self.now, **fields), step=step)
+
+    def assigned(
+        self, agency: str, assignee: str, referral_id: str = "ref-1", *, sequence: int | None = None
+    ) -> Verified:
+        """The caseload notice ``agency``'s node publishes when it assigns the referral."""
+        if sequence is None:
+            self._sequences[f"{agency}/caseload"] += 1
+            sequence = self._sequences[f"{agency}/caseload"]
+        data = ReferralAssigned(agency=agency, referral_id=referral_id, assignee=assignee)
+        envelope = CaseloadEnvelope.build(data=data, sequence=sequence, time=self.now)
+        return Verified(Delivery(subject=caseload_subject(agency), payload=envelope.to_json()), agency, envelope)
+
+    async def assign(self, item: Verified) -> None:
+        async with self.uow.transaction() as tx:
+            await apply_assignment(self.ctx, tx, item)
 
     async def apply(self, item: Verified | Requested) -> None:
         await apply_event(self.ctx, self.event(item) if isinstance(item, Requested) else item)

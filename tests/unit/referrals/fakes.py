@@ -14,6 +14,7 @@ from crocevia_common.directory import DirectoryUnavailable
 from crocevia_common.messaging.intake import Delivery, Unprocessable, Verified
 from crocevia_contracts import Envelope, referral_subject
 from crocevia_contracts.anchors import AccessLogAnchored
+from crocevia_contracts.caseload import ReferralAssigned
 from crocevia_contracts.directory import AgencyEntry, ServiceTarget
 from crocevia_contracts.lifecycle import OPEN
 from crocevia_contracts.sealing import SealError
@@ -43,6 +44,7 @@ class Stored:
     anchors: list[tuple[Head, str]] = field(default_factory=list)  # (head, event id)
     announced: list[AccessLogAnchored] = field(default_factory=list)
     assignments: list[Assignment] = field(default_factory=list)
+    caseload: list[ReferralAssigned] = field(default_factory=list)  # notices to its notifications
     files: dict[str, list[KeptFile]] = field(default_factory=dict)  # message id -> its files
     read: dict[str, datetime] = field(default_factory=dict)  # message id -> read at
 
@@ -115,6 +117,9 @@ class _Outbox:
     async def announce(self, anchor: AccessLogAnchored, at: datetime) -> str:
         self.stored.announced.append(anchor)
         return f"anchor-{len(self.stored.announced)}"
+
+    async def tell_caseload(self, assigned: ReferralAssigned, at: datetime) -> None:
+        self.stored.caseload.append(assigned)
 
 
 class _AccessLog:

@@ -50,7 +50,10 @@ async def test_a_supervisor_assigns_and_reassigns_and_each_assignment_is_recorde
     assert first is not None and (first.assignee, first.previous, first.by) == ("anna", None, "sup-casa")
     assert second is not None and (second.assignee, second.previous) == ("luca", "anna")
     assert w.referral(rid).assignee == "luca"
-    assert len(w.published) == published, "an assignment travels in no event"
+    assert len(w.published) == published, "an assignment travels in no referral event"
+    # only this agency's notifications are told, so the notices reach the assignee first
+    told = [(c.agency, c.referral_id, c.assignee) for c in w.uow.stored.caseload]
+    assert told == [("pioltello-casa", rid, "anna"), ("pioltello-casa", rid, "luca")]
     view = await referral(w.reads, rid)
     assert view is not None and view.assignee == "luca"
     assert [(a.assignee, a.previous) for a in view.assignments or []] == [("anna", None), ("luca", "anna")]
@@ -66,7 +69,7 @@ async def test_an_operator_takes_an_unassigned_referral_for_themselves() -> None
     taken = await assign(w.node, ANNA, rid, "anna")
     assert taken is not None and w.referral(rid).assignee == "anna"
     assert await assign(w.node, ANNA, rid, "anna") is None, "assigned to them already: nothing new"
-    assert len(w.uow.stored.assignments) == 1
+    assert len(w.uow.stored.assignments) == len(w.uow.stored.caseload) == 1
 
 
 @pytest.mark.parametrize(

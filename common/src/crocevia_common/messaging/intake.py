@@ -15,7 +15,10 @@ then, in the consumer's own transaction, against what it already knows:
 
 An access log's anchor (``notice.v1.<agency>.access-log-anchored``) goes where notices go:
 step 3 holds it to be published by the agency it anchors, step 4 to that agency's key; it
-is about no referral, so step 5 has nothing to compare.
+is about no referral, so step 5 has nothing to compare. A caseload notice
+(``caseload.v1.<agency>.referral-assigned``, read by the notifications only) likewise: step 3
+holds it to be published by the agency whose assignment it states, step 4 to that agency's
+key; step 5 is the consumer's (the agency must be a party of the referral).
 
 A message that fails goes to a dead letter (``Unprocessable``); one that may pass later (a
 key not in the directory yet) is retried a bounded number of times (``NotYet``).
@@ -33,6 +36,7 @@ from crocevia_common.messaging.tables import MessagingTables
 from crocevia_common.trust import KeyRing, NoKeys
 from crocevia_contracts import Envelope, EnvelopeError, EventName, read_event
 from crocevia_contracts.anchors import AnchorEnvelope, is_anchor_subject, read_anchor
+from crocevia_contracts.caseload import CaseloadEnvelope, read_caseload
 from crocevia_contracts.directory import service_party
 from crocevia_contracts.notices import NOTICE_PREFIX, NoticeEnvelope, read_notice
 from crocevia_contracts.sealing import SIGNATURE_HEADER, SealError
@@ -71,12 +75,17 @@ class Verified:
 
     delivery: Delivery
     publisher: str  # an agency id, or ``service.<name>``
-    message: Envelope | NoticeEnvelope | AnchorEnvelope
+    message: Envelope | NoticeEnvelope | AnchorEnvelope | CaseloadEnvelope
 
     @property
     def envelope(self) -> Envelope | None:
         """The referral event, or None for a notice."""
         return self.message if isinstance(self.message, Envelope) else None
+
+    @property
+    def caseload(self) -> CaseloadEnvelope | None:
+        """The caseload notice, or None for anything else."""
+        return self.message if isinstance(self.message, CaseloadEnvelope) else None
 
     @property
     def id(self) -> str:
@@ -99,7 +108,7 @@ class Verified:
 
     @property
     def parties(self) -> Parties:
-        if isinstance(self.message, AnchorEnvelope):
+        if isinstance(self.message, AnchorEnvelope | CaseloadEnvelope):
             return Parties(self.publisher, self.publisher, "")
         data = self.message.data
         return Parties(data.sender_agency, data.receiver_agency, data.service_id)
@@ -112,16 +121,19 @@ def is_notice(subject: str) -> bool:
 class Intake:
     """Checks 1 to 4 for one consumer: ``addressed_to`` confines it to events for one agency
     (a node); ``notices`` lets it take the notifications' notices and the nodes' anchors too
-    (the audit)."""
+    (the audit); ``caseload`` takes the nodes' caseload notices only (the notifications)."""
 
-    def __init__(self, keys: KeyRing, *, addressed_to: str | None = None, notices: bool = False) -> None:
+    def __init__(
+        self, keys: KeyRing, *, addressed_to: str | None = None, notices: bool = False, caseload: bool = False
+    ) -> None:
         self.keys = keys
         self.addressed_to = addressed_to
         self.notices = notices
+        self.caseload = caseload
 
     async def verify(self, delivery: Delivery) -> Verified:
         """The checked message; raise Unprocessable or NotYet."""
-        verified = parse(delivery, addressed_to=self.addressed_to, notices=self.notices)
+        verified = parse(delivery, addressed_to=self.addressed_to, notices=self.notices, caseload=self.caseload)
         try:
             await self.keys.verify(verified.publisher, delivery.headers.get(SIGNATURE_HEADER), delivery.payload)
         except SealError as exc:
@@ -131,9 +143,14 @@ class Intake:
         return verified
 
 
-def parse(delivery: Delivery, *, addressed_to: str | None = None, notices: bool = False) -> Verified:
+def parse(
+    delivery: Delivery, *, addressed_to: str | None = None, notices: bool = False, caseload: bool = False
+) -> Verified:
     """Checks 1 to 3 (everything but the signature); raise Unprocessable."""
     try:
+        if caseload:
+            assigned = read_caseload(delivery.subject, delivery.payload)
+            return Verified(delivery, assigned.source_agency, assigned)
         if notices and is_anchor_subject(delivery.subject):
             anchor = read_anchor(delivery.subject, delivery.payload)
             return Verified(delivery, anchor.source_agency, anchor)

@@ -24,6 +24,7 @@ from nats.js.kv import KeyValue
 
 from crocevia_common.messaging.stream_specs import FIX, bucket_stream, describe, stream_config, weaknesses
 from crocevia_contracts.stream import (
+    CASELOAD,
     DEAD_LETTERS,
     DIRECTORY,
     NETWORK_STREAMS,
@@ -38,7 +39,7 @@ from crocevia_contracts.stream import (
 T = TypeVar("T")
 
 # What every service checks at start besides its own streams (the audit adds AUDIT).
-SHARED_STREAMS = (REFERRAL_EVENTS, DEAD_LETTERS, NOTICES, REPLAYS)
+SHARED_STREAMS = (REFERRAL_EVENTS, DEAD_LETTERS, NOTICES, CASELOAD, REPLAYS)
 
 
 class StreamError(RuntimeError):

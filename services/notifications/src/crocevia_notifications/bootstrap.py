@@ -1,6 +1,6 @@
 """Wires the notifications service once: settings, database, NATS, directory, staff, mailer,
-webhook client, routes, the consumer of every referral event, and the background senders
-and timers."""
+webhook client, routes, the consumers of every referral event and of the caseload notices,
+and the background senders and timers."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from crocevia_common.keystore import load_or_create_keys
 from crocevia_common.messaging.consumer import together
 from crocevia_common.messaging.intake import Intake, Verified
 from crocevia_common.service import ServiceRuntime
+from crocevia_contracts.caseload import ALL_CASELOAD
 from crocevia_contracts.directory import ServiceEntry
 from crocevia_contracts.sealing import PartyKeys
-from crocevia_contracts.stream import REFERRAL_EVENTS
+from crocevia_contracts.stream import CASELOAD, REFERRAL_EVENTS
 from crocevia_contracts.subjects import ALL_REFERRAL_EVENTS
 from crocevia_notifications.adapters.directory import AgencyDirectory, load_agencies_dir
 from crocevia_notifications.adapters.live import InboxBroadcast, Signal
@@ -24,11 +25,12 @@ from crocevia_notifications.adapters.mailer import SmtpMailer
 from crocevia_notifications.adapters.notice_events import PARTY, SERVICE
 from crocevia_notifications.adapters.staff_files import load_staff_dir
 from crocevia_notifications.adapters.tables import messaging
-from crocevia_notifications.adapters.unit_of_work import CONSUMER, SqlUnitOfWork
+from crocevia_notifications.adapters.unit_of_work import CASELOAD_CONSUMER, CONSUMER, SqlUnitOfWork
 from crocevia_notifications.adapters.webhook_client import HttpWebhookClient
 from crocevia_notifications.entrypoints import http_inbox, http_staff, http_stream, http_webhooks
 from crocevia_notifications.entrypoints.web import install_web
 from crocevia_notifications.entrypoints.workers import Worker
+from crocevia_notifications.handlers.caseload import apply_assignment
 from crocevia_notifications.handlers.context import Clock, Notifier, utc_now
 from crocevia_notifications.handlers.emails import release_claims, send_due_emails
 from crocevia_notifications.handlers.events import apply_in
@@ -96,6 +98,19 @@ def create_app(
             batch_size=settings.batch_size,
             batched=True,
             after_batch=ctx.wake,
+        )
+
+        async def assigned_one(tx: Transaction, item: Verified) -> None:
+            await apply_assignment(ctx, tx, item)
+
+        rt.consume(
+            name=CASELOAD_CONSUMER,
+            stream=CASELOAD,
+            filter_subject=ALL_CASELOAD,
+            intake=Intake(rt.keys, caseload=True),
+            apply=together(uow.transaction, assigned_one),
+            batch_size=settings.batch_size,
+            batched=True,
         )
 
     runtime.on_start(start)

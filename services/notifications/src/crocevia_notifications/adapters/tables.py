@@ -68,6 +68,17 @@ referrals = Table(
     Column("receiver_step", Integer, nullable=False, server_default=text("0")),
 )
 
+# Who each agency assigned a referral to, by its latest caseload notice (``sequence``).
+assignments = Table(
+    "assignments",
+    metadata,
+    Column("referral_id", String(64), primary_key=True),
+    Column("agency", String(64), primary_key=True),
+    Column("assignee", String(200), nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("assigned_at", UtcDateTime(), nullable=False),
+)
+
 inbox_items = Table(
     "inbox_items",
     metadata,

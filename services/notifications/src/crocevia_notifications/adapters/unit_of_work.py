@@ -14,7 +14,7 @@ from crocevia_contracts.sealing import PartyKeys
 from crocevia_notifications.adapters.delivery_store import SqlDeliveries
 from crocevia_notifications.adapters.inbox_store import SqlInboxItems
 from crocevia_notifications.adapters.notice_events import enqueue_notice
-from crocevia_notifications.adapters.referral_store import SqlReferrals
+from crocevia_notifications.adapters.referral_store import SqlAssignments, SqlReferrals
 from crocevia_notifications.adapters.staff_store import SqlStaff
 from crocevia_notifications.adapters.subscription_store import SqlSubscriptions
 from crocevia_notifications.adapters.tables import messaging
@@ -24,6 +24,7 @@ from crocevia_notifications.domain.notices import Notice
 
 # The durable consumer of referral events, and the name its inbox of applied events has.
 CONSUMER = "notifications"
+CASELOAD_CONSUMER = "notifications-caseload"
 
 
 class SqlTransaction:
@@ -31,6 +32,7 @@ class SqlTransaction:
         self.session = session
         self._keys = keys
         self.referrals = SqlReferrals(session)
+        self.assignments = SqlAssignments(session)
         self.timers = SqlTimers(session)
         self.items = SqlInboxItems(session)
         self.deliveries = SqlDeliveries(session)

@@ -5,10 +5,16 @@ example: supervisors hear of every urgent request). A subscription names roles, 
 optionally narrows by service, topic (event type, ``reminder`` or ``escalation``) and
 priority. Only the agency that must act is told, unless a subscription asks for every
 notice where the agency is a party.
+
+The default ones go to the person responsible first: the member of staff the agency
+assigned the referral to (whatever their role), else, on the sender's side, who sent it;
+the team when there is no such person, or they left. A missed target past the reminder goes
+to the supervisors all the same (escalation).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -31,7 +37,8 @@ class Subscription:
     service_ids: frozenset[str] = frozenset()  # empty: every service
     priorities: frozenset[str] = frozenset()  # empty: every priority
     scope: Scope = Scope.ACTING
-    # On the sender's side, tell only the staff member who sent the referral when known.
+    # Tell only the person responsible when known: the agency's assignee, else (on the
+    # sender's side) the staff member who sent the referral.
     owner_only: bool = False
     id: int | None = field(default=None, compare=False)
 
@@ -56,10 +63,13 @@ class Subscription:
 LIFECYCLE = frozenset(e.value for e in EventName)
 
 DEFAULT_SUBSCRIPTIONS: tuple[Subscription, ...] = (
-    # The party that must act: its operators (on the sender's side, the one who sent it).
+    # The party that must act: the person responsible for the referral there, else its operators.
     Subscription(agency=None, roles=frozenset({"operator"}), topics=LIFECYCLE, owner_only=True),
-    # A missed target: the operators are reminded; the next missed target goes to supervisors.
-    Subscription(agency=None, roles=frozenset({"operator"}), topics=frozenset({NoticeKind.REMINDER.value})),
+    # A missed target: the person responsible (else the operators) is reminded; the next
+    # missed target goes to the supervisors.
+    Subscription(
+        agency=None, roles=frozenset({"operator"}), topics=frozenset({NoticeKind.REMINDER.value}), owner_only=True
+    ),
     Subscription(agency=None, roles=frozenset({"supervisor"}), topics=frozenset({NoticeKind.ESCALATION.value})),
 )
 
@@ -84,8 +94,10 @@ def recipients(
     subscriptions: list[Subscription],
     staff_of: dict[str, list[StaffView]],
     owner_sub: str | None = None,
+    assignees: Mapping[str, str] | None = None,
 ) -> list[StaffView]:
-    """The active people to tell about ``notice``, each once, in a stable order."""
+    """The active people to tell about ``notice``, each once, in a stable order;
+    ``assignees`` names who each agency assigned the referral to."""
     chosen: dict[int, StaffView] = {}
     for sub in subscriptions:
         agency = sub.agency_for(notice)
@@ -98,9 +110,20 @@ def recipients(
             for p in staff_of.get(agency, [])
             if p.active and p.roles & sub.roles and (not by_service or p.handles(notice.service_id))
         ]
-        if sub.owner_only and owner_sub and agency == notice.sender_agency:
-            owners = [p for p in people if p.sub == owner_sub]
-            people = owners or people  # the owner left or is unknown: the team hears of it
+        if sub.owner_only:
+            owner = owner_sub if agency == notice.sender_agency else None
+            people = _responsible(people, staff_of.get(agency, []), (assignees or {}).get(agency), owner)
         for person in people:
             chosen.setdefault(person.id, person)
     return [chosen[k] for k in sorted(chosen)]
+
+
+def _responsible(
+    team: list[StaffView], everyone: list[StaffView], assignee: str | None, owner: str | None
+) -> list[StaffView]:
+    """Who of the agency hears first: the assignee (active, whatever their role), else the
+    owner among ``team``, else ``team`` (nobody responsible, or they left)."""
+    for chosen in ([p for p in everyone if p.active and p.sub == assignee], [p for p in team if p.sub == owner]):
+        if chosen:
+            return chosen
+    return team

@@ -37,7 +37,8 @@ async def notify(ctx: Notifier, tx: Transaction, notice: Notice, names: Names, o
         staff_of.setdefault(person.agency, []).append(person)
     subscriptions = [*DEFAULT_SUBSCRIPTIONS, *await tx.subscriptions.of_agencies(agencies)]
     views = {agency: [p.view() for p in people] for agency, people in staff_of.items()}
-    people = [staff[view.id] for view in recipients(notice, subscriptions, views, owner_sub)]
+    assignees = await tx.assignments.of(notice.referral_id)
+    people = [staff[view.id] for view in recipients(notice, subscriptions, views, owner_sub, assignees)]
     now = ctx.clock()
     items = emails = 0
     for person in people:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from crocevia_common.messaging.intake import Verified
+from crocevia_contracts.caseload import ReferralAssigned
 from crocevia_contracts.directory import ServiceTarget
 from crocevia_notifications.domain.deliveries import Attempt, Delivery, DeliveryChannel, DeliveryStatus
 from crocevia_notifications.domain.notices import Notice
@@ -28,6 +29,17 @@ class Referrals(Protocol):
     async def add(self, referral: Followed, at: datetime) -> None: ...
 
     async def save(self, referral: Followed, at: datetime) -> None: ...
+
+
+class Assignments(Protocol):
+    async def keep(self, assigned: ReferralAssigned, sequence: int, at: datetime) -> bool:
+        """Keep the agency's assignment of the referral unless a later one (a larger
+        ``sequence`` of its caseload notices) is kept already; whether it was kept."""
+        ...
+
+    async def of(self, referral_id: str) -> dict[str, str]:
+        """Who each agency assigned the referral to: agency -> staff sub."""
+        ...
 
 
 class Timers(Protocol):
@@ -125,6 +137,9 @@ class Transaction(Protocol):
 
     @property
     def referrals(self) -> Referrals: ...
+
+    @property
+    def assignments(self) -> Assignments: ...
 
     @property
     def timers(self) -> Timers: ...

@@ -17,6 +17,7 @@ from crocevia_common.messaging.outbox import OutboxRelay, enqueue, next_sequence
 from crocevia_common.telemetry import current_traceparent
 from crocevia_contracts import Envelope, referral_subject
 from crocevia_contracts.anchors import AccessLogAnchored, AnchorEnvelope, anchor_subject
+from crocevia_contracts.caseload import CaseloadEnvelope, ReferralAssigned, caseload_source, caseload_subject
 from crocevia_contracts.sealing import SIGNATURE_HEADER, sign_event
 from crocevia_referrals.adapters.access_log import SqlAccessLog
 from crocevia_referrals.adapters.caseload import SqlAssignments
@@ -62,6 +63,12 @@ class SqlOutbox:
         envelope = AnchorEnvelope.build(data=anchor, sequence=sequence, time=at, traceparent=current_traceparent())
         await self._enqueue(anchor_subject(self.agency_id), envelope.id, envelope.to_json())
         return envelope.id
+
+    async def tell_caseload(self, assigned: ReferralAssigned, at: datetime) -> None:
+        source = caseload_source(self.agency_id)
+        sequence = await next_sequence(self.session, messaging, source)
+        envelope = CaseloadEnvelope.build(data=assigned, sequence=sequence, time=at, traceparent=current_traceparent())
+        await self._enqueue(caseload_subject(self.agency_id), envelope.id, envelope.to_json())
 
     async def _enqueue(self, subject: str, event_id: str, payload: bytes) -> None:
         signature = {SIGNATURE_HEADER: sign_event(self.seals.keys, payload)}

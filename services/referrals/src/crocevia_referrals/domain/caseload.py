@@ -1,8 +1,9 @@
 """An agency's caseload: who of its staff a referral is assigned to, who may assign it, and
 how staff find a referral by the person it is about.
 
-Assignments are the node's own business: they travel in no event, so neither the other
-agency nor the audit learns who works on a referral.
+Assignments are the agency's own business: they travel in no referral event, so neither the
+other agency nor the audit learns who works on a referral; only the agency's notifications
+are told (``crocevia_contracts.caseload``).
 """
 
 from __future__ import annotations

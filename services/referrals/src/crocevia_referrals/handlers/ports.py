@@ -13,6 +13,7 @@ from typing import Protocol
 
 from crocevia_common.messaging.intake import Verified
 from crocevia_contracts.anchors import AccessLogAnchored
+from crocevia_contracts.caseload import ReferralAssigned
 from crocevia_contracts.directory import AgencyEntry
 from crocevia_referrals.domain.access_log import AccessEntry, Head
 from crocevia_referrals.domain.caseload import Assignment
@@ -64,6 +65,10 @@ class Outbox(Protocol):
 
     async def announce(self, anchor: AccessLogAnchored, at: datetime) -> str:
         """Number, sign and store an anchor like an event; its event id."""
+
+    async def tell_caseload(self, assigned: ReferralAssigned, at: datetime) -> None:
+        """Number (in the node's caseload sequence), sign and store a caseload notice for
+        this agency's notifications."""
 
 
 class AccessLog(Protocol):
