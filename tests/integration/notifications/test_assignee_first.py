@@ -47,6 +47,8 @@ async def test_a_message_to_cpia2_reaches_the_worker_it_assigned_the_referral_to
         await casa.post(f"/referrals/{rid}/messages", json={"text": "ISEE in arrivo"}, headers=tokens.bearer(CASA))
         second = sorted([*first, ("message-sent", rid)])
         await eventually(lambda: _is(told(notifications, tokens, CPIA, "op-second"), [("message-sent", rid)]))
+        raw = (await notifications.get("/inbox", headers=tokens.bearer(CPIA, sub="op-second"))).text
+        assert "ISEE" not in raw and "Amina" not in raw  # the message's text and the person stay sealed
         # the notice is told in one transaction: what the others have now is all they get
         team = {sub: await told(notifications, tokens, CPIA, sub) for sub in TEAM}
         assert team == {
