@@ -98,12 +98,18 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def upsert(session: AsyncSession, table: Table) -> Any:
+    """``INSERT`` into ``table`` in the session's dialect (SQLite or PostgreSQL), which takes
+    ``on_conflict_do_nothing`` and ``on_conflict_do_update``."""
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return insert(table)
+
+
 async def insert_missing(session: AsyncSession, table: Table, values: dict[str, Any]) -> None:
     """Insert a row unless one with the same primary key exists: concurrent writers of the
     same new row then wait on each other instead of failing on the key."""
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     keys = [c.name for c in table.primary_key.columns]
-    await session.execute(insert(table).values(**values).on_conflict_do_nothing(index_elements=keys))
+    await session.execute(upsert(session, table).values(**values).on_conflict_do_nothing(index_elements=keys))
 
 
 class Database:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -22,6 +22,7 @@ from crocevia_notifications.domain.staff import Person, StaffMember
 from crocevia_notifications.domain.templates import Message
 from crocevia_notifications.domain.timers import Stage, Timer, TimerState
 from crocevia_notifications.domain.webhooks import Endpoint
+from crocevia_notifications.handlers.ports import Told
 
 
 class Duplicate(Exception):
@@ -121,14 +122,13 @@ class FakeAssignments(OnState):
 
 
 class FakeTimers(OnState):
-    async def arm(self, timer: Timer) -> bool:
-        if any(
-            (t.referral_id, t.kind, t.stage) == (timer.referral_id, timer.kind, timer.stage)
-            for t in self.s.timers.values()
-        ):
-            return False
-        self.s.timers[timer.id] = timer
-        return True
+    async def arm(self, armed: Sequence[Timer]) -> None:
+        for timer in armed:
+            if not any(
+                (t.referral_id, t.kind, t.stage) == (timer.referral_id, timer.kind, timer.stage)
+                for t in self.s.timers.values()
+            ):
+                self.s.timers[timer.id] = timer
 
     async def cancel(self, referral_id: str, stages: Collection[Stage], at: datetime) -> None:
         for t in list(self.s.timers.values()):
@@ -148,10 +148,11 @@ class FakeTimers(OnState):
 
 
 class FakeItems(OnState):
-    async def add(self, notice: Notice, person_id: int, message: Message, link: str, at: datetime) -> None:
-        if any((i.notice.id, i.person_id) == (notice.id, person_id) for i in self.s.items):
-            raise Duplicate(notice.id)
-        self.s.items.append(Item(next(self.s.ids), notice, person_id, message, link, at))
+    async def add(self, notice: Notice, told: Sequence[Told], at: datetime) -> None:
+        for one in told:
+            if any((i.notice.id, i.person_id) == (notice.id, one.person_id) for i in self.s.items):
+                raise Duplicate(notice.id)
+            self.s.items.append(Item(next(self.s.ids), notice, one.person_id, one.message, one.link, at))
 
     async def mark_read(self, person_id: int, item_id: int, at: datetime) -> bool:
         for item in self.s.items:
@@ -162,11 +163,12 @@ class FakeItems(OnState):
 
 
 class FakeDeliveries(OnState):
-    async def add(self, delivery: Delivery) -> None:
-        key = (delivery.notice_id, delivery.channel, delivery.recipient)
-        if any((d.notice_id, d.channel, d.recipient) == key for d in self.s.deliveries.values()):
-            raise Duplicate(delivery.notice_id)
-        self.s.deliveries[delivery.id] = delivery
+    async def add(self, added: Sequence[Delivery]) -> None:
+        for delivery in added:
+            key = (delivery.notice_id, delivery.channel, delivery.recipient)
+            if any((d.notice_id, d.channel, d.recipient) == key for d in self.s.deliveries.values()):
+                raise Duplicate(delivery.notice_id)
+            self.s.deliveries[delivery.id] = delivery
 
     def _claimable(self, d: Delivery, now: datetime, real_now: datetime) -> bool:
         claim = self.s.claims.get(d.id)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crocevia_common.db import upsert
 from crocevia_common.messaging.tables import MessagingTables
 
 
@@ -29,11 +30,11 @@ async def mark_applied(
     event_id: str,
     source: str | None = None,
     sequence: int | None = None,
-) -> None:
+) -> bool:
     """Record ``event_id`` (``source``'s number ``sequence``) as applied, in the transaction
-    that applies it. A concurrent duplicate fails on the keys and its transaction rolls back."""
-    await session.execute(
-        insert(tables.inbox).values(
-            consumer=consumer, event_id=event_id, source=source, sequence=sequence, applied_at=datetime.now(UTC)
-        )
-    )
+    that applies it; False, recording nothing, when the consumer has that event id or that
+    number already (one statement: a concurrent writer of the same row is waited for)."""
+    values = {"consumer": consumer, "event_id": event_id, "source": source, "sequence": sequence}
+    statement = upsert(session, tables.inbox).values(**values, applied_at=datetime.now(UTC))
+    done = await session.execute(statement.on_conflict_do_nothing())
+    return bool(done.rowcount)  # type: ignore[attr-defined]

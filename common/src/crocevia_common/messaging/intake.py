@@ -199,11 +199,10 @@ def sequence_reused(item: Verified) -> str:
 async def claim(session: AsyncSession, tables: MessagingTables, consumer: str, item: Verified) -> bool:
     """Check 6 and the inbox, in the caller's transaction: False when the event was applied
     already (a redelivery); raise Unprocessable when its publisher's sequence number belongs
-    to another event; else record it as applied and return True."""
+    to another event; else record it as applied and return True (one statement then)."""
+    if await mark_applied(session, tables, consumer, item.id, item.source, item.sequence):
+        return True
     applied = await applied_as(session, tables, consumer, item.id, item.source, item.sequence)
     if item.id in applied:
         return False
-    if applied:
-        raise Unprocessable(sequence_reused(item))
-    await mark_applied(session, tables, consumer, item.id, item.source, item.sequence)
-    return True
+    raise Unprocessable(sequence_reused(item))

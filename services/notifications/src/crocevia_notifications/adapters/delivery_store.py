@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, insert, or_, select, update
@@ -52,8 +52,9 @@ class SqlDeliveries:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(self, delivery: Delivery) -> None:
-        await self.session.execute(insert(deliveries).values(**dataclasses.asdict(delivery)))
+    async def add(self, added: Sequence[Delivery]) -> None:
+        if added:
+            await self.session.execute(insert(deliveries), [dataclasses.asdict(delivery) for delivery in added])
 
     async def due(
         self, channel: DeliveryChannel, now: datetime, real_now: datetime, limit: int, exclude: Collection[str] = ()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import and_, case, func, insert, or_, select, update
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crocevia_common import inputs
 from crocevia_notifications.adapters.tables import inbox_items
 from crocevia_notifications.domain.notices import Notice
-from crocevia_notifications.domain.templates import Message
+from crocevia_notifications.handlers.ports import Told
 
 c = inbox_items.c
 
@@ -33,20 +34,22 @@ class SqlInboxItems:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(self, notice: Notice, person_id: int, message: Message, link: str, at: datetime) -> None:
-        await self.session.execute(
-            insert(inbox_items).values(
-                notice_id=notice.id,
-                person_id=person_id,
-                kind=notice.kind.value,
-                event=notice.event,
+    async def add(self, notice: Notice, told: Sequence[Told], at: datetime) -> None:
+        if not told:
+            return
+        common = {"notice_id": notice.id, "kind": notice.kind.value, "event": notice.event, "created_at": at}
+        rows = [
+            {
+                **common,
                 **notice.referral_facts(),
-                title=message.title[:300],
-                body=message.body,
-                link=link,
-                created_at=at,
-            )
-        )
+                "person_id": one.person_id,
+                "title": one.message.title[:300],
+                "body": one.message.body,
+                "link": one.link,
+            }
+            for one in told
+        ]
+        await self.session.execute(insert(inbox_items), rows)
 
     async def mark_read(self, person_id: int, item_id: int, at: datetime) -> bool:
         await self.session.execute(

@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crocevia_common.db import upsert
 from crocevia_notifications.adapters.read_once import ReadOnce
 from crocevia_notifications.adapters.tables import staff
 from crocevia_notifications.domain.preferences import Preferences
@@ -58,9 +58,7 @@ class SqlStaff:
         """Create or replace a person (safe when two replicas load the same file at once)."""
         self._of_agencies.forget()
         values = _values(agency, member)
-        dialect = self.session.get_bind().dialect.name
-        builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = builder(staff).values(created_at=at, updated_at=at, **values)
+        statement = upsert(self.session, staff).values(created_at=at, updated_at=at, **values)
         statement = statement.on_conflict_do_update(index_elements=["agency", "sub"], set_={**values, "updated_at": at})
         await self.session.execute(statement)
 

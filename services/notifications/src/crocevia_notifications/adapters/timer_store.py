@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crocevia_common.db import upsert
 from crocevia_notifications.adapters.tables import from_row, timers
 from crocevia_notifications.domain.notices import NoticeKind
 from crocevia_notifications.domain.timers import Stage, Timer, TimerState
@@ -26,14 +27,12 @@ class SqlTimers:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def arm(self, timer: Timer) -> bool:
-        found = await self.session.execute(
-            select(c.id).where(c.referral_id == timer.referral_id, c.kind == timer.kind, c.stage == timer.stage)
-        )
-        if found.first() is not None:
-            return False
-        await self.session.execute(insert(timers).values(**dataclasses.asdict(timer)))
-        return True
+    async def arm(self, armed: Sequence[Timer]) -> None:
+        if armed:
+            statement = upsert(self.session, timers).values([dataclasses.asdict(timer) for timer in armed])
+            await self.session.execute(
+                statement.on_conflict_do_nothing(index_elements=["referral_id", "kind", "stage"])
+            )
 
     async def cancel(self, referral_id: str, stages: Collection[Stage], at: datetime) -> None:
         if stages:

@@ -80,17 +80,20 @@ async def _follow(tx: Transaction, envelope: Envelope, known: Followed | None, n
 
 async def _arm(tx: Transaction, referral: Followed, stage: Stage, target: ServiceTarget) -> None:
     """Start the timers of ``stage``, due by the service's target from the request."""
-    for planned in plan(stage, referral.requested_at, target):
-        timer = Timer(
-            id=new_event_id(),
-            referral_id=referral.id,
-            kind=planned.kind,
-            stage=stage,
-            agency=referral.receiver_agency,
-            due_at=planned.due_at,
-            target_hours=planned.target_hours,
-        )
-        await tx.timers.arm(timer)
+    await tx.timers.arm(
+        [
+            Timer(
+                id=new_event_id(),
+                referral_id=referral.id,
+                kind=planned.kind,
+                stage=stage,
+                agency=referral.receiver_agency,
+                due_at=planned.due_at,
+                target_hours=planned.target_hours,
+            )
+            for planned in plan(stage, referral.requested_at, target)
+        ]
+    )
 
 
 def _notice(envelope: Envelope, referral: Followed) -> Notice:

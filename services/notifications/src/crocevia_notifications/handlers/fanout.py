@@ -16,7 +16,7 @@ from crocevia_notifications.domain.routing import DEFAULT_SUBSCRIPTIONS, recipie
 from crocevia_notifications.domain.staff import Person
 from crocevia_notifications.domain.templates import Names, render
 from crocevia_notifications.handlers.context import Notifier
-from crocevia_notifications.handlers.ports import Transaction
+from crocevia_notifications.handlers.ports import Told, Transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,8 +28,9 @@ class Fanout:
 
 
 async def notify(ctx: Notifier, tx: Transaction, notice: Notice, names: Names, owner_sub: str | None = None) -> Fanout:
-    """Create every inbox item and delivery of ``notice``. A notice already told fails on
-    the unique keys, and the caller's transaction with it."""
+    """Create every inbox item and delivery of ``notice`` (one statement for the items, one
+    for the deliveries). A notice already told fails on the unique keys, and the caller's
+    transaction with it."""
     agencies = {notice.sender_agency, notice.receiver_agency}
     staff = {person.id: person for person in await tx.staff.of_agencies(agencies)}
     staff_of: dict[str, list[Person]] = {}
@@ -40,26 +41,29 @@ async def notify(ctx: Notifier, tx: Transaction, notice: Notice, names: Names, o
     assignees = await tx.assignments.of(notice.referral_id)
     people = [staff[view.id] for view in recipients(notice, subscriptions, views, owner_sub, assignees)]
     now = ctx.clock()
-    items = emails = 0
+    items: list[Told] = []
+    emails: list[Delivery] = []
     for person in people:
-        item, email = await _tell(ctx, tx, notice, names, person, now)
-        items, emails = items + item, emails + email
-    hooks = await _tell_webhooks(ctx, tx, notice, agencies, now)
-    return Fanout(people=len(people), inbox_items=items, emails=emails, webhooks=hooks)
+        item, email = _tell(ctx, notice, names, person, now)
+        items += [item] if item else []
+        emails += [email] if email else []
+    hooks = await _webhooks(ctx, tx, notice, agencies, now)
+    await tx.items.add(notice, items, now)
+    await tx.deliveries.add([*emails, *hooks])
+    return Fanout(people=len(people), inbox_items=len(items), emails=len(emails), webhooks=len(hooks))
 
 
-async def _tell(
-    ctx: Notifier, tx: Transaction, notice: Notice, names: Names, person: Person, now: datetime
-) -> tuple[bool, bool]:
+def _tell(
+    ctx: Notifier, notice: Notice, names: Names, person: Person, now: datetime
+) -> tuple[Told | None, Delivery | None]:
     """The person's inbox item and e-mail, as their preferences ask."""
     member = person.member
     channels = member.preferences.channels_for(notice.topic)
     link = ctx.link(person.agency, notice.referral_id)
     message = render(notice, member.language, names, link)
-    if Channel.INBOX in channels:
-        await tx.items.add(notice, person.id, message, link, now)
+    item = Told(person.id, message, link) if Channel.INBOX in channels else None
     if not (Channel.EMAIL in channels and member.email and ctx.mailer.configured):
-        return Channel.INBOX in channels, False
+        return item, None
     when = schedule_email(
         member.preferences,
         now,
@@ -67,39 +71,35 @@ async def _tell(
         hourly_seconds=ctx.settings.hourly_digest_seconds,
         urgent=notice.kind is NoticeKind.ESCALATION,
     )
-    await tx.deliveries.add(
+    email = Delivery(
+        id=new_event_id(),
+        notice_id=notice.id,
+        channel=DeliveryChannel.EMAIL,
+        recipient=f"person:{person.id}",
+        person_id=person.id,
+        payload={"title": message.title, "body": message.body, "language": member.language},
+        digest_key=when.digest_key,
+        due_at=when.due_at,
+        created_at=now,
+    )
+    return item, email
+
+
+async def _webhooks(
+    ctx: Notifier, tx: Transaction, notice: Notice, agencies: set[str], now: datetime
+) -> list[Delivery]:
+    """A delivery to each active endpoint of the parties that wants ``notice``."""
+    return [
         Delivery(
             id=new_event_id(),
             notice_id=notice.id,
-            channel=DeliveryChannel.EMAIL,
-            recipient=f"person:{person.id}",
-            person_id=person.id,
-            payload={"title": message.title, "body": message.body, "language": member.language},
-            digest_key=when.digest_key,
-            due_at=when.due_at,
+            channel=DeliveryChannel.WEBHOOK,
+            recipient=f"webhook:{endpoint.id}",
+            webhook_id=endpoint.id,
+            payload=webhooks.payload(notice, ctx.link(endpoint.agency, notice.referral_id, for_people=False)),
+            due_at=now,
             created_at=now,
         )
-    )
-    return Channel.INBOX in channels, True
-
-
-async def _tell_webhooks(ctx: Notifier, tx: Transaction, notice: Notice, agencies: set[str], now: datetime) -> int:
-    told = 0
-    for endpoint in await tx.webhooks.active_of(agencies):
-        if not endpoint.wants(notice):
-            continue
-        link = ctx.link(endpoint.agency, notice.referral_id, for_people=False)
-        await tx.deliveries.add(
-            Delivery(
-                id=new_event_id(),
-                notice_id=notice.id,
-                channel=DeliveryChannel.WEBHOOK,
-                recipient=f"webhook:{endpoint.id}",
-                webhook_id=endpoint.id,
-                payload=webhooks.payload(notice, link),
-                due_at=now,
-                created_at=now,
-            )
-        )
-        told += 1
-    return told
+        for endpoint in await tx.webhooks.active_of(agencies)
+        if endpoint.wants(notice)
+    ]

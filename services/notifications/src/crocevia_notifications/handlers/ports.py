@@ -5,8 +5,9 @@ dictionaries."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -43,8 +44,9 @@ class Assignments(Protocol):
 
 
 class Timers(Protocol):
-    async def arm(self, timer: Timer) -> bool:
-        """Start ``timer`` unless the referral had this one (kind and stage) already."""
+    async def arm(self, armed: Sequence[Timer]) -> None:
+        """Start each of ``armed`` (in one statement) unless the referral had that one (kind
+        and stage) already."""
         ...
 
     async def cancel(self, referral_id: str, stages: Collection[Stage], at: datetime) -> None: ...
@@ -56,9 +58,19 @@ class Timers(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Told:
+    """One person's inbox item of a notice: the message in their language, the link."""
+
+    person_id: int
+    message: Message
+    link: str
+
+
 class InboxItems(Protocol):
-    async def add(self, notice: Notice, person_id: int, message: Message, link: str, at: datetime) -> None:
-        """One item per notice and person: a second one fails, and the transaction with it."""
+    async def add(self, notice: Notice, told: Sequence[Told], at: datetime) -> None:
+        """The notice's items, one per person (in one statement): a second one for a person
+        fails, and the transaction with it."""
         ...
 
     async def mark_read(self, person_id: int, item_id: int, at: datetime) -> bool:
@@ -67,9 +79,9 @@ class InboxItems(Protocol):
 
 
 class Deliveries(Protocol):
-    async def add(self, delivery: Delivery) -> None:
-        """One delivery per notice, channel and recipient: a second one fails, and the
-        transaction with it."""
+    async def add(self, deliveries: Sequence[Delivery]) -> None:
+        """Deliveries (in one statement), one per notice, channel and recipient: a second one
+        fails, and the transaction with it."""
         ...
 
     async def due(
