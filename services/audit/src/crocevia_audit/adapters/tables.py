@@ -42,8 +42,8 @@ trail_entries = Table(
     Column("from_agency", String(64), nullable=False),
     Column("to_agency", String(64), nullable=False),
     Column("referral_id", String(64), nullable=False, index=True),
-    Column("sender_agency", String(64), nullable=False, index=True),
-    Column("receiver_agency", String(64), nullable=False, index=True),
+    Column("sender_agency", String(64), nullable=False),
+    Column("receiver_agency", String(64), nullable=False),
     Column("service_id", String(100), nullable=False),
     Column("domain", String(40), nullable=True),
     Column("priority", String(10), nullable=False),
@@ -58,6 +58,10 @@ trail_entries = Table(
     Column("entry", LargeBinary, nullable=False),
     Column("leaf_hash", LargeBinary(32), nullable=False),
     Index("ix_trail_entries_source_sequence", "source", "sequence"),
+    # Filtered listings in position order (0006): a pair; a party and an event.
+    Index("ix_trail_entries_pair", "sender_agency", "receiver_agency", "position"),
+    Index("ix_trail_entries_sender_event", "sender_agency", "event", "position"),
+    Index("ix_trail_entries_receiver_event", "receiver_agency", "event", "position"),
 )
 
 tree_nodes = Table(
