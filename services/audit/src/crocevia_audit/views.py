@@ -109,7 +109,8 @@ async def witnessed(log: AuditLog) -> dict[str, Any]:
 
 async def inclusion(log: AuditLog, event_id: str, tree_size: int | None, party: str | None) -> dict[str, Any]:
     """ProofRefused when there is no such proof."""
-    return await proofs.inclusion(_integrity(log), event_id, tree_size, party)
+    async with IntegrityQueries.reading(log.db) as reads:
+        return await proofs.inclusion(reads, event_id, tree_size, party)
 
 
 async def receipt(log: AuditLog, referral_id: str, party: str | None) -> Receipt:
@@ -118,12 +119,14 @@ async def receipt(log: AuditLog, referral_id: str, party: str | None) -> Receipt
     first: dict[str, str] = {}
     for row in rows:
         first.setdefault(row["event"], row["event_id"])
-    return await receipts.make_receipt(_integrity(log), referral_id, first, party, log.settings.witness_policy())
+    async with IntegrityQueries.reading(log.db) as reads:
+        return await receipts.make_receipt(reads, referral_id, first, party, log.settings.witness_policy())
 
 
 async def consistency(log: AuditLog, old: int, new: int) -> dict[str, Any]:
     """ProofRefused when there is no such proof."""
-    return await proofs.consistency(_integrity(log), old, new)
+    async with IntegrityQueries.reading(log.db) as reads:
+        return await proofs.consistency(reads, old, new)
 
 
 # -- integrity -------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Reads of the trail's integrity: checkpoints, stored nodes, entries in order, gaps,
-anomalies and the log's public keys. Each opens its own read session; nothing here writes.
+anomalies and the log's public keys. Each opens its own read session, or all share one
+(``IntegrityQueries.reading``: what a proof reads, in one transaction); nothing here writes.
 
 It is what ``/verify``, the published-facts check and proofs read (``handlers.ports.
 IntegrityReads``), and what the views list.
@@ -7,11 +8,13 @@ IntegrityReads``), and what the views list.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from crocevia_audit.adapters.sequences import gap_of
 from crocevia_audit.adapters.stores import anomaly_of, signed_of, stored_size
@@ -51,20 +54,36 @@ def recorded_of(row: Row[Any]) -> RecordedEntry:
 
 
 class IntegrityQueries:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, session: AsyncSession | None = None) -> None:
         self.db = db
+        self._shared = session
+
+    @classmethod
+    @asynccontextmanager
+    async def reading(cls, db: Database) -> AsyncIterator[IntegrityQueries]:
+        """Reads that share one session (one read transaction) until the block ends."""
+        async with db.sessions() as session:
+            yield cls(db, session)
+
+    @asynccontextmanager
+    async def _session(self) -> AsyncIterator[AsyncSession]:
+        if self._shared is not None:
+            yield self._shared
+        else:
+            async with self.db.sessions() as session:
+                yield session
 
     async def _all(self, query: Select[Any]) -> Sequence[Row[Any]]:
-        async with self.db.sessions() as session:
+        async with self._session() as session:
             rows: Sequence[Row[Any]] = (await session.execute(query)).all()
             return rows
 
     async def size(self) -> int:
-        async with self.db.sessions() as session:
+        async with self._session() as session:
             return await stored_size(session)
 
     async def nodes(self, names: Iterable[Name]) -> NodesByName:
-        async with self.db.sessions() as session:
+        async with self._session() as session:
             return await fetch_nodes(session, names)
 
     async def entries_after(self, position: int, limit: int) -> list[RecordedEntry]:

@@ -6,14 +6,17 @@ first (they depend on sizes and indexes only, never on the hashes: ``names_read_
 then those nodes are fetched here in one query (a proof names O(log n) of them), each
 found by its primary key: ``level = ? AND index = ?`` terms joined by OR, which SQLite and
 PostgreSQL answer with one index search per node (a row-value ``IN (VALUES ...)`` makes
-SQLite scan the whole table).
+SQLite scan the whole table). The query for a number of nodes is built once, with bound
+parameters, so SQLAlchemy compiles it once too.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import Select, and_, bindparam, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crocevia_audit.adapters.tables import tree_nodes
@@ -27,13 +30,23 @@ async def fetch_nodes(session: AsyncSession, names: Iterable[Name]) -> NodesByNa
     """The stored nodes named, in as few queries as the database's parameter limit allows."""
     wanted = sorted(set(names))
     found: dict[Name, bytes] = {}
-    c = tree_nodes.c
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start : start + _CHUNK]
-        named = or_(*(and_(c.level == level, c.index == index) for level, index in chunk))
-        rows = await session.execute(select(c.level, c.index, c.digest).where(named))
+        values = {
+            key: value for i, (level, index) in enumerate(chunk) for key, value in ((f"l{i}", level), (f"i{i}", index))
+        }
+        rows = await session.execute(_named(len(chunk)), values)
         found.update({(int(level), int(index)): bytes(digest) for level, index, digest in rows})
     return NodesByName(found)
+
+
+@functools.cache
+def _named(count: int) -> Select[Any]:
+    """The query of ``count`` nodes by name, made once per count (bound values apart), so
+    neither the expression nor its SQL is built again for each proof."""
+    c = tree_nodes.c
+    terms = (and_(c.level == bindparam(f"l{i}"), c.index == bindparam(f"i{i}")) for i in range(count))
+    return select(c.level, c.index, c.digest).where(or_(*terms))
 
 
 class NodeRows:

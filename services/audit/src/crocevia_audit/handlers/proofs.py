@@ -26,10 +26,10 @@ def b64(raw: bytes) -> str:
 
 
 async def _tree_size(reads: IntegrityReads, asked: int | None) -> int:
-    size = await reads.size()
     if asked is None:
         latest = await reads.checkpoint()
-        return latest.size if latest else size
+        return latest.size if latest else await reads.size()
+    size = await reads.size()
     if asked > size:
         raise ProofRefused(422, "tree-too-large", f"the trail holds {size} entries, not {asked}")
     return asked
