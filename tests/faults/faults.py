@@ -106,8 +106,8 @@ class Faults:
         )
         ok = True
         if kind == AUDIT:
-            ok = await verify_ok(self.ctx)
-            checked += f"; /verify ok: {ok}"
+            ok, said = await verify_ok(self.ctx)
+            checked += f"; /verify: {said}"
         if kind == NATS:
             ok = upto > last_before
             checked += f"; the outboxes published what they held (stream {last_before} -> {upto})"

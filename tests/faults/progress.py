@@ -4,6 +4,7 @@ stream, the audit's trail verified, the duplicates it recorded."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import nats.errors
@@ -50,10 +51,35 @@ async def caught_up(ctx: Context, durable: str, upto: int, timeout: float = 120.
         await asyncio.sleep(0.05)
 
 
-async def verify_ok(ctx: Context) -> bool:
-    """Whether the audit's ``/verify`` recomputes its trail to every signed checkpoint."""
+async def verify_ok(ctx: Context, wait_unreadable: float = 30.0) -> tuple[bool, str]:
+    """Whether the audit's ``/verify`` recomputes its trail to every signed checkpoint and
+    holds it to what the audit published; and, when not, what it said was wrong. An answer
+    that could not read the stream AUDIT back (a server of the cluster just restarted) is
+    asked again for up to ``wait_unreadable`` seconds, and the first such answer is told."""
+    deadline, first = time.monotonic() + wait_unreadable, ""
+    while True:
+        ok, said, unreadable = await _verify_once(ctx)
+        if ok or not unreadable or time.monotonic() > deadline:
+            return ok, said if not first else f"{said} (asked again: at first {first})"
+        first = first or said
+        await asyncio.sleep(1.0)
+
+
+async def _verify_once(ctx: Context) -> tuple[bool, str, bool]:
     answer = await ctx.client.http.get(f"{ctx.client.audit}/verify", headers=ctx.client.auditor())
-    return answer.status_code == 200 and bool(answer.json().get("ok"))
+    if answer.status_code != 200:
+        return False, f"/verify answered {answer.status_code}", False
+    report = answer.json()
+    if report.get("ok"):
+        return True, "ok", False
+    published = report.get("published") or {}
+    said = {
+        "first mismatch": report.get("first_mismatch"),
+        "bad checkpoints": report.get("bad_checkpoints"),
+        "published": {k: published.get(k) for k in ("ok", "read", "error", "counts", "disagreements")},
+    }
+    unreadable = published.get("read") is False and not report.get("first_mismatch")
+    return False, json.dumps(said, default=str)[:1000], unreadable
 
 
 async def duplicates_at_audit(ctx: Context) -> int:

@@ -151,6 +151,19 @@ class Database:
                 await session.execute(text("BEGIN IMMEDIATE"))
             yield session
 
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[AsyncSession]:
+        """A session for reading only, whose statements all see the database as one moment:
+        a view read in several statements (a referral's row, then its history) is never half
+        before and half after another transaction's commit. SQLite: one read transaction
+        (its snapshot is taken at the first read); PostgreSQL: REPEATABLE READ."""
+        async with self.sessions() as session:
+            if self.is_sqlite:
+                await session.execute(text("BEGIN"))
+            else:
+                await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            yield session
+
     async def ping(self) -> bool:
         try:
             async with self.engine.connect() as conn:

@@ -61,8 +61,8 @@ class IntegrityQueries:
     @classmethod
     @asynccontextmanager
     async def reading(cls, db: Database) -> AsyncIterator[IntegrityQueries]:
-        """Reads that share one session (one read transaction) until the block ends."""
-        async with db.sessions() as session:
+        """Reads that share one session, and one snapshot, until the block ends."""
+        async with db.snapshot() as session:
             yield cls(db, session)
 
     @asynccontextmanager

@@ -126,7 +126,7 @@ class SqlUnitOfWork:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[SqlWork]:
-        async with self.db.sessions() as session:
+        async with self.db.snapshot() as session:
             yield SqlWork(session, self.agency_id, self.seals, locking=False)
 
     async def compact(self) -> None:
