@@ -82,6 +82,17 @@ async def last_sequence(bus: Bus, timeout: float = 60.0) -> int:
             await asyncio.sleep(0.2)
 
 
+async def grown_past(bus: Bus, sequence: int, timeout: float) -> int:
+    """The stream's last sequence once it is past ``sequence``, or as it is after ``timeout``
+    seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        last = await last_sequence(bus)
+        if last > sequence or time.monotonic() > deadline:
+            return last
+        await asyncio.sleep(0.2)
+
+
 async def current_everywhere(bus: Bus, member: str, timeout: float = 120.0) -> tuple[int, float]:
     """Wait until ``member`` (``nats-n2``) is the leader or a current replica, lagging by
     nothing, of every stream; how many streams, and the seconds it took."""

@@ -17,7 +17,7 @@ from typing import Any
 from bench.net.bus import AUDIT_CONSUMER, NOTIFICATIONS_CONSUMER, REFERRALS
 from bench.net.load import Context
 from crocevia.devnet import Network
-from tests.faults.cluster import ClusterNetwork, current_everywhere, last_sequence
+from tests.faults.cluster import ClusterNetwork, current_everywhere, grown_past, last_sequence
 from tests.faults.load import Load
 from tests.faults.postgres import PrivateServer
 from tests.faults.processes import all_ready, kill, start_again
@@ -216,15 +216,18 @@ class Faults:
         return Fault(DISK_FULL, target, at, checked, ok)
 
     async def kill_cluster_member(self) -> Fault:
-        """One of the three NATS servers killed for 1 to 3 s: the stream goes on growing on the
-        other two (their clients reconnect there), the member started again becomes a current
-        replica of every stream, and every durable catches up."""
+        """One of the three NATS servers killed for 1 to 3 s, and longer until the stream has
+        grown without it: the stream goes on growing on the other two (their clients reconnect
+        there), the member started again becomes a current replica of every stream, and every
+        durable catches up."""
         assert isinstance(self.network, ClusterNetwork)
         target, at = self.rng.choice(self.network.members()), self.now()
         sent_before, last_before = len(self.ctx.sent), await last_sequence(self.ctx.bus)
         kill(self.network, target)
         await asyncio.sleep(self.rng.uniform(1.0, 3.0))
-        while_down = await last_sequence(self.ctx.bus)
+        # Down until the stream has grown on the other two (clients take a moment to
+        # reconnect there, longer on a loaded machine), for at most 30 s more.
+        while_down = await grown_past(self.ctx.bus, last_before, timeout=30)
         made_while_down = len(self.ctx.sent) - sent_before
         recovered = await start_again(self.network, target, self.urls)
         streams, replica = await current_everywhere(self.ctx.bus, target)

@@ -80,8 +80,10 @@ async def serve(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
             yield client
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 10.0, interval: float = 0.05) -> Any:
-    """Wait until ``check`` returns a truthy value; return it, or fail with the last value."""
+async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 30.0, interval: float = 0.05) -> Any:
+    """Wait until ``check`` returns a truthy value; return it, or fail with the last value.
+    The default bound is generous: other jobs share this machine's two cores, and a wait
+    that ends as soon as the condition holds costs nothing when it holds early."""
     deadline = time.monotonic() + timeout
     last: Any = None
     while time.monotonic() < deadline:
