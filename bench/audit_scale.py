@@ -11,8 +11,9 @@ referrals of five agencies with their lifecycle events and some reminders, each 
 canonical bytes and leaf hash, every stored tree node (the domain's ``Frontier``), each
 referral's running totals (the domain's ``advance``, as the append path computes them),
 and a checkpoint signed by the service's own ``Checkpointer``. Then it times, in the
-process, the code behind each route: ``/indicators?group_by=pair`` from the running totals
-and from the fold of every event (the reference ``indicators check`` recomputes), the
+process, the code behind each route: ``/indicators?group_by=pair`` grouped by the database
+on the running totals (as stored, and after a change of targets), folded in Python from
+the totals and from every event (the reference ``indicators check`` recomputes), the
 inclusion proof (``GET /proofs/inclusion``'s handler on the SQL reads) and filtered pages
 of ``GET /trail``. Results go to ``bench/results/audit_scale.txt``.
 """
@@ -49,6 +50,7 @@ from crocevia_audit.domain.totals import advance
 from crocevia_audit.handlers import indicators, proofs
 from crocevia_audit.handlers.append import TrailWriter
 from crocevia_audit.handlers.checkpoints import Checkpointer
+from crocevia_audit.handlers.ports import Cohort
 from crocevia_common.db import Database
 from crocevia_common.tlog.merkle import leaf_hash
 from crocevia_contracts.directory import AgencyEntry, ServiceTarget
@@ -57,32 +59,45 @@ ORIGIN = "crocevia.bench/trail"
 RESULTS = Path(__file__).parent / "results" / "audit_scale.txt"
 AGENCIES = ("pioltello-casa", "pioltello-sociali", "cpia2", "csl-lavoro", "prefettura-mediazione")
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-# cpia2 and csl-lavoro state targets on the clock; the other agencies none.
-DIRECTORY = {
-    agency: AgencyEntry.model_validate(
-        {
-            "organization": {"id": agency, "name": agency},
-            "services": [
-                {
-                    "id": "main-service",
-                    "name": "courses",
-                    "domain": "education",
-                    "response_targets": {
-                        "routine": {"receive_within_hours": 24, "decide_within_hours": 120},
-                        "urgent": {"receive_within_hours": 4, "decide_within_hours": 24},
-                    },
-                }
-            ],
-        }
-    )
-    for agency in ("cpia2", "csl-lavoro")
-}
 
 
-def TARGETS(agency: str, service_id: str, priority: str) -> ServiceTarget | None:
-    """What the directory view answers: the receiving agency's ``AgencyEntry.target_for``."""
-    found = DIRECTORY.get(agency)
-    return None if found is None else found.target_for(service_id, priority)
+def directory(counting: dict[str, str]) -> dict[str, AgencyEntry]:
+    """cpia2 and csl-lavoro state targets, counted as ``counting`` says for each; the other
+    agencies none."""
+    return {
+        agency: AgencyEntry.model_validate(
+            {
+                "organization": {"id": agency, "name": agency},
+                "services": [
+                    {
+                        "id": "main-service",
+                        "name": "courses",
+                        "domain": "education",
+                        "response_targets": {
+                            "routine": {"receive_within_hours": 24, "decide_within_hours": 120, "counting": how},
+                            "urgent": {"receive_within_hours": 4, "decide_within_hours": 24, "counting": how},
+                        },
+                    }
+                ],
+            }
+        )
+        for agency, how in counting.items()
+    }
+
+
+def targets_of(entries: dict[str, AgencyEntry]) -> Callable[[str, str, str], ServiceTarget | None]:
+    def target_for(agency: str, service_id: str, priority: str) -> ServiceTarget | None:
+        """What the directory view answers: the receiving agency's ``AgencyEntry.target_for``."""
+        found = entries.get(agency)
+        return None if found is None else found.target_for(service_id, priority)
+
+    return target_for
+
+
+# As stored with the totals (cpia2 on the clock, csl-lavoro on working days); and after
+# cpia2 moved to working days too (its referrals are then counted one at a time).
+TARGETS = targets_of(directory({"cpia2": "clock", "csl-lavoro": "working-days"}))
+CHANGED = targets_of(directory({"cpia2": "working-days", "csl-lavoro": "working-days"}))
 
 
 _CHUNK = 20_000
@@ -160,7 +175,9 @@ def fill(path: Path, rows: int) -> int:
                 insert(tree_nodes), [{"level": n.level, "index": n.index, "digest": n.digest} for n in nodes]
             )
             totals.update(advance(totals, events))
-        rows_of_totals = [totals_row(t) for t in totals.values()]
+        rows_of_totals = [
+            totals_row(t, t.held_to(TARGETS(t.receiver_agency, t.service_id, t.priority))) for t in totals.values()
+        ]
         for start in range(0, len(rows_of_totals), _CHUNK):
             connection.execute(insert(referral_totals), rows_of_totals[start : start + _CHUNK])
     engine.dispose()
@@ -193,30 +210,44 @@ def line(step: str, spent: tuple[list[float], list[float]]) -> str:
 async def measure(db: Database, rows: int, referrals: int, rng: random.Random) -> list[str]:
     as_of = T0 + timedelta(days=400)
 
+    async def by_the_database(
+        since: datetime | None = None, until: datetime | None = None, party: str | None = None, targets: Any = TARGETS
+    ) -> list[dict[str, Any]]:
+        cohort = Cohort(since, until, party)
+        return await indicators.grouped(
+            TotalsQueries(db), dimensions=["pair"], targets=targets, as_of=as_of, cohort=cohort
+        )
+
     async def from_totals() -> list[dict[str, Any]]:
         totals = TotalsQueries(db).cohort(None, None, None)
         return await indicators.from_totals(totals, dimensions=["pair"], targets=TARGETS, as_of=as_of)
 
-    async def from_events() -> list[dict[str, Any]]:
+    async def from_events(targets: Any = TARGETS) -> list[dict[str, Any]]:
         events = TrailQueries(db).indicator_events(None, None, None)
-        return await indicators.compute(events, dimensions=["pair"], targets=TARGETS, as_of=as_of)
+        return await indicators.compute(events, dimensions=["pair"], targets=targets, as_of=as_of)
 
     async def january_of_one_agency() -> list[dict[str, Any]]:
-        since, until = T0, T0 + timedelta(days=31)
-        totals = TotalsQueries(db).cohort(since, until, "cpia2")
-        return await indicators.from_totals(
-            totals, dimensions=["pair"], targets=TARGETS, as_of=as_of, since=since, until=until
-        )
+        return await by_the_database(T0, T0 + timedelta(days=31), "cpia2")
 
-    kept, folded = await from_totals(), await from_events()
+    async def after_a_change() -> list[dict[str, Any]]:
+        return await by_the_database(targets=CHANGED)
+
+    grouped, kept, folded = await by_the_database(), await from_totals(), await from_events()
+    assert grouped == folded, "the indicators grouped by the database disagree with the fold"
     assert kept == folded, "the running totals disagree with the fold"
+    assert await after_a_change() == await from_events(CHANGED), "after a change of targets: not the fold"
     assert sum(g["requested"] for g in kept) > 0
     heads = ("median", "p95", "cpu median", "cpu p95")
     report = [f"{'step (milliseconds)':<64}{'runs':>6}" + "".join(f"{head:>11}" for head in heads)]
     report.append(
-        line(f"indicators group_by=pair, running totals ({referrals} referrals)", await timed(from_totals, 5))
+        line(
+            f"indicators group_by=pair, grouped by the database ({referrals} referrals)",
+            await timed(by_the_database, 5),
+        )
     )
     report.append(line("indicators group_by=pair, January, one agency's view", await timed(january_of_one_agency, 5)))
+    report.append(line("indicators group_by=pair, cpia2's targets changed since", await timed(after_a_change, 3)))
+    report.append(line("indicators group_by=pair, running totals folded in Python", await timed(from_totals, 1)))
     report.append(line(f"indicators group_by=pair, fold of every event ({rows} entries)", await timed(from_events, 1)))
 
     ids = [f"{rng.randrange(rows):08d}-0000-4000-8000-000000000000" for _ in range(300)]

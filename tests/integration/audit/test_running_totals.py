@@ -1,6 +1,8 @@
 """The indicators' running totals, kept by the real append path on SQLite and PostgreSQL:
-for random trails they give the indicators the fold of every event gives, and
-``crocevia-audit indicators check`` names a total that no longer matches the trail."""
+for random trails, the indicators the database groups and counts on them are those the fold
+of every event gives (also when the targets changed after the due times were stored, or
+none were stored), and ``crocevia-audit indicators check`` names a total that no longer
+matches the trail."""
 
 from __future__ import annotations
 
@@ -10,21 +12,33 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, func, select, update
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, and_, delete, func, select, update
 
 from crocevia_audit.adapters.tables import referral_totals
 from crocevia_audit.adapters.totals import TotalsQueries, rebuild
 from crocevia_audit.adapters.trail_query import TrailQueries
 from crocevia_audit.adapters.unit_of_work import unit_of_work
+from crocevia_audit.bootstrap import MIGRATIONS
+from crocevia_audit.domain.indicators import TargetOf, fingerprint
 from crocevia_audit.entrypoints import cli
 from crocevia_audit.handlers.append import Outcome, TrailWriter
-from crocevia_audit.handlers.indicators import compute, from_totals
+from crocevia_audit.handlers.indicators import compute, from_totals, grouped
+from crocevia_audit.handlers.ports import Cohort
 from crocevia_common.db import Database
 from crocevia_common.messaging.intake import Delivery
 from tests.integration.audit.events import T0, Network, checked
 from tests.unit.audit.directory import ROUTINE, URGENT, entry, targets_of
 
 TARGETS = targets_of(entry("cpia2", {**ROUTINE, **URGENT}))  # csl-lavoro is not in the directory
+# The same directory after cpia2 counted its urgent target in working days and csl-lavoro
+# joined with targets of its own.
+WORKING_DAYS = {"urgent": {"receive_within_hours": 4, "decide_within_hours": 24, "counting": "working-days"}}
+CHANGED = targets_of(
+    entry("cpia2", {**ROUTINE, **WORKING_DAYS}),
+    entry("csl-lavoro", {"routine": {"receive_within_hours": 48, "decide_within_hours": 96}}),
+)
 EXTRAS: dict[str, dict[str, Any]] = {
     "rejected": {"reason_code": "no-capacity"},
     "completed": {"outcome": "enrolled"},
@@ -64,8 +78,10 @@ def random_trail(rng: random.Random, referrals: int) -> list[Delivery]:
     return [next(cursors[i]) for i in order]
 
 
-async def append_in_batches(db: Database, deliveries: list[Delivery], rng: random.Random) -> None:
-    writer = TrailWriter(unit_of_work(db))
+async def append_in_batches(
+    db: Database, deliveries: list[Delivery], rng: random.Random, targets: TargetOf | None = None
+) -> None:
+    writer = TrailWriter(unit_of_work(db), targets)
     start = 0
     while start < len(deliveries):
         size = rng.randint(1, 40)
@@ -74,10 +90,13 @@ async def append_in_batches(db: Database, deliveries: list[Delivery], rng: rando
         start += size
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-async def test_indicators_from_running_totals_equal_the_fold_of_every_event(trail_db, seed):
+@pytest.mark.parametrize(
+    ("seed", "stored_under", "read_under"),
+    [(1, TARGETS, TARGETS), (2, TARGETS, TARGETS), (5, None, TARGETS), (6, TARGETS, CHANGED)],
+)
+async def test_indicators_from_running_totals_equal_the_fold_of_every_event(trail_db, seed, stored_under, read_under):
     rng = random.Random(seed)
-    await append_in_batches(trail_db, random_trail(rng, 60), rng)
+    await append_in_batches(trail_db, random_trail(rng, 60), rng, stored_under)
     march, april = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC)
     asked = [
         {"dimensions": ["pair"]},
@@ -87,18 +106,30 @@ async def test_indicators_from_running_totals_equal_the_fold_of_every_event(trai
         {"dimensions": [], "until": march, "party": "csl-lavoro"},
         {"dimensions": ["pair"], "party": "pioltello-sociali"},
     ]
+    missed = 0
     for options in asked:
         since, until, party = options.get("since"), options.get("until"), options.get("party")
         for as_of in (T0, T0 + timedelta(days=60)):
-            common = {"dimensions": options["dimensions"], "targets": TARGETS, "as_of": as_of}
-            kept = await from_totals(
-                TotalsQueries(trail_db).cohort(since, until, party), since=since, until=until, **common
-            )
+            common = {"dimensions": options["dimensions"], "targets": read_under, "as_of": as_of}
             folded = await compute(
                 TrailQueries(trail_db).indicator_events(since, until, party), since=since, until=until, **common
             )
+            kept = await from_totals(
+                TotalsQueries(trail_db).cohort(since, until, party), since=since, until=until, **common
+            )
+            grouped_by_sql = await grouped(TotalsQueries(trail_db), cohort=Cohort(since, until, party), **common)
             assert kept == folded, options
-            assert sum(row["requested"] for row in kept) > 0, options
+            assert grouped_by_sql == folded, options
+            assert sum(row["requested"] for row in folded) > 0, options
+            missed += sum(
+                row["targets_missed"]["receive"] + row["targets_missed"]["accept_or_reject"] for row in folded
+            )
+    assert missed > 0  # the due times were compared
+    # Counted by the stored due times where they were stored under the target read now.
+    held_by = ("cpia2", "main-service", "urgent")
+    now = fingerprint(read_under(*held_by))
+    counted_again = await TotalsQueries(trail_db).unheld(["sender_agency"], Cohort(), held_by, now)
+    assert (len(counted_again) == 0) == (stored_under is read_under)
 
 
 async def test_the_check_names_a_changed_total_and_exits_with_1(trail_db, database_url, capsys):
@@ -111,11 +142,17 @@ async def test_the_check_names_a_changed_total_and_exits_with_1(trail_db, databa
         changed = referral_totals.c.referral_id == "ref-004"
         await session.execute(update(referral_totals).where(changed).values(reminders=referral_totals.c.reminders + 1))
         await session.execute(delete(referral_totals).where(referral_totals.c.referral_id == "ref-007"))
+        measured = and_(referral_totals.c.requested_month.is_not(None), referral_totals.c.referral_id != "ref-004")
+        first = (await session.execute(select(referral_totals.c.referral_id).where(measured).limit(1))).scalar_one()
+        await session.execute(
+            update(referral_totals).where(referral_totals.c.referral_id == first).values(requested_month="1999-01")
+        )
     assert await asyncio.to_thread(cli.main, ["indicators", "check", "--database-url", database_url]) == 1
     said = capsys.readouterr().err
-    assert "the running totals of 2 referrals disagree with the trail" in said
+    assert "the running totals of 3 referrals disagree with the trail" in said
     assert "referral ref-004: reminders" in said
     assert "referral ref-007: missing" in said
+    assert f"referral {first}: requested_month" in said
 
 
 async def test_the_totals_are_rebuilt_from_the_trail_alone(trail_db, database_url):
@@ -133,3 +170,33 @@ async def test_the_totals_are_rebuilt_from_the_trail_alone(trail_db, database_ur
     assert await cli.check_indicators(database_url) == cli.Finding(
         True, "the running totals of 30 referrals match the trail"
     )
+
+
+async def test_revision_0007_fills_the_measures_of_a_trail_already_stored(trail_db, database_url):
+    rng = random.Random(8)
+    await append_in_batches(trail_db, random_trail(rng, 20), rng, TARGETS)
+    before = (await TotalsQueries(trail_db).stored())[0]
+
+    def down_and_up(connection: Connection) -> None:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0006")
+        command.upgrade(config, "head")
+
+    async with trail_db.engine.begin() as connection:
+        await connection.run_sync(down_and_up)
+    after, measured = await TotalsQueries(trail_db).stored()
+    assert after == before and measured == []
+    async with trail_db.sessions() as session:
+        months = select(func.count()).where(referral_totals.c.requested_month.is_not(None))
+        assert (await session.execute(months)).scalar_one() == sum(t.steps[0] is not None for t in after.values()) > 0
+        held = select(func.count()).where(referral_totals.c.held_to.is_not(None))
+        assert (await session.execute(held)).scalar_one() == 0  # no directory in a migration
+    assert await cli.check_indicators(database_url) == cli.Finding(
+        True, "the running totals of 20 referrals match the trail"
+    )
+    # Counted against the directory when read, they give what the fold gives.
+    common = {"dimensions": ["pair"], "targets": TARGETS, "as_of": T0 + timedelta(days=60)}
+    folded = await compute(TrailQueries(trail_db).indicator_events(None, None, None), **common)
+    assert await grouped(TotalsQueries(trail_db), cohort=Cohort(), **common) == folded

@@ -6,7 +6,7 @@ milliseconds."""
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator, Collection, Iterable, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -16,7 +16,7 @@ from crocevia_audit.domain.entries import NOTICE_KINDS, RecordedEntry
 from crocevia_audit.domain.gaps import Gap
 from crocevia_audit.domain.nodes import NodesByName, StoredNode
 from crocevia_audit.domain.sequences import SequenceBook
-from crocevia_audit.domain.totals import Totals
+from crocevia_audit.domain.totals import Held, Totals
 from crocevia_audit.domain.witnessing import Cosignature
 from crocevia_common.messaging.intake import Parties
 from crocevia_common.tlog.checkpoint import SignedCheckpoint
@@ -45,6 +45,7 @@ class State:
     keys: list[tuple[str, bytes]] = field(default_factory=list)  # (log name, public key), oldest first
     cosignatures: dict[tuple[str, int], Cosignature] = field(default_factory=dict)  # by (witness, size)
     totals: dict[str, Totals] = field(default_factory=dict)  # by referral id
+    held: dict[str, Held] = field(default_factory=dict)  # by referral id
 
 
 class FakeWork:
@@ -110,10 +111,13 @@ class _TotalsStore:
     async def load(self, referral_ids: Collection[str]) -> dict[str, Totals]:
         return {i: self.work.state.totals[i] for i in referral_ids if i in self.work.state.totals}
 
-    async def save(self, totals: Sequence[Totals]) -> None:
+    async def save(self, totals: Sequence[Totals], held: Mapping[str, Held]) -> None:
         if totals:
             self.work._write("totals")
         self.work.state.totals.update({row.referral_id: row for row in totals})
+        self.work.state.held.update(
+            {row.referral_id: held[row.referral_id] for row in totals if row.referral_id in held}
+        )
 
 
 class _CheckpointStore:

@@ -38,7 +38,7 @@ async def start_log(rt: ServiceRuntime, settings: AuditSettings) -> AuditLog:
     the first start signs the empty tree."""
     await rt.ensure_stream(AUDIT_ANNOUNCEMENTS)
     uow = unit_of_work(rt.db)
-    writer = TrailWriter(uow)
+    writer = TrailWriter(uow, rt.directory.target_for)
     checkpointer = Checkpointer(
         uow,
         writer,

@@ -18,6 +18,7 @@ from crocevia_audit.adapters.totals import TotalsQueries
 from crocevia_audit.adapters.trail_query import TrailFilter, TrailQueries
 from crocevia_audit.handlers import export, indicators, proofs, receipts
 from crocevia_audit.handlers.context import AuditLog
+from crocevia_audit.handlers.ports import Cohort
 from crocevia_audit.handlers.verify import verify_trail
 from crocevia_audit.handlers.witnessing import cosigned_checkpoint
 from crocevia_common.tlog.checkpoint import CheckpointError, SignedCheckpoint
@@ -164,12 +165,11 @@ async def indicator_groups(
     party: str | None,
 ) -> list[dict[str, Any]]:
     """The indicators of the referrals requested in ``[since, until)`` in ``party``'s view,
-    from their running totals."""
-    return await indicators.from_totals(
-        TotalsQueries(log.db).cohort(since, until, party),
+    grouped by the database on their running totals."""
+    return await indicators.grouped(
+        TotalsQueries(log.db),
         dimensions=dimensions,
         targets=log.targets,
         as_of=as_of,
-        since=since,
-        until=until,
+        cohort=Cohort(since, until, party),
     )

@@ -177,4 +177,14 @@ referral_totals = Table(
     Column("outcome", String(40), nullable=True),
     Column("reminders", Integer, nullable=False),
     Column("escalations", Integer, nullable=False),
+    # Added by revision 0007, so that the indicators are grouped by the database: what
+    # follows from the row alone (``Totals.measures``) and the due times of the target it
+    # is held to, with that target's fingerprint (``Totals.held_to``).
+    Column("requested_month", String(7), nullable=True),
+    Column("receive_us", BigInteger, nullable=True),
+    Column("decide_us", BigInteger, nullable=True),
+    Column("complete_us", BigInteger, nullable=True),
+    Column("held_to", String(32), nullable=True),
+    Column("receive_due", UtcDateTime(), nullable=True),
+    Column("decide_due", UtcDateTime(), nullable=True),
 )

@@ -1,20 +1,23 @@
 """Each referral's running totals (``referral_totals``): written with the entries in the
-append's transaction, read by the indicators, recomputed from the trail by the check."""
+append's transaction, grouped and counted by the database for the indicators, recomputed
+from the trail by the check."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, delete, insert, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, case, delete, func, insert, literal, or_, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crocevia_audit.adapters.tables import referral_totals, trail_entries
 from crocevia_audit.domain.indicators import STEPS, TrailEvent
-from crocevia_audit.domain.totals import Totals, fold
-from crocevia_common.db import Database
+from crocevia_audit.domain.totals import Held, Measures, Mismatch, Totals, fold
+from crocevia_audit.handlers.ports import HELD_BY, Cohort, CountedGroup, Unheld
+from crocevia_common.db import Database, UtcDateTime
 
 t = referral_totals.c
 STEP_COLUMNS = tuple(f"{step.replace('-', '_')}_at" for step in STEPS)
@@ -24,10 +27,19 @@ _CHUNK = 400  # referral ids per IN (...) query
 _STREAM = 2000  # rows per fetch of a streamed read
 
 
-def totals_row(totals: Totals) -> dict[str, Any]:
+_MEASURES = tuple(f.name for f in fields(Measures))
+_HELD = {"held_to": "fingerprint", "receive_due": "receive_due", "decide_due": "decide_due"}  # column: field
+
+
+def totals_row(totals: Totals, held: Held | None = None) -> dict[str, Any]:
+    """The row of ``totals``, with its measures and ``held``'s due times (none: the
+    target is not known; the indicators count it against the directory when read)."""
+    measures, held = totals.measures(), held or Held()
     return {
         **{name: getattr(totals, name) for name in (*_FACTS, *_COUNTS)},
         **dict(zip(STEP_COLUMNS, totals.steps, strict=True)),
+        **{name: getattr(measures, name) for name in _MEASURES},
+        **{column: getattr(held, name) for column, name in _HELD.items()},
     }
 
 
@@ -59,13 +71,58 @@ class TotalsRows:
             found.update({row.referral_id: totals_of(row) for row in await self.session.execute(query)})
         return found
 
-    async def save(self, totals: Sequence[Totals]) -> None:
-        """Write these referrals' totals, replacing the rows they had."""
+    async def save(self, totals: Sequence[Totals], held: Mapping[str, Held]) -> None:
+        """Write these referrals' totals, replacing the rows they had, with the due times
+        ``held`` gives by referral id (none for a referral it has no entry for)."""
         ids = [row.referral_id for row in totals]
         for start in range(0, len(ids), _CHUNK):
             await self.session.execute(delete(referral_totals).where(t.referral_id.in_(ids[start : start + _CHUNK])))
         if totals:
-            await self.session.execute(insert(referral_totals), [totals_row(row) for row in totals])
+            rows = [totals_row(row, held.get(row.referral_id)) for row in totals]
+            await self.session.execute(insert(referral_totals), rows)
+
+
+def _where(cohort: Cohort) -> list[ColumnElement[bool]]:
+    found: list[ColumnElement[bool]] = [t.requested_at.is_not(None)]
+    if cohort.since:
+        found.append(t.requested_at >= cohort.since)
+    if cohort.until:
+        found.append(t.requested_at < cohort.until)
+    if cohort.party:
+        found.append(or_(t.sender_agency == cohort.party, t.receiver_agency == cohort.party))
+    return found
+
+
+# A group's field (``indicators.group_fields``) as a column of the totals.
+_GROUP_COLUMNS = {"month": t.requested_month}
+
+
+def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.sum(case((condition, 1), else_=0))
+
+
+# The counts of a group, by their name in ``indicators.Group.counts``.
+_COUNTED: dict[str, ColumnElement[int]] = {
+    "requested": func.count(),
+    **{step: _count(getattr(t, f"{step.replace('-', '_')}_at").is_not(None)) for step in STEPS[1:-1]},
+    "erasures_pending": _count(and_(t.consent_withdrawn_at.is_not(None), t.personal_data_erased_at.is_(None))),
+    "reminders": func.sum(t.reminders),
+    "escalations": func.sum(t.escalations),
+}
+
+
+def _missed(as_of: datetime) -> tuple[ColumnElement[int], ColumnElement[int]]:
+    """How many missed the receive and the decide target, by their stored due times."""
+    now = literal(as_of, UtcDateTime())
+    undecided = and_(t.accepted_at.is_(None), t.rejected_at.is_(None))
+    late_decision = and_(
+        or_(t.accepted_at.is_(None), t.accepted_at > t.decide_due),
+        or_(t.rejected_at.is_(None), t.rejected_at > t.decide_due),
+    )
+    return (
+        _count(func.coalesce(t.received_at, now) > t.receive_due),
+        _count(or_(and_(undecided, now > t.decide_due), and_(~undecided, late_decision))),
+    )
 
 
 class TotalsQueries:
@@ -75,27 +132,120 @@ class TotalsQueries:
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    @staticmethod
+    def _group(names: Sequence[str]) -> list[ColumnElement[Any]]:
+        return [_GROUP_COLUMNS[name] if name in _GROUP_COLUMNS else getattr(t, name) for name in names]
+
+    async def counted(self, names: Sequence[str], cohort: Cohort, as_of: datetime) -> list[CountedGroup]:
+        """The cohort's counts by group (``names``: its fields) and target."""
+        group, held = self._group(names), [getattr(t, name) for name in HELD_BY]
+        missed = _missed(as_of)
+        query = (
+            select(*group, *held, t.held_to, *_COUNTED.values(), *missed)
+            .where(*_where(cohort))
+            .group_by(*group, *held, t.held_to)
+        )
+        async with self.db.sessions() as session:
+            rows = (await session.execute(query)).all()
+        g, h = len(group), len(held)
+        return [
+            CountedGroup(
+                tuple(row[:g]),
+                tuple(row[g : g + h]),
+                row[g + h],
+                {name: int(n or 0) for name, n in zip(_COUNTED, row[g + h + 1 : -2], strict=True)},
+                int(row[-2] or 0),
+                int(row[-1] or 0),
+            )
+            for row in rows
+        ]
+
+    async def by_code(
+        self, names: Sequence[str], cohort: Cohort
+    ) -> dict[str, list[tuple[tuple[Any, ...], str | None, int]]]:
+        """How many of each group were rejected by each reason, completed with each
+        outcome: ``{"rejected": [(group, reason, n)], "completed": [(group, outcome, n)]}``."""
+        group = self._group(names)
+        found: dict[str, list[tuple[tuple[Any, ...], str | None, int]]] = {}
+        async with self.db.sessions() as session:
+            for step, code in (("rejected", t.reason_code), ("completed", t.outcome)):
+                query = (
+                    select(*group, code, func.count())
+                    .where(*_where(cohort), getattr(t, f"{step}_at").is_not(None))
+                    .group_by(*group, code)
+                )
+                rows = (await session.execute(query)).all()
+                found[step] = [(tuple(row[: len(group)]), row[-2], row[-1]) for row in rows]
+        return found
+
+    async def ranked_times(
+        self, names: Sequence[str], cohort: Cohort, ranks: Callable[[Any], Sequence[Any]]
+    ) -> dict[str, dict[tuple[Any, ...], tuple[int, dict[int, float]]]]:
+        """For each of the times (``receive_us``, ``decide_us``, ``complete_us``), by group:
+        how many there are and, in seconds, the ones at the 1-based ranks, ascending, that
+        ``ranks`` gives for that count (it is given the count as an SQL expression)."""
+        group = self._group(names)
+        found: dict[str, dict[tuple[Any, ...], tuple[int, dict[int, float]]]] = {}
+        async with self.db.sessions() as session:
+            for name in ("receive_us", "decide_us", "complete_us"):
+                value = getattr(t, name)
+                inner = (
+                    select(
+                        *(column.label(f"g{i}") for i, column in enumerate(group)),
+                        value.label("v"),
+                        func.row_number().over(partition_by=group or None, order_by=value).label("rn"),
+                        func.count().over(partition_by=group or None).label("n"),
+                    )
+                    .where(*_where(cohort), value.is_not(None))
+                    .subquery()
+                )
+                query = select(inner).where(or_(*(inner.c.rn == rank for rank in ranks(inner.c.n))))
+                times: dict[tuple[Any, ...], tuple[int, dict[int, float]]] = {}
+                for row in await session.execute(query):
+                    _, ranked = times.setdefault(tuple(row[: len(group)]), (row.n, {}))
+                    ranked[row.rn] = row.v / 1e6
+                found[name] = times
+        return found
+
+    async def unheld(
+        self, names: Sequence[str], cohort: Cohort, held_by: tuple[str, str, str], fingerprint: str | None
+    ) -> list[Unheld]:
+        """The cohort's referrals held by ``held_by`` whose due times were not stored under
+        the target of that ``fingerprint``."""
+        group = self._group(names)
+        query = select(*group, t.requested_at, t.received_at, t.accepted_at, t.rejected_at).where(
+            *_where(cohort),
+            *(getattr(t, name) == value for name, value in zip(HELD_BY, held_by, strict=True)),
+            t.held_to.is_distinct_from(fingerprint),
+        )
+        async with self.db.sessions() as session:
+            rows = (await session.execute(query)).all()
+        return [Unheld(tuple(row[: len(group)]), *row[len(group) :]) for row in rows]
+
     async def cohort(self, since: datetime | None, until: datetime | None, party: str | None) -> AsyncIterator[Totals]:
         """The totals of the referrals requested in ``[since, until)`` that ``party``
         (every one with none) sends or receives, streamed."""
-        query = select(referral_totals).where(t.requested_at.is_not(None))
-        if since:
-            query = query.where(t.requested_at >= since)
-        if until:
-            query = query.where(t.requested_at < until)
-        if party:
-            query = query.where(or_(t.sender_agency == party, t.receiver_agency == party))
+        query = select(referral_totals).where(*_where(Cohort(since, until, party)))
         async with self.db.sessions() as session:
             result = await session.stream(query.execution_options(yield_per=_STREAM))
             async for rows in result.partitions():  # a fetch at a time, not a row at a time
                 for row in rows:
                     yield totals_of(row)
 
-    async def stored(self) -> dict[str, Totals]:
-        """Every stored row of totals, by referral id."""
+    async def stored(self) -> tuple[dict[str, Totals], list[Mismatch]]:
+        """Every stored row of totals, by referral id; and the rows whose measures are not
+        what their totals give (``Totals.measures``)."""
+        found: dict[str, Totals] = {}
+        measured: list[Mismatch] = []
         async with self.db.sessions() as session:
             stream = await session.stream(select(referral_totals).execution_options(yield_per=_STREAM))
-            return {row.referral_id: totals_of(row) async for row in stream}
+            async for row in stream:
+                totals = found[row.referral_id] = totals_of(row)
+                should = totals.measures()
+                differ = tuple(name for name in _MEASURES if getattr(row, name) != getattr(should, name))
+                if differ:
+                    measured.append(Mismatch(row.referral_id, differ))
+        return found, measured
 
     async def trail_events(self) -> AsyncIterator[TrailEvent]:
         """Every entry of the trail as the indicators see it, by referral, in trail order."""

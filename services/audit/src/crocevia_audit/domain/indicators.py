@@ -18,12 +18,14 @@ parties, service, domain and priority come from its first lifecycle event.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import statistics
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from importlib.metadata import version
 from typing import Any
 
 from crocevia_contracts.directory import ServiceTarget
@@ -98,10 +100,58 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[max(math.ceil(q * len(ordered)) - 1, 0)]
 
 
+def summary_ranks(count: int) -> tuple[int, int, int]:
+    """The 1-based ranks, among ``count`` sorted values, that the summary reads: the two
+    the median is the mean of (one rank twice for an odd count) and the 90th percentile's.
+    ``(count * 9 + 9) // 10`` is ``ceil(0.9 * count)`` without floating point."""
+    return (count + 1) // 2, (count + 2) // 2, (count * 9 + 9) // 10
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """How many times were measured, their median and their 90th percentile, in seconds."""
+
+    count: int = 0
+    median: float | None = None
+    p90: float | None = None
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Summary:
+        if not values:
+            return cls()
+        return cls(len(values), statistics.median(values), percentile(values, 0.9))
+
+    @classmethod
+    def at_ranks(cls, count: int, ranked: dict[int, float]) -> Summary:
+        """The summary of ``count`` values from the ones at ``summary_ranks(count)``."""
+        low, high, p90 = summary_ranks(count)
+        median = ranked[low] if low == high else (ranked[low] + ranked[high]) / 2
+        return cls(count, median, ranked[p90])
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"count": self.count, "median_seconds": self.median, "p90_seconds": self.p90}
+
+
 def summary(values: Sequence[float]) -> dict[str, Any]:
-    if not values:
-        return {"count": 0, "median_seconds": None, "p90_seconds": None}
-    return {"count": len(values), "median_seconds": statistics.median(values), "p90_seconds": percentile(values, 0.9)}
+    return Summary.of(values).as_dict()
+
+
+_HOLIDAYS_DATA = version("holidays")  # public holidays come from this package's data
+
+
+def fingerprint(target: ServiceTarget) -> str:
+    """What due times computed under ``target`` depend on: the target, the working calendar
+    and the public holidays' data. Stored with them, it tells whether they still hold."""
+    said = target.target.model_dump_json() + target.calendar.model_dump_json() + _HOLIDAYS_DATA
+    return hashlib.sha256(said.encode()).hexdigest()[:32]
+
+
+def missed(
+    received: datetime | None, decided: datetime | None, receive_by: datetime, decide_by: datetime, as_of: datetime
+) -> tuple[bool, bool]:
+    """Whether the receive and the decide targets were missed: the step came after its due
+    time, or has not come and the due time has passed at ``as_of``."""
+    return (received or as_of) > receive_by, (decided or as_of) > decide_by
 
 
 @dataclass
@@ -112,6 +162,8 @@ class Group:
     to_receive: list[float] = field(default_factory=list)
     to_decide: list[float] = field(default_factory=list)
     to_complete: list[float] = field(default_factory=list)
+    # Summaries computed elsewhere (in SQL), used instead of the lists above when set.
+    summaries: dict[str, Summary] = field(default_factory=dict)
 
     def add(self, referral: Referral, target: ServiceTarget | None, as_of: datetime) -> None:
         at, requested = referral.at, referral.at["requested"]
@@ -137,12 +189,19 @@ class Group:
         if target is None:
             self.counts["targets_unknown"] += 1
             return
-        for name, moment, due in (
-            ("receive", at.get("received"), target.receive_by(requested)),
-            ("decide", decided, target.decide_by(requested)),
-        ):
-            if (moment or as_of) > due:
-                self.counts[f"missed_{name}"] += 1
+        self.count_missed(
+            *missed(at.get("received"), decided, target.receive_by(requested), target.decide_by(requested), as_of)
+        )
+
+    def count_missed(self, receive: int, decide: int) -> None:
+        self.counts["missed_receive"] += receive
+        self.counts["missed_decide"] += decide
+
+    def summary(self, name: str) -> dict[str, Any]:
+        values = {"time_to_receive": self.to_receive, "time_to_decide": self.to_decide}
+        values["time_to_complete"] = self.to_complete
+        found = self.summaries.get(name)
+        return (found or Summary.of(values[name])).as_dict()
 
     def as_dict(self) -> dict[str, Any]:
         c = self.counts
@@ -156,9 +215,9 @@ class Group:
             "completed_by_outcome": dict(sorted(self.completed_by_outcome.items())),
             "failed": c["failed"],
             "cancelled": c["cancelled"],
-            "time_to_receive": summary(self.to_receive),
-            "time_to_accept_or_reject": summary(self.to_decide),
-            "time_to_complete": summary(self.to_complete),
+            "time_to_receive": self.summary("time_to_receive"),
+            "time_to_accept_or_reject": self.summary("time_to_decide"),
+            "time_to_complete": self.summary("time_to_complete"),
             "targets_missed": {
                 "receive": c["missed_receive"],
                 "accept_or_reject": c["missed_decide"],
@@ -171,17 +230,39 @@ class Group:
         }
 
 
-def group_key(first: TrailEvent, requested: datetime, dimensions: Sequence[str]) -> tuple[tuple[str, Any], ...]:
-    key: list[tuple[str, Any]] = []
-    if "pair" in dimensions:
-        key += [("sender_agency", first.sender_agency), ("receiver_agency", first.receiver_agency)]
-    if "service" in dimensions:
-        key += [("receiver_agency", first.receiver_agency), ("service_id", first.service_id)]
-    if "domain" in dimensions:
-        key.append(("domain", first.domain))
-    if "month" in dimensions:
-        key.append(("month", requested.strftime("%Y-%m")))
-    return tuple(dict(key).items())
+# The referral's facts each grouping reads, in the order of ``DIMENSIONS``; ``month`` is
+# the UTC month it was requested in.
+_GROUP_FIELDS = {
+    "pair": ("sender_agency", "receiver_agency"),
+    "service": ("receiver_agency", "service_id"),
+    "domain": ("domain",),
+    "month": ("month",),
+}
+
+
+def group_fields(dimensions: Sequence[str]) -> tuple[str, ...]:
+    """The fields a group of ``dimensions`` is keyed by, each once, in key order."""
+    return tuple(dict.fromkeys(f for d in DIMENSIONS if d in dimensions for f in _GROUP_FIELDS[d]))
+
+
+def month_of(requested: datetime) -> str:
+    return requested.astimezone(UTC).strftime("%Y-%m")
+
+
+GroupKey = tuple[tuple[str, Any], ...]
+
+
+def group_key(first: TrailEvent, requested: datetime, dimensions: Sequence[str]) -> GroupKey:
+    return tuple(
+        (name, month_of(requested) if name == "month" else getattr(first, name)) for name in group_fields(dimensions)
+    )
+
+
+def group_rows(groups: dict[GroupKey, Group]) -> list[dict[str, Any]]:
+    """One row per group, sorted by group."""
+    return [
+        {"group": dict(key), **groups[key].as_dict()} for key in sorted(groups, key=lambda k: [str(v) for _, v in k])
+    ]
 
 
 class Tally:
@@ -201,7 +282,7 @@ class Tally:
         self.as_of = as_of
         self.since = since
         self.until = until
-        self.groups: dict[tuple[tuple[str, Any], ...], Group] = {}
+        self.groups: dict[GroupKey, Group] = {}
         self._targets: dict[tuple[str, str, str], ServiceTarget | None] = {}  # asked once per tally
         self._current: Referral | None = None
 
@@ -231,10 +312,7 @@ class Tally:
         if self._current is not None:
             self.add(self._current)
             self._current = None
-        return [
-            {"group": dict(key), **self.groups[key].as_dict()}
-            for key in sorted(self.groups, key=lambda k: [str(v) for _, v in k])
-        ]
+        return group_rows(self.groups)
 
 
 def indicators(

@@ -6,17 +6,23 @@ reduced to what ``Group.add`` reads: its facts (parties, service, domain, priori
 first time of each counted step, the last reason and outcome, how many reminders and
 escalations. ``advance`` moves totals on by appended events; ``fold`` recomputes them from
 the trail alone, so the two can be compared (``mismatches``).
+
+Stored with them, so that the indicators are grouped and counted by the database: what
+follows from the totals alone (``Measures``: the month, each time in microseconds), and the
+due times of the target the referral is held to (``Held``), with that target's
+fingerprint, so that a target changed since is noticed and counted again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from crocevia_audit.domain.entries import EntryFields
-from crocevia_audit.domain.indicators import NOTICES, STEPS, Referral, TrailEvent
+from crocevia_audit.domain.indicators import NOTICES, STEPS, Referral, TrailEvent, fingerprint, month_of
 from crocevia_contracts.anchors import ACCESS_LOG_ANCHORED
+from crocevia_contracts.directory import ServiceTarget
 
 _NO_TIME = datetime.min.replace(tzinfo=UTC)  # a fact's time the indicators never read
 
@@ -97,9 +103,64 @@ class Totals:
         referral.notices.update({kind: n for kind, n in counted.items() if n})
         return referral
 
+    def at(self, step: str) -> datetime | None:
+        return self.steps[_STEP_INDEX[step]]
+
+    def decided_at(self) -> datetime | None:
+        times = [t for t in (self.at("accepted"), self.at("rejected")) if t is not None]
+        return min(times) if times else None
+
+    def measures(self) -> Measures:
+        requested = self.steps[0]
+        if requested is None:
+            return Measures(None, None, None, None)
+
+        def since_requested(moment: datetime | None) -> int | None:
+            return None if moment is None else (moment - requested) // _MICROSECOND
+
+        return Measures(
+            month_of(requested),
+            since_requested(self.at("received")),
+            since_requested(self.decided_at()),
+            since_requested(self.at("completed")),
+        )
+
+    def held_to(self, target: ServiceTarget | None) -> Held:
+        """The due times of ``target`` for this referral (none before it is requested)."""
+        requested = self.steps[0]
+        if target is None or requested is None:
+            return Held()
+        return Held(fingerprint(target), target.receive_by(requested), target.decide_by(requested))
+
     def differs_in(self, other: Totals) -> list[str]:
         """The names of the fields that differ (never their values)."""
         return [f.name for f in fields(self) if getattr(self, f.name) != getattr(other, f.name)]
+
+
+_STEP_INDEX = {step: i for i, step in enumerate(STEPS)}
+_MICROSECOND = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Measures:
+    """What follows from a referral's totals alone: the UTC month it was requested in, and
+    the time from the request to its first ``received``, to its decision (the first
+    ``accepted`` or ``rejected``) and to ``completed``, in whole microseconds (exact)."""
+
+    requested_month: str | None
+    receive_us: int | None
+    decide_us: int | None
+    complete_us: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """The due times of the target a referral is held to, and that target's
+    ``fingerprint``; all None when it is held to none (or none was known)."""
+
+    fingerprint: str | None = None
+    receive_due: datetime | None = None
+    decide_due: datetime | None = None
 
 
 def advance(known: Mapping[str, Totals], events: Iterable[TrailEvent]) -> dict[str, Totals]:

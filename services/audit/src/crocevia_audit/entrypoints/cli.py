@@ -286,8 +286,8 @@ async def check_indicators(database_url: str) -> Finding:
     db = Database(database_url)
     try:
         queries = TotalsQueries(db)
-        stored = await queries.stored()
-        found = await check_totals(stored, queries.trail_events())
+        stored, measured = await queries.stored()
+        found = await check_totals(stored, queries.trail_events(), measured)
     finally:
         await db.dispose()
     if not found:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -22,9 +22,10 @@ from crocevia_audit.domain.announcements import Anomaly
 from crocevia_audit.domain.entries import RecordedEntry, entry_bytes, is_notice_subject, project
 from crocevia_audit.domain.frontier import Frontier, border_names
 from crocevia_audit.domain.gaps import Arrival
+from crocevia_audit.domain.indicators import TargetOf
 from crocevia_audit.domain.nodes import StoredNode
 from crocevia_audit.domain.sequences import SequenceBook
-from crocevia_audit.domain.totals import advance, trail_event
+from crocevia_audit.domain.totals import Held, Totals, advance, trail_event
 from crocevia_audit.handlers.anomalies import announce_anomalies
 from crocevia_audit.handlers.gaps import announce_closed
 from crocevia_audit.handlers.intake import Accepted, NotAnEvent, accept
@@ -72,8 +73,9 @@ class TrailWriter:
     """The only writer of the trail. One batch at a time (``lock``), so positions follow
     the order of the batches and, inside one, the order of the stream."""
 
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: UnitOfWork, targets: TargetOf | None = None) -> None:
         self.uow = uow
+        self.targets = targets  # the directory's, to store each referral's due times with its totals
         self.lock = asyncio.Lock()
         self.counts: Counter[str] = Counter()
         self._frontier: Frontier | None = None
@@ -116,6 +118,12 @@ class TrailWriter:
         """The consumer's view of ``append``: None for what the trail holds now, else why not."""
         return [r.reason if r.outcome is Outcome.REJECTED else None for r in await self.append(items)]
 
+    def _held(self, totals: Iterable[Totals]) -> dict[str, Held]:
+        """The due times of the targets these referrals are held to, where known."""
+        if self.targets is None:
+            return {}
+        return {t.referral_id: t.held_to(self.targets(t.receiver_agency, t.service_id, t.priority)) for t in totals}
+
     async def _append(self, accepted: list[tuple[int, Accepted]]) -> dict[int, Result]:
         async with self.uow() as work:
             batch = _Batch(
@@ -130,7 +138,7 @@ class TrailWriter:
             await work.nodes.add(batch.nodes)
             events = [trail_event(e.fields) for e in batch.entries]
             moved = advance(await work.totals.load({e.referral_id for e in events}), events)
-            await work.totals.save(list(moved.values()))
+            await work.totals.save(list(moved.values()), self._held(moved.values()))
             await work.anomalies.add(batch.anomalies)
             await announce_anomalies(work.outbox, batch.anomalies)
             await work.sequences.save(batch.book)

@@ -1,14 +1,79 @@
-"""Indicators for a time range, from the referrals' running totals (or, as the reference
-the totals are checked against, from the trail's events) and the directory's targets."""
+"""Indicators for a time range, grouped and counted by the database on the referrals'
+running totals (or, as the references they are checked against, folded from the totals or
+from the trail's events) and the directory's targets."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from crocevia_audit.domain.indicators import Tally, TargetOf, TrailEvent
+from crocevia_audit.domain.indicators import (
+    Group,
+    GroupKey,
+    Summary,
+    Tally,
+    TargetOf,
+    TrailEvent,
+    fingerprint,
+    group_fields,
+    group_rows,
+    missed,
+    summary_ranks,
+)
 from crocevia_audit.domain.totals import Mismatch, Totals, fold, mismatches
+from crocevia_audit.handlers.ports import Cohort, IndicatorReads
+
+_TIMES = {"receive_us": "time_to_receive", "decide_us": "time_to_decide", "complete_us": "time_to_complete"}
+
+
+async def grouped(
+    queries: IndicatorReads,
+    *,
+    dimensions: Sequence[str],
+    targets: TargetOf,
+    as_of: datetime,
+    cohort: Cohort,
+) -> list[dict[str, Any]]:
+    """What ``compute`` gives for the cohort, with the database doing the grouping and
+    counting: counts and missed targets by group and target, the times at the ranks their
+    summaries read. A referral whose due times were stored under a target that has changed
+    since (or under none) is counted against the directory's target here, one at a time."""
+    names = group_fields(dimensions)
+    groups: dict[GroupKey, Group] = {}
+
+    def group_of(values: tuple[Any, ...]) -> Group:
+        return groups.setdefault(tuple(zip(names, values, strict=True)), Group())
+
+    current: dict[tuple[str, str, str], tuple[Any, str | None]] = {}
+    for counted in await queries.counted(names, cohort, as_of):
+        group = group_of(counted.group)
+        group.counts.update(counted.counts)
+        if counted.held_by not in current:
+            target = targets(*counted.held_by)
+            current[counted.held_by] = (target, fingerprint(target) if target else None)
+        target, now = current[counted.held_by]
+        if target is None:
+            group.counts["targets_unknown"] += counted.counts["requested"]
+        elif counted.fingerprint == now:
+            group.count_missed(counted.missed_receive, counted.missed_decide)
+    for held_by, (target, now) in current.items():
+        if target is None:
+            continue
+        for referral in await queries.unheld(names, cohort, held_by, now):
+            decided = min((t for t in (referral.accepted, referral.rejected) if t is not None), default=None)
+            receive_by, decide_by = target.receive_by(referral.requested), target.decide_by(referral.requested)
+            group_of(referral.group).count_missed(*missed(referral.received, decided, receive_by, decide_by, as_of))
+    for step, breakdown in (await queries.by_code(names, cohort)).items():
+        for values, code, n in breakdown:
+            group = group_of(values)
+            found: Counter[str] = group.rejected_by_reason if step == "rejected" else group.completed_by_outcome
+            found[code or "unspecified"] += n
+    for column, times in (await queries.ranked_times(names, cohort, summary_ranks)).items():
+        for values, (count, ranked) in times.items():
+            group_of(values).summaries[_TIMES[column]] = Summary.at_ranks(count, ranked)
+    return group_rows(groups)
 
 
 async def compute(
@@ -47,11 +112,17 @@ async def from_totals(
     return tally.rows()
 
 
-async def check_totals(stored: dict[str, Totals], events: AsyncIterable[TrailEvent]) -> list[Mismatch]:
+async def check_totals(
+    stored: dict[str, Totals], events: AsyncIterable[TrailEvent], measured: Sequence[Mismatch] = ()
+) -> list[Mismatch]:
     """Where the stored running totals disagree with the totals recomputed from the trail
-    alone (``events`` grouped by referral, each referral's in trail order)."""
+    alone (``events`` grouped by referral, each referral's in trail order), together with
+    the stored ``measured`` found disagreeing with their own totals, one per referral."""
     recomputed = [totals async for totals in _fold(events)]
-    return mismatches(stored, recomputed)
+    found: dict[str, tuple[str, ...]] = {}
+    for mismatch in [*mismatches(stored, recomputed), *measured]:
+        found[mismatch.referral_id] = found.get(mismatch.referral_id, ()) + mismatch.fields
+    return [Mismatch(referral_id, fields) for referral_id, fields in sorted(found.items())]
 
 
 async def _fold(events: AsyncIterable[TrailEvent]) -> AsyncIterable[Totals]:

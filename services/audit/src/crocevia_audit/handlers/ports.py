@@ -9,17 +9,18 @@ tests give in-memory fakes (``tests/unit/audit/fakes.py``).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from crocevia_audit.domain.announcements import Anomaly
 from crocevia_audit.domain.entries import RecordedEntry
 from crocevia_audit.domain.gaps import Gap
 from crocevia_audit.domain.nodes import NodeReader, StoredNode, names_read_by
 from crocevia_audit.domain.sequences import SequenceBook
-from crocevia_audit.domain.totals import Totals
+from crocevia_audit.domain.totals import Held, Totals
 from crocevia_audit.domain.witnessing import Cosignature
 from crocevia_common.messaging.intake import Parties
 from crocevia_common.tlog.checkpoint import SignedCheckpoint
@@ -61,8 +62,9 @@ class ReferralTotals(Protocol):
         """The stored totals of these referrals (those that have some)."""
         ...
 
-    async def save(self, totals: Sequence[Totals]) -> None:
-        """Write these referrals' totals, replacing what was stored for them."""
+    async def save(self, totals: Sequence[Totals], held: Mapping[str, Held]) -> None:
+        """Write these referrals' totals, replacing what was stored for them, with the due
+        times ``held`` gives by referral id."""
         ...
 
 
@@ -188,3 +190,72 @@ NodeSource = Callable[[Iterable[Name]], Awaitable[NodeReader]]
 async def compute_with_nodes(read: NodeSource, compute: Callable[[NodeReader], T]) -> T:
     """Run ``compute`` on the stored nodes it needs, read in one pass."""
     return compute(await read(names_read_by(compute)))
+
+
+# -- indicators ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Cohort:
+    """The referrals requested in ``[since, until)`` that ``party`` (every one with none)
+    sends or receives."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    party: str | None = None
+
+
+HELD_BY = ("receiver_agency", "service_id", "priority")  # what ``TargetOf`` is asked with
+
+
+@dataclass(frozen=True, slots=True)
+class CountedGroup:
+    """The counts of one group's referrals held to one target (``held_by``, and the
+    ``fingerprint`` their due times were stored under, None for none)."""
+
+    group: tuple[Any, ...]
+    held_by: tuple[str, str, str]
+    fingerprint: str | None
+    counts: dict[str, int]
+    missed_receive: int  # by the stored due times
+    missed_decide: int
+
+
+@dataclass(frozen=True, slots=True)
+class Unheld:
+    """A referral counted against a target when read: its group and its times."""
+
+    group: tuple[Any, ...]
+    requested: datetime
+    received: datetime | None
+    accepted: datetime | None
+    rejected: datetime | None
+
+
+class IndicatorReads(Protocol):
+    """The indicators' reads of the running totals, grouped by ``names`` (the fields of
+    ``indicators.group_fields``, values in that order)."""
+
+    async def counted(self, names: Sequence[str], cohort: Cohort, as_of: datetime) -> list[CountedGroup]:
+        """The cohort's counts by group and target."""
+        ...
+
+    async def by_code(
+        self, names: Sequence[str], cohort: Cohort
+    ) -> dict[str, list[tuple[tuple[Any, ...], str | None, int]]]:
+        """``{"rejected": [(group, reason, n)], "completed": [(group, outcome, n)]}``."""
+        ...
+
+    async def ranked_times(
+        self, names: Sequence[str], cohort: Cohort, ranks: Callable[[Any], Sequence[Any]]
+    ) -> dict[str, dict[tuple[Any, ...], tuple[int, dict[int, float]]]]:
+        """By time (``receive_us``, ``decide_us``, ``complete_us``) and group: how many, and
+        the seconds at the ranks ``ranks`` gives for that many."""
+        ...
+
+    async def unheld(
+        self, names: Sequence[str], cohort: Cohort, held_by: tuple[str, str, str], fingerprint: str | None
+    ) -> list[Unheld]:
+        """The cohort's referrals held by ``held_by`` whose due times were not stored under
+        the target of ``fingerprint``."""
+        ...

@@ -1,5 +1,5 @@
-"""Each referral's running totals for the indicators (``referral_totals``), computed from
-the trail already stored.
+"""Each referral's running totals for the indicators (``referral_totals``); revision 0007
+fills them from the trail already stored.
 
 Revision ID: 0005
 Revises: 0004
@@ -7,8 +7,6 @@ Revises: 0004
 
 import sqlalchemy as sa
 from alembic import op
-
-from crocevia_audit.adapters.totals import rebuild
 
 revision = "0005"
 down_revision = "0004"
@@ -48,9 +46,6 @@ def upgrade() -> None:
     )
     for column in ("sender_agency", "receiver_agency", "requested_at"):
         op.create_index(f"ix_referral_totals_{column}", "referral_totals", [column])
-    # Derived data, unlike the tables above: filled by the same ``rebuild`` that
-    # ``crocevia-audit indicators check`` holds the totals to, from the trail alone.
-    rebuild(op.get_bind())
 
 
 def downgrade() -> None:
