@@ -1,8 +1,8 @@
 """The indicators' running totals, kept by the real append path on SQLite and PostgreSQL:
 for random trails, the indicators the database groups and counts on them are those the fold
 of every event gives (also when the targets changed after the due times were stored, or
-none were stored), and ``crocevia-audit indicators check`` names a total that no longer
-matches the trail."""
+none were stored, and after the due times were restated under the changed targets), and
+``crocevia-audit indicators check`` names a total that no longer matches the trail."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from crocevia_audit.bootstrap import MIGRATIONS
 from crocevia_audit.domain.indicators import TargetOf, fingerprint
 from crocevia_audit.entrypoints import cli
 from crocevia_audit.handlers.append import Outcome, TrailWriter
-from crocevia_audit.handlers.indicators import compute, from_totals, grouped
+from crocevia_audit.handlers.indicators import compute, from_totals, grouped, restate_due_times
 from crocevia_audit.handlers.ports import Cohort
 from crocevia_common.db import Database
 from crocevia_common.messaging.intake import Delivery
@@ -200,3 +200,31 @@ async def test_revision_0007_fills_the_measures_of_a_trail_already_stored(trail_
     common = {"dimensions": ["pair"], "targets": TARGETS, "as_of": T0 + timedelta(days=60)}
     folded = await compute(TrailQueries(trail_db).indicator_events(None, None, None), **common)
     assert await grouped(TotalsQueries(trail_db), cohort=Cohort(), **common) == folded
+
+
+@pytest.mark.parametrize("stored_under", [None, TARGETS])
+async def test_due_times_are_restated_under_the_directorys_targets(trail_db, stored_under):
+    rng = random.Random(9)
+    await append_in_batches(trail_db, random_trail(rng, 60), rng, stored_under)
+    reads, uow = TotalsQueries(trail_db), unit_of_work(trail_db)
+    held_by = ("cpia2", "main-service", "urgent")
+    now = fingerprint(CHANGED(*held_by))
+    stale = len(await reads.unheld(["sender_agency"], Cohort(), held_by, now))
+    assert stale > 0
+
+    restated = await restate_due_times(reads, uow, CHANGED, page=7)  # several pages
+    # Every requested referral whose target changed or was not known, cpia2's and
+    # csl-lavoro's; held to none, pioltello's are left.
+    requested = [t for t in (await reads.stored())[0].values() if t.steps[0] is not None]
+    changed = {"routine": stored_under is None, "urgent": True}
+    assert restated == sum(
+        t.receiver_agency == "csl-lavoro" or changed[t.priority]
+        for t in requested
+        if t.receiver_agency in ("cpia2", "csl-lavoro")
+    )
+    assert await reads.unheld(["sender_agency"], Cohort(), held_by, now) == []
+    assert await restate_due_times(reads, uow, CHANGED) == 0  # nothing left to restate
+
+    common = {"dimensions": ["pair", "month"], "targets": CHANGED, "as_of": T0 + timedelta(days=60)}
+    folded = await compute(TrailQueries(trail_db).indicator_events(None, None, None), **common)
+    assert await grouped(reads, cohort=Cohort(), **common) == folded

@@ -12,6 +12,7 @@ from crocevia_audit.adapters.announcements import AnnouncementReader
 from crocevia_audit.adapters.keys import load_signing_key
 from crocevia_audit.adapters.queries import IntegrityQueries
 from crocevia_audit.adapters.tables import messaging
+from crocevia_audit.adapters.totals import TotalsQueries
 from crocevia_audit.adapters.unit_of_work import unit_of_work
 from crocevia_audit.adapters.witnesses import witness_caller
 from crocevia_audit.entrypoints.routes import checkpoints, indicators, integrity, trail
@@ -20,6 +21,7 @@ from crocevia_audit.handlers.append import TrailWriter
 from crocevia_audit.handlers.checkpoints import Checkpointer
 from crocevia_audit.handlers.context import AuditLog
 from crocevia_audit.handlers.gaps import GapWatch
+from crocevia_audit.handlers.indicators import keep_due_times
 from crocevia_audit.handlers.witnessing import Witness, Witnessing
 from crocevia_audit.settings import AuditSettings
 from crocevia_common.messaging.intake import Intake
@@ -104,6 +106,10 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
         rt.spawn(log.checkpointer.run(), "audit-checkpoints")
         rt.spawn(log.gaps.run(), "audit-gaps")
         rt.spawn(log.witnessing.run(), "audit-witnessing")
+        due_times = keep_due_times(
+            TotalsQueries(rt.db), log.writer.uow, rt.directory.target_for, settings.due_times_check_seconds
+        )
+        rt.spawn(due_times, "audit-due-times")
 
     runtime.on_start(start)
     for router in (trail.router, checkpoints.router, integrity.router, indicators.router):

@@ -56,6 +56,11 @@ class AuditSettings(ServiceSettings):
     gap_grace_seconds: float = Field(default=600.0, ge=0)
     gap_check_seconds: float = Field(default=5.0, gt=0)
 
+    # How often the due times stored with the running totals are held to the directory's
+    # targets and restated where a target changed (the indicators count the others one at
+    # a time until then).
+    due_times_check_seconds: float = Field(default=60.0, gt=0)
+
     # The Ed25519 key that signs checkpoints lives outside the database, so whoever can edit
     # the database cannot re-sign a rewritten trail: the key itself (standard base64 of the
     # 32-byte seed, e.g. `openssl rand -base64 32`), else a file holding it (made, 0600, on

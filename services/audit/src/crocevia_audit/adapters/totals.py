@@ -9,7 +9,21 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, case, delete, func, insert, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -80,6 +94,16 @@ class TotalsRows:
         if totals:
             rows = [totals_row(row, held.get(row.referral_id)) for row in totals]
             await self.session.execute(insert(referral_totals), rows)
+
+    async def restate(self, held: Mapping[str, Held]) -> None:
+        if not held:
+            return
+        rows = [
+            {"id": referral_id, **{column: getattr(h, name) for column, name in _HELD.items()}}
+            for referral_id, h in held.items()
+        ]
+        statement = update(referral_totals).where(t.referral_id == bindparam("id"))
+        await self.session.execute(statement.values({column: bindparam(column) for column in _HELD}), rows)
 
 
 def _where(cohort: Cohort) -> list[ColumnElement[bool]]:
@@ -221,6 +245,31 @@ class TotalsQueries:
         async with self.db.sessions() as session:
             rows = (await session.execute(query)).all()
         return [Unheld(tuple(row[: len(group)]), *row[len(group) :]) for row in rows]
+
+    async def held(self) -> dict[tuple[str, str, str], set[str | None]]:
+        held_by = [getattr(t, name) for name in HELD_BY]
+        query = select(*held_by, t.held_to).where(t.requested_at.is_not(None)).group_by(*held_by, t.held_to)
+        found: dict[tuple[str, str, str], set[str | None]] = {}
+        async with self.db.sessions() as session:
+            for row in await session.execute(query):
+                found.setdefault((row[0], row[1], row[2]), set()).add(row[3])
+        return found
+
+    async def requested_unheld(
+        self, held_by: tuple[str, str, str], fingerprint: str, limit: int
+    ) -> list[tuple[str, datetime]]:
+        query = (
+            select(t.referral_id, t.requested_at)
+            .where(
+                t.requested_at.is_not(None),
+                *(getattr(t, name) == value for name, value in zip(HELD_BY, held_by, strict=True)),
+                t.held_to.is_distinct_from(fingerprint),
+            )
+            .order_by(t.referral_id)
+            .limit(limit)
+        )
+        async with self.db.sessions() as session:
+            return [(row.referral_id, row.requested_at) for row in await session.execute(query)]
 
     async def cohort(self, since: datetime | None, until: datetime | None, party: str | None) -> AsyncIterator[Totals]:
         """The totals of the referrals requested in ``[since, until)`` that ``party``

@@ -4,6 +4,7 @@ from the trail's events) and the directory's targets."""
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import AsyncIterable, Sequence
 from datetime import datetime
@@ -22,9 +23,11 @@ from crocevia_audit.domain.indicators import (
     missed,
     summary_ranks,
 )
-from crocevia_audit.domain.totals import Mismatch, Totals, fold, mismatches
-from crocevia_audit.handlers.ports import Cohort, IndicatorReads
+from crocevia_audit.domain.totals import Held, Mismatch, Totals, fold, mismatches
+from crocevia_audit.handlers.ports import Cohort, IndicatorReads, UnitOfWork
+from crocevia_common.schedule import every
 
+log = logging.getLogger(__name__)
 _TIMES = {"receive_us": "time_to_receive", "decide_us": "time_to_decide", "complete_us": "time_to_complete"}
 
 
@@ -74,6 +77,43 @@ async def grouped(
         for values, (count, ranked) in times.items():
             group_of(values).summaries[_TIMES[column]] = Summary.at_ranks(count, ranked)
     return group_rows(groups)
+
+
+async def restate_due_times(reads: IndicatorReads, uow: UnitOfWork, targets: TargetOf, *, page: int = 500) -> int:
+    """Store the due times of the targets the directory holds referrals to now wherever
+    they were stored under another (one changed since, or none known when the referral was
+    appended, as after revision 0007), so that the database counts them again; return how
+    many referrals were restated. Each page is written under the trail's lock, between
+    appends; a referral an append rewrote meanwhile is left as the append stored it."""
+    restated = 0
+    for held_by, stored in (await reads.held()).items():
+        target = targets(*held_by)
+        if target is None:
+            continue  # counted as without target whatever was stored
+        now = fingerprint(target)
+        if stored == {now}:
+            continue
+        seen: set[str] = set()
+        while page_of := await reads.requested_unheld(held_by, now, page):
+            ids = {referral_id for referral_id, _ in page_of}
+            if ids & seen:  # rewritten under another target meanwhile: the next round
+                break
+            seen |= ids
+            held = {rid: Held(now, target.receive_by(at), target.decide_by(at)) for rid, at in page_of}
+            async with uow() as work:
+                await work.totals.restate(held)
+            restated += len(held)
+    return restated
+
+
+async def keep_due_times(reads: IndicatorReads, uow: UnitOfWork, targets: TargetOf, every_seconds: float) -> None:
+    """``restate_due_times`` now and then, for as long as the audit runs."""
+
+    async def restate() -> None:
+        if restated := await restate_due_times(reads, uow, targets):
+            log.info("restated the due times of %d referrals under the directory's targets", restated)
+
+    await every(every_seconds, restate, "restating due times")
 
 
 async def compute(

@@ -67,6 +67,10 @@ class ReferralTotals(Protocol):
         times ``held`` gives by referral id."""
         ...
 
+    async def restate(self, held: Mapping[str, Held]) -> None:
+        """Replace the stored due times of these referrals (by id) with ``held``."""
+        ...
+
 
 class Checkpoints(Protocol):
     async def latest(self) -> SignedCheckpoint | None: ...
@@ -258,4 +262,16 @@ class IndicatorReads(Protocol):
     ) -> list[Unheld]:
         """The cohort's referrals held by ``held_by`` whose due times were not stored under
         the target of ``fingerprint``."""
+        ...
+
+    async def held(self) -> dict[tuple[str, str, str], set[str | None]]:
+        """The fingerprints the requested referrals' due times were stored under, by what
+        they are held by."""
+        ...
+
+    async def requested_unheld(
+        self, held_by: tuple[str, str, str], fingerprint: str, limit: int
+    ) -> list[tuple[str, datetime]]:
+        """Up to ``limit`` requested referrals held by ``held_by`` whose due times were not
+        stored under ``fingerprint``: their ids and when they were requested."""
         ...
