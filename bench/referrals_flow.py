@@ -8,6 +8,7 @@ to ``bench/results/referrals_flow.txt``.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import statistics
 import sys
 import tempfile
@@ -56,9 +57,13 @@ async def run(count: int, concurrency: int) -> str:
                 sent: dict[str, float] = {}
                 gate = asyncio.Semaphore(concurrency)
 
+                people = itertools.count()
+
                 async def send() -> None:
                     async with gate:
-                        r = await casa.post("/referrals", json=BODY, headers=headers)
+                        # A person of their own: the node looks for the same person's open referrals.
+                        person = {**BODY["person"], "family_name": f"K. {next(people)}"}  # type: ignore[dict-item]
+                        r = await casa.post("/referrals", json={**BODY, "person": person}, headers=headers)
                         sent[r.json()["id"]] = time.perf_counter()
 
                 start = time.perf_counter()

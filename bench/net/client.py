@@ -61,6 +61,7 @@ class Client:
         self.audit: str = urls["audit"]
         self.notifications: str = urls["notifications"]
         self._key = ensure_dev_key(key_file)
+        self._people = itertools.count()  # each referral about a person of its own
         self.http = httpx.AsyncClient(
             timeout=180.0,
             trust_env=False,  # loopback only, never through a proxy
@@ -110,7 +111,8 @@ class Client:
             "priority": "routine",
             "reason": "Benchmark referral",
             "legal_basis": {"basis": "public-task"},
-            "person": {"given_name": "Bench", "family_name": "Mark", "languages": ["it"]},
+            # A person of their own: the node looks for the same person's open referrals.
+            "person": {"given_name": "Bench", "family_name": f"Mark {next(self._people)}", "languages": ["it"]},
         }
         headers = {**self.operator(sender), "Idempotency-Key": key or str(uuid.uuid4())}
         sent_at = time.time()

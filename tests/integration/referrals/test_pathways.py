@@ -125,14 +125,26 @@ async def test_a_pathway_reaches_each_receiver_with_its_id_and_lead_agency_only(
         again = {"to_agency": CPIA, "service_id": "main-service", "legal_basis": CONSENT, "person": FAMILY}
         warned = await casa.post("/referrals", json=again, headers=casa_token)
         assert warned.status_code == 201 and any("open referral" in w for w in warned.json()["warnings"])
+        # Names compared without case, accents or repeated spaces; another person is not warned of,
+        # also when their name holds what a LIKE pattern would read as a wildcard.
+        written = {**FAMILY, "given_name": "FATOÙ ", "family_name": " diallo"}
+        warned = await casa.post("/referrals", json={**again, "person": written}, headers=casa_token)
+        assert any("open referral" in w for w in warned.json()["warnings"])
+        for other in (
+            {**FAMILY, "given_name": "F%"},
+            {**FAMILY, "given_name": "Fato_"},
+            {**FAMILY, "birth_date": None},
+        ):
+            quiet = await casa.post("/referrals", json={**again, "person": other}, headers=casa_token)
+            assert quiet.status_code == 201 and not any("open referral" in w for w in quiet.json()["warnings"]), other
 
     published = await requested_on_nats(nats_url)
-    assert len(published) == 3
+    assert len(published) == 7
     for subject, payload in published[:2]:
         data = json.loads(payload)["data"]
         assert data["pathway"] == ref, subject
         assert all(value.encode() not in payload for value in PERSONAL_VALUES)
-    assert "pathway" not in json.loads(published[2][1])["data"]  # a referral on its own names none
+    assert all("pathway" not in json.loads(p)["data"] for _, p in published[2:])  # a referral on its own names none
 
 
 async def test_the_audit_keeps_the_pathway_as_a_public_fact_of_the_envelope(

@@ -23,22 +23,32 @@ from crocevia_referrals.domain.retention import CLOSED
 SIDES = {direction: side for side, direction in DIRECTIONS.items()}
 
 
-def requested_at() -> ColumnElement[Any]:
+def _requested_at() -> ColumnElement[Any]:
     """When each referral was requested: its ``requested`` event's time, from its history."""
     h = history.c
     query = select(h.at).where(h.referral_id == referrals.c.id, h.event == EventName.REQUESTED.value).limit(1)
     return query.scalar_subquery().label("requested_at")
 
 
-def redirected() -> ColumnElement[Any]:
+def _redirected() -> ColumnElement[Any]:
     """Whether each referral was sent again: another referral of this node follows it."""
     later = referrals.alias("later")
     return exists().where(later.c.previous_referral_id == referrals.c.id).label("redirected")
 
 
+# Built once: statements are immutable, and building an alias of the table (with a proxy of
+# each column) at every read cost more than the read's own SQL.
+_REDIRECTED = _redirected()
+_READS = select(referrals, _requested_at(), _REDIRECTED)
+
+
+def redirected() -> ColumnElement[Any]:
+    return _REDIRECTED
+
+
 def reads() -> Any:
     """A referral's row with what ``referral_of`` needs besides its columns."""
-    return select(referrals, requested_at(), redirected())
+    return _READS
 
 
 def referral_of(row: RowMapping, entries: list[HistoryEntry] | None = None) -> Referral:
@@ -124,14 +134,16 @@ class SqlReferrals:
         entries = await self.session.execute(select(history).where(h.referral_id == referral_id).order_by(h.position))
         return referral_of(row, [_entry(e) for e in entries.mappings()])
 
-    async def open_sent(self, to_agency: str, service_id: str) -> list[Referral]:
-        """The open referrals this agency sent to ``to_agency``'s ``service_id``, without history."""
+    async def open_sent(self, to_agency: str, service_id: str, key_start: str) -> list[Referral]:
+        """The open referrals this agency sent to ``to_agency``'s ``service_id`` whose
+        ``person_search`` begins with ``key_start``, without history."""
         c = referrals.c
         query = reads().where(
             c.direction == DIRECTIONS[Side.SENDER],
             c.receiver_agency == to_agency,
             c.service_id == service_id,
             c.status.in_(sorted(s.value for s in OPEN)),
+            c.person_search.startswith(key_start, autoescape=True),
         )
         return [referral_of(row) for row in (await self.session.execute(query)).mappings()]
 

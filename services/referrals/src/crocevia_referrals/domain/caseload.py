@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from crocevia_referrals.domain.errors import Forbidden, Invalid
-from crocevia_referrals.domain.personal import PersonalPart
+from crocevia_referrals.domain.personal import Person, PersonalPart
 from crocevia_referrals.domain.referral import Referral
 
 # At most this many words of a person search are matched (each must appear).
@@ -68,6 +68,12 @@ def person_key(personal: PersonalPart | None) -> str | None:
     p = personal.person
     parts = (p.given_name, p.family_name, p.birth_date, p.phone, p.email)
     return " | ".join(folded(part) for part in parts if part)
+
+
+def person_key_start(person: Person) -> str:
+    """How the ``person_key`` of every record with this person's folded names begins (the
+    names are never empty and come first): where a lookup of the same person starts."""
+    return f"{folded(person.given_name)} | {folded(person.family_name)}"
 
 
 def search_words(query: str) -> list[str]:

@@ -38,8 +38,9 @@ class ReferralStore(Protocol):
         """The referral with its history; in a transaction, no one else changes it until
         the transaction ends."""
 
-    async def open_sent(self, to_agency: str, service_id: str) -> list[Referral]:
-        """The open referrals this agency sent to ``to_agency``'s ``service_id``."""
+    async def open_sent(self, to_agency: str, service_id: str, key_start: str) -> list[Referral]:
+        """The open referrals this agency sent to ``to_agency``'s ``service_id`` whose
+        ``person_key`` begins with ``key_start`` (at least those)."""
 
     async def add(self, referral: Referral) -> None: ...
 

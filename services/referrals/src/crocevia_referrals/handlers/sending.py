@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from crocevia_common.auth import Principal
 from crocevia_contracts import Priority
+from crocevia_referrals.domain.caseload import person_key_start
 from crocevia_referrals.domain.errors import Invalid, NotFound
 from crocevia_referrals.domain.pathways import already_referred
 from crocevia_referrals.domain.referral import Referral
@@ -98,7 +99,9 @@ async def prepare(node: Node, by: Principal, request: ReferralRequest) -> tuple[
     service, warnings = check_target(node.agency_id, request, entry)
     await node.seals.prepare(request.to_agency)
     async with node.uow.reading() as work:
-        open_ones = await work.referrals.open_sent(request.to_agency, service.id)
+        open_ones = await work.referrals.open_sent(
+            request.to_agency, service.id, person_key_start(request.personal.person)
+        )
     duplicate = already_referred(request.personal.person, (r.personal.person for r in open_ones if r.personal), service)
     referral = Referral.request(sender=node.agency_id, service=service, request=request, by=by.sub, at=now)
     return referral, [*warnings, *([duplicate] if duplicate else [])]
