@@ -125,12 +125,13 @@ class Totals:
             since_requested(self.at("completed")),
         )
 
-    def held_to(self, target: ServiceTarget | None) -> Held:
-        """The due times of ``target`` for this referral (none before it is requested)."""
+    def held_to(self, target: ServiceTarget | None, its_fingerprint: str | None = None) -> Held:
+        """The due times of ``target`` for this referral (none before it is requested);
+        ``its_fingerprint``, when given, is ``fingerprint(target)``."""
         requested = self.steps[0]
         if target is None or requested is None:
             return Held()
-        return Held(fingerprint(target), target.receive_by(requested), target.decide_by(requested))
+        return Held(its_fingerprint or fingerprint(target), target.receive_by(requested), target.decide_by(requested))
 
     def differs_in(self, other: Totals) -> list[str]:
         """The names of the fields that differ (never their values)."""

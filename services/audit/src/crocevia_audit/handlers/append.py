@@ -22,7 +22,7 @@ from crocevia_audit.domain.announcements import Anomaly
 from crocevia_audit.domain.entries import RecordedEntry, entry_bytes, is_notice_subject, project
 from crocevia_audit.domain.frontier import Frontier, border_names
 from crocevia_audit.domain.gaps import Arrival
-from crocevia_audit.domain.indicators import TargetOf
+from crocevia_audit.domain.indicators import TargetOf, fingerprint
 from crocevia_audit.domain.nodes import StoredNode
 from crocevia_audit.domain.sequences import SequenceBook
 from crocevia_audit.domain.totals import Held, Totals, advance, trail_event
@@ -39,6 +39,7 @@ from crocevia_common.messaging.intake import (
     sequence_reused,
 )
 from crocevia_common.tlog.merkle import leaf_hash
+from crocevia_contracts.directory import ServiceTarget
 
 
 class Outcome(StrEnum):
@@ -119,10 +120,19 @@ class TrailWriter:
         return [r.reason if r.outcome is Outcome.REJECTED else None for r in await self.append(items)]
 
     def _held(self, totals: Iterable[Totals]) -> dict[str, Held]:
-        """The due times of the targets these referrals are held to, where known."""
+        """The due times of the targets these referrals are held to, where known (each
+        target asked for, and its fingerprint taken, once per batch)."""
         if self.targets is None:
             return {}
-        return {t.referral_id: t.held_to(self.targets(t.receiver_agency, t.service_id, t.priority)) for t in totals}
+        targets: dict[tuple[str, str, str], tuple[ServiceTarget | None, str | None]] = {}
+        held: dict[str, Held] = {}
+        for t in totals:
+            by = (t.receiver_agency, t.service_id, t.priority)
+            if by not in targets:
+                target = self.targets(*by)
+                targets[by] = (target, fingerprint(target) if target else None)
+            held[t.referral_id] = t.held_to(*targets[by])
+        return held
 
     async def _append(self, accepted: list[tuple[int, Accepted]]) -> dict[int, Result]:
         async with self.uow() as work:
