@@ -3,13 +3,17 @@ in the comments (hours after the request)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
+from crocevia_audit.adapters.totals import TotalsQueries
 from crocevia_audit.adapters.trail_query import TrailQueries
 from crocevia_audit.adapters.unit_of_work import unit_of_work
 from crocevia_audit.bootstrap import create_app
+from crocevia_audit.domain.indicators import fingerprint
 from crocevia_audit.handlers.append import Outcome, TrailWriter
 from crocevia_audit.handlers.indicators import compute
+from crocevia_audit.handlers.ports import Cohort
 from crocevia_common.messaging.streams import directory_bucket
 from tests.integration.audit.events import Network, checked
 from tests.integration.audit.wire import jetstream
@@ -221,3 +225,45 @@ async def test_the_indicators_endpoint_takes_response_targets_from_the_directory
     assert groups[0]["targets_missed"] == MARCH_CPIA2["targets_missed"]
     assert groups[0]["time_to_receive"] == MARCH_CPIA2["time_to_receive"]
     assert [g["group"]["receiver_agency"] for g in staff.json()["groups"]] == ["csl-lavoro"]
+
+
+async def test_after_a_change_of_targets_the_audit_restates_the_stored_due_times(audit_settings, nats_url, tokens):
+    app = create_app(audit_settings(due_times_check_seconds=0.1))
+    held_by = ("cpia2", "main-service", "urgent")
+    changed = entry("cpia2", {**ROUTINE, "urgent": {**URGENT["urgent"], "counting": "working-days"}})
+    async with serve(app) as audit, jetstream(nats_url) as js:
+        log = app.state.audit
+        kv = await directory_bucket(js)
+        await kv.put("cpia2", CPIA2.model_dump_json().encode())
+
+        async def held_to(fingerprinted: str | None = None) -> bool:  # the directory reaches it through a watch
+            target = log.targets(*held_by)
+            return target is not None and fingerprinted in (None, fingerprint(target))
+
+        await eventually(held_to)
+        await log.writer.append(checked(known_events()))
+        reads = TotalsQueries(log.db)
+        stored_under = fingerprint(TARGETS(*held_by))
+        assert await reads.unheld(["sender_agency"], Cohort(), held_by, stored_under) == []  # stored when appended
+
+        await kv.put("cpia2", changed.model_dump_json().encode())
+        now = fingerprint(targets_of(changed)(*held_by))
+        await eventually(lambda: held_to(now))
+
+        async def restated() -> bool:
+            return await reads.unheld(["sender_agency"], Cohort(), held_by, now) == []
+
+        await eventually(restated)
+        answer = await audit.get(
+            "/indicators",
+            params={"group_by": ["pair"], "as_of": AS_OF.isoformat()},
+            headers=tokens.bearer("x", "network-auditor"),
+        )
+    assert answer.status_code == 200, answer.text
+    folded = await compute(
+        TrailQueries(log.db).indicator_events(None, None, None),
+        dimensions=["pair"],
+        targets=targets_of(changed),
+        as_of=AS_OF,
+    )
+    assert json.loads(json.dumps(folded, default=str)) == answer.json()["groups"]

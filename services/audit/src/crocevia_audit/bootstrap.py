@@ -107,7 +107,11 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
         rt.spawn(log.gaps.run(), "audit-gaps")
         rt.spawn(log.witnessing.run(), "audit-witnessing")
         due_times = keep_due_times(
-            TotalsQueries(rt.db), log.writer.uow, rt.directory.target_for, settings.due_times_check_seconds
+            TotalsQueries(rt.db),
+            log.writer.uow,
+            rt.directory.target_for,
+            rt.directory.changed,
+            settings.due_times_check_seconds,
         )
         rt.spawn(due_times, "audit-due-times")
 

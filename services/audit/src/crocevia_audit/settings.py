@@ -56,9 +56,9 @@ class AuditSettings(ServiceSettings):
     gap_grace_seconds: float = Field(default=600.0, ge=0)
     gap_check_seconds: float = Field(default=5.0, gt=0)
 
-    # How often the due times stored with the running totals are held to the directory's
-    # targets and restated where a target changed (the indicators count the others one at
-    # a time until then).
+    # After a change of the directory, the due times stored with the running totals are
+    # held to its targets and restated where a target changed (the indicators count the
+    # others one at a time until then); at most once per this many seconds.
     due_times_check_seconds: float = Field(default=60.0, gt=0)
 
     # The Ed25519 key that signs checkpoints lives outside the database, so whoever can edit

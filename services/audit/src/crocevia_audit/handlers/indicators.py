@@ -4,6 +4,7 @@ from the trail's events) and the directory's targets."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from collections.abc import AsyncIterable, Sequence
@@ -25,7 +26,6 @@ from crocevia_audit.domain.indicators import (
 )
 from crocevia_audit.domain.totals import Held, Mismatch, Totals, fold, mismatches
 from crocevia_audit.handlers.ports import Cohort, IndicatorReads, UnitOfWork
-from crocevia_common.schedule import every
 
 log = logging.getLogger(__name__)
 _TIMES = {"receive_us": "time_to_receive", "decide_us": "time_to_decide", "complete_us": "time_to_complete"}
@@ -106,14 +106,24 @@ async def restate_due_times(reads: IndicatorReads, uow: UnitOfWork, targets: Tar
     return restated
 
 
-async def keep_due_times(reads: IndicatorReads, uow: UnitOfWork, targets: TargetOf, every_seconds: float) -> None:
-    """``restate_due_times`` now and then, for as long as the audit runs."""
-
-    async def restate() -> None:
-        if restated := await restate_due_times(reads, uow, targets):
-            log.info("restated the due times of %d referrals under the directory's targets", restated)
-
-    await every(every_seconds, restate, "restating due times")
+async def keep_due_times(
+    reads: IndicatorReads, uow: UnitOfWork, targets: TargetOf, changed: asyncio.Event, at_most_every: float
+) -> None:
+    """``restate_due_times`` whenever the directory ``changed`` (it is set when the
+    directory is first read, and cleared here), at most once per ``at_most_every`` seconds,
+    for as long as the audit runs."""
+    while True:
+        await changed.wait()
+        changed.clear()
+        try:
+            if restated := await restate_due_times(reads, uow, targets):
+                log.info("restated the due times of %d referrals under the directory's targets", restated)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            changed.set()  # try again at the next turn
+            log.error("restating due times failed: %s", exc)
+        await asyncio.sleep(at_most_every)
 
 
 async def compute(
