@@ -214,9 +214,8 @@ async def measure(db: Database, rows: int, referrals: int, rng: random.Random) -
         since: datetime | None = None, until: datetime | None = None, party: str | None = None, targets: Any = TARGETS
     ) -> list[dict[str, Any]]:
         cohort = Cohort(since, until, party)
-        return await indicators.grouped(
-            TotalsQueries(db), dimensions=["pair"], targets=targets, as_of=as_of, cohort=cohort
-        )
+        async with TotalsQueries.reading(db) as reads:  # as the route reads: one snapshot
+            return await indicators.grouped(reads, dimensions=["pair"], targets=targets, as_of=as_of, cohort=cohort)
 
     async def from_totals() -> list[dict[str, Any]]:
         totals = TotalsQueries(db).cohort(None, None, None)

@@ -165,11 +165,8 @@ async def indicator_groups(
     party: str | None,
 ) -> list[dict[str, Any]]:
     """The indicators of the referrals requested in ``[since, until)`` in ``party``'s view,
-    grouped by the database on their running totals."""
-    return await indicators.grouped(
-        TotalsQueries(log.db),
-        dimensions=dimensions,
-        targets=log.targets,
-        as_of=as_of,
-        cohort=Cohort(since, until, party),
-    )
+    grouped by the database on their running totals, all read at one moment."""
+    async with TotalsQueries.reading(log.db) as reads:
+        return await indicators.grouped(
+            reads, dimensions=dimensions, targets=log.targets, as_of=as_of, cohort=Cohort(since, until, party)
+        )

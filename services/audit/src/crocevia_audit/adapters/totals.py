@@ -5,6 +5,7 @@ from the trail by the check."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import fields
 from datetime import datetime
 from typing import Any
@@ -151,10 +152,27 @@ def _missed(as_of: datetime) -> tuple[ColumnElement[int], ColumnElement[int]]:
 
 class TotalsQueries:
     """Reads of the running totals and of what they are recomputed from; each opens its own
-    read session."""
+    read session, unless made by ``reading``."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, shared: AsyncSession | None = None) -> None:
         self.db = db
+        self._shared = shared
+
+    @classmethod
+    @asynccontextmanager
+    async def reading(cls, db: Database) -> AsyncIterator[TotalsQueries]:
+        """Reads that share one session, and one snapshot, until the block ends: the
+        indicators' several queries see the same totals."""
+        async with db.snapshot() as session:
+            yield cls(db, session)
+
+    @asynccontextmanager
+    async def _session(self) -> AsyncIterator[AsyncSession]:
+        if self._shared is not None:
+            yield self._shared
+        else:
+            async with self.db.sessions() as session:
+                yield session
 
     @staticmethod
     def _group(names: Sequence[str]) -> list[ColumnElement[Any]]:
@@ -169,7 +187,7 @@ class TotalsQueries:
             .where(*_where(cohort))
             .group_by(*group, *held, t.held_to)
         )
-        async with self.db.sessions() as session:
+        async with self._session() as session:
             rows = (await session.execute(query)).all()
         g, h = len(group), len(held)
         return [
@@ -191,7 +209,7 @@ class TotalsQueries:
         outcome: ``{"rejected": [(group, reason, n)], "completed": [(group, outcome, n)]}``."""
         group = self._group(names)
         found: dict[str, list[tuple[tuple[Any, ...], str | None, int]]] = {}
-        async with self.db.sessions() as session:
+        async with self._session() as session:
             for step, code in (("rejected", t.reason_code), ("completed", t.outcome)):
                 query = (
                     select(*group, code, func.count())
@@ -210,7 +228,7 @@ class TotalsQueries:
         ``ranks`` gives for that count (it is given the count as an SQL expression)."""
         group = self._group(names)
         found: dict[str, dict[tuple[Any, ...], tuple[int, dict[int, float]]]] = {}
-        async with self.db.sessions() as session:
+        async with self._session() as session:
             for name in ("receive_us", "decide_us", "complete_us"):
                 value = getattr(t, name)
                 inner = (
@@ -242,7 +260,7 @@ class TotalsQueries:
             *(getattr(t, name) == value for name, value in zip(HELD_BY, held_by, strict=True)),
             t.held_to.is_distinct_from(fingerprint),
         )
-        async with self.db.sessions() as session:
+        async with self._session() as session:
             rows = (await session.execute(query)).all()
         return [Unheld(tuple(row[: len(group)]), *row[len(group) :]) for row in rows]
 
