@@ -3,12 +3,14 @@ publish says so on /readyz, with the reason."""
 
 from __future__ import annotations
 
+import asyncio
+
 import nats
 import pytest
 from sqlalchemy import func, select
 
 from crocevia_common.db import Database
-from crocevia_common.messaging.outbox import OutboxRefused, enqueue
+from crocevia_common.messaging.outbox import OutboxRefused, enqueue, next_sequence
 from crocevia_contracts.envelope import MAX_EVENT_BYTES
 from crocevia_referrals.adapters.tables import messaging
 from crocevia_referrals.bootstrap import MIGRATIONS
@@ -56,3 +58,25 @@ async def test_readyz_fails_with_the_reason_while_the_relay_cannot_publish(node_
     assert (body["checks"]["database"], body["checks"]["nats"], body["checks"]["outbox"]) == (True, True, False)
     assert body["type"] == "/problems/not-ready"
     assert body["detail"].startswith("the outbox relay cannot publish: ")
+
+
+async def test_a_sources_numbers_are_gapless_under_concurrent_first_takers_and_a_rollback(database_url):
+    db = Database(database_url)
+    try:
+        await db.migrate(MIGRATIONS)
+
+        async def take(source: str, keep: bool = True) -> int:
+            async with db.transaction() as session:
+                number = await next_sequence(session, messaging, source)
+                if not keep:
+                    raise LookupError(number)  # rolls the transaction back
+            return number
+
+        taken = await asyncio.gather(*(take("new-source") for _ in range(12)))
+        assert sorted(taken) == list(range(1, 13))  # the first takers made the row once, none collided
+        with pytest.raises(LookupError):
+            await take("new-source", keep=False)
+        assert await take("new-source") == 13  # the rolled back number is taken again
+        assert await take("other-source") == 1
+    finally:
+        await db.dispose()

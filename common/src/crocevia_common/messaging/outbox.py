@@ -15,7 +15,7 @@ from opentelemetry import trace
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crocevia_common.db import Database, insert_missing
+from crocevia_common.db import Database, upsert
 from crocevia_common.messaging.tables import MessagingTables
 from crocevia_common.telemetry import context_from, inject_headers, tracer
 from crocevia_contracts import CONTENT_TYPE
@@ -35,12 +35,11 @@ async def next_sequence(session: AsyncSession, tables: MessagingTables, source: 
     """The next number of ``source``'s gapless sequence, taken inside the caller's
     transaction: if the transaction rolls back, the number is not used."""
     seq = tables.sequences
-    # The source's row first, if missing: concurrent first events then queue on its lock
-    # instead of colliding on its key.
-    await insert_missing(session, seq, {"source": source, "value": 0})
-    bumped = await session.execute(
-        update(seq).where(seq.c.source == source).values(value=seq.c.value + 1).returning(seq.c.value)
-    )
+    # One statement: the source's first number makes its row, a later one bumps it (on its
+    # key, so concurrent first events queue on the row's lock instead of colliding).
+    bump = upsert(session, seq).values(source=source, value=1)
+    bump = bump.on_conflict_do_update(index_elements=[seq.c.source], set_={"value": seq.c.value + 1})
+    bumped = await session.execute(bump.returning(seq.c.value))
     return int(bumped.scalar_one())
 
 
