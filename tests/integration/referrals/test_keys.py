@@ -78,6 +78,13 @@ async def test_keys_lost_and_made_anew_are_taken_only_once_the_operator_confirms
             assert node_factory.apps[CASA].state.runtime.keys.pinned(CPIA) != new_keys
 
             confirmation = await confirm_keys(nats_url, NatsLogin(), operator, CPIA, signing_key_id(new_keys))
+            directory = node_factory.apps[CASA].state.runtime.keys.directory
+
+            async def casa_sees_the_confirmation() -> bool:  # through its directory watch
+                return directory.confirmation(CPIA) == confirmation
+
+            # Sent before, the referral would be sealed to the lost key, as the second was.
+            await eventually(casa_sees_the_confirmation)
             third = await _send(casa, tokens)
             await eventually(lambda: _is(casa, tokens, third, "received"))
             person = (await cpia.get(f"/referrals/{third}", headers=tokens.bearer(CPIA))).json()["person"]
