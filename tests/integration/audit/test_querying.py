@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import random
+
+import pytest
+
+from crocevia_audit.adapters.trail_query import TrailFilter, TrailQueries
 from crocevia_audit.bootstrap import create_app
 from tests.integration.audit.events import T0, Network, checked
+from tests.integration.audit.test_running_totals import append_in_batches, random_trail
 from tests.kit.services import eventually, serve
 
 
@@ -122,3 +128,35 @@ async def test_staff_exports_hold_only_their_agency_s_entries(audit_settings, to
     header, *entries = export.content.splitlines()
     assert len(entries) == 3 and b'"complete":false' in header
     assert all(b'"receiver_agency":"csl-lavoro"' in e for e in entries)
+
+
+@pytest.mark.parametrize("newest_first", [True, False])
+async def test_pages_of_one_agency_hold_exactly_its_entries_in_order(trail_db, newest_first):
+    rng = random.Random(12)
+    await append_in_batches(trail_db, random_trail(rng, 50), rng)
+    queries = TrailQueries(trail_db)
+    everything, _ = await queries.page(TrailFilter(), limit=10_000, newest_first=newest_first, cursor=None)
+    assert len(everything) > 100
+    asked = [
+        TrailFilter(agency="cpia2"),
+        TrailFilter(agency="pioltello-casa", events=("rejected",)),
+        TrailFilter(agency="csl-lavoro", events=("requested", "received", "reminder")),
+        TrailFilter(agency="cpia2", party="pioltello-sociali"),
+        TrailFilter(agency="nobody"),
+    ]
+    for flt in asked:
+        expected = [
+            row["position"]
+            for row in everything
+            if flt.agency in (row["sender_agency"], row["receiver_agency"])
+            and (not flt.events or row["event"] in flt.events)
+            and (not flt.party or flt.party in (row["sender_agency"], row["receiver_agency"], row["to_agency"]))
+        ]
+        got, cursor = [], None
+        while True:  # pages of 3, each from the cursor of the one before
+            rows, cursor = await queries.page(flt, limit=3, newest_first=newest_first, cursor=cursor)
+            got += [row["position"] for row in rows]
+            if cursor is None:
+                break
+        assert got == expected, flt
+    assert any(row["sender_agency"] == "pioltello-casa" and row["event"] == "rejected" for row in everything)

@@ -7,11 +7,11 @@ addressed to it."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import ColumnElement, Select, or_, select, union_all
 from sqlalchemy.engine import RowMapping
 
 from crocevia_audit.adapters.tables import trail_entries
@@ -28,6 +28,11 @@ _CHUNK = 2000  # rows per fetch of the indicators' streamed query
 def concerning(party: str) -> ColumnElement[bool]:
     """The entries an agency's own view holds: its referrals' events, notices addressed to it."""
     return or_(c.sender_agency == party, c.receiver_agency == party, c.to_agency == party)
+
+
+def _not(column: ColumnElement[Any], value: str) -> ColumnElement[bool]:
+    """``column`` is not ``value`` (also when it holds none)."""
+    return or_(column.is_(None), column != value)
 
 
 class CursorError(ValueError):
@@ -126,13 +131,29 @@ class TrailQueries:
     ) -> tuple[list[RowMapping], str | None]:
         """One page of entries and the cursor of the next (None at the end); CursorError
         for a cursor this listing did not give out."""
-        query = flt.apply(select(*LISTED))
-        if cursor is not None:
-            after = decode_cursor(cursor, newest_first)
-            query = query.where(c.position < after if newest_first else c.position > after)
-        order = c.position.desc() if newest_first else c.position.asc()
+        after = decode_cursor(cursor, newest_first) if cursor is not None else None
+
+        def listing(keep: TrailFilter, *also: ColumnElement[bool]) -> Select[Any]:
+            query = keep.apply(select(*LISTED)).where(*also)
+            if after is not None:
+                query = query.where(c.position < after if newest_first else c.position > after)
+            order = c.position.desc() if newest_first else c.position.asc()
+            return query.order_by(order).limit(limit + 1)
+
+        if flt.agency:
+            # Either party: the page of the entries it sends, merged with the page of those
+            # it receives from another. Each is read in position order from its own index;
+            # an OR of the two would make the database sort every entry of the agency.
+            others = replace(flt, agency=None)
+            sends = listing(others, c.sender_agency == flt.agency).subquery()
+            receives = listing(others, c.receiver_agency == flt.agency, _not(c.sender_agency, flt.agency)).subquery()
+            both = union_all(select(sends), select(receives)).subquery()
+            order = both.c.position.desc() if newest_first else both.c.position.asc()
+            query = select(both).order_by(order).limit(limit + 1)
+        else:
+            query = listing(flt)
         async with self.db.sessions() as session:
-            rows = list((await session.execute(query.order_by(order).limit(limit + 1))).mappings())
+            rows = list((await session.execute(query)).mappings())
         more = len(rows) > limit
         rows = rows[:limit]
         return rows, (encode_cursor(rows[-1]["position"], newest_first) if more and rows else None)
