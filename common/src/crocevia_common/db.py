@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from alembic import command
 from alembic.config import Config
@@ -197,6 +197,29 @@ class Database:
                 break
             await asyncio.sleep(0.05)
         await self.engine.dispose()
+
+
+class SnapshotReads:
+    """Reads that each open their own session; made by ``reading``, they share one session
+    and one snapshot (``Database.snapshot``) until its block ends."""
+
+    def __init__(self, db: Database, shared: AsyncSession | None = None) -> None:
+        self.db = db
+        self._shared = shared
+
+    @classmethod
+    @asynccontextmanager
+    async def reading(cls, db: Database) -> AsyncIterator[Self]:
+        async with db.snapshot() as session:
+            yield cls(db, session)
+
+    @asynccontextmanager
+    async def _session(self) -> AsyncIterator[AsyncSession]:
+        if self._shared is not None:
+            yield self._shared
+        else:
+            async with self.db.sessions() as session:
+                yield session
 
 
 def run_migrations_online(target_metadata: Any = None) -> None:

@@ -8,13 +8,11 @@ IntegrityReads``), and what the views list.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from crocevia_audit.adapters.sequences import gap_of
 from crocevia_audit.adapters.stores import anomaly_of, signed_of, stored_size
@@ -32,7 +30,7 @@ from crocevia_audit.domain.announcements import Anomaly
 from crocevia_audit.domain.entries import EntryFields, RecordedEntry
 from crocevia_audit.domain.gaps import Gap
 from crocevia_audit.domain.nodes import NodesByName
-from crocevia_common.db import Database
+from crocevia_common.db import SnapshotReads
 from crocevia_common.tlog.checkpoint import SignedCheckpoint
 from crocevia_common.tlog.note import SignatureLine, VerifierKey
 
@@ -53,25 +51,8 @@ def recorded_of(row: Row[Any]) -> RecordedEntry:
     return RecordedEntry(fields, bytes(row.entry), bytes(row.leaf_hash), row.stream_sequence, row.recorded_at)
 
 
-class IntegrityQueries:
-    def __init__(self, db: Database, session: AsyncSession | None = None) -> None:
-        self.db = db
-        self._shared = session
-
-    @classmethod
-    @asynccontextmanager
-    async def reading(cls, db: Database) -> AsyncIterator[IntegrityQueries]:
-        """Reads that share one session, and one snapshot, until the block ends."""
-        async with db.snapshot() as session:
-            yield cls(db, session)
-
-    @asynccontextmanager
-    async def _session(self) -> AsyncIterator[AsyncSession]:
-        if self._shared is not None:
-            yield self._shared
-        else:
-            async with self.db.sessions() as session:
-                yield session
+class IntegrityQueries(SnapshotReads):
+    """What verification, published facts and proofs read (``reading``: one snapshot)."""
 
     async def _all(self, query: Select[Any]) -> Sequence[Row[Any]]:
         async with self._session() as session:

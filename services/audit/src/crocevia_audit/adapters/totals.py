@@ -5,7 +5,6 @@ from the trail by the check."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
-from contextlib import asynccontextmanager
 from dataclasses import fields
 from datetime import datetime
 from typing import Any
@@ -32,7 +31,7 @@ from crocevia_audit.adapters.tables import referral_totals, trail_entries
 from crocevia_audit.domain.indicators import STEPS, TrailEvent
 from crocevia_audit.domain.totals import Held, Measures, Mismatch, Totals, fold
 from crocevia_audit.handlers.ports import HELD_BY, Cohort, CountedGroup, Unheld
-from crocevia_common.db import Database, UtcDateTime
+from crocevia_common.db import SnapshotReads, UtcDateTime
 
 t = referral_totals.c
 STEP_COLUMNS = tuple(f"{step.replace('-', '_')}_at" for step in STEPS)
@@ -150,29 +149,10 @@ def _missed(as_of: datetime) -> tuple[ColumnElement[int], ColumnElement[int]]:
     )
 
 
-class TotalsQueries:
+class TotalsQueries(SnapshotReads):
     """Reads of the running totals and of what they are recomputed from; each opens its own
-    read session, unless made by ``reading``."""
-
-    def __init__(self, db: Database, shared: AsyncSession | None = None) -> None:
-        self.db = db
-        self._shared = shared
-
-    @classmethod
-    @asynccontextmanager
-    async def reading(cls, db: Database) -> AsyncIterator[TotalsQueries]:
-        """Reads that share one session, and one snapshot, until the block ends: the
-        indicators' several queries see the same totals."""
-        async with db.snapshot() as session:
-            yield cls(db, session)
-
-    @asynccontextmanager
-    async def _session(self) -> AsyncIterator[AsyncSession]:
-        if self._shared is not None:
-            yield self._shared
-        else:
-            async with self.db.sessions() as session:
-                yield session
+    read session, unless made by ``reading`` (the indicators' several queries then see the
+    same totals)."""
 
     @staticmethod
     def _group(names: Sequence[str]) -> list[ColumnElement[Any]]:
