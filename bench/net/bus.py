@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 
+from crocevia.deadletters import letters
 from crocevia_common.messaging.connection import read_password
 from crocevia_contracts.stream import DEAD_LETTERS, NOTICES, REFERRAL_EVENTS
 
@@ -61,6 +63,10 @@ class Bus:
 
     async def dead_letters(self) -> int:
         return await self.count(DEAD_LETTERS.name)
+
+    async def dead_letter_reasons(self) -> Counter[str]:
+        """How many dead letters each consumer holds for each reason."""
+        return Counter(f"{letter.consumer}: {letter.reason}" for letter in await letters(self.nc))
 
     async def notices(self) -> int:
         return await self.count(NOTICES.name)

@@ -72,7 +72,8 @@ class Selection:
         )
 
 
-async def _letters(nc: Client) -> list[DeadLetter]:
+async def letters(nc: Client) -> list[DeadLetter]:
+    """Every dead letter held, oldest first."""
     js = nc.jetstream()
     state = (await js.stream_info(DEAD_LETTERS.name)).state
     found: list[DeadLetter] = []
@@ -101,7 +102,7 @@ async def select(url: str, login: NatsLogin, selection: Selection) -> list[DeadL
     """The dead letters ``selection`` takes, oldest first."""
     nc = await connect_as(url, login, wait=5)
     try:
-        return [letter for letter in await _letters(nc) if selection.takes(letter)]
+        return [letter for letter in await letters(nc) if selection.takes(letter)]
     finally:
         await nc.close()
 
@@ -111,14 +112,14 @@ async def replay(url: str, login: NatsLogin, selection: Selection) -> list[DeadL
     dead letter replayed twice within a day is put back once."""
     nc = await connect_as(url, login, wait=5)
     try:
-        letters = [letter for letter in await _letters(nc) if selection.takes(letter)]
-        without_copy = [str(letter.sequence) for letter in letters if letter.payload is None]
+        chosen = [letter for letter in await letters(nc) if selection.takes(letter)]
+        without_copy = [str(letter.sequence) for letter in chosen if letter.payload is None]
         if without_copy:
             raise DeadLetterProblem(
                 f"dead letters {', '.join(without_copy)} hold no copy of their message (too large to be an event)"
             )
         js = nc.jetstream()
-        for letter in letters:
+        for letter in chosen:
             headers = {k: str(v) for k, v in letter.entry.get("headers", {}).items() if k != "Nats-Msg-Id"}
             headers |= {
                 REPLAYED_SUBJECT: letter.subject,
@@ -126,7 +127,7 @@ async def replay(url: str, login: NatsLogin, selection: Selection) -> list[DeadL
                 "Nats-Msg-Id": f"replay:{letter.sequence}",
             }
             await js.publish(replay_subject(letter.consumer), letter.payload or b"", headers=headers, timeout=5)
-        return letters
+        return chosen
     finally:
         await nc.close()
 

@@ -59,7 +59,7 @@ async def trail(ctx: Context, landed_copies: int) -> dict[str, Any]:
         await ctx.client.http.get(f"{ctx.client.audit}/anomalies", params={"limit": 1000}, headers=auditor)
     ).json()["anomalies"]
     kinds = Counter(a["kind"] for a in anomalies)
-    dead = await ctx.bus.dead_letters()
+    dead = await ctx.bus.dead_letter_reasons()
     return {
         "messages in the streams": len(streamed),
         "distinct events": len(distinct),
@@ -72,14 +72,14 @@ async def trail(ctx: Context, landed_copies: int) -> dict[str, Any]:
         "duplicates recorded": kinds.get("duplicate", 0),
         "copies landed": landed_copies,
         "other anomalies": sum(n for k, n in kinds.items() if k != "duplicate"),
-        "dead letters": dead,
+        "dead letters": "; ".join(f"{n} x {why}" for why, n in sorted(dead.items())) or 0,
         "ok": set(in_trail) == distinct
         and len(exported) == len(distinct)
         and not gaps
         and verified
         and kinds.get("duplicate", 0) == landed_copies
         and len(kinds) <= 1
-        and dead == 0,
+        and not dead,
     }
 
 

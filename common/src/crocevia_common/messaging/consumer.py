@@ -14,9 +14,13 @@ Acknowledgement is explicit and decided here:
 - the database is unreachable: held and retried for as long as that lasts, skipping nothing.
 
 ``max_ack_pending`` is the batch size, so the server hands out nothing later while a batch
-is being applied, and a message whose acknowledgement is lost (a crash) comes back before
-anything after it. A message is never parsed before the intake has checked its size and
-depth, so a payload that cannot be decoded is a dead letter like any other.
+is being applied. Messages handed out and never acknowledged (to a process that died, or
+lost on the way when the connection broke) come back only once their ack wait is over, and
+the server would meanwhile hand out what follows them: so a consumer that starts, or whose
+fetch failed, while the server counts such messages, fetches nothing until their ack wait is
+over; they then come back before anything after them. A message is never parsed before the
+intake has checked its size and depth, so a payload that cannot be decoded is a dead letter
+like any other.
 """
 
 from __future__ import annotations
@@ -52,6 +56,9 @@ from crocevia_contracts.subjects import REPLAY_PREFIX, replay_consumer, replay_s
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# Beyond the ack wait, for the server to have put the expired messages back in line.
+STRAY_MARGIN_SECONDS = 1.0
 
 # What ``apply`` answers for each message it was given: None when applied (or found applied
 # already), else the reason it can never be applied.
@@ -253,12 +260,16 @@ class StreamConsumer:
         subscription = await js.pull_subscribe_bind(
             durable=str(config.durable_name), stream=stream, inbox_prefix=f"{self.inbox_prefix}.".encode()
         )
+        strays = True  # until the server says none are out: at the start, after a failed fetch
         try:
             while not self._stopping.is_set():
                 task = asyncio.current_task()
                 if task is not None and task.cancelling():  # a cancellation the client's fetch swallowed
                     raise asyncio.CancelledError
                 try:
+                    if strays:
+                        await self._await_strays(js, stream, str(config.durable_name))
+                        strays = False
                     messages = await subscription.fetch(batch, timeout=self.fetch_wait_seconds)
                     self.failing = None
                 except (TimeoutError, NatsTimeoutError):
@@ -271,6 +282,7 @@ class StreamConsumer:
                     # answer (deleted while running): make it again.
                     self.failing = f"cannot fetch: {type(exc).__name__}"
                     log.warning("%s: %s", self.name, self.failing)
+                    strays = True
                     await asyncio.sleep(self.retry_delay)
                     with contextlib.suppress(Exception):
                         await ensure()
@@ -281,10 +293,22 @@ class StreamConsumer:
                     # Not even a dead letter could be written (NATS away): what is not
                     # acknowledged comes back after the ack wait, before anything later.
                     log.error("%s: a batch could not be settled: %s", self.name, failure(exc))
+                    strays = True
                     await asyncio.sleep(self.retry_delay)
         finally:
             with contextlib.suppress(Exception):
                 await subscription.unsubscribe()
+
+    async def _await_strays(self, js: JetStreamContext, stream: str, durable: str) -> None:
+        """When the server counts messages handed out and not acknowledged while this
+        process holds none, wait until their ack wait is over (they were handed out before
+        now), so that they come back before anything after them."""
+        if not (await js.consumer_info(stream, durable)).num_ack_pending:
+            return
+        wait = self.ack_wait_seconds + STRAY_MARGIN_SECONDS
+        log.info("%s: messages handed out earlier are unacknowledged: fetching again in %.0f s", self.name, wait)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), wait)
 
     async def process(self, js: JetStreamContext, messages: Sequence[Msg]) -> None:
         """Check, apply and acknowledge one fetched batch, in order."""
