@@ -99,3 +99,12 @@ def test_what_the_appends_complete_is_every_perfect_node_of_the_tree() -> None:
 def test_the_root_equals_the_recursive_mth_for_any_entries(entries: list[bytes]) -> None:
     hashes = [leaf_hash(entry) for entry in entries]
     assert Frontier.of(hashes).root() == root_from_leaf_hashes(hashes)
+
+
+def test_adding_without_the_completed_nodes_keeps_the_same_tree() -> None:
+    hashes = leaf_hashes(300)
+    named, bare = Frontier(), Frontier()
+    for leaf in hashes:
+        named.append(leaf)
+        bare.add(leaf)
+        assert (bare.size, bare.root(), bare.border) == (named.size, named.root(), named.border)

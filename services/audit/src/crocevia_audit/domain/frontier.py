@@ -39,11 +39,13 @@ def completed_names(index: int) -> list[Name]:
 class Frontier:
     """The border of a tree of ``size`` leaves: at most one perfect subtree per level."""
 
-    __slots__ = ("_border", "_size")
+    __slots__ = ("_digests", "_size")
 
     def __init__(self) -> None:
         self._size = 0
-        self._border: list[StoredNode] = []  # left to right, levels strictly decreasing
+        # The border's digests, left to right (levels strictly decreasing); their names
+        # follow from the size (``border_names``).
+        self._digests: list[bytes] = []
 
     @classmethod
     def read(cls, size: int, reader: NodeReader) -> Frontier:
@@ -52,7 +54,7 @@ class Frontier:
             raise ValueError(f"tree size must not be negative, got {size}")
         frontier = cls()
         frontier._size = size
-        frontier._border = [StoredNode(level, index, reader.get(level, index)) for level, index in border_names(size)]
+        frontier._digests = [reader.get(level, index) for level, index in border_names(size)]
         return frontier
 
     @classmethod
@@ -71,28 +73,39 @@ class Frontier:
     @property
     def border(self) -> tuple[StoredNode, ...]:
         """The perfect subtrees of the border, largest first: one per set bit of ``size``."""
-        return tuple(self._border)
+        return tuple(StoredNode(*name, d) for name, d in zip(border_names(self._size), self._digests, strict=True))
 
     def copy(self) -> Frontier:
         twin = Frontier()
-        twin._size, twin._border = self._size, list(self._border)
+        twin._size, twin._digests = self._size, list(self._digests)
         return twin
 
     def append(self, leaf: bytes) -> list[StoredNode]:
         """Add the next leaf hash; return the perfect nodes it completed, the leaf first,
         which is what storage must add so that it describes the tree of ``size + 1``."""
-        names = completed_names(self._size)
-        completed = [StoredNode(0, self._size, leaf)]
-        for level, index in names[1:]:
-            left = self._border.pop()  # the sibling of the same height, waiting on the border
-            completed.append(StoredNode(level, index, node_hash(left.digest, completed[-1].digest)))
-        self._border.append(completed[-1])
-        self._size += 1
+        completed: list[StoredNode] = []
+        self._merge(leaf, completed)
         return completed
+
+    def add(self, leaf: bytes) -> None:
+        """Add the next leaf hash, when the nodes it completes are not wanted (a verifier)."""
+        self._merge(leaf, None)
+
+    def _merge(self, leaf: bytes, completed: list[StoredNode] | None) -> None:
+        digests, level, index, digest = self._digests, 0, self._size, leaf
+        if completed is not None:
+            completed.append(StoredNode(0, index, leaf))
+        while index & 1:  # one merge per trailing 1 bit, with the sibling waiting on the border
+            level, index = level + 1, index >> 1
+            digest = node_hash(digests.pop(), digest)
+            if completed is not None:
+                completed.append(StoredNode(level, index, digest))
+        digests.append(digest)
+        self._size += 1
 
     def root(self) -> bytes:
         """The Merkle Tree Hash of the tree (``EMPTY_ROOT`` when it has no leaf)."""
-        return fold_border([node.digest for node in self._border])
+        return fold_border(self._digests)
 
 
 def root_from_nodes(tree_size: int, reader: NodeReader) -> bytes:

@@ -23,13 +23,14 @@ from crocevia_common.tlog.checkpoint import Checkpoint
 from crocevia_common.tlog.merkle import leaf_hash
 
 
-@dataclass(frozen=True, slots=True)
-class StoredLeaf:
-    """One stored entry row: its position, canonical bytes and recorded leaf hash."""
+@dataclass(slots=True)  # not frozen: made once per entry of a trail being verified, and a
+class StoredLeaf:  # frozen one costs an object.__setattr__ per field
+    """One stored entry row: its position, canonical bytes and recorded leaf hash (None
+    where only the entry is kept, as in an export: its hash is then only computed)."""
 
     index: int
     entry: bytes
-    leaf_hash: bytes
+    leaf_hash: bytes | None
 
 
 class MismatchKind(StrEnum):
@@ -58,6 +59,10 @@ class _Vouching:
     def __init__(self, checkpoints: Iterable[Checkpoint]) -> None:
         self.pending = sorted(checkpoints, key=lambda checkpoint: checkpoint.size, reverse=True)
         self.vouched = 0  # leaves [0, vouched) are covered by a checkpoint that matched
+
+    def due(self, tree: Frontier) -> bool:
+        """Whether a checkpoint is of the tree's size."""
+        return bool(self.pending) and self.pending[-1].size == tree.size
 
     def check(self, tree: Frontier) -> Mismatch | None:
         """Compare the tree with every checkpoint of its size."""
@@ -100,24 +105,21 @@ def first_mismatch(
     if found := vouching.check(tree):
         return found
     for leaf in leaves:
-        if found := _leaf_differs(leaf, tree.size):
+        expected = tree.size
+        if leaf.index != expected:
+            detail = f"expected entry {expected}, found entry {leaf.index}"
+            return Mismatch(MismatchKind.BROKEN_SEQUENCE, expected, expected + 1, detail)
+        computed = leaf_hash(leaf.entry)
+        if leaf.leaf_hash is not None and computed != leaf.leaf_hash:
+            detail = f"entry {expected} no longer hashes to its stored leaf hash"
+            return Mismatch(MismatchKind.ALTERED_ENTRY, expected, expected + 1, detail)
+        if nodes is None:
+            tree.add(computed)
+        elif found := _first_altered_node(tree.append(computed), nodes):
             return found
-        completed = tree.append(leaf.leaf_hash)
-        if nodes is not None and (found := _first_altered_node(completed, nodes)):
-            return found
-        if found := vouching.check(tree):
+        if vouching.due(tree) and (found := vouching.check(tree)):
             return found
     return vouching.beyond(tree)
-
-
-def _leaf_differs(leaf: StoredLeaf, expected: int) -> Mismatch | None:
-    if leaf.index != expected:
-        detail = f"expected entry {expected}, found entry {leaf.index}"
-        return Mismatch(MismatchKind.BROKEN_SEQUENCE, expected, expected + 1, detail)
-    if leaf_hash(leaf.entry) != leaf.leaf_hash:
-        detail = f"entry {expected} no longer hashes to its stored leaf hash"
-        return Mismatch(MismatchKind.ALTERED_ENTRY, expected, expected + 1, detail)
-    return None
 
 
 def _first_altered_node(completed: list[StoredNode], nodes: NodeReader) -> Mismatch | None:

@@ -45,16 +45,32 @@ def read_header(first_line: bytes, key: VerifierKey) -> tuple[dict[str, object],
         raise ExportError(f"the export's checkpoint does not verify with this key: {exc}") from None
 
 
+# In an entry's canonical JSON (keys sorted), the top-level ``index`` follows the event
+# object and precedes ``nats_subject``, whose string cannot hold an unescaped quote.
+_INDEX_KEY = b',"index":'
+
+
+def _index(entry: bytes) -> int:
+    """The entry's ``index``, read without parsing the whole entry when it is canonical
+    (the leaf hash covers every byte either way); -1 when the line is not an entry."""
+    at = entry.rfind(_INDEX_KEY)
+    if at >= 0:
+        digits = entry[at + len(_INDEX_KEY) : entry.find(b",", at + len(_INDEX_KEY))]
+        if digits.isdigit():
+            return int(digits)
+    try:
+        return int(json.loads(entry)["index"])
+    except (ValueError, KeyError, TypeError):
+        return -1
+
+
 def _leaves(lines: Iterable[bytes]) -> Iterator[StoredLeaf]:
     for position, line in enumerate(lines):
         entry = line.rstrip(b"\n")
         if not entry:
             continue
-        try:
-            index = int(json.loads(entry)["index"])
-        except (ValueError, KeyError, TypeError):
-            index = -1  # not an entry: reported as a break in the sequence at this position
-        yield StoredLeaf(index if index >= 0 else -(position + 1), entry, leaf_hash(entry))
+        index = _index(entry)  # -1: not an entry, reported as a break in the sequence here
+        yield StoredLeaf(index if index >= 0 else -(position + 1), entry, None)
 
 
 def verify_export(lines: Iterable[bytes], trusted: Checkpoint, key: VerifierKey) -> Finding:
