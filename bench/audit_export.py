@@ -8,10 +8,11 @@ Run on demand (not part of the test suite):
 It fills a fresh SQLite trail through the service's own writer (so entries, leaf hashes
 and tree nodes are real), signs checkpoints at a quarter of the trail and at the whole,
 then exports both sizes as JSON Lines and CSV and verifies the JSON Lines with the CLI's
-code (against a raw SHA-256 chain over the same lines, timed in the same run), and computes the steering committee's indicators (``GET /indicators``'s code) over
-the whole trail and over one month. Peak memory is what Python allocated during each step
-(tracemalloc, in a second run of the step that is not timed, since tracemalloc slows Python
-down): it should not grow with the number of rows. Results go to ``bench/results/audit_export.txt``.
+code (against a raw SHA-256 chain over the same lines, timed in the same run), and computes
+the steering committee's indicators (``GET /indicators``'s code) over the whole trail and
+over one month. Peak memory is what Python allocated during each step (tracemalloc, in a
+second run of the step that is not timed, since tracemalloc slows Python down): it should
+not grow with the number of rows. Results go to ``bench/results/audit_export.txt``.
 """
 
 from __future__ import annotations
