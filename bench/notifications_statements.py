@@ -1,6 +1,6 @@
 """What the notifications service does per referral event it applies, counted rather than
 timed: SQL statements sent to the database, and CPU, for events applied in batches in one
-transaction each, as its consumer applies them (``together``). Statement counts do not vary
+transaction each, as its consumer applies them (``together``, reading ahead). Statement counts do not vary
 with the machine's load; CPU is indicative.
 
     uv run python -m bench notifications_statements [--referrals N] [--batch N] [--postgres-url URL]
@@ -42,7 +42,7 @@ from crocevia_notifications.adapters.tables import inbox_items, messaging
 from crocevia_notifications.adapters.unit_of_work import SqlUnitOfWork
 from crocevia_notifications.bootstrap import MIGRATIONS
 from crocevia_notifications.handlers.context import Notifier
-from crocevia_notifications.handlers.events import apply_in
+from crocevia_notifications.handlers.events import apply_in, read_ahead
 from crocevia_notifications.handlers.staff import load_staff
 from crocevia_notifications.settings import NotificationsSettings
 
@@ -128,6 +128,7 @@ async def measure(url: str, referrals: int, batch: int) -> dict[str, Any]:
         kinds.clear()
         for start in range(0, len(todo), batch):
             async with ctx.uow.transaction() as tx:
+                await read_ahead(tx, todo[start : start + batch])
                 for item in todo[start : start + batch]:
                     await apply_in(ctx, tx, item)
         cpu = time.process_time() - cpu

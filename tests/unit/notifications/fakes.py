@@ -97,6 +97,9 @@ class FakeTransaction(OnState):
 
 
 class FakeReferrals(OnState):
+    async def read_ahead(self, referral_ids: Collection[str]) -> None:
+        pass  # everything is at hand
+
     async def get(self, referral_id: str) -> Followed | None:
         return self.s.referrals.get(referral_id)
 
@@ -119,6 +122,9 @@ class FakeAssignments(OnState):
 
     async def of(self, referral_id: str) -> dict[str, str]:
         return {agency: kept[0] for (rid, agency), kept in self.s.assignments.items() if rid == referral_id}
+
+    async def read_ahead(self, referral_ids: Collection[str]) -> None:
+        pass  # everything is at hand
 
 
 class FakeTimers(OnState):

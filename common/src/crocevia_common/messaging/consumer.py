@@ -85,15 +85,20 @@ def one_at_a_time(apply_one: Callable[[Verified], Awaitable[None]]) -> Apply:
 def together(
     transaction: Callable[[], contextlib.AbstractAsyncContextManager[T]],
     apply_one: Callable[[T, Verified], Awaitable[None]],
+    read_ahead: Callable[[T, Sequence[Verified]], Awaitable[None]] | None = None,
 ) -> Apply:
     """An ``apply`` for services that apply a batch in one transaction, each message by
-    ``apply_one`` in order; it raises Unprocessable for a message that can never be applied.
-    Alone, such a message gives its reason and nothing of it is kept; in a batch it undoes
-    the whole batch, which the consumer then applies again one message at a time."""
+    ``apply_one`` in order (after ``read_ahead``, which may read at once, in the same
+    transaction, what they will look up); it raises Unprocessable for a message that can
+    never be applied. Alone, such a message gives its reason and nothing of it is kept; in a
+    batch it undoes the whole batch, which the consumer then applies again one message at a
+    time."""
 
     async def apply(items: Sequence[Verified]) -> list[str | None]:
         try:
             async with transaction() as work:
+                if read_ahead is not None:
+                    await read_ahead(work, items)
                 for item in items:
                     await apply_one(work, item)
         except Unprocessable as exc:

@@ -33,7 +33,7 @@ from crocevia_notifications.entrypoints.workers import Worker
 from crocevia_notifications.handlers.caseload import apply_assignment
 from crocevia_notifications.handlers.context import Clock, Notifier, utc_now
 from crocevia_notifications.handlers.emails import release_claims, send_due_emails
-from crocevia_notifications.handlers.events import apply_in
+from crocevia_notifications.handlers.events import apply_in, read_ahead
 from crocevia_notifications.handlers.ports import Transaction
 from crocevia_notifications.handlers.staff import load_staff
 from crocevia_notifications.handlers.timers import fire_due_timers
@@ -94,7 +94,7 @@ def create_app(
             stream=REFERRAL_EVENTS,
             filter_subject=ALL_REFERRAL_EVENTS,
             intake=Intake(rt.keys),
-            apply=together(uow.transaction, apply_one),
+            apply=together(uow.transaction, apply_one, read_ahead),
             batch_size=settings.batch_size,
             batched=True,
             after_batch=ctx.wake,

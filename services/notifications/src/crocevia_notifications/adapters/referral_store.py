@@ -4,6 +4,7 @@ and who each agency assigned them to."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -30,33 +31,61 @@ def _values(referral: Followed) -> dict[str, Any]:
 
 
 class SqlReferrals:
+    """Lives as long as its transaction: what it read (and locked) or wrote is kept until then."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._kept: dict[str, Followed | None] = {}
+
+    async def read_ahead(self, referral_ids: Collection[str]) -> None:
+        # Locked on PostgreSQL, in one order: what is decided from them commits before anyone
+        # else reads them.
+        wanted = sorted(set(referral_ids) - self._kept.keys())
+        if not wanted:
+            return
+        found = await self.session.execute(select(referrals).where(c.id.in_(wanted)).order_by(c.id).with_for_update())
+        self._kept.update(dict.fromkeys(wanted))
+        self._kept.update({row["id"]: followed(row) for row in found.mappings()})
 
     async def get(self, referral_id: str) -> Followed | None:
-        # Locked on PostgreSQL: what is decided from it commits before anyone else reads it.
-        found = await self.session.execute(select(referrals).where(c.id == referral_id).with_for_update())
-        row = found.mappings().first()
-        return followed(row) if row is not None else None
+        await self.read_ahead([referral_id])
+        return self._kept[referral_id]
 
     async def add(self, referral: Followed, at: datetime) -> None:
         await self.session.execute(insert(referrals).values(id=referral.id, updated_at=at, **_values(referral)))
+        self._kept[referral.id] = referral
 
     async def save(self, referral: Followed, at: datetime) -> None:
         await self.session.execute(
             update(referrals).where(c.id == referral.id).values(updated_at=at, **_values(referral))
         )
+        self._kept[referral.id] = referral
 
 
 class SqlAssignments:
+    """Lives as long as its transaction: what it read is kept until then."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._kept: dict[str, dict[str, str]] = {}
+
+    async def read_ahead(self, referral_ids: Collection[str]) -> None:
+        a = assignments.c
+        wanted = sorted(set(referral_ids) - self._kept.keys())
+        if not wanted:
+            return
+        rows = await self.session.execute(select(a.referral_id, a.agency, a.assignee).where(a.referral_id.in_(wanted)))
+        for referral_id in wanted:
+            self._kept[referral_id] = {}
+        for row in rows:
+            self._kept[row.referral_id][row.agency] = row.assignee
 
     async def keep(self, assigned: ReferralAssigned, sequence: int, at: datetime) -> bool:
         a = assignments.c
         key = (a.referral_id == assigned.referral_id) & (a.agency == assigned.agency)
         found = (await self.session.execute(select(a.sequence).where(key).with_for_update())).first()
         values = {"assignee": assigned.assignee, "sequence": sequence, "assigned_at": at}
+        self._kept.pop(assigned.referral_id, None)
         if found is None:
             await self.session.execute(
                 insert(assignments).values(referral_id=assigned.referral_id, agency=assigned.agency, **values)
@@ -68,6 +97,5 @@ class SqlAssignments:
         return True
 
     async def of(self, referral_id: str) -> dict[str, str]:
-        a = assignments.c
-        rows = await self.session.execute(select(a.agency, a.assignee).where(a.referral_id == referral_id))
-        return {row.agency: row.assignee for row in rows}
+        await self.read_ahead([referral_id])
+        return dict(self._kept[referral_id])

@@ -25,6 +25,10 @@ from crocevia_notifications.domain.webhooks import Endpoint, Outcome
 
 
 class Referrals(Protocol):
+    async def read_ahead(self, referral_ids: Collection[str]) -> None:
+        """Read (and lock) these referrals at once for the rest of the transaction."""
+        ...
+
     async def get(self, referral_id: str) -> Followed | None: ...
 
     async def add(self, referral: Followed, at: datetime) -> None: ...
@@ -40,6 +44,10 @@ class Assignments(Protocol):
 
     async def of(self, referral_id: str) -> dict[str, str]:
         """Who each agency assigned the referral to: agency -> staff sub."""
+        ...
+
+    async def read_ahead(self, referral_ids: Collection[str]) -> None:
+        """Read the assignments of these referrals at once for the rest of the transaction."""
         ...
 
 
