@@ -52,7 +52,7 @@ def person(row: RowMapping) -> Person:
 class SqlStaff:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self._of_agencies: ReadOnce[Person] = ReadOnce()
+        self._of_agencies: ReadOnce[Person] = ReadOnce(lambda p: p.agency, lambda p: (p.agency, p.member.sub))
 
     async def upsert(self, agency: str, member: StaffMember, at: datetime) -> None:
         """Create or replace a person (safe when two replicas load the same file at once)."""

@@ -31,7 +31,7 @@ def subscription(row: RowMapping) -> Subscription:
 class SqlSubscriptions:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self._of_agencies: ReadOnce[Subscription] = ReadOnce()
+        self._of_agencies: ReadOnce[Subscription] = ReadOnce(lambda s: s.agency, lambda s: s.id or 0)
 
     async def add(self, subscription: Subscription, at: datetime) -> int:
         self._of_agencies.forget()

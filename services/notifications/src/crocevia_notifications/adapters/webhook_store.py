@@ -24,7 +24,7 @@ def endpoint(row: RowMapping) -> Endpoint:
 class SqlWebhooks:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self._active_of: ReadOnce[Endpoint] = ReadOnce()
+        self._active_of: ReadOnce[Endpoint] = ReadOnce(lambda e: e.agency, lambda e: e.id)
 
     async def add(self, endpoint: Endpoint) -> None:
         self._active_of.forget()

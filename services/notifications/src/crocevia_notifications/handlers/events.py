@@ -59,11 +59,18 @@ async def apply_in(ctx: Notifier, tx: Transaction, item: Verified) -> None:
 
 
 async def read_ahead(tx: Transaction, items: Sequence[Verified]) -> None:
-    """Read what a batch of events will look up about their referrals, in one statement per
-    table rather than one per event."""
-    ids = [item.envelope.data.referral_id for item in items if item.envelope is not None]
+    """Read what a batch of events will look up, in one statement per table rather than one
+    per event: their referrals and assignments, and their agencies' staff, subscriptions and
+    webhooks (which the stores keep for the rest of the transaction)."""
+    events = [item.envelope.data for item in items if item.envelope is not None]
+    ids = [data.referral_id for data in events]
     await tx.referrals.read_ahead(ids)
     await tx.assignments.read_ahead(ids)
+    agencies = {agency for data in events for agency in (data.sender_agency, data.receiver_agency)}
+    if agencies:
+        await tx.staff.of_agencies(agencies)
+        await tx.subscriptions.of_agencies(agencies)
+        await tx.webhooks.active_of(agencies)
 
 
 def _parties(known: Followed | None) -> Parties | None:
