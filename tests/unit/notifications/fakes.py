@@ -82,6 +82,9 @@ class FakeTransaction(OnState):
         self.subscriptions = FakeSubscriptions(state)
         self.webhooks = FakeWebhooks(state)
 
+    async def claim_ahead(self, items: Sequence[Verified]) -> None:
+        pass  # each is claimed alone
+
     async def claim(self, item: Verified) -> bool:
         if item.id in self.s.applied:
             return False

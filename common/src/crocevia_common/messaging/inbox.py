@@ -3,6 +3,7 @@ number names one event only."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import and_, or_, select
@@ -38,3 +39,20 @@ async def mark_applied(
     statement = upsert(session, tables.inbox).values(**values, applied_at=datetime.now(UTC))
     done = await session.execute(statement.on_conflict_do_nothing())
     return bool(done.rowcount)  # type: ignore[attr-defined]
+
+
+async def mark_all_applied(
+    session: AsyncSession, tables: MessagingTables, consumer: str, events: Sequence[tuple[str, str, int]]
+) -> set[str]:
+    """``mark_applied`` for a batch of ``(event_id, source, sequence)`` in one statement: the
+    event ids recorded now (each once). One not recorded was applied already, or its number
+    or id is another's: ``claim`` it alone to know which."""
+    if not events:
+        return set()
+    now = datetime.now(UTC)
+    rows = [
+        {"consumer": consumer, "event_id": event_id, "source": source, "sequence": sequence, "applied_at": now}
+        for event_id, source, sequence in events
+    ]
+    statement = upsert(session, tables.inbox).values(rows).on_conflict_do_nothing().returning(tables.inbox.c.event_id)
+    return set((await session.execute(statement)).scalars())

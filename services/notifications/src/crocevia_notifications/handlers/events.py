@@ -59,10 +59,11 @@ async def apply_in(ctx: Notifier, tx: Transaction, item: Verified) -> None:
 
 
 async def read_ahead(tx: Transaction, items: Sequence[Verified]) -> None:
-    """Read what a batch of events will look up, in one statement per table rather than one
-    per event: their referrals and assignments, and their agencies' staff, subscriptions and
-    webhooks (which the stores keep for the rest of the transaction)."""
+    """Claim a batch of events and read what they will look up, in one statement per table
+    rather than one per event: their referrals and assignments, and their agencies' staff,
+    subscriptions and webhooks (which the stores keep for the rest of the transaction)."""
     events = [item.envelope.data for item in items if item.envelope is not None]
+    await tx.claim_ahead([item for item in items if item.envelope is not None])
     ids = [data.referral_id for data in events]
     await tx.referrals.read_ahead(ids)
     await tx.assignments.read_ahead(ids)

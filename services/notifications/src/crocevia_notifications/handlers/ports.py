@@ -179,6 +179,12 @@ class Transaction(Protocol):
     @property
     def webhooks(self) -> Webhooks: ...
 
+    async def claim_ahead(self, items: Sequence[Verified]) -> None:
+        """Record the referral events of a batch as applied at once, where they were not; each
+        is then taken by its ``claim``, which undoes nothing if the batch's transaction does not
+        commit (nothing of it is kept)."""
+        ...
+
     async def claim(self, item: Verified) -> bool:
         """Record a referral event as applied (the intake's ``claim``): False when it was
         applied already; raise Unprocessable when its sequence number names another event."""
