@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # sqlite3 hash-chained append) takes for it; today 7 to 15 times.
 AUDIT_INGEST_CPU_RATIO = 0.02
 # Offline verification of an export at least a 50th of the speed of a raw SHA-256 chain
-# (today about a 10th).
+# (today about a 10th over the quick run's 180 entries, where reading the checkpoint and the
+# key weighs most; a third over thousands).
 OFFLINE_VERIFY_RATIO = 0.02
 # All the services' CPU for one referral, in units of the raw pipeline's CPU for one event
 # (today 1,300 to 1,600).
