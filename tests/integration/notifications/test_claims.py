@@ -1,7 +1,8 @@
 """A batch of referral events is recorded as applied in one statement, then each event is
 taken by its claim: once per event id (a copy later in the batch is applied already), and a
-publisher's number names one event only (another event with it is refused). On SQLite and
-PostgreSQL, with the service's own transaction."""
+publisher's number names one event only (another event with it is refused). The inbox items
+a batch makes are written together before its commit, and seen by any read before that. On
+SQLite and PostgreSQL, with the service's own transaction."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from crocevia_common.db import Database
 from crocevia_common.keystore import load_or_create_keys
@@ -19,6 +21,10 @@ from crocevia_notifications.adapters.notice_events import PARTY
 from crocevia_notifications.adapters.tables import messaging
 from crocevia_notifications.adapters.unit_of_work import SqlUnitOfWork
 from crocevia_notifications.bootstrap import MIGRATIONS
+from crocevia_notifications.domain.notices import Notice, NoticeKind
+from crocevia_notifications.domain.staff import StaffMember
+from crocevia_notifications.domain.templates import Message
+from crocevia_notifications.handlers.ports import Told
 
 
 def requested(referral_id: str, sequence: int) -> Verified:
@@ -63,3 +69,37 @@ async def test_a_batch_is_claimed_at_once_each_event_once_and_a_reused_number_re
     finally:
         await db.dispose()
     assert held == {first.id, second.id, applied.id} and count == 3
+
+
+async def test_inbox_items_held_back_for_the_commit_are_seen_by_reads_in_the_transaction(database_url: str) -> None:
+    db = Database(database_url)
+    await db.migrate(MIGRATIONS)
+    now = datetime.now(UTC)
+    notice = Notice(
+        id="01a22cfd-0000-7000-8000-000000000001",
+        kind=NoticeKind.EVENT,
+        event="requested",
+        referral_id="ref-1",
+        sender_agency="pioltello-casa",
+        receiver_agency="cpia2",
+        service_id="main-service",
+        priority="routine",
+        status="requested",
+        acting_agency="cpia2",
+        by_agency="pioltello-casa",
+        occurred_at=now,
+    )
+    try:
+        uow = SqlUnitOfWork(db, await load_or_create_keys(db, messaging, PARTY))
+        async with uow.transaction() as tx:
+            await tx.staff.upsert("cpia2", StaffMember(sub="op-1", name="Operator"), now)
+            (person,) = await tx.staff.of_agencies({"cpia2"})
+            await tx.items.add(notice, [Told(person.id, Message("A referral", "to read"), "/x")], now)
+            assert await tx.items.unread_count(person.id) == 1  # written before the read
+        with pytest.raises(IntegrityError):  # the same notice told twice to one person
+            async with uow.transaction() as tx:
+                await tx.items.add(notice, [Told(person.id, Message("Again", "the same notice"), "/x")], now)
+        async with uow.reading() as tx:
+            assert await tx.items.unread_count(person.id) == 1
+    finally:
+        await db.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
@@ -31,8 +32,17 @@ def decode_cursor(cursor: str) -> tuple[int, int]:
 
 
 class SqlInboxItems:
+    """Items added are written together when the transaction ends (``flush``: one statement
+    for a batch of events), or before anything of the inbox is read or changed in it."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._pending: list[dict[str, Any]] = []
+
+    async def flush(self) -> None:
+        if self._pending:
+            rows, self._pending = self._pending, []
+            await self.session.execute(insert(inbox_items), rows)
 
     async def add(self, notice: Notice, told: Sequence[Told], at: datetime) -> None:
         if not told:
@@ -49,15 +59,17 @@ class SqlInboxItems:
             }
             for one in told
         ]
-        await self.session.execute(insert(inbox_items), rows)
+        self._pending += rows
 
     async def mark_read(self, person_id: int, item_id: int, at: datetime) -> bool:
+        await self.flush()
         await self.session.execute(
             update(inbox_items).where(c.id == item_id, c.person_id == person_id, c.read_at.is_(None)).values(read_at=at)
         )
         return await self.item(person_id, item_id) is not None
 
     async def item(self, person_id: int, item_id: int) -> RowMapping | None:
+        await self.flush()
         found = await self.session.execute(select(inbox_items).where(c.id == item_id, c.person_id == person_id))
         return found.mappings().first()
 
@@ -65,6 +77,7 @@ class SqlInboxItems:
         self, person_id: int, limit: int, cursor: str | None, unread_only: bool = False
     ) -> tuple[list[RowMapping], str | None]:
         """One page of a person's items, unread first then newest first, and the next cursor."""
+        await self.flush()
         is_read = case((c.read_at.is_(None), 0), else_=1)
         query = select(inbox_items).where(c.person_id == person_id)
         if unread_only:
@@ -82,6 +95,7 @@ class SqlInboxItems:
         return rows, (encode_cursor(rows[-1]) if more and rows else None)
 
     async def unread_count(self, person_id: int) -> int:
+        await self.flush()
         found = await self.session.execute(
             select(func.count()).select_from(inbox_items).where(c.person_id == person_id, c.read_at.is_(None))
         )
@@ -91,6 +105,7 @@ class SqlInboxItems:
         """Items of ``person_id`` after ``after_id`` or made since ``since``, by id. Ids are not
         handed out in commit order when transactions overlap (PostgreSQL), so a live reader
         also looks back a little, and skips what it has sent already."""
+        await self.flush()
         rows = await self.session.execute(
             select(inbox_items)
             .where(c.person_id == person_id, or_(c.id > after_id, c.created_at >= since))
@@ -100,5 +115,6 @@ class SqlInboxItems:
         return list(rows.mappings())
 
     async def newest_id(self, person_id: int) -> int:
+        await self.flush()
         found = await self.session.execute(select(func.max(c.id)).where(c.person_id == person_id))
         return int(found.scalar_one() or 0)

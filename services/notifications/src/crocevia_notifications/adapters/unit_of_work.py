@@ -68,7 +68,9 @@ class SqlUnitOfWork:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlTransaction]:
         async with self.db.transaction() as session:
-            yield SqlTransaction(session, self.keys)
+            tx = SqlTransaction(session, self.keys)
+            yield tx
+            await tx.items.flush()  # what the stores hold back is written before the commit
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[SqlTransaction]:
