@@ -278,7 +278,8 @@ class StreamConsumer:
                     messages = await subscription.fetch(batch, timeout=self.fetch_wait_seconds)
                     self.failing = None
                 except (TimeoutError, NatsTimeoutError):
-                    self.failing = None  # the server answered: nothing to fetch
+                    if not strays:  # the server answered the fetch: nothing to fetch
+                        self.failing = None
                     continue
                 except asyncio.CancelledError:
                     raise
