@@ -109,7 +109,7 @@ async def measure(url: str, referrals: int, batch: int) -> dict[str, Any]:
     def counted(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         nonlocal statements
         statements += 1
-        kinds[_kind(statement)] += 1
+        kinds[statement_kind(statement)] += 1
 
     event.listen(db.engine.sync_engine, "before_cursor_execute", counted)
     try:
@@ -147,9 +147,12 @@ async def measure(url: str, referrals: int, batch: int) -> dict[str, Any]:
     }
 
 
-def _kind(statement: str) -> str:
-    """What a statement does, and to which table: ``INSERT inbox_items``, ``SELECT referrals``."""
-    found = re.search(r"\b(INSERT INTO|UPDATE|DELETE FROM|FROM)\s+\"?(\w+)", statement, re.IGNORECASE)
+def statement_kind(statement: str) -> str:
+    """What a statement does, and to which table: ``INSERT inbox_items``, ``SELECT referrals``
+    (a SELECT by the table of its first column: its subqueries' FROM may come first)."""
+    found = re.match(r"\s*SELECT\s+()\"?(\w+)\"?\.", statement, re.IGNORECASE) or re.search(
+        r"\b(INSERT INTO|UPDATE|DELETE FROM|FROM)\s+\"?(\w+)", statement, re.IGNORECASE
+    )
     verb = statement.split(None, 1)[0].upper() if statement.strip() else "?"
     return f"{verb} {found.group(2)}" if found else verb
 

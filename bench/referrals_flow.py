@@ -1,5 +1,7 @@
 """How fast referrals cross the network: N referrals sent by one node to another over a real
-NATS server, each on SQLite, until every one is ``received`` back at the sender.
+NATS server, each on SQLite, until every one is ``received`` back at the sender; and the SQL
+statements both nodes sent meanwhile, per referral, by kind (counts do not vary with the
+machine's load).
 
 Run with ``make bench`` (or ``uv run python -m bench referrals_flow``); the result is written
 to ``bench/results/referrals_flow.txt``.
@@ -13,8 +15,14 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from bench.notifications_statements import statement_kind
 from crocevia_referrals.bootstrap import create_app
 from crocevia_referrals.settings import ReferralsSettings
 from tests.kit.nats import NatsProcess
@@ -32,6 +40,11 @@ BODY = {
 
 
 async def run(count: int, concurrency: int) -> str:
+    kinds: Counter[str] = Counter()
+
+    def counted(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        kinds[statement_kind(statement)] += 1
+
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         server = NatsProcess(workdir=root / "nats").start()
@@ -66,6 +79,7 @@ async def run(count: int, concurrency: int) -> str:
                         r = await casa.post("/referrals", json={**BODY, "person": person}, headers=headers)
                         sent[r.json()["id"]] = time.perf_counter()
 
+                event.listen(Engine, "before_cursor_execute", counted)
                 start = time.perf_counter()
                 await asyncio.gather(*(send() for _ in range(count)))
                 accepted_in = time.perf_counter() - start
@@ -85,6 +99,7 @@ async def run(count: int, concurrency: int) -> str:
                         done.setdefault(item["id"], now)
                     await asyncio.sleep(0.02)
                 total = time.perf_counter() - start
+                event.remove(Engine, "before_cursor_execute", counted)
         finally:
             server.stop()
     loop = sorted(done[i] - sent[i] for i in sent)
@@ -95,6 +110,9 @@ async def run(count: int, concurrency: int) -> str:
         f"until every one was received back at the sender: {total:.2f} s ({count / total:.0f}/s)\n"
         f"round trip (sent -> received at sender, polled every 20 ms): median {statistics.median(loop) * 1000:.0f} ms,"
         f" p90 {loop[int(len(loop) * 0.9) - 1] * 1000:.0f} ms, max {loop[-1] * 1000:.0f} ms\n"
+        f"SQL statements per referral, both nodes, until received back (the sender's polling included): "
+        f"{sum(kinds.values()) / count:.1f}\n"
+        + "".join(f"  {kind}: {n / count:.2f}\n" for kind, n in kinds.most_common())
     )
 
 

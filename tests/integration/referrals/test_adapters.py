@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, func, select
 
 from crocevia_common.auth import Principal, Role
 from crocevia_common.db import Database
@@ -27,7 +27,7 @@ from crocevia_referrals.adapters.unit_of_work import SqlUnitOfWork
 from crocevia_referrals.bootstrap import MIGRATIONS
 from crocevia_referrals.domain.actions import ActionInput
 from crocevia_referrals.handlers.acting import act
-from crocevia_referrals.handlers.incoming import apply_incoming
+from crocevia_referrals.handlers.incoming import apply_batches, apply_incoming
 from crocevia_referrals.handlers.ports import Node
 from crocevia_referrals.views import Reads
 from tests.kit.due_cases import DUE_CASES, DueCase
@@ -180,6 +180,57 @@ async def test_a_note_is_sealed_to_the_pinned_keys_of_the_other_agency(cpia: Cpi
     assert question.sealed is not None
     opened = open_sealed(question.sealed, cpia.keys.public(), cpia.casa, item.referral_id, "info-requested")
     assert opened == b"Which evening is free?"
+
+
+async def test_a_batch_reads_its_referrals_and_claims_its_events_at_once_and_applies_each_once(cpia: Cpia) -> None:
+    """Three referrals arrive in one batch, one of them followed in the same batch by a note
+    and its consent's withdrawal, and one event comes twice: each is applied once, in order,
+    its answer queued once; the batch's referrals are read in one statement (their
+    histories in another, once some are known), its events claimed in one."""
+    ids = [f"01a2298c-fb02-729a-bbae-bf27c2140f1{n}" for n in range(3)]
+    arrived = [delivered(CASA, CPIA, requested(referral_id=rid), n) for n, rid in enumerate(ids, start=1)]
+    about = {**_about(), "referral_id": ids[0]}
+    provided = delivered(CASA, CPIA, InfoProvided(**about, occurred_at=NOW, step=2), 4)
+    withdrawn = delivered(CASA, CPIA, ConsentWithdrawn(**about, occurred_at=NOW, step=3), 5)
+    for item in arrived:
+        cpia.seals.texts[item.id] = PERSON
+    cpia.seals.texts[provided.id] = b"Tuesdays"
+    statements: list[str] = []
+
+    def counted(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(cpia.db.engine.sync_engine, "before_cursor_execute", counted)
+    try:
+        reasons = await apply_batches(cpia.node)([*arrived, provided, arrived[1], withdrawn])
+    finally:
+        event.remove(cpia.db.engine.sync_engine, "before_cursor_execute", counted)
+    assert list(reasons) == [None] * 6
+    first = await cpia.reads.queries.one(ids[0])
+    assert first is not None and first.personal is None and first.erasure is not None
+    assert [h.event for h in first.history] == [
+        "requested",
+        "received",
+        "info-provided",
+        "consent-withdrawn",
+        "personal-data-erased",
+    ]
+    for rid in ids[1:]:
+        other = await cpia.reads.queries.one(rid)
+        assert other is not None and [h.event for h in other.history] == ["requested", "received"]
+    async with cpia.db.sessions() as session:
+        rows = (await session.execute(select(messaging.outbox.c.subject, messaging.outbox.c.payload))).all()
+        applied = (await session.execute(select(func.count()).select_from(messaging.inbox))).scalar_one()
+    answers = [(parse_envelope(r.payload).data.referral_id, r.subject.rsplit(".", 1)[1]) for r in rows]
+    assert sorted(answers) == sorted([*((rid, "received") for rid in ids), (ids[0], "personal-data-erased")])
+    assert [parse_envelope(r.payload).sequence for r in rows] == [1, 2, 3, 4]
+    assert applied == 5
+    referral_reads = [s for s in statements if s.lstrip().startswith("SELECT referrals.")]
+    claims = [s for s in statements if s.lstrip().startswith("INSERT INTO inbox")]
+    # One read ahead for the batch; a referral read again at each later event of it (after
+    # the save of the one before); the event that came twice claimed alone (the batch's
+    # claim recorded it once).
+    assert (len(referral_reads), len(claims)) == (4, 2)
 
 
 def _about() -> dict[str, Any]:

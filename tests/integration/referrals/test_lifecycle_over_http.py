@@ -40,6 +40,33 @@ async def test_the_loop_closes_on_both_sides(node_factory, tokens):
         assert done["allowed_actions"] == ["withdraw-consent"]
 
 
+async def test_a_new_referral_is_answered_as_a_read_of_it_gives_it(node_factory, tokens, database_url):
+    """The POST answers the referral its transaction stored, without reading it back: the
+    answer is what a read of it gives, field for field (the receiver is stopped so that the
+    referral stays as sent)."""
+    async with node_factory(CPIA):
+        pass  # its keys are published: the sender can seal to it
+    body = referral_body(
+        needs="a course in the evening",
+        legal_basis={
+            "basis": "consent",
+            "captured_by": "op-1",
+            "captured_at": "2026-11-01T10:00:00Z",
+            "scope": "language course enrolment",
+            "document_ref": "DOC-7",
+        },
+        person={"given_name": "Amina", "family_name": "K.", "birth_date": "1990-02-03", "languages": ["ar"]},
+    )
+    async with node_factory(CASA, database_url) as casa:
+        created = await casa.post("/referrals", json=body, headers=tokens.bearer(CASA))
+        assert created.status_code == 201, created.text
+        read = await casa.get(f"/referrals/{created.json()['id']}", headers=tokens.bearer(CASA))
+        answered = created.json()
+        assert answered["status"] == "requested" and [h["event"] for h in answered["history"]] == ["requested"]
+        assert answered["assignments"] == [] and answered["needs"] == "a course in the evening"
+        assert answered == {**read.json(), "waiting": answered["waiting"]}
+
+
 async def test_a_forbidden_transition_names_the_status_and_the_allowed_actions(node_factory, tokens):
     async with node_factory(CASA) as casa, node_factory(CPIA) as cpia:
         rid = (await casa.post("/referrals", json=referral_body(), headers=tokens.bearer(CASA))).json()["id"]

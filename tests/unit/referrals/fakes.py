@@ -4,7 +4,7 @@ them in milliseconds. A transaction's changes are kept only if it ends without a
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -63,6 +63,9 @@ class FakeWork:
     async def get(self, referral_id: str) -> Referral | None:
         found = self.stored.referrals.get(referral_id)
         return copy.deepcopy(found) if found else None
+
+    async def read_ahead(self, referral_ids: Collection[str]) -> None:
+        pass  # each ``get`` reads the store
 
     async def open_sent(self, to_agency: str, service_id: str, key_start: str) -> list[Referral]:
         return [
@@ -131,8 +134,8 @@ class _AccessLog:
         last = self.stored.access_log[-1] if self.stored.access_log else None
         return Head(last.position, last.entry_sha256) if last else EMPTY
 
-    async def append(self, entry: AccessEntry) -> None:
-        self.stored.access_log.append(entry)
+    async def append(self, entries: Sequence[AccessEntry]) -> None:
+        self.stored.access_log.extend(entries)
 
     async def last_anchor(self) -> Head | None:
         return self.stored.anchors[-1][0] if self.stored.anchors else None
@@ -191,6 +194,9 @@ class FakeCarrier:
 class _Inbox:
     def __init__(self, stored: Stored) -> None:
         self.stored = stored
+
+    async def claim_ahead(self, items: Sequence[Verified]) -> None:
+        pass  # each ``claim`` claims alone
 
     async def claim(self, item: Verified) -> bool:
         if item.id in self.stored.applied:

@@ -26,12 +26,12 @@ key not in the directory yet) is retried a bounded number of times (``NotYet``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crocevia_common.messaging.inbox import applied_as, mark_applied
+from crocevia_common.messaging.inbox import applied_as, mark_all_applied, mark_applied
 from crocevia_common.messaging.tables import MessagingTables
 from crocevia_common.trust import KeyRing, NoKeys
 from crocevia_contracts import Envelope, EnvelopeError, EventName, read_event
@@ -206,3 +206,25 @@ async def claim(session: AsyncSession, tables: MessagingTables, consumer: str, i
     if item.id in applied:
         return False
     raise Unprocessable(sequence_reused(item))
+
+
+class Claims:
+    """A consumer's claims in one transaction: ``claim_ahead`` records a batch of events as
+    applied in one statement, and each ``claim`` of one of them is then answered without
+    another; any other goes through ``claim``."""
+
+    def __init__(self, session: AsyncSession, tables: MessagingTables, consumer: str) -> None:
+        self.session = session
+        self.tables = tables
+        self.consumer = consumer
+        self._claimed: set[str] = set()  # recorded as applied by ``claim_ahead``, not claimed yet
+
+    async def claim_ahead(self, items: Sequence[Verified]) -> None:
+        events = [(item.id, item.source, item.sequence) for item in items]
+        self._claimed |= await mark_all_applied(self.session, self.tables, self.consumer, events)
+
+    async def claim(self, item: Verified) -> bool:
+        if item.id in self._claimed:  # once: a copy of it later in the batch was applied already
+            self._claimed.discard(item.id)
+            return True
+        return await claim(self.session, self.tables, self.consumer, item)

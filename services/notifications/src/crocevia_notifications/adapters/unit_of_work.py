@@ -9,8 +9,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crocevia_common.db import Database
-from crocevia_common.messaging.inbox import mark_all_applied
-from crocevia_common.messaging.intake import Verified, claim
+from crocevia_common.messaging.intake import Claims, Verified
 from crocevia_contracts.sealing import PartyKeys
 from crocevia_notifications.adapters.delivery_store import SqlDeliveries
 from crocevia_notifications.adapters.inbox_store import SqlInboxItems
@@ -40,17 +39,13 @@ class SqlTransaction:
         self.staff = SqlStaff(session)
         self.subscriptions = SqlSubscriptions(session)
         self.webhooks = SqlWebhooks(session)
-        self._claimed: set[str] = set()  # recorded as applied by ``claim_ahead``, not claimed yet
+        self._claims = Claims(session, messaging, CONSUMER)
 
     async def claim_ahead(self, items: Sequence[Verified]) -> None:
-        events = [(item.id, item.source, item.sequence) for item in items]
-        self._claimed = await mark_all_applied(self.session, messaging, CONSUMER, events)
+        await self._claims.claim_ahead(items)
 
     async def claim(self, item: Verified) -> bool:
-        if item.id in self._claimed:  # once: a copy of it later in the batch was applied already
-            self._claimed.discard(item.id)
-            return True
-        return await claim(self.session, messaging, CONSUMER, item)
+        return await self._claims.claim(item)
 
     async def publish(self, notice: Notice, *, due_at: datetime, target_hours: float, notified: int) -> None:
         await enqueue_notice(

@@ -3,7 +3,7 @@ reads (filtered pages newest first, the whole chain in order for a verification)
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -45,8 +45,10 @@ class SqlAccessLog:
         last = select(c.position, c.entry_sha256).order_by(c.position.desc()).limit(1)
         return _head_of((await self.session.execute(last)).first()) or EMPTY
 
-    async def append(self, entry: AccessEntry) -> None:
-        await self.session.execute(insert(access_log).values(**{n: getattr(entry, n) for n in AccessEntry.__slots__}))
+    async def append(self, entries: Sequence[AccessEntry]) -> None:
+        rows = [{n: getattr(entry, n) for n in AccessEntry.__slots__} for entry in entries]
+        if rows:
+            await self.session.execute(insert(access_log), rows)
 
     async def last_anchor(self) -> Head | None:
         return await last_anchor(self.session)

@@ -3,6 +3,7 @@ the closed ones that still hold personal details."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -121,18 +122,42 @@ class SqlReferrals:
     def __init__(self, session: AsyncSession, locking: bool) -> None:
         self.session = session
         self.locking = locking
+        # Read ahead and not handed out yet: each is handed out once, so a second ``get`` of
+        # a referral reads what the first one's ``save`` wrote.
+        self._ahead: dict[str, Referral | None] = {}
 
     async def get(self, referral_id: str) -> Referral | None:
-        query = reads().where(referrals.c.id == referral_id)
-        # PostgreSQL: two steps on one referral are decided one after the other (SQLite
-        # writers queue on the database's write lock instead).
-        found = (await self.session.execute(query.with_for_update(of=referrals) if self.locking else query)).mappings()
-        row = found.first()
-        if row is None:
-            return None
-        h = history.c
-        entries = await self.session.execute(select(history).where(h.referral_id == referral_id).order_by(h.position))
-        return referral_of(row, [_entry(e) for e in entries.mappings()])
+        if referral_id not in self._ahead:
+            await self.read_ahead([referral_id])
+        return self._ahead.pop(referral_id)
+
+    async def read_ahead(self, referral_ids: Collection[str]) -> None:
+        """Read these referrals with their histories, two statements for any number, for
+        the next ``get`` of each in this transaction."""
+        wanted = sorted(set(referral_ids) - self._ahead.keys())
+        if not wanted:
+            return
+        c, h = referrals.c, history.c
+        query = reads().where(c.id.in_(wanted)).order_by(c.id)
+        # PostgreSQL: two steps on one referral are decided one after the other, the rows
+        # locked in one order (SQLite writers queue on the database's write lock instead).
+        rows = (await self.session.execute(query.with_for_update(of=referrals) if self.locking else query)).mappings()
+        found = {row["id"]: row for row in rows}
+        entries: dict[str, list[HistoryEntry]] = {referral_id: [] for referral_id in found}
+        if found:
+            query = select(history).where(h.referral_id.in_(list(found))).order_by(h.referral_id, h.position)
+            for entry in (await self.session.execute(query)).mappings():
+                entries[entry["referral_id"]].append(_entry(entry))
+        for referral_id in wanted:
+            row = found.get(referral_id)
+            self._ahead[referral_id] = referral_of(row, entries[referral_id]) if row is not None else None
+
+    def _changed(self, referral: Referral) -> None:
+        """What was read ahead of this referral, or of the one it follows (whether that was
+        sent again), no longer holds."""
+        self._ahead.pop(referral.id, None)
+        if referral.previous_referral_id is not None:
+            self._ahead.pop(referral.previous_referral_id, None)
 
     async def open_sent(self, to_agency: str, service_id: str, key_start: str) -> list[Referral]:
         """The open referrals this agency sent to ``to_agency``'s ``service_id`` whose
@@ -148,6 +173,7 @@ class SqlReferrals:
         return [referral_of(row) for row in (await self.session.execute(query)).mappings()]
 
     async def add(self, referral: Referral) -> None:
+        self._changed(referral)
         await self.session.execute(
             insert(referrals).values(
                 id=referral.id,
@@ -169,6 +195,7 @@ class SqlReferrals:
         await self._record(referral)
 
     async def save(self, referral: Referral) -> None:
+        self._changed(referral)
         await self.session.execute(update(referrals).where(referrals.c.id == referral.id).values(**_state(referral)))
         if referral.notes_erased:  # the notes and messages, and the messages' files
             await self.session.execute(update(history).where(history.c.referral_id == referral.id).values(note=None))
@@ -187,20 +214,24 @@ class SqlReferrals:
         return list((await self.session.execute(query)).scalars())
 
     async def _record(self, referral: Referral) -> None:
-        for entry in referral.history:
-            if entry.stored:
-                continue
-            await self.session.execute(
-                insert(history).values(
-                    referral_id=referral.id,
-                    event_id=entry.event_id,
-                    event=entry.event,
-                    by_agency=entry.by_agency,
-                    by_user=entry.by_user,
-                    status=entry.status,
-                    at=entry.at,
-                    details=entry.details,
-                    note=entry.note,
-                )
-            )
+        """Insert the history entries not stored yet, in their order, in one statement."""
+        new = [entry for entry in referral.history if not entry.stored]
+        if not new:
+            return
+        rows = [
+            {
+                "referral_id": referral.id,
+                "event_id": entry.event_id,
+                "event": entry.event,
+                "by_agency": entry.by_agency,
+                "by_user": entry.by_user,
+                "status": entry.status,
+                "at": entry.at,
+                "details": entry.details,
+                "note": entry.note,
+            }
+            for entry in new
+        ]
+        await self.session.execute(insert(history), rows)
+        for entry in new:
             entry.stored = True

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crocevia_common.db import Database
-from crocevia_common.messaging.intake import Verified, claim
+from crocevia_common.messaging.intake import Claims
 from crocevia_common.messaging.outbox import OutboxRelay, enqueue, next_sequence
 from crocevia_common.telemetry import current_traceparent
 from crocevia_contracts import Envelope, referral_subject
@@ -90,20 +90,12 @@ class SqlOutbox:
         await self._enqueue(referral_subject(self.agency_id, event.to_agency, envelope.name), envelope.id, payload)
 
 
-class SqlInbox:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def claim(self, item: Verified) -> bool:
-        return await claim(self.session, messaging, CONSUMER, item)
-
-
 class SqlWork:
     def __init__(self, session: AsyncSession, agency_id: str, seals: NodeSeals, locking: bool) -> None:
         self.referrals = SqlReferrals(session, locking)
         self.requests = SqlRequests(session)
         self.outbox = SqlOutbox(session, agency_id, seals)
-        self.inbox = SqlInbox(session)
+        self.inbox = Claims(session, messaging, CONSUMER)
         self.access_log = SqlAccessLog(session)
         self.assignments = SqlAssignments(session)
         self.messages = SqlMessages(session)

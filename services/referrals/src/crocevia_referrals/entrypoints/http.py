@@ -41,7 +41,10 @@ Assigner = Annotated[Principal, Depends(require(Role.OPERATOR, Role.SUPERVISOR, 
 
 async def _created(request: Request, sent: Sent) -> JSONResponse:
     warnings = [w.text for w in sent.warnings]
-    found = await views.referral(reads_of(request), sent.referral_id, warnings)
+    if sent.referral is not None:  # as its transaction stored it: new, so never assigned or sent again
+        found: ReferralView | None = views.view_of(sent.referral, with_history=True, warnings=warnings, assignments=[])
+    else:
+        found = await views.referral(reads_of(request), sent.referral_id, warnings)
     assert found is not None
     status = 200 if sent.replayed else 201
     location = {"Location": f"/referrals/{sent.referral_id}"}

@@ -22,10 +22,12 @@ async def record_reads(
     at = node.clock()
     async with node.uow.transaction() as work:
         head = await work.access_log.head()
+        entries = []
         for referral_id in referral_ids:
             entry = chain(head, Access(referral_id, by.sub, purpose, channel, at))
-            await work.access_log.append(entry)
+            entries.append(entry)
             head = Head(entry.position, entry.entry_sha256)
+        await work.access_log.append(entries)
 
 
 async def anchor_access_log(node: Node) -> Head | None:

@@ -75,12 +75,20 @@ def apply_batches(node: Node) -> Apply:
         async def apply_one(work: Work, item: Verified) -> None:
             applied.add(await apply_in(node, work, item))
 
-        reasons = await together(node.uow.transaction, apply_one)(items)
+        reasons = await together(node.uow.transaction, apply_one, read_ahead)(items)
         if all(reason is None for reason in reasons):
             await _after_commit(node, applied)
         return reasons
 
     return apply
+
+
+async def read_ahead(work: Work, items: Sequence[Verified]) -> None:
+    """Claim a batch of events and read their referrals, one statement each for the whole
+    batch rather than one per event."""
+    events = [item for item in items if item.envelope is not None]
+    await work.inbox.claim_ahead(events)
+    await work.referrals.read_ahead([item.envelope.data.referral_id for item in events if item.envelope])
 
 
 def _message(data: object, opened: bytes | None, unreadable: str | None) -> MessageBody | None:

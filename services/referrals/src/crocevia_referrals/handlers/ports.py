@@ -5,7 +5,7 @@ wires the real adapters (``bootstrap``); tests wire in-memory fakes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,6 +37,10 @@ class ReferralStore(Protocol):
     async def get(self, referral_id: str) -> Referral | None:
         """The referral with its history; in a transaction, no one else changes it until
         the transaction ends."""
+
+    async def read_ahead(self, referral_ids: Collection[str]) -> None:
+        """Read these referrals at once (locked as ``get`` locks them), for the next ``get``
+        of each in this transaction."""
 
     async def open_sent(self, to_agency: str, service_id: str, key_start: str) -> list[Referral]:
         """The open referrals this agency sent to ``to_agency``'s ``service_id`` whose
@@ -78,7 +82,8 @@ class AccessLog(Protocol):
     async def head(self) -> Head:
         """The last entry; in a transaction, no other append comes until it ends."""
 
-    async def append(self, entry: AccessEntry) -> None: ...
+    async def append(self, entries: Sequence[AccessEntry]) -> None:
+        """Append ``entries``, each chained to the one before it, the first to the head."""
 
     async def last_anchor(self) -> Head | None: ...
 
@@ -89,6 +94,9 @@ class Inbox(Protocol):
     async def claim(self, item: Verified) -> bool:
         """False when the event was applied already; raise Unprocessable when its publisher's
         sequence number belongs to another event."""
+
+    async def claim_ahead(self, items: Sequence[Verified]) -> None:
+        """Record a batch of events as applied at once, for their ``claim`` in this transaction."""
 
 
 class AssignmentLog(Protocol):

@@ -21,9 +21,13 @@ from crocevia_referrals.handlers.ports import KeyTaken, Node, Work
 
 @dataclass(frozen=True)
 class Sent:
+    """A referral sent: ``referral`` as it was stored (None when an earlier request with the
+    same Idempotency-Key created it: ``replayed``)."""
+
     referral_id: str
     warnings: list[SendWarning] = field(default_factory=list)
     replayed: bool = False
+    referral: Referral | None = None
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,7 @@ async def _send(node: Node, by: Principal, request: ReferralRequest, key: str | 
         await store(work, referral)
         if key is not None:
             await work.requests.remember(key, digest, referral.id)
-    return Sent(referral.id, warnings)
+    return Sent(referral.id, warnings, referral=referral)
 
 
 async def prepare(node: Node, by: Principal, request: ReferralRequest) -> tuple[Referral, list[SendWarning]]:
