@@ -65,6 +65,8 @@ async def test_a_new_referral_is_answered_as_a_read_of_it_gives_it(node_factory,
         assert answered["status"] == "requested" and [h["event"] for h in answered["history"]] == ["requested"]
         assert answered["assignments"] == [] and answered["needs"] == "a course in the evening"
         assert answered == {**read.json(), "waiting": answered["waiting"]}
+        again = (await casa.post("/referrals", json=body, headers=tokens.bearer(CASA))).json()
+        assert again["warnings"] == ["this person already has an open referral to Main service of cpia2"]
 
 
 async def test_a_forbidden_transition_names_the_status_and_the_allowed_actions(node_factory, tokens):

@@ -11,7 +11,7 @@ from crocevia_contracts.events import PathwayRef
 from crocevia_referrals.domain.errors import Invalid
 from crocevia_referrals.domain.pathways import PathwayRequest
 from crocevia_referrals.handlers.ports import Node
-from crocevia_referrals.handlers.sending import Idempotency, Sent, once, prepare, store
+from crocevia_referrals.handlers.sending import Idempotency, Sent, once, prepare, store, warn
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,9 @@ async def _open(node: Node, by: Principal, request: PathwayRequest, key: str | N
     pathway = PathwayRef(id=new_event_id(), lead_agency=node.agency_id)
     prepared = [await prepare(node, by, referral) for referral in request.referrals(pathway)]
     async with node.uow.transaction() as work:
-        for referral, _ in prepared:
-            await store(work, referral)
+        warnings = [await warn(work, one) for one in prepared]  # before any is stored
+        for one in prepared:
+            await store(work, one.referral)
         if key is not None:
-            await work.requests.remember(key, digest, prepared[0][0].id)
-    return Opened(pathway.id, [Sent(referral.id, warnings) for referral, warnings in prepared])
+            await work.requests.remember(key, digest, prepared[0].referral.id)
+    return Opened(pathway.id, [Sent(one.referral.id, said) for one, said in zip(prepared, warnings, strict=True)])

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from crocevia_common.auth import Principal
 from crocevia_contracts import Priority
+from crocevia_contracts.directory import Service
 from crocevia_referrals.domain.caseload import person_key_start
 from crocevia_referrals.domain.errors import Invalid, NotFound
 from crocevia_referrals.domain.pathways import already_referred
@@ -86,29 +87,43 @@ async def once(
 
 
 async def _send(node: Node, by: Principal, request: ReferralRequest, key: str | None, digest: str) -> Sent:
-    referral, warnings = await prepare(node, by, request)
+    prepared = await prepare(node, by, request)
     async with node.uow.transaction() as work:
-        await store(work, referral)
+        warnings = await warn(work, prepared)
+        await store(work, prepared.referral)
         if key is not None:
-            await work.requests.remember(key, digest, referral.id)
-    return Sent(referral.id, warnings, referral=referral)
+            await work.requests.remember(key, digest, prepared.referral.id)
+    return Sent(prepared.referral.id, warnings, referral=prepared.referral)
 
 
-async def prepare(node: Node, by: Principal, request: ReferralRequest) -> tuple[Referral, list[SendWarning]]:
-    """The referral ``request`` makes, with what the sender is warned of, stored nowhere yet;
-    raise Invalid when it cannot be sent."""
+@dataclass(frozen=True)
+class Prepared:
+    """A referral to send, stored nowhere yet, and what the sender is warned of so far."""
+
+    referral: Referral
+    request: ReferralRequest
+    service: Service
+    warnings: list[SendWarning]
+
+
+async def prepare(node: Node, by: Principal, request: ReferralRequest) -> Prepared:
+    """The referral ``request`` makes; raise Invalid when it cannot be sent."""
     now = node.clock()
     check_legal_basis(request.legal_basis, now)
     entry = await node.directory.fetch(request.to_agency)
     service, warnings = check_target(node.agency_id, request, entry)
     await node.seals.prepare(request.to_agency)
-    async with node.uow.reading() as work:
-        open_ones = await work.referrals.open_sent(
-            request.to_agency, service.id, person_key_start(request.personal.person)
-        )
-    duplicate = already_referred(request.personal.person, (r.personal.person for r in open_ones if r.personal), service)
     referral = Referral.request(sender=node.agency_id, service=service, request=request, by=by.sub, at=now)
-    return referral, [*warnings, *([duplicate] if duplicate else [])]
+    return Prepared(referral, request, service, warnings)
+
+
+async def warn(work: Work, prepared: Prepared) -> list[SendWarning]:
+    """What the sender is warned of, read in ``work``'s transaction (before it stores the
+    referral): with the target's warnings, that the person has an open referral to the service."""
+    request, person = prepared.request, prepared.request.personal.person
+    open_ones = await work.referrals.open_sent(request.to_agency, prepared.service.id, person_key_start(person))
+    duplicate = already_referred(person, (r.personal.person for r in open_ones if r.personal), prepared.service)
+    return [*prepared.warnings, *([duplicate] if duplicate else [])]
 
 
 async def store(work: Work, referral: Referral) -> None:
