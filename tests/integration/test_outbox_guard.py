@@ -4,13 +4,14 @@ publish says so on /readyz, with the reason."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import nats
 import pytest
 from sqlalchemy import func, select
 
 from crocevia_common.db import Database
-from crocevia_common.messaging.outbox import OutboxRefused, enqueue, next_sequence
+from crocevia_common.messaging.outbox import OutboxRefused, OutboxRelay, enqueue, next_sequence
 from crocevia_contracts.envelope import MAX_EVENT_BYTES
 from crocevia_referrals.adapters.tables import messaging
 from crocevia_referrals.bootstrap import MIGRATIONS
@@ -79,4 +80,42 @@ async def test_a_sources_numbers_are_gapless_under_concurrent_first_takers_and_a
         assert await take("new-source") == 13  # the rolled back number is taken again
         assert await take("other-source") == 1
     finally:
+        await db.dispose()
+
+
+async def test_an_event_committed_while_the_relay_reads_the_outbox_leaves_at_once_not_at_the_next_poll(
+    database_url, nats_url
+):
+    """An event committed (and the relay woken) just after a pass of the relay read the outbox
+    and found nothing: the relay's wait ends at once, not after its poll of a minute."""
+    db = Database(database_url)
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    name = f"RELAY_{uuid.uuid4().hex[:8]}"
+    await js.add_stream(name=name, subjects=[f"{name.lower()}.>"])
+    committed: list[str] = []
+
+    class Racing(OutboxRelay):
+        async def publish_pending(self) -> int:
+            published = await super().publish_pending()
+            if not published and not committed:  # committed by another transaction right after the read
+                async with db.transaction() as session:
+                    await enqueue(session, messaging, f"{name.lower()}.late", "e-late", b"{}")
+                committed.append("e-late")
+                self.wake()
+            return published
+
+    relay = Racing(db, messaging, lambda: js, poll_seconds=60.0)
+    try:
+        await db.migrate(MIGRATIONS)
+        running = asyncio.create_task(relay.run())
+        try:
+            await eventually(lambda: asyncio.sleep(0, relay.published), timeout=20)
+        finally:
+            running.cancel()
+        message = await js.get_last_msg(name, f"{name.lower()}.late")
+        assert (committed, relay.published, message.headers["Nats-Msg-Id"]) == (["e-late"], 1, "e-late")
+    finally:
+        await js.delete_stream(name)
+        await nc.close()
         await db.dispose()

@@ -105,8 +105,12 @@ class OutboxRelay:
         delay = self._poll
         while True:
             try:
-                while await self.publish_pending():
-                    pass
+                while True:
+                    # Cleared before each pass reads the outbox: an event committed after
+                    # the read wakes the wait below at once instead of waiting for the poll.
+                    self._wake.clear()
+                    if not await self.publish_pending():
+                        break
                 delay = self._poll
                 self.failing = None
             except asyncio.CancelledError:
@@ -115,7 +119,6 @@ class OutboxRelay:
                 delay = min(max(delay * 2, 0.5), 15.0)
                 self.failing = f"cannot publish: {type(exc).__name__}"
                 log.warning("outbox relay: %s; retrying in %.1fs", self.failing, delay)
-            self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
             except TimeoutError:
