@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.types import TypeDecorator
 
 from crocevia_common.private_files import make_private_dirs
+from crocevia_common.sqlite_driver import inline_connector
 
 
 def private_sqlite_file(path: Path) -> None:
@@ -121,6 +122,8 @@ class Database:
         if self.is_sqlite and parsed.database and parsed.database != ":memory:":
             private_sqlite_file(Path(parsed.database))
         options: dict[str, Any] = {}
+        if self.is_sqlite and parsed.database and parsed.database != ":memory:":
+            options.update(async_creator=inline_connector(parsed.database))
         if not self.is_sqlite:
             # Each replica of each service holds up to pool_size + max_overflow connections:
             # a district's eleven services stay within PostgreSQL's default of 100.

@@ -1,0 +1,59 @@
+"""SQLite for the async engine with fewer hand-offs between threads.
+
+aiosqlite runs every call of a connection (a cursor made, a statement, its rows fetched, the
+cursor closed) on the connection's own thread, each call a hand-off there and back through
+the event loop: on a referral node that was about half of the process's CPU. Most of these
+calls cannot wait for anything: a statement in a transaction that holds SQLite's write lock
+(``BEGIN IMMEDIATE``, which ``Database.transaction`` takes first), and a read (SQLite in WAL
+mode: readers wait for no writer). ``InlineConnection`` runs those on the event loop's thread,
+at once; whatever may wait for a lock held by another connection or process (taking the
+write lock, a write outside such a transaction, a checkpoint) or for the disk (a commit,
+which may checkpoint the log into the file) still goes to the connection's thread, so the
+event loop never waits on the database.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+import aiosqlite
+
+_TAKES_WRITE_LOCK = re.compile(r"\s*BEGIN\s+(IMMEDIATE|EXCLUSIVE)\b", re.IGNORECASE)
+
+
+class InlineConnection(aiosqlite.Connection):
+    """An aiosqlite connection whose calls in a transaction holding the write lock (but its
+    commit) run on the caller's thread."""
+
+    def __init__(self, connector: Callable[[], sqlite3.Connection], iter_chunk_size: int = 64) -> None:
+        super().__init__(connector, iter_chunk_size)
+        self._thread.daemon = True
+        self.writing = False  # in a transaction that holds the write lock
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if not self._running or self._connection is None:
+            raise ValueError("Connection closed")
+        name = getattr(fn, "__name__", "")
+        if name in ("commit", "rollback"):
+            writing, self.writing = self.writing, False
+            if name == "commit" and writing:  # the log may be checkpointed into the file: the disk
+                return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+            return fn(*args, **kwargs)  # a rollback, or the end of a read: nothing to wait for
+        if self.writing or name == "cursor":
+            return fn(*args, **kwargs)
+        found = await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+        if name == "execute" and args and isinstance(args[0], str) and _TAKES_WRITE_LOCK.match(args[0]):
+            self.writing = True
+        return found
+
+
+def inline_connector(path: str) -> Callable[[], Any]:
+    """The ``async_creator`` of an engine on the SQLite file ``path``."""
+
+    async def connect() -> aiosqlite.Connection:
+        return await InlineConnection(lambda: sqlite3.connect(path, check_same_thread=False))
+
+    return connect

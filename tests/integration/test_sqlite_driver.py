@@ -1,0 +1,64 @@
+"""SQLite's calls inside a transaction holding the write lock run on the event loop's thread;
+taking that lock, reads and commits go to the connection's thread, so that waiting for a lock
+another connection holds never stops the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from pathlib import Path
+
+from sqlalchemy import text
+
+from crocevia_common.db import Database
+
+
+async def _threads_of(db: Database) -> tuple[int, int]:
+    """The threads a read, and a statement in a write transaction, ran on."""
+    async with db.snapshot() as session:
+        reading = (await session.execute(text("SELECT thread_of()"))).scalar_one()
+    async with db.transaction() as session:
+        writing = (await session.execute(text("SELECT thread_of()"))).scalar_one()
+    return reading, writing
+
+
+async def test_a_write_transaction_runs_on_the_loops_thread_and_a_read_does_not(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    try:
+        async with db.engine.connect() as conn:  # the engine's only connection: it is reused
+            raw = await conn.get_raw_connection()
+            await raw.driver_connection.create_function("thread_of", 0, threading.get_ident)  # type: ignore[union-attr]
+        reading, writing = await _threads_of(db)
+    finally:
+        await db.dispose()
+    assert writing == threading.get_ident()
+    assert reading != threading.get_ident()
+
+
+async def test_waiting_for_the_write_lock_of_another_connection_leaves_the_event_loop_free(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    order: list[str] = []
+    try:
+        async with db.transaction() as session:
+            await session.execute(text("CREATE TABLE t (n INTEGER)"))
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # another connection holds the write lock
+
+        async def write() -> None:
+            async with db.transaction() as session:
+                order.append("began")
+                await session.execute(text("INSERT INTO t VALUES (1)"))
+
+        writing = asyncio.create_task(write())
+        await asyncio.sleep(0.3)  # the loop runs while the writer waits for the lock
+        order.append("released")
+        holder.execute("COMMIT")
+        holder.close()
+        await writing
+        async with db.sessions() as session:
+            rows = (await session.execute(text("SELECT count(*) FROM t"))).scalar_one()
+    finally:
+        await db.dispose()
+    assert (order, rows) == (["released", "began"], 1)
