@@ -2,13 +2,14 @@
 
 aiosqlite runs every call of a connection (a cursor made, a statement, its rows fetched, the
 cursor closed) on the connection's own thread, each call a hand-off there and back through
-the event loop: on a referral node that was about half of the process's CPU. Most of these
-calls cannot wait for anything: a statement in a transaction that holds SQLite's write lock
-(``BEGIN IMMEDIATE``, which ``Database.transaction`` takes first), and a read (SQLite in WAL
-mode: readers wait for no writer). ``InlineConnection`` runs those on the event loop's thread,
-at once; whatever may wait for a lock held by another connection or process (taking the
-write lock, a write outside such a transaction, a checkpoint) or for the disk (a commit,
-which may checkpoint the log into the file) still goes to the connection's thread, so the
+the event loop: on a referral node that was about half of the process's CPU. The statements of
+a transaction that holds SQLite's write lock (``BEGIN IMMEDIATE``, which
+``Database.transaction`` takes first) wait for no other connection, and are short (a service's
+writes are a batch of events or one request's): ``InlineConnection`` runs them on the event
+loop's thread, at once. Whatever may wait for a lock another connection or process holds
+(taking the write lock, a write outside such a transaction, a checkpoint), for the disk (a
+writer's commit, which may checkpoint the log into the file), or long (a read: the audit's
+indicators or an export read a whole table) still goes to the connection's thread, so the
 event loop never waits on the database.
 """
 
