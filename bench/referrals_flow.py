@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,40 @@ BODY = {
 }
 
 
-async def run(count: int, concurrency: int) -> str:
+@dataclass(frozen=True)
+class Flow:
+    """What one run measured: the times, in seconds, and the statements by kind."""
+
+    count: int
+    concurrency: int
+    answered_in: float
+    total: float
+    round_trips: list[float]  # sent -> received at the sender, ascending
+    statements: Counter[str]
+    poll_seconds: float
+
+    def per_referral(self) -> float:
+        return sum(self.statements.values()) / self.count
+
+    def report(self) -> str:
+        count, loop = self.count, self.round_trips
+        return (
+            "both nodes, their consumers and relays run in this one process, on one core\n"
+            f"referrals: {count}, concurrent requests: {self.concurrency}\n"
+            f"POST /referrals, all answered in: {self.answered_in:.2f} s ({count / self.answered_in:.0f}/s)\n"
+            f"until every one was received back at the sender: {self.total:.2f} s ({count / self.total:.0f}/s)\n"
+            f"round trip (sent -> received at sender, polled every {self.poll_seconds * 1000:.0f} ms): "
+            f"median {statistics.median(loop) * 1000:.0f}"
+            f" ms, p90 {loop[int(len(loop) * 0.9) - 1] * 1000:.0f} ms, max {loop[-1] * 1000:.0f} ms\n"
+            f"SQL statements per referral, both nodes, until received back (the sender's polling included): "
+            f"{self.per_referral():.1f}\n"
+            + "".join(f"  {kind}: {n / count:.2f}\n" for kind, n in self.statements.most_common())
+        )
+
+
+async def measure(count: int, concurrency: int, poll_seconds: float = 0.02) -> Flow:
+    """Send ``count`` referrals, ``concurrency`` at a time, and look every ``poll_seconds``
+    for them received back at the sender."""
     kinds: Counter[str] = Counter()
 
     def counted(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
@@ -97,28 +131,17 @@ async def run(count: int, concurrency: int) -> str:
                     now = time.perf_counter()
                     for item in items:
                         done.setdefault(item["id"], now)
-                    await asyncio.sleep(0.02)
+                    await asyncio.sleep(poll_seconds)
                 total = time.perf_counter() - start
                 event.remove(Engine, "before_cursor_execute", counted)
         finally:
             server.stop()
-    loop = sorted(done[i] - sent[i] for i in sent)
-    return (
-        "both nodes, their consumers and relays run in this one process, on one core\n"
-        f"referrals: {count}, concurrent requests: {concurrency}\n"
-        f"POST /referrals, all answered in: {accepted_in:.2f} s ({count / accepted_in:.0f}/s)\n"
-        f"until every one was received back at the sender: {total:.2f} s ({count / total:.0f}/s)\n"
-        f"round trip (sent -> received at sender, polled every 20 ms): median {statistics.median(loop) * 1000:.0f} ms,"
-        f" p90 {loop[int(len(loop) * 0.9) - 1] * 1000:.0f} ms, max {loop[-1] * 1000:.0f} ms\n"
-        f"SQL statements per referral, both nodes, until received back (the sender's polling included): "
-        f"{sum(kinds.values()) / count:.1f}\n"
-        + "".join(f"  {kind}: {n / count:.2f}\n" for kind, n in kinds.most_common())
-    )
+    return Flow(count, concurrency, accepted_in, total, sorted(done[i] - sent[i] for i in sent), kinds, poll_seconds)
 
 
 def main(argv: list[str]) -> None:
     count = int(argv[0]) if argv else 300
-    report = asyncio.run(run(count, concurrency=8))
+    report = asyncio.run(measure(count, concurrency=8)).report()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(f"# bench/referrals_flow.py, {time.strftime('%Y-%m-%d')}, 2 cores\n{report}")
     print(report)
