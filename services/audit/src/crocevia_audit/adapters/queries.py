@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import Select, bindparam, func, select, tuple_
 from sqlalchemy.engine import Row
 
 from crocevia_audit.adapters.sequences import gap_of
@@ -36,6 +36,13 @@ from crocevia_common.tlog.note import SignatureLine, VerifierKey
 
 _CHUNK = 400  # values per IN (...) query
 c = trail_entries.c
+# Built once (bound values apart): building a statement costs a proof more than its SQL.
+_ENTRY = select(trail_entries).where(c.event_id == bindparam("event_id"))
+_LATEST_CHECKPOINT = select(checkpoints).order_by(checkpoints.c.size.desc()).limit(1)
+_CHECKPOINT_OF = select(checkpoints).where(checkpoints.c.size == bindparam("size"))
+_COSIGNATURE_LINES = (
+    select(cosignatures.c.line).where(cosignatures.c.size == bindparam("size")).order_by(cosignatures.c.witness)
+)
 g = sequence_gaps.c
 
 
@@ -54,9 +61,9 @@ def recorded_of(row: Row[Any]) -> RecordedEntry:
 class IntegrityQueries(SnapshotReads):
     """What verification, published facts and proofs read (``reading``: one snapshot)."""
 
-    async def _all(self, query: Select[Any]) -> Sequence[Row[Any]]:
+    async def _all(self, query: Select[Any], values: dict[str, Any] | None = None) -> Sequence[Row[Any]]:
         async with self._session() as session:
-            rows: Sequence[Row[Any]] = (await session.execute(query)).all()
+            rows: Sequence[Row[Any]] = (await session.execute(query, values)).all()
             return rows
 
     async def size(self) -> int:
@@ -72,20 +79,15 @@ class IntegrityQueries(SnapshotReads):
         return [recorded_of(row) for row in await self._all(query)]
 
     async def entry_of(self, event_id: str, party: str | None) -> RecordedEntry | None:
-        query = select(trail_entries).where(c.event_id == event_id)
-        if party:
-            query = query.where(concerning(party))
-        rows = await self._all(query)
+        query = _ENTRY.where(concerning(party)) if party else _ENTRY
+        rows = await self._all(query, {"event_id": event_id})
         return recorded_of(rows[0]) if rows else None
 
     async def checkpoints(self) -> list[SignedCheckpoint]:
         return [signed_of(row) for row in await self._all(select(checkpoints).order_by(checkpoints.c.size))]
 
     async def checkpoint(self, size: int | None = None) -> SignedCheckpoint | None:
-        query = select(checkpoints).order_by(checkpoints.c.size.desc()).limit(1)
-        if size is not None:
-            query = select(checkpoints).where(checkpoints.c.size == size)
-        rows = await self._all(query)
+        rows = await (self._all(_LATEST_CHECKPOINT) if size is None else self._all(_CHECKPOINT_OF, {"size": size}))
         return signed_of(rows[0]) if rows else None
 
     async def checkpoint_roots(self, sizes: Collection[int]) -> dict[int, bytes]:
@@ -101,8 +103,7 @@ class IntegrityQueries(SnapshotReads):
         return {row.witness: int(row.size) for row in rows}
 
     async def cosignature_lines(self, size: int) -> list[SignatureLine]:
-        t = cosignatures.c
-        rows = await self._all(select(t.line).where(t.size == size).order_by(t.witness))
+        rows = await self._all(_COSIGNATURE_LINES, {"size": size})
         return [SignatureLine.parse(row.line) for row in rows]
 
     async def witnessed_size(self, witnesses: Collection[str], quorum: int) -> int | None:

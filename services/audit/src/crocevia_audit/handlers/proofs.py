@@ -8,7 +8,8 @@ from typing import Any
 from crocevia_audit.domain.frontier import root_from_nodes
 from crocevia_audit.domain.proofs import consistency_proof, inclusion_proof
 from crocevia_audit.handlers.ports import IntegrityReads, compute_with_nodes
-from crocevia_audit.handlers.witnessing import cosigned_checkpoint
+from crocevia_audit.handlers.witnessing import cosigned, cosigned_checkpoint
+from crocevia_common.tlog.checkpoint import SignedCheckpoint
 
 
 class ProofRefused(Exception):
@@ -25,14 +26,16 @@ def b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
 
 
-async def _tree_size(reads: IntegrityReads, asked: int | None) -> int:
+async def _tree_size(reads: IntegrityReads, asked: int | None) -> tuple[int, SignedCheckpoint | None]:
+    """The size of the tree a proof is of (``asked``, or the latest checkpoint's, or the
+    whole trail's before any), with the latest checkpoint when it is of that size."""
     if asked is None:
         latest = await reads.checkpoint()
-        return latest.size if latest else await reads.size()
+        return (latest.size, latest) if latest else (await reads.size(), None)
     size = await reads.size()
     if asked > size:
         raise ProofRefused(422, "tree-too-large", f"the trail holds {size} entries, not {asked}")
-    return asked
+    return asked, None
 
 
 async def inclusion(reads: IntegrityReads, event_id: str, tree_size: int | None, party: str | None) -> dict[str, Any]:
@@ -41,14 +44,14 @@ async def inclusion(reads: IntegrityReads, event_id: str, tree_size: int | None,
     stored = await reads.entry_of(event_id, party)
     if stored is None:
         raise ProofRefused(404, "event-not-found", f"no event {event_id} in the trail")
-    size = await _tree_size(reads, tree_size)
+    size, latest = await _tree_size(reads, tree_size)
     index = stored.position
     if index >= size:
         raise ProofRefused(422, "not-yet-in-tree", f"event {event_id} is entry {index}, after a tree of {size}")
     proof, root = await compute_with_nodes(
         reads.nodes, lambda nodes: (inclusion_proof(index, size, nodes), root_from_nodes(size, nodes))
     )
-    signed = await cosigned_checkpoint(reads, size)
+    signed = await (cosigned(reads, latest) if latest else cosigned_checkpoint(reads, size))
     return {
         "event_id": event_id,
         "leaf_index": index,
@@ -66,7 +69,7 @@ async def consistency(reads: IntegrityReads, old: int, new: int) -> dict[str, An
         raise ProofRefused(422, "invalid-tree-size", "a consistency proof starts from a tree of at least 1 entry")
     if new < old:
         raise ProofRefused(422, "invalid-tree-size", f"to ({new}) must not be smaller than from ({old})")
-    await _tree_size(reads, new)
+    await _tree_size(reads, new)  # refuses a tree larger than the trail
     proof, old_root, new_root = await compute_with_nodes(
         reads.nodes,
         lambda nodes: (consistency_proof(old, new, nodes), root_from_nodes(old, nodes), root_from_nodes(new, nodes)),

@@ -62,8 +62,11 @@ async def cosigned_checkpoint(reads: IntegrityReads, size: int | None = None) ->
     """The checkpoint of ``size`` (or the latest) as the log serves it: its note carries the
     cosignatures the witnesses returned, after the log's own signature."""
     signed = await reads.checkpoint(size)
-    if signed is None:
-        return None
+    return None if signed is None else await cosigned(reads, signed)
+
+
+async def cosigned(reads: IntegrityReads, signed: SignedCheckpoint) -> SignedCheckpoint:
+    """``signed`` as the log serves it, its note carrying the witnesses' cosignatures."""
     lines = await reads.cosignature_lines(signed.size)
     return replace(signed, note=with_cosignatures(signed.note, lines)) if lines else signed
 
