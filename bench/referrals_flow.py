@@ -3,8 +3,8 @@ NATS server, each on SQLite, until every one is ``received`` back at the sender;
 statements both nodes sent meanwhile, per referral, by kind (counts do not vary with the
 machine's load).
 
-Run with ``make bench`` (or ``uv run python -m bench referrals_flow``); the result is written
-to ``bench/results/referrals_flow.txt``.
+Run with ``make bench BENCH=referrals_flow`` (or ``uv run python -m bench referrals_flow``);
+each run adds its section to ``bench/results/referrals_flow.txt``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,7 +30,8 @@ from crocevia_referrals.settings import ReferralsSettings
 from tests.kit.nats import NatsProcess
 from tests.kit.services import Tokens, agency_file, serve
 
-RESULTS = Path(__file__).parent / "results" / "referrals_flow.txt"
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "referrals_flow.txt"
 BODY = {
     "to_agency": "cpia2",
     "service_id": "main-service",
@@ -142,8 +144,11 @@ async def measure(count: int, concurrency: int, poll_seconds: float = 0.02) -> F
 def main(argv: list[str]) -> None:
     count = int(argv[0]) if argv else 300
     report = asyncio.run(measure(count, concurrency=8)).report()
+    revision = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
+    section = f"# bench/referrals_flow.py, {time.strftime('%Y-%m-%d %H:%M')}, at {revision.stdout.strip()}\n{report}"
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(f"# bench/referrals_flow.py, {time.strftime('%Y-%m-%d')}, 2 cores\n{report}")
+    with RESULTS.open("a") as results:  # each run adds its section: earlier ones stay to compare with
+        results.write("\n" + section)
     print(report)
 
 
