@@ -109,8 +109,8 @@ class OutboxRelay:
                     # Cleared before each pass reads the outbox: an event committed after
                     # the read wakes the wait below at once instead of waiting for the poll.
                     self._wake.clear()
-                    if not await self.publish_pending():
-                        break
+                    if await self.publish_pending() < self._batch:
+                        break  # the pass read all there was: no second read to find nothing
                 delay = self._poll
                 self.failing = None
             except asyncio.CancelledError:
