@@ -127,8 +127,10 @@ async def run(ctx: Context, workdir: Path, trail_size: int, samples: int, timeou
     verify_seconds, verify = await timed(client.http.get(f"{client.audit}/verify", headers=auditor))
     offline = [offline_verify(files["trail.jsonl"], files["checkpoint.txt"], files["audit.vkey"]) for _ in range(3)]
     chains = [raw.chain_verify(files["trail.jsonl"]) for _ in range(3)]
+    merkles = [raw.merkle_verify(files["trail.jsonl"]) for _ in range(3)]
     offline_s = statistics.median(o[0] for o in offline)
     chain_s = statistics.median(c[0] for c in chains)
+    merkle_s = statistics.median(m[0] for m in merkles)
     return {
         "trail_size": size,
         "exported_ids": ids,
@@ -144,4 +146,6 @@ async def run(ctx: Context, workdir: Path, trail_size: int, samples: int, timeou
         "offline_verify_entries_per_second": round(size / offline_s),
         "raw_chain_entries_per_second": round(chains[0][1] / chain_s),
         "offline_verify_vs_raw": round(chain_s / offline_s * size / max(chains[0][1], 1), 3),
+        "raw_merkle_entries_per_second": round(merkles[0][1] / merkle_s),
+        "offline_verify_vs_raw_merkle": round(merkle_s / offline_s * size / max(merkles[0][1], 1), 3),
     }

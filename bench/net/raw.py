@@ -67,3 +67,23 @@ def chain_verify(export: Path) -> tuple[float, int]:
             chain = hashlib.sha256(chain + line.rstrip(b"\n")).digest()
             count += 1
     return time.process_time() - began, count
+
+
+def merkle_verify(export: Path) -> tuple[float, int]:
+    """CPU seconds to read a trail export and recompute its RFC 9162 tree in the fewest
+    steps hashlib allows: a leaf hash per entry and the interior nodes it completes (one per
+    entry on average), no parsing and no check of the entries' order; and how many entries.
+    Any verifier of the tree hashes this much; a chain hashes each entry once."""
+    began = time.process_time()
+    border: list[bytes] = []
+    count = 0
+    with export.open("rb") as lines:
+        next(lines)
+        for line in lines:
+            digest, index = hashlib.sha256(b"\x00" + line.rstrip(b"\n")).digest(), count
+            while index & 1:
+                index >>= 1
+                digest = hashlib.sha256(b"\x01" + border.pop() + digest).digest()
+            border.append(digest)
+            count += 1
+    return time.process_time() - began, count

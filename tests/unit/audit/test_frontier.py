@@ -108,3 +108,14 @@ def test_adding_without_the_completed_nodes_keeps_the_same_tree() -> None:
         named.append(leaf)
         bare.add(leaf)
         assert (bare.size, bare.root(), bare.border) == (named.size, named.root(), named.border)
+
+
+@given(st.integers(0, 300), st.lists(st.integers(0, 300), max_size=4))
+def test_extending_by_runs_of_leaves_keeps_the_tree_of_adding_them_one_by_one(count: int, cuts: list[int]) -> None:
+    hashes = leaf_hashes(count)
+    extended, added = Frontier(), Frontier()
+    for start, end in zip([0, *sorted(cuts)], [*sorted(cuts), count], strict=True):
+        extended.extend(hashes[start:end])
+    for leaf in hashes:
+        added.add(leaf)
+    assert (extended.size, extended.root(), extended.border) == (added.size, added.root(), added.border)

@@ -9,7 +9,14 @@ from hypothesis import strategies as st
 
 from crocevia_audit.domain.frontier import InMemoryNodes
 from crocevia_audit.domain.nodes import StoredNode
-from crocevia_audit.domain.tamper import Mismatch, MismatchKind, StoredLeaf, first_mismatch
+from crocevia_audit.domain.tamper import (
+    Mismatch,
+    MismatchKind,
+    OutOfSequence,
+    StoredLeaf,
+    first_mismatch,
+    first_mismatch_of_entries,
+)
 from crocevia_common.tlog.checkpoint import Checkpoint
 from crocevia_common.tlog.merkle import leaf_hash, root_from_leaf_hashes
 from tests.unit.audit.trees import entries
@@ -143,3 +150,47 @@ def test_any_consistent_rewrite_is_located_within_the_reported_range(index: int,
     found = first_mismatch(_rows(rewritten), CHECKPOINTS)
     assert found is not None
     assert found.index <= index < found.end
+
+
+def _in_order(rows: list[StoredLeaf]) -> Iterator[bytes]:
+    """The rows' entries, as an export's reader gives them: out of order raises."""
+    for expected, row in enumerate(rows):
+        if row.index != expected:
+            raise OutOfSequence(expected, row.index)
+        yield row.entry
+
+
+@given(
+    size=st.integers(0, 40),
+    removed=st.lists(st.integers(0, 39), max_size=2),
+    rewritten=st.lists(st.integers(0, 39), max_size=2),
+    sizes=st.lists(st.integers(0, 45), max_size=4),
+)
+def test_entries_alone_give_the_mismatch_that_rows_without_leaf_hashes_give(
+    size: int, removed: list[int], rewritten: list[int], sizes: list[int]
+) -> None:
+    """An export is checked from its entries alone, the tree grown between checkpoints in one
+    loop; it must find what the row-by-row check finds: nothing, a broken sequence, a root
+    that differs or a truncation, at the same entry."""
+    rows = [StoredLeaf(index, entry, None) for index, entry in enumerate(ENTRIES[:size])]
+    for index in rewritten:
+        if index < len(rows):
+            rows[index] = StoredLeaf(index, b"rewritten", None)
+    for index in sorted(set(removed), reverse=True):
+        if index < len(rows) - 1:
+            del rows[index]
+    checkpoints = [_checkpoint(ENTRIES, min(at, 40)) for at in sizes]
+    expected = first_mismatch(rows, checkpoints)
+    assert first_mismatch_of_entries(_in_order(rows), checkpoints) == expected
+
+
+def test_entries_beyond_the_last_checkpoint_are_read_to_the_end() -> None:
+    consumed: list[int] = []
+
+    def entries() -> Iterator[bytes]:
+        for index, entry in enumerate(ENTRIES):
+            consumed.append(index)
+            yield entry
+
+    assert first_mismatch_of_entries(entries(), [_checkpoint(ENTRIES, 10)]) is None
+    assert consumed == list(range(40))

@@ -16,11 +16,14 @@ EMPTY_ROOT = hashlib.sha256(b"").digest()
 
 _LEAF_PREFIX = b"\x00"
 _NODE_PREFIX = b"\x01"
+_LEAF_STATE = hashlib.sha256(_LEAF_PREFIX)  # copied per leaf: the entry is not concatenated
 
 
 def leaf_hash(entry: bytes) -> bytes:
     """The RFC 9162 hash of one log entry: ``SHA-256(0x00 || entry)``."""
-    return hashlib.sha256(_LEAF_PREFIX + entry).digest()
+    state = _LEAF_STATE.copy()
+    state.update(entry)
+    return state.digest()
 
 
 def node_hash(left: bytes, right: bytes) -> bytes:

@@ -91,6 +91,12 @@ class Frontier:
         """Add the next leaf hash, when the nodes it completes are not wanted (a verifier)."""
         self._merge(leaf, None)
 
+    def extend(self, leaves: Iterable[bytes]) -> None:
+        """Add leaf hashes one after another, as :meth:`add` does (a verifier's loop)."""
+        merge = self._merge
+        for leaf in leaves:
+            merge(leaf, None)
+
     def _merge(self, leaf: bytes, completed: list[StoredNode] | None) -> None:
         digests, level, index, digest = self._digests, 0, self._size, leaf
         if completed is not None:

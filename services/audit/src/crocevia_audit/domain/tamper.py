@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import islice
 
 from crocevia_audit.domain.frontier import Frontier
 from crocevia_audit.domain.nodes import MissingNodeError, NodeReader, StoredNode
@@ -50,6 +51,20 @@ class Mismatch:
     index: int
     end: int
     detail: str
+
+
+def broken_sequence(expected: int, found: int) -> Mismatch:
+    """Entry ``expected`` was due and entry ``found`` came instead."""
+    detail = f"expected entry {expected}, found entry {found}"
+    return Mismatch(MismatchKind.BROKEN_SEQUENCE, expected, expected + 1, detail)
+
+
+class OutOfSequence(Exception):
+    """Raised by a stream of entries where an entry is not the one due next."""
+
+    def __init__(self, expected: int, found: int) -> None:
+        super().__init__(f"expected entry {expected}, found entry {found}")
+        self.mismatch = broken_sequence(expected, found)
 
 
 class _Vouching:
@@ -107,8 +122,7 @@ def first_mismatch(
     for leaf in leaves:
         expected = tree.size
         if leaf.index != expected:
-            detail = f"expected entry {expected}, found entry {leaf.index}"
-            return Mismatch(MismatchKind.BROKEN_SEQUENCE, expected, expected + 1, detail)
+            return broken_sequence(expected, leaf.index)
         computed = leaf_hash(leaf.entry)
         if leaf.leaf_hash is not None and computed != leaf.leaf_hash:
             detail = f"entry {expected} no longer hashes to its stored leaf hash"
@@ -120,6 +134,27 @@ def first_mismatch(
         if vouching.due(tree) and (found := vouching.check(tree)):
             return found
     return vouching.beyond(tree)
+
+
+def first_mismatch_of_entries(entries: Iterable[bytes], checkpoints: Iterable[Checkpoint]) -> Mismatch | None:
+    """:func:`first_mismatch` for a trail given as its entries alone (an export: no stored
+    leaf hashes or nodes), read in index order from 0. ``entries`` checks its own order and
+    raises :class:`OutOfSequence` where it breaks. The tree grows between checkpoint sizes
+    without a per-entry call, which is what lets a verifier keep pace with the hashing."""
+    vouching = _Vouching(checkpoints)
+    tree = Frontier()
+    hashes = map(leaf_hash, entries)
+    try:
+        while vouching.pending:
+            tree.extend(islice(hashes, vouching.pending[-1].size - tree.size))
+            if not vouching.due(tree):
+                return vouching.beyond(tree)
+            if found := vouching.check(tree):
+                return found
+        tree.extend(hashes)  # entries beyond every checkpoint: their order is still checked
+    except OutOfSequence as broken:
+        return broken.mismatch
+    return None
 
 
 def _first_altered_node(completed: list[StoredNode], nodes: NodeReader) -> Mismatch | None:

@@ -12,7 +12,7 @@ import json
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from crocevia_audit.domain.tamper import StoredLeaf, first_mismatch
+from crocevia_audit.domain.tamper import OutOfSequence, first_mismatch_of_entries
 from crocevia_audit.handlers.export import FORMAT
 from crocevia_common.tlog.checkpoint import Checkpoint, CheckpointError, open_checkpoint
 from crocevia_common.tlog.merkle import leaf_hash
@@ -64,13 +64,22 @@ def _index(entry: bytes) -> int:
         return -1
 
 
-def _leaves(lines: Iterable[bytes]) -> Iterator[StoredLeaf]:
-    for position, line in enumerate(lines):
+def _entries(lines: Iterable[bytes]) -> Iterator[bytes]:
+    """The export's entries, each checked to be the one due next (:class:`OutOfSequence`
+    where one is not): a canonical entry by comparing the bytes after its ``index`` key,
+    any other by reading its index."""
+    expected, skip = 0, len(_INDEX_KEY)
+    for line in lines:
         entry = line.rstrip(b"\n")
         if not entry:
             continue
-        index = _index(entry)  # -1: not an entry, reported as a break in the sequence here
-        yield StoredLeaf(index if index >= 0 else -(position + 1), entry, None)
+        at = entry.rfind(_INDEX_KEY)
+        if at < 0 or not entry.startswith(b"%d," % expected, at + skip):
+            found = _index(entry)  # -1: not an entry, reported as a break in the sequence
+            if found != expected:
+                raise OutOfSequence(expected, found)
+        yield entry
+        expected += 1
 
 
 def verify_export(lines: Iterable[bytes], trusted: Checkpoint, key: VerifierKey) -> Finding:
@@ -82,7 +91,7 @@ def verify_export(lines: Iterable[bytes], trusted: Checkpoint, key: VerifierKey)
         raise ExportError(f"the export is of log {carried.origin!r}, the checkpoint of {trusted.origin!r}")
     if not header.get("complete"):
         raise ExportError("a filtered export cannot rebuild the tree; check its entries with inclusion proofs")
-    found = first_mismatch(_leaves(iterator), [trusted, carried])
+    found = first_mismatch_of_entries(_entries(iterator), [trusted, carried])
     if found is None:
         return Finding(
             True,
