@@ -106,7 +106,10 @@ class HostileNetwork:
 
         async def idle() -> bool:
             for consumer in CONSUMERS:
-                info = await admin.consumer_info("REFERRALS", consumer)
+                try:
+                    info = await admin.consumer_info("REFERRALS", consumer)
+                except nats.errors.TimeoutError:  # the server did not answer in time (a loaded
+                    return False  # machine): not known to be settled, asked again until the bound
                 if info.num_pending or info.num_ack_pending:
                     return False
             for agency in AGENCIES:
