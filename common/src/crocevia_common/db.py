@@ -18,7 +18,7 @@ from typing import Any, Self
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import DateTime, Table, event, text
+from sqlalchemy import DateTime, LargeBinary, Table, event, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Dialect, make_url
@@ -93,10 +93,37 @@ class UtcDateTime(TypeDecorator[datetime]):
             raise ValueError("an instant must carry its time zone")
         return value.astimezone(UTC)
 
+    def bind_processor(self, dialect: Dialect) -> Any:
+        """On SQLite, the text SQLAlchemy's ``DATETIME`` stores (``2026-11-30 09:05:00.000000``,
+        UTC), written in one step: every row a service writes holds several instants."""
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def process(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            if value.tzinfo is None:
+                raise ValueError("an instant must carry its time zone")
+            return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+        return process
+
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Blob(LargeBinary):
+    """Bytes, handed to the driver as they are: SQLAlchemy wraps each value in the DB-API's
+    ``Binary`` first (a ``memoryview`` for sqlite3), which neither sqlite3 nor asyncpg needs
+    and which costs a service that writes entries, nodes and outbox payloads a tenth of its
+    writes' CPU."""
+
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> None:
+        return None
 
 
 def upsert(session: AsyncSession, table: Table) -> Any:

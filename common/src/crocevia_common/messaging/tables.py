@@ -11,14 +11,13 @@ from sqlalchemy import (
     Column,
     Index,
     Integer,
-    LargeBinary,
     MetaData,
     String,
     Table,
 )
 from sqlalchemy.engine import Connection
 
-from crocevia_common.db import UtcDateTime
+from crocevia_common.db import Blob, UtcDateTime
 
 
 @dataclass(frozen=True)
@@ -47,7 +46,7 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("position", Integer, primary_key=True, autoincrement=True),
         Column("event_id", String(36), nullable=False, unique=True),
         Column("subject", String(255), nullable=False),
-        Column("payload", LargeBinary, nullable=False),
+        Column("payload", Blob, nullable=False),
         Column("headers", JSON, nullable=False),
         Column("created_at", UtcDateTime(), nullable=False),
         Column("published_at", UtcDateTime(), nullable=True, index=True),

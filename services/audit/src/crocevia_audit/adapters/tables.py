@@ -13,7 +13,6 @@ from sqlalchemy import (
     Column,
     Index,
     Integer,
-    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -21,7 +20,7 @@ from sqlalchemy import (
     Text,
 )
 
-from crocevia_common.db import UtcDateTime
+from crocevia_common.db import Blob, UtcDateTime
 from crocevia_common.messaging.tables import messaging_tables
 
 metadata = MetaData()
@@ -55,8 +54,8 @@ trail_entries = Table(
     Column("stream_sequence", BigInteger, nullable=True),
     Column("recorded_at", UtcDateTime(), nullable=False),
     # The canonical entry bytes and SHA-256(0x00 || entry).
-    Column("entry", LargeBinary, nullable=False),
-    Column("leaf_hash", LargeBinary(32), nullable=False),
+    Column("entry", Blob, nullable=False),
+    Column("leaf_hash", Blob(32), nullable=False),
     Index("ix_trail_entries_source_sequence", "source", "sequence"),
     # Filtered listings in position order (0006): a pair; a party and an event.
     Index("ix_trail_entries_pair", "sender_agency", "receiver_agency", "position"),
@@ -70,14 +69,14 @@ tree_nodes = Table(
     # The root of the perfect subtree over leaves [index * 2**level, (index + 1) * 2**level).
     Column("level", SmallInteger, primary_key=True, autoincrement=False),
     Column("index", BigInteger, primary_key=True, autoincrement=False),
-    Column("digest", LargeBinary(32), nullable=False),
+    Column("digest", Blob(32), nullable=False),
 )
 
 checkpoints = Table(
     "checkpoints",
     metadata,
     Column("size", BigInteger, primary_key=True, autoincrement=False),
-    Column("root", LargeBinary(32), nullable=False),
+    Column("root", Blob(32), nullable=False),
     Column("note", Text, nullable=False),  # the signed note, as served
     Column("created_at", UtcDateTime(), nullable=False),
 )
@@ -88,8 +87,8 @@ signing_keys = Table(
     "signing_keys",
     metadata,
     Column("name", String(200), primary_key=True),
-    Column("seed", LargeBinary(32), nullable=False),
-    Column("public_key", LargeBinary(32), nullable=False),
+    Column("seed", Blob(32), nullable=False),
+    Column("public_key", Blob(32), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
 )
 
@@ -133,7 +132,7 @@ anomalies = Table(
 log_keys = Table(
     "log_keys",
     metadata,
-    Column("public_key", LargeBinary(32), primary_key=True),
+    Column("public_key", Blob(32), primary_key=True),
     Column("name", String(200), nullable=False),  # the log's origin
     Column("first_used_at", UtcDateTime(), nullable=False),
 )

@@ -8,14 +8,13 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
 )
 
-from crocevia_common.db import UtcDateTime
+from crocevia_common.db import Blob, UtcDateTime
 from crocevia_common.messaging.tables import messaging_tables
 
 metadata = MetaData()
@@ -149,7 +148,7 @@ message_attachments = Table(
     Column("media_type", String(40), nullable=False),
     Column("size", Integer, nullable=False),
     Column("sha256", String(64), nullable=False),
-    Column("content", LargeBinary, nullable=False),
+    Column("content", Blob, nullable=False),
 )
 
 # When this agency read each message of the other agency's, and who first did.

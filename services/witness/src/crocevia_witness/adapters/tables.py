@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, LargeBinary, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Column, MetaData, String, Table, Text
 
-from crocevia_common.db import UtcDateTime
+from crocevia_common.db import Blob, UtcDateTime
 
 metadata = MetaData()
 
@@ -17,7 +17,7 @@ cosigned_checkpoints = Table(
     metadata,
     Column("origin", String(MAX_ORIGIN), primary_key=True),
     Column("size", BigInteger, nullable=True),
-    Column("root", LargeBinary(32), nullable=True),
+    Column("root", Blob(32), nullable=True),
     # The checkpoint with the log's signatures and this witness's cosignature.
     Column("note", Text, nullable=True),
     Column("cosigned_at", UtcDateTime, nullable=True),
