@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
+from itertools import accumulate
 from typing import Any, Literal, Protocol
 
 from pydantic import Field, TypeAdapter, ValidationError, model_validator
@@ -30,6 +31,7 @@ class EnvelopeError(ValueError):
 
 _STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_NESTING = [1 if b in b"[{" else -1 if b in b"]}" else 0 for b in range(256)]  # by byte: into or out of a level
 
 
 def check_raw(payload: bytes, limit: int = MAX_EVENT_BYTES, depth: int = MAX_JSON_DEPTH) -> None:
@@ -37,12 +39,12 @@ def check_raw(payload: bytes, limit: int = MAX_EVENT_BYTES, depth: int = MAX_JSO
     without parsing it (a deep document would exhaust a parser's recursion)."""
     if len(payload) > limit:
         raise EnvelopeError(f"payload of {len(payload)} bytes is over the limit of {limit}")
-    brackets = _STRINGS.sub(b"", payload).translate(None, _NOT_BRACKETS)
-    level = 0
-    for byte in brackets:
-        level += 1 if byte in b"[{" else -1
-        if level > depth:
-            raise EnvelopeError(f"JSON nested deeper than {depth} levels")
+    # Brackets inside strings do not nest. Without a backslash, no quote is escaped: the
+    # text outside strings is every other piece between quotes.
+    outside = _STRINGS.sub(b"", payload) if b"\\" in payload else b"".join(payload.split(b'"')[0::2])
+    brackets = outside.translate(None, _NOT_BRACKETS)
+    if brackets and max(accumulate(map(_NESTING.__getitem__, brackets))) > depth:
+        raise EnvelopeError(f"JSON nested deeper than {depth} levels")
 
 
 def describe(exc: ValidationError, what: str = "envelope") -> str:

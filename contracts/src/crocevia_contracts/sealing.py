@@ -98,12 +98,13 @@ def open_sealed(sealed: SealedPart, sender: PublicKeys, recipient: PartyKeys, re
 
 
 SIGNATURE_HEADER = "Crocevia-Signature"
+SIGNED_CONTEXT = b"crocevia-event-v1\n"  # what an event's signature covers before its payload
 
 
 def sign_event(sender: PartyKeys, payload: bytes) -> str:
     """The ``Crocevia-Signature`` header of an event: ``<key id>:<base64 Ed25519 signature>``
     over the exact payload bytes, so nobody can publish in another agency's name."""
-    signature = sender.signing.sign(b"crocevia-event-v1\n" + payload).signature
+    signature = sender.signing.sign(SIGNED_CONTEXT + payload).signature
     return f"{key_id(bytes(sender.signing.verify_key))}:{_b64(signature)}"
 
 
@@ -116,6 +117,6 @@ def verify_event(header: str | None, sender: PublicKeys, payload: bytes) -> None
     if signer != key_id(signing_key):
         raise SealError("the event is signed with another key than the publisher's pinned key")
     try:
-        VerifyKey(signing_key).verify(b"crocevia-event-v1\n" + payload, base64.b64decode(signature, validate=True))
+        VerifyKey(signing_key).verify(SIGNED_CONTEXT + payload, base64.b64decode(signature, validate=True))
     except (BadSignatureError, ValueError):
         raise SealError("the event signature does not verify") from None

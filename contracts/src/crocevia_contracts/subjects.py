@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from crocevia_contracts.events import EventName
 from crocevia_contracts.lifecycle import PUBLISHERS, side_of
@@ -86,18 +86,20 @@ def replay_subject(consumer: str) -> str:
     return f"{REPLAY_PREFIX}.{consumer}"
 
 
-def read_event(subject: str, payload: bytes | str) -> tuple[ReferralSubject, Envelope]:
+def read_event(subject: str, payload: bytes | str) -> tuple[ReferralSubject, Envelope, dict[str, Any]]:
     """Parse a message and check that it is what its subject says: no larger or deeper than
     any event, published by the subject's ``from`` agency on the side of the referral that
-    may publish this event, the subject's event, between the referral's two parties.
-    Raise EnvelopeError with the reason otherwise."""
-    from crocevia_contracts.envelope import EnvelopeError, parse_envelope
+    may publish this event, the subject's event, between the referral's two parties; with
+    the JSON object as parsed (unknown fields included). Raise EnvelopeError with the reason
+    otherwise."""
+    from crocevia_contracts.envelope import EnvelopeError, envelope_of, read_json
 
     try:
         route = parse_referral_subject(subject)
     except SubjectError as exc:
         raise EnvelopeError(str(exc)) from None
-    envelope = parse_envelope(payload)
+    raw = read_json(payload)
+    envelope = envelope_of(raw)
     data = envelope.data
     if envelope.source_agency != route.from_agency:
         raise EnvelopeError("source names another agency than the subject's publisher")
@@ -108,7 +110,7 @@ def read_event(subject: str, payload: bytes | str) -> tuple[ReferralSubject, Env
     side = side_of(route.from_agency, data.sender_agency, data.receiver_agency)
     if side not in PUBLISHERS[route.event]:
         raise EnvelopeError(f"the {side} of a referral does not publish {route.event.value}")
-    return route, envelope
+    return route, envelope, raw
 
 
 def replay_consumer(consumer: str) -> str:

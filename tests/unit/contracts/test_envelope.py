@@ -6,6 +6,8 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from crocevia_contracts import Envelope, EnvelopeError, LegalBasis, Priority, parse_envelope
@@ -180,3 +182,30 @@ def test_a_notice_round_trips_and_a_mismatched_one_is_refused():
     raw["source"] = "/agencies/cpia2"
     with pytest.raises(EnvelopeError):
         parse_notice(json.dumps(raw))
+
+
+def _depth(value: object) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+_documents = st.recursive(
+    st.none() | st.integers() | st.text(alphabet='[]{}"\\ab'),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(alphabet='[]{}"\\k'), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@given(document=_documents, depth=st.integers(0, 6))
+def test_the_depth_read_from_the_raw_bytes_is_the_documents_own(document: object, depth: int) -> None:
+    """With or without escaped quotes (a backslash makes the check find strings by pattern,
+    without one by splitting at quotes), brackets in strings never count."""
+    payload = json.dumps(document).encode()
+    if _depth(document) > depth:
+        with pytest.raises(EnvelopeError, match=f"nested deeper than {depth} levels"):
+            check_raw(payload, depth=depth)
+    else:
+        check_raw(payload, depth=depth)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -76,6 +77,7 @@ class Verified:
     delivery: Delivery
     publisher: str  # an agency id, or ``service.<name>``
     message: Envelope | NoticeEnvelope | AnchorEnvelope | CaseloadEnvelope
+    raw: dict[str, Any] | None = None  # a referral event's JSON object as parsed, unknown fields included
 
     @property
     def envelope(self) -> Envelope | None:
@@ -157,12 +159,12 @@ def parse(
         if notices and is_notice(delivery.subject):
             notice = read_notice(delivery.subject, delivery.payload)
             return Verified(delivery, service_party(notice.source_service), notice)
-        route, envelope = read_event(delivery.subject, delivery.payload)
+        route, envelope, raw = read_event(delivery.subject, delivery.payload)
     except EnvelopeError as exc:
         raise Unprocessable(str(exc)) from None
     if addressed_to is not None and route.to_agency != addressed_to:
         raise Unprocessable("addressed to another agency")
-    return Verified(delivery, envelope.source_agency, envelope)
+    return Verified(delivery, envelope.source_agency, envelope, raw)
 
 
 @dataclass(frozen=True, slots=True)

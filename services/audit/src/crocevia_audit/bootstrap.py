@@ -14,7 +14,7 @@ from crocevia_audit.adapters.queries import IntegrityQueries
 from crocevia_audit.adapters.tables import messaging
 from crocevia_audit.adapters.totals import TotalsQueries
 from crocevia_audit.adapters.unit_of_work import unit_of_work
-from crocevia_audit.adapters.witnesses import witness_caller
+from crocevia_audit.adapters.witnesses import WitnessCaller
 from crocevia_audit.entrypoints.routes import checkpoints, indicators, integrity, trail
 from crocevia_audit.entrypoints.web import install_web
 from crocevia_audit.handlers.append import TrailWriter
@@ -51,11 +51,13 @@ async def start_log(rt: ServiceRuntime, settings: AuditSettings) -> AuditLog:
         wake=rt.relay.wake,
     )
     await checkpointer.sign_if_due()
+    ask_witness = WitnessCaller(settings.witness_timeout_seconds)
+    rt.on_stop(ask_witness.close)
     witnessing = Witnessing(
         uow,
         IntegrityQueries(rt.db),
         [Witness(witness.url, witness.cosigner) for witness in settings.witnesses],
-        witness_caller(settings.witness_timeout_seconds),
+        ask_witness,
         every_seconds=settings.witness_retry_seconds,
     )
     gaps = GapWatch(

@@ -66,9 +66,14 @@ def public_event(raw_envelope: dict[str, Any]) -> dict[str, Any]:
     return {**raw_envelope, "data": data}
 
 
+def entry_document(index: int, nats_subject: str, raw_envelope: dict[str, Any]) -> dict[str, Any]:
+    """The entry for the event ``raw_envelope`` received on ``nats_subject``, as a JSON object."""
+    return {"event": public_event(raw_envelope), "index": index, "nats_subject": nats_subject}
+
+
 def entry_bytes(index: int, nats_subject: str, raw_envelope: dict[str, Any]) -> bytes:
     """The canonical entry for the event ``raw_envelope`` received on ``nats_subject``."""
-    return canonical_json({"event": public_event(raw_envelope), "index": index, "nats_subject": nats_subject})
+    return canonical_json(entry_document(index, nats_subject, raw_envelope))
 
 
 def parse_time(text: str) -> datetime:
@@ -125,7 +130,12 @@ class RecordedEntry:
 
 def project(entry: bytes) -> EntryFields:
     """The queryable fields of an entry; raise ValueError if the bytes are not an entry."""
-    doc = json.loads(entry)
+    return project_document(json.loads(entry))
+
+
+def project_document(doc: dict[str, Any]) -> EntryFields:
+    """The queryable fields of an entry given as its JSON object (what its canonical bytes
+    parse to); raise ValueError (or KeyError, TypeError) if it is not an entry."""
     if is_anchor_subject(doc["nats_subject"]):
         return _project_anchor(doc)
     if is_notice_subject(doc["nats_subject"]):

@@ -19,7 +19,13 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from crocevia_audit.domain.announcements import Anomaly
-from crocevia_audit.domain.entries import RecordedEntry, entry_bytes, is_notice_subject, project
+from crocevia_audit.domain.entries import (
+    RecordedEntry,
+    canonical_json,
+    entry_document,
+    is_notice_subject,
+    project_document,
+)
 from crocevia_audit.domain.frontier import Frontier, border_names
 from crocevia_audit.domain.gaps import Arrival
 from crocevia_audit.domain.indicators import TargetOf, fingerprint
@@ -178,10 +184,12 @@ def _one(item: Accepted, batch: _Batch) -> Result:
     if checked.envelope is not None and checked.envelope.name.value == "requested":
         batch.parties[checked.referral_id] = checked.parties
     position = batch.tree.size
-    entry = entry_bytes(position, delivery.subject, item.raw)
+    document = entry_document(position, delivery.subject, item.raw)
+    entry = canonical_json(document)
     leaf = leaf_hash(entry)
     batch.nodes.extend(batch.tree.append(leaf))
-    batch.entries.append(RecordedEntry(project(entry), entry, leaf, delivery.stream_sequence, batch.now))
+    fields = project_document(document)  # what the entry's bytes parse back to: one JSON value, one spelling
+    batch.entries.append(RecordedEntry(fields, entry, leaf, delivery.stream_sequence, batch.now))
     batch.known[checked.id] = _place(delivery)
     return Result(Outcome.APPENDED, position=position)
 

@@ -27,8 +27,8 @@ class NotAnEvent(ValueError):
 
 def accept(item: Verified) -> Accepted:
     """The message as the trail records it; raise NotAnEvent with the reason."""
-    raw = json.loads(item.delivery.payload)
-    times = [raw.get("time")] + ([raw["data"].get("occurred_at")] if item.envelope is not None else [])
+    raw = item.raw if item.raw is not None else json.loads(item.delivery.payload)
+    times: list[Any] = [raw.get("time")] + ([raw["data"].get("occurred_at")] if item.envelope is not None else [])
     try:  # the trail's columns are read back from the raw times: they must parse as RFC 3339
         for value in times:
             parse_time(value)
