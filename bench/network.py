@@ -34,10 +34,13 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from nacl.signing import VerifyKey
 
 from bench.net import checks, launch, load, queries, raw, report
 from bench.net.bus import REFERRALS, Bus
@@ -118,7 +121,7 @@ async def measure(run: launch.Running, params: Params, workdir: Path) -> dict[st
                 ctx, params.backlog, params.concurrency, params.notifications_backlog, params.timeout
             )
         progress("raw reference: the backlog's messages consumed by nats-py + sqlite3")
-        raw_ingest = await raw_reference(bus, backlog, workdir)
+        raw_ingest = await raw_reference(bus, backlog, workdir, await client.signing_keys())
         trail_size = await bus.count(REFERRALS) + await bus.count(NOTICES.name)
         progress(f"queries at {trail_size} entries")
         answers = await queries.run(ctx, workdir, trail_size, params.samples, params.timeout)
@@ -149,10 +152,15 @@ async def measure(run: launch.Running, params: Params, workdir: Path) -> dict[st
         await bus.close()
 
 
-async def raw_reference(bus: Bus, backlog: dict[str, Any], workdir: Path) -> dict[str, Any]:
+async def raw_reference(
+    bus: Bus, backlog: dict[str, Any], workdir: Path, keys: Mapping[str, VerifyKey]
+) -> dict[str, Any]:
+    """The backlog's messages consumed by the raw pipeline, and again with each signature
+    verified."""
     copied = await bus.copy_to_raw(backlog["first_sequence"], backlog["last_sequence"])
     try:
         seconds, cpu = await raw.ingest(bus, copied, workdir / "raw-trail.db")
+        signed_seconds, signed_cpu = await raw.ingest(bus, copied, workdir / "raw-signed-trail.db", keys)
     finally:
         await bus.drop_raw()
     return {
@@ -161,6 +169,11 @@ async def raw_reference(bus: Bus, backlog: dict[str, Any], workdir: Path) -> dic
         "events_per_second": round(copied / seconds, 1),
         "cpu_seconds": round(cpu, 3),
         "cpu_ms_per_event": round(1000 * cpu / copied, 4),
+        "signed": {
+            "seconds": round(signed_seconds, 3),
+            "events_per_second": round(copied / signed_seconds, 1),
+            "cpu_ms_per_event": round(1000 * signed_cpu / copied, 4),
+        },
     }
 
 

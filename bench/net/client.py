@@ -3,6 +3,7 @@ network's key, referrals created at the nodes, lists read page by page."""
 
 from __future__ import annotations
 
+import base64
 import itertools
 import time
 import uuid
@@ -13,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from nacl.signing import VerifyKey
 
 from crocevia_common.auth import ensure_dev_key, issue_dev_token
+from crocevia_contracts.sealing import key_id
 
 STEERING = "steering-committee"
 
@@ -97,6 +100,13 @@ class Client:
             offered = answer.json()
             available = [s for s in offered if s.get("capacity") == "available"] or offered
             self._services[agency] = available[0]["id"]
+
+    async def signing_keys(self) -> dict[str, VerifyKey]:
+        """Every agency's Ed25519 verifier key as the directory publishes it, by key id."""
+        answer = await self.http.get(f"{next(iter(self.nodes.values()))}/directory/agencies")
+        answer.raise_for_status()
+        keys = [base64.b64decode(agency["public_keys"]["signing"]) for agency in answer.json()]
+        return {key_id(key): VerifyKey(key) for key in keys}
 
     def pairs(self) -> itertools.cycle[tuple[str, str]]:
         """Every ordered pair of agencies, round and round."""

@@ -110,6 +110,10 @@ async def run(ctx: Context, workdir: Path, trail_size: int, samples: int, timeou
             )
         )
         proofs.append(seconds)
+    floor = []  # the same client and service, a route that reads nothing and checks no token
+    for _ in range(len(proofs)):
+        seconds, _ = await timed(client.http.get(f"{client.audit}/healthz"))
+        floor.append(seconds)
 
     by_kind: dict[str, list[float]] = {}
     for kind, params in trail_queries(ctx, rng, max(1, samples // 5)):
@@ -135,6 +139,7 @@ async def run(ctx: Context, workdir: Path, trail_size: int, samples: int, timeou
         "trail_size": size,
         "exported_ids": ids,
         "inclusion_proof_ms": spread(proofs),
+        "http_floor_ms": spread(floor),
         "trail_query_ms": spread([s for v in by_kind.values() for s in v]),
         "trail_query_ms_by_filter": {k: spread(v) for k, v in by_kind.items()},
         "indicators_pair_ms": spread(indicators),

@@ -3,14 +3,18 @@ machine: what nats-py, the standard library's sqlite3 and hashlib do without the
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import sqlite3
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
+from nacl.signing import VerifyKey
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from bench.net.bus import RAW_STREAM, RAW_SUBJECT, Bus
+from crocevia_contracts.sealing import SIGNATURE_HEADER, SIGNED_CONTEXT
 
 BATCH = 256
 
@@ -27,15 +31,20 @@ def _trail(path: Path) -> sqlite3.Connection:
     return conn
 
 
-async def ingest(bus: Bus, count: int, database: Path) -> tuple[float, float]:
+async def ingest(
+    bus: Bus, count: int, database: Path, keys: Mapping[str, VerifyKey] | None = None
+) -> tuple[float, float]:
     """Seconds (wall clock, and CPU of this process) to consume ``count`` messages of the
     raw stream (pull fetches of 256) and append each to a hash-chained SQLite table, one
-    transaction and one acknowledgement (of everything so far) per batch."""
+    transaction and one acknowledgement (of everything so far) per batch. With ``keys``
+    (verifier keys by key id), each message's Ed25519 signature is verified first, as the
+    least any consumer that trusts nothing on the wire does."""
     conn = _trail(database)
     config = ConsumerConfig(
         deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.ALL, max_ack_pending=BATCH, ack_wait=60.0
     )
-    sub = await bus.js.pull_subscribe(f"{RAW_SUBJECT}.>", durable="bench-raw", stream=RAW_STREAM, config=config)
+    durable = "bench-raw-signed" if keys is not None else "bench-raw"
+    sub = await bus.js.pull_subscribe(f"{RAW_SUBJECT}.>", durable=durable, stream=RAW_STREAM, config=config)
     insert = "INSERT INTO entries (subject, event_id, payload, chain) VALUES (?, ?, ?, ?)"
     chain, done = bytes(32), 0
     began, cpu = time.perf_counter(), time.process_time()
@@ -44,6 +53,9 @@ async def ingest(bus: Bus, count: int, database: Path) -> tuple[float, float]:
             msgs = await sub.fetch(BATCH, timeout=10)
             rows = []
             for msg in msgs:
+                if keys is not None:
+                    signer, signature = (msg.headers or {})[SIGNATURE_HEADER].split(":", 1)
+                    keys[signer].verify(SIGNED_CONTEXT + msg.data, base64.b64decode(signature))
                 chain = hashlib.sha256(chain + msg.data).digest()
                 rows.append((msg.subject, (msg.headers or {}).get("Nats-Msg-Id"), msg.data, chain))
             with conn:
