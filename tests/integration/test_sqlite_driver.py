@@ -1,12 +1,16 @@
-"""SQLite's calls inside a transaction holding the write lock run on the event loop's thread;
-taking that lock, reads and commits go to the connection's thread, so that waiting for a lock
-another connection holds never stops the event loop."""
+"""SQLite's calls inside a transaction holding the write lock, or a read transaction declared
+short, run on the event loop's thread; taking that lock, other reads and commits go to the
+connection's thread, so that waiting for a lock another connection holds never stops the event
+loop."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from sqlalchemy import text
@@ -23,16 +27,35 @@ async def _threads_of(db: Database) -> tuple[int, int]:
     return reading, writing
 
 
-async def test_a_write_transaction_runs_on_the_loops_thread_and_a_read_does_not(tmp_path: Path) -> None:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+@asynccontextmanager
+async def _telling_threads(path: Path) -> AsyncIterator[Database]:
+    """A database whose connection has ``thread_of()``: the thread a statement runs on."""
+    db = Database(f"sqlite+aiosqlite:///{path}")
     try:
         async with db.engine.connect() as conn:  # the engine's only connection: it is reused
             raw = await conn.get_raw_connection()
             await raw.driver_connection.create_function("thread_of", 0, threading.get_ident)  # type: ignore[union-attr]
-        reading, writing = await _threads_of(db)
+        yield db
     finally:
         await db.dispose()
+
+
+async def test_a_write_transaction_runs_on_the_loops_thread_and_a_read_does_not(tmp_path: Path) -> None:
+    async with _telling_threads(tmp_path / "x.db") as db:
+        reading, writing = await _threads_of(db)
     assert writing == threading.get_ident()
+    assert reading != threading.get_ident()
+
+
+async def test_a_short_read_runs_on_the_loops_thread_and_leaves_the_connection_as_it_was(tmp_path: Path) -> None:
+    async with _telling_threads(tmp_path / "x.db") as db:
+        async with db.snapshot(short=True) as session:
+            short = (await session.execute(text("SELECT thread_of()"))).scalar_one()
+        with contextlib.suppress(RuntimeError):
+            async with db.snapshot(short=True) as session:  # one that fails still resets it
+                raise RuntimeError
+        reading, _ = await _threads_of(db)  # a plain read after them, on the same connection
+    assert short == threading.get_ident()
     assert reading != threading.get_ident()
 
 

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from alembic import command
 from alembic.config import Config
@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.types import TypeDecorator
 
 from crocevia_common.private_files import make_private_dirs
-from crocevia_common.sqlite_driver import inline_connector
+from crocevia_common.sqlite_driver import inline_connection, inline_connector
 
 
 def private_sqlite_file(path: Path) -> None:
@@ -182,17 +182,27 @@ class Database:
             yield session
 
     @asynccontextmanager
-    async def snapshot(self) -> AsyncIterator[AsyncSession]:
+    async def snapshot(self, *, short: bool = False) -> AsyncIterator[AsyncSession]:
         """A session for reading only, whose statements all see the database as one moment:
         a view read in several statements (a referral's row, then its history) is never half
         before and half after another transaction's commit. SQLite: one read transaction
-        (its snapshot is taken at the first read); PostgreSQL: REPEATABLE READ."""
+        (its snapshot is taken at the first read); PostgreSQL: REPEATABLE READ. ``short``: the
+        caller reads a few bounded rows (a referral, a proof), which on a SQLite file then run
+        on the event loop's thread (``sqlite_driver``); never for a read of a whole table."""
         async with self.sessions() as session:
-            if self.is_sqlite:
-                await session.execute(text("BEGIN"))
-            else:
+            if not self.is_sqlite:
                 await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-            yield session
+                yield session
+                return
+            inline = await inline_connection(session) if short else None
+            if inline is not None:
+                inline.reading_short = True
+            try:
+                await session.execute(text("BEGIN"))
+                yield session
+            finally:
+                if inline is not None:
+                    inline.reading_short = False
 
     async def ping(self) -> bool:
         try:
@@ -237,10 +247,12 @@ class SnapshotReads:
         self.db = db
         self._shared = shared
 
+    short: ClassVar[bool] = False  # reads of a few bounded rows (``Database.snapshot``)
+
     @classmethod
     @asynccontextmanager
     async def reading(cls, db: Database) -> AsyncIterator[Self]:
-        async with db.snapshot() as session:
+        async with db.snapshot(short=cls.short) as session:
             yield cls(db, session)
 
     @asynccontextmanager

@@ -132,7 +132,7 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """Publish one batch of unpublished events; return how many were confirmed."""
         box = self._tables.outbox
-        async with self._db.sessions() as session:
+        async with self._db.snapshot(short=True) as session:  # a batch at most, by an index
             rows = (
                 await session.execute(
                     select(box.c.position, box.c.event_id, box.c.subject, box.c.payload, box.c.headers)

@@ -59,7 +59,10 @@ def recorded_of(row: Row[Any]) -> RecordedEntry:
 
 
 class IntegrityQueries(SnapshotReads):
-    """What verification, published facts and proofs read (``reading``: one snapshot)."""
+    """What verification, published facts and proofs read (``reading``: one snapshot, of the
+    few rows a proof, a receipt or a checkpoint reads)."""
+
+    short = True
 
     async def _all(self, query: Select[Any], values: dict[str, Any] | None = None) -> Sequence[Row[Any]]:
         async with self._session() as session:

@@ -82,7 +82,7 @@ class SqlReads:
 
     async def one(self, referral_id: str) -> Referral | None:
         """The referral with its whole history, as one moment saw them both."""
-        async with self.db.snapshot() as session:
+        async with self.db.snapshot(short=True) as session:
             return await SqlReferrals(session, locking=False).get(referral_id)
 
     async def search(self, flt: ListFilter, limit: int, cursor: str | None) -> tuple[list[Referral], str | None]:

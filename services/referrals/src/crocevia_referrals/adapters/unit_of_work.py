@@ -117,8 +117,8 @@ class SqlUnitOfWork:
             self.relay.wake()
 
     @asynccontextmanager
-    async def reading(self) -> AsyncIterator[SqlWork]:
-        async with self.db.snapshot() as session:
+    async def reading(self, *, short: bool = False) -> AsyncIterator[SqlWork]:
+        async with self.db.snapshot(short=short) as session:
             yield SqlWork(session, self.agency_id, self.seals, locking=False)
 
     async def compact(self) -> None:

@@ -49,7 +49,7 @@ async def _replay(node: Node, key: str | None, request_sha256: str) -> Sent | No
     """The referral an earlier request with the same Idempotency-Key created, if any."""
     if key is None:
         return None
-    async with node.uow.reading() as work:
+    async with node.uow.reading(short=True) as work:
         earlier = await work.requests.find(key)
     if earlier is None:
         return None
@@ -143,7 +143,7 @@ async def redirect(
 ) -> Sent:
     """Send a rejected referral again, by default to the agency the receiver suggested,
     linked to the first one; raise NotFound or Invalid."""
-    async with node.uow.reading() as work:
+    async with node.uow.reading(short=True) as work:
         first = await work.referrals.get(referral_id)
     if first is None:
         raise NotFound(referral_id)
