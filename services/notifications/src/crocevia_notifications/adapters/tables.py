@@ -189,6 +189,7 @@ timers = Table(
     Column("cancelled_at", UtcDateTime(), nullable=True),
     UniqueConstraint("referral_id", "kind", "stage", name="uq_timer_referral_kind_stage"),
     Index("ix_timers_due", "state", "due_at"),
+    Index("ix_timers_referral_state", "referral_id", "state"),  # a referral's pending timers (revision 0007)
 )
 
 
