@@ -62,6 +62,7 @@ referrals = Table(
     Index("ix_referrals_assignee", "assignee"),
     Index("ix_referrals_previous_referral_id", "previous_referral_id"),
     Index("ix_referrals_pathway_id", "pathway_id"),
+    Index("ix_referrals_created_at_id", "created_at", "id"),  # the lists' order (revision 0009)
 )
 
 history = Table(
