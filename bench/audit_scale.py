@@ -15,13 +15,18 @@ process, the code behind each route: ``/indicators?group_by=pair`` grouped by th
 on the running totals (as stored, and after a change of targets), folded in Python from
 the totals and from every event (the reference ``indicators check`` recomputes), the
 inclusion proof (``GET /proofs/inclusion``'s handler on the SQL reads) and filtered pages
-of ``GET /trail``. Results go to ``bench/results/audit_scale.txt``.
+of ``GET /trail``. Then it starts the network on that trail as ``crocevia up`` does (the
+audit its own uvicorn process, with the checkpoint's key; one agency's node), waits until
+the audit has nothing left to do at start, and times the same routes over HTTP as an
+outside client asks them, beside a route that reads nothing (``GET /healthz``). Results go
+to ``bench/results/audit_scale.txt``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import os
 import platform
 import random
@@ -54,6 +59,10 @@ from crocevia_audit.handlers.ports import Cohort
 from crocevia_common.db import Database
 from crocevia_common.tlog.merkle import leaf_hash
 from crocevia_contracts.directory import AgencyEntry, ServiceTarget
+
+from .net.client import Client
+from .net.launch import DEFAULT_POSTGRES, running
+from .net.procs import cpu_seconds
 
 ORIGIN = "crocevia.bench/trail"
 RESULTS = Path(__file__).parent / "results" / "audit_scale.txt"
@@ -282,15 +291,93 @@ async def measure(db: Database, rows: int, referrals: int, rng: random.Random) -
     return report
 
 
-async def run(rows: int, workdir: Path) -> list[str]:
-    path = workdir / "audit.db"
+SIGNING_SEED = b"b" * 32
+
+
+async def settled(pid: int, timeout: float = 600.0) -> float:
+    """Seconds until process ``pid`` used under 2% of a core in each of two consecutive
+    seconds (the audit's start-up work on a large trail, e.g. restating due times, done)."""
+    began = time.monotonic()
+    quiet = 0
+    while quiet < 2:
+        if time.monotonic() - began > timeout:
+            raise RuntimeError(f"the audit was still busy after {timeout:.0f} s")
+        before = cpu_seconds(pid)
+        await asyncio.sleep(1.0)
+        quiet = quiet + 1 if cpu_seconds(pid) - before < 0.02 else 0
+    return time.monotonic() - began
+
+
+async def over_http(urls: dict[str, Any], key_file: Path, pid: int, rows: int, referrals: int) -> list[str]:
+    """The routes timed in process, asked of the running audit over HTTP."""
+    waited = await settled(pid)
+    client = Client(urls, key_file)
+    auditor = client.auditor()
+    rng = random.Random(17)
+
+    async def get(route: str, params: dict[str, Any] | None = None, headers: Any = auditor) -> Any:
+        answer = await client.http.get(f"{client.audit}{route}", params=params, headers=headers)
+        answer.raise_for_status()
+        return answer
+
+    async def clocked(route: str, params: Callable[[], dict[str, Any]], times: int, headers: Any = auditor) -> str:
+        spent = []
+        for _ in range(times):
+            began = time.perf_counter()
+            await get(route, params(), headers)
+            spent.append((time.perf_counter() - began) * 1000)
+        figures = (statistics.median(spent), p95(spent), max(spent))
+        return f"{len(spent):>6}" + "".join(f"{figure:>11.1f}" for figure in figures)
+
+    size = rows  # the checkpoint signed after the fill covers every entry
+    answer = await get("/proofs/inclusion", {"event_id": f"{0:08d}-0000-4000-8000-000000000000", "tree_size": size})
+    assert answer.json()["tree_size"] == size, answer.text[:300]
+
+    def proof() -> dict[str, Any]:
+        return {"event_id": f"{rng.randrange(rows):08d}-0000-4000-8000-000000000000", "tree_size": size}
+
+    ids = [f"bench-{rng.randrange(referrals):08d}" for _ in range(100)]
+    asked: dict[str, tuple[str, Callable[[], dict[str, Any]], int]] = {
+        "GET /healthz (reads nothing, checks no token)": ("/healthz", dict, 300),
+        "GET /proofs/inclusion, random entries": ("/proofs/inclusion", proof, 300),
+        "GET /trail?referral_id=&limit=50": ("/trail", lambda: {"referral_id": rng.choice(ids), "limit": 50}, 100),
+        "GET /trail?from=&to=&limit=50 (a pair)": (
+            "/trail",
+            lambda: {"from": rng.choice(AGENCIES), "to": "cpia2", "limit": 50},
+            100,
+        ),
+        "GET /trail?agency=&event=rejected&limit=50": (
+            "/trail",
+            lambda: {"agency": rng.choice(AGENCIES), "event": "rejected", "limit": 50},
+            100,
+        ),
+        "GET /indicators?group_by=pair": ("/indicators", lambda: {"group_by": "pair"}, 3),
+    }
+    heads = ("median", "p95", "max")
+    report = [
+        "",
+        f"Over HTTP: the audit started by `crocevia up` on this trail (settled {waited:.0f} s after it was ready),",
+        "from the request sent to the whole answer read, by a client on the same machine.",
+        "",
+        f"{'request (milliseconds)':<64}{'runs':>6}" + "".join(f"{head:>11}" for head in heads),
+    ]
+    for name, (route, params, times) in asked.items():
+        report.append(f"{name:<64}" + await clocked(route, params, times, {} if route == "/healthz" else auditor))
+    await client.close()
+    return report
+
+
+async def run(rows: int, workdir: Path) -> tuple[list[str], int]:
+    data = workdir / "data"
+    data.mkdir(mode=0o700)
+    path = data / "audit.db"  # where `crocevia up` keeps the audit's database
     db = Database(f"sqlite+aiosqlite:///{path}")
     await db.migrate(MIGRATIONS)
     began = time.perf_counter()
     referrals = await asyncio.to_thread(fill, path, rows)
     filled = time.perf_counter() - began
     writer = TrailWriter(unit_of_work(db))
-    signer = Checkpointer(writer.uow, writer, SigningKey(b"b" * 32), ORIGIN, every_entries=1, every_seconds=60)
+    signer = Checkpointer(writer.uow, writer, SigningKey(SIGNING_SEED), ORIGIN, every_entries=1, every_seconds=60)
     assert (await signer.sign_if_due(on_time=True)) is not None
     report = [
         f"synthetic trail of {rows} entries, {referrals} referrals, written in {filled:.0f} s;"
@@ -299,7 +386,18 @@ async def run(rows: int, workdir: Path) -> list[str]:
         *await measure(db, rows, referrals, random.Random(11)),
     ]
     await db.dispose()
-    return report
+    return report, referrals
+
+
+def run_over_http(rows: int, referrals: int, workdir: Path) -> list[str]:
+    """The network started on the trail ``run`` wrote in ``workdir``; the routes timed."""
+    audit = {
+        "CROCEVIA_AUDIT_SIGNING_KEY": base64.b64encode(SIGNING_SEED).decode(),
+        "CROCEVIA_ORIGIN": ORIGIN,
+        "CROCEVIA_WITNESSES": "[]",  # the development witness knows the log of `crocevia up`, not this one
+    }
+    with running("sqlite", workdir, ["cpia2"], DEFAULT_POSTGRES, lambda _: None, own={"audit": audit}) as net:
+        return asyncio.run(over_http(net.urls, net.key_file, net.network.pids()["audit"], rows, referrals))
 
 
 def main(argv: list[str]) -> None:
@@ -309,7 +407,8 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="crocevia-bench-") as tmp:
-        lines = asyncio.run(run(args.rows, Path(tmp)))
+        lines, referrals = asyncio.run(run(args.rows, Path(tmp)))
+        lines += run_over_http(args.rows, referrals, Path(tmp))
     machine = f"python {platform.python_version()} on {platform.machine()} {platform.system()}, {os.cpu_count()} cores"
     text = "\n".join([f"Audit reads at scale, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC ({machine}; SQLite)", "", *lines])
     args.output.parent.mkdir(parents=True, exist_ok=True)
