@@ -129,8 +129,12 @@ class Blob(LargeBinary):
 def upsert(session: AsyncSession, table: Table) -> Any:
     """``INSERT`` into ``table`` in the session's dialect (SQLite or PostgreSQL), which takes
     ``on_conflict_do_nothing`` and ``on_conflict_do_update``."""
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    return insert(table)
+    return upsert_in(session.get_bind().dialect.name, table)
+
+
+def upsert_in(dialect: str, table: Table) -> Any:
+    """``upsert`` for the dialect of that name (a statement made once and kept)."""
+    return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
 
 
 async def insert_missing(session: AsyncSession, table: Table, values: dict[str, Any]) -> None:

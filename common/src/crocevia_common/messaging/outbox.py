@@ -4,6 +4,7 @@ relay publishes stored events to JetStream, in order, until JetStream acknowledg
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 from collections.abc import Callable
@@ -12,10 +13,10 @@ from typing import Any
 
 from nats.js import JetStreamContext
 from opentelemetry import trace
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crocevia_common.db import Database, upsert
+from crocevia_common.db import Database, upsert_in
 from crocevia_common.messaging.tables import MessagingTables
 from crocevia_common.telemetry import context_from, inject_headers, tracer
 from crocevia_contracts import CONTENT_TYPE
@@ -34,13 +35,18 @@ class OutboxRefused(ValueError):
 async def next_sequence(session: AsyncSession, tables: MessagingTables, source: str) -> int:
     """The next number of ``source``'s gapless sequence, taken inside the caller's
     transaction: if the transaction rolls back, the number is not used."""
-    seq = tables.sequences
-    # One statement: the source's first number makes its row, a later one bumps it (on its
-    # key, so concurrent first events queue on the row's lock instead of colliding).
-    bump = upsert(session, seq).values(source=source, value=1)
-    bump = bump.on_conflict_do_update(index_elements=[seq.c.source], set_={"value": seq.c.value + 1})
-    bumped = await session.execute(bump.returning(seq.c.value))
+    bumped = await session.execute(_bump(session.get_bind().dialect.name, tables.sequences), {"source": source})
     return int(bumped.scalar_one())
+
+
+@functools.cache
+def _bump(dialect: str, seq: Table) -> Any:
+    """One statement: the source's first number makes its row, a later one bumps it (on its
+    key, so concurrent first events queue on the row's lock instead of colliding); made
+    once per dialect and table, the source a parameter."""
+    bump = upsert_in(dialect, seq).values(source=bindparam("source"), value=1)
+    bump = bump.on_conflict_do_update(index_elements=[seq.c.source], set_={"value": seq.c.value + 1})
+    return bump.returning(seq.c.value)
 
 
 async def enqueue(
@@ -61,16 +67,15 @@ async def enqueue(
         raise OutboxRefused("not a subject an event can be published on")
     if len(event_id) > 36:
         raise OutboxRefused("an event id has at most 36 characters")
-    await session.execute(
-        insert(tables.outbox).values(
-            event_id=event_id,
-            subject=subject,
-            payload=payload,
-            headers=inject_headers({"Content-Type": content_type, **(headers or {})}),
-            created_at=datetime.now(UTC),
-            attempts=0,
-        )
-    )
+    row = {
+        "event_id": event_id,
+        "subject": subject,
+        "payload": payload,
+        "headers": inject_headers({"Content-Type": content_type, **(headers or {})}),
+        "created_at": datetime.now(UTC),
+        "attempts": 0,
+    }
+    await session.execute(insert(tables.outbox), row)  # values as parameters: compiled once
 
 
 class OutboxRelay:

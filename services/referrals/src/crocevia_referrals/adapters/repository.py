@@ -7,7 +7,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, exists, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -116,6 +116,11 @@ def _state(referral: Referral) -> dict[str, Any]:
     }
 
 
+_INSERT = insert(referrals)
+# The columns of ``_state`` are set from the parameters' names; the row is the ``referral``'s.
+_UPDATE_STATE = update(referrals).where(referrals.c.id == bindparam("referral"))
+
+
 class SqlReferrals:
     """The referrals of one transaction (``locking``: rows read are locked until it ends)."""
 
@@ -174,29 +179,28 @@ class SqlReferrals:
 
     async def add(self, referral: Referral) -> None:
         self._changed(referral)
-        await self.session.execute(
-            insert(referrals).values(
-                id=referral.id,
-                direction=referral.direction,
-                sender_agency=referral.sender_agency,
-                receiver_agency=referral.receiver_agency,
-                service_id=referral.service_id,
-                domain=referral.domain,
-                priority=referral.priority.value,
-                legal_basis=referral.legal_basis.model_dump(mode="json", exclude_none=True),
-                previous_referral_id=referral.previous_referral_id,
-                pathway_id=referral.pathway.id if referral.pathway else None,
-                pathway_lead=referral.pathway.lead_agency if referral.pathway else None,
-                created_by=referral.created_by,
-                created_at=referral.created_at,
-                **_state(referral),
-            )
-        )
+        row = {
+            "id": referral.id,
+            "direction": referral.direction,
+            "sender_agency": referral.sender_agency,
+            "receiver_agency": referral.receiver_agency,
+            "service_id": referral.service_id,
+            "domain": referral.domain,
+            "priority": referral.priority.value,
+            "legal_basis": referral.legal_basis.model_dump(mode="json", exclude_none=True),
+            "previous_referral_id": referral.previous_referral_id,
+            "pathway_id": referral.pathway.id if referral.pathway else None,
+            "pathway_lead": referral.pathway.lead_agency if referral.pathway else None,
+            "created_by": referral.created_by,
+            "created_at": referral.created_at,
+            **_state(referral),
+        }
+        await self.session.execute(_INSERT, row)  # values as parameters: one statement, compiled once
         await self._record(referral)
 
     async def save(self, referral: Referral) -> None:
         self._changed(referral)
-        await self.session.execute(update(referrals).where(referrals.c.id == referral.id).values(**_state(referral)))
+        await self.session.execute(_UPDATE_STATE, {"referral": referral.id, **_state(referral)})
         if referral.notes_erased:  # the notes and messages, and the messages' files
             await self.session.execute(update(history).where(history.c.referral_id == referral.id).values(note=None))
             files = message_attachments.c.referral_id == referral.id
