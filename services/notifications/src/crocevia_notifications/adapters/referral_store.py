@@ -8,7 +8,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +28,12 @@ def _values(referral: Followed) -> dict[str, Any]:
     values = dataclasses.asdict(referral)
     del values["id"]
     return {**values, "status": referral.status.value}
+
+
+# Made once, the values passed as parameters (an UPDATE sets the columns they name; the row
+# is the ``referral``'s).
+_INSERT = insert(referrals)
+_UPDATE = update(referrals).where(c.id == bindparam("referral"))
 
 
 class SqlReferrals:
@@ -52,13 +58,11 @@ class SqlReferrals:
         return self._kept[referral_id]
 
     async def add(self, referral: Followed, at: datetime) -> None:
-        await self.session.execute(insert(referrals).values(id=referral.id, updated_at=at, **_values(referral)))
+        await self.session.execute(_INSERT, {"id": referral.id, "updated_at": at, **_values(referral)})
         self._kept[referral.id] = referral
 
     async def save(self, referral: Followed, at: datetime) -> None:
-        await self.session.execute(
-            update(referrals).where(c.id == referral.id).values(updated_at=at, **_values(referral))
-        )
+        await self.session.execute(_UPDATE, {"referral": referral.id, "updated_at": at, **_values(referral)})
         self._kept[referral.id] = referral
 
 

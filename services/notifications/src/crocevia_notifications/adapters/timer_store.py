@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crocevia_common.db import upsert
+from crocevia_common.db import upsert_in
 from crocevia_notifications.adapters.tables import from_row, timers
 from crocevia_notifications.domain.notices import NoticeKind
 from crocevia_notifications.domain.timers import Stage, Timer, TimerState
@@ -23,24 +24,35 @@ def timer(row: RowMapping) -> Timer:
     return from_row(Timer, row, kind=NoticeKind(row["kind"]), stage=Stage(row["stage"]), state=TimerState(row["state"]))
 
 
+@functools.cache
+def _arm(dialect: str) -> Any:
+    """Timers added unless armed already; made once, the timers passed as parameters."""
+    return upsert_in(dialect, timers).on_conflict_do_nothing(index_elements=["referral_id", "kind", "stage"])
+
+
+_CANCEL = (
+    update(timers)
+    .where(
+        c.referral_id == bindparam("referral"),
+        c.state == TimerState.PENDING,
+        c.stage.in_(bindparam("stages", expanding=True)),
+    )
+    .values(state=TimerState.CANCELLED.value, cancelled_at=bindparam("at"))
+)
+
+
 class SqlTimers:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def arm(self, armed: Sequence[Timer]) -> None:
         if armed:
-            statement = upsert(self.session, timers).values([dataclasses.asdict(timer) for timer in armed])
-            await self.session.execute(
-                statement.on_conflict_do_nothing(index_elements=["referral_id", "kind", "stage"])
-            )
+            statement = _arm(self.session.get_bind().dialect.name)
+            await self.session.execute(statement, [dataclasses.asdict(timer) for timer in armed])
 
     async def cancel(self, referral_id: str, stages: Collection[Stage], at: datetime) -> None:
         if stages:
-            await self.session.execute(
-                update(timers)
-                .where(c.referral_id == referral_id, c.state == TimerState.PENDING, c.stage.in_(list(stages)))
-                .values(state=TimerState.CANCELLED.value, cancelled_at=at)
-            )
+            await self.session.execute(_CANCEL, {"referral": referral_id, "stages": list(stages), "at": at})
 
     async def due(self, now: datetime, limit: int) -> list[Timer]:
         rows = await self.session.execute(
