@@ -3,13 +3,15 @@ number names one event only."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Table, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crocevia_common.db import upsert
+from crocevia_common.db import upsert, upsert_in
 from crocevia_common.messaging.tables import MessagingTables
 
 
@@ -54,5 +56,12 @@ async def mark_all_applied(
         {"consumer": consumer, "event_id": event_id, "source": source, "sequence": sequence, "applied_at": now}
         for event_id, source, sequence in events
     ]
-    statement = upsert(session, tables.inbox).values(rows).on_conflict_do_nothing().returning(tables.inbox.c.event_id)
-    return set((await session.execute(statement)).scalars())
+    statement = _claim_all(session.get_bind().dialect.name, tables.inbox)
+    return set((await session.execute(statement, rows)).scalars())
+
+
+@functools.cache
+def _claim_all(dialect: str, inbox: Table) -> Any:
+    """``mark_all_applied``'s statement, made once: the rows are its parameters, sent as one
+    INSERT of many rows that returns the event ids it recorded."""
+    return upsert_in(dialect, inbox).on_conflict_do_nothing().returning(inbox.c.event_id)

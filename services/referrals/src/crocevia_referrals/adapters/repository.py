@@ -117,6 +117,15 @@ def _state(referral: Referral) -> dict[str, Any]:
 
 
 _INSERT = insert(referrals)
+_READ = reads().where(referrals.c.id.in_(bindparam("ids", expanding=True))).order_by(referrals.c.id)
+# PostgreSQL: two steps on one referral are decided one after the other, the rows locked in
+# one order (SQLite writers queue on the database's write lock instead).
+_LOCKING_READ = _READ.with_for_update(of=referrals)
+_HISTORIES = (
+    select(history)
+    .where(history.c.referral_id.in_(bindparam("ids", expanding=True)))
+    .order_by(history.c.referral_id, history.c.position)
+)
 # The columns of ``_state`` are set from the parameters' names; the row is the ``referral``'s.
 _UPDATE_STATE = update(referrals).where(referrals.c.id == bindparam("referral"))
 
@@ -142,16 +151,11 @@ class SqlReferrals:
         wanted = sorted(set(referral_ids) - self._ahead.keys())
         if not wanted:
             return
-        c, h = referrals.c, history.c
-        query = reads().where(c.id.in_(wanted)).order_by(c.id)
-        # PostgreSQL: two steps on one referral are decided one after the other, the rows
-        # locked in one order (SQLite writers queue on the database's write lock instead).
-        rows = (await self.session.execute(query.with_for_update(of=referrals) if self.locking else query)).mappings()
-        found = {row["id"]: row for row in rows}
+        query = _LOCKING_READ if self.locking else _READ
+        found = {row["id"]: row for row in (await self.session.execute(query, {"ids": wanted})).mappings()}
         entries: dict[str, list[HistoryEntry]] = {referral_id: [] for referral_id in found}
         if found:
-            query = select(history).where(h.referral_id.in_(list(found))).order_by(h.referral_id, h.position)
-            for entry in (await self.session.execute(query)).mappings():
+            for entry in (await self.session.execute(_HISTORIES, {"ids": list(found)})).mappings():
                 entries[entry["referral_id"]].append(_entry(entry))
         for referral_id in wanted:
             row = found.get(referral_id)
