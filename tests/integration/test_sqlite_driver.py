@@ -1,7 +1,7 @@
-"""SQLite's calls inside a transaction holding the write lock, or a read transaction declared
-short, run on the event loop's thread; taking that lock, other reads and commits go to the
-connection's thread, so that waiting for a lock another connection holds never stops the event
-loop."""
+"""SQLite's calls that wait for nothing run on the event loop's thread: taking a free write
+lock, the statements and commit of a transaction holding it, the reads of a read transaction
+declared short. Waiting for a lock another connection holds, other reads and the checkpoints of
+the log into the file go to the connection's thread, so they never stop the event loop."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from crocevia_common.db import Database
+from crocevia_common.sqlite_driver import CHECKPOINT_ROWS, InlineConnection, inline_connection
 
 
 async def _threads_of(db: Database) -> tuple[int, int]:
@@ -82,6 +84,62 @@ async def test_waiting_for_the_write_lock_of_another_connection_leaves_the_event
         await writing
         async with db.sessions() as session:
             rows = (await session.execute(text("SELECT count(*) FROM t"))).scalar_one()
+            handed_off = (await _connection(session)).handed_off
     finally:
         await db.dispose()
     assert (order, rows) == (["released", "began"], 1)
+    assert handed_off >= 1  # the lock, held elsewhere, was waited for on the connection's thread
+
+
+async def _connection(session: AsyncSession) -> InlineConnection:
+    connection = await inline_connection(session)
+    assert connection is not None
+    return connection
+
+
+async def test_taking_a_free_write_lock_and_committing_need_no_hand_off(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    try:
+        async with db.transaction() as session:
+            await session.execute(text("CREATE TABLE t (n INTEGER)"))
+            connection = await _connection(session)
+        before = connection.handed_off
+        for n in range(20):
+            async with db.transaction() as session:
+                await session.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
+                assert await _connection(session) is connection  # the engine's only connection
+        async with db.snapshot(short=True) as session:
+            total = (await session.execute(text("SELECT count(*), sum(n) FROM t"))).one()
+        handed_off = connection.handed_off - before
+    finally:
+        await db.dispose()
+    assert (handed_off, tuple(total)) == (0, (20, sum(range(20))))
+
+
+async def test_the_log_is_checkpointed_into_the_file_by_rows_changed_on_the_connections_thread(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "x.db"
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    try:
+        async with db.transaction() as session:
+            await session.execute(text("CREATE TABLE t (n INTEGER, b BLOB)"))
+            connection = await _connection(session)
+        before, file_size = connection.handed_off, path.stat().st_size
+        # About 1,600 pages of log in 50 rows: more than SQLite's own automatic checkpoint
+        # would have let grow, fewer rows than the connection's checkpoint waits for.
+        for _ in range(5):
+            async with db.transaction() as session:
+                await session.execute(text("INSERT INTO t VALUES (0, :b)"), [{"b": bytes(130_000)}] * 10)
+        unchanged = path.stat().st_size
+        async with db.transaction() as session:
+            await session.execute(text("INSERT INTO t VALUES (1, NULL)"), [{}] * CHECKPOINT_ROWS)
+        checkpointed = path.stat().st_size
+        async with db.snapshot(short=True) as session:
+            rows = (await session.execute(text("SELECT count(*) FROM t"))).scalar_one()
+        handed_off = connection.handed_off - before
+    finally:
+        await db.dispose()
+    assert unchanged == file_size
+    assert checkpointed > 50 * 130_000  # the log's pages, blobs included, copied into the file
+    assert (handed_off, rows) == (1, 50 + CHECKPOINT_ROWS)  # the checkpoint
