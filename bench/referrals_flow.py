@@ -10,6 +10,7 @@ each run adds its section to ``bench/results/referrals_flow.txt``.
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import statistics
 import subprocess
@@ -53,6 +54,7 @@ class Flow:
     round_trips: list[float]  # sent -> received at the sender, ascending
     statements: Counter[str]
     poll_seconds: float
+    full_collections: list[float]  # the cyclic collector's full collections meanwhile, in seconds
 
     def per_referral(self) -> float:
         return sum(self.statements.values()) / self.count
@@ -67,6 +69,8 @@ class Flow:
             f"round trip (sent -> received at sender, polled every {self.poll_seconds * 1000:.0f} ms): "
             f"median {statistics.median(loop) * 1000:.0f}"
             f" ms, p90 {loop[int(len(loop) * 0.9) - 1] * 1000:.0f} ms, max {loop[-1] * 1000:.0f} ms\n"
+            f"the cyclic collector's full collections meanwhile (the event loop stopped): "
+            f"{len(self.full_collections)}, longest {max(self.full_collections, default=0) * 1000:.1f} ms\n"
             f"SQL statements per referral, both nodes, until received back (the sender's polling included): "
             f"{self.per_referral():.1f}\n"
             + "".join(f"  {kind}: {n / count:.2f}\n" for kind, n in self.statements.most_common())
@@ -80,6 +84,15 @@ async def measure(count: int, concurrency: int, poll_seconds: float = 0.02) -> F
 
     def counted(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         kinds[statement_kind(statement)] += 1
+
+    full: list[float] = []
+    began: list[float] = []
+
+    def collected(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            began.append(time.perf_counter())
+        elif info["generation"] == 2:
+            full.append(time.perf_counter() - began[-1])
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -116,6 +129,7 @@ async def measure(count: int, concurrency: int, poll_seconds: float = 0.02) -> F
                         sent[r.json()["id"]] = time.perf_counter()
 
                 event.listen(Engine, "before_cursor_execute", counted)
+                gc.callbacks.append(collected)
                 start = time.perf_counter()
                 await asyncio.gather(*(send() for _ in range(count)))
                 accepted_in = time.perf_counter() - start
@@ -136,9 +150,11 @@ async def measure(count: int, concurrency: int, poll_seconds: float = 0.02) -> F
                     await asyncio.sleep(poll_seconds)
                 total = time.perf_counter() - start
                 event.remove(Engine, "before_cursor_execute", counted)
+                gc.callbacks.remove(collected)
         finally:
             server.stop()
-    return Flow(count, concurrency, accepted_in, total, sorted(done[i] - sent[i] for i in sent), kinds, poll_seconds)
+    round_trips = sorted(done[i] - sent[i] for i in sent)
+    return Flow(count, concurrency, accepted_in, total, round_trips, kinds, poll_seconds, full)
 
 
 def main(argv: list[str]) -> None:
