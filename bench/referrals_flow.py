@@ -54,7 +54,8 @@ class Flow:
     round_trips: list[float]  # sent -> received at the sender, ascending
     statements: Counter[str]
     poll_seconds: float
-    full_collections: list[float]  # the cyclic collector's full collections meanwhile, in seconds
+    collections: dict[int, list[float]]  # the cyclic collector's meanwhile, by generation, in seconds
+    cpu: float  # seconds of this process's CPU meanwhile
 
     def per_referral(self) -> float:
         return sum(self.statements.values()) / self.count
@@ -69,9 +70,17 @@ class Flow:
             f"round trip (sent -> received at sender, polled every {self.poll_seconds * 1000:.0f} ms): "
             f"median {statistics.median(loop) * 1000:.0f}"
             f" ms, p90 {loop[int(len(loop) * 0.9) - 1] * 1000:.0f} ms, max {loop[-1] * 1000:.0f} ms\n"
-            f"the cyclic collector's full collections meanwhile (the event loop stopped): "
-            f"{len(self.full_collections)}, longest {max(self.full_collections, default=0) * 1000:.1f} ms\n"
-            f"SQL statements per referral, both nodes, until received back (the sender's polling included): "
+            f"CPU of this process meanwhile (both nodes, this bench's requests and polling): "
+            f"{self.cpu / count * 1000:.2f} ms per referral\n"
+            + "".join(
+                f"the cyclic collector's {name} collections meanwhile (the event loop stopped): {len(times)}, "
+                f"{sum(times) * 1000:.0f} ms in all, longest {max(times, default=0) * 1000:.1f} ms\n"
+                for name, times in (
+                    ("young", self.collections[0] + self.collections[1]),
+                    ("full", self.collections[2]),
+                )
+            )
+            + f"SQL statements per referral, both nodes, until received back (the sender's polling included): "
             f"{self.per_referral():.1f}\n"
             + "".join(f"  {kind}: {n / count:.2f}\n" for kind, n in self.statements.most_common())
         )
@@ -85,14 +94,14 @@ async def measure(count: int, concurrency: int, poll_seconds: float = 0.02) -> F
     def counted(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         kinds[statement_kind(statement)] += 1
 
-    full: list[float] = []
+    collections: dict[int, list[float]] = {0: [], 1: [], 2: []}
     began: list[float] = []
 
     def collected(phase: str, info: dict[str, int]) -> None:
         if phase == "start":
             began.append(time.perf_counter())
-        elif info["generation"] == 2:
-            full.append(time.perf_counter() - began[-1])
+        else:
+            collections[info["generation"]].append(time.perf_counter() - began[-1])
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -130,7 +139,7 @@ async def measure(count: int, concurrency: int, poll_seconds: float = 0.02) -> F
 
                 event.listen(Engine, "before_cursor_execute", counted)
                 gc.callbacks.append(collected)
-                start = time.perf_counter()
+                start, cpu = time.perf_counter(), time.process_time()
                 await asyncio.gather(*(send() for _ in range(count)))
                 accepted_in = time.perf_counter() - start
                 done: dict[str, float] = {}
@@ -148,13 +157,13 @@ async def measure(count: int, concurrency: int, poll_seconds: float = 0.02) -> F
                     for item in items:
                         done.setdefault(item["id"], now)
                     await asyncio.sleep(poll_seconds)
-                total = time.perf_counter() - start
+                total, cpu = time.perf_counter() - start, time.process_time() - cpu
                 event.remove(Engine, "before_cursor_execute", counted)
                 gc.callbacks.remove(collected)
         finally:
             server.stop()
     round_trips = sorted(done[i] - sent[i] for i in sent)
-    return Flow(count, concurrency, accepted_in, total, round_trips, kinds, poll_seconds, full)
+    return Flow(count, concurrency, accepted_in, total, round_trips, kinds, poll_seconds, collections, cpu)
 
 
 def main(argv: list[str]) -> None:

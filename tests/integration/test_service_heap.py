@@ -1,12 +1,14 @@
 """A running service keeps what it made to start out of the cyclic collector's full
 collections (each would otherwise walk every module, route, schema and table the process
-holds, with the event loop stopped), and hands it back to the collector when it stops."""
+holds, with the event loop stopped) and collects its youngest generation less often; it
+undoes both when it stops."""
 
 from __future__ import annotations
 
 import gc
 from pathlib import Path
 
+from crocevia_common.service import YOUNG_OBJECTS
 from crocevia_referrals.bootstrap import create_app
 from crocevia_referrals.settings import ReferralsSettings
 from tests.kit.nats import NatsProcess
@@ -16,6 +18,7 @@ from tests.kit.services import Tokens, agency_file, serve
 async def test_a_running_service_keeps_its_start_up_objects_out_of_full_collections(tmp_path: Path) -> None:
     server = NatsProcess(workdir=tmp_path / "nats").start()
     tokens = Tokens(tmp_path / "key")
+    threshold = gc.get_threshold()
     try:
         settings = ReferralsSettings(
             agency_id="cpia2",
@@ -27,10 +30,12 @@ async def test_a_running_service_keeps_its_start_up_objects_out_of_full_collecti
         async with serve(create_app(settings)) as client:
             frozen = gc.get_freeze_count()
             walked = len(gc.get_objects())  # what a full collection walks now
+            running = gc.get_threshold()
             answered = (await client.get("/referrals", headers=tokens.bearer("cpia2"))).status_code
-        after = gc.get_freeze_count()
+        after = gc.get_freeze_count(), gc.get_threshold()
     finally:
         server.stop()
     assert answered == 200
     assert frozen > walked > 0
-    assert after == 0
+    assert running == (YOUNG_OBJECTS, *threshold[1:]) != threshold
+    assert after == (0, threshold)
