@@ -8,7 +8,7 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 
-from crocevia_common.service import YOUNG_OBJECTS
+from crocevia_common.service import YOUNG_OBJECTS, long_lived_heap
 from crocevia_referrals.bootstrap import create_app
 from crocevia_referrals.settings import ReferralsSettings
 from tests.kit.nats import NatsProcess
@@ -39,3 +39,15 @@ async def test_a_running_service_keeps_its_start_up_objects_out_of_full_collecti
     assert frozen > walked > 0
     assert running == (YOUNG_OBJECTS, *threshold[1:]) != threshold
     assert after == (0, threshold)
+
+
+def test_the_heap_is_given_back_when_the_last_running_service_stops_in_whatever_order() -> None:
+    threshold = gc.get_threshold()
+    first, second = long_lived_heap(), long_lived_heap()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)  # the first started stops first
+    meanwhile = gc.get_threshold(), gc.get_freeze_count() > 0
+    second.__exit__(None, None, None)
+    assert meanwhile == ((YOUNG_OBJECTS, *threshold[1:]), True)
+    assert (gc.get_threshold(), gc.get_freeze_count()) == (threshold, 0)

@@ -69,6 +69,9 @@ Hook = Callable[["ServiceRuntime"], Awaitable[None]]
 YOUNG_OBJECTS = 20_000
 
 
+_heap: list[tuple[int, ...]] = []  # the collector's thresholds before, one per running service
+
+
 @contextlib.contextmanager
 def long_lived_heap() -> Iterator[None]:
     """While a started service runs: what it made to start (modules, routes, schemas, tables:
@@ -76,15 +79,18 @@ def long_lived_heap() -> Iterator[None]:
     full collections, which otherwise walk all of it each time (about 90 ms with the event loop
     stopped, once or more in each run of bench referrals_flow); and the youngest generation is
     collected after ``YOUNG_OBJECTS``. Not collected first: a full collection at start finds
-    about 1,300 unreachable objects. Undone when it stops (tests start many services)."""
-    threshold = gc.get_threshold()
+    about 1,300 unreachable objects. Undone when the last service of the process stops (tests
+    run several, one after the other or together)."""
+    _heap.append(gc.get_threshold())
     gc.freeze()
-    gc.set_threshold(YOUNG_OBJECTS, *threshold[1:])
+    gc.set_threshold(YOUNG_OBJECTS, *_heap[0][1:])
     try:
         yield
     finally:
-        gc.set_threshold(*threshold)
-        gc.unfreeze()
+        threshold = _heap.pop()
+        if not _heap:
+            gc.set_threshold(*threshold)
+            gc.unfreeze()
 
 
 class ServiceRuntime:
