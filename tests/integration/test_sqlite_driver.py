@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crocevia_common.db import Database
-from crocevia_common.sqlite_driver import CHECKPOINT_ROWS, InlineConnection, inline_connection
+from crocevia_common.sqlite_driver import CHECKPOINT_BYTES, InlineConnection, inline_connection
 
 
 async def _threads_of(db: Database) -> tuple[int, int]:
@@ -116,30 +116,35 @@ async def test_taking_a_free_write_lock_and_committing_need_no_hand_off(tmp_path
     assert (handed_off, tuple(total)) == (0, (20, sum(range(20))))
 
 
-async def test_the_log_is_checkpointed_into_the_file_by_rows_changed_on_the_connections_thread(
-    tmp_path: Path,
-) -> None:
-    path = tmp_path / "x.db"
+async def test_the_log_is_checkpointed_into_the_file_by_its_size_on_the_connections_thread(tmp_path: Path) -> None:
+    path, log = tmp_path / "x.db", tmp_path / "x.db-wal"
     db = Database(f"sqlite+aiosqlite:///{path}")
+    blob = {"b": bytes(130_000)}  # about 32 pages
+
+    async def insert(rows: int) -> None:
+        async with db.transaction() as session:
+            await session.execute(text("INSERT INTO t VALUES (:b)"), [blob] * rows)
+
     try:
         async with db.transaction() as session:
-            await session.execute(text("CREATE TABLE t (n INTEGER, b BLOB)"))
+            await session.execute(text("CREATE TABLE t (b BLOB)"))
             connection = await _connection(session)
         before, file_size = connection.handed_off, path.stat().st_size
-        # About 1,600 pages of log in 50 rows: more than SQLite's own automatic checkpoint
-        # would have let grow, fewer rows than the connection's checkpoint waits for.
+        # About 1,600 pages of log: more than SQLite's own automatic checkpoint lets grow
+        # (1,000 pages), less than the connection's checkpoint waits for.
         for _ in range(5):
-            async with db.transaction() as session:
-                await session.execute(text("INSERT INTO t VALUES (0, :b)"), [{"b": bytes(130_000)}] * 10)
-        unchanged = path.stat().st_size
-        async with db.transaction() as session:
-            await session.execute(text("INSERT INTO t VALUES (1, NULL)"), [{}] * CHECKPOINT_ROWS)
+            await insert(10)
+        unchanged, waited = path.stat().st_size, connection.handed_off - before
+        await insert(20)  # the log now past CHECKPOINT_BYTES: checkpointed after the commit
         checkpointed = path.stat().st_size
+        for _ in range(3):  # the log starts over, cut back to CHECKPOINT_BYTES
+            await insert(10)
+        log_size, checkpoints = log.stat().st_size, connection.handed_off - before
         async with db.snapshot(short=True) as session:
             rows = (await session.execute(text("SELECT count(*) FROM t"))).scalar_one()
-        handed_off = connection.handed_off - before
     finally:
         await db.dispose()
-    assert unchanged == file_size
-    assert checkpointed > 50 * 130_000  # the log's pages, blobs included, copied into the file
-    assert (handed_off, rows) == (1, 50 + CHECKPOINT_ROWS)  # the checkpoint
+    assert (unchanged, waited) == (file_size, 0)
+    assert checkpointed > 70 * 130_000  # the log's pages copied into the file
+    assert log_size <= CHECKPOINT_BYTES
+    assert (checkpoints, rows) == (1, 100)

@@ -13,9 +13,11 @@ for nothing:
   a batch of events or one request's), and its commit: in WAL mode with ``synchronous=NORMAL``
   a commit appends the transaction's pages to the log, without waiting for the disk, as long
   as it does not also checkpoint the log into the file. Connections made here do not
-  checkpoint on commit (``wal_autocheckpoint=0``): after a commit that brings the rows
-  changed since the last checkpoint to ``CHECKPOINT_ROWS``, a passive checkpoint runs on the
-  connection's thread;
+  checkpoint on commit (``wal_autocheckpoint=0``): after a commit that leaves the log file
+  larger than ``CHECKPOINT_BYTES``, a passive checkpoint runs on the connection's thread. The
+  log is cut back to that size when it starts over (``journal_size_limit``), so a log larger
+  than that holds that much written since the last checkpoint, as SQLite's own automatic
+  checkpoint counts (by default every 1,000 pages, 4 MiB);
 - the reads of a read transaction its caller declares short (``Database.snapshot(short=True)``:
   a referral, a proof's few rows), which in WAL mode wait for no writer; closing a cursor.
 
@@ -27,6 +29,7 @@ loop never waits on the database.
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 from collections.abc import Callable
@@ -37,9 +40,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 _TAKES_WRITE_LOCK = re.compile(r"\s*BEGIN\s+(IMMEDIATE|EXCLUSIVE)\b", re.IGNORECASE)
 
-# Rows changed between two checkpoints of the log into the file: about what SQLite's own
-# automatic checkpoint (every 1,000 pages of log) allows for a service's small rows.
-CHECKPOINT_ROWS = 1000
+# The log's size beyond which a commit is followed by a checkpoint, and to which the log is
+# cut back when it starts over.
+CHECKPOINT_BYTES = 8 * 1024 * 1024
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except FileNotFoundError:
+        return 0
 
 
 def _checkpoint(connection: sqlite3.Connection) -> None:
@@ -51,14 +61,14 @@ class InlineConnection(aiosqlite.Connection):
     the statements and commit of a transaction holding it, a short read transaction's reads)
     run on the caller's thread."""
 
-    def __init__(self, connector: Callable[[], sqlite3.Connection], iter_chunk_size: int = 64) -> None:
+    def __init__(self, connector: Callable[[], sqlite3.Connection], log: str, iter_chunk_size: int = 64) -> None:
         super().__init__(connector, iter_chunk_size)
+        self._log = log  # the write-ahead log's file
         self._thread.daemon = True
         self.writing = False  # in a transaction that holds the write lock
         self.reading_short = False  # in a read transaction of a few bounded reads
         self.handed_off = 0  # calls run on the connection's thread
         self._busy_timeout: int | None = None  # ms, as the connection was configured
-        self._checkpointed_at = 0  # total_changes at the last checkpoint
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self._running or self._connection is None:
@@ -67,8 +77,7 @@ class InlineConnection(aiosqlite.Connection):
         if name in ("commit", "rollback"):
             self.writing = False
             found = fn(*args, **kwargs)
-            if name == "commit" and self._connection.total_changes - self._checkpointed_at >= CHECKPOINT_ROWS:
-                self._checkpointed_at = self._connection.total_changes
+            if name == "commit" and _size(self._log) > CHECKPOINT_BYTES:
                 await self._handed_off(_checkpoint, self._connection)
             return found
         if self.writing or self.reading_short or name == "cursor" or _closes_a_cursor(fn):
@@ -125,9 +134,10 @@ def inline_connector(path: str) -> Callable[[], Any]:
     def open_file() -> sqlite3.Connection:
         connection = sqlite3.connect(path, check_same_thread=False)
         connection.execute("PRAGMA wal_autocheckpoint=0")  # checkpointed by InlineConnection
+        connection.execute(f"PRAGMA journal_size_limit={CHECKPOINT_BYTES}")
         return connection
 
     async def connect() -> aiosqlite.Connection:
-        return await InlineConnection(open_file)
+        return await InlineConnection(open_file, path + "-wal")
 
     return connect
