@@ -60,7 +60,8 @@ class PublishedKeys:
 
 async def _view(nats_url: str, login: NatsLogin) -> tuple[Client, DirectoryView]:
     nc = await connect_as(nats_url, login, wait=5)
-    view = DirectoryView(await directory_bucket(nc.jetstream(), create_missing=False))
+    js = nc.jetstream()
+    view = DirectoryView(await directory_bucket(js, create_missing=False), js)
     await view.start()
     return nc, view
 

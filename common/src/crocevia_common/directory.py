@@ -14,10 +14,12 @@ import contextlib
 import logging
 from datetime import UTC, datetime
 
+from nats.js import JetStreamContext
 from nats.js.errors import InvalidKeyError, KeyNotFoundError
 from nats.js.kv import KeyValue
 from pydantic import ValidationError
 
+from crocevia_common.messaging.stream_specs import bucket_stream
 from crocevia_contracts.directory import (
     CONFIRMATION_KEY_PREFIX,
     SERVICE_KEY_PREFIX,
@@ -31,6 +33,7 @@ from crocevia_contracts.directory import (
     read_entry,
     read_service_entry,
 )
+from crocevia_contracts.stream import DIRECTORY
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +46,10 @@ class DirectoryUnavailable(Exception):
 class DirectoryView:
     """Every entry of the directory bucket, kept current by a watch."""
 
-    def __init__(self, kv: KeyValue) -> None:
+    def __init__(self, kv: KeyValue, js: JetStreamContext) -> None:
         self._kv = kv
+        self._js = js
+        self._seen: set[str] = set()  # the keys the view has applied a value or a removal of
         self._agencies: dict[str, AgencyEntry] = {}
         self._services: dict[str, ServiceEntry] = {}
         self._confirmations: dict[str, KeyConfirmation] = {}
@@ -66,6 +71,20 @@ class DirectoryView:
 
         self._watcher = asyncio.create_task(follow(), name="directory-watch")
         await asyncio.wait_for(first, timeout=10)
+        await self._read_missed()
+
+    async def _read_missed(self) -> None:
+        """Read each key the bucket holds that the watch has not delivered. nats-py's watch
+        drops an initial value whose handler waited longer than the JetStream timeout for the
+        watch's consumer info (a loaded machine), and still marks the end of the initial
+        values: without this, the view would lack that party until its entry next changes."""
+        stream = bucket_stream(DIRECTORY)
+        prefix = stream.subjects[0].removesuffix(">")
+        info = await self._js.stream_info(stream.name, subjects_filter=stream.subjects[0])
+        for subject in sorted(info.state.subjects or {}):
+            key = subject.removeprefix(prefix)
+            if key not in self._seen:
+                await self._read(key)
 
     async def stop(self) -> None:
         if self._watcher:
@@ -74,6 +93,7 @@ class DirectoryView:
                 await self._watcher
 
     def _apply(self, key: str, value: bytes | None, operation: str | None) -> None:
+        self._seen.add(key)
         removed = operation in ("DEL", "PURGE") or not value
         try:
             if key.startswith(SERVICE_KEY_PREFIX):

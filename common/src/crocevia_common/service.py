@@ -217,7 +217,7 @@ class ServiceRuntime:
         await self.broker.connect()
         js = self.jetstream()
         await ensure_streams(js, self.settings.stream_replicas, create_missing=self.nats_user is None)
-        self._directory = DirectoryView(await self.directory_bucket())
+        self._directory = DirectoryView(await self.directory_bucket(), self.jetstream())
         await self._directory.start()
         self.on_stop(self._directory.stop)
         self._keys = KeyRing(
