@@ -13,11 +13,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crocevia_common.db import Database
 from crocevia_common.sqlite_driver import CHECKPOINT_BYTES, InlineConnection, inline_connection
+from tests.kit.disk import SmallDisk, mountable
 
 
 async def _threads_of(db: Database) -> tuple[int, int]:
@@ -148,3 +150,28 @@ async def test_the_log_is_checkpointed_into_the_file_by_its_size_on_the_connecti
     assert checkpointed > 70 * 130_000  # the log's pages copied into the file
     assert log_size <= CHECKPOINT_BYTES
     assert (checkpoints, rows) == (1, 100)
+
+
+async def test_a_checkpoint_the_disk_refuses_leaves_the_commit_before_it_standing(tmp_path: Path) -> None:
+    if (why := mountable()) is not None:
+        pytest.skip(f"no small disk to fill: {why}")
+    disk = SmallDisk(tmp_path / "disk", megabytes=16).mount()
+    try:
+        db = Database(f"sqlite+aiosqlite:///{disk.path / 'x.db'}")
+        try:
+            async with db.transaction() as session:
+                await session.execute(text("CREATE TABLE t (b BLOB)"))
+                connection = await _connection(session)
+            before = connection.handed_off
+            # About 9 MiB of log, past CHECKPOINT_BYTES: copying it into the file would need as
+            # much again, more than the 16 MiB disk has left.
+            async with db.transaction() as session:
+                await session.execute(text("INSERT INTO t VALUES (:b)"), [{"b": bytes(130_000)}] * 70)
+            checkpoints = connection.handed_off - before
+            async with db.snapshot(short=True) as session:
+                rows = (await session.execute(text("SELECT count(*) FROM t"))).scalar_one()
+        finally:
+            await db.dispose()
+    finally:
+        disk.unmount()
+    assert (checkpoints, rows) == (1, 70)

@@ -29,6 +29,7 @@ loop never waits on the database.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sqlite3
@@ -37,6 +38,8 @@ from typing import Any
 
 import aiosqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+
+log = logging.getLogger(__name__)
 
 _TAKES_WRITE_LOCK = re.compile(r"\s*BEGIN\s+(IMMEDIATE|EXCLUSIVE)\b", re.IGNORECASE)
 
@@ -53,7 +56,12 @@ def _size(path: str) -> int:
 
 
 def _checkpoint(connection: sqlite3.Connection) -> None:
-    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    """A passive checkpoint; one that fails (a full disk) fails nothing else: the commit before
+    it stands, as with SQLite's own automatic checkpoint, and the next commit tries again."""
+    try:
+        connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    except sqlite3.Error as exc:
+        log.warning("checkpoint of the SQLite log failed, tried again after the next commit: %s", exc)
 
 
 class InlineConnection(aiosqlite.Connection):
