@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime, timedelta
 
-from crocevia_audit.domain.indicators import TrailEvent, indicators
+from crocevia_audit.domain.indicators import Summary, TrailEvent, indicators
 from crocevia_audit.handlers.indicators import compute
 from tests.unit.audit.directory import ROUTINE, entry, targets_of
 
@@ -61,3 +61,14 @@ async def test_the_last_referral_of_the_stream_is_counted_too() -> None:
 
 async def test_no_events_no_groups() -> None:
     assert await compute(streamed([]), dimensions=["pair"], targets=TARGETS, as_of=AS_OF) == []
+
+
+def test_a_summary_from_microseconds_is_the_summary_of_the_seconds() -> None:
+    """The database gives each group's times in whole microseconds, in no order: the
+    summary is the one of the same times in seconds, the median the mean of the two middle
+    ones for an even count, the 90th percentile the nearest-rank one."""
+    for micros in ([7_000_001], [3_500_000, 1_000_000], [9, 1, 5, 3, 7, 2, 8, 6, 4, 10, 11], [5, 5, 1, 9]):
+        seconds = [value / 1e6 for value in micros]
+        assert Summary.of_microseconds(list(micros)) == Summary.of(seconds), micros
+    assert Summary.of_microseconds([4_000_000, 1_000_000]) == Summary(2, 2.5, 4.0)
+    assert Summary.of_microseconds([]) == Summary()

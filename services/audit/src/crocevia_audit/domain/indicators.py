@@ -122,11 +122,14 @@ class Summary:
         return cls(len(values), statistics.median(values), percentile(values, 0.9))
 
     @classmethod
-    def at_ranks(cls, count: int, ranked: dict[int, float]) -> Summary:
-        """The summary of ``count`` values from the ones at ``summary_ranks(count)``."""
-        low, high, p90 = summary_ranks(count)
-        median = ranked[low] if low == high else (ranked[low] + ranked[high]) / 2
-        return cls(count, median, ranked[p90])
+    def of_microseconds(cls, values: list[int]) -> Summary:
+        """What ``of`` gives for ``values`` in seconds, from the values in whole
+        microseconds (sorted in place): only the ones at ``summary_ranks`` are divided."""
+        if not values:
+            return cls()
+        values.sort()
+        low, high, p90 = (values[rank - 1] / 1e6 for rank in summary_ranks(len(values)))
+        return cls(len(values), low if low == high else (low + high) / 2, p90)
 
     def as_dict(self) -> dict[str, Any]:
         return {"count": self.count, "median_seconds": self.median, "p90_seconds": self.p90}

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
 from collections.abc import AsyncIterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -22,7 +21,6 @@ from crocevia_audit.domain.indicators import (
     group_fields,
     group_rows,
     missed,
-    summary_ranks,
 )
 from crocevia_audit.domain.totals import Held, Mismatch, Totals, fold, mismatches
 from crocevia_audit.handlers.ports import Cohort, IndicatorReads, UnitOfWork
@@ -40,9 +38,10 @@ async def grouped(
     cohort: Cohort,
 ) -> list[dict[str, Any]]:
     """What ``compute`` gives for the cohort, with the database doing the grouping and
-    counting: counts and missed targets by group and target, the times at the ranks their
-    summaries read. A referral whose due times were stored under a target that has changed
-    since (or under none) is counted against the directory's target here, one at a time."""
+    counting: counts, missed targets and the list of each time's values by group, target,
+    reason and outcome, merged by group here and summarised. A referral whose due times were
+    stored under a target that has changed since (or under none) is counted against the
+    directory's target here, one at a time."""
     names = group_fields(dimensions)
     groups: dict[GroupKey, Group] = {}
 
@@ -50,9 +49,18 @@ async def grouped(
         return groups.setdefault(tuple(zip(names, values, strict=True)), Group())
 
     current: dict[tuple[str, str, str], tuple[Any, str | None]] = {}
+    times: dict[tuple[Any, ...], dict[str, list[int]]] = {}
+    unheld: set[tuple[str, str, str]] = set()  # held by a target its due times were not stored under
     for counted in await queries.counted(names, cohort, as_of):
         group = group_of(counted.group)
         group.counts.update(counted.counts)
+        if rejected := counted.counts["rejected"]:
+            group.rejected_by_reason[counted.reason_code or "unspecified"] += rejected
+        if completed := counted.counts["completed"]:
+            group.completed_by_outcome[counted.outcome or "unspecified"] += completed
+        listed = times.setdefault(counted.group, {})
+        for column, values in counted.times.items():
+            listed.setdefault(column, []).extend(values)
         if counted.held_by not in current:
             target = targets(*counted.held_by)
             current[counted.held_by] = (target, fingerprint(target) if target else None)
@@ -61,21 +69,17 @@ async def grouped(
             group.counts["targets_unknown"] += counted.counts["requested"]
         elif counted.fingerprint == now:
             group.count_missed(counted.missed_receive, counted.missed_decide)
-    for held_by, (target, now) in current.items():
-        if target is None:
-            continue
+        else:
+            unheld.add(counted.held_by)
+    for held_by in sorted(unheld):
+        target, now = current[held_by]
         for referral in await queries.unheld(names, cohort, held_by, now):
             decided = min((t for t in (referral.accepted, referral.rejected) if t is not None), default=None)
             receive_by, decide_by = target.receive_by(referral.requested), target.decide_by(referral.requested)
             group_of(referral.group).count_missed(*missed(referral.received, decided, receive_by, decide_by, as_of))
-    for step, breakdown in (await queries.by_code(names, cohort)).items():
-        for values, code, n in breakdown:
-            group = group_of(values)
-            found: Counter[str] = group.rejected_by_reason if step == "rejected" else group.completed_by_outcome
-            found[code or "unspecified"] += n
-    for column, times in (await queries.ranked_times(names, cohort, summary_ranks)).items():
-        for values, (count, ranked) in times.items():
-            group_of(values).summaries[_TIMES[column]] = Summary.at_ranks(count, ranked)
+    for key, listed in times.items():
+        for column, micros in listed.items():
+            group_of(key).summaries[_TIMES[column]] = Summary.of_microseconds(micros)
     return group_rows(groups)
 
 

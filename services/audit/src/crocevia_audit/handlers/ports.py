@@ -215,14 +215,18 @@ HELD_BY = ("receiver_agency", "service_id", "priority")  # what ``TargetOf`` is 
 @dataclass(frozen=True, slots=True)
 class CountedGroup:
     """The counts of one group's referrals held to one target (``held_by``, and the
-    ``fingerprint`` their due times were stored under, None for none)."""
+    ``fingerprint`` their due times were stored under, None for none) and last rejected
+    with one ``reason_code``, completed with one ``outcome``; and their times."""
 
     group: tuple[Any, ...]
     held_by: tuple[str, str, str]
     fingerprint: str | None
+    reason_code: str | None
+    outcome: str | None
     counts: dict[str, int]
     missed_receive: int  # by the stored due times
     missed_decide: int
+    times: dict[str, list[int]]  # receive_us, decide_us, complete_us: the values, in no order
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,20 +245,7 @@ class IndicatorReads(Protocol):
     ``indicators.group_fields``, values in that order)."""
 
     async def counted(self, names: Sequence[str], cohort: Cohort, as_of: datetime) -> list[CountedGroup]:
-        """The cohort's counts by group and target."""
-        ...
-
-    async def by_code(
-        self, names: Sequence[str], cohort: Cohort
-    ) -> dict[str, list[tuple[tuple[Any, ...], str | None, int]]]:
-        """``{"rejected": [(group, reason, n)], "completed": [(group, outcome, n)]}``."""
-        ...
-
-    async def ranked_times(
-        self, names: Sequence[str], cohort: Cohort, ranks: Callable[[Any], Sequence[Any]]
-    ) -> dict[str, dict[tuple[Any, ...], tuple[int, dict[int, float]]]]:
-        """By time (``receive_us``, ``decide_us``, ``complete_us``) and group: how many, and
-        the seconds at the ranks ``ranks`` gives for that many."""
+        """The cohort's counts and times by group, target, reason and outcome."""
         ...
 
     async def unheld(
