@@ -24,7 +24,7 @@ from crocevia_audit.bootstrap import MIGRATIONS
 from crocevia_audit.domain.indicators import TargetOf, fingerprint
 from crocevia_audit.entrypoints import cli
 from crocevia_audit.handlers.append import Outcome, TrailWriter
-from crocevia_audit.handlers.indicators import compute, from_totals, grouped, restate_due_times
+from crocevia_audit.handlers.indicators import MonthCells, compute, from_totals, grouped, restate_due_times
 from crocevia_audit.handlers.ports import Cohort
 from crocevia_common.db import Database
 from crocevia_common.messaging.intake import Delivery
@@ -153,6 +153,7 @@ async def test_the_check_names_a_changed_total_and_exits_with_1(trail_db, databa
     assert "referral ref-004: reminders" in said
     assert "referral ref-007: missing" in said
     assert f"referral {first}: requested_month" in said
+    assert "months with referrals but no generation in indicator_months: 1999-01" in said
 
 
 async def test_the_totals_are_rebuilt_from_the_trail_alone(trail_db, database_url):
@@ -193,6 +194,9 @@ async def test_revision_0007_fills_the_measures_of_a_trail_already_stored(trail_
         assert (await session.execute(months)).scalar_one() == sum(t.steps[0] is not None for t in after.values()) > 0
         held = select(func.count()).where(referral_totals.c.held_to.is_not(None))
         assert (await session.execute(held)).scalar_one() == 0  # no directory in a migration
+    # Revision 0008 gave each month its generation.
+    requested_in = {t.measures().requested_month for t in after.values()} - {None}
+    assert set(await TotalsQueries(trail_db).generations()) == requested_in
     assert await cli.check_indicators(database_url) == cli.Finding(
         True, "the running totals of 20 referrals match the trail"
     )
@@ -228,3 +232,67 @@ async def test_due_times_are_restated_under_the_directorys_targets(trail_db, sto
     common = {"dimensions": ["pair", "month"], "targets": CHANGED, "as_of": T0 + timedelta(days=60)}
     folded = await compute(TrailQueries(trail_db).indicator_events(None, None, None), **common)
     assert await grouped(reads, cohort=Cohort(), **common) == folded
+
+
+class CountingReads(TotalsQueries):
+    """The real reads, noting the spans whose cells were read."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self.read: list[tuple[datetime | None, datetime | None]] = []
+
+    async def cells(self, since: datetime | None, until: datetime | None) -> list[Any]:
+        self.read.append((since, until))
+        return await super().cells(since, until)
+
+
+def month(year: int, number: int) -> tuple[datetime, datetime]:
+    start = datetime(year, number, 1, tzinfo=UTC)
+    return start, (start + timedelta(days=32)).replace(day=1)
+
+
+async def test_a_months_cells_are_kept_until_a_referral_requested_in_it_changes(trail_db):
+    """Whole months are read once and kept; an entry about a referral raises only its
+    month's generation, and a restatement of due times the months of the referrals
+    restated. Each answer is the fold of every event."""
+    net, writer, reads = Network(), TrailWriter(unit_of_work(trail_db), TARGETS), CountingReads(trail_db)
+    february, march, april = datetime(2026, 2, 10, tzinfo=UTC), datetime(2026, 3, 10, tzinfo=UTC), T0 + timedelta(35)
+    urgent = {"receiver": "cpia2", "priority": "urgent"}
+    first = [
+        net.event("requested", "feb", at=february, **urgent),
+        net.event("requested", "mar", at=march, **urgent),
+        net.event("received", "mar", at=march + timedelta(hours=30), **urgent),
+        net.event("requested", "apr", at=april, receiver="csl-lavoro"),
+    ]
+    months = MonthCells()
+
+    async def asked(targets: TargetOf = TARGETS, **cohort: Any) -> None:
+        common = {"dimensions": ["pair", "month"], "targets": targets, "as_of": T0 + timedelta(days=60)}
+        since, until = cohort.get("since"), cohort.get("until")
+        folded = await compute(TrailQueries(trail_db).indicator_events(since, until, None), **common)
+        assert folded and await grouped(reads, cohort=Cohort(since, until), months=months, **common) == folded
+
+    await writer.append(checked(first))
+    await asked()
+    assert sorted(reads.read) == [month(2026, 2), month(2026, 3), month(2026, 4)]
+    reads.read.clear()
+    await asked()
+    await asked(since=datetime(2026, 3, 1, tzinfo=UTC))
+    assert reads.read == []  # nothing changed: every month kept
+
+    await writer.append(checked([net.event("accepted", "mar", at=march + timedelta(days=3), **urgent)]))
+    await asked()
+    assert reads.read == [month(2026, 3)]
+    reads.read.clear()
+    await asked(since=march, until=april)  # no whole month in that span: it is read each time
+    await asked(since=march, until=april)
+    assert reads.read == [(march, april)] * 2
+    reads.read.clear()
+
+    # cpia2's urgent target changed: counted against it until restated, then by the due
+    # times restated in February and March, the months read again.
+    await asked(CHANGED)
+    assert reads.read == []
+    assert await restate_due_times(reads, unit_of_work(trail_db), CHANGED) == 3  # the two urgent ones, and April's
+    await asked(CHANGED)
+    assert sorted(reads.read) == [month(2026, 2), month(2026, 3), month(2026, 4)]

@@ -168,5 +168,10 @@ async def indicator_groups(
     grouped by the database on their running totals, all read at one moment."""
     async with TotalsQueries.reading(log.db) as reads:
         return await indicators.grouped(
-            reads, dimensions=dimensions, targets=log.targets, as_of=as_of, cohort=Cohort(since, until, party)
+            reads,
+            dimensions=dimensions,
+            targets=log.targets,
+            as_of=as_of,
+            cohort=Cohort(since, until, party),
+            months=log.months,
         )

@@ -187,3 +187,13 @@ referral_totals = Table(
     Column("receive_due", UtcDateTime(), nullable=True),
     Column("decide_due", UtcDateTime(), nullable=True),
 )
+
+# Added by revision 0008: every month a referral was requested in, and how many times the
+# totals of its referrals changed (``domain/cells.py``): raised in the transaction that
+# changes them, so that indicator cells counted before are known to still hold or not.
+indicator_months = Table(
+    "indicator_months",
+    metadata,
+    Column("month", String(7), primary_key=True),
+    Column("generation", BigInteger, nullable=False),
+)

@@ -29,13 +29,15 @@ from sqlalchemy import (
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crocevia_audit.adapters.tables import referral_totals, trail_entries
+from crocevia_audit.adapters.tables import indicator_months, referral_totals, trail_entries
+from crocevia_audit.domain.cells import CELL_FIELDS, TIMES, Cell, sorted_times
 from crocevia_audit.domain.indicators import STEPS, TrailEvent
 from crocevia_audit.domain.totals import Held, Measures, Mismatch, Totals, fold
-from crocevia_audit.handlers.ports import HELD_BY, Cohort, CountedGroup, Unheld
-from crocevia_common.db import SnapshotReads, UtcDateTime
+from crocevia_audit.handlers.ports import HELD_BY, Cohort, Unheld
+from crocevia_common.db import SnapshotReads, upsert
 
 t = referral_totals.c
+m = indicator_months.c
 STEP_COLUMNS = tuple(f"{step.replace('-', '_')}_at" for step in STEPS)
 _FACTS = ("referral_id", "sender_agency", "receiver_agency", "service_id", "domain", "priority", "lifecycle")
 _COUNTS = ("reason_code", "outcome", "reminders", "escalations")
@@ -97,6 +99,15 @@ class TotalsRows:
         if totals:
             rows = [totals_row(row, held.get(row.referral_id)) for row in totals]
             await self.session.execute(insert(referral_totals), rows)
+            await self._changed({row["requested_month"] for row in rows} - {None})
+
+    async def _changed(self, months: Collection[str]) -> None:
+        """Raise the generation of ``months``, whose referrals' totals changed."""
+        if months:
+            statement = upsert(self.session, indicator_months).on_conflict_do_update(
+                index_elements=["month"], set_={"generation": m.generation + 1}
+            )
+            await self.session.execute(statement, [{"month": month, "generation": 1} for month in sorted(months)])
 
     async def restate(self, held: Mapping[str, Held]) -> None:
         if not held:
@@ -107,6 +118,11 @@ class TotalsRows:
         ]
         statement = update(referral_totals).where(t.referral_id == bindparam("id"))
         await self.session.execute(statement.values({column: bindparam(column) for column in _HELD}), rows)
+        ids, months = sorted(held), set()
+        for start in range(0, len(ids), _CHUNK):
+            query = select(t.requested_month).where(t.referral_id.in_(ids[start : start + _CHUNK])).distinct()
+            months |= set((await self.session.execute(query)).scalars())
+        await self._changed(months - {None})
 
 
 def _where(cohort: Cohort) -> list[ColumnElement[bool]]:
@@ -138,26 +154,27 @@ _COUNTED: dict[str, ColumnElement[int]] = {
 }
 
 
-# Each time's values in a group, as the text of a list (``_values`` reads it back).
-_LISTED = tuple(func.aggregate_strings(cast(getattr(t, name), String), ",") for name in _TIME_COLUMNS)
+# Each time's values in a cell, as the text of a list (``_values`` reads it back).
+_LISTED = tuple(func.aggregate_strings(cast(getattr(t, name), String), ",") for name in TIMES)
+_UNDECIDED = and_(t.accepted_at.is_(None), t.rejected_at.is_(None))
+# How many came after their stored due time (none counted where none was stored).
+_LATE = (
+    _count(t.received_at > t.receive_due),
+    _count(
+        and_(
+            ~_UNDECIDED,
+            or_(t.accepted_at.is_(None), t.accepted_at > t.decide_due),
+            or_(t.rejected_at.is_(None), t.rejected_at > t.decide_due),
+        )
+    ),
+)
+_CELL = tuple(getattr(t, name) for name in CELL_FIELDS)
+_OPEN_RECEIVE = and_(t.received_at.is_(None), t.receive_due.is_not(None))
+_OPEN_DECISION = and_(_UNDECIDED, t.decide_due.is_not(None))
 
 
 def _values(listed: str | None) -> list[int]:
     return [int(value) for value in listed.split(",")] if listed else []
-
-
-def _missed(as_of: datetime) -> tuple[ColumnElement[int], ColumnElement[int]]:
-    """How many missed the receive and the decide target, by their stored due times."""
-    now = literal(as_of, UtcDateTime())
-    undecided = and_(t.accepted_at.is_(None), t.rejected_at.is_(None))
-    late_decision = and_(
-        or_(t.accepted_at.is_(None), t.accepted_at > t.decide_due),
-        or_(t.rejected_at.is_(None), t.rejected_at > t.decide_due),
-    )
-    return (
-        _count(func.coalesce(t.received_at, now) > t.receive_due),
-        _count(or_(and_(undecided, now > t.decide_due), and_(~undecided, late_decision))),
-    )
 
 
 class TotalsQueries(SnapshotReads):
@@ -169,35 +186,58 @@ class TotalsQueries(SnapshotReads):
     def _group(names: Sequence[str]) -> list[ColumnElement[Any]]:
         return [_GROUP_COLUMNS[name] if name in _GROUP_COLUMNS else getattr(t, name) for name in names]
 
-    async def counted(self, names: Sequence[str], cohort: Cohort, as_of: datetime) -> list[CountedGroup]:
-        """The cohort's counts and times by group (``names``: its fields), target, reason
-        and outcome, in one read of its rows; each time's values come as one text per row
-        (a window per time sorting the cohort's rows in the database took twice as long as
-        this whole read, at 1M entries on SQLite)."""
-        group, held = self._group(names), [getattr(t, name) for name in HELD_BY]
-        keys = (*group, *held, t.held_to, t.reason_code, t.outcome)
-        query = select(*keys, *_COUNTED.values(), *_missed(as_of), *_LISTED).where(*_where(cohort)).group_by(*keys)
+    async def cells(self, since: datetime | None, until: datetime | None) -> list[Cell]:
+        """The cells of the referrals requested in ``[since, until)``: their counts and
+        times in one read of their rows, each time's values as one text per cell (a window
+        per time, sorting the rows in the database, took twice as long, at 1M entries on
+        SQLite), and the due times still open."""
+        requested = _where(Cohort(since, until))
+        counted = select(*_CELL, *_COUNTED.values(), *_LATE, *_LISTED).where(*requested).group_by(*_CELL)
+        still_open = select(*_CELL, _OPEN_RECEIVE, t.receive_due, _OPEN_DECISION, t.decide_due).where(
+            *requested, or_(_OPEN_RECEIVE, _OPEN_DECISION)
+        )
+        k, c = len(_CELL), len(_COUNTED)
+        found: dict[tuple[Any, ...], Cell] = {}
         async with self._session() as session:
-            rows = (await session.execute(query)).all()
-        g, h, c = len(group), len(held), len(_COUNTED)
-        found = []
-        for row in rows:
-            held_to, reason_code, outcome = row[g + h : g + h + 3]
-            counts = row[g + h + 3 :]
-            found.append(
-                CountedGroup(
-                    tuple(row[:g]),
-                    tuple(row[g : g + h]),
-                    held_to,
-                    reason_code,
-                    outcome,
-                    {name: int(n or 0) for name, n in zip(_COUNTED, counts[:c], strict=True)},
-                    int(counts[c] or 0),
-                    int(counts[c + 1] or 0),
-                    {name: _values(listed) for name, listed in zip(_TIME_COLUMNS, counts[c + 2 :], strict=True)},
+            for row in await session.execute(counted):
+                values = row[k:]
+                found[tuple(row[:k])] = Cell(
+                    tuple(row[:k]),
+                    {name: int(n or 0) for name, n in zip(_COUNTED, values[:c], strict=True)},
+                    int(values[c] or 0),
+                    int(values[c + 1] or 0),
+                    [],
+                    [],
+                    {name: sorted_times(_values(listed)) for name, listed in zip(TIMES, values[c + 2 :], strict=True)},
                 )
-            )
-        return found
+            for row in await session.execute(still_open):
+                cell = found[tuple(row[:k])]
+                open_receive, receive_due, open_decision, decide_due = row[k:]
+                if open_receive:
+                    cell.receive_due.append(receive_due)
+                if open_decision:
+                    cell.decide_due.append(decide_due)
+        for cell in found.values():
+            cell.receive_due.sort()
+            cell.decide_due.sort()
+        return list(found.values())
+
+    async def generations(self) -> dict[str, int]:
+        """Every month a referral was requested in, with its generation."""
+        async with self._session() as session:
+            return {row.month: row.generation for row in await session.execute(select(indicator_months))}
+
+    async def months_without_generation(self) -> list[str]:
+        """The months referrals were requested in that ``indicator_months`` lacks (their
+        referrals would be left out of the indicators asked over whole months)."""
+        query = (
+            select(t.requested_month)
+            .where(t.requested_month.is_not(None), t.requested_month.not_in(select(m.month)))
+            .distinct()
+            .order_by(t.requested_month)
+        )
+        async with self._session() as session:
+            return list((await session.execute(query)).scalars())
 
     async def unheld(
         self, names: Sequence[str], cohort: Cohort, held_by: tuple[str, str, str], fingerprint: str | None
@@ -289,3 +329,12 @@ def rebuild(connection: Connection) -> int:
         if rows:
             connection.execute(insert(referral_totals), rows)
         written, after = written + len(rows), ids[-1]
+
+
+def count_months(connection: Connection) -> None:
+    """Give every month the totals hold a referral requested in a generation, where it has
+    none (``indicator_months``; a migration's ``connection``)."""
+    months = select(t.requested_month, literal(1)).where(
+        t.requested_month.is_not(None), t.requested_month.not_in(select(m.month))
+    )
+    connection.execute(insert(indicator_months).from_select(["month", "generation"], months.distinct()))

@@ -288,12 +288,18 @@ async def check_indicators(database_url: str) -> Finding:
         queries = TotalsQueries(db)
         stored, measured = await queries.stored()
         found = await check_totals(stored, queries.trail_events(), measured)
+        unlisted = await queries.months_without_generation()
     finally:
         await db.dispose()
-    if not found:
+    said = []
+    if found:
+        named = "; ".join(str(mismatch) for mismatch in found[:20])
+        said.append(f"the running totals of {len(found)} referrals disagree with the trail: {named}")
+    if unlisted:
+        said.append(f"months with referrals but no generation in indicator_months: {', '.join(unlisted[:20])}")
+    if not said:
         return Finding(True, f"the running totals of {len(stored)} referrals match the trail")
-    named = "; ".join(str(mismatch) for mismatch in found[:20])
-    return Finding(False, f"the running totals of {len(found)} referrals disagree with the trail: {named}")
+    return Finding(False, "; ".join(said))
 
 
 def run(args: argparse.Namespace) -> Finding:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from crocevia_audit.domain.indicators import TargetOf
 from crocevia_audit.handlers.append import TrailWriter
 from crocevia_audit.handlers.checkpoints import Checkpointer
 from crocevia_audit.handlers.gaps import GapWatch
+from crocevia_audit.handlers.indicators import MonthCells
 from crocevia_audit.handlers.published import PublishedFacts
 from crocevia_audit.handlers.witnessing import Witnessing
 from crocevia_audit.settings import AuditSettings
@@ -26,3 +27,4 @@ class AuditLog:
     targets: TargetOf  # the response target a referral is held to, from the directory
     # What the audit has published on its stream AUDIT, read back (None: not compared).
     published: Callable[[], PublishedFacts] | None = None
+    months: MonthCells = field(default_factory=MonthCells)  # the indicators' cells of whole months

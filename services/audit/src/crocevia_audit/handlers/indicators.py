@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from array import array
 from collections.abc import AsyncIterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from crocevia_audit.domain.cells import Cell, merged, month_start, next_month, split
 from crocevia_audit.domain.indicators import (
     Group,
     GroupKey,
@@ -29,6 +31,33 @@ log = logging.getLogger(__name__)
 _TIMES = {"receive_us": "time_to_receive", "decide_us": "time_to_decide", "complete_us": "time_to_complete"}
 
 
+class MonthCells:
+    """The cells of whole months, kept while their month's generation holds: a month whose
+    referrals did not change since is not read again (``domain/cells.py``)."""
+
+    def __init__(self) -> None:
+        self._months: dict[str, tuple[int, list[Cell]]] = {}
+
+    async def of(self, reads: IndicatorReads, cohort: Cohort) -> list[Cell]:
+        """The cells of the cohort's referrals: its whole months' (kept, or read and kept),
+        the rest of its span read, each cell in ``cohort.party``'s view."""
+        generations = await reads.generations()
+        whole, edges = split(cohort.since, cohort.until, generations)
+        found: list[Cell] = []
+        for month in whole:
+            generation, kept = generations[month], self._months.get(month)
+            if kept is None or kept[0] != generation:
+                start = month_start(month)
+                read = (generation, await reads.cells(start, next_month(start)))
+                if kept is None or kept[0] < generation:  # a read at an older snapshot is not kept
+                    self._months[month] = read
+                kept = read
+            found += kept[1]
+        for since, until in edges:
+            found += await reads.cells(since, until)
+        return [cell for cell in found if cell.sees(cohort.party)]
+
+
 async def grouped(
     queries: IndicatorReads,
     *,
@@ -36,12 +65,12 @@ async def grouped(
     targets: TargetOf,
     as_of: datetime,
     cohort: Cohort,
+    months: MonthCells | None = None,
 ) -> list[dict[str, Any]]:
-    """What ``compute`` gives for the cohort, with the database doing the grouping and
-    counting: counts, missed targets and the list of each time's values by group, target,
-    reason and outcome, merged by group here and summarised. A referral whose due times were
-    stored under a target that has changed since (or under none) is counted against the
-    directory's target here, one at a time."""
+    """What ``compute`` gives for the cohort, from its cells (``months``' where given):
+    counts, reasons, outcomes, missed targets and times merged by group and summarised. A
+    referral whose due times were stored under a target that has changed since (or under
+    none) is counted against the directory's target here, one at a time."""
     names = group_fields(dimensions)
     groups: dict[GroupKey, Group] = {}
 
@@ -49,37 +78,38 @@ async def grouped(
         return groups.setdefault(tuple(zip(names, values, strict=True)), Group())
 
     current: dict[tuple[str, str, str], tuple[Any, str | None]] = {}
-    times: dict[tuple[Any, ...], dict[str, list[int]]] = {}
+    times: dict[tuple[Any, ...], dict[str, list[array[int]]]] = {}
     unheld: set[tuple[str, str, str]] = set()  # held by a target its due times were not stored under
-    for counted in await queries.counted(names, cohort, as_of):
-        group = group_of(counted.group)
-        group.counts.update(counted.counts)
-        if rejected := counted.counts["rejected"]:
-            group.rejected_by_reason[counted.reason_code or "unspecified"] += rejected
-        if completed := counted.counts["completed"]:
-            group.completed_by_outcome[counted.outcome or "unspecified"] += completed
-        listed = times.setdefault(counted.group, {})
-        for column, values in counted.times.items():
-            listed.setdefault(column, []).extend(values)
-        if counted.held_by not in current:
-            target = targets(*counted.held_by)
-            current[counted.held_by] = (target, fingerprint(target) if target else None)
-        target, now = current[counted.held_by]
+    for cell in await (months or MonthCells()).of(queries, cohort):
+        key = cell.group(names)
+        group = group_of(key)
+        group.counts.update(cell.counts)
+        if rejected := cell.counts["rejected"]:
+            group.rejected_by_reason[cell.field("reason_code") or "unspecified"] += rejected
+        if completed := cell.counts["completed"]:
+            group.completed_by_outcome[cell.field("outcome") or "unspecified"] += completed
+        runs = times.setdefault(key, {})
+        for column, values in cell.times.items():
+            runs.setdefault(column, []).append(values)
+        if cell.held_by not in current:
+            target = targets(*cell.held_by)
+            current[cell.held_by] = (target, fingerprint(target) if target else None)
+        target, now = current[cell.held_by]
         if target is None:
-            group.counts["targets_unknown"] += counted.counts["requested"]
-        elif counted.fingerprint == now:
-            group.count_missed(counted.missed_receive, counted.missed_decide)
+            group.counts["targets_unknown"] += cell.counts["requested"]
+        elif cell.field("held_to") == now:
+            group.count_missed(*cell.missed(as_of))
         else:
-            unheld.add(counted.held_by)
+            unheld.add(cell.held_by)
     for held_by in sorted(unheld):
         target, now = current[held_by]
         for referral in await queries.unheld(names, cohort, held_by, now):
             decided = min((t for t in (referral.accepted, referral.rejected) if t is not None), default=None)
             receive_by, decide_by = target.receive_by(referral.requested), target.decide_by(referral.requested)
             group_of(referral.group).count_missed(*missed(referral.received, decided, receive_by, decide_by, as_of))
-    for key, listed in times.items():
-        for column, micros in listed.items():
-            group_of(key).summaries[_TIMES[column]] = Summary.of_microseconds(micros)
+    for key, by_column in times.items():
+        for column, runs_of in by_column.items():
+            group_of(key).summaries[_TIMES[column]] = Summary.of_microseconds(merged(runs_of))
     return group_rows(groups)
 
 

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from crocevia_audit.domain.announcements import Anomaly
+from crocevia_audit.domain.cells import Cell
 from crocevia_audit.domain.entries import RecordedEntry
 from crocevia_audit.domain.gaps import Gap
 from crocevia_audit.domain.nodes import NodeReader, StoredNode, names_read_by
@@ -213,23 +214,6 @@ HELD_BY = ("receiver_agency", "service_id", "priority")  # what ``TargetOf`` is 
 
 
 @dataclass(frozen=True, slots=True)
-class CountedGroup:
-    """The counts of one group's referrals held to one target (``held_by``, and the
-    ``fingerprint`` their due times were stored under, None for none) and last rejected
-    with one ``reason_code``, completed with one ``outcome``; and their times."""
-
-    group: tuple[Any, ...]
-    held_by: tuple[str, str, str]
-    fingerprint: str | None
-    reason_code: str | None
-    outcome: str | None
-    counts: dict[str, int]
-    missed_receive: int  # by the stored due times
-    missed_decide: int
-    times: dict[str, list[int]]  # receive_us, decide_us, complete_us: the values, in no order
-
-
-@dataclass(frozen=True, slots=True)
 class Unheld:
     """A referral counted against a target when read: its group and its times."""
 
@@ -244,8 +228,12 @@ class IndicatorReads(Protocol):
     """The indicators' reads of the running totals, grouped by ``names`` (the fields of
     ``indicators.group_fields``, values in that order)."""
 
-    async def counted(self, names: Sequence[str], cohort: Cohort, as_of: datetime) -> list[CountedGroup]:
-        """The cohort's counts and times by group, target, reason and outcome."""
+    async def cells(self, since: datetime | None, until: datetime | None) -> list[Cell]:
+        """The cells of the referrals requested in ``[since, until)``."""
+        ...
+
+    async def generations(self) -> dict[str, int]:
+        """Every month a referral was requested in, with its generation."""
         ...
 
     async def unheld(
