@@ -17,6 +17,7 @@ import statistics
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from bench.net.bus import AUDIT_CONSUMER, NOTIFICATIONS_CONSUMER, Bus
@@ -200,6 +201,43 @@ async def steady(ctx: Context, rate: float, seconds: float, timeout: float) -> d
         "referrals": count,
         "received_at_sender_ms": spread(latencies),
         "inbox_item_ms": spread(inbox_latencies),
+        **await hops(ctx, sent, listed, latencies),
+    }
+
+
+async def hops(
+    ctx: Context, sent: list[Sent], listed: Mapping[str, Mapping[str, Any]], latencies: list[float]
+) -> dict[str, Any]:
+    """Where create -> received at the sender went, by the times the trail holds: from the
+    request to the sender's ``requested`` event (HTTP and the sender's write), on to the
+    receiver's ``received`` (the sender's outbox, NATS, the receiver's consumer and write),
+    and back to the sender's record of it (the same way back). Each hop's spread, and the
+    hops of the slowest referrals."""
+    began = min(s.sent_at for s in sent)
+    since = datetime.fromtimestamp(began - 1, UTC).isoformat()
+    entries = await ctx.client.pages(f"{ctx.client.audit}/trail", ctx.client.auditor(), {"since": since})
+    times: dict[tuple[str, str], float] = {}
+    for entry in entries:
+        times.setdefault((entry["referral_id"], entry["event"]), when(entry["time"]))
+    split: dict[str, tuple[float, float, float]] = {}
+    for s in sent:
+        requested, received = times.get((s.id, "requested")), times.get((s.id, "received"))
+        if requested is not None and received is not None:
+            back = when(listed[s.id]["updated_at"]) - received
+            split[s.id] = (requested - s.sent_at, received - requested, back)
+    if len(split) < len(sent):
+        raise RuntimeError(f"{len(sent) - len(split)} referrals lack their requested or received entry in the trail")
+    names = ("create", "to_receiver", "back_to_sender")
+    slowest = sorted(zip(latencies, sent, strict=True), key=lambda pair: -pair[0])[:5]
+    return {
+        "hops_ms": {name: spread([split[s.id][i] for s in sent]) for i, name in enumerate(names)},
+        "slowest_hops_ms": [
+            {
+                "total": round(total * 1000, 1),
+                **{n: round(v * 1000, 1) for n, v in zip(names, split[s.id], strict=True)},
+            }
+            for total, s in slowest
+        ],
     }
 
 

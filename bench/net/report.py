@@ -126,10 +126,13 @@ def figures(run: dict[str, Any]) -> list[Figure]:
     ]
     for rate, s in sorted(by_rate.items()):
         lat = s["received_at_sender_ms"]
+        hops = s.get("hops_ms", {})  # each hop's own tail (runs before they were measured have none)
+        by_hop = ", ".join(f"{name.replace('_', ' ')} {_num(h['p99'])}" for name, h in hops.items())
         out.append(
             Figure(
                 f"create -> received at the sender, {_num(rate)}/s (achieved {_num(s['achieved_rate'])}/s)",
-                f"p50 {_num(lat['p50'])} ms, p99 {_num(lat['p99'])} ms",
+                f"p50 {_num(lat['p50'])} ms, p99 {_num(lat['p99'])} ms"
+                + (f" (p99 by hop: {by_hop} ms)" if by_hop else ""),
                 "",
                 None,
                 "p99 <= 150 ms at 50/s",

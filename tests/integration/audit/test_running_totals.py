@@ -24,7 +24,14 @@ from crocevia_audit.bootstrap import MIGRATIONS
 from crocevia_audit.domain.indicators import TargetOf, fingerprint
 from crocevia_audit.entrypoints import cli
 from crocevia_audit.handlers.append import Outcome, TrailWriter
-from crocevia_audit.handlers.indicators import MonthCells, compute, from_totals, grouped, restate_due_times
+from crocevia_audit.handlers.indicators import (
+    MonthCells,
+    compute,
+    from_totals,
+    grouped,
+    keep_due_times,
+    restate_due_times,
+)
 from crocevia_audit.handlers.ports import Cohort
 from crocevia_common.db import Database
 from crocevia_common.messaging.intake import Delivery
@@ -240,10 +247,14 @@ class CountingReads(TotalsQueries):
     def __init__(self, db: Database) -> None:
         super().__init__(db)
         self.read: list[tuple[datetime | None, datetime | None]] = []
+        self.more = asyncio.Condition()
 
     async def cells(self, since: datetime | None, until: datetime | None) -> list[Any]:
-        self.read.append((since, until))
-        return await super().cells(since, until)
+        found = await super().cells(since, until)
+        async with self.more:  # once read: the caller keeps them before it next awaits
+            self.read.append((since, until))
+            self.more.notify_all()
+        return found
 
 
 def month(year: int, number: int) -> tuple[datetime, datetime]:
@@ -296,3 +307,23 @@ async def test_a_months_cells_are_kept_until_a_referral_requested_in_it_changes(
     assert await restate_due_times(reads, unit_of_work(trail_db), CHANGED) == 3  # the two urgent ones, and April's
     await asked(CHANGED)
     assert sorted(reads.read) == [month(2026, 2), month(2026, 3), month(2026, 4)]
+
+
+async def test_the_audit_reads_every_months_cells_after_restating_due_times(trail_db):
+    rng = random.Random(12)
+    await append_in_batches(trail_db, random_trail(rng, 40), rng, TARGETS)
+    reads, months, changed = CountingReads(trail_db), MonthCells(), asyncio.Event()
+    kept = asyncio.create_task(keep_due_times(reads, unit_of_work(trail_db), CHANGED, changed, 3600, months))
+    try:
+        changed.set()  # as when the directory is first read
+        every_month = len(await reads.generations())
+        async with asyncio.timeout(30), reads.more:
+            await reads.more.wait_for(lambda: len(reads.read) >= every_month)
+        assert reads.read and all(since is not None and until is not None for since, until in reads.read)
+        reads.read.clear()
+        common = {"dimensions": ["pair", "month"], "targets": CHANGED, "as_of": T0 + timedelta(days=60)}
+        folded = await compute(TrailQueries(trail_db).indicator_events(None, None, None), **common)
+        assert await grouped(reads, cohort=Cohort(), months=months, **common) == folded
+        assert reads.read == []  # every month was kept, under the due times restated
+    finally:
+        kept.cancel()

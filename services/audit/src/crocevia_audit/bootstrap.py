@@ -114,6 +114,7 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
             rt.directory.target_for,
             rt.directory.changed,
             settings.due_times_check_seconds,
+            log.months,
         )
         rt.spawn(due_times, "audit-due-times")
 

@@ -40,7 +40,9 @@ class MonthCells:
 
     async def of(self, reads: IndicatorReads, cohort: Cohort) -> list[Cell]:
         """The cells of the cohort's referrals: its whole months' (kept, or read and kept),
-        the rest of its span read, each cell in ``cohort.party``'s view."""
+        the rest of its span read, each cell in ``cohort.party``'s view. Each month's cells
+        are read after its generation: without one snapshot for both, the cells kept are
+        never older than the generation they are kept under."""
         generations = await reads.generations()
         whole, edges = split(cohort.since, cohort.until, generations)
         found: list[Cell] = []
@@ -141,17 +143,26 @@ async def restate_due_times(reads: IndicatorReads, uow: UnitOfWork, targets: Tar
 
 
 async def keep_due_times(
-    reads: IndicatorReads, uow: UnitOfWork, targets: TargetOf, changed: asyncio.Event, at_most_every: float
+    reads: IndicatorReads,
+    uow: UnitOfWork,
+    targets: TargetOf,
+    changed: asyncio.Event,
+    at_most_every: float,
+    months: MonthCells | None = None,
 ) -> None:
     """``restate_due_times`` whenever the directory ``changed`` (it is set when the
     directory is first read, and cleared here), at most once per ``at_most_every`` seconds,
-    for as long as the audit runs."""
+    for as long as the audit runs; then the cells of every whole month are read into
+    ``months``, so that the first indicators asked after a start or a change of targets
+    find them kept (a month that changes meanwhile is read again when asked)."""
     while True:
         await changed.wait()
         changed.clear()
         try:
             if restated := await restate_due_times(reads, uow, targets):
                 log.info("restated the due times of %d referrals under the directory's targets", restated)
+            if months is not None:
+                await months.of(reads, Cohort())
         except asyncio.CancelledError:
             raise
         except Exception as exc:
