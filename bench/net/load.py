@@ -235,6 +235,8 @@ async def hops(
             {
                 "total": round(total * 1000, 1),
                 **{n: round(v * 1000, 1) for n, v in zip(names, split[s.id], strict=True)},
+                "sent_at_s": round(s.sent_at - began, 3),  # into the phase
+                "pair": f"{s.sender} -> {s.receiver}",
             }
             for total, s in slowest
         ],
