@@ -193,6 +193,7 @@ class ServiceRuntime:
             inbox_prefix=self.inbox_prefix,
             after_batch=after_batch,
             metrics=self.metrics,
+            linger_seconds=s.linger_seconds,
         )
         self.consumers.append(consumer)
         return consumer

@@ -105,6 +105,11 @@ class ServiceSettings(WebSettings):
     # At most this many messages applied in one transaction (a batch is whatever the stream
     # has ready, up to this; one per transaction again after a batch fails).
     batch_size: int = Field(default=64, ge=1, le=1000)
+    # After a batch smaller than ``batch_size``, the service's consumers wait this long before
+    # they fetch again, so that what comes meanwhile is applied as one batch: fewer
+    # transactions and acknowledgements per event, at the cost of up to this much delay. 0 on
+    # a node (a referral's hand-off waits for it); the audit and notifications set their own.
+    linger_seconds: float = Field(default=0.0, ge=0, le=1)
     outbox_poll_seconds: float = 0.5
 
     # Reply subjects of this connection; default ``_INBOX.<user>`` when the URL names a user.

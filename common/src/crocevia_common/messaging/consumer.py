@@ -190,8 +190,10 @@ class StreamConsumer:
         inbox_prefix: str = DEFAULT_INBOX_PREFIX,
         after_batch: Callable[[], Awaitable[object]] | None = None,
         metrics: Metrics | None = None,
+        linger_seconds: float = 0.0,
     ) -> None:
         self.name = name
+        self.linger_seconds = linger_seconds
         self.metrics = metrics
         self.stream = stream
         self.filter_subject = filter_subject
@@ -295,6 +297,10 @@ class StreamConsumer:
                     continue
                 try:
                     await self.process(js, messages)
+                    if self.linger_seconds and len(messages) < batch:
+                        # What comes meanwhile is fetched and applied as one batch.
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self._stopping.wait(), self.linger_seconds)
                 except Exception as exc:
                     # Not even a dead letter could be written (NATS away): what is not
                     # acknowledged comes back after the ack wait, before anything later.
