@@ -277,7 +277,7 @@ class StreamConsumer:
                     if strays:
                         await self._await_strays(js, stream, str(config.durable_name))
                         strays = False
-                    messages = await subscription.fetch(batch, timeout=self.fetch_wait_seconds)
+                    messages = await self._fetch(subscription, batch)
                     self.failing = None
                 except (TimeoutError, NatsTimeoutError):
                     if not strays:  # the server answered the fetch: nothing to fetch
@@ -310,6 +310,19 @@ class StreamConsumer:
         finally:
             with contextlib.suppress(Exception):
                 await subscription.unsubscribe()
+
+    async def _fetch(self, subscription: JetStreamContext.PullSubscription, batch: int) -> list[Msg]:
+        """Up to ``batch`` messages: the first as soon as it comes, then as many more as the
+        server says are pending after it. One fetch of the whole batch is a pull request the
+        server keeps open after its first message until the next one comes or the request
+        ends, and the client waits for that end: in bench network, 110-220 ms added to a
+        message that came alone."""
+        messages = await subscription.fetch(1, timeout=self.fetch_wait_seconds)
+        pending = messages[0].metadata.num_pending
+        if batch > 1 and pending:
+            with contextlib.suppress(TimeoutError, NatsTimeoutError):
+                messages += await subscription.fetch(min(batch - 1, pending), timeout=self.fetch_wait_seconds)
+        return messages
 
     async def _await_strays(self, js: JetStreamContext, stream: str, durable: str) -> None:
         """When the server counts messages handed out and not acknowledged while this
