@@ -6,29 +6,14 @@ from __future__ import annotations
 
 import nats
 
-from crocevia_common.messaging.consumer import StreamConsumer
-from crocevia_common.messaging.intake import Delivery, Verified
 from crocevia_common.messaging.streams import ensure_streams
 from crocevia_contracts.stream import REFERRAL_EVENTS
-
-
-class TakeAll:
-    async def verify(self, delivery: Delivery) -> Verified:
-        return Verified(delivery, "casa", None)  # type: ignore[arg-type]
+from tests.kit.consumers import consumer
 
 
 async def test_a_fetch_takes_the_first_message_then_those_pending_after_it_up_to_the_batch(nats_url: str) -> None:
     nc = await nats.connect(nats_url)
-    subject = StreamConsumer(
-        name="referrals-cpia2",
-        stream=REFERRAL_EVENTS,
-        filter_subject="referral.v1.*.cpia2.*",
-        intake=TakeAll(),  # type: ignore[arg-type]
-        apply=None,  # type: ignore[arg-type]
-        batch_size=3,
-        batched=True,
-        fetch_wait_seconds=5.0,
-    )
+    subject = consumer(name="referrals-cpia2", filter_subject="referral.v1.*.cpia2.*", apply=None, batch_size=3)
     try:
         js = nc.jetstream()
         await ensure_streams(js)

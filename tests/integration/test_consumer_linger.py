@@ -10,19 +10,13 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import nats
 
-from crocevia_common.messaging.consumer import StreamConsumer
-from crocevia_common.messaging.intake import Delivery, Verified
+from crocevia_common.messaging.intake import Verified
 from crocevia_common.messaging.streams import ensure_streams
-from crocevia_contracts.stream import REFERRAL_EVENTS
+from tests.kit.consumers import consumer
 from tests.kit.services import eventually
 
 SUBJECT = "referral.v1.casa.cpia2.requested"
 LINGER = 1.0
-
-
-class TakeAll:
-    async def verify(self, delivery: Delivery) -> Verified:
-        return Verified(delivery, "casa", None)  # type: ignore[arg-type]
 
 
 class Batches:
@@ -46,17 +40,7 @@ class Batches:
 async def test_what_comes_while_a_consumer_lingers_is_applied_as_one_batch(nats_url: str) -> None:
     nc = await nats.connect(nats_url)
     batches = Batches()
-    subject = StreamConsumer(
-        name="audit",
-        stream=REFERRAL_EVENTS,
-        filter_subject="referral.v1.>",
-        intake=TakeAll(),  # type: ignore[arg-type]
-        apply=batches.apply,
-        batch_size=10,
-        batched=True,
-        fetch_wait_seconds=0.2,
-        linger_seconds=LINGER,
-    )
+    subject = consumer(apply=batches.apply, batch_size=10, fetch_wait_seconds=0.2, linger_seconds=LINGER)
     try:
         js = nc.jetstream()
         await ensure_streams(js)

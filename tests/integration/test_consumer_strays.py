@@ -11,19 +11,13 @@ from collections.abc import Sequence
 import nats
 
 from crocevia_common.messaging.consumer import StreamConsumer
-from crocevia_common.messaging.intake import Delivery, Verified
+from crocevia_common.messaging.intake import Verified
 from crocevia_common.messaging.streams import ensure_streams
 from crocevia_contracts.stream import REFERRAL_EVENTS
+from tests.kit.consumers import consumer
 from tests.kit.services import eventually
 
 SUBJECT = "referral.v1.casa.cpia2.requested"
-
-
-class TakeAll:
-    """An intake that lets everything through (the order is what is tested)."""
-
-    async def verify(self, delivery: Delivery) -> Verified:
-        return Verified(delivery, "casa", None)  # type: ignore[arg-type]
 
 
 class Recorder:
@@ -35,18 +29,8 @@ class Recorder:
         return [None] * len(items)
 
 
-def consumer(recorder: Recorder) -> StreamConsumer:
-    return StreamConsumer(
-        name="audit",
-        stream=REFERRAL_EVENTS,
-        filter_subject="referral.v1.>",
-        intake=TakeAll(),  # type: ignore[arg-type]
-        apply=recorder.apply,
-        batch_size=10,
-        batched=True,
-        ack_wait_seconds=1.0,
-        fetch_wait_seconds=0.2,
-    )
+def stray_consumer(recorder: Recorder) -> StreamConsumer:
+    return consumer(apply=recorder.apply, batch_size=10, ack_wait_seconds=1.0, fetch_wait_seconds=0.2)
 
 
 async def test_messages_a_dead_predecessor_held_are_applied_before_those_after_them(nats_url: str) -> None:
@@ -57,7 +41,7 @@ async def test_messages_a_dead_predecessor_held_are_applied_before_those_after_t
         for n in range(6):
             await js.publish(SUBJECT, f"event {n}".encode())
         recorder = Recorder()
-        subject = consumer(recorder)
+        subject = stray_consumer(recorder)
         # The predecessor: fetches the first two, then dies without acknowledging them.
         predecessor = await nats.connect(nats_url)
         await subject.ensure(predecessor.jetstream())
