@@ -132,7 +132,7 @@ async def measure(url: str, referrals: int, batch: int) -> dict[str, Any]:
                 for item in todo[start : start + batch]:
                     await apply_in(ctx, tx, item)
         cpu = time.process_time() - cpu
-        async with db.sessions() as session:
+        async with db.connect() as session:
             items = (await session.execute(select(func.count()).select_from(inbox_items))).scalar_one()
     finally:
         await db.dispose()

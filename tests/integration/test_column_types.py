@@ -58,7 +58,7 @@ async def test_instants_and_bytes_read_back_as_written(database_url: str) -> Non
             await connection.run_sync(metadata.create_all)
         async with db.transaction() as session:
             await session.execute(insert(samples), written)
-        async with db.sessions() as session:
+        async with db.connect() as session:
             rows = (await session.execute(select(samples).order_by(samples.c.id))).all()
             later = (await session.execute(select(samples.c.id).where(samples.c.at > written[1]["at"]))).all()
     finally:

@@ -36,7 +36,7 @@ async def test_the_outbox_refuses_an_event_it_could_never_publish(database_url, 
         with pytest.raises(OutboxRefused, match=reason):
             async with db.transaction() as session:
                 await enqueue(session, messaging, subject, event_id, payload)
-        async with db.sessions() as session:
+        async with db.connect() as session:
             assert (await session.execute(select(func.count()).select_from(messaging.outbox))).scalar_one() == 0
     finally:
         await db.dispose()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crocevia_common.db import Database
 from crocevia_common.sqlite_driver import CHECKPOINT_BYTES, InlineConnection, inline_connection
@@ -84,7 +84,7 @@ async def test_waiting_for_the_write_lock_of_another_connection_leaves_the_event
         holder.execute("COMMIT")
         holder.close()
         await writing
-        async with db.sessions() as session:
+        async with db.connect() as session:
             rows = (await session.execute(text("SELECT count(*) FROM t"))).scalar_one()
             handed_off = (await _connection(session)).handed_off
     finally:
@@ -93,7 +93,7 @@ async def test_waiting_for_the_write_lock_of_another_connection_leaves_the_event
     assert handed_off >= 1  # the lock, held elsewhere, was waited for on the connection's thread
 
 
-async def _connection(session: AsyncSession) -> InlineConnection:
+async def _connection(session: AsyncConnection) -> InlineConnection:
     connection = await inline_connection(session)
     assert connection is not None
     return connection

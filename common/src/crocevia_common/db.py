@@ -24,9 +24,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Dialect, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
     create_async_engine,
 )
 from sqlalchemy.types import TypeDecorator
@@ -126,10 +125,10 @@ class Blob(LargeBinary):
         return None
 
 
-def upsert(session: AsyncSession, table: Table) -> Any:
-    """``INSERT`` into ``table`` in the session's dialect (SQLite or PostgreSQL), which takes
+def upsert(session: AsyncConnection, table: Table) -> Any:
+    """``INSERT`` into ``table`` in the connection's dialect (SQLite or PostgreSQL), which takes
     ``on_conflict_do_nothing`` and ``on_conflict_do_update``."""
-    return upsert_in(session.get_bind().dialect.name, table)
+    return upsert_in(session.dialect.name, table)
 
 
 def upsert_in(dialect: str, table: Table) -> Any:
@@ -137,7 +136,7 @@ def upsert_in(dialect: str, table: Table) -> Any:
     return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
 
 
-async def insert_missing(session: AsyncSession, table: Table, values: dict[str, Any]) -> None:
+async def insert_missing(session: AsyncConnection, table: Table, values: dict[str, Any]) -> None:
     """Insert a row unless one with the same primary key exists: concurrent writers of the
     same new row then wait on each other instead of failing on the key."""
     keys = [c.name for c in table.primary_key.columns]
@@ -145,7 +144,9 @@ async def insert_missing(session: AsyncSession, table: Table, values: dict[str, 
 
 
 class Database:
-    """One service's database: an async engine and a session factory."""
+    """One service's database: an async engine, whose connections its callers use (Core
+    statements only: no ORM session, whose bookkeeping cost a transaction a quarter of its
+    CPU)."""
 
     def __init__(self, url: str, pool_size: int = 5, max_overflow: int = 5) -> None:
         parsed = make_url(url)
@@ -165,18 +166,22 @@ class Database:
             # aiosqlite logs every statement with its values at DEBUG: values about people
             # never go to a log, whatever level the process runs at.
             logging.getLogger("aiosqlite").setLevel(max(logging.getLogger("aiosqlite").level, logging.INFO))
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer at a time; queueing this process's writers here is cheaper
         # than letting them poll the file lock (busy_timeout) against each other.
         self._writer = asyncio.Lock() if self.is_sqlite else None
 
+    def connect(self) -> AsyncConnection:
+        """A connection of the pool (``async with``: handed back at the end, what it began
+        and did not commit rolled back)."""
+        return self.engine.connect()
+
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session whose work is committed together, or not at all."""
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A connection whose work is committed together, or not at all."""
         async with contextlib.AsyncExitStack() as stack:
             if self._writer is not None:
                 await stack.enter_async_context(self._writer)
-            session = await stack.enter_async_context(self.sessions())
+            session = await stack.enter_async_context(self.connect())
             await stack.enter_async_context(session.begin())
             if self.is_sqlite:
                 # Take SQLite's write lock first: a read-then-write transaction must not
@@ -186,16 +191,16 @@ class Database:
             yield session
 
     @asynccontextmanager
-    async def snapshot(self, *, short: bool = False) -> AsyncIterator[AsyncSession]:
-        """A session for reading only, whose statements all see the database as one moment:
+    async def snapshot(self, *, short: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A connection for reading only, whose statements all see the database as one moment:
         a view read in several statements (a referral's row, then its history) is never half
         before and half after another transaction's commit. SQLite: one read transaction
         (its snapshot is taken at the first read); PostgreSQL: REPEATABLE READ. ``short``: the
         caller reads a few bounded rows (a referral, a proof), which on a SQLite file then run
         on the event loop's thread (``sqlite_driver``); never for a read of a whole table."""
-        async with self.sessions() as session:
+        async with self.connect() as session:
             if not self.is_sqlite:
-                await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+                await session.execution_options(isolation_level="REPEATABLE READ")
                 yield session
                 return
             inline = await inline_connection(session) if short else None
@@ -233,7 +238,7 @@ class Database:
             await conn.run_sync(upgrade)
 
     async def dispose(self) -> None:
-        """Close every connection. A session cancelled mid-work closes in a shielded task
+        """Close every connection. A connection cancelled mid-work closes in a shielded task
         of its own: wait (briefly) for it to hand its connection back, or that connection
         would outlive the engine, holding SQLite's write lock."""
         for _ in range(100):
@@ -244,10 +249,10 @@ class Database:
 
 
 class SnapshotReads:
-    """Reads that each open their own session; made by ``reading``, they share one session
-    and one snapshot (``Database.snapshot``) until its block ends."""
+    """Reads that each open their own connection; made by ``reading``, they share one
+    connection and one snapshot (``Database.snapshot``) until its block ends."""
 
-    def __init__(self, db: Database, shared: AsyncSession | None = None) -> None:
+    def __init__(self, db: Database, shared: AsyncConnection | None = None) -> None:
         self.db = db
         self._shared = shared
 
@@ -260,11 +265,11 @@ class SnapshotReads:
             yield cls(db, session)
 
     @asynccontextmanager
-    async def _session(self) -> AsyncIterator[AsyncSession]:
+    async def _session(self) -> AsyncIterator[AsyncConnection]:
         if self._shared is not None:
             yield self._shared
         else:
-            async with self.db.sessions() as session:
+            async with self.db.connect() as session:
                 yield session
 
 

@@ -23,7 +23,7 @@ def _b64(raw: bytes) -> str:
 async def load_keys(db: Database, tables: MessagingTables, party: str) -> PartyKeys | None:
     """The party's current keys with its earlier box keys and endorsements, or None."""
     t = tables.own_keys
-    async with db.sessions() as session:
+    async with db.connect() as session:
         rows = (await session.execute(select(t).where(t.c.party == party).order_by(t.c.generation))).all()
     if not rows:
         return None

@@ -83,7 +83,7 @@ class Metrics:
 
 async def outbox_state(db: Database, tables: MessagingTables, metrics: Metrics) -> None:
     box = tables.outbox
-    async with db.sessions() as session:
+    async with db.connect() as session:
         count, oldest = (
             await session.execute(select(func.count(), func.min(box.c.created_at)).where(box.c.published_at.is_(None)))
         ).one()

@@ -37,7 +37,7 @@ from collections.abc import Callable
 from typing import Any
 
 import aiosqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 log = logging.getLogger(__name__)
 
@@ -129,9 +129,9 @@ def _closes_a_cursor(fn: Callable[..., Any]) -> bool:
     return getattr(fn, "__name__", "") == "close" and isinstance(getattr(fn, "__self__", None), sqlite3.Cursor)
 
 
-async def inline_connection(session: AsyncSession) -> InlineConnection | None:
-    """The session's driver connection when it is an ``InlineConnection``."""
-    raw = await (await session.connection()).get_raw_connection()
+async def inline_connection(session: AsyncConnection) -> InlineConnection | None:
+    """The connection's driver connection when it is an ``InlineConnection``."""
+    raw = await session.get_raw_connection()
     driver = raw.driver_connection
     return driver if isinstance(driver, InlineConnection) else None
 

@@ -53,7 +53,7 @@ class KeyRing:
 
     async def load(self) -> None:
         """Read the pins kept by earlier runs."""
-        async with self._db.sessions() as session:
+        async with self._db.connect() as session:
             rows = await session.execute(select(self._table))
             self._pins = {r.party: PublicKeys(box=r.box, signing=r.signing) for r in rows}
 

@@ -17,7 +17,7 @@ from tests.integration.audit.events import SECRET, Network, checked, sealed
 
 
 async def rows_of(db, table, *order):
-    async with db.sessions() as session:
+    async with db.connect() as session:
         return list((await session.execute(select(table).order_by(*order))).mappings())
 
 
@@ -144,5 +144,5 @@ async def test_a_second_writer_continues_the_tree_where_the_first_left_it(trail_
     rows = await rows_of(trail_db, trail_entries, trail_entries.c.position)
     size, root = await later.head()
     assert (size, root) == (12, root_from_leaf_hashes([r["leaf_hash"] for r in rows]))
-    async with trail_db.sessions() as session:
+    async with trail_db.connect() as session:
         assert (await session.execute(select(func.count()).select_from(tree_nodes))).scalar() == 12 + 6 + 3 + 1

@@ -125,7 +125,7 @@ async def test_the_nodes_of_a_proof_are_one_query_each_found_by_its_key(trail_db
 async def _event_at(db, position: int) -> str:
     from crocevia_audit.adapters.tables import trail_entries
 
-    async with db.sessions() as session:
+    async with db.connect() as session:
         return (
             await session.execute(select(trail_entries.c.event_id).where(trail_entries.c.position == position))
         ).scalar_one()
@@ -172,7 +172,7 @@ async def test_a_checkpoint_is_signed_every_n_entries_and_queued_for_publication
     assert sizes == [10, 20]
     assert (await signer.sign_if_due(on_time=True)).size == 25
     assert await signer.sign_if_due(on_time=True) is None  # nothing new waits
-    async with trail_db.sessions() as session:
+    async with trail_db.connect() as session:
         notes = list((await session.execute(select(checkpoints).order_by(checkpoints.c.size))).mappings())
         queued = list(
             await session.execute(
@@ -198,5 +198,5 @@ async def test_the_log_refuses_to_sign_a_tree_that_does_not_extend_its_last_chec
     await writer.append(checked([net.event("requested", "ref-new")]))
     with pytest.raises(TrailCorrupted):
         await signer.sign_if_due(on_time=True)
-    async with trail_db.sessions() as session:
+    async with trail_db.connect() as session:
         assert list((await session.execute(select(checkpoints.c.size))).scalars()) == [12]

@@ -215,7 +215,7 @@ class OutboxAsStream:
 
     async def each_batch(self, handle) -> None:
         o = messaging.outbox.c
-        async with self.db.sessions() as session:
+        async with self.db.connect() as session:
             rows = list(await session.execute(select(o.position, o.subject, o.payload).order_by(o.position)))
         await handle([Announcement(int(p), subject, bytes(payload)) for p, subject, payload in rows])
 

@@ -169,11 +169,11 @@ async def test_the_totals_are_rebuilt_from_the_trail_alone(trail_db, database_ur
     before = [t async for t in TotalsQueries(trail_db).cohort(None, None, None)]
     async with trail_db.transaction() as session:
         await session.execute(update(referral_totals).values(reminders=99))
-        rebuilt = await session.run_sync(lambda s: rebuild(s.connection()))
+        rebuilt = await session.run_sync(rebuild)
     assert rebuilt == 30
     after = [t async for t in TotalsQueries(trail_db).cohort(None, None, None)]
     assert sorted(after, key=lambda t: t.referral_id) == sorted(before, key=lambda t: t.referral_id)
-    async with trail_db.sessions() as session:
+    async with trail_db.connect() as session:
         assert (await session.execute(select(func.count()).select_from(referral_totals))).scalar_one() == 30
     assert await cli.check_indicators(database_url) == cli.Finding(
         True, "the running totals of 30 referrals match the trail"
@@ -196,7 +196,7 @@ async def test_revision_0007_fills_the_measures_of_a_trail_already_stored(trail_
         await connection.run_sync(down_and_up)
     after, measured = await TotalsQueries(trail_db).stored()
     assert after == before and measured == []
-    async with trail_db.sessions() as session:
+    async with trail_db.connect() as session:
         months = select(func.count()).where(referral_totals.c.requested_month.is_not(None))
         assert (await session.execute(months)).scalar_one() == sum(t.steps[0] is not None for t in after.values()) > 0
         held = select(func.count()).where(referral_totals.c.held_to.is_not(None))

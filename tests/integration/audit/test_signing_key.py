@@ -58,7 +58,7 @@ async def keys_in(database_url: str) -> tuple[list[bytes], list[bytes]]:
     """The private seeds and the public keys the audit's database holds."""
     db = Database(database_url)
     try:
-        async with db.sessions() as session:
+        async with db.connect() as session:
             seeds = [bytes(s) for (s,) in await session.execute(select(signing_keys.c.seed))]
             public = [bytes(p) for (p,) in await session.execute(select(log_keys.c.public_key))]
     finally:
@@ -203,5 +203,5 @@ async def test_a_malformed_key_stops_the_start_with_a_reason_that_does_not_repea
 
 
 async def _rows(db: Database) -> int:
-    async with db.sessions() as session:
+    async with db.connect() as session:
         return len(list(await session.execute(select(log_keys))))

@@ -34,7 +34,7 @@ async def edit(db, table, where, **values):
 
 
 async def entry_at(db, position: int) -> bytes:
-    async with db.sessions() as session:
+    async with db.connect() as session:
         return (
             await session.execute(select(trail_entries.c.entry).where(trail_entries.c.position == position))
         ).scalar_one()
@@ -97,7 +97,7 @@ async def test_an_edited_tree_node_names_the_entries_under_it(trail_db):
 
 async def test_a_checkpoint_row_that_no_longer_matches_its_signature_is_reported(trail_db):
     signer = await signed_trail(trail_db)
-    async with trail_db.sessions() as session:
+    async with trail_db.connect() as session:
         note = (await session.execute(select(checkpoints.c.note).where(checkpoints.c.size == 12))).scalar_one()
     await edit(trail_db, checkpoints, [checkpoints.c.size == 12], note=note.replace("\n12\n", "\n11\n"))
     report = await verify_trail(IntegrityQueries(trail_db), signer.verifier)

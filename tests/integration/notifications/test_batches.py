@@ -58,7 +58,7 @@ async def test_a_batch_holding_every_step_of_its_referrals_follows_each_to_its_l
 
     db = Database(database_url)
     try:
-        async with db.sessions() as session:
+        async with db.connect() as session:
             statuses = Counter((await session.execute(select(referrals.c.status))).scalars())
             told = Counter(
                 (r.referral_id, r.event, r.person_id)

@@ -62,7 +62,7 @@ async def test_a_batch_is_claimed_at_once_each_event_once_and_a_reused_number_re
             assert not await tx.claim(applied)  # a redelivery
             with pytest.raises(Unprocessable, match="sequence 2 of /agencies/pioltello-casa belongs to another"):
                 await tx.claim(reused)
-        async with db.sessions() as session:
+        async with db.connect() as session:
             inbox = messaging.inbox.c
             held = set((await session.execute(select(inbox.event_id))).scalars())
             count = (await session.execute(select(func.count()).select_from(messaging.inbox))).scalar_one()

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crocevia_common.db import Database
 from crocevia_common.messaging.streams import ensure_streams
@@ -48,7 +48,7 @@ class OneFault:
 
 
 class FaultyReferrals(SqlReferrals):
-    def __init__(self, session: AsyncSession, fault: OneFault) -> None:
+    def __init__(self, session: AsyncConnection, fault: OneFault) -> None:
         super().__init__(session)
         self.fault = fault
 
@@ -78,7 +78,7 @@ async def test_a_request_that_failed_once_is_applied_before_its_receipt_and_nobo
 
         db = Database(database_url)
         try:
-            async with db.sessions() as session:
+            async with db.connect() as session:
                 followed = await SqlReferrals(session).get("ref-1")
                 timers = await SqlTimers(session).of_referral("ref-1")
         finally:

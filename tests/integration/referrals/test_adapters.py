@@ -142,7 +142,7 @@ async def test_a_referral_is_kept_whole_and_its_answer_is_stored_signed_in_the_n
         2,
         1,
     )
-    async with cpia.db.sessions() as session:
+    async with cpia.db.connect() as session:
         [row] = (await session.execute(select(messaging.outbox))).all()
     envelope = parse_envelope(row.payload)
     assert (row.subject, envelope.sequence, envelope.id) == (f"referral.v1.{CPIA}.{CASA}.received", 1, row.event_id)
@@ -157,7 +157,7 @@ async def test_an_erasure_forgets_the_personal_part_and_every_note_in_the_databa
     cpia.seals.texts[provided.id] = b"Amina's evenings"
     await apply_incoming(cpia.node, provided)
     await apply_incoming(cpia.node, delivered(CASA, CPIA, ConsentWithdrawn(**_about(), occurred_at=NOW, step=3), 3))
-    async with cpia.db.sessions() as session:
+    async with cpia.db.connect() as session:
         notes = (await session.execute(select(history.c.note).where(history.c.note.is_not(None)))).all()
         rows = (await session.execute(select(messaging.outbox.c.subject, messaging.outbox.c.payload))).all()
     erased = await cpia.reads.queries.one(item.referral_id)
@@ -172,7 +172,7 @@ async def test_a_note_is_sealed_to_the_pinned_keys_of_the_other_agency(cpia: Cpi
     item = await arrive(cpia, requested())
     staff = Principal("op-cpia", CPIA, frozenset({Role.OPERATOR}))
     await act(cpia.node, staff, item.referral_id, ActionInput("request-info", note="Which evening is free?"))
-    async with cpia.db.sessions() as session:
+    async with cpia.db.connect() as session:
         payload = (
             await session.execute(select(messaging.outbox.c.payload).order_by(messaging.outbox.c.position))
         ).all()
@@ -218,7 +218,7 @@ async def test_a_batch_reads_its_referrals_and_claims_its_events_at_once_and_app
     for rid in ids[1:]:
         other = await cpia.reads.queries.one(rid)
         assert other is not None and [h.event for h in other.history] == ["requested", "received"]
-    async with cpia.db.sessions() as session:
+    async with cpia.db.connect() as session:
         rows = (await session.execute(select(messaging.outbox.c.subject, messaging.outbox.c.payload))).all()
         applied = (await session.execute(select(func.count()).select_from(messaging.inbox))).scalar_one()
     answers = [(parse_envelope(r.payload).data.referral_id, r.subject.rsplit(".", 1)[1]) for r in rows]

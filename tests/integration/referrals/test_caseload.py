@@ -32,7 +32,7 @@ MAIN_SERVICE = {**FAR_SERVICE, "id": "main-service", "name": "Main service", "do
 
 
 async def outbox_subjects(app: Any) -> list[str]:
-    async with app.state.node.uow.db.sessions() as session:
+    async with app.state.node.uow.db.connect() as session:
         outbox = messaging.outbox
         return list((await session.execute(select(outbox.c.subject).order_by(outbox.c.position))).scalars())
 

@@ -30,7 +30,7 @@ async def _held_events(node_factory, casa, cpia, tokens, rid_holder):
     await eventually(stored)
     for action in ("accept", "start"):
         assert (await cpia.post(f"/referrals/{rid}/{action}", headers=tokens.bearer(CPIA))).status_code == 200
-    async with runtime.db.sessions() as session:
+    async with runtime.db.connect() as session:
         rows = (await session.execute(select(messaging.outbox).order_by(messaging.outbox.c.position))).all()
     assert [r.subject.rsplit(".", 1)[1] for r in rows] == ["received", "accepted", "in-progress"]
     return rows

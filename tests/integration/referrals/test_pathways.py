@@ -37,7 +37,7 @@ def pathway_body(*services: dict[str, Any]) -> dict[str, Any]:
 
 async def counts(app: Any) -> tuple[int, int]:
     """How many referrals a node holds, and how many events it queued."""
-    async with app.state.node.uow.db.sessions() as session:
+    async with app.state.node.uow.db.connect() as session:
         held = (await session.execute(select(func.count()).select_from(referrals))).scalar_one()
         queued = (await session.execute(select(func.count()).select_from(messaging.outbox))).scalar_one()
     return int(held), int(queued)

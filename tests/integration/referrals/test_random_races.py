@@ -32,14 +32,14 @@ BODIES = {
 async def emitted(app: Any, agency: str) -> int:
     """How many events the node has committed to its outbox (its sequence)."""
     seq = messaging.sequences
-    async with app.state.runtime.db.sessions() as session:
+    async with app.state.runtime.db.connect() as session:
         found = await session.execute(select(seq.c.value).where(seq.c.source == agency))
         return int(found.scalar_one_or_none() or 0)
 
 
 async def applied(app: Any) -> int:
     """How many of the other node's events the node has applied."""
-    async with app.state.runtime.db.sessions() as session:
+    async with app.state.runtime.db.connect() as session:
         return int((await session.execute(select(func.count()).select_from(messaging.inbox))).scalar_one())
 
 

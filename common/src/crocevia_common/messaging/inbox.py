@@ -9,14 +9,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Table, and_, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crocevia_common.db import upsert, upsert_in
 from crocevia_common.messaging.tables import MessagingTables
 
 
 async def applied_as(
-    session: AsyncSession, tables: MessagingTables, consumer: str, event_id: str, source: str, sequence: int
+    session: AsyncConnection, tables: MessagingTables, consumer: str, event_id: str, source: str, sequence: int
 ) -> set[str]:
     """The events this consumer applied that are ``event_id`` or were ``source``'s number
     ``sequence`` (one query for both checks)."""
@@ -27,7 +27,7 @@ async def applied_as(
 
 
 async def mark_applied(
-    session: AsyncSession,
+    session: AsyncConnection,
     tables: MessagingTables,
     consumer: str,
     event_id: str,
@@ -40,11 +40,11 @@ async def mark_applied(
     values = {"consumer": consumer, "event_id": event_id, "source": source, "sequence": sequence}
     statement = upsert(session, tables.inbox).values(**values, applied_at=datetime.now(UTC))
     done = await session.execute(statement.on_conflict_do_nothing())
-    return bool(done.rowcount)  # type: ignore[attr-defined]
+    return bool(done.rowcount)
 
 
 async def mark_all_applied(
-    session: AsyncSession, tables: MessagingTables, consumer: str, events: Sequence[tuple[str, str, int]]
+    session: AsyncConnection, tables: MessagingTables, consumer: str, events: Sequence[tuple[str, str, int]]
 ) -> set[str]:
     """``mark_applied`` for a batch of ``(event_id, source, sequence)`` in one statement: the
     event ids recorded now (each once). One not recorded was applied already, or its number
@@ -56,7 +56,7 @@ async def mark_all_applied(
         {"consumer": consumer, "event_id": event_id, "source": source, "sequence": sequence, "applied_at": now}
         for event_id, source, sequence in events
     ]
-    statement = _claim_all(session.get_bind().dialect.name, tables.inbox)
+    statement = _claim_all(session.dialect.name, tables.inbox)
     return set((await session.execute(statement, rows)).scalars())
 
 

@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crocevia_common.messaging.inbox import applied_as, mark_all_applied, mark_applied
 from crocevia_common.messaging.tables import MessagingTables
@@ -198,7 +198,7 @@ def sequence_reused(item: Verified) -> str:
     return f"sequence {item.sequence} of {item.source} belongs to another event"
 
 
-async def claim(session: AsyncSession, tables: MessagingTables, consumer: str, item: Verified) -> bool:
+async def claim(session: AsyncConnection, tables: MessagingTables, consumer: str, item: Verified) -> bool:
     """Check 6 and the inbox, in the caller's transaction: False when the event was applied
     already (a redelivery); raise Unprocessable when its publisher's sequence number belongs
     to another event; else record it as applied and return True (one statement then)."""
@@ -215,7 +215,7 @@ class Claims:
     applied in one statement, and each ``claim`` of one of them is then answered without
     another; any other goes through ``claim``."""
 
-    def __init__(self, session: AsyncSession, tables: MessagingTables, consumer: str) -> None:
+    def __init__(self, session: AsyncConnection, tables: MessagingTables, consumer: str) -> None:
         self.session = session
         self.tables = tables
         self.consumer = consumer

@@ -14,7 +14,7 @@ from typing import Any
 from nats.js import JetStreamContext
 from opentelemetry import trace
 from sqlalchemy import Table, bindparam, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crocevia_common.db import Database, upsert_in
 from crocevia_common.messaging.tables import MessagingTables
@@ -32,10 +32,10 @@ class OutboxRefused(ValueError):
     should roll back)."""
 
 
-async def next_sequence(session: AsyncSession, tables: MessagingTables, source: str) -> int:
+async def next_sequence(session: AsyncConnection, tables: MessagingTables, source: str) -> int:
     """The next number of ``source``'s gapless sequence, taken inside the caller's
     transaction: if the transaction rolls back, the number is not used."""
-    bumped = await session.execute(_bump(session.get_bind().dialect.name, tables.sequences), {"source": source})
+    bumped = await session.execute(_bump(session.dialect.name, tables.sequences), {"source": source})
     return int(bumped.scalar_one())
 
 
@@ -50,7 +50,7 @@ def _bump(dialect: str, seq: Table) -> Any:
 
 
 async def enqueue(
-    session: AsyncSession,
+    session: AsyncConnection,
     tables: MessagingTables,
     subject: str,
     event_id: str,

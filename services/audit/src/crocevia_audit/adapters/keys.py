@@ -40,7 +40,7 @@ FILE_VARIABLE = "CROCEVIA_AUDIT_SIGNING_KEY_FILE"
 
 async def stored_private_key(db: Database, name: str) -> SigningKey | None:
     """The private key an earlier version kept in the database, if it is still there."""
-    async with db.sessions() as session:
+    async with db.connect() as session:
         seed = (await session.execute(select(signing_keys.c.seed).where(signing_keys.c.name == name))).scalar()
     return None if seed is None else SigningKey(bytes(seed))
 
@@ -48,7 +48,7 @@ async def stored_private_key(db: Database, name: str) -> SigningKey | None:
 async def record_public_key(db: Database, name: str, key: SigningKey) -> None:
     """Remember that the log signs with ``key`` (its public half only)."""
     public = bytes(key.verify_key)
-    async with db.sessions() as session:
+    async with db.connect() as session:
         known = (await session.execute(select(log_keys.c.name).where(log_keys.c.public_key == public))).scalar()
     if known is not None:
         return

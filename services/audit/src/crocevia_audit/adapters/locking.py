@@ -8,12 +8,12 @@ on PostgreSQL a transaction-scoped advisory lock does the same for the trail's w
 from __future__ import annotations
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 TRAIL_LOCK = 7201120003  # any constant the other services' locks do not use
 
 
-async def lock_trail(session: AsyncSession) -> None:
+async def lock_trail(session: AsyncConnection) -> None:
     """Wait for the trail's write lock; it is released when the transaction ends."""
-    if session.get_bind().dialect.name == "postgresql":
+    if session.dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": TRAIL_LOCK})

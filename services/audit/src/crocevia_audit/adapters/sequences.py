@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crocevia_audit.adapters.tables import sequence_gaps, source_sequences
 from crocevia_audit.domain.gaps import Gap, GapRange
@@ -46,7 +46,7 @@ def gap_row(gap: Gap) -> dict[str, Any]:
 class SequenceRows:
     """The sequence state of the sources a batch touches, in its transaction."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self.session = session
 
     async def load(self, sources: Collection[str]) -> SequenceBook:

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crocevia_audit.adapters.sequences import gap_of
 from crocevia_audit.adapters.tables import (
@@ -60,13 +60,13 @@ def anomaly_of(row: Row[Any]) -> Anomaly:
     )
 
 
-async def stored_size(session: AsyncSession) -> int:
+async def stored_size(session: AsyncConnection) -> int:
     last = (await session.execute(select(func.max(c.position)))).scalar_one_or_none()
     return 0 if last is None else int(last) + 1
 
 
 class EntryRows:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self.session = session
 
     async def size(self) -> int:
@@ -92,7 +92,7 @@ class EntryRows:
 
 
 class CheckpointRows:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self.session = session
 
     async def latest(self) -> SignedCheckpoint | None:
@@ -108,7 +108,7 @@ class CheckpointRows:
 
 
 class CosignatureRows:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self.session = session
 
     async def add(self, cosignature: Cosignature) -> bool:
@@ -128,7 +128,7 @@ class CosignatureRows:
 
 
 class GapRows:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self.session = session
 
     async def overdue(self, detected_by: datetime) -> list[Gap]:
@@ -145,7 +145,7 @@ class GapRows:
 
 
 class AnomalyRows:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self.session = session
 
     async def add(self, found: Sequence[Anomaly]) -> None:
@@ -170,7 +170,7 @@ class AnomalyRows:
 class OutboxRows:
     """The shared transactional outbox: what the audit publishes on ``audit.v1.>``."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self.session = session
 
     async def enqueue(

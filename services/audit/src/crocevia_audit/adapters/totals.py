@@ -27,7 +27,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crocevia_audit.adapters.tables import indicator_months, referral_totals, trail_entries
 from crocevia_audit.domain.cells import CELL_FIELDS, TIMES, Cell, sorted_times
@@ -79,7 +79,7 @@ def _events_by_referral() -> Select[Any]:
 class TotalsRows:
     """The running totals, in a unit of work's transaction."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self.session = session
 
     async def load(self, referral_ids: Collection[str]) -> dict[str, Totals]:
@@ -258,7 +258,7 @@ class TotalsQueries(SnapshotReads):
         held_by = [getattr(t, name) for name in HELD_BY]
         query = select(*held_by, t.held_to).where(t.requested_at.is_not(None)).group_by(*held_by, t.held_to)
         found: dict[tuple[str, str, str], set[str | None]] = {}
-        async with self.db.sessions() as session:
+        async with self.db.connect() as session:
             for row in await session.execute(query):
                 found.setdefault((row[0], row[1], row[2]), set()).add(row[3])
         return found
@@ -276,14 +276,14 @@ class TotalsQueries(SnapshotReads):
             .order_by(t.referral_id)
             .limit(limit)
         )
-        async with self.db.sessions() as session:
+        async with self.db.connect() as session:
             return [(row.referral_id, row.requested_at) for row in await session.execute(query)]
 
     async def cohort(self, since: datetime | None, until: datetime | None, party: str | None) -> AsyncIterator[Totals]:
         """The totals of the referrals requested in ``[since, until)`` that ``party``
         (every one with none) sends or receives, streamed."""
         query = select(referral_totals).where(*_where(Cohort(since, until, party)))
-        async with self.db.sessions() as session:
+        async with self.db.connect() as session:
             result = await session.stream(query.execution_options(yield_per=_STREAM))
             async for rows in result.partitions():  # a fetch at a time, not a row at a time
                 for row in rows:
@@ -294,7 +294,7 @@ class TotalsQueries(SnapshotReads):
         what their totals give (``Totals.measures``)."""
         found: dict[str, Totals] = {}
         measured: list[Mismatch] = []
-        async with self.db.sessions() as session:
+        async with self.db.connect() as session:
             stream = await session.stream(select(referral_totals).execution_options(yield_per=_STREAM))
             async for row in stream:
                 totals = found[row.referral_id] = totals_of(row)
@@ -306,7 +306,7 @@ class TotalsQueries(SnapshotReads):
 
     async def trail_events(self) -> AsyncIterator[TrailEvent]:
         """Every entry of the trail as the indicators see it, by referral, in trail order."""
-        async with self.db.sessions() as session:
+        async with self.db.connect() as session:
             result = await session.stream(_events_by_referral().execution_options(yield_per=_STREAM))
             async for rows in result.partitions():
                 for row in rows:

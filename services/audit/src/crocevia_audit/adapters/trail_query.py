@@ -152,7 +152,7 @@ class TrailQueries:
             query = select(both).order_by(order).limit(limit + 1)
         else:
             query = listing(flt)
-        async with self.db.sessions() as session:
+        async with self.db.connect() as session:
             rows = list((await session.execute(query)).mappings())
         more = len(rows) > limit
         rows = rows[:limit]
@@ -162,7 +162,7 @@ class TrailQueries:
         """Every matching entry, oldest first, reading ``page_size`` rows at a time."""
         columns = [*LISTED, c.entry] if with_entry else LISTED
         after = -1
-        async with self.db.sessions() as session:
+        async with self.db.connect() as session:
             while True:
                 query = flt.apply(select(*columns)).where(c.position > after).order_by(c.position).limit(page_size)
                 rows = list((await session.execute(query)).mappings())
@@ -177,7 +177,7 @@ class TrailQueries:
         senders, receivers = select(c.sender_agency), select(c.receiver_agency)
         if party:
             senders, receivers = senders.where(concerning(party)), receivers.where(concerning(party))
-        async with self.db.sessions() as session:
+        async with self.db.connect() as session:
             return sorted(str(a) for a in (await session.execute(senders.union(receivers))).scalars())
 
     async def indicator_events(
@@ -199,6 +199,6 @@ class TrailQueries:
             .order_by(c.referral_id, c.position)
             .execution_options(yield_per=_CHUNK)
         )
-        async with self.db.sessions() as session:
+        async with self.db.connect() as session:
             async for row in await session.stream(query):
                 yield TrailEvent(*row)

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, insert, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crocevia_audit.adapters.tables import tree_nodes
 from crocevia_audit.domain.nodes import NodesByName, StoredNode
@@ -26,7 +26,7 @@ Name = tuple[int, int]
 _CHUNK = 400
 
 
-async def fetch_nodes(session: AsyncSession, names: Iterable[Name]) -> NodesByName:
+async def fetch_nodes(session: AsyncConnection, names: Iterable[Name]) -> NodesByName:
     """The stored nodes named, in as few queries as the database's parameter limit allows."""
     wanted = sorted(set(names))
     found: dict[Name, bytes] = {}
@@ -52,7 +52,7 @@ def _named(count: int) -> Select[Any]:
 class NodeRows:
     """The stored nodes, in a unit of work's transaction."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self.session = session
 
     async def read(self, names: Iterable[Name]) -> NodesByName:

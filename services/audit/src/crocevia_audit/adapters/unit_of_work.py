@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crocevia_audit.adapters.locking import lock_trail
 from crocevia_audit.adapters.sequences import SequenceRows
@@ -23,7 +23,7 @@ from crocevia_common.db import Database
 class SqlTrailWork:
     """The stores of one transaction (``handlers.ports.TrailWork``)."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self.entries = EntryRows(session)
         self.nodes = NodeRows(session)
         self.totals = TotalsRows(session)

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from crocevia_notifications.adapters.tables import deliveries, delivery_attempts, from_row
@@ -49,7 +49,7 @@ def _unclaimed(**values: object) -> dict[str, object]:
 
 
 class SqlDeliveries:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self.session = session
 
     async def add(self, added: Sequence[Delivery]) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crocevia_common import inputs
 from crocevia_notifications.adapters.tables import inbox_items
@@ -35,7 +35,7 @@ class SqlInboxItems:
     """Items added are written together when the transaction ends (``flush``: one statement
     for a batch of events), or before anything of the inbox is read or changed in it."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self.session = session
         self._pending: list[dict[str, Any]] = []
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crocevia_common.messaging.outbox import enqueue, next_sequence
 from crocevia_common.telemetry import current_traceparent
@@ -28,7 +28,7 @@ SOURCE = service_source(SERVICE)
 
 
 async def enqueue_notice(
-    session: AsyncSession,
+    session: AsyncConnection,
     notice: Notice,
     keys: PartyKeys,
     *,

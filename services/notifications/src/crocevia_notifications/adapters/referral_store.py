@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crocevia_contracts.caseload import ReferralAssigned
 from crocevia_contracts.lifecycle import Status
@@ -39,7 +39,7 @@ _UPDATE = update(referrals).where(c.id == bindparam("referral"))
 class SqlReferrals:
     """Lives as long as its transaction: what it read (and locked) or wrote is kept until then."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self.session = session
         self._kept: dict[str, Followed | None] = {}
 
@@ -69,7 +69,7 @@ class SqlReferrals:
 class SqlAssignments:
     """Lives as long as its transaction: what it read is kept until then."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self.session = session
         self._kept: dict[str, dict[str, str]] = {}
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crocevia_common.db import upsert
 from crocevia_notifications.adapters.read_once import ReadOnce
@@ -50,7 +50,7 @@ def person(row: RowMapping) -> Person:
 
 
 class SqlStaff:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self.session = session
         self._of_agencies: ReadOnce[Person] = ReadOnce(lambda p: p.agency, lambda p: (p.agency, p.member.sub))
 

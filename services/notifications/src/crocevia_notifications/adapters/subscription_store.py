@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crocevia_notifications.adapters.read_once import ReadOnce
 from crocevia_notifications.adapters.tables import subscriptions
@@ -29,7 +29,7 @@ def subscription(row: RowMapping) -> Subscription:
 
 
 class SqlSubscriptions:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self.session = session
         self._of_agencies: ReadOnce[Subscription] = ReadOnce(lambda s: s.agency, lambda s: s.id or 0)
 
@@ -60,4 +60,4 @@ class SqlSubscriptions:
     async def remove(self, agency: str, subscription_id: int) -> bool:
         self._of_agencies.forget()
         done = await self.session.execute(delete(subscriptions).where(c.agency == agency, c.id == subscription_id))
-        return bool(done.rowcount)  # type: ignore[attr-defined]
+        return bool(done.rowcount)

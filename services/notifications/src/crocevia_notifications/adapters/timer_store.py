@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crocevia_common.db import upsert_in
 from crocevia_notifications.adapters.tables import from_row, timers
@@ -42,12 +42,12 @@ _CANCEL = (
 
 
 class SqlTimers:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self.session = session
 
     async def arm(self, armed: Sequence[Timer]) -> None:
         if armed:
-            statement = _arm(self.session.get_bind().dialect.name)
+            statement = _arm(self.session.dialect.name)
             await self.session.execute(statement, [dataclasses.asdict(timer) for timer in armed])
 
     async def cancel(self, referral_id: str, stages: Collection[Stage], at: datetime) -> None:
@@ -69,7 +69,7 @@ class SqlTimers:
         done = await self.session.execute(
             update(timers).where(c.id == timer_id, c.state == TimerState.PENDING).values(**values)
         )
-        return bool(done.rowcount)  # type: ignore[attr-defined]
+        return bool(done.rowcount)
 
     async def of_referral(self, referral_id: str) -> list[Timer]:
         rows = await self.session.execute(select(timers).where(c.referral_id == referral_id).order_by(c.due_at, c.kind))

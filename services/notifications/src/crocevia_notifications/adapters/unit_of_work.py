@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crocevia_common.db import Database
 from crocevia_common.messaging.intake import Claims, Verified
@@ -28,7 +28,7 @@ CASELOAD_CONSUMER = "notifications-caseload"
 
 
 class SqlTransaction:
-    def __init__(self, session: AsyncSession, keys: PartyKeys) -> None:
+    def __init__(self, session: AsyncConnection, keys: PartyKeys) -> None:
         self.session = session
         self._keys = keys
         self.referrals = SqlReferrals(session)
@@ -69,5 +69,5 @@ class SqlUnitOfWork:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[SqlTransaction]:
-        async with self.db.sessions() as session:
+        async with self.db.connect() as session:
             yield SqlTransaction(session, self.keys)

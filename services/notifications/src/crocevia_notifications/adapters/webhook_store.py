@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crocevia_notifications.adapters.read_once import ReadOnce
 from crocevia_notifications.adapters.tables import from_row, webhooks
@@ -22,7 +22,7 @@ def endpoint(row: RowMapping) -> Endpoint:
 
 
 class SqlWebhooks:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self.session = session
         self._active_of: ReadOnce[Endpoint] = ReadOnce(lambda e: e.agency, lambda e: e.id)
 

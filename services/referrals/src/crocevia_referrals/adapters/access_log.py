@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, text
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crocevia_common import inputs
 from crocevia_common.db import Database
@@ -35,12 +35,12 @@ def _head_of(row: Any) -> Head | None:
 class SqlAccessLog:
     """The log inside one transaction."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self.session = session
 
     async def head(self) -> Head:
         """The last entry, locked until the transaction ends: no other append comes between."""
-        if self.session.get_bind().dialect.name == "postgresql":
+        if self.session.dialect.name == "postgresql":
             await self.session.execute(text(f"SELECT pg_advisory_xact_lock({_LOG_LOCK})"))
         last = select(c.position, c.entry_sha256).order_by(c.position.desc()).limit(1)
         return _head_of((await self.session.execute(last)).first()) or EMPTY
@@ -58,7 +58,7 @@ class SqlAccessLog:
         await self.session.execute(insert(access_log_anchors).values(**values))
 
 
-async def last_anchor(session: AsyncSession) -> Head | None:
+async def last_anchor(session: AsyncConnection) -> Head | None:
     last = select(a.entries, a.head_sha256).order_by(a.entries.desc()).limit(1)
     return _head_of((await session.execute(last)).first())
 
@@ -89,7 +89,7 @@ class SqlAccessReads:
                 raise inputs.InvalidCursor("not a cursor of this listing")
             query = query.where(c.position < below)
         query = query.order_by(c.position.desc()).limit(limit + 1)
-        async with self.db.sessions() as session:
+        async with self.db.connect() as session:
             rows = list((await session.execute(query)).mappings())
         more = len(rows) > limit
         entries = [entry_of(row) for row in rows[:limit]]
@@ -98,10 +98,10 @@ class SqlAccessReads:
     async def chain(self) -> AsyncIterator[AccessEntry]:
         """Every entry in position order, streamed."""
         query = select(access_log).order_by(c.position).execution_options(yield_per=_CHUNK)
-        async with self.db.sessions() as session:
+        async with self.db.connect() as session:
             async for row in (await session.stream(query)).mappings():
                 yield entry_of(row)
 
     async def last_anchor(self) -> Head | None:
-        async with self.db.sessions() as session:
+        async with self.db.connect() as session:
             return await last_anchor(session)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy import insert, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crocevia_common.web.signin import staff_people
 from crocevia_referrals.adapters.tables import assignments, referrals
@@ -16,7 +16,7 @@ from crocevia_referrals.domain.caseload import Assignment
 class SqlAssignments:
     """The assignments of one transaction."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self.session = session
 
     async def record(self, assignment: Assignment) -> None:

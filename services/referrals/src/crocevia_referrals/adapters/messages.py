@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crocevia_common.db import Database
 from crocevia_referrals.adapters.tables import message_attachments, message_reads
@@ -29,7 +29,7 @@ class FileInfo:
 class SqlMessages:
     """The messages' files and read state, in one transaction."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self.session = session
 
     async def keep(self, referral_id: str, message_id: str, files: Sequence[KeptFile]) -> None:
@@ -72,13 +72,13 @@ class SqlMessageReads:
             .where(c.referral_id == referral_id)
             .order_by(c.message_id, c.position)
         )
-        async with self.db.sessions() as session:
+        async with self.db.connect() as session:
             return [FileInfo(**row) for row in (await session.execute(query)).mappings()]
 
     async def content(self, referral_id: str, attachment_id: str) -> tuple[FileInfo, bytes] | None:
         c = message_attachments.c
         query = select(message_attachments).where(c.referral_id == referral_id, c.id == attachment_id)
-        async with self.db.sessions() as session:
+        async with self.db.connect() as session:
             row = (await session.execute(query)).mappings().first()
         if row is None:
             return None
@@ -87,6 +87,6 @@ class SqlMessageReads:
 
     async def read_at(self, referral_id: str) -> dict[str, datetime]:
         c = message_reads.c
-        async with self.db.sessions() as session:
+        async with self.db.connect() as session:
             found = await session.execute(select(c.message_id, c.read_at).where(c.referral_id == referral_id))
             return {row.message_id: row.read_at for row in found}

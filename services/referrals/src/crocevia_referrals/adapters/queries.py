@@ -118,7 +118,7 @@ class SqlReads:
             created, last_id = decode_cursor(cursor)
             query = query.where(or_(c.created_at < created, and_(c.created_at == created, c.id < last_id)))
         query = query.order_by(c.created_at.desc(), c.id.desc()).limit(limit + 1)
-        async with self.db.sessions() as session:
+        async with self.db.connect() as session:
             rows = list((await session.execute(query)).mappings())
         more = len(rows) > limit
         rows = rows[:limit]
@@ -128,7 +128,7 @@ class SqlReads:
         """Every assignment of a referral, oldest first."""
         c = assignments.c
         query = select(assignments).where(c.referral_id == referral_id).order_by(c.position)
-        async with self.db.sessions() as session:
+        async with self.db.connect() as session:
             rows = (await session.execute(query)).mappings()
             return [Assignment(r["referral_id"], r["assignee"], r["previous"], r["assigned_by"], r["at"]) for r in rows]
 
@@ -143,5 +143,5 @@ class SqlReads:
             .order_by(newest.desc(), c.pathway_id.desc())
             .limit(limit)
         )
-        async with self.db.sessions() as session:
+        async with self.db.connect() as session:
             return [row[0] for row in await session.execute(query)]

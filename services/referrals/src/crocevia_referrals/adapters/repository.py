@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, delete, exists, insert, select, update
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crocevia_contracts import EventName, LegalBasis, Priority
 from crocevia_contracts.events import PathwayRef
@@ -133,7 +133,7 @@ _UPDATE_STATE = update(referrals).where(referrals.c.id == bindparam("referral"))
 class SqlReferrals:
     """The referrals of one transaction (``locking``: rows read are locked until it ends)."""
 
-    def __init__(self, session: AsyncSession, locking: bool) -> None:
+    def __init__(self, session: AsyncConnection, locking: bool) -> None:
         self.session = session
         self.locking = locking
         # Read ahead and not handed out yet: each is handed out once, so a second ``get`` of

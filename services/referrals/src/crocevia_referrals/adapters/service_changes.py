@@ -18,7 +18,7 @@ class SqlServiceChanges:
 
     async def load(self) -> dict[str, dict[str, Any]]:
         """Every service's kept changes, by service id."""
-        async with self.db.sessions() as session:
+        async with self.db.connect() as session:
             rows = await session.execute(select(service_changes.c.service_id, service_changes.c.changes))
             return {row.service_id: dict(row.changes) for row in rows}
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crocevia_common.db import Database
 from crocevia_common.messaging.intake import Claims
@@ -32,7 +32,7 @@ CONSUMER = "referrals"
 
 
 class SqlRequests:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self.session = session
 
     async def find(self, key: str) -> Remembered | None:
@@ -52,7 +52,7 @@ class SqlOutbox:
     """Events put here are numbered in this node's gapless sequence, signed, and stored with
     the transaction's other changes."""
 
-    def __init__(self, session: AsyncSession, agency_id: str, seals: NodeSeals) -> None:
+    def __init__(self, session: AsyncConnection, agency_id: str, seals: NodeSeals) -> None:
         self.session = session
         self.agency_id = agency_id
         self.seals = seals
@@ -91,7 +91,7 @@ class SqlOutbox:
 
 
 class SqlWork:
-    def __init__(self, session: AsyncSession, agency_id: str, seals: NodeSeals, locking: bool) -> None:
+    def __init__(self, session: AsyncConnection, agency_id: str, seals: NodeSeals, locking: bool) -> None:
         self.referrals = SqlReferrals(session, locking)
         self.requests = SqlRequests(session)
         self.outbox = SqlOutbox(session, agency_id, seals)

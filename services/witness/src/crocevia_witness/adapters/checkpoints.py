@@ -8,7 +8,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crocevia_common.db import Database, insert_missing
 from crocevia_witness.adapters.tables import cosigned_checkpoints as t
@@ -18,7 +18,7 @@ from crocevia_witness.domain.witnessing import TreeHead
 class SqlCosignedCheckpoints:
     """The cosigned checkpoints, read and written in one database transaction."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self.session = session
 
     async def held(self, origin: str) -> TreeHead | None:
@@ -49,5 +49,5 @@ def transactions(db: Database) -> Callable[[], AbstractAsyncContextManager[SqlCo
 
 async def cosigned_note(db: Database, origin: str) -> str | None:
     """The checkpoint of ``origin`` cosigned last, with its signatures; None before the first."""
-    async with db.sessions() as session:
+    async with db.connect() as session:
         return (await session.execute(select(t.c.note).where(t.c.origin == origin))).scalar_one_or_none()
