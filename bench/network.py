@@ -11,7 +11,9 @@ Phases, each on a network that has applied everything before it:
 1. idle: memory and CPU of every service at rest;
 2. flow: referrals over every agency pair, 32 requests at a time, until every one is
    received back at its sender; the CPU of every service until the audit and
-   notifications have applied them too;
+   notifications have applied them too; then as many between two agencies only, on the
+   same network (with more than two agencies): each node's share of the events, and so
+   its batches, grow with the load it gets, the CPU per referral falls;
 3. steady: referrals at 10/s and at 50/s (open loop): create → received at the sender,
    event → the receiver's inbox item;
 4. backlog: the audit and notifications paused (SIGSTOP) while referrals are sent (the
@@ -112,6 +114,12 @@ async def measure(run: launch.Running, params: Params, workdir: Path) -> dict[st
         async with PeakMemory(everything) as peak:
             progress(f"flow: {params.flow} referrals, {params.concurrency} at a time")
             flow = await load.flow(ctx, params.flow, params.concurrency, params.timeout)
+            one_pair: dict[str, Any] | None = None
+            if len(run.agencies) > 2:
+                pair, pairs = client.one_pair()
+                progress(f"flow over one pair: {params.flow} referrals between {pair[0]} and {pair[1]}")
+                one_pair = await load.flow(ctx, params.flow, params.concurrency, params.timeout, pairs)
+                one_pair["pair"] = list(pair)
             steady = []
             for rate in params.rates:
                 progress(f"steady: {rate:g} referrals/s for {params.steady_seconds:g} s")
@@ -136,6 +144,7 @@ async def measure(run: launch.Running, params: Params, workdir: Path) -> dict[st
             "memory_idle_mib": {k: round(v, 1) for k, v in idle_memory.items()},
             "memory_peak_mib": {k: round(v, 1) for k, v in peak.peak.items()},
             "flow": flow,
+            "flow_one_pair": one_pair,
             "steady": steady,
             "backlog": backlog,
             "raw_ingest": raw_ingest,

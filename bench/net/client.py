@@ -112,6 +112,11 @@ class Client:
         """Every ordered pair of agencies, round and round."""
         return itertools.cycle([(a, b) for a in self.nodes for b in self.nodes if a != b])
 
+    def one_pair(self) -> tuple[tuple[str, str], itertools.cycle[tuple[str, str]]]:
+        """The first two agencies, and referrals between them, each way in turn."""
+        a, b = list(self.nodes)[:2]
+        return (a, b), itertools.cycle([(a, b), (b, a)])
+
     async def create(self, sender: str, receiver: str, key: str | None = None) -> Sent:
         """A referral from ``sender`` to ``receiver``, made once per ``key`` (its
         ``Idempotency-Key``; a new one by default)."""

@@ -145,14 +145,16 @@ async def caught_up(ctx: Context, upto: int, timeout: float) -> dict[str, float]
     }
 
 
-async def flow(ctx: Context, count: int, concurrency: int, timeout: float) -> dict[str, Any]:
-    """Referrals over every agency pair, ``concurrency`` at a time, until every one is
-    received back at its sender; the CPU every service spent until the audit and
+async def flow(
+    ctx: Context, count: int, concurrency: int, timeout: float, pairs: Iterator[tuple[str, str]] | None = None
+) -> dict[str, Any]:
+    """Referrals over every agency pair (or over ``pairs``), ``concurrency`` at a time, until
+    every one is received back at its sender; the CPU every service spent until the audit and
     notifications had applied them too; how long notifications took to clear them."""
     first = await ctx.bus.last_sequence() + 1
     cpu_before = await cpu_now(ctx)
     began_wall, began = time.time(), time.perf_counter()
-    sent = await send(ctx, count, concurrency, ctx.client.pairs())
+    sent = await send(ctx, count, concurrency, pairs or ctx.client.pairs())
     posted = time.perf_counter() - began
     listed = await wait_received(ctx, sent, timeout)
     seconds = max(when(item["updated_at"]) for item in listed.values()) - began_wall

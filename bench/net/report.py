@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,24 @@ def _floor(q: dict[str, Any]) -> list[Figure]:
         Figure(
             "the audit's HTTP floor, same client: GET /healthz (no token, no read)",
             f"p50 {_num(q['http_floor_ms']['p50'])} ms, p95 {_num(q['http_floor_ms']['p95'])} ms",
+            "",
+            None,
+            "",
+            None,
+        )
+    ]
+
+
+def _one_pair(one: Mapping[str, Any] | None) -> list[Figure]:
+    """The flow between two agencies only, on the same network (runs before it was measured,
+    and quick ones, have none)."""
+    if not one:
+        return []
+    return [
+        Figure(
+            f"the same between two agencies only ({one['pair'][0]}, {one['pair'][1]}), on the same network:"
+            " referrals per second, CPU per referral",
+            f"{_num(one['per_second'])}/s, {_num(one['cpu_ms_per_referral'])} ms",
             "",
             None,
             "",
@@ -123,6 +141,7 @@ def figures(run: dict[str, Any]) -> list[Figure]:
             "(follows from >= 150/s on 2 cores: <= 13 ms)",
             flow["cpu_ms_per_referral"] <= 13,
         ),
+        *_one_pair(run.get("flow_one_pair")),
     ]
     for rate, s in sorted(by_rate.items()):
         lat = s["received_at_sender_ms"]
