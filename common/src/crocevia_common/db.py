@@ -8,7 +8,6 @@ module creates it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -178,17 +177,19 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """A connection whose work is committed together, or not at all."""
-        async with contextlib.AsyncExitStack() as stack:
-            if self._writer is not None:
-                await stack.enter_async_context(self._writer)
-            session = await stack.enter_async_context(self.connect())
-            await stack.enter_async_context(session.begin())
-            if self.is_sqlite:
-                # Take SQLite's write lock first: a read-then-write transaction must not
-                # work from a snapshot another writer has moved past (PostgreSQL callers
-                # lock the rows they read with SELECT ... FOR UPDATE instead).
-                await session.execute(text("BEGIN IMMEDIATE"))
+        if self._writer is None:
+            async with self.connect() as session, session.begin():
+                yield session
+            return
+        async with self._writer, self.connect() as session:
+            # Take SQLite's write lock first: a read-then-write transaction must not work
+            # from a snapshot another writer has moved past (PostgreSQL callers lock the rows
+            # they read with SELECT ... FOR UPDATE instead). The statement begins the
+            # connection's transaction; what the block does not finish is rolled back when
+            # the connection is handed back.
+            await session.exec_driver_sql("BEGIN IMMEDIATE")
             yield session
+            await session.commit()
 
     @asynccontextmanager
     async def snapshot(self, *, short: bool = False) -> AsyncIterator[AsyncConnection]:
@@ -207,7 +208,7 @@ class Database:
             if inline is not None:
                 inline.reading_short = True
             try:
-                await session.execute(text("BEGIN"))
+                await session.exec_driver_sql("BEGIN")
                 yield session
             finally:
                 if inline is not None:

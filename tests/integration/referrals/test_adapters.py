@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import bindparam, column, event, func, select, table, text
 
 from crocevia_common.auth import Principal, Role
 from crocevia_common.db import Database
@@ -21,6 +21,7 @@ from crocevia_contracts.events import ConsentWithdrawn, InfoProvided, Requested
 from crocevia_contracts.sealing import SIGNATURE_HEADER, PartyKeys, open_sealed, verify_event
 from crocevia_referrals import views
 from crocevia_referrals.adapters.queries import SqlReads
+from crocevia_referrals.adapters.repository import like_escaped
 from crocevia_referrals.adapters.sealing import NodeSeals
 from crocevia_referrals.adapters.tables import history, messaging
 from crocevia_referrals.adapters.unit_of_work import SqlUnitOfWork
@@ -235,3 +236,25 @@ async def test_a_batch_reads_its_referrals_and_claims_its_events_at_once_and_app
 
 def _about() -> dict[str, Any]:
     return requested().model_dump(include={"referral_id", "sender_agency", "receiver_agency", "service_id", "priority"})
+
+
+async def test_the_open_referrals_of_a_person_are_looked_up_by_their_names_as_written_not_as_a_pattern(
+    cpia: Cpia,
+) -> None:
+    """The lookup by how a person's key begins is one statement made once, the key a
+    parameter: its ``%``, ``_`` and ``/`` match themselves, on both databases."""
+    keys = ["ion | pop_50%", "ion | popx50%", "ion | pop_50x", "ion | pop_50%/a", "ion | pop"]
+    async with cpia.db.transaction() as session:
+        await session.execute(text("CREATE TEMPORARY TABLE people (k TEXT)"))
+        await session.execute(text("INSERT INTO people VALUES (:k)"), [{"k": k} for k in keys])
+        people = table("people", column("k"))
+        begins = select(people.c.k).where(people.c.k.startswith(bindparam("start"), escape="/"))
+
+        async def starting(start: str) -> list[str]:
+            found = await session.execute(begins, {"start": like_escaped(start)})
+            return sorted(found.scalars())
+
+        assert await starting("ion | pop_50%") == ["ion | pop_50%", "ion | pop_50%/a"]
+        assert await starting("ion | pop_50%/") == ["ion | pop_50%/a"]
+        assert await starting("ion | pop") == sorted(keys)
+        assert await starting("ion | pop%") == []

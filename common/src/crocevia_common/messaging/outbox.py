@@ -13,7 +13,7 @@ from typing import Any
 
 from nats.js import JetStreamContext
 from opentelemetry import trace
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Integer, Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crocevia_common.db import Database, upsert_in
@@ -75,7 +75,26 @@ async def enqueue(
         "created_at": datetime.now(UTC),
         "attempts": 0,
     }
-    await session.execute(insert(tables.outbox), row)  # values as parameters: compiled once
+    await session.execute(_insert(tables.outbox), row)  # values as parameters: compiled once
+
+
+@functools.cache
+def _insert(box: Table) -> Any:
+    return insert(box)
+
+
+@functools.cache
+def _unpublished(box: Table, limit: int) -> Any:
+    """The next ``limit`` events not published, in commit order (made once)."""
+    columns = (box.c.position, box.c.event_id, box.c.subject, box.c.payload, box.c.headers)
+    return select(*columns).where(box.c.published_at.is_(None)).order_by(box.c.position).limit(limit)
+
+
+@functools.cache
+def _mark(box: Table) -> Any:
+    """Events confirmed by JetStream, by position (made once; the positions a list)."""
+    positions = bindparam("positions", type_=Integer(), expanding=True)
+    return update(box).where(box.c.position.in_(positions)).values(published_at=bindparam("at"))
 
 
 class OutboxRelay:
@@ -138,14 +157,7 @@ class OutboxRelay:
         """Publish one batch of unpublished events; return how many were confirmed."""
         box = self._tables.outbox
         async with self._db.snapshot(short=True) as session:  # a batch at most, by an index
-            rows = (
-                await session.execute(
-                    select(box.c.position, box.c.event_id, box.c.subject, box.c.payload, box.c.headers)
-                    .where(box.c.published_at.is_(None))
-                    .order_by(box.c.position)
-                    .limit(self._batch)
-                )
-            ).all()
+            rows = (await session.execute(_unpublished(box, self._batch))).all()
         done: list[int] = []
         try:
             for row in rows:
@@ -156,9 +168,7 @@ class OutboxRelay:
             # is published again and JetStream drops the copy by its Nats-Msg-Id.
             if done:
                 async with self._db.transaction() as session:
-                    await session.execute(
-                        update(box).where(box.c.position.in_(done)).values(published_at=datetime.now(UTC))
-                    )
+                    await session.execute(_mark(box), {"positions": done, "at": datetime.now(UTC)})
                 self.published += len(done)
         return len(done)
 

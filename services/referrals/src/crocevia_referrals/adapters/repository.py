@@ -128,6 +128,21 @@ _HISTORIES = (
 )
 # The columns of ``_state`` are set from the parameters' names; the row is the ``referral``'s.
 _UPDATE_STATE = update(referrals).where(referrals.c.id == bindparam("referral"))
+_RECORD = insert(history)
+# Open referrals sent to a service whose ``person_search`` begins with ``key_start`` (its
+# ``%``, ``_`` and ``/`` escaped with ``/``, as ``autoescape`` would for a literal).
+_OPEN_SENT = reads().where(
+    referrals.c.direction == DIRECTIONS[Side.SENDER],
+    referrals.c.receiver_agency == bindparam("to_agency"),
+    referrals.c.service_id == bindparam("service_id"),
+    referrals.c.status.in_(sorted(s.value for s in OPEN)),
+    referrals.c.person_search.startswith(bindparam("key_start"), escape="/"),
+)
+
+
+def like_escaped(text: str) -> str:
+    """``text`` matched as it is by a LIKE whose escape character is ``/``."""
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
 
 
 class SqlReferrals:
@@ -171,15 +186,10 @@ class SqlReferrals:
     async def open_sent(self, to_agency: str, service_id: str, key_start: str) -> list[Referral]:
         """The open referrals this agency sent to ``to_agency``'s ``service_id`` whose
         ``person_search`` begins with ``key_start``, without history."""
-        c = referrals.c
-        query = reads().where(
-            c.direction == DIRECTIONS[Side.SENDER],
-            c.receiver_agency == to_agency,
-            c.service_id == service_id,
-            c.status.in_(sorted(s.value for s in OPEN)),
-            c.person_search.startswith(key_start, autoescape=True),
+        found = await self.session.execute(
+            _OPEN_SENT, {"to_agency": to_agency, "service_id": service_id, "key_start": like_escaped(key_start)}
         )
-        return [referral_of(row) for row in (await self.session.execute(query)).mappings()]
+        return [referral_of(row) for row in found.mappings()]
 
     async def add(self, referral: Referral) -> None:
         self._changed(referral)
@@ -240,6 +250,6 @@ class SqlReferrals:
             }
             for entry in new
         ]
-        await self.session.execute(insert(history), rows)
+        await self.session.execute(_RECORD, rows)
         for entry in new:
             entry.stored = True
