@@ -93,6 +93,15 @@ def postgres_server_url(docker_available: bool) -> Iterator[str | None]:
     yield url
 
 
+@pytest.fixture
+def own_database(postgres_server_url: str | None) -> Iterator[str]:
+    """An empty PostgreSQL database of the test's own, dropped afterwards."""
+    if postgres_server_url is None:
+        pytest.skip("PostgreSQL is not reachable (set TEST_DATABASE_URL); REQUIRE_POSTGRES=1 makes this fail")
+    with fresh_postgres_database(postgres_server_url) as url:
+        yield url
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """Storage tests run once on SQLite and once on PostgreSQL."""

@@ -4,7 +4,6 @@ when the server no longer answers on it; one taken again at once is not pinged."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,17 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from crocevia_common.db import Database
-from tests.kit.databases import fresh_postgres_database
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def pg_url(postgres_server_url: str | None) -> Iterator[str]:
-    if postgres_server_url is None:
-        pytest.skip("PostgreSQL is not reachable (set TEST_DATABASE_URL); REQUIRE_POSTGRES=1 makes this fail")
-    with fresh_postgres_database(postgres_server_url) as url:
-        yield url
 
 
 def counted_pings(db: Database) -> list[bool]:
@@ -48,8 +38,8 @@ async def backend(db: Database) -> int:
         return int((await session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
 
 
-async def test_an_idle_connection_is_pinged_and_replaced_once_the_server_dropped_it(pg_url: str) -> None:
-    db, admin = Database(pg_url, ping_after_idle_seconds=0.2), create_async_engine(pg_url)
+async def test_an_idle_connection_is_pinged_and_replaced_once_the_server_dropped_it(own_database: str) -> None:
+    db, admin = Database(own_database, ping_after_idle_seconds=0.2), create_async_engine(own_database)
     pings = counted_pings(db)
     try:
         first = await backend(db)

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy.engine import make_url
 
 from tests.integration.referrals.conftest import referral_body
-from tests.kit.databases import fresh_postgres_database
 from tests.kit.hostile import assert_problem
 
 pytestmark = pytest.mark.postgres
@@ -53,14 +52,6 @@ class Link:
 
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
         self.open -= {writer, up_writer}
-
-
-@pytest.fixture
-def own_database(postgres_server_url: str | None) -> Iterator[str]:
-    if postgres_server_url is None:
-        pytest.skip("PostgreSQL is not reachable (set TEST_DATABASE_URL); REQUIRE_POSTGRES=1 makes this fail")
-    with fresh_postgres_database(postgres_server_url) as url:
-        yield url
 
 
 @pytest.fixture
