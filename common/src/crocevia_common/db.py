@@ -190,13 +190,13 @@ class Database:
             # a district's eleven services stay within PostgreSQL's default of 100.
             options.update(pool_size=pool_size, max_overflow=max_overflow)
         self.engine: AsyncEngine = create_async_engine(url, **options)
-        if not self.is_sqlite:
-            _ping_when_idle(self.engine, ping_after_idle_seconds)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             # aiosqlite logs every statement with its values at DEBUG: values about people
             # never go to a log, whatever level the process runs at.
             logging.getLogger("aiosqlite").setLevel(max(logging.getLogger("aiosqlite").level, logging.INFO))
+        else:
+            _ping_when_idle(self.engine, ping_after_idle_seconds)
         # SQLite has one writer at a time; queueing this process's writers here is cheaper
         # than letting them poll the file lock (busy_timeout) against each other.
         self._writer = asyncio.Lock() if self.is_sqlite else None
