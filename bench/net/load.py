@@ -84,9 +84,9 @@ async def send(ctx: Context, count: int, concurrency: int, pairs: Iterator[tuple
     return sent
 
 
-async def wait_received(ctx: Context, sent: list[Sent], timeout: float) -> dict[str, dict[str, Any]]:
-    """Wait until every sender has received back all its referrals; then each referral of
-    ``sent`` as its sender lists it."""
+async def all_received(ctx: Context, sent: list[Sent], timeout: float) -> None:
+    """Wait until every sender has received back all its referrals (a one-row list per
+    sender, polled)."""
     senders = sorted({s.sender for s in sent})
     deadline = time.monotonic() + timeout
     while senders:
@@ -96,6 +96,11 @@ async def wait_received(ctx: Context, sent: list[Sent], timeout: float) -> dict[
             raise TimeoutError(f"referrals still not received back at {', '.join(senders)} after {timeout:.0f} s")
         if senders:
             await asyncio.sleep(0.25)
+
+
+async def listed_at_senders(ctx: Context, sent: list[Sent]) -> dict[str, dict[str, Any]]:
+    """Each referral of ``sent`` as its sender lists it, once all are received back. The
+    lists are the bench's reading, not the load: a phase takes its CPU figures before."""
     wanted = {s.id for s in sent}
     listed: dict[str, dict[str, Any]] = {}
     for sender in sorted({s.sender for s in sent}):
@@ -108,6 +113,13 @@ async def wait_received(ctx: Context, sent: list[Sent], timeout: float) -> dict[
     if missing:
         raise RuntimeError(f"{len(missing)} referrals not received back at their sender")
     return listed
+
+
+async def wait_received(ctx: Context, sent: list[Sent], timeout: float) -> dict[str, dict[str, Any]]:
+    """Wait until every sender has received back all its referrals; then each referral of
+    ``sent`` as its sender lists it."""
+    await all_received(ctx, sent, timeout)
+    return await listed_at_senders(ctx, sent)
 
 
 def cpu_spent(before: Mapping[str, float], after: Mapping[str, float]) -> dict[str, float]:
@@ -156,11 +168,12 @@ async def flow(
     began_wall, began = time.time(), time.perf_counter()
     sent = await send(ctx, count, concurrency, pairs or ctx.client.pairs())
     posted = time.perf_counter() - began
-    listed = await wait_received(ctx, sent, timeout)
-    seconds = max(when(item["updated_at"]) for item in listed.values()) - began_wall
+    await all_received(ctx, sent, timeout)
     last = await ctx.bus.last_sequence()
     done = await caught_up(ctx, last, timeout)
     cpu = by_service(cpu_spent(cpu_before, await cpu_now(ctx)))
+    listed = await listed_at_senders(ctx, sent)
+    seconds = max(when(item["updated_at"]) for item in listed.values()) - began_wall
     cleared = done[NOTIFICATIONS_CONSUMER] - began
     return {
         "referrals": count,
@@ -309,10 +322,11 @@ async def backlog(
     cpu_before = cpu_of(ctx.nodes)
     began = time.perf_counter()
     sent = await send(ctx, count, concurrency, ctx.client.pairs())
-    await wait_received(ctx, sent, timeout)
+    await all_received(ctx, sent, timeout)
     nodes_cpu = sum(cpu_spent(cpu_before, cpu_of(ctx.nodes)).values())
     produced = time.perf_counter() - began
     ctx.profiles.update(_profiled(ctx))
+    await listed_at_senders(ctx, sent)
     last = await ctx.bus.last_sequence()
     audit = await drain(ctx, AUDIT_CONSUMER, first, last, timeout)
     upto = min(last, first + notifications_events - 1)
