@@ -159,6 +159,7 @@ def figures(run: dict[str, Any]) -> list[Figure]:
             )
         )
     inbox = at_target["inbox_item_ms"]
+    made = flow["events"] / flow["seconds"]  # until the last referral was received back
     out += [
         Figure(
             f"notifications: {notifications['events']:,} events of a backlog applied (inbox items, e-mails and"
@@ -171,13 +172,17 @@ def figures(run: dict[str, Any]) -> list[Figure]:
             notifications["events_per_second"] >= 300,
         ),
         Figure(
-            f"notifications: the {flow['events']:,} events of the flow cleared (counted from the flow's start)",
+            f"notifications: the {flow['events']:,} events of the flow cleared (counted from the flow's start;"
+            " the flow made them at its own rate)",
             f"{_num(flow['notifications_events_per_second'])} events/s"
-            f" in {_num(flow['notifications_cleared_seconds'])} s",
+            f" in {_num(flow['notifications_cleared_seconds'])} s, made at {_num(made)} events/s;"
+            f" {_num(max(flow['notifications_cleared_seconds'] - flow['seconds'], 0.0))} s after the last"
+            " referral was received back",
             "",
             None,
             ">= 300 events/s",
-            flow["notifications_events_per_second"] >= 300,
+            # Not judged when the flow made its events more slowly than that.
+            flow["notifications_events_per_second"] >= 300 if made >= 300 else None,
         ),
         Figure(
             f"event -> inbox item at {_num(at_target['rate'])} referrals/s",
