@@ -84,11 +84,7 @@ class WorkingCalendar(Contract):
         return self
 
     def is_working_day(self, day: date) -> bool:
-        if day.isoweekday() not in self.weekdays or day in self.closures:
-            return False
-        if self.holidays_country is None:
-            return True
-        return day not in _public_holidays(self.holidays_country, self.holidays_subdivision)
+        return _working_day(self.weekdays, self.closures, self.holidays_country, self.holidays_subdivision, day)
 
     def add_working_hours(self, start: datetime, hours: float) -> datetime:
         """``start`` plus ``hours`` counted only on working days, in the agency's wall-clock
@@ -104,6 +100,20 @@ class WorkingCalendar(Contract):
                 remaining -= day_end - cursor
             cursor = day_end
         raise ValueError("the calendar has no working day for ten years")
+
+
+@functools.lru_cache(maxsize=16_384)
+def _working_day(
+    weekdays: tuple[int, ...], closures: tuple[date, ...], country: str | None, subdivision: str | None, day: date
+) -> bool:
+    """Whether ``day`` is a working day of such a calendar: remembered, because every target
+    counted in working days asks it of each day it spans (the audit and notifications, for
+    each event they apply), and asking the ``holidays`` library costs more than the rest."""
+    if day.isoweekday() not in weekdays or day in closures:
+        return False
+    if country is None:
+        return True
+    return day not in _public_holidays(country, subdivision)
 
 
 @functools.lru_cache(maxsize=64)
