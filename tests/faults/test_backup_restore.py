@@ -30,6 +30,7 @@ from tests.faults.load import Load
 from tests.faults.processes import kill, process, start_again
 from tests.faults.progress import all_caught_up
 from tests.faults.suite import Params
+from tests.kit.services import eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 BIN = Path(sys.executable).parent
@@ -110,6 +111,8 @@ async def exercise(run: launch.Running, workdir: Path) -> Restored:
         await load.stop()
         await load.settled()
         await all_caught_up(ctx)
+        # The relay writes what JetStream confirmed once per mark interval: wait for it.
+        await eventually(lambda: asyncio.sleep(0, all(seen for _, _, seen in outbox(data / f"{NODE}.db"))))
 
         return Restored(
             restored=outbox(workdir / "frozen" / f"{NODE}.db"),

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -81,12 +81,15 @@ class Metrics:
         return Response(await self.exposition(), media_type=CONTENT_TYPE)
 
 
-async def outbox_state(db: Database, tables: MessagingTables, metrics: Metrics) -> None:
+async def outbox_state(db: Database, tables: MessagingTables, metrics: Metrics, published: Sequence[int] = ()) -> None:
+    """The outbox's backlog: its events not published, but for the positions ``published``
+    (the relay's, published and not marked yet)."""
     box = tables.outbox
+    waiting: ColumnElement[bool] = box.c.published_at.is_(None)
+    if published:
+        waiting = and_(waiting, box.c.position.not_in(list(published)))
     async with db.connect() as session:
-        count, oldest = (
-            await session.execute(select(func.count(), func.min(box.c.created_at)).where(box.c.published_at.is_(None)))
-        ).one()
+        count, oldest = (await session.execute(select(func.count(), func.min(box.c.created_at)).where(waiting))).one()
     metrics.outbox_backlog.set(count)
     metrics.outbox_oldest.set(0 if oldest is None else max(0.0, time.time() - oldest.timestamp()))
 

@@ -123,7 +123,7 @@ class ServiceRuntime:
         self.relay = OutboxRelay(self.db, tables, self.jetstream, settings.outbox_poll_seconds)
         self.consumers: list[StreamConsumer] = []
         self.metrics = Metrics()
-        self.metrics.on_scrape(lambda: outbox_state(self.db, self.tables, self.metrics))
+        self.metrics.on_scrape(lambda: outbox_state(self.db, self.tables, self.metrics, self.relay.unmarked))
         self.metrics.on_scrape(self._consumer_state)
         self.metrics.on_scrape(self._ready_state)
         self._directory: DirectoryView | None = None

@@ -5,7 +5,7 @@ referral was requested (the table of cases every service runs)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, column, event, func, select, table, text
 from crocevia_common.auth import Principal, Role
 from crocevia_common.db import Database
 from crocevia_common.messaging.intake import Delivery, Verified, parse
+from crocevia_common.messaging.outbox import Queued
 from crocevia_contracts import parse_envelope
 from crocevia_contracts.events import ConsentWithdrawn, InfoProvided, Requested
 from crocevia_contracts.sealing import SIGNATURE_HEADER, PartyKeys, open_sealed, verify_event
@@ -51,9 +52,11 @@ class PinnedOnly:
 class Relay:
     def __init__(self) -> None:
         self.woken = 0
+        self.committed: list[Queued] = []  # what the last transaction handed over
 
-    def wake(self) -> None:
+    def wake(self, committed: Sequence[Queued] = ()) -> None:
         self.woken += 1
+        self.committed = list(committed)
 
 
 @dataclass
@@ -150,6 +153,8 @@ async def test_a_referral_is_kept_whole_and_its_answer_is_stored_signed_in_the_n
     verify_event(row.headers[SIGNATURE_HEADER], cpia.keys.public(), row.payload)
     assert parse(Delivery(row.subject, row.payload)).publisher == CPIA
     assert cpia.relay.woken == 1, "woken for the answer; info-provided queued nothing"
+    handed = [(q.position, q.event_id, q.subject, q.payload, q.headers) for q in cpia.relay.committed]
+    assert handed == [(row.position, row.event_id, row.subject, row.payload, row.headers)], "handed as stored"
 
 
 async def test_an_erasure_forgets_the_personal_part_and_every_note_in_the_database(cpia: Cpia) -> None:

@@ -20,7 +20,7 @@ CASA, CPIA = "pioltello-casa", "cpia2"
 
 async def _held_events(node_factory, casa, cpia, tokens, rid_holder):
     runtime = node_factory.apps[CPIA].state.runtime
-    runtime.relay.wake = lambda: None  # hold cpia2's events in its outbox; the test delivers them
+    runtime.relay.wake = lambda *_: None  # hold cpia2's events in its outbox; the test delivers them
     rid = (await casa.post("/referrals", json=referral_body(), headers=tokens.bearer(CASA))).json()["id"]
     rid_holder.append(rid)
 

@@ -1,5 +1,6 @@
 """The node's unit of work: one database transaction, and the referrals, idempotency keys,
-outbox, inbox and access log inside it. The outbox relay is woken once an event is committed."""
+outbox, inbox and access log inside it. The outbox relay is handed the events once they are
+committed."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crocevia_common.db import Database
 from crocevia_common.messaging.intake import Claims
-from crocevia_common.messaging.outbox import OutboxRelay, enqueue, next_sequence
+from crocevia_common.messaging.outbox import OutboxRelay, Queued, enqueue, next_sequence
 from crocevia_common.telemetry import current_traceparent
 from crocevia_contracts import Envelope, referral_subject
 from crocevia_contracts.anchors import AccessLogAnchored, AnchorEnvelope, anchor_subject
@@ -56,7 +57,7 @@ class SqlOutbox:
         self.session = session
         self.agency_id = agency_id
         self.seals = seals
-        self.used = False
+        self.queued: list[Queued] = []  # handed to the relay once the transaction has committed
 
     async def announce(self, anchor: AccessLogAnchored, at: datetime) -> str:
         sequence = await next_sequence(self.session, messaging, self.agency_id)
@@ -72,8 +73,7 @@ class SqlOutbox:
 
     async def _enqueue(self, subject: str, event_id: str, payload: bytes) -> None:
         signature = {SIGNATURE_HEADER: sign_event(self.seals.keys, payload)}
-        await enqueue(self.session, messaging, subject, event_id, payload, signature)
-        self.used = True
+        self.queued.append(await enqueue(self.session, messaging, subject, event_id, payload, signature))
 
     async def put(self, event: Outgoing) -> None:
         sealed = self.seals.seal(event)
@@ -113,8 +113,8 @@ class SqlUnitOfWork:
         async with self.db.transaction() as session:
             work = SqlWork(session, self.agency_id, self.seals, locking=True)
             yield work
-        if work.outbox.used:
-            self.relay.wake()
+        if work.outbox.queued:
+            self.relay.wake(work.outbox.queued)
 
     @asynccontextmanager
     async def reading(self, *, short: bool = False) -> AsyncIterator[SqlWork]:
