@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -32,19 +32,25 @@ from crocevia_referrals.handlers.ports import KeyTaken, Remembered
 CONSUMER = "referrals"
 
 
+# Made once, the key and the row as parameters.
+_FIND_KEY = select(idempotency_keys.c.request_sha256, idempotency_keys.c.referral_id).where(
+    idempotency_keys.c.key == bindparam("key")
+)
+_REMEMBER_KEY = insert(idempotency_keys)
+
+
 class SqlRequests:
     def __init__(self, session: AsyncConnection) -> None:
         self.session = session
 
     async def find(self, key: str) -> Remembered | None:
-        found = await self.session.execute(select(idempotency_keys).where(idempotency_keys.c.key == key))
-        row = found.mappings().first()
-        return Remembered(row["request_sha256"], row["referral_id"]) if row else None
+        row = (await self.session.execute(_FIND_KEY, {"key": key})).first()
+        return Remembered(row.request_sha256, row.referral_id) if row else None
 
     async def remember(self, key: str, request_sha256: str, referral_id: str) -> None:
         values = {"key": key, "request_sha256": request_sha256, "referral_id": referral_id}
         try:
-            await self.session.execute(insert(idempotency_keys).values(**values, created_at=datetime.now(UTC)))
+            await self.session.execute(_REMEMBER_KEY, {**values, "created_at": datetime.now(UTC)})
         except IntegrityError:
             raise KeyTaken from None  # the transaction rolls back
 
