@@ -8,6 +8,7 @@ module creates it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -32,6 +33,8 @@ from sqlalchemy.types import TypeDecorator
 
 from crocevia_common.private_files import make_private_dirs
 from crocevia_common.sqlite_driver import inline_connection, inline_connector
+
+log = logging.getLogger(__name__)
 
 
 def private_sqlite_file(path: Path) -> None:
@@ -203,6 +206,8 @@ class Database:
         # SQLite has one writer at a time; queueing this process's writers here is cheaper
         # than letting them poll the file lock (busy_timeout) against each other.
         self._writer = asyncio.Lock() if self.is_sqlite else None
+        # SQLite: the connection those writers take in turn, kept between transactions.
+        self._writing: AsyncConnection | None = None
 
     def connect(self) -> AsyncConnection:
         """A connection of the pool (``async with``: handed back at the end, what it began
@@ -216,15 +221,39 @@ class Database:
             async with self.connect() as session, session.begin():
                 yield session
             return
-        async with self._writer, self.connect() as session:
-            # Take SQLite's write lock first: a read-then-write transaction must not work
-            # from a snapshot another writer has moved past (PostgreSQL callers lock the rows
-            # they read with SELECT ... FOR UPDATE instead). The statement begins the
-            # connection's transaction; what the block does not finish is rolled back when
-            # the connection is handed back.
-            await session.exec_driver_sql("BEGIN IMMEDIATE")
-            yield session
-            await session.commit()
+        async with self._writer:
+            session = await self._writer_connection()
+            try:
+                # Take SQLite's write lock first: a read-then-write transaction must not work
+                # from a snapshot another writer has moved past (PostgreSQL callers lock the
+                # rows they read with SELECT ... FOR UPDATE instead). The statement begins the
+                # connection's transaction.
+                await session.exec_driver_sql("BEGIN IMMEDIATE")
+                yield session
+                await session.commit()
+            except BaseException:
+                await self._undo(session)  # also when cancelled: the next writer finds it clean
+                raise
+
+    async def _writer_connection(self) -> AsyncConnection:
+        """SQLite: the connection this process's writers use one after the other, kept between
+        their transactions: taking one from the pool and handing it back (rolled back on the
+        way) cost each transaction two more trips through SQLAlchemy's async layer than its
+        BEGIN and COMMIT. Made again after one that could not be rolled back."""
+        if self._writing is None or self._writing.closed or self._writing.invalidated:
+            self._writing = await self.engine.connect()
+        return self._writing
+
+    async def _undo(self, session: AsyncConnection) -> None:
+        """Roll back what a writer left unfinished; a connection that cannot be rolled back
+        (its database gone) is closed, and the next writer takes a new one."""
+        try:
+            await session.rollback()
+        except Exception as exc:
+            log.warning("closing the writer's connection, which could not roll back: %s", type(exc).__name__)
+            self._writing = None
+            with contextlib.suppress(Exception):
+                await session.close()
 
     @asynccontextmanager
     async def snapshot(self, *, short: bool = False) -> AsyncIterator[AsyncConnection]:
@@ -277,6 +306,17 @@ class Database:
         """Close every connection. A connection cancelled mid-work closes in a shielded task
         of its own: wait (briefly) for it to hand its connection back, or that connection
         would outlive the engine, holding SQLite's write lock."""
+        if self._writing is not None and self._writer is not None:
+            writing, self._writing = self._writing, None
+            taken = False
+            with contextlib.suppress(TimeoutError):  # after the writer using it, if it ends soon
+                taken = await asyncio.wait_for(self._writer.acquire(), timeout=5.0)
+            try:
+                with contextlib.suppress(Exception):
+                    await writing.close()
+            finally:
+                if taken:
+                    self._writer.release()
         for _ in range(100):
             if self.engine.pool.checkedout() == 0:  # type: ignore[attr-defined]
                 break
