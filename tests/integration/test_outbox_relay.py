@@ -96,9 +96,9 @@ async def test_handed_events_leave_in_commit_order_without_a_read_and_are_marked
     assert await setup.marked() == dict.fromkeys(["e1", "e2", "e3", "e4", "e5"], False)
     metrics = Metrics()
     await outbox_state(setup.db, messaging, metrics, relay.unmarked)
-    assert metrics.outbox_backlog._value.get() == 0
+    assert metrics.registry.get_sample_value("crocevia_outbox_backlog") == 0
     await outbox_state(setup.db, messaging, metrics)
-    assert metrics.outbox_backlog._value.get() == 5, "the rows themselves still wait for their mark"
+    assert metrics.registry.get_sample_value("crocevia_outbox_backlog") == 5, "the rows still wait for their mark"
     assert await relay.publish_pending() == 0
     await relay.mark()
     assert (relay.unmarked, await setup.marked()) == ([], dict.fromkeys(["e1", "e2", "e3", "e4", "e5"], True))
