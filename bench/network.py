@@ -11,7 +11,10 @@ Phases, each on a network that has applied everything before it:
 1. idle: memory and CPU of every service at rest;
 2. flow: referrals over every agency pair, 32 requests at a time, until every one is
    received back at its sender; the CPU of every service until the audit and
-   notifications have applied them too; then as many between two agencies only, on the
+   notifications have applied them too, and how busy the machine's cores were (NATS and
+   this bench's client share them); measured after a first flow of as many referrals right
+   after the start (reported too: a network's first requests compile statements and fetch
+   directory entries and keys once); then as many between two agencies only, on the
    same network (with more than two agencies): each node's share of the events, and so
    its batches, grow with the load it gets, the CPU per referral falls;
 3. steady: referrals at 10/s and at 50/s (open loop): create → received at the sender,
@@ -60,6 +63,10 @@ class Params:
     databases: list[str] = field(default_factory=lambda: ["sqlite", "postgresql"])
     agencies: list[str] | None = None  # None: every demo agency
     flow: int = 300
+    # Referrals of a first flow, right after the start (the measured flow follows it: a
+    # network runs for months, and its first requests compile statements, fetch directory
+    # entries and keys, and warm caches once).
+    first_flow: int = 300
     concurrency: int = 32
     rates: list[float] = field(default_factory=lambda: [10.0, 50.0])
     steady_seconds: float = 5.0
@@ -77,6 +84,7 @@ QUICK = Params(
     databases=["sqlite"],
     agencies=QUICK_AGENCIES,
     flow=20,
+    first_flow=0,
     rates=[10.0],
     steady_seconds=1.0,
     backlog=60,
@@ -112,6 +120,10 @@ async def measure(run: launch.Running, params: Params, workdir: Path) -> dict[st
         idle_cpu = sum(load.cpu_spent(idle_before, cpu_of(services)).values()) / (time.perf_counter() - began)
         idle_memory = memory_of(everything)
         async with PeakMemory(everything) as peak:
+            first_flow: dict[str, Any] | None = None
+            if params.first_flow:
+                progress(f"first flow after the start: {params.first_flow} referrals, {params.concurrency} at a time")
+                first_flow = await load.flow(ctx, params.first_flow, params.concurrency, params.timeout)
             progress(f"flow: {params.flow} referrals, {params.concurrency} at a time")
             flow = await load.flow(ctx, params.flow, params.concurrency, params.timeout)
             one_pair: dict[str, Any] | None = None
@@ -144,6 +156,7 @@ async def measure(run: launch.Running, params: Params, workdir: Path) -> dict[st
             "memory_idle_mib": {k: round(v, 1) for k, v in idle_memory.items()},
             "memory_peak_mib": {k: round(v, 1) for k, v in peak.peak.items()},
             "flow": flow,
+            "first_flow": first_flow,
             "flow_one_pair": one_pair,
             "steady": steady,
             "backlog": backlog,
@@ -233,7 +246,8 @@ def describe(results: dict[str, Any]) -> list[str]:
         "The machine is shared: other engineers' test runs use the same cores, so absolute times vary between",
         "runs; the ratios against a raw reference measured in the same run are what to compare.",
         "versions: " + ", ".join(f"{k} {v}" for k, v in results["versions"].items()),
-        f"parameters: agencies: {agencies}; flow {p['flow']} referrals, {p['concurrency']} at a time; steady "
+        f"parameters: agencies: {agencies}; flow {p['flow']} referrals, {p['concurrency']} at a time, after a "
+        f"first flow of {p.get('first_flow', 0)}; steady "
         f"{', '.join(f'{r:g}' for r in p['rates'])}/s for {p['steady_seconds']:g} s each; backlog {p['backlog']} "
         f"referrals; {p['samples']} samples per query kind; py-spy profiles: {p['profile']}",
         f"whole run: {results['seconds']:.0f} s",
@@ -249,6 +263,7 @@ def parse(argv: list[str]) -> tuple[Params, Path, bool]:
     parser.add_argument("--quick", action="store_true", help="two agencies, SQLite, small counts: seconds")
     parser.add_argument("--databases", help="comma-separated: sqlite,postgresql")
     parser.add_argument("--flow", type=int)
+    parser.add_argument("--first-flow", type=int, help="referrals of the flow right after the start (0: none)")
     parser.add_argument("--backlog", type=int)
     parser.add_argument("--notifications-backlog", type=int, help="events of the backlog notifications is timed over")
     parser.add_argument("--steady-seconds", type=float)
@@ -264,6 +279,7 @@ def parse(argv: list[str]) -> tuple[Params, Path, bool]:
     changes: dict[str, Any] = {
         "databases": args.databases.split(",") if args.databases else None,
         "flow": args.flow,
+        "first_flow": args.first_flow,
         "backlog": args.backlog,
         "notifications_backlog": args.notifications_backlog,
         "steady_seconds": args.steady_seconds,

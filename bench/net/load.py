@@ -22,7 +22,7 @@ from typing import Any
 
 from bench.net.bus import AUDIT_CONSUMER, NOTIFICATIONS_CONSUMER, Bus
 from bench.net.client import Client, Sent, when
-from bench.net.procs import cpu_of, cpu_seconds
+from bench.net.procs import busy_cores, cpu_of, cpu_seconds, machine_ticks, own_cpu_seconds
 from bench.net.profile import Profiler, Summary
 
 RECEIVED = "received"
@@ -164,7 +164,7 @@ async def flow(
     every one is received back at its sender; the CPU every service spent until the audit and
     notifications had applied them too; how long notifications took to clear them."""
     first = await ctx.bus.last_sequence() + 1
-    cpu_before = await cpu_now(ctx)
+    cpu_before, machine_before, client_before = await cpu_now(ctx), machine_ticks(), own_cpu_seconds()
     began_wall, began = time.time(), time.perf_counter()
     sent = await send(ctx, count, concurrency, pairs or ctx.client.pairs())
     posted = time.perf_counter() - began
@@ -172,6 +172,7 @@ async def flow(
     last = await ctx.bus.last_sequence()
     done = await caught_up(ctx, last, timeout)
     cpu = by_service(cpu_spent(cpu_before, await cpu_now(ctx)))
+    machine, client = busy_cores(machine_before, machine_ticks()), own_cpu_seconds() - client_before
     listed = await listed_at_senders(ctx, sent)
     seconds = max(when(item["updated_at"]) for item in listed.values()) - began_wall
     cleared = done[NOTIFICATIONS_CONSUMER] - began
@@ -185,6 +186,11 @@ async def flow(
         "cpu_seconds": cpu,
         # The services' processes and their database server's; NATS apart.
         "cpu_ms_per_referral": round(1000 * sum(v for k, v in cpu.items() if k != "nats") / count, 1),
+        # What shares the machine's cores with the services: NATS, and this bench's client.
+        "nats_cpu_ms_per_referral": round(1000 * cpu.get("nats", 0.0) / count, 2),
+        "client_cpu_ms_per_referral": round(1000 * client / count, 2),
+        "busy_cores": round(machine, 2),
+        "cores": os.cpu_count() or 1,
         "notifications_cleared_seconds": round(cleared, 2),
         "notifications_events_per_second": round((last - first + 1) / cleared, 1),
         "audit_cleared_seconds": round(done[AUDIT_CONSUMER] - began, 2),

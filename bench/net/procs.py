@@ -28,6 +28,25 @@ def rss_mib(pid: int) -> float:
     return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE / 2**20
 
 
+def own_cpu_seconds() -> float:
+    """User and system CPU time this process (the bench's client) has used so far."""
+    times = os.times()
+    return times.user + times.system
+
+
+def machine_ticks() -> tuple[int, int]:
+    """The machine's busy and total CPU ticks so far, over every core (``/proc/stat``)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle, iowait
+    return sum(values) - idle, sum(values)
+
+
+def busy_cores(before: tuple[int, int], after: tuple[int, int]) -> float:
+    """How many of the machine's cores were busy on average between two readings."""
+    busy, total = after[0] - before[0], after[1] - before[1]
+    return (os.cpu_count() or 1) * busy / total if total else 0.0
+
+
 def cpu_of(pids: Mapping[str, int]) -> dict[str, float]:
     return {name: cpu_seconds(pid) for name, pid in pids.items()}
 

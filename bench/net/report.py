@@ -28,18 +28,19 @@ def _num(value: float | None, unit: str = "") -> str:
     return f"{text}{unit}"
 
 
+def _noted(what: str, measured: str) -> Figure:
+    """A figure measured for what it explains, with no reference and no target."""
+    return Figure(what, measured, "", None, "", None)
+
+
 def _floor(q: dict[str, Any]) -> list[Figure]:
     """The audit's HTTP floor beside the proof (runs before it was measured have none)."""
     if "http_floor_ms" not in q:
         return []
     return [
-        Figure(
+        _noted(
             "the audit's HTTP floor, same client: GET /healthz (no token, no read)",
             f"p50 {_num(q['http_floor_ms']['p50'])} ms, p95 {_num(q['http_floor_ms']['p95'])} ms",
-            "",
-            None,
-            "",
-            None,
         )
     ]
 
@@ -50,14 +51,45 @@ def _one_pair(one: Mapping[str, Any] | None) -> list[Figure]:
     if not one:
         return []
     return [
-        Figure(
+        _noted(
             f"the same between two agencies only ({one['pair'][0]}, {one['pair'][1]}), on the same network:"
             " referrals per second, CPU per referral",
             f"{_num(one['per_second'])}/s, {_num(one['cpu_ms_per_referral'])} ms",
-            "",
-            None,
-            "",
-            None,
+        )
+    ]
+
+
+def _cores(flow: Mapping[str, Any]) -> list[Figure]:
+    """How busy the machine was during the flow, what shares its cores with the services,
+    and the rates those cores allow at the CPU each referral costs (runs before it was
+    measured have none)."""
+    if "busy_cores" not in flow:
+        return []
+    cores = flow["cores"]
+    services = flow["cpu_ms_per_referral"]
+    shared = flow["nats_cpu_ms_per_referral"] + flow["client_cpu_ms_per_referral"]
+    return [
+        _noted(
+            f"the machine during the flow: busy cores (of {cores}); CPU per referral of NATS and of the bench's"
+            " client, on the same cores; the rate the cores allow at these costs, with NATS and the client and"
+            " without them",
+            f"{_num(flow['busy_cores'])} busy; NATS {_num(flow['nats_cpu_ms_per_referral'])} ms, client"
+            f" {_num(flow['client_cpu_ms_per_referral'])} ms; {_num(1000 * cores / (services + shared))}/s,"
+            f" {_num(1000 * cores / services)}/s",
+        )
+    ]
+
+
+def _first(first: Mapping[str, Any] | None) -> list[Figure]:
+    """The flow right after the start, before the measured one (runs before it was measured,
+    and quick ones, have none)."""
+    if not first:
+        return []
+    return [
+        _noted(
+            f"the first {first['referrals']:,} referrals after the start, the same way (statements compiled,"
+            " directory entries and keys fetched for the first time): referrals per second, CPU per referral",
+            f"{_num(first['per_second'])}/s, {_num(first['cpu_ms_per_referral'])} ms",
         )
     ]
 
@@ -141,6 +173,8 @@ def figures(run: dict[str, Any]) -> list[Figure]:
             "(follows from >= 150/s on 2 cores: <= 13 ms)",
             flow["cpu_ms_per_referral"] <= 13,
         ),
+        *_cores(flow),
+        *_first(run.get("first_flow")),
         *_one_pair(run.get("flow_one_pair")),
     ]
     for rate, s in sorted(by_rate.items()):
