@@ -195,7 +195,8 @@ class Database:
             # Each replica of each service holds up to pool_size + max_overflow connections:
             # a district's eleven services stay within PostgreSQL's default of 100.
             options.update(pool_size=pool_size, max_overflow=max_overflow)
-        self.engine: AsyncEngine = create_async_engine(url, **options)
+        # A statement's error never carries its values (about people) into a log or a reason.
+        self.engine: AsyncEngine = create_async_engine(url, hide_parameters=True, **options)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             # aiosqlite logs every statement with its values at DEBUG: values about people

@@ -76,6 +76,7 @@ class InlineConnection(aiosqlite.Connection):
         self.writing = False  # in a transaction that holds the write lock
         self.reading_short = False  # in a read transaction of a few bounded reads
         self.handed_off = 0  # calls run on the connection's thread
+        self.ran_here = 0  # statements run on its sqlite3 connection directly (``statements.execute``)
         self._busy_timeout: int | None = None  # ms, as the connection was configured
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

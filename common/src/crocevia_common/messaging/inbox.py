@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crocevia_common.db import upsert, upsert_in
 from crocevia_common.messaging.tables import MessagingTables
+from crocevia_common.statements import execute
 
 
 async def applied_as(
@@ -57,7 +58,7 @@ async def mark_all_applied(
         for event_id, source, sequence in events
     ]
     statement = _claim_all(session.dialect.name, tables.inbox)
-    return set((await session.execute(statement, rows)).scalars())
+    return set((await execute(session, statement, rows)).scalars())
 
 
 @functools.cache

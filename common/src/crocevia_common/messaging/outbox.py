@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crocevia_common.db import Database, upsert_in
 from crocevia_common.messaging.tables import MessagingTables
+from crocevia_common.statements import execute
 from crocevia_common.telemetry import context_from, inject_headers, tracer
 from crocevia_contracts import CONTENT_TYPE
 from crocevia_contracts.envelope import MAX_EVENT_BYTES
@@ -47,7 +48,7 @@ class OutboxRefused(ValueError):
 async def next_sequence(session: AsyncConnection, tables: MessagingTables, source: str) -> int:
     """The next number of ``source``'s gapless sequence, taken inside the caller's
     transaction: if the transaction rolls back, the number is not used."""
-    bumped = await session.execute(_bump(session.dialect.name, tables.sequences), {"source": source})
+    bumped = await execute(session, _bump(session.dialect.name, tables.sequences), {"source": source})
     return int(bumped.scalar_one())
 
 
@@ -100,8 +101,8 @@ async def enqueue(
         "created_at": datetime.now(UTC),
         "attempts": 0,
     }
-    stored = await session.execute(_insert(tables.outbox), row)  # values as parameters: compiled once
-    key = stored.inserted_primary_key
+    stored = await execute(session, _insert(tables.outbox), row)  # values as parameters: compiled once
+    key = stored.inserted_key
     assert key is not None, "an INSERT of one row knows its key"
     return Queued(int(key[0]), event_id, subject, payload, stored_headers)
 
@@ -241,7 +242,7 @@ class OutboxRelay:
             return
         positions = list(self._unmarked)
         async with self._db.transaction() as session:
-            await session.execute(_mark(self._tables.outbox), {"positions": positions, "at": datetime.now(UTC)})
+            await execute(session, _mark(self._tables.outbox), {"positions": positions, "at": datetime.now(UTC)})
         self._unmarked = self._unmarked[len(positions) :]
 
     def _mark_due(self) -> float:

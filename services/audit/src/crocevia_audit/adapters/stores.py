@@ -26,9 +26,11 @@ from crocevia_audit.domain.gaps import Gap
 from crocevia_audit.domain.witnessing import Cosignature
 from crocevia_common.messaging import outbox
 from crocevia_common.messaging.intake import Parties
+from crocevia_common.statements import execute
 from crocevia_common.tlog.checkpoint import SignedCheckpoint
 
 c = trail_entries.c
+_ADD_ENTRIES = insert(trail_entries)
 
 
 def entry_row(recorded: RecordedEntry) -> dict[str, Any]:
@@ -88,7 +90,7 @@ class EntryRows:
 
     async def add(self, entries: Sequence[RecordedEntry]) -> None:
         if entries:
-            await self.session.execute(insert(trail_entries), [entry_row(e) for e in entries])
+            await execute(self.session, _ADD_ENTRIES, [entry_row(e) for e in entries])
 
 
 class CheckpointRows:

@@ -35,6 +35,7 @@ from crocevia_audit.domain.indicators import STEPS, TrailEvent
 from crocevia_audit.domain.totals import Held, Measures, Mismatch, Totals, fold
 from crocevia_audit.handlers.ports import HELD_BY, Cohort, Unheld
 from crocevia_common.db import SnapshotReads, upsert
+from crocevia_common.statements import execute
 
 t = referral_totals.c
 m = indicator_months.c
@@ -42,6 +43,7 @@ STEP_COLUMNS = tuple(f"{step.replace('-', '_')}_at" for step in STEPS)
 _FACTS = ("referral_id", "sender_agency", "receiver_agency", "service_id", "domain", "priority", "lifecycle")
 _COUNTS = ("reason_code", "outcome", "reminders", "escalations")
 _CHUNK = 400  # referral ids per IN (...) query
+_ADD_TOTALS = insert(referral_totals)
 _STREAM = 2000  # rows per fetch of a streamed read
 
 
@@ -98,7 +100,7 @@ class TotalsRows:
             await self.session.execute(delete(referral_totals).where(t.referral_id.in_(ids[start : start + _CHUNK])))
         if totals:
             rows = [totals_row(row, held.get(row.referral_id)) for row in totals]
-            await self.session.execute(insert(referral_totals), rows)
+            await execute(self.session, _ADD_TOTALS, rows)
             await self._changed({row["requested_month"] for row in rows} - {None})
 
     async def _changed(self, months: Collection[str]) -> None:

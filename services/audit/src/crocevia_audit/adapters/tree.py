@@ -21,9 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crocevia_audit.adapters.tables import tree_nodes
 from crocevia_audit.domain.nodes import NodesByName, StoredNode
+from crocevia_common.statements import execute
 
 Name = tuple[int, int]
 _CHUNK = 400
+_ADD = insert(tree_nodes)
 
 
 async def fetch_nodes(session: AsyncConnection, names: Iterable[Name]) -> NodesByName:
@@ -61,4 +63,4 @@ class NodeRows:
     async def add(self, nodes: Sequence[StoredNode]) -> None:
         rows = [{"level": n.level, "index": n.index, "digest": n.digest} for n in nodes]
         if rows:
-            await self.session.execute(insert(tree_nodes), rows)
+            await execute(self.session, _ADD, rows)

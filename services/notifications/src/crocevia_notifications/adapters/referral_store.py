@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from crocevia_common.statements import execute
 from crocevia_contracts.caseload import ReferralAssigned
 from crocevia_contracts.lifecycle import Status
 from crocevia_notifications.adapters.tables import assignments, from_row, referrals
@@ -58,11 +59,11 @@ class SqlReferrals:
         return self._kept[referral_id]
 
     async def add(self, referral: Followed, at: datetime) -> None:
-        await self.session.execute(_INSERT, {"id": referral.id, "updated_at": at, **_values(referral)})
+        await execute(self.session, _INSERT, {"id": referral.id, "updated_at": at, **_values(referral)})
         self._kept[referral.id] = referral
 
     async def save(self, referral: Followed, at: datetime) -> None:
-        await self.session.execute(_UPDATE, {"referral": referral.id, "updated_at": at, **_values(referral)})
+        await execute(self.session, _UPDATE, {"referral": referral.id, "updated_at": at, **_values(referral)})
         self._kept[referral.id] = referral
 
 

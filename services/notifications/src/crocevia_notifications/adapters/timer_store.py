@@ -13,6 +13,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crocevia_common.db import upsert_in
+from crocevia_common.statements import execute
 from crocevia_notifications.adapters.tables import from_row, timers
 from crocevia_notifications.domain.notices import NoticeKind
 from crocevia_notifications.domain.timers import Stage, Timer, TimerState
@@ -48,11 +49,11 @@ class SqlTimers:
     async def arm(self, armed: Sequence[Timer]) -> None:
         if armed:
             statement = _arm(self.session.dialect.name)
-            await self.session.execute(statement, [dataclasses.asdict(timer) for timer in armed])
+            await execute(self.session, statement, [dataclasses.asdict(timer) for timer in armed])
 
     async def cancel(self, referral_id: str, stages: Collection[Stage], at: datetime) -> None:
         if stages:
-            await self.session.execute(_CANCEL, {"referral": referral_id, "stages": list(stages), "at": at})
+            await execute(self.session, _CANCEL, {"referral": referral_id, "stages": list(stages), "at": at})
 
     async def due(self, now: datetime, limit: int) -> list[Timer]:
         rows = await self.session.execute(

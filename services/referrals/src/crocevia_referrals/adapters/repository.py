@@ -3,14 +3,14 @@ the closed ones that still hold personal details."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, delete, exists, insert, select, update
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from crocevia_common.statements import execute
 from crocevia_contracts import EventName, LegalBasis, Priority
 from crocevia_contracts.events import PathwayRef
 from crocevia_contracts.lifecycle import OPEN, Side, Status
@@ -52,7 +52,7 @@ def reads() -> Any:
     return _READS
 
 
-def referral_of(row: RowMapping, entries: list[HistoryEntry] | None = None) -> Referral:
+def referral_of(row: Mapping[Any, Any], entries: list[HistoryEntry] | None = None) -> Referral:
     """The referral of a ``referrals`` row read with ``reads()``."""
     questions = {Side.SENDER: row["question_to_sender_at"], Side.RECEIVER: row["question_to_receiver_at"]}
     return Referral(
@@ -84,7 +84,7 @@ def referral_of(row: RowMapping, entries: list[HistoryEntry] | None = None) -> R
     )
 
 
-def _entry(row: RowMapping) -> HistoryEntry:
+def _entry(row: Mapping[Any, Any]) -> HistoryEntry:
     return HistoryEntry(
         event_id=row["event_id"],
         event=row["event"],
@@ -167,10 +167,10 @@ class SqlReferrals:
         if not wanted:
             return
         query = _LOCKING_READ if self.locking else _READ
-        found = {row["id"]: row for row in (await self.session.execute(query, {"ids": wanted})).mappings()}
+        found = {row["id"]: row for row in (await execute(self.session, query, {"ids": wanted})).mappings()}
         entries: dict[str, list[HistoryEntry]] = {referral_id: [] for referral_id in found}
         if found:
-            for entry in (await self.session.execute(_HISTORIES, {"ids": list(found)})).mappings():
+            for entry in (await execute(self.session, _HISTORIES, {"ids": list(found)})).mappings():
                 entries[entry["referral_id"]].append(_entry(entry))
         for referral_id in wanted:
             row = found.get(referral_id)
@@ -186,8 +186,10 @@ class SqlReferrals:
     async def open_sent(self, to_agency: str, service_id: str, key_start: str) -> list[Referral]:
         """The open referrals this agency sent to ``to_agency``'s ``service_id`` whose
         ``person_search`` begins with ``key_start``, without history."""
-        found = await self.session.execute(
-            _OPEN_SENT, {"to_agency": to_agency, "service_id": service_id, "key_start": like_escaped(key_start)}
+        found = await execute(
+            self.session,
+            _OPEN_SENT,
+            {"to_agency": to_agency, "service_id": service_id, "key_start": like_escaped(key_start)},
         )
         return [referral_of(row) for row in found.mappings()]
 
@@ -209,12 +211,12 @@ class SqlReferrals:
             "created_at": referral.created_at,
             **_state(referral),
         }
-        await self.session.execute(_INSERT, row)  # values as parameters: one statement, compiled once
+        await execute(self.session, _INSERT, row)  # values as parameters: one statement, compiled once
         await self._record(referral)
 
     async def save(self, referral: Referral) -> None:
         self._changed(referral)
-        await self.session.execute(_UPDATE_STATE, {"referral": referral.id, **_state(referral)})
+        await execute(self.session, _UPDATE_STATE, {"referral": referral.id, **_state(referral)})
         if referral.notes_erased:  # the notes and messages, and the messages' files
             await self.session.execute(update(history).where(history.c.referral_id == referral.id).values(note=None))
             files = message_attachments.c.referral_id == referral.id
@@ -250,6 +252,6 @@ class SqlReferrals:
             }
             for entry in new
         ]
-        await self.session.execute(_RECORD, rows)
+        await execute(self.session, _RECORD, rows)
         for entry in new:
             entry.stored = True

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from crocevia_common.db import Database
 from crocevia_common.messaging.intake import Claims
 from crocevia_common.messaging.outbox import OutboxRelay, Queued, enqueue, next_sequence
+from crocevia_common.statements import execute
 from crocevia_common.telemetry import current_traceparent
 from crocevia_contracts import Envelope, referral_subject
 from crocevia_contracts.anchors import AccessLogAnchored, AnchorEnvelope, anchor_subject
@@ -44,13 +45,13 @@ class SqlRequests:
         self.session = session
 
     async def find(self, key: str) -> Remembered | None:
-        row = (await self.session.execute(_FIND_KEY, {"key": key})).first()
-        return Remembered(row.request_sha256, row.referral_id) if row else None
+        rows = (await execute(self.session, _FIND_KEY, {"key": key})).mappings()
+        return Remembered(rows[0]["request_sha256"], rows[0]["referral_id"]) if rows else None
 
     async def remember(self, key: str, request_sha256: str, referral_id: str) -> None:
         values = {"key": key, "request_sha256": request_sha256, "referral_id": referral_id}
         try:
-            await self.session.execute(_REMEMBER_KEY, {**values, "created_at": datetime.now(UTC)})
+            await execute(self.session, _REMEMBER_KEY, {**values, "created_at": datetime.now(UTC)})
         except IntegrityError:
             raise KeyTaken from None  # the transaction rolls back
 

@@ -1,0 +1,202 @@
+"""``statements.execute`` answers and writes exactly what SQLAlchemy would: on SQLite inside a
+transaction that holds the write lock (or a short read) it runs on the driver's connection
+itself, elsewhere through SQLAlchemy; the same values are stored, the same rows and types
+come back, the same errors are raised (without the values), and statement listeners see it."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    event,
+    exists,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from crocevia_common.db import Blob, Database, UtcDateTime, upsert_in
+from crocevia_common.sqlite_driver import inline_connection
+from crocevia_common.statements import execute
+
+metadata = MetaData()
+things = Table(
+    "things",
+    metadata,
+    Column("position", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    Column("at", UtcDateTime(), nullable=True),
+    Column("details", JSON, nullable=False),
+    Column("payload", Blob, nullable=True),
+    Column("open", Boolean, nullable=False),
+    Column("steps", Integer, nullable=False, default=0),  # a scalar default SQLAlchemy fills in
+    Column("search", String(200), nullable=True),
+)
+counters = Table("counters", metadata, Column("name", String(32), primary_key=True), Column("value", Integer))
+
+INSERT = insert(things)
+UPDATE = update(things).where(things.c.id == bindparam("thing"))
+# Constants the statement holds (an IN list, a value), a parameter list, a LIKE with its escape.
+READ = (
+    select(things, exists().where(things.c.kind == "later").label("any_later"))
+    .where(
+        things.c.id.in_(bindparam("ids", expanding=True)),
+        things.c.kind.in_(["first", "second"]),
+        things.c.open == True,  # noqa: E712
+        things.c.search.startswith(bindparam("start"), escape="/"),
+    )
+    .order_by(things.c.id)
+)
+CLAIM = insert(things).returning(things.c.id)  # SQLite and PostgreSQL: ON CONFLICT below
+ROME = timezone(timedelta(hours=1))
+DETAILS = {"codes": ["a", "b"], "n": 3, "text": "è"}
+
+
+def row(thing: str, kind: str = "first", **changes: Any) -> dict[str, Any]:
+    values = {
+        "id": thing,
+        "kind": kind,
+        "at": datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=ROME),
+        "details": DETAILS,
+        "payload": b"\x00\x01sealed",
+        "open": True,
+        "search": "rossi/maria_100%",
+    }
+    return {**values, **changes}
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
+    async with database.engine.begin() as session:
+        await session.run_sync(metadata.drop_all)
+        await session.run_sync(metadata.create_all)
+    yield database
+    async with database.engine.begin() as session:
+        await session.run_sync(metadata.drop_all)
+    await database.dispose()
+
+
+async def ran_here(session: AsyncConnection) -> int:
+    driver = await inline_connection(session)
+    return driver.ran_here if driver is not None else 0
+
+
+async def stored(db: Database) -> dict[str, tuple[Any, ...]]:
+    """Each thing's stored values as the database holds them (no type applied), by id."""
+    async with db.connect() as session:
+        found = await session.exec_driver_sql("SELECT id, kind, at, details, payload, open, steps, search FROM things")
+        return {r[0]: tuple(r[1:]) for r in found.all()}
+
+
+async def test_a_row_written_directly_is_stored_as_sqlalchemy_stores_it(db: Database) -> None:
+    async with db.transaction() as session:
+        before = await ran_here(session)
+        one = await execute(session, INSERT, row("direct"))
+        await session.execute(INSERT, row("through-sqlalchemy"))
+        after = await ran_here(session)
+        await execute(session, UPDATE, {"thing": "direct", "kind": "second", "at": None})
+        await session.execute(UPDATE, {"thing": "through-sqlalchemy", "kind": "second", "at": None})
+    values = await stored(db)
+    assert values["direct"] == values["through-sqlalchemy"]
+    assert values["direct"][0] == "second" and values["direct"][5] == 0  # the default filled in
+    assert one.inserted_key == (1,)
+    assert after - before == (1 if db.is_sqlite else 0)
+
+
+async def test_rows_read_directly_are_the_rows_sqlalchemy_reads(db: Database) -> None:
+    async with db.transaction() as session:
+        await execute(session, INSERT, [row(f"t{i}", kind="first" if i % 2 else "second") for i in range(6)])
+        await execute(session, INSERT, row("closed", open=False))
+        await execute(session, INSERT, row("other", search="rossi/mario"))
+    params = {"ids": ["t1", "t2", "t4", "closed", "other", "absent"], "start": "rossi//maria/_"}
+    async with db.transaction() as session:
+        before = await ran_here(session)
+        direct = (await execute(session, READ, params)).mappings()
+        middle = await ran_here(session)
+        through = [dict(r) for r in (await session.execute(READ, params)).mappings()]
+    assert direct == through
+    assert [r["id"] for r in direct] == ["t1", "t2", "t4"]
+    assert direct[0]["at"] == datetime(2026, 3, 1, 8, 30, 15, 123456, tzinfo=UTC)
+    assert direct[0]["details"] == DETAILS and direct[0]["payload"] == b"\x00\x01sealed"
+    assert direct[0]["open"] is True and direct[0]["any_later"] is False
+    assert middle - before == (1 if db.is_sqlite else 0)
+    async with db.transaction() as session:  # an empty list: SQLAlchemy's own rendering
+        assert (await execute(session, READ, {**params, "ids": []})).mappings() == []
+
+
+async def test_rows_returned_by_a_many_row_insert_are_those_it_inserted(db: Database) -> None:
+    claim = upsert_in(db.engine.dialect.name, things).on_conflict_do_nothing().returning(things.c.id)
+    bump = upsert_in(db.engine.dialect.name, counters).values(name=bindparam("name"), value=1)
+    bump = bump.on_conflict_do_update(index_elements=[counters.c.name], set_={"value": counters.c.value + 1})
+    bump = bump.returning(counters.c.value)
+    inserts: list[str] = []
+
+    def listen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        inserts.extend([statement] if statement.startswith("INSERT INTO things") else [])
+
+    async with db.transaction() as session:
+        await execute(session, INSERT, row("a"))
+        event.listen(db.engine.sync_engine, "before_cursor_execute", listen)
+        try:
+            claimed = await execute(session, claim, [row("a"), row("b"), row("c")])
+        finally:
+            event.remove(db.engine.sync_engine, "before_cursor_execute", listen)
+        numbers = [(await execute(session, bump, {"name": "n"})).scalar_one() for _ in range(3)]
+    assert sorted(claimed.scalars()) == ["b", "c"]
+    assert len(inserts) == 1  # the three rows in one statement, as SQLAlchemy sends them
+    assert numbers == [1, 2, 3]
+    assert sorted(await stored(db)) == ["a", "b", "c"]
+
+
+async def test_a_refused_row_raises_as_through_sqlalchemy_without_its_values(db: Database) -> None:
+    async with db.transaction() as session:
+        await execute(session, INSERT, row("taken"))
+    with pytest.raises(IntegrityError) as raised:
+        async with db.transaction() as session:
+            await execute(session, INSERT, row("taken", search="a value about a person"))
+    assert "a value about a person" not in str(raised.value)
+    if db.is_sqlite:
+        assert isinstance(raised.value.orig, sqlite3.IntegrityError)
+    assert list(await stored(db)) == ["taken"]  # the transaction rolled back; the first row stands
+
+
+async def test_listeners_see_each_statement_run_directly(db: Database) -> None:
+    seen: list[tuple[str, bool]] = []
+
+    def listen(_conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, many: bool) -> None:
+        seen.append((statement.split()[0], many))
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", listen)
+    try:
+        async with db.transaction() as session:
+            await execute(session, INSERT, [row("x"), row("y")])
+            await execute(session, UPDATE, {"thing": "x", "kind": "second"})
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", listen)
+    assert [s for s in seen if s[0] != "BEGIN"] == [("INSERT", True), ("UPDATE", False)]
+
+
+async def test_outside_a_writer_statements_go_through_sqlalchemy(db: Database) -> None:
+    async with db.transaction() as session:
+        await execute(session, INSERT, row("t1"))
+    async with db.connect() as session:  # a read that may wait: handed to the connection's thread
+        before = await ran_here(session)
+        found = (await execute(session, READ, {"ids": ["t1"], "start": "rossi"})).mappings()
+        assert await ran_here(session) == before
+    assert [r["id"] for r in found] == ["t1"]
