@@ -63,6 +63,8 @@ referrals = Table(
     Index("ix_referrals_previous_referral_id", "previous_referral_id"),
     Index("ix_referrals_pathway_id", "pathway_id"),
     Index("ix_referrals_created_at_id", "created_at", "id"),  # the lists' order (revision 0009)
+    # The open referrals already sent to a service, looked for before sending (revision 0010).
+    Index("ix_referrals_receiver_service_status", "receiver_agency", "service_id", "direction", "status"),
 )
 
 history = Table(
