@@ -8,9 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import MetaData, select, text
 from sqlalchemy.engine import Connection
@@ -24,6 +22,7 @@ import crocevia_referrals.bootstrap as referrals
 import crocevia_witness.adapters.tables as witness_tables
 import crocevia_witness.bootstrap as witness
 from crocevia_common.db import Database
+from tests.kit.migrations import upgrade_to
 
 SERVICES = {
     "referrals": (referrals.MIGRATIONS, referral_tables.metadata),
@@ -63,15 +62,9 @@ async def test_webhooks_registered_before_rotation_existed_keep_working(database
     """Revision 0003 adds the rotation columns to a webhooks table that already has rows."""
     db = Database(database_url)
 
-    def upgrade_to(connection: Connection, revision: str) -> None:
-        config = Config()
-        config.set_main_option("script_location", str(notifications.MIGRATIONS))
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
-
     try:
         async with db.engine.begin() as conn:
-            await conn.run_sync(upgrade_to, "0002")
+            await conn.run_sync(upgrade_to, notifications.MIGRATIONS, "0002")
             await conn.execute(
                 text(
                     "INSERT INTO webhooks (id, agency, url, topics, secret, active, created_by, created_at)"

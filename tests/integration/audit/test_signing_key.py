@@ -12,11 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from alembic import command
-from alembic.config import Config
 from nacl.signing import SigningKey
 from sqlalchemy import insert, select
-from sqlalchemy.engine import Connection
 
 from crocevia_audit.adapters.keys import DEFAULT_KEY_FILE, load_signing_key, read_key_file
 from crocevia_audit.adapters.tables import log_keys, signing_keys
@@ -28,6 +25,7 @@ from crocevia_common.tlog.checkpoint import open_checkpoint
 from crocevia_common.tlog.note import parse_verifier_key, verifier_key
 from tests.integration.audit.events import Network
 from tests.integration.audit.wire import jetstream, publish, stored
+from tests.kit.migrations import upgrade_to
 from tests.kit.services import eventually
 
 ORIGIN = "crocevia.test/trail"
@@ -172,15 +170,9 @@ async def a_database_of_the_earlier_version_holding(database_url: str, key: Sign
     """The audit's database as revision 0001 left it, its key in ``signing_keys``."""
     db = Database(database_url)
 
-    def upgrade_to_0001(connection: Connection) -> None:
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS))
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0001")
-
     try:
         async with db.engine.begin() as conn:
-            await conn.run_sync(upgrade_to_0001)
+            await conn.run_sync(upgrade_to, MIGRATIONS, "0001")
             await conn.execute(
                 insert(signing_keys).values(
                     name=ORIGIN, seed=bytes(key), public_key=bytes(key.verify_key), created_at=datetime.now(UTC)

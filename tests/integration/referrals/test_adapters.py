@@ -11,26 +11,29 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, column, event, func, select, table, text
+from sqlalchemy import event, func, select
 
 from crocevia_common.auth import Principal, Role
 from crocevia_common.db import Database
 from crocevia_common.messaging.intake import Delivery, Verified, parse
 from crocevia_common.messaging.outbox import Queued
-from crocevia_contracts import parse_envelope
+from crocevia_contracts import LegalBasis, Priority, parse_envelope
 from crocevia_contracts.events import ConsentWithdrawn, InfoProvided, Requested
 from crocevia_contracts.sealing import SIGNATURE_HEADER, PartyKeys, open_sealed, verify_event
 from crocevia_referrals import views
 from crocevia_referrals.adapters.queries import SqlReads
-from crocevia_referrals.adapters.repository import like_escaped
+from crocevia_referrals.adapters.repository import SqlReferrals
 from crocevia_referrals.adapters.sealing import NodeSeals
 from crocevia_referrals.adapters.tables import history, messaging
 from crocevia_referrals.adapters.unit_of_work import SqlUnitOfWork
 from crocevia_referrals.bootstrap import MIGRATIONS
 from crocevia_referrals.domain.actions import ActionInput
+from crocevia_referrals.domain.personal import Person, PersonalPart
+from crocevia_referrals.domain.sending import ReferralRequest
 from crocevia_referrals.handlers.acting import act
 from crocevia_referrals.handlers.incoming import apply_batches, apply_incoming
 from crocevia_referrals.handlers.ports import Node
+from crocevia_referrals.handlers.sending import send_referral
 from crocevia_referrals.views import Reads
 from tests.kit.due_cases import DUE_CASES, DueCase
 from tests.unit.referrals.fakes import NOW, FakeDirectory, FakeSeals, agency, delivered
@@ -243,23 +246,31 @@ def _about() -> dict[str, Any]:
     return requested().model_dump(include={"referral_id", "sender_agency", "receiver_agency", "service_id", "priority"})
 
 
-async def test_the_open_referrals_of_a_person_are_looked_up_by_their_names_as_written_not_as_a_pattern(
+async def test_a_person_sent_again_to_a_service_is_found_by_their_names_as_written_not_as_a_pattern(
     cpia: Cpia,
 ) -> None:
-    """The lookup by how a person's key begins is one statement made once, the key a
-    parameter: its ``%``, ``_`` and ``/`` match themselves, on both databases."""
-    keys = ["ion | pop_50%", "ion | popx50%", "ion | pop_50x", "ion | pop_50%/a", "ion | pop"]
-    async with cpia.db.transaction() as session:
-        await session.execute(text("CREATE TEMPORARY TABLE people (k TEXT)"))
-        await session.execute(text("INSERT INTO people VALUES (:k)"), [{"k": k} for k in keys])
-        people = table("people", column("k"))
-        begins = select(people.c.k).where(people.c.k.startswith(bindparam("start"), escape="/"))
+    """Before sending, the node looks up the open referrals it sent to the service for a
+    person of the same folded names, on both databases: names holding ``%``, ``_`` or ``/``
+    match themselves, and a name that begins another is not that other."""
+    operator = Principal("op-cpia", CPIA, frozenset({Role.OPERATOR}))
+    consent = LegalBasis.model_validate({"basis": "consent", "captured_by": "op-1", "captured_at": NOW})
 
-        async def starting(start: str) -> list[str]:
-            found = await session.execute(begins, {"start": like_escaped(start)})
-            return sorted(found.scalars())
+    async def send(given: str, family: str) -> list[str]:
+        person = Person(given_name=given, family_name=family, birth_date="1990-01-01")
+        request = ReferralRequest(CASA, "main-service", Priority.ROUTINE, consent, PersonalPart(person=person))
+        return [w.code for w in (await send_referral(cpia.node, operator, request)).warnings]
 
-        assert await starting("ion | pop_50%") == ["ion | pop_50%", "ion | pop_50%/a"]
-        assert await starting("ion | pop_50%/") == ["ion | pop_50%/a"]
-        assert await starting("ion | pop") == sorted(keys)
-        assert await starting("ion | pop%") == []
+    async def found(names: str) -> int:
+        async with cpia.db.transaction() as session:
+            return len(await SqlReferrals(session, locking=True).open_sent(CASA, "main-service", names))
+
+    assert await send("Ion", "Pop_50%/a") == []
+    assert await send("ION", " pop_50%/A ") == ["open-referral"]  # folded: the same person
+    assert await send("Ion", "Popx50x/a") == []
+    assert await send("Ion", "Pop") == []
+    assert [await found(names) for names in ("ion | pop_50%/a", "ion | popx50x/a", "ion | pop", "ion | pop%")] == [
+        2,
+        1,
+        1,
+        0,
+    ]

@@ -6,24 +6,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import select, text
-from sqlalchemy.engine import Connection
 
 import crocevia_referrals.adapters.tables as tables
 from crocevia_common.db import Database
 from crocevia_referrals.bootstrap import MIGRATIONS
+from tests.kit.migrations import upgrade_to
 
 CASA, CPIA = "pioltello-casa", "cpia2"
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-
-
-def upgrade_to(connection: Connection, revision: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.attributes["connection"] = connection
-    command.upgrade(config, revision)
 
 
 async def test_questions_already_asked_are_filled_from_the_history(database_url: str) -> None:
@@ -40,7 +31,7 @@ async def test_questions_already_asked_are_filled_from_the_history(database_url:
     db = Database(database_url)
     try:
         async with db.engine.begin() as conn:
-            await conn.run_sync(upgrade_to, "0002")
+            await conn.run_sync(upgrade_to, MIGRATIONS, "0002")
             for position, (rid, (status, events)) in enumerate(stored.items()):
                 await conn.execute(
                     text(

@@ -9,16 +9,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import insert, select
-from sqlalchemy.engine import Connection
 
 from crocevia_common.db import Database
 from crocevia_referrals.adapters import tables
 from crocevia_referrals.adapters.tables import messaging
 from crocevia_referrals.bootstrap import MIGRATIONS
 from tests.integration.referrals.conftest import referral_body
+from tests.kit.migrations import upgrade_to
 from tests.kit.services import eventually
 
 CASA, CPIA = "pioltello-casa", "cpia2"
@@ -209,12 +207,6 @@ async def test_referrals_held_before_the_caseload_existed_are_found_by_person(da
     """Revision 0003 fills the folded person details of the referrals already there."""
     db = Database(database_url)
 
-    def upgrade_to(connection: Connection, revision: str) -> None:
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS))
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
-
     at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
     row = {
         "direction": "outgoing",
@@ -231,7 +223,7 @@ async def test_referrals_held_before_the_caseload_existed_are_found_by_person(da
     }
     try:
         async with db.engine.begin() as conn:
-            await conn.run_sync(upgrade_to, "0002")
+            await conn.run_sync(upgrade_to, MIGRATIONS, "0002")
             await conn.execute(
                 insert(tables.referrals).values(
                     id="r-held", personal={"person": person("Nicolò", "De Santis"), "reason": ""}, **row

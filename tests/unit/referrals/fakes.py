@@ -20,7 +20,7 @@ from crocevia_contracts.lifecycle import OPEN
 from crocevia_contracts.sealing import SealError
 from crocevia_referrals.adapters.queries import ListFilter
 from crocevia_referrals.domain.access_log import EMPTY, AccessEntry, Head
-from crocevia_referrals.domain.caseload import Assignment, person_key
+from crocevia_referrals.domain.caseload import Assignment, person_key_start
 from crocevia_referrals.domain.errors import Invalid
 from crocevia_referrals.domain.events import Outgoing
 from crocevia_referrals.domain.referral import Referral
@@ -67,14 +67,15 @@ class FakeWork:
     async def read_ahead(self, referral_ids: Collection[str]) -> None:
         pass  # each ``get`` reads the store
 
-    async def open_sent(self, to_agency: str, service_id: str, key_start: str) -> list[Referral]:
+    async def open_sent(self, to_agency: str, service_id: str, names: str) -> list[Referral]:
         return [
             copy.deepcopy(r)
             for r in self.stored.referrals.values()
             if r.direction == "outgoing"
             and (r.receiver_agency, r.service_id) == (to_agency, service_id)
             and r.status in OPEN
-            and (person_key(r.personal) or "").startswith(key_start)
+            and r.personal is not None
+            and person_key_start(r.personal.person) == names
         ]
 
     async def add(self, referral: Referral) -> None:

@@ -15,7 +15,7 @@ from crocevia_contracts import EventName, LegalBasis, Priority
 from crocevia_contracts.events import PathwayRef
 from crocevia_contracts.lifecycle import OPEN, Side, Status
 from crocevia_referrals.adapters.tables import history, message_attachments, referrals
-from crocevia_referrals.domain.caseload import person_key
+from crocevia_referrals.domain.caseload import person_key, person_key_start
 from crocevia_referrals.domain.events import Erasure, HistoryEntry
 from crocevia_referrals.domain.personal import PersonalPart
 from crocevia_referrals.domain.referral import DIRECTIONS, Referral
@@ -104,6 +104,7 @@ def _state(referral: Referral) -> dict[str, Any]:
         "status": referral.status.value,
         "personal": referral.personal.model_dump(mode="json") if referral.personal else None,
         "person_search": person_key(referral.personal),
+        "person_names": person_key_start(referral.personal.person) if referral.personal else None,
         "erased_at": referral.erasure.at if referral.erasure else None,
         "erasure_reason": referral.erasure.reason if referral.erasure else None,
         "consent_withdrawn_at": referral.consent_withdrawn_at,
@@ -129,20 +130,14 @@ _HISTORIES = (
 # The columns of ``_state`` are set from the parameters' names; the row is the ``referral``'s.
 _UPDATE_STATE = update(referrals).where(referrals.c.id == bindparam("referral"))
 _RECORD = insert(history)
-# Open referrals sent to a service whose ``person_search`` begins with ``key_start`` (its
-# ``%``, ``_`` and ``/`` escaped with ``/``, as ``autoescape`` would for a literal).
+# Open referrals sent to a service for a person of these folded names.
 _OPEN_SENT = reads().where(
-    referrals.c.direction == DIRECTIONS[Side.SENDER],
     referrals.c.receiver_agency == bindparam("to_agency"),
     referrals.c.service_id == bindparam("service_id"),
+    referrals.c.person_names == bindparam("names"),
+    referrals.c.direction == DIRECTIONS[Side.SENDER],
     referrals.c.status.in_(sorted(s.value for s in OPEN)),
-    referrals.c.person_search.startswith(bindparam("key_start"), escape="/"),
 )
-
-
-def like_escaped(text: str) -> str:
-    """``text`` matched as it is by a LIKE whose escape character is ``/``."""
-    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
 
 
 class SqlReferrals:
@@ -183,13 +178,11 @@ class SqlReferrals:
         if referral.previous_referral_id is not None:
             self._ahead.pop(referral.previous_referral_id, None)
 
-    async def open_sent(self, to_agency: str, service_id: str, key_start: str) -> list[Referral]:
-        """The open referrals this agency sent to ``to_agency``'s ``service_id`` whose
-        ``person_search`` begins with ``key_start``, without history."""
+    async def open_sent(self, to_agency: str, service_id: str, names: str) -> list[Referral]:
+        """The open referrals this agency sent to ``to_agency``'s ``service_id`` for a
+        person whose folded names are ``names``, without history."""
         found = await execute(
-            self.session,
-            _OPEN_SENT,
-            {"to_agency": to_agency, "service_id": service_id, "key_start": like_escaped(key_start)},
+            self.session, _OPEN_SENT, {"to_agency": to_agency, "service_id": service_id, "names": names}
         )
         return [referral_of(row) for row in found.mappings()]
 

@@ -49,6 +49,9 @@ referrals = Table(
     Column("assignee", String(200), nullable=True),
     # The person's names, birth date and contacts folded for search; NULL once erased.
     Column("person_search", Text, nullable=True),
+    # The person's folded names, as ``person_key_start`` gives them: where a look-up of the
+    # same person starts (revision 0010). NULL once erased.
+    Column("person_names", Text, nullable=True),
     # Its business status: when the oldest question each side has not answered was asked
     # (NULL: none waits for that side's answer).
     Column("question_to_sender_at", UtcDateTime(), nullable=True),
@@ -63,8 +66,8 @@ referrals = Table(
     Index("ix_referrals_previous_referral_id", "previous_referral_id"),
     Index("ix_referrals_pathway_id", "pathway_id"),
     Index("ix_referrals_created_at_id", "created_at", "id"),  # the lists' order (revision 0009)
-    # The open referrals already sent to a service, looked for before sending (revision 0010).
-    Index("ix_referrals_receiver_service_status", "receiver_agency", "service_id", "direction", "status"),
+    # The referrals already sent to a service for a person, looked for before sending (revision 0010).
+    Index("ix_referrals_sent_to_person", "receiver_agency", "service_id", "person_names", "direction"),
 )
 
 history = Table(

@@ -71,8 +71,8 @@ def person_key(personal: PersonalPart | None) -> str | None:
 
 
 def person_key_start(person: Person) -> str:
-    """How the ``person_key`` of every record with this person's folded names begins (the
-    names are never empty and come first): where a lookup of the same person starts."""
+    """This person's folded names, as the ``person_key`` of every record with them begins
+    (the names are never empty and come first): what a look-up of the same person finds."""
     return f"{folded(person.given_name)} | {folded(person.family_name)}"
 
 

@@ -42,9 +42,9 @@ class ReferralStore(Protocol):
         """Read these referrals at once (locked as ``get`` locks them), for the next ``get``
         of each in this transaction."""
 
-    async def open_sent(self, to_agency: str, service_id: str, key_start: str) -> list[Referral]:
-        """The open referrals this agency sent to ``to_agency``'s ``service_id`` whose
-        ``person_key`` begins with ``key_start`` (at least those)."""
+    async def open_sent(self, to_agency: str, service_id: str, names: str) -> list[Referral]:
+        """The open referrals this agency sent to ``to_agency``'s ``service_id`` for a
+        person whose folded names (``person_key_start``) are ``names``."""
 
     async def add(self, referral: Referral) -> None: ...
 
