@@ -4,6 +4,7 @@ has come, what a stream holds, and copies of its messages for the raw reference.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
@@ -13,8 +14,11 @@ from typing import Any
 import nats
 from nats.aio.client import Client as Nats
 from nats.aio.msg import Msg
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
+from nats.js.errors import ServiceUnavailableError
 
 from crocevia.deadletters import letters
 from crocevia_common.messaging.connection import read_password
@@ -26,6 +30,8 @@ AUDIT_CONSUMER = "audit"
 NOTIFICATIONS_CONSUMER = "notifications"
 RAW_STREAM = "BENCHRAW"
 RAW_SUBJECT = "bench.raw"
+# What a read's consumer or fetch meets while a cluster elects leaders again.
+_UNANSWERED = (ServiceUnavailableError, NoRespondersError, NatsTimeoutError, TimeoutError)
 
 
 async def _quiet(_error: Exception) -> None:
@@ -96,27 +102,40 @@ class Bus:
                 raise TimeoutError(f"consumer {durable}: at {floor} of {last} after {timeout:.0f} s")
             await asyncio.sleep(poll)
 
-    async def read(self, stream: str, first: int = 1, last: int | None = None) -> AsyncIterator[Msg]:
+    async def read(
+        self, stream: str, first: int = 1, last: int | None = None, patience: float = 60.0
+    ) -> AsyncIterator[Msg]:
         """The messages of ``stream`` from sequence ``first`` to ``last`` (its end by
-        default), read by an ephemeral consumer that acknowledges nothing."""
+        default), each once and in order, read by an ephemeral consumer that acknowledges
+        nothing. A clustered stream may have no consumer leader to answer for a while after
+        a member was killed: the read goes on from the next message with a new consumer,
+        for up to ``patience`` seconds in all."""
         last = last if last is not None else await self.last_sequence(stream)
-        if last < first:
-            return
-        config = ConsumerConfig(
-            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-            opt_start_seq=first,
-            ack_policy=AckPolicy.NONE,
-            inactive_threshold=60.0,
-        )
-        sub = await self.js.pull_subscribe("", stream=stream, config=config)
-        try:
-            while True:
-                for msg in await sub.fetch(1000, timeout=10):
-                    yield msg
-                    if msg.metadata.sequence.stream >= last:
-                        return
-        finally:
-            await sub.unsubscribe()
+        deadline = time.monotonic() + patience
+        after = first - 1  # the last message handed out
+        while after < last:
+            config = ConsumerConfig(
+                deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                opt_start_seq=after + 1,
+                ack_policy=AckPolicy.NONE,
+                inactive_threshold=60.0,
+            )
+            try:
+                sub = await self.js.pull_subscribe("", stream=stream, config=config)
+                try:
+                    while after < last:
+                        for msg in await sub.fetch(1000, timeout=10):
+                            yield msg
+                            after = msg.metadata.sequence.stream
+                            if after >= last:
+                                return
+                finally:
+                    with contextlib.suppress(Exception):
+                        await sub.unsubscribe()
+            except _UNANSWERED:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.5)
 
     async def event_ids(self, stream: str) -> list[str]:
         """The ``Nats-Msg-Id`` (the event id) of every message of ``stream``."""
