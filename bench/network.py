@@ -22,7 +22,9 @@ Phases, each on a network that has applied everything before it:
 4. backlog: the audit and notifications paused (SIGSTOP) while referrals are sent (the
    nodes profiled with py-spy meanwhile), then each resumed alone and timed until its
    durable has nothing pending (profiled too); the same messages copied to a stream of
-   their own and consumed by the raw pipeline (nats-py fetch + sqlite3 hash chain);
+   their own and consumed by the raw pipeline (nats-py fetch + sqlite3 hash chain), and
+   again verifying each signature; on SQLite, the audit's own writes done again by sqlite3
+   alone into an empty database of its schema;
 5. queries at the trail size reached: inclusion proofs, filtered trail pages, indicators,
    ``/verify``, and the offline verification of an export against a raw SHA-256 chain;
 6. checks: every referral in the same status at both nodes, every streamed event in the
@@ -52,6 +54,7 @@ from bench.net.bus import REFERRALS, Bus
 from bench.net.client import Client
 from bench.net.procs import PeakMemory, cpu_of, machine, memory_of, versions
 from bench.net.profile import Profiler, merged
+from crocevia_audit.settings import AuditSettings
 from crocevia_contracts.stream import NOTICES
 
 RESULTS = Path(__file__).parent / "results"
@@ -141,7 +144,8 @@ async def measure(run: launch.Running, params: Params, workdir: Path) -> dict[st
                 ctx, params.backlog, params.concurrency, params.notifications_backlog, params.timeout
             )
         progress("raw reference: the backlog's messages consumed by nats-py + sqlite3")
-        raw_ingest = await raw_reference(bus, backlog, workdir, await client.signing_keys())
+        audit_db = workdir / "data" / "audit.db" if run.database == "sqlite" else None
+        raw_ingest = await raw_reference(bus, backlog, workdir, await client.signing_keys(), audit_db)
         trail_size = await bus.count(REFERRALS) + await bus.count(NOTICES.name)
         progress(f"queries at {trail_size} entries")
         answers = await queries.run(ctx, workdir, trail_size, params.samples, params.timeout)
@@ -175,16 +179,20 @@ async def measure(run: launch.Running, params: Params, workdir: Path) -> dict[st
 
 
 async def raw_reference(
-    bus: Bus, backlog: dict[str, Any], workdir: Path, keys: Mapping[str, VerifyKey]
+    bus: Bus, backlog: dict[str, Any], workdir: Path, keys: Mapping[str, VerifyKey], audit_db: Path | None = None
 ) -> dict[str, Any]:
     """The backlog's messages consumed by the raw pipeline, and again with each signature
-    verified."""
+    verified; on SQLite, the audit's own writes done again by sqlite3 alone."""
     copied = await bus.copy_to_raw(backlog["first_sequence"], backlog["last_sequence"])
     try:
         seconds, cpu = await raw.ingest(bus, copied, workdir / "raw-trail.db")
         signed_seconds, signed_cpu = await raw.ingest(bus, copied, workdir / "raw-signed-trail.db", keys)
     finally:
         await bus.drop_raw()
+    replayed: dict[str, Any] | None = None
+    if audit_db is not None:
+        replay_cpu, entries = raw.replay_writes(audit_db, workdir, AuditSettings.model_fields["batch_size"].default)
+        replayed = {"entries": entries, "cpu_ms_per_entry": round(1000 * replay_cpu / entries, 4)}
     return {
         "events": copied,
         "seconds": round(seconds, 3),
@@ -196,6 +204,7 @@ async def raw_reference(
             "events_per_second": round(copied / signed_seconds, 1),
             "cpu_ms_per_event": round(1000 * signed_cpu / copied, 4),
         },
+        "replayed_writes": replayed,
     }
 
 

@@ -68,6 +68,60 @@ async def ingest(
         conn.close()
 
 
+# The audit's tables an append writes, in the order it writes them.
+APPENDED_TABLES = ("trail_entries", "tree_nodes", "referral_totals")
+
+
+def replay_writes(audit_db: Path, workdir: Path, batch: int) -> tuple[float, int]:
+    """CPU seconds for the standard library's sqlite3 to write again what the audit wrote
+    for its trail, into an empty database of the same schema (its tables and indexes, as
+    the services open SQLite): every entry, ``batch`` a transaction, with the tree nodes it
+    completed and the running totals of its batch's referrals; and how many entries it then
+    holds. What the audit's own writes cost the machine, without the work that decides them."""
+    source = sqlite3.connect(f"file:{audit_db}?mode=ro", uri=True)
+    target = sqlite3.connect(workdir / "replayed-audit.db", isolation_level=None)
+    try:
+        target.execute("PRAGMA journal_mode=WAL")
+        target.execute("PRAGMA synchronous=NORMAL")
+        schema = "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY type DESC"
+        for (sql,) in source.execute(schema).fetchall():  # tables first, then their indexes
+            target.execute(sql)
+        source.execute("BEGIN")  # one snapshot of the three tables
+        rows = {name: source.execute(f"SELECT * FROM {name}").fetchall() for name in APPENDED_TABLES}
+        columns = {name: [row[1] for row in source.execute(f"PRAGMA table_info({name})")] for name in APPENDED_TABLES}
+        source.execute("COMMIT")
+    finally:
+        source.close()
+    inserts = {
+        name: f"INSERT OR REPLACE INTO {name} ({', '.join(map(_quoted, cols))}) VALUES ({', '.join('?' * len(cols))})"
+        for name, cols in columns.items()
+    }
+    entries = sorted(rows["trail_entries"], key=lambda row: row[0])  # by position
+    totals = {row[0]: row for row in rows["referral_totals"]}  # by referral id
+    referral = columns["trail_entries"].index("referral_id")
+    nodes, per_entry = rows["tree_nodes"], len(rows["tree_nodes"]) / max(len(entries), 1)
+    began, written = time.process_time(), 0
+    try:
+        for start in range(0, len(entries), batch):
+            part = entries[start : start + batch]
+            upto = round((start + len(part)) * per_entry)
+            with_totals = [totals[r] for r in dict.fromkeys(row[referral] for row in part) if r in totals]
+            target.execute("BEGIN")
+            target.executemany(inserts["trail_entries"], part)
+            target.executemany(inserts["tree_nodes"], nodes[written:upto])
+            target.executemany(inserts["referral_totals"], with_totals)
+            target.execute("COMMIT")
+            written = upto
+        spent = time.process_time() - began
+        return spent, target.execute("SELECT count(*) FROM trail_entries").fetchone()[0]
+    finally:
+        target.close()
+
+
+def _quoted(column: str) -> str:
+    return f'"{column}"'
+
+
 def chain_verify(export: Path) -> tuple[float, int]:
     """CPU seconds to read a trail export and hash its entries as a SHA-256 chain, and how
     many entries (the header line is skipped)."""

@@ -120,6 +120,24 @@ def _signed(signed: dict[str, Any] | None, audit: dict[str, Any]) -> list[Figure
     ]
 
 
+def _replayed(replayed: dict[str, Any] | None, audit: dict[str, Any]) -> list[Figure]:
+    """The audit against its own writes done again by sqlite3 alone (SQLite runs only; runs
+    before it was measured have none): what of its CPU the database's work explains."""
+    if replayed is None:
+        return []
+    return [
+        Figure(
+            "the same vs the audit's own writes done again by sqlite3 alone, into an empty database of its schema"
+            " (every entry with its indexes, the tree nodes, the running totals; batches as the audit's)",
+            f"{audit['cpu_ms_per_event']:.3f} ms",
+            f"{replayed['cpu_ms_per_entry']:.3f} ms",
+            round(replayed["cpu_ms_per_entry"] / audit["cpu_ms_per_event"], 3),
+            "",
+            None,
+        )
+    ]
+
+
 def figures(run: dict[str, Any]) -> list[Figure]:
     """The issue's table for one database, from what the run measured."""
     flow, backlog, q = run["flow"], run["backlog"], run["queries"]
@@ -155,6 +173,7 @@ def figures(run: dict[str, Any]) -> list[Figure]:
             None,
         ),
         *_signed(run["raw_ingest"].get("signed"), audit),
+        *_replayed(run["raw_ingest"].get("replayed_writes"), audit),
         Figure(
             f"referrals sent over every agency pair, {flow['concurrency']} at a time,"
             " until received back at the sender",
