@@ -110,8 +110,14 @@ class Bus:
         nothing. A clustered stream may have no consumer leader to answer for a while after
         a member was killed: the read goes on from the next message with a new consumer,
         for up to ``patience`` seconds in all."""
-        last = last if last is not None else await self.last_sequence(stream)
         deadline = time.monotonic() + patience
+        while last is None:
+            try:
+                last = await self.last_sequence(stream)
+            except _UNANSWERED:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.5)
         after = first - 1  # the last message handed out
         while after < last:
             config = ConsumerConfig(
