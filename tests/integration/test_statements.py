@@ -22,6 +22,7 @@ from sqlalchemy import (
     bindparam,
     event,
     exists,
+    func,
     insert,
     select,
     update,
@@ -138,6 +139,22 @@ async def test_rows_read_directly_are_the_rows_sqlalchemy_reads(db: Database) ->
     assert middle - before == (1 if db.is_sqlite else 0)
     async with db.transaction() as session:  # an empty list: SQLAlchemy's own rendering
         assert (await execute(session, READ, {**params, "ids": []})).mappings() == []
+
+
+async def test_a_read_without_parameters_runs_directly_and_a_write_without_them_does_not(db: Database) -> None:
+    count = select(func.count(things.c.id).label("n"), func.max(things.c.steps).label("most"))
+    async with db.transaction() as session:
+        await execute(session, INSERT, [row(f"t{i}", steps=i) for i in range(3)])
+        before = await ran_here(session)
+        direct = (await execute(session, count, {})).mappings()
+        middle = await ran_here(session)
+        through = [dict(r) for r in (await session.execute(count)).mappings()]
+        await execute(session, insert(things).values(**row("x")), {})
+        after = await ran_here(session)
+    assert direct == through == [{"n": 3, "most": 2}]
+    assert "x" in await stored(db)
+    assert middle - before == (1 if db.is_sqlite else 0)
+    assert after == middle  # an INSERT without parameters: SQLAlchemy's own way
 
 
 async def test_rows_returned_by_a_many_row_insert_are_those_it_inserted(db: Database) -> None:

@@ -149,7 +149,10 @@ async def execute(session: AsyncConnection, statement: Executable, params: Param
     SQLite's connection itself when it can, else through SQLAlchemy."""
     sets: Sequence[Params] = [params] if isinstance(params, Mapping) else params
     many = not isinstance(params, Mapping)
-    driver = _driver(session) if sets and sets[0] else None
+    # Not for an executemany of no rows, nor a write without parameters (SQLAlchemy's
+    # ``DEFAULT VALUES``); a read without parameters is one.
+    simple = bool(sets) and (bool(sets[0]) or (not many and bool(getattr(statement, "is_select", False))))
+    driver = _driver(session) if simple else None
     if driver is not None:
         keys = tuple(sets[0])
         plan = _plan(statement, session.dialect, keys)

@@ -136,13 +136,16 @@ class IntegrityQueries(SnapshotReads):
             query = query.where(g.closed_at.is_(None))
         elif status == "closed":
             query = query.where(g.closed_at.is_not(None))
-        return [gap_of(row) for row in await self._all(query.order_by(g.source, g.first_missing, g.id))]
+        return [gap_of(row._mapping) for row in await self._all(query.order_by(g.source, g.first_missing, g.id))]
 
     async def gaps_by_id(self, ids: Collection[int]) -> dict[int, Gap]:
         found: dict[int, Gap] = {}
         for chunk in _chunks(ids):
             found.update(
-                {int(row.id): gap_of(row) for row in await self._all(select(sequence_gaps).where(g.id.in_(chunk)))}
+                {
+                    int(row.id): gap_of(row._mapping)
+                    for row in await self._all(select(sequence_gaps).where(g.id.in_(chunk)))
+                }
             )
         return found
 
@@ -150,7 +153,7 @@ class IntegrityQueries(SnapshotReads):
         found: list[Gap] = []
         for chunk in _chunks(ranges):
             query = select(sequence_gaps).where(tuple_(g.source, g.first_missing, g.last_missing).in_(chunk))
-            found += [gap_of(row) for row in await self._all(query)]
+            found += [gap_of(row._mapping) for row in await self._all(query)]
         return found
 
     async def anomalies(self, *, kind: str | None, source: str | None, limit: int) -> list[Anomaly]:

@@ -7,7 +7,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -31,6 +31,13 @@ from crocevia_common.tlog.checkpoint import SignedCheckpoint
 
 c = trail_entries.c
 _ADD_ENTRIES = insert(trail_entries)
+# What each batch reads, made once (run on SQLite's connection itself: see
+# ``crocevia_common.statements``).
+_LAST_POSITION = select(func.max(c.position).label("last"))
+_PLACES = select(c.event_id, c.event, c.stream_sequence).where(c.event_id.in_(bindparam("ids", expanding=True)))
+_REQUESTED = select(c.referral_id, c.sender_agency, c.receiver_agency, c.service_id).where(
+    c.referral_id.in_(bindparam("ids", expanding=True)), c.event == "requested"
+)
 
 
 def entry_row(recorded: RecordedEntry) -> dict[str, Any]:
@@ -63,7 +70,7 @@ def anomaly_of(row: Row[Any]) -> Anomaly:
 
 
 async def stored_size(session: AsyncConnection) -> int:
-    last = (await session.execute(select(func.max(c.position)))).scalar_one_or_none()
+    last = (await execute(session, _LAST_POSITION, {})).scalar_one_or_none()
     return 0 if last is None else int(last) + 1
 
 
@@ -75,18 +82,12 @@ class EntryRows:
         return await stored_size(self.session)
 
     async def places(self, event_ids: Collection[str]) -> dict[str, tuple[bool, int | None]]:
-        query = select(c.event_id, c.event, c.stream_sequence).where(c.event_id.in_(set(event_ids)))
-        return {
-            row.event_id: (row.event in NOTICE_STREAM_EVENTS, row.stream_sequence)
-            for row in await self.session.execute(query)
-        }
+        rows = (await execute(self.session, _PLACES, {"ids": sorted(set(event_ids))})).mappings()
+        return {row["event_id"]: (row["event"] in NOTICE_STREAM_EVENTS, row["stream_sequence"]) for row in rows}
 
     async def requested_parties(self, referral_ids: Collection[str]) -> dict[str, Parties]:
-        query = select(c.referral_id, c.sender_agency, c.receiver_agency, c.service_id).where(
-            c.referral_id.in_(set(referral_ids)), c.event == "requested"
-        )
-        rows = await self.session.execute(query)
-        return {r.referral_id: Parties(r.sender_agency, r.receiver_agency, r.service_id) for r in rows}
+        rows = (await execute(self.session, _REQUESTED, {"ids": sorted(set(referral_ids))})).mappings()
+        return {r["referral_id"]: Parties(r["sender_agency"], r["receiver_agency"], r["service_id"]) for r in rows}
 
     async def add(self, entries: Sequence[RecordedEntry]) -> None:
         if entries:
@@ -140,7 +141,7 @@ class GapRows:
             .where(g.closed_at.is_(None), g.raised_at.is_(None), g.detected_at <= detected_by)
             .order_by(g.id)
         )
-        return [gap_of(row) for row in await self.session.execute(query)]
+        return [gap_of(row._mapping) for row in await self.session.execute(query)]
 
     async def mark_raised(self, gap: Gap, at: datetime) -> None:
         await self.session.execute(update(sequence_gaps).where(sequence_gaps.c.id == gap.id).values(raised_at=at))

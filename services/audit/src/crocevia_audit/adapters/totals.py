@@ -4,6 +4,7 @@ from the trail by the check."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import fields
 from datetime import datetime
@@ -26,7 +27,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crocevia_audit.adapters.tables import indicator_months, referral_totals, trail_entries
@@ -34,7 +34,7 @@ from crocevia_audit.domain.cells import CELL_FIELDS, TIMES, Cell, sorted_times
 from crocevia_audit.domain.indicators import STEPS, TrailEvent
 from crocevia_audit.domain.totals import Held, Measures, Mismatch, Totals, fold
 from crocevia_audit.handlers.ports import HELD_BY, Cohort, Unheld
-from crocevia_common.db import SnapshotReads, upsert
+from crocevia_common.db import SnapshotReads, upsert_in
 from crocevia_common.statements import execute
 
 t = referral_totals.c
@@ -44,12 +44,25 @@ _FACTS = ("referral_id", "sender_agency", "receiver_agency", "service_id", "doma
 _COUNTS = ("reason_code", "outcome", "reminders", "escalations")
 _CHUNK = 400  # referral ids per IN (...) query
 _ADD_TOTALS = insert(referral_totals)
+# What each batch reads and writes besides, made once (run on SQLite's connection itself: see
+# ``crocevia_common.statements``).
+_LOAD = select(referral_totals).where(t.referral_id.in_(bindparam("ids", expanding=True)))
+_DELETE = delete(referral_totals).where(t.referral_id.in_(bindparam("ids", expanding=True)))
 _STREAM = 2000  # rows per fetch of a streamed read
 
 
 _MEASURES = tuple(f.name for f in fields(Measures))
 _TIME_COLUMNS = _MEASURES[1:]  # receive_us, decide_us, complete_us
 _HELD = {"held_to": "fingerprint", "receive_due": "receive_due", "decide_due": "decide_due"}  # column: field
+
+
+@functools.cache
+def _raise_generations(dialect: str) -> Any:
+    """One statement: a month's first changed totals make its row, later ones raise its
+    generation (made once per dialect)."""
+    return upsert_in(dialect, indicator_months).on_conflict_do_update(
+        index_elements=["month"], set_={"generation": m.generation + 1}
+    )
 
 
 def totals_row(totals: Totals, held: Held | None = None) -> dict[str, Any]:
@@ -64,8 +77,8 @@ def totals_row(totals: Totals, held: Held | None = None) -> dict[str, Any]:
     }
 
 
-def totals_of(row: Row[Any]) -> Totals:
-    values = row._mapping
+def totals_of(values: Mapping[Any, Any]) -> Totals:
+    """The totals of a ``referral_totals`` row (its mapping)."""
     return Totals(
         **{name: values[name] for name in (*_FACTS, *_COUNTS)},
         steps=tuple(values[column] for column in STEP_COLUMNS),
@@ -88,8 +101,8 @@ class TotalsRows:
         ordered = sorted(set(referral_ids))
         found: dict[str, Totals] = {}
         for start in range(0, len(ordered), _CHUNK):
-            query = select(referral_totals).where(t.referral_id.in_(ordered[start : start + _CHUNK]))
-            found.update({row.referral_id: totals_of(row) for row in await self.session.execute(query)})
+            rows = await execute(self.session, _LOAD, {"ids": ordered[start : start + _CHUNK]})
+            found.update({row["referral_id"]: totals_of(row) for row in rows.mappings()})
         return found
 
     async def save(self, totals: Sequence[Totals], held: Mapping[str, Held]) -> None:
@@ -97,7 +110,7 @@ class TotalsRows:
         ``held`` gives by referral id (none for a referral it has no entry for)."""
         ids = [row.referral_id for row in totals]
         for start in range(0, len(ids), _CHUNK):
-            await self.session.execute(delete(referral_totals).where(t.referral_id.in_(ids[start : start + _CHUNK])))
+            await execute(self.session, _DELETE, {"ids": ids[start : start + _CHUNK]})
         if totals:
             rows = [totals_row(row, held.get(row.referral_id)) for row in totals]
             await execute(self.session, _ADD_TOTALS, rows)
@@ -106,10 +119,8 @@ class TotalsRows:
     async def _changed(self, months: Collection[str]) -> None:
         """Raise the generation of ``months``, whose referrals' totals changed."""
         if months:
-            statement = upsert(self.session, indicator_months).on_conflict_do_update(
-                index_elements=["month"], set_={"generation": m.generation + 1}
-            )
-            await self.session.execute(statement, [{"month": month, "generation": 1} for month in sorted(months)])
+            statement = _raise_generations(self.session.dialect.name)
+            await execute(self.session, statement, [{"month": month, "generation": 1} for month in sorted(months)])
 
     async def restate(self, held: Mapping[str, Held]) -> None:
         if not held:
@@ -289,7 +300,7 @@ class TotalsQueries(SnapshotReads):
             result = await session.stream(query.execution_options(yield_per=_STREAM))
             async for rows in result.partitions():  # a fetch at a time, not a row at a time
                 for row in rows:
-                    yield totals_of(row)
+                    yield totals_of(row._mapping)
 
     async def stored(self) -> tuple[dict[str, Totals], list[Mismatch]]:
         """Every stored row of totals, by referral id; and the rows whose measures are not
@@ -299,7 +310,7 @@ class TotalsQueries(SnapshotReads):
         async with self.db.connect() as session:
             stream = await session.stream(select(referral_totals).execution_options(yield_per=_STREAM))
             async for row in stream:
-                totals = found[row.referral_id] = totals_of(row)
+                totals = found[row.referral_id] = totals_of(row._mapping)
                 should = totals.measures()
                 differ = tuple(name for name in _MEASURES if getattr(row, name) != getattr(should, name))
                 if differ:
