@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import gc
 import statistics
-import subprocess
 import tempfile
 import time
 from collections import Counter
@@ -24,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import event
 
+from bench import add_section
 from crocevia_audit.adapters.unit_of_work import unit_of_work
 from crocevia_audit.bootstrap import MIGRATIONS
 from crocevia_audit.handlers.append import TrailWriter
@@ -31,8 +31,6 @@ from crocevia_common.db import Database
 from crocevia_common.messaging.intake import Verified
 from tests.integration.audit.events import Network, checked
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results" / "audit_append.txt"
 AGENCIES = ("pioltello-casa", "cpia2", "csl-lavoro", "coop-abitare", "pioltello-scuola")
 BATCH = 100  # the audit's batch size (AuditSettings.batch_size)
 
@@ -98,10 +96,5 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args(argv)
     report = asyncio.run(measure(args.referrals, args.runs))
-    revision = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
-    section = f"# bench/audit_append.py, {time.strftime('%Y-%m-%d %H:%M')}, at {revision.stdout.strip()}\n{report}"
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    earlier = RESULTS.exists()
-    with RESULTS.open("a") as results:  # each run adds its section: earlier ones stay to compare with
-        results.write(("\n" if earlier else "") + section)
+    add_section("audit_append", report)
     print(report)

@@ -13,7 +13,6 @@ import asyncio
 import gc
 import itertools
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,14 +24,13 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from bench import add_section
 from bench.notifications_statements import statement_kind
 from crocevia_referrals.bootstrap import create_app
 from crocevia_referrals.settings import ReferralsSettings
 from tests.kit.nats import NatsProcess
 from tests.kit.services import Tokens, agency_file, serve
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results" / "referrals_flow.txt"
 BODY = {
     "to_agency": "cpia2",
     "service_id": "main-service",
@@ -169,11 +167,7 @@ async def measure(count: int, concurrency: int, poll_seconds: float = 0.02) -> F
 def main(argv: list[str]) -> None:
     count = int(argv[0]) if argv else 300
     report = asyncio.run(measure(count, concurrency=8)).report()
-    revision = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
-    section = f"# bench/referrals_flow.py, {time.strftime('%Y-%m-%d %H:%M')}, at {revision.stdout.strip()}\n{report}"
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    with RESULTS.open("a") as results:  # each run adds its section: earlier ones stay to compare with
-        results.write("\n" + section)
+    add_section("referrals_flow", report)
     print(report)
 
 

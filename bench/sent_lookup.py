@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,6 +23,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, text
 
+from bench import add_section
 from crocevia_common.db import Database
 from crocevia_contracts.lifecycle import Side
 from crocevia_referrals.adapters.repository import SqlReferrals
@@ -31,8 +31,6 @@ from crocevia_referrals.adapters.tables import referrals
 from crocevia_referrals.bootstrap import MIGRATIONS
 from crocevia_referrals.domain.referral import DIRECTIONS
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results" / "sent_lookup.txt"
 INDEX = "ix_referrals_sent_to_person"
 AGENCIES, SERVICES, OPEN_SHARE = 10, 4, 10  # one referral in OPEN_SHARE is open
 LOOKUPS = 300
@@ -118,12 +116,7 @@ async def measure(counts: list[int]) -> str:
 def main(argv: list[str]) -> None:
     counts = [int(a) for a in argv] or [10_000, 100_000]
     report = asyncio.run(measure(counts))
-    revision = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
-    section = f"# bench/sent_lookup.py, {time.strftime('%Y-%m-%d %H:%M')}, at {revision.stdout.strip()}\n{report}"
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    earlier = RESULTS.exists()
-    with RESULTS.open("a") as results:  # each run adds its section: earlier ones stay to compare with
-        results.write(("\n" if earlier else "") + section)
+    add_section("sent_lookup", report)
     print(report)
 
 
