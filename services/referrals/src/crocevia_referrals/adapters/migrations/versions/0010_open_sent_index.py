@@ -2,7 +2,7 @@
 is sent, the node looks for an open one it already sent to the same service for the same
 person (a warning, not a refusal). That look-up read every open referral the agency had sent,
 whatever the service, and matched the names as the beginning of ``person_search`` (about
-10 ms per referral sent at 100,000 referrals, see bench/results/sent_lookup.txt). The folded
+4 ms per referral sent at 100,000 referrals, see bench/results/sent_lookup.txt). The folded
 names get their own column, filled here for the referrals already held a thousand at a time
 (at 100,000 referrals on 2 cores: 3 s on SQLite, 6 s on PostgreSQL), and an index leads the
 look-up to that person's referrals to that service.
