@@ -6,6 +6,7 @@ event and the box; every event carries the publisher's signature of its exact by
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -108,15 +109,23 @@ def sign_event(sender: PartyKeys, payload: bytes) -> str:
     return f"{key_id(bytes(sender.signing.verify_key))}:{_b64(signature)}"
 
 
+@functools.lru_cache(maxsize=1024)
+def _verifier(signing: str) -> tuple[str, VerifyKey]:
+    """A pinned signing key (base64, 32 bytes as ``PublicKeys`` holds it) as its key id and
+    its verifier, made once per key rather than for each event it signed."""
+    raw = base64.b64decode(signing)
+    return key_id(raw), VerifyKey(raw)
+
+
 def verify_event(header: str | None, sender: PublicKeys, payload: bytes) -> None:
     """Raise SealError unless ``header`` is the sender's valid signature of ``payload``."""
     if not header or ":" not in header:
         raise SealError("the event is not signed")
     signer, signature = header.split(":", 1)
-    signing_key = base64.b64decode(sender.signing)
-    if signer != key_id(signing_key):
+    pinned, verifier = _verifier(sender.signing)
+    if signer != pinned:
         raise SealError("the event is signed with another key than the publisher's pinned key")
     try:
-        VerifyKey(signing_key).verify(SIGNED_CONTEXT + payload, base64.b64decode(signature, validate=True))
+        verifier.verify(SIGNED_CONTEXT + payload, base64.b64decode(signature, validate=True))
     except (BadSignatureError, ValueError):
         raise SealError("the event signature does not verify") from None
