@@ -349,6 +349,16 @@ class SnapshotReads:
             async with self.db.connect() as session:
                 yield session
 
+    @asynccontextmanager
+    async def _one_moment(self) -> AsyncIterator[AsyncConnection]:
+        """For a read of several statements that must agree: the shared snapshot, or one of
+        its own (each statement of ``_session`` alone may see a later commit)."""
+        if self._shared is not None:
+            yield self._shared
+        else:
+            async with self.db.snapshot(short=self.short) as session:
+                yield session
+
 
 def run_migrations_online(target_metadata: Any = None) -> None:
     """The body of every service's ``env.py``: migrate on the connection ``Database.migrate``

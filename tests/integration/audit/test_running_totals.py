@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, and_, delete, func, select, update
+from sqlalchemy import Connection, and_, delete, event, func, select, update
+from sqlalchemy.util import await_only
 
 from crocevia_audit.adapters.tables import referral_totals
 from crocevia_audit.adapters.totals import TotalsQueries, rebuild
@@ -327,3 +328,37 @@ async def test_the_audit_reads_every_months_cells_after_restating_due_times(trai
         assert reads.read == []  # every month was kept, under the due times restated
     finally:
         kept.cancel()
+
+
+async def test_a_months_cells_are_read_as_of_one_moment_while_referrals_are_appended(trail_db):
+    """A month's cells are read in two statements (the counts, then the due times still
+    open); a referral appended between them, in a cell of its own, is in neither read, as
+    when the due-times keeper reads every month while the audit appends."""
+    net, writer = Network(), TrailWriter(unit_of_work(trail_db), TARGETS)
+    march = datetime(2026, 3, 10, tzinfo=UTC)
+    urgent = {"receiver": "cpia2", "priority": "urgent"}
+    await writer.append(checked([net.event("requested", "first", at=march, **urgent)]))
+    late = net.event("requested", "late", at=march, sender="pioltello-sociali", **urgent)
+    armed, appended = [True], list[int]()
+
+    def between(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        # Before the read of the due times still open: the other cell's referral appended
+        # and committed, by the trail writer on a connection of its own.
+        if armed and "decide_due" in statement and "GROUP BY" not in statement.upper():
+            armed.clear()
+            appended.append(len(await_only(writer.append(checked([late])))))
+
+    event.listen(trail_db.engine.sync_engine, "before_cursor_execute", between)
+    try:
+        cells = await TotalsQueries(trail_db).cells(*month(2026, 3))
+    finally:
+        event.remove(trail_db.engine.sync_engine, "before_cursor_execute", between)
+    assert appended == [1]
+    assert [(cell.field("sender_agency"), cell.counts["requested"], len(cell.receive_due)) for cell in cells] == [
+        ("pioltello-casa", 1, 1)
+    ]
+    after = await TotalsQueries(trail_db).cells(*month(2026, 3))
+    assert sorted((cell.field("sender_agency"), cell.counts["requested"]) for cell in after) == [
+        ("pioltello-casa", 1),
+        ("pioltello-sociali", 1),
+    ]

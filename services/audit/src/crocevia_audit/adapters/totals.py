@@ -203,7 +203,8 @@ class TotalsQueries(SnapshotReads):
         """The cells of the referrals requested in ``[since, until)``: their counts and
         times in one read of their rows, each time's values as one text per cell (a window
         per time, sorting the rows in the database, took twice as long, at 1M entries on
-        SQLite), and the due times still open."""
+        SQLite), and the due times still open: both read as of one moment, so that a
+        referral appended meanwhile is in neither."""
         requested = _where(Cohort(since, until))
         counted = select(*_CELL, *_COUNTED.values(), *_LATE, *_LISTED).where(*requested).group_by(*_CELL)
         still_open = select(*_CELL, _OPEN_RECEIVE, t.receive_due, _OPEN_DECISION, t.decide_due).where(
@@ -211,7 +212,7 @@ class TotalsQueries(SnapshotReads):
         )
         k, c = len(_CELL), len(_COUNTED)
         found: dict[tuple[Any, ...], Cell] = {}
-        async with self._session() as session:
+        async with self._one_moment() as session:
             for row in await session.execute(counted):
                 values = row[k:]
                 found[tuple(row[:k])] = Cell(
