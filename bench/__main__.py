@@ -6,9 +6,12 @@ Each benchmark is a module of this folder with a ``main(argv)`` and writes its r
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import sys
 from pathlib import Path
+
+import uvloop
 
 HERE = Path(__file__).parent
 
@@ -18,6 +21,9 @@ def names() -> list[str]:
 
 
 def main() -> None:
+    # The services' event loop (crocevia_common.serving), for the benchmarks' own clients and
+    # raw references too.
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     args = sys.argv[1:]
     chosen = [args[0]] if args else names()
     for name in chosen:

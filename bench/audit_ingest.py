@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import contextlib
 import cProfile
+import json
 import statistics
 import tempfile
 import time
@@ -43,9 +44,9 @@ from tests.kit.services import Tokens, eventually, serve
 AGENCIES = ("pioltello-casa", "cpia2", "csl-lavoro", "coop-abitare", "pioltello-scuola")
 
 
-async def publish_events(url: str, referrals: int) -> dict[str, VerifyKey]:
+async def publish_events(url: str, referrals: int) -> tuple[dict[str, VerifyKey], list[str]]:
     """Each referral requested, then received, over every pair of ``AGENCIES``, signed by
-    its publisher; their verifier keys by key id."""
+    its publisher; their verifier keys by key id, and the events' ids."""
     net = Network()
     pairs = [(a, b) for a in AGENCIES for b in AGENCIES if a != b]
     chosen = [pairs[i % len(pairs)] for i in range(referrals)]
@@ -57,7 +58,8 @@ async def publish_events(url: str, referrals: int) -> dict[str, VerifyKey]:
         await provision(js)
         await publish(js, events)
         keys = (await signers(js)).keys.values()
-        return {key_id(bytes(k.signing.verify_key)): k.signing.verify_key for k in keys}
+        ids = [json.loads(event.payload)["id"] for event in events]
+        return {key_id(bytes(k.signing.verify_key)): k.signing.verify_key for k in keys}, ids
     finally:
         await nc.close()
 
@@ -108,7 +110,7 @@ async def measure(referrals: int, runs: int, profile_to: Path | None) -> str:
         workdir = Path(tmp)
         server = NatsProcess(workdir / "nats").start()
         try:
-            keys = await publish_events(server.url, referrals)
+            keys, _ = await publish_events(server.url, referrals)
             bus = Bus(await nats.connect(server.url))
             try:
                 copied = await bus.copy_to_raw(1, events)

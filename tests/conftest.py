@@ -7,12 +7,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import uvloop
 
+from crocevia_common.serving import LOOP
 from tests.kit.databases import admin_url, fresh_postgres_database, postgres_required
 from tests.kit.nats import NatsProcess, docker_answers, start_cluster
 from tests.kit.services import Tokens
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, object]:
+    """Every async test on the event loop the services are served on (``crocevia_common.serving``)."""
+    assert LOOP == "uvloop"
+    return {LOOP: uvloop.new_event_loop}
 
 
 @pytest.fixture(scope="session")

@@ -52,6 +52,7 @@ from crocevia.streams import OperatorError, create_streams
 from crocevia_common.auth import ensure_dev_key
 from crocevia_common.messaging.connection import NatsLogin
 from crocevia_common.messaging.streams import StreamError
+from crocevia_common.serving import uvicorn_options
 
 NOTIFICATIONS = "notifications"
 AUDIT = "audit"
@@ -380,6 +381,7 @@ class Network:
 
     def _start_service(self, name: str, port: int, app: str, extra: dict[str, str]) -> None:
         argv = [sys.executable, "-m", "uvicorn", "--factory", app, "--host", self.config.host, "--port", str(port)]
+        argv += uvicorn_options()
         # Server-sent event streams would otherwise hold a shutdown open.
         argv += ["--timeout-graceful-shutdown", "5"]
         process = ChildProcess(name, argv, self.service_env(name, port, extra), self.data_dir / "logs" / f"{name}.log")

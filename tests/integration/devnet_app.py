@@ -1,5 +1,6 @@
 """A stand-in service for the launcher's tests: answers ``/readyz`` and shows the
-``CROCEVIA_*`` settings it was started with on ``/env``.
+``CROCEVIA_*`` settings it was started with on ``/env``, and what serves it on ``/serving``
+(its event loop's class, and whether uvicorn's httptools protocol is loaded).
 
 ``DEVNET_TEST_CRASH`` and ``DEVNET_TEST_NOT_READY`` (comma-separated service names) make
 the named services fail to start or never become ready.
@@ -7,8 +8,10 @@ the named services fail to start or never become ready.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -41,6 +44,11 @@ def create_app() -> Callable[[dict[str, Any], Receive, Send], Awaitable[None]]:
             status, body = (200, {"status": "ready"}) if ready else (503, {"status": "waiting for nats"})
         elif scope["path"] == "/env":
             status, body = 200, {k: v for k, v in os.environ.items() if k.startswith("CROCEVIA_")}
+        elif scope["path"] == "/serving":
+            loop = type(asyncio.get_running_loop())
+            httptools = "uvicorn.protocols.http.httptools_impl" in sys.modules
+            h11 = "uvicorn.protocols.http.h11_impl" in sys.modules
+            status, body = 200, {"loop": f"{loop.__module__}.{loop.__qualname__}", "httptools": httptools, "h11": h11}
         else:
             status, body = 404, {}
         await send(

@@ -98,6 +98,9 @@ def test_the_network_runs_every_service_and_describes_it_in_network_json(config:
             "witness": f"http://127.0.0.1:{base + 4}",
         }
 
+        # Served as crocevia_common.serving says: uvloop's event loop, httptools' parser.
+        assert get_json(described["audit"] + "/serving") == {"loop": "uvloop.Loop", "httptools": True, "h11": False}
+
         node = get_json(described["agencies"]["cpia2"] + "/env")
         assert node["CROCEVIA_AGENCY_ID"] == "cpia2"
         assert node["CROCEVIA_AGENCY_FILE"] == str((config.agencies_dir / "cpia2.yaml").resolve())

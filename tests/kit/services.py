@@ -16,6 +16,7 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from crocevia_common.auth import TokenVerifier, ensure_dev_key, issue_dev_token
+from crocevia_common.serving import HTTP
 from crocevia_common.settings import ServiceSettings
 from crocevia_common.web.session_cookie import Sessions
 
@@ -97,7 +98,9 @@ async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 30.0,
 @asynccontextmanager
 async def listening(app: FastAPI, port: int) -> AsyncIterator[str]:
     """``app`` behind a real uvicorn with its access log on, as ``crocevia up`` runs it."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=True))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=True, http=HTTP)
+    )
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from crocevia.compose_plan import LocalPlaces, local_process, read_compose
+from crocevia_common.serving import uvicorn_options
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = read_compose(ROOT / "docker-compose.yml")
@@ -75,6 +76,7 @@ def test_a_service_keeps_its_settings_with_local_places(tmp_path: Path) -> None:
     assert env["CROCEVIA_OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://127.0.0.1:1003"
     assert json.loads(env["CROCEVIA_NODE_URLS"])["cpia2"] == f"http://127.0.0.1:{PUBLISHED[18003]}"
     assert audit.argv[-4:] == ["--host", "127.0.0.1", "--port", str(PUBLISHED[18001])]
+    assert " ".join(uvicorn_options()) in " ".join(audit.argv)  # served as crocevia_common.serving says
     assert audit.port == PUBLISHED[18001]
 
 

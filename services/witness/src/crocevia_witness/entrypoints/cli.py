@@ -16,6 +16,7 @@ import uvicorn
 from pydantic import ValidationError
 
 from crocevia_common.key_files import SigningKeyError
+from crocevia_common.serving import HTTP, LOOP
 from crocevia_witness.bootstrap import create_app, witness_of
 from crocevia_witness.settings import WitnessSettings
 
@@ -41,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"crocevia-witness: {error}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    uvicorn.run(create_app(settings), host=args.host or settings.host, port=args.port or settings.port)
+    uvicorn.run(
+        create_app(settings), host=args.host or settings.host, port=args.port or settings.port, loop=LOOP, http=HTTP
+    )
     return 0
 
 
