@@ -8,11 +8,12 @@ IntegrityReads``), and what the views list.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Select, bindparam, func, select, tuple_
 from sqlalchemy.engine import Row
+from sqlalchemy.sql.base import Executable
 
 from crocevia_audit.adapters.sequences import gap_of
 from crocevia_audit.adapters.stores import anomaly_of, signed_of, stored_size
@@ -31,6 +32,7 @@ from crocevia_audit.domain.entries import EntryFields, RecordedEntry
 from crocevia_audit.domain.gaps import Gap
 from crocevia_audit.domain.nodes import NodesByName
 from crocevia_common.db import SnapshotReads
+from crocevia_common.statements import execute
 from crocevia_common.tlog.checkpoint import SignedCheckpoint
 from crocevia_common.tlog.note import SignatureLine, VerifierKey
 
@@ -52,10 +54,11 @@ def _chunks(values: Collection[Any]) -> Iterable[list[Any]]:
         yield ordered[start : start + _CHUNK]
 
 
-def recorded_of(row: Row[Any]) -> RecordedEntry:
-    """A ``trail_entries`` row as the entry it stores."""
-    fields = EntryFields(**{name: getattr(row, name) for name in EntryFields.__slots__})
-    return RecordedEntry(fields, bytes(row.entry), bytes(row.leaf_hash), row.stream_sequence, row.recorded_at)
+def recorded_of(row: Mapping[Any, Any]) -> RecordedEntry:
+    """A ``trail_entries`` row (its mapping) as the entry it stores."""
+    fields = EntryFields(**{name: row[name] for name in EntryFields.__slots__})
+    entry, leaf = bytes(row["entry"]), bytes(row["leaf_hash"])
+    return RecordedEntry(fields, entry, leaf, row["stream_sequence"], row["recorded_at"])
 
 
 class IntegrityQueries(SnapshotReads):
@@ -69,6 +72,12 @@ class IntegrityQueries(SnapshotReads):
             rows: Sequence[Row[Any]] = (await session.execute(query, values)).all()
             return rows
 
+    async def _rows(self, statement: Executable, values: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """The rows of a statement built once, run as ``statements.execute`` runs it: in a
+        proof's short snapshot on SQLite, on the driver's connection itself."""
+        async with self._session() as session:
+            return (await execute(session, statement, values or {})).mappings()
+
     async def size(self) -> int:
         async with self._session() as session:
             return await stored_size(session)
@@ -79,18 +88,21 @@ class IntegrityQueries(SnapshotReads):
 
     async def entries_after(self, position: int, limit: int) -> list[RecordedEntry]:
         query = select(trail_entries).where(c.position > position).order_by(c.position).limit(limit)
-        return [recorded_of(row) for row in await self._all(query)]
+        return [recorded_of(row._mapping) for row in await self._all(query)]
 
     async def entry_of(self, event_id: str, party: str | None) -> RecordedEntry | None:
-        query = _ENTRY.where(concerning(party)) if party else _ENTRY
-        rows = await self._all(query, {"event_id": event_id})
-        return recorded_of(rows[0]) if rows else None
+        found: Sequence[Mapping[Any, Any]]
+        if party:
+            found = [row._mapping for row in await self._all(_ENTRY.where(concerning(party)), {"event_id": event_id})]
+        else:
+            found = await self._rows(_ENTRY, {"event_id": event_id})
+        return recorded_of(found[0]) if found else None
 
     async def checkpoints(self) -> list[SignedCheckpoint]:
-        return [signed_of(row) for row in await self._all(select(checkpoints).order_by(checkpoints.c.size))]
+        return [signed_of(row._mapping) for row in await self._all(select(checkpoints).order_by(checkpoints.c.size))]
 
     async def checkpoint(self, size: int | None = None) -> SignedCheckpoint | None:
-        rows = await (self._all(_LATEST_CHECKPOINT) if size is None else self._all(_CHECKPOINT_OF, {"size": size}))
+        rows = await (self._rows(_LATEST_CHECKPOINT) if size is None else self._rows(_CHECKPOINT_OF, {"size": size}))
         return signed_of(rows[0]) if rows else None
 
     async def checkpoint_roots(self, sizes: Collection[int]) -> dict[int, bytes]:
@@ -106,8 +118,8 @@ class IntegrityQueries(SnapshotReads):
         return {row.witness: int(row.size) for row in rows}
 
     async def cosignature_lines(self, size: int) -> list[SignatureLine]:
-        rows = await self._all(_COSIGNATURE_LINES, {"size": size})
-        return [SignatureLine.parse(row.line) for row in rows]
+        rows = await self._rows(_COSIGNATURE_LINES, {"size": size})
+        return [SignatureLine.parse(row["line"]) for row in rows]
 
     async def witnessed_size(self, witnesses: Collection[str], quorum: int) -> int | None:
         t = cosignatures.c

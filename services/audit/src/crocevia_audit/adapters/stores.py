@@ -3,7 +3,7 @@ anomalies and the outbox. Entries and tree nodes are only ever inserted."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -50,8 +50,9 @@ def entry_row(recorded: RecordedEntry) -> dict[str, Any]:
     }
 
 
-def signed_of(row: Row[Any]) -> SignedCheckpoint:
-    return SignedCheckpoint(int(row.size), bytes(row.root), row.note, row.created_at)
+def signed_of(row: Mapping[Any, Any]) -> SignedCheckpoint:
+    """A ``checkpoints`` row (its mapping) as the checkpoint it stores."""
+    return SignedCheckpoint(int(row["size"]), bytes(row["root"]), row["note"], row["created_at"])
 
 
 def anomaly_of(row: Row[Any]) -> Anomaly:
@@ -100,7 +101,7 @@ class CheckpointRows:
 
     async def latest(self) -> SignedCheckpoint | None:
         row = (await self.session.execute(select(checkpoints).order_by(checkpoints.c.size.desc()).limit(1))).first()
-        return signed_of(row) if row else None
+        return signed_of(row._mapping) if row else None
 
     async def add(self, checkpoint: SignedCheckpoint) -> None:
         await self.session.execute(

@@ -37,8 +37,8 @@ async def fetch_nodes(session: AsyncConnection, names: Iterable[Name]) -> NodesB
         values = {
             key: value for i, (level, index) in enumerate(chunk) for key, value in ((f"l{i}", level), (f"i{i}", index))
         }
-        rows = await session.execute(_named(len(chunk)), values)
-        found.update({(int(level), int(index)): bytes(digest) for level, index, digest in rows})
+        rows = (await execute(session, _named(len(chunk)), values)).mappings()
+        found.update({(int(row["level"]), int(row["index"])): bytes(row["digest"]) for row in rows})
     return NodesByName(found)
 
 
