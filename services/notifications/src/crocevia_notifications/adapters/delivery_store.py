@@ -3,7 +3,6 @@ possibly several replicas) before sending, and every attempt recorded."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import uuid
 from collections.abc import Collection, Sequence
@@ -14,7 +13,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
-from crocevia_notifications.adapters.tables import deliveries, delivery_attempts, from_row
+from crocevia_notifications.adapters.tables import deliveries, delivery_attempts, from_row, row_of
 from crocevia_notifications.domain.deliveries import (
     Attempt,
     Delivery,
@@ -54,7 +53,7 @@ class SqlDeliveries:
 
     async def add(self, added: Sequence[Delivery]) -> None:
         if added:
-            await self.session.execute(insert(deliveries), [dataclasses.asdict(delivery) for delivery in added])
+            await self.session.execute(insert(deliveries), [row_of(delivery) for delivery in added])
 
     async def due(
         self, channel: DeliveryChannel, now: datetime, real_now: datetime, limit: int, exclude: Collection[str] = ()

@@ -3,7 +3,6 @@ and who each agency assigned them to."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any
@@ -15,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from crocevia_common.statements import execute
 from crocevia_contracts.caseload import ReferralAssigned
 from crocevia_contracts.lifecycle import Status
-from crocevia_notifications.adapters.tables import assignments, from_row, referrals
+from crocevia_notifications.adapters.tables import assignments, from_row, referrals, row_of
 from crocevia_notifications.domain.referral import Followed
 
 c = referrals.c
@@ -26,7 +25,7 @@ def followed(row: RowMapping) -> Followed:
 
 
 def _values(referral: Followed) -> dict[str, Any]:
-    values = dataclasses.asdict(referral)
+    values = row_of(referral)
     del values["id"]
     return {**values, "status": referral.status.value}
 

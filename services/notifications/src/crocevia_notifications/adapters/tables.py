@@ -198,3 +198,9 @@ def from_row(record: type[T], row: RowMapping, **converted: Any) -> T:
     those given in ``converted`` (read into their domain types by the caller)."""
     names = [f.name for f in dataclasses.fields(record)]  # type: ignore[arg-type]
     return record(**{name: row[name] for name in names if name not in converted}, **converted)
+
+
+def row_of(record: Any) -> dict[str, Any]:
+    """The row of a dataclass ``record``: each field under its column's name, its value as it
+    is (``dataclasses.asdict`` deep-copies every value, about 35 us a row of ten)."""
+    return {field.name: getattr(record, field.name) for field in dataclasses.fields(record)}

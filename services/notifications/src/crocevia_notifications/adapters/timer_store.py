@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Collection, Sequence
 from datetime import datetime
@@ -14,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crocevia_common.db import upsert_in
 from crocevia_common.statements import execute
-from crocevia_notifications.adapters.tables import from_row, timers
+from crocevia_notifications.adapters.tables import from_row, row_of, timers
 from crocevia_notifications.domain.notices import NoticeKind
 from crocevia_notifications.domain.timers import Stage, Timer, TimerState
 
@@ -49,7 +48,7 @@ class SqlTimers:
     async def arm(self, armed: Sequence[Timer]) -> None:
         if armed:
             statement = _arm(self.session.dialect.name)
-            await execute(self.session, statement, [dataclasses.asdict(timer) for timer in armed])
+            await execute(self.session, statement, [row_of(timer) for timer in armed])
 
     async def cancel(self, referral_id: str, stages: Collection[Stage], at: datetime) -> None:
         if stages:
