@@ -3,9 +3,12 @@ applied, in the middle of a batch, is dead-lettered alone and the others are tol
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
 
 from crocevia_common.db import Database
 from crocevia_common.messaging.streams import ensure_streams
@@ -51,10 +54,19 @@ async def test_a_batch_holding_every_step_of_its_referrals_follows_each_to_its_l
         data = await events.requested(f"ref-{n}")
         await events.step(data, EventName.RECEIVED, step=1)
         await events.step(data, EventName.ACCEPTED, step=2)
+    writes: Counter[str] = Counter()  # statements writing the referrals table, by kind
 
-    async with notifications_factory(database_url) as app:
-        await eventually(lambda: consumed(js), timeout=30)
-        consumer = app.app.state.runtime.consumers[0]
+    def counted(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if re.match(r"\s*(INSERT INTO|UPDATE) referrals\b", statement):
+            writes[statement.split(None, 1)[0].upper()] += 1
+
+    event.listen(Engine, "before_cursor_execute", counted)
+    try:
+        async with notifications_factory(database_url) as app:
+            await eventually(lambda: consumed(js), timeout=30)
+            consumer = app.app.state.runtime.consumers[0]
+    finally:
+        event.remove(Engine, "before_cursor_execute", counted)
 
     db = Database(database_url)
     try:
@@ -74,6 +86,8 @@ async def test_a_batch_holding_every_step_of_its_referrals_follows_each_to_its_l
     assert (consumer.applied, consumer.dead_lettered) == (3 * N, 0)
     assert consumer.batches < 3 * N
     assert statuses == {"accepted": N}
+    # Each batch writes its referrals in one statement of each kind, whatever its events.
+    assert 0 < writes["INSERT"] <= consumer.batches and writes["UPDATE"] <= consumer.batches, (writes, consumer.batches)
     assert {event for _, event, _ in told} == {"requested", "received", "accepted"}
     assert max(told.values()) == 1  # each person told of each event once
     # Armed on request and on receipt, each stage's timers cancelled by the step that closed it.

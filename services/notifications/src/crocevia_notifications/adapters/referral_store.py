@@ -37,11 +37,17 @@ _UPDATE = update(referrals).where(c.id == bindparam("referral"))
 
 
 class SqlReferrals:
-    """Lives as long as its transaction: what it read (and locked) or wrote is kept until then."""
+    """Lives as long as its transaction: what it read (and locked) or wrote is kept until then.
+    What ``add`` and ``save`` change is held back and written by ``flush``, before the commit:
+    a batch of events writes its referrals in one statement of each kind, not one per event
+    (nothing in the transaction reads them from the table meanwhile: ``get`` answers from
+    what is kept)."""
 
     def __init__(self, session: AsyncConnection) -> None:
         self.session = session
         self._kept: dict[str, Followed | None] = {}
+        self._added: dict[str, dict[str, Any]] = {}  # rows to insert, as last changed
+        self._saved: dict[str, dict[str, Any]] = {}  # rows to update, of referrals read from the table
 
     async def read_ahead(self, referral_ids: Collection[str]) -> None:
         # Locked on PostgreSQL, in one order: what is decided from them commits before anyone
@@ -58,12 +64,24 @@ class SqlReferrals:
         return self._kept[referral_id]
 
     async def add(self, referral: Followed, at: datetime) -> None:
-        await execute(self.session, _INSERT, {"id": referral.id, "updated_at": at, **_values(referral)})
+        self._added[referral.id] = {"id": referral.id, "updated_at": at, **_values(referral)}
         self._kept[referral.id] = referral
 
     async def save(self, referral: Followed, at: datetime) -> None:
-        await execute(self.session, _UPDATE, {"referral": referral.id, "updated_at": at, **_values(referral)})
+        if referral.id in self._added:  # added in this transaction: inserted as it is now
+            await self.add(referral, at)
+            return
+        self._saved[referral.id] = {"referral": referral.id, "updated_at": at, **_values(referral)}
         self._kept[referral.id] = referral
+
+    async def flush(self) -> None:
+        """Write what ``add`` and ``save`` held back."""
+        added, self._added = list(self._added.values()), {}
+        saved, self._saved = list(self._saved.values()), {}
+        if added:
+            await execute(self.session, _INSERT, added)
+        if saved:
+            await execute(self.session, _UPDATE, saved)
 
 
 class SqlAssignments:

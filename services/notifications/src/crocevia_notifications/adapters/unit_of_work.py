@@ -65,7 +65,9 @@ class SqlUnitOfWork:
         async with self.db.transaction() as session:
             tx = SqlTransaction(session, self.keys)
             yield tx
-            await tx.items.flush()  # what the stores hold back is written before the commit
+            # What the stores hold back is written before the commit.
+            await tx.referrals.flush()
+            await tx.items.flush()
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[SqlTransaction]:
