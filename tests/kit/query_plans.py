@@ -13,12 +13,13 @@ from crocevia_common.db import Database
 
 async def plans_of(db: Database, run: Callable[[], Awaitable[Any]], starting: str) -> list[list[str]]:
     """The plan of each statement ``run`` executes on ``db`` (a SQLite database) whose text
-    starts with ``starting`` (case ignored), in order: one line per step."""
+    starts with ``starting`` (case ignored), in order: one line per step (of an executemany,
+    the plan for its first row's values)."""
     statements: list[tuple[str, Any]] = []
 
-    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool) -> None:
         if statement.lstrip().upper().startswith(starting.upper()):
-            statements.append((statement, parameters))
+            statements.append((statement, parameters[0] if many else parameters))
 
     event.listen(db.engine.sync_engine, "before_cursor_execute", capture)
     try:

@@ -54,11 +54,11 @@ async def test_a_batch_holding_every_step_of_its_referrals_follows_each_to_its_l
         data = await events.requested(f"ref-{n}")
         await events.step(data, EventName.RECEIVED, step=1)
         await events.step(data, EventName.ACCEPTED, step=2)
-    writes: Counter[str] = Counter()  # statements writing the referrals table, by kind
+    writes: Counter[str] = Counter()  # statements writing the referrals and timers tables, by kind and table
 
     def counted(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if re.match(r"\s*(INSERT INTO|UPDATE) referrals\b", statement):
-            writes[statement.split(None, 1)[0].upper()] += 1
+        if found := re.match(r"\s*(INSERT INTO|UPDATE) (referrals|timers)\b", statement):
+            writes[f"{found[1].split()[0]} {found[2]}"] += 1
 
     event.listen(Engine, "before_cursor_execute", counted)
     try:
@@ -86,8 +86,9 @@ async def test_a_batch_holding_every_step_of_its_referrals_follows_each_to_its_l
     assert (consumer.applied, consumer.dead_lettered) == (3 * N, 0)
     assert consumer.batches < 3 * N
     assert statuses == {"accepted": N}
-    # Each batch writes its referrals in one statement of each kind, whatever its events.
-    assert 0 < writes["INSERT"] <= consumer.batches and writes["UPDATE"] <= consumer.batches, (writes, consumer.batches)
+    # Each batch writes its referrals and timers in one statement of each kind, whatever its events.
+    assert writes and all(count <= consumer.batches for count in writes.values()), (writes, consumer.batches)
+    assert writes["INSERT referrals"] > 0 and writes["INSERT timers"] > 0
     assert {event for _, event, _ in told} == {"requested", "received", "accepted"}
     assert max(told.values()) == 1  # each person told of each event once
     # Armed on request and on receipt, each stage's timers cancelled by the step that closed it.

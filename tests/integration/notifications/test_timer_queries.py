@@ -21,7 +21,9 @@ async def test_cancelling_a_referrals_timers_searches_that_referrals_timers_only
 
         async def cancel() -> None:
             async with db.transaction() as session:
-                await SqlTimers(session).cancel("r-1", [Stage.RECEIVE, Stage.DECIDE], datetime.now(UTC))
+                timers = SqlTimers(session)
+                await timers.cancel("r-1", [Stage.RECEIVE, Stage.DECIDE], datetime.now(UTC))
+                await timers.flush()  # held back until the transaction's end
 
         plans = await plans_of(db, cancel, "UPDATE timers")
     finally:

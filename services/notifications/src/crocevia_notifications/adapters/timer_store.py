@@ -32,27 +32,45 @@ def _arm(dialect: str) -> Any:
 
 _CANCEL = (
     update(timers)
-    .where(
-        c.referral_id == bindparam("referral"),
-        c.state == TimerState.PENDING,
-        c.stage.in_(bindparam("stages", expanding=True)),
-    )
+    .where(c.referral_id == bindparam("referral"), c.state == TimerState.PENDING, c.stage == bindparam("closed_stage"))
     .values(state=TimerState.CANCELLED.value, cancelled_at=bindparam("at"))
 )
 
 
 class SqlTimers:
+    """What ``arm`` and ``cancel`` do in a transaction is held back and written by ``flush``,
+    before the commit, in one statement of each kind: first the cancels, in the order asked
+    (they reach the timers armed in earlier transactions), then the timers armed in this one,
+    each in the state this transaction left it (cancelled here already, or pending). The
+    table ends as after each statement in turn: a timer armed twice is armed once, as the
+    table's unique key has it, and nothing in the transaction reads the timers meanwhile."""
+
     def __init__(self, session: AsyncConnection) -> None:
         self.session = session
+        self._armed: dict[tuple[str, str, str], dict[str, Any]] = {}  # by referral, kind and stage
+        self._cancels: list[dict[str, Any]] = []
 
     async def arm(self, armed: Sequence[Timer]) -> None:
-        if armed:
-            statement = _arm(self.session.dialect.name)
-            await execute(self.session, statement, [row_of(timer) for timer in armed])
+        for one in armed:
+            key = (one.referral_id, one.kind.value, one.stage.value)
+            if key not in self._armed:
+                self._armed[key] = {**row_of(one), "cancelled_at": None}
 
     async def cancel(self, referral_id: str, stages: Collection[Stage], at: datetime) -> None:
-        if stages:
-            await execute(self.session, _CANCEL, {"referral": referral_id, "stages": list(stages), "at": at})
+        closed = {stage.value for stage in stages}
+        self._cancels += [{"referral": referral_id, "closed_stage": stage, "at": at} for stage in sorted(closed)]
+        for (referral, _, stage), row in self._armed.items():
+            if referral == referral_id and stage in closed and row["state"] == TimerState.PENDING:
+                row.update(state=TimerState.CANCELLED, cancelled_at=at)
+
+    async def flush(self) -> None:
+        """Write what ``arm`` and ``cancel`` held back."""
+        cancels, self._cancels = self._cancels, []
+        armed, self._armed = list(self._armed.values()), {}
+        if cancels:
+            await execute(self.session, _CANCEL, cancels)
+        if armed:
+            await execute(self.session, _arm(self.session.dialect.name), armed)
 
     async def due(self, now: datetime, limit: int) -> list[Timer]:
         rows = await self.session.execute(

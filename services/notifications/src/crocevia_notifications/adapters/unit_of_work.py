@@ -67,6 +67,7 @@ class SqlUnitOfWork:
             yield tx
             # What the stores hold back is written before the commit.
             await tx.referrals.flush()
+            await tx.timers.flush()
             await tx.items.flush()
 
     @asynccontextmanager
