@@ -1,7 +1,8 @@
 """``statements.execute`` answers and writes exactly what SQLAlchemy would: on SQLite inside a
-transaction that holds the write lock (or a short read) it runs on the driver's connection
-itself, elsewhere through SQLAlchemy; the same values are stored, the same rows and types
-come back, the same errors are raised (without the values), and statement listeners see it."""
+transaction that holds the write lock (or a short read), and on PostgreSQL inside a
+transaction, it runs on the driver's connection itself, elsewhere through SQLAlchemy; the same
+values are stored, the same rows and types come back, the same errors are raised (without the
+values), and statement listeners see it."""
 
 from __future__ import annotations
 
@@ -25,12 +26,14 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from crocevia_common.db import Blob, Database, UtcDateTime, upsert_in
+from crocevia_common import statements
+from crocevia_common.db import Blob, Database, UtcDateTime, unavailable, upsert_in
 from crocevia_common.sqlite_driver import inline_connection
 from crocevia_common.statements import execute
 
@@ -94,6 +97,9 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 
 
 async def ran_here(session: AsyncConnection) -> int:
+    """How many statements ran on the driver's connection itself so far."""
+    if session.dialect.name != "sqlite":
+        return statements.asyncpg_runs
     driver = await inline_connection(session)
     return driver.ran_here if driver is not None else 0
 
@@ -117,7 +123,7 @@ async def test_a_row_written_directly_is_stored_as_sqlalchemy_stores_it(db: Data
     assert values["direct"] == values["through-sqlalchemy"]
     assert values["direct"][0] == "second" and values["direct"][5] == 0  # the default filled in
     assert one.inserted_key == (1,)
-    assert after - before == (1 if db.is_sqlite else 0)
+    assert after - before == 1
 
 
 async def test_rows_read_directly_are_the_rows_sqlalchemy_reads(db: Database) -> None:
@@ -136,9 +142,17 @@ async def test_rows_read_directly_are_the_rows_sqlalchemy_reads(db: Database) ->
     assert direct[0]["at"] == datetime(2026, 3, 1, 8, 30, 15, 123456, tzinfo=UTC)
     assert direct[0]["details"] == DETAILS and direct[0]["payload"] == b"\x00\x01sealed"
     assert direct[0]["open"] is True and direct[0]["any_later"] is False
-    assert middle - before == (1 if db.is_sqlite else 0)
-    async with db.transaction() as session:  # an empty list: SQLAlchemy's own rendering
+    assert middle - before == 1  # PostgreSQL: each list one array parameter (``= ANY ($n)``)
+    async with db.transaction() as session:  # an empty list: SQLite, SQLAlchemy's own rendering
+        before = await ran_here(session)
         assert (await execute(session, READ, {**params, "ids": []})).mappings() == []
+        assert await ran_here(session) - before == (0 if db.is_sqlite else 1)
+    not_in = select(things.c.id).where(things.c.id.not_in(bindparam("ids", expanding=True))).order_by(things.c.id)
+    async with db.transaction() as session:
+        for ids in ([], ["t1", "t2", "t3", "t4", "t5", "closed"]):
+            direct = (await execute(session, not_in, {"ids": ids})).scalars()
+            assert direct == (await session.execute(not_in, {"ids": ids})).scalars().all()
+    assert direct == ["other", "t0"]
 
 
 async def test_a_read_without_parameters_runs_directly_and_a_write_without_them_does_not(db: Database) -> None:
@@ -153,7 +167,7 @@ async def test_a_read_without_parameters_runs_directly_and_a_write_without_them_
         after = await ran_here(session)
     assert direct == through == [{"n": 3, "most": 2}]
     assert "x" in await stored(db)
-    assert middle - before == (1 if db.is_sqlite else 0)
+    assert middle - before == 1
     assert after == middle  # an INSERT without parameters: SQLAlchemy's own way
 
 
@@ -188,8 +202,9 @@ async def test_a_refused_row_raises_as_through_sqlalchemy_without_its_values(db:
         async with db.transaction() as session:
             await execute(session, INSERT, row("taken", search="a value about a person"))
     assert "a value about a person" not in str(raised.value)
-    if db.is_sqlite:
-        assert isinstance(raised.value.orig, sqlite3.IntegrityError)
+    dbapi = db.engine.dialect.loaded_dbapi
+    assert isinstance(raised.value.orig, sqlite3.IntegrityError if db.is_sqlite else dbapi.IntegrityError)
+    assert not raised.value.connection_invalidated
     assert list(await stored(db)) == ["taken"]  # the transaction rolled back; the first row stands
 
 
@@ -217,3 +232,32 @@ async def test_outside_a_writer_statements_go_through_sqlalchemy(db: Database) -
         found = (await execute(session, READ, {"ids": ["t1"], "start": "rossi"})).mappings()
         assert await ran_here(session) == before
     assert [r["id"] for r in found] == ["t1"]
+
+
+@pytest.mark.postgres
+async def test_a_connection_lost_under_a_statement_is_invalidated_and_replaced(own_database: str) -> None:
+    """PostgreSQL: the server ends the connection in the middle of a transaction; the next
+    statement run directly fails as through SQLAlchemy (a DBAPIError whose connection is
+    invalidated, which the services take for a database outage), and the pool opens a new
+    connection for the next transaction, which stores its row."""
+    db, admin = Database(own_database), Database(own_database)
+    async with db.engine.begin() as session:
+        await session.run_sync(metadata.create_all)
+    try:
+        with pytest.raises(DBAPIError) as raised:
+            async with db.transaction() as session:
+                await execute(session, INSERT, row("before"))
+                pid = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+                async with admin.transaction() as other:
+                    await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+                before = statements.asyncpg_runs
+                await execute(session, INSERT, row("lost"))
+        assert raised.value.connection_invalidated and unavailable(raised.value)
+        assert statements.asyncpg_runs == before, "the lost statement did not run"
+        async with db.transaction() as session:
+            await execute(session, INSERT, row("after"))
+            assert (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one() != pid
+        assert sorted(await stored(db)) == ["after"]  # "before" went with the lost transaction
+    finally:
+        await db.dispose()
+        await admin.dispose()

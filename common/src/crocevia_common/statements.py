@@ -1,26 +1,35 @@
-"""The statements a service runs for each event or request, run on SQLite's own connection.
+"""The statements a service runs for each event or request, run on the driver's own connection.
 
 A Core statement run through SQLAlchemy's async engine costs about 100 us of SQLAlchemy's own
-work (its execution context, parameters built again, a greenlet's switches there and back, a
-result's metadata) around 10-20 us in sqlite3: on a referral node that was about a quarter of
-the process's CPU. Where the statement would run on the event loop's thread anyway (in a
-transaction holding SQLite's write lock, or a read transaction declared short: see
-``sqlite_driver``), ``execute`` runs it on the driver's connection itself, with what
-SQLAlchemy compiled for it once: its SQL, the order of its parameters, the constants it holds,
-and its types' own bind and result processors, so values are written and read exactly as
-through SQLAlchemy. Its errors are raised as SQLAlchemy raises them (``IntegrityError``, ...,
-the driver's error as ``orig``), and the engine's ``before_cursor_execute`` listeners see it.
+work on SQLite (its execution context, parameters built again, a greenlet's switches there
+and back, a result's metadata) around 10-20 us in sqlite3, and about 250 us on asyncpg
+around its 100 us: on a referral node that was a quarter of the process's CPU or more.
+``execute`` runs such a statement on the driver's connection itself, with what SQLAlchemy
+compiled for it once: its SQL, the order of its parameters, the constants it holds, and its
+types' own bind and result processors, so values are written and read exactly as through
+SQLAlchemy. Its errors are raised as SQLAlchemy raises them (``IntegrityError``, ..., the
+driver's error as ``orig``; a lost connection invalidated), and the engine's
+``before_cursor_execute`` listeners see it.
 
-Anywhere else (PostgreSQL, a connection that hands its calls to its thread, a statement
-whose compiled form depends on more than its parameters' names), it runs through
-SQLAlchemy, and the answer has the same shape."""
+- SQLite, where the statement would run on the event loop's thread anyway (in a
+  transaction holding the write lock, or a read transaction declared short: see
+  ``sqlite_driver``): on sqlite3's connection, on this thread.
+- PostgreSQL on asyncpg, inside a transaction SQLAlchemy began: a prepared statement of
+  SQLAlchemy's adapter (its cache, the transaction it begins), or asyncpg's executemany;
+  not a statement with an ``IN`` list (SQLAlchemy numbers its parameters when it runs).
+
+Anywhere else (a connection that hands its calls to its thread, a statement whose
+compiled form depends on more than its parameters' names), it runs through SQLAlchemy,
+and the answer has the same shape."""
 
 from __future__ import annotations
 
 import contextlib
+import re
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import exc
@@ -28,6 +37,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.base import Executable
+from sqlalchemy.util import greenlet_spawn
 
 from crocevia_common.sqlite_driver import InlineConnection
 
@@ -60,7 +70,7 @@ class Rows:
 
 @dataclass(frozen=True)
 class _Plan:
-    """A statement compiled for SQLite for parameters of these names."""
+    """A statement compiled for a dialect for parameters of these names."""
 
     sql: str
     names: tuple[str, ...]  # of the positional parameters, in order
@@ -69,18 +79,54 @@ class _Plan:
     expanding: frozenset[str]  # parameters that take a list (``IN``), spread when run
     columns: tuple[tuple[str, Callable[[Any], Any] | None], ...]  # result keys and processors
     row_values: str | None  # an INSERT's ``(?, ?, ...)``, repeated to insert many rows in one statement
+    types: tuple[Any, ...] = ()  # of the result's columns (asyncpg: processors by the column's type oid)
+    key_returned: bool = False  # an INSERT of one row that returns its new key (PostgreSQL)
+    # Without an ``IN`` list: the positional values taken in one step, then the few that
+    # have a processor (an instant, ...) processed.
+    pick: Callable[[Mapping[str, Any]], tuple[Any, ...]] = field(init=False)
+    processed: tuple[tuple[int, Callable[[Any], Any]], ...] = field(init=False)
+    keys: tuple[str, ...] = field(init=False)  # of the result's columns
+    read: tuple[tuple[str, Callable[[Any], Any]], ...] = field(init=False)  # the result's processors by key
+
+    def __post_init__(self) -> None:
+        names = self.names
+        pick = itemgetter(*names) if len(names) > 1 else lambda params: tuple(params[n] for n in names)
+        object.__setattr__(self, "pick", pick)
+        processed = tuple((i, p) for i, name in enumerate(names) if (p := self.processors.get(name)) is not None)
+        object.__setattr__(self, "processed", processed)
+        object.__setattr__(self, "keys", tuple(key for key, _ in self.columns))
+        # (a key twice: its last column's value and processor, as in a dict of the row)
+        read = tuple((key, p) for key, p in dict(self.columns).items() if p is not None)
+        object.__setattr__(self, "read", read)
+        object.__setattr__(self, "_by_oids", {})
+
+    def read_by_oids(self, dialect: Dialect, oids: tuple[int, ...]) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+        """The result's processors by key, for columns of these type oids (asyncpg), made once."""
+        by_oids: dict[tuple[int, ...], Any] = self._by_oids  # type: ignore[attr-defined]
+        found = by_oids.get(oids)
+        if found is None:
+            processors = [t._cached_result_processor(dialect, oid) for t, oid in zip(self.types, oids, strict=True)]
+            found = by_oids[oids] = tuple(
+                (key, p) for key, p in dict(zip(self.keys, processors, strict=True)).items() if p is not None
+            )
+        return found
 
 
 _MARK = "__[POSTCOMPILE_{}]"
 _MOST_PLANS = 1024
-_MOST_VALUES = 32766  # SQLite's limit on a statement's parameters (since 3.32)
-# (the statement's id, its parameters' names) -> (the statement, its plan or None: not run here)
-_plans: dict[tuple[int, tuple[str, ...]], tuple[Executable, _Plan | None]] = {}
+_MOST_VALUES = 32766  # SQLite's limit on a statement's parameters (since 3.32; PostgreSQL's is 32767)
+# (the statement's id, the dialect, its parameters' names, for many rows) -> (the statement,
+# its plan or None: not run here)
+_plans: dict[tuple[int, str, tuple[str, ...], bool], tuple[Executable, _Plan | None]] = {}
+_NUMBERED = re.compile(r"\$(\d+)")
+_STATUS = re.compile(r"(?:SELECT|UPDATE|DELETE|INSERT \d+) (\d+)")  # asyncpg's status: the rows changed
+# Statements run on asyncpg's connection by ``execute`` (read by tests).
+asyncpg_runs = 0
 
 
-def _plan_of(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> _Plan | None:
+def _plan_of(statement: Executable, dialect: Dialect, keys: tuple[str, ...], many: bool) -> _Plan | None:
     compiled: Any = cast(ClauseElement, statement).compile(
-        dialect=dialect, column_keys=list(keys), for_executemany=True
+        dialect=dialect, column_keys=list(keys), for_executemany=many
     )
     if compiled.update_prefetch or any(not getattr(c.default, "is_scalar", False) for c in compiled.insert_prefetch):
         return None  # a default SQLAlchemy computes when it runs the statement
@@ -91,32 +137,83 @@ def _plan_of(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> 
         constants[column.key] = column.default.arg
     if any(name not in keys and name not in constants for name in names):
         return None
+    sql, processors = compiled.string, dict(compiled._bind_processors)
+    expanding = frozenset(name for name in names if binds[name].expanding)
+    if expanding and dialect.name == "postgresql":
+        arrays = _as_arrays(sql, names, expanding)
+        if arrays is None:
+            return None
+        for name in expanding:
+            process = processors.get(name)
+            processors[name] = (lambda values, p=process: [p(v) for v in values]) if process else list
+        sql, expanding = arrays, frozenset()
     return _Plan(
-        sql=compiled.string,
+        sql=sql,
         names=names,
         constants=constants,
-        processors=dict(compiled._bind_processors),
-        expanding=frozenset(name for name in names if binds[name].expanding),
+        processors=processors,
+        expanding=expanding,
         columns=tuple(
             (entry.keyname, entry.type._cached_result_processor(dialect, None)) for entry in compiled._result_columns
         ),
         row_values=f"({many_values.single_values_expr})" if (many_values := compiled._insertmanyvalues) else None,
+        types=tuple(entry.type for entry in compiled._result_columns),
+        key_returned=bool(getattr(compiled, "implicit_returning", None)),
     )
 
 
-def _plan(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> _Plan | None:
-    key = (id(statement), keys)
+_IN_LIST = re.compile(r"( NOT)? IN \(__\[POSTCOMPILE_(\w+)\]\)")
+
+
+def _as_arrays(sql: str, names: tuple[str, ...], expanding: frozenset[str]) -> str | None:
+    """PostgreSQL's SQL with each ``IN`` list one array parameter (``= ANY ($n)``, ``<> ALL
+    ($n)``: the same rows, an empty list included), numbered in the parameters' order, so the
+    statement is one prepared statement whatever the lists' lengths; None when it is not
+    that simple (a parameter twice, a list used otherwise)."""
+    if len(set(names)) != len(names):
+        return None
+    numbers: dict[int, int] = {}  # the non-list parameters' numbers, $1 on, to their new ones
+    lists: dict[str, int] = {}
+    for new, name in enumerate(names, start=1):
+        if name in expanding:
+            lists[name] = new
+        else:
+            numbers[len(numbers) + 1] = new
+    try:
+        numbered = _NUMBERED.sub(lambda found: f"${numbers[int(found.group(1))]}", sql)
+    except KeyError:
+        return None
+    rewritten, count = _IN_LIST.subn(
+        lambda found: f" {'<> ALL' if found.group(1) else '= ANY'} (${lists[found.group(2)]})", numbered
+    )
+    if count != len(expanding) or "__[POSTCOMPILE_" in rewritten:
+        return None
+    return rewritten
+
+
+def _plan(statement: Executable, dialect: Dialect, keys: tuple[str, ...], many: bool = True) -> _Plan | None:
+    """The plan of ``statement`` for ``keys``; on SQLite one for one row or many (compiled
+    for many: a new row's key is the cursor's), elsewhere one for each."""
+    key = (id(statement), dialect.name, keys, many or dialect.name == "sqlite")
     found = _plans.get(key)
     if found is None or found[0] is not statement:
         if len(_plans) >= _MOST_PLANS:  # statements made anew for each call, which ``execute`` is not for
             _plans.clear()
-        found = _plans[key] = (statement, _plan_of(statement, dialect, keys))
+        found = _plans[key] = (statement, _plan_of(statement, dialect, keys, key[3]))
     return found[1]
 
 
 def _values(plan: _Plan, params: Params) -> tuple[str, tuple[Any, ...]] | None:
     """The SQL and its positional values for one set of parameters; None when an ``IN``
     list is empty (SQLAlchemy renders that case its own way)."""
+    if not plan.expanding:
+        picked = plan.pick({**plan.constants, **params} if plan.constants else params)
+        if not plan.processed:
+            return plan.sql, picked
+        listed = list(picked)
+        for i, processor in plan.processed:
+            listed[i] = processor(listed[i])
+        return plan.sql, tuple(listed)
     sql, values = plan.sql, list[Any]()
     for name in plan.names:
         value = params[name] if name in params else plan.constants[name]
@@ -160,6 +257,14 @@ async def execute(session: AsyncConnection, statement: Executable, params: Param
             found = _run(session, driver, plan, sets, many)
             if found is not None:
                 return found
+    adapted = _asyncpg(session) if simple else None
+    if adapted is not None:
+        keys = tuple(sets[0])
+        plan = _plan(statement, session.dialect, keys, many)
+        if plan is not None and not plan.expanding and all(tuple(p) == keys for p in sets):
+            found = await _run_asyncpg(session, adapted, plan, sets, many)
+            if found is not None:
+                return found
     result = await session.execute(statement, params)
     rows = [dict(row) for row in result.mappings()] if result.returns_rows else []
     inserted = None
@@ -199,8 +304,87 @@ def _run(
             raise exc.DBAPIError.instance(sql, parameters, error, sqlite3.Error, hide_parameters=True) from error
         rowcount += cursor.rowcount
     driver.ran_here += len(runs)
-    mapped = [
-        {key: process(value) if process else value for (key, process), value in zip(plan.columns, row, strict=True)}
-        for row in rows
-    ]
+    mapped = [dict(zip(plan.keys, row, strict=True)) for row in rows]
+    for key, process in plan.read:
+        for found in mapped:
+            found[key] = process(found[key])
     return Rows(mapped, rowcount, (cursor.lastrowid,) if not many and not plan.columns else None)
+
+
+def _asyncpg(session: AsyncConnection) -> Any | None:
+    """SQLAlchemy's adapter of the asyncpg connection under ``session``, when it is in a
+    transaction SQLAlchemy began (so that SQLAlchemy commits or rolls back what runs on it)."""
+    if session.dialect.driver != "asyncpg":
+        return None
+    sync = session.sync_connection
+    if sync is None or sync.closed or sync.invalidated or not sync.in_transaction():
+        return None
+    return sync.connection.dbapi_connection
+
+
+async def _run_asyncpg(
+    session: AsyncConnection, adapted: Any, plan: _Plan, sets: Sequence[Params], many: bool
+) -> Rows | None:
+    """``plan`` run on asyncpg as SQLAlchemy's adapter runs it (its lock, the transaction it
+    begins, its prepared statements); None when SQLAlchemy's own way is needed."""
+    global asyncpg_runs
+    values = [made[1] for p in sets if (made := _values(plan, p)) is not None]
+    sql: str = plan.sql
+    parameters: Any = values if many else values[0]
+    if many and plan.columns:
+        # Rows returned by an INSERT of many: one statement of many rows, as SQLAlchemy sends it.
+        width = len(plan.names)
+        if plan.row_values is None or len(values) * width > _MOST_VALUES:
+            return None
+        rows_sql = ", ".join(_renumbered(plan.row_values, i * width) for i in range(len(values)))
+        sql = sql.replace(plan.row_values, rows_sql, 1)
+        parameters, many = tuple(v for row in values for v in row), False
+    dialect, sync = session.dialect, session.sync_connection
+    assert sync is not None
+    for listener in sync.dispatch.before_cursor_execute:
+        listener(sync, None, sql, parameters, None, many)
+    records: list[Any] = []
+    attributes: Sequence[Any] = ()
+    rowcount = -1
+    async with adapted._execute_mutex:
+        try:
+            if adapted._transaction is None:
+                await adapted._start_transaction()
+            if many:
+                await adapted._check_type_cache_invalidation(dialect._invalidate_schema_cache_asof)  # type: ignore[attr-defined]
+                await adapted._connection.executemany(sql, parameters)
+            else:
+                prepared, attributes = await adapted._prepare(sql, dialect._invalidate_schema_cache_asof)  # type: ignore[attr-defined]
+                records = await prepared.fetch(*parameters)
+                status = _STATUS.match(prepared.get_statusmsg() or "")
+                rowcount = int(status.group(1)) if status else -1
+        except Exception as error:
+            await _raise_as_sqlalchemy(sync, adapted, error, sql, parameters)
+    asyncpg_runs += 1
+    if plan.key_returned:
+        return Rows([], rowcount, tuple(records[0]) if records else None)
+    rows = [dict(zip(plan.keys, record, strict=True)) for record in records]
+    if rows:
+        oids = tuple(attribute.type.oid for attribute in attributes)
+        for key, process in plan.read_by_oids(dialect, oids):
+            for found in rows:
+                found[key] = process(found[key])
+    return Rows(rows, rowcount)
+
+
+def _renumbered(row_values: str, by: int) -> str:
+    """A row's ``($1, $2, ...)`` for a later row: its parameters numbered on by ``by``."""
+    return _NUMBERED.sub(lambda number: f"${int(number.group(1)) + by}", row_values)
+
+
+async def _raise_as_sqlalchemy(sync: Any, adapted: Any, error: Exception, sql: str, parameters: Any) -> None:
+    """Raise ``error`` as SQLAlchemy would have: translated by its adapter into the DB-API's
+    error, then wrapped (without the values), a lost connection invalidated, by the
+    connection's own handling (which closes a connection on SQLAlchemy's greenlet)."""
+    try:
+        adapted._handle_exception(error)
+    except Exception as translated:
+        if isinstance(translated, (adapted.dbapi.InvalidCachedStatementError, adapted.dbapi.InternalServerError)):
+            sync.dialect._invalidate_schema_cache()  # as SQLAlchemy's asyncpg execution context does
+        await greenlet_spawn(sync._handle_dbapi_exception, translated, sql, parameters, None, None)
+    raise AssertionError("unreachable: the error is raised above")
