@@ -90,16 +90,20 @@ class WorkingCalendar(Contract):
         """``start`` plus ``hours`` counted only on working days, in the agency's wall-clock
         time (a working day is 24 hours, also when the clocks change)."""
         zone = ZoneInfo(self.timezone)
-        cursor = start.astimezone(zone).replace(tzinfo=None)
-        remaining = timedelta(hours=hours)
+        local = start.astimezone(zone).replace(tzinfo=None)
+        day, remaining = local.date(), timedelta(hours=hours)
+        into = local - datetime.combine(day, time())  # how far into its day the count starts
+        calendar = (self.weekdays, self.closures, self.holidays_country, self.holidays_subdivision)
         for _ in range(3700):  # ten years of days: a calendar that never works is refused below
-            day_end = datetime.combine(cursor.date() + timedelta(days=1), time())
-            if self.is_working_day(cursor.date()):
-                if cursor + remaining <= day_end:
-                    return (cursor + remaining).replace(tzinfo=zone).astimezone(UTC)
-                remaining -= day_end - cursor
-            cursor = day_end
+            if _working_day(*calendar, day):
+                if remaining <= _DAY - into:
+                    return (datetime.combine(day, time()) + into + remaining).replace(tzinfo=zone).astimezone(UTC)
+                remaining -= _DAY - into
+            day, into = day + _DAY, _NO_TIME
         raise ValueError("the calendar has no working day for ten years")
+
+
+_DAY, _NO_TIME = timedelta(days=1), timedelta()
 
 
 @functools.lru_cache(maxsize=16_384)

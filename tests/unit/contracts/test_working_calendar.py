@@ -3,10 +3,12 @@ closures do not count; urgent targets stay on the clock."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from crocevia_contracts.directory import AgencyEntry, Counting, ResponseTarget, WorkingCalendar
@@ -83,3 +85,28 @@ def test_a_calendar_that_cannot_be_used_is_refused(fields, message):
 def test_an_entry_without_a_calendar_gets_the_italian_working_week():
     entry = AgencyEntry.model_validate({"organization": {"id": "cpia2", "name": "CPIA 2"}, "services": []})
     assert entry.working_calendar == WorkingCalendar(timezone="Europe/Rome", weekdays=(1, 2, 3, 4, 5))
+
+
+def counted_hour_by_hour(calendar: WorkingCalendar, start: datetime, hours: int) -> datetime:
+    """The definition, one wall-clock hour at a time: an hour counts when it starts on a
+    working day (every target's hours are whole here, and so is the start)."""
+    zone = ZoneInfo(calendar.timezone)
+    cursor = start.astimezone(zone).replace(tzinfo=None)
+    while hours:
+        if calendar.is_working_day(cursor.date()):
+            hours -= 1
+        cursor += timedelta(hours=1)
+    return cursor.replace(tzinfo=zone).astimezone(UTC)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    start=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31)).map(
+        lambda moment: moment.replace(minute=0, second=0, microsecond=0, tzinfo=UTC)
+    ),
+    hours=st.integers(min_value=1, max_value=400),
+    closures=st.lists(st.dates(min_value=date(2026, 1, 1), max_value=date(2028, 3, 1)), max_size=20),
+)
+def test_working_hours_add_up_as_counted_hour_by_hour(start: datetime, hours: int, closures: list[date]) -> None:
+    calendar = WorkingCalendar(closures=tuple(closures))
+    assert calendar.add_working_hours(start, hours) == counted_hour_by_hour(calendar, start, hours)
