@@ -261,3 +261,13 @@ async def test_a_connection_lost_under_a_statement_is_invalidated_and_replaced(o
     finally:
         await db.dispose()
         await admin.dispose()
+
+
+async def test_a_textual_statement_goes_through_sqlalchemy_and_answers_its_rows(db: Database) -> None:
+    """Its result's columns are known only once it ran: SQLAlchemy's way, rows and all."""
+    async with db.transaction() as session:
+        await execute(session, INSERT, [row("a"), row("b")])
+        before = await ran_here(session)
+        found = await execute(session, text("SELECT id FROM things WHERE kind = :kind ORDER BY id"), {"kind": "first"})
+        assert await ran_here(session) == before
+    assert found.mappings() == [{"id": "a"}, {"id": "b"}]

@@ -37,6 +37,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.util import greenlet_spawn
 
 from crocevia_common.sqlite_driver import InlineConnection
@@ -125,6 +126,8 @@ asyncpg_runs = 0
 
 
 def _plan_of(statement: Executable, dialect: Dialect, keys: tuple[str, ...], many: bool) -> _Plan | None:
+    if isinstance(statement, TextClause):
+        return None  # its result's columns are not known before it runs
     compiled: Any = cast(ClauseElement, statement).compile(
         dialect=dialect, column_keys=list(keys), for_executemany=many
     )

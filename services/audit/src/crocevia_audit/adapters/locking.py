@@ -7,13 +7,16 @@ on PostgreSQL a transaction-scoped advisory lock does the same for the trail's w
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from crocevia_common.statements import execute
+
 TRAIL_LOCK = 7201120003  # any constant the other services' locks do not use
+_LOCK = select(func.pg_advisory_xact_lock(bindparam("key")))
 
 
 async def lock_trail(session: AsyncConnection) -> None:
     """Wait for the trail's write lock; it is released when the transaction ends."""
     if session.dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": TRAIL_LOCK})
+        await execute(session, _LOCK, {"key": TRAIL_LOCK})
