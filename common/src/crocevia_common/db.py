@@ -267,6 +267,9 @@ class Database:
         async with self.connect() as session:
             if not self.is_sqlite:
                 await session.execution_options(isolation_level="REPEATABLE READ")
+                # Begun here (closing the connection rolls it back, as for one begun by its
+                # first read), so that its statements run directly (``statements``).
+                await session.begin()
                 yield session
                 return
             inline = await inline_connection(session) if short else None

@@ -262,15 +262,15 @@ class OutboxRelay:
             return None
         return rows
 
-    async def _read(self) -> list[Any]:
+    async def _read(self) -> list[Queued]:
         box = self._tables.outbox
         self.reads += 1
         async with self._db.snapshot(short=True) as session:  # a batch at most, by an index
             if self._unmarked:
-                found = await session.execute(_unpublished_but(box, self._batch), {"published": self._unmarked})
+                found = await execute(session, _unpublished_but(box, self._batch), {"published": self._unmarked})
             else:
-                found = await session.execute(_unpublished(box, self._batch))
-            return list(found.all())
+                found = await execute(session, _unpublished(box, self._batch), {})
+            return [Queued(**row) for row in found.mappings()]
 
     async def _publish(self, event_id: str, subject: str, payload: bytes, headers: dict[str, Any]) -> None:
         parent = context_from(headers)
