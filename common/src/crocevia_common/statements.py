@@ -16,7 +16,8 @@ driver's error as ``orig``; a lost connection invalidated), and the engine's
   ``sqlite_driver``): on sqlite3's connection, on this thread.
 - PostgreSQL on asyncpg, inside a transaction SQLAlchemy began: a prepared statement of
   SQLAlchemy's adapter (its cache, the transaction it begins), or asyncpg's executemany;
-  not a statement with an ``IN`` list (SQLAlchemy numbers its parameters when it runs).
+  each ``IN`` list bound as one array (``= ANY ($n)``), so the statement is prepared once
+  whatever the list's length.
 
 Anywhere else (a connection that hands its calls to its thread, a statement whose
 compiled form depends on more than its parameters' names), it runs through SQLAlchemy,
