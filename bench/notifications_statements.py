@@ -106,10 +106,10 @@ async def measure(url: str, referrals: int, batch: int) -> dict[str, Any]:
     statements = 0
     kinds: Counter[str] = Counter()
 
-    def counted(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+    def counted(_conn: Any, cursor: Any, statement: str, *_: Any) -> None:
         nonlocal statements
         statements += 1
-        kinds[statement_kind(statement)] += 1
+        kinds[statement_kind(statement) + ("" if cursor is None else " (through SQLAlchemy)")] += 1
 
     event.listen(db.engine.sync_engine, "before_cursor_execute", counted)
     try:
@@ -132,6 +132,7 @@ async def measure(url: str, referrals: int, batch: int) -> dict[str, Any]:
                 for item in todo[start : start + batch]:
                     await apply_in(ctx, tx, item)
         cpu = time.process_time() - cpu
+        event.remove(db.engine.sync_engine, "before_cursor_execute", counted)
         async with db.connect() as session:
             items = (await session.execute(select(func.count()).select_from(inbox_items))).scalar_one()
     finally:

@@ -11,11 +11,13 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crocevia_common import inputs
+from crocevia_common.statements import execute
 from crocevia_notifications.adapters.tables import inbox_items
 from crocevia_notifications.domain.notices import Notice
 from crocevia_notifications.handlers.ports import Told
 
 c = inbox_items.c
+_INSERT = insert(inbox_items)
 
 
 def encode_cursor(row: RowMapping) -> str:
@@ -42,7 +44,7 @@ class SqlInboxItems:
     async def flush(self) -> None:
         if self._pending:
             rows, self._pending = self._pending, []
-            await self.session.execute(insert(inbox_items), rows)
+            await execute(self.session, _INSERT, rows)
 
     async def add(self, notice: Notice, told: Sequence[Told], at: datetime) -> None:
         if not told:

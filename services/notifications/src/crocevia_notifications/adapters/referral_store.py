@@ -3,12 +3,11 @@ and who each agency assigned them to."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crocevia_common.statements import execute
@@ -20,7 +19,7 @@ from crocevia_notifications.domain.referral import Followed
 c = referrals.c
 
 
-def followed(row: RowMapping) -> Followed:
+def followed(row: Mapping[Any, Any]) -> Followed:
     return from_row(Followed, row, status=Status(row["status"]))
 
 
@@ -34,6 +33,13 @@ def _values(referral: Followed) -> dict[str, Any]:
 # is the ``referral``'s).
 _INSERT = insert(referrals)
 _UPDATE = update(referrals).where(c.id == bindparam("referral"))
+_READ = select(referrals).where(c.id.in_(bindparam("ids", expanding=True))).order_by(c.id).with_for_update()
+a = assignments.c
+_ASSIGNED = select(a.referral_id, a.agency, a.assignee).where(a.referral_id.in_(bindparam("ids", expanding=True)))
+_ASSIGNMENT = (a.referral_id == bindparam("referral")) & (a.agency == bindparam("assigned_agency"))
+_ASSIGNMENT_SEQUENCE = select(a.sequence).where(_ASSIGNMENT).with_for_update()
+_INSERT_ASSIGNMENT = insert(assignments).values(referral_id=bindparam("referral"), agency=bindparam("assigned_agency"))
+_UPDATE_ASSIGNMENT = update(assignments).where(_ASSIGNMENT)
 
 
 class SqlReferrals:
@@ -55,7 +61,7 @@ class SqlReferrals:
         wanted = sorted(set(referral_ids) - self._kept.keys())
         if not wanted:
             return
-        found = await self.session.execute(select(referrals).where(c.id.in_(wanted)).order_by(c.id).with_for_update())
+        found = await execute(self.session, _READ, {"ids": wanted})
         self._kept.update(dict.fromkeys(wanted))
         self._kept.update({row["id"]: followed(row) for row in found.mappings()})
 
@@ -92,28 +98,24 @@ class SqlAssignments:
         self._kept: dict[str, dict[str, str]] = {}
 
     async def read_ahead(self, referral_ids: Collection[str]) -> None:
-        a = assignments.c
         wanted = sorted(set(referral_ids) - self._kept.keys())
         if not wanted:
             return
-        rows = await self.session.execute(select(a.referral_id, a.agency, a.assignee).where(a.referral_id.in_(wanted)))
+        rows = await execute(self.session, _ASSIGNED, {"ids": wanted})
         for referral_id in wanted:
             self._kept[referral_id] = {}
-        for row in rows:
-            self._kept[row.referral_id][row.agency] = row.assignee
+        for row in rows.rows:
+            self._kept[row["referral_id"]][row["agency"]] = row["assignee"]
 
     async def keep(self, assigned: ReferralAssigned, sequence: int, at: datetime) -> bool:
-        a = assignments.c
-        key = (a.referral_id == assigned.referral_id) & (a.agency == assigned.agency)
-        found = (await self.session.execute(select(a.sequence).where(key).with_for_update())).first()
-        values = {"assignee": assigned.assignee, "sequence": sequence, "assigned_at": at}
+        key = {"referral": assigned.referral_id, "assigned_agency": assigned.agency}
+        found = (await execute(self.session, _ASSIGNMENT_SEQUENCE, key)).scalar_one_or_none()
+        values = {**key, "assignee": assigned.assignee, "sequence": sequence, "assigned_at": at}
         self._kept.pop(assigned.referral_id, None)
         if found is None:
-            await self.session.execute(
-                insert(assignments).values(referral_id=assigned.referral_id, agency=assigned.agency, **values)
-            )
-        elif found.sequence < sequence:
-            await self.session.execute(update(assignments).where(key).values(**values))
+            await execute(self.session, _INSERT_ASSIGNMENT, values)
+        elif found < sequence:
+            await execute(self.session, _UPDATE_ASSIGNMENT, values)
         else:
             return False
         return True

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.engine import RowMapping
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crocevia_common.db import upsert
+from crocevia_common.statements import execute
 from crocevia_notifications.adapters.read_once import ReadOnce
 from crocevia_notifications.adapters.tables import staff
 from crocevia_notifications.domain.preferences import Preferences
 from crocevia_notifications.domain.staff import Person, StaffMember
 
 c = staff.c
+_OF_AGENCIES = select(staff).where(c.agency.in_(bindparam("agencies", expanding=True))).order_by(c.agency, c.sub)
 
 
 def _values(agency: str, member: StaffMember) -> dict[str, Any]:
@@ -34,7 +35,7 @@ def _values(agency: str, member: StaffMember) -> dict[str, Any]:
     }
 
 
-def person(row: RowMapping) -> Person:
+def person(row: Mapping[Any, Any]) -> Person:
     member = StaffMember(
         sub=row["sub"],
         name=row["name"],
@@ -76,5 +77,5 @@ class SqlStaff:
         return await self._of_agencies.get(agencies, self._read_of_agencies)
 
     async def _read_of_agencies(self, agencies: list[str]) -> list[Person]:
-        rows = await self.session.execute(select(staff).where(c.agency.in_(agencies)).order_by(c.agency, c.sub))
+        rows = await execute(self.session, _OF_AGENCIES, {"agencies": agencies})
         return [person(row) for row in rows.mappings()]

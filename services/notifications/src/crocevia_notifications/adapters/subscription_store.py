@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, insert, select
-from sqlalchemy.engine import RowMapping
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from crocevia_common.statements import execute
 from crocevia_notifications.adapters.read_once import ReadOnce
 from crocevia_notifications.adapters.tables import subscriptions
 from crocevia_notifications.domain.routing import Scope, Subscription
 
 c = subscriptions.c
+_OF_AGENCIES = select(subscriptions).where(c.agency.in_(bindparam("agencies", expanding=True))).order_by(c.id)
 
 
-def subscription(row: RowMapping) -> Subscription:
+def subscription(row: Mapping[Any, Any]) -> Subscription:
     return Subscription(
         agency=row["agency"],
         roles=frozenset(row["roles"]),
@@ -54,7 +56,7 @@ class SqlSubscriptions:
         return await self._of_agencies.get(agencies, self._read_of_agencies)
 
     async def _read_of_agencies(self, agencies: list[str]) -> list[Subscription]:
-        rows = await self.session.execute(select(subscriptions).where(c.agency.in_(agencies)).order_by(c.id))
+        rows = await execute(self.session, _OF_AGENCIES, {"agencies": agencies})
         return [subscription(r) for r in rows.mappings()]
 
     async def remove(self, agency: str, subscription_id: int) -> bool:

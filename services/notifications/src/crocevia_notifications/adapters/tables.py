@@ -4,6 +4,7 @@ items, and the messaging tables. No personal details of referred people are stor
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -21,7 +22,6 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.engine import RowMapping
 
 from crocevia_common.db import UtcDateTime
 from crocevia_common.messaging.tables import messaging_tables
@@ -193,7 +193,7 @@ timers = Table(
 )
 
 
-def from_row(record: type[T], row: RowMapping, **converted: Any) -> T:
+def from_row(record: type[T], row: Mapping[Any, Any], **converted: Any) -> T:
     """The dataclass ``record`` of a row: each field from its column of the same name, but
     those given in ``converted`` (read into their domain types by the caller)."""
     names = [f.name for f in dataclasses.fields(record)]  # type: ignore[arg-type]

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.engine import RowMapping
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from crocevia_common.statements import execute
 from crocevia_notifications.adapters.read_once import ReadOnce
 from crocevia_notifications.adapters.tables import from_row, webhooks
 from crocevia_notifications.domain.webhooks import Endpoint
 
 c = webhooks.c
+_ACTIVE_OF = (
+    select(webhooks).where(c.agency.in_(bindparam("agencies", expanding=True)), c.active.is_(True)).order_by(c.id)
+)
 
 
-def endpoint(row: RowMapping) -> Endpoint:
+def endpoint(row: Mapping[Any, Any]) -> Endpoint:
     return from_row(Endpoint, row, topics=list(row["topics"]))
 
 
@@ -43,9 +47,7 @@ class SqlWebhooks:
         return await self._active_of.get(agencies, self._read_active_of)
 
     async def _read_active_of(self, agencies: list[str]) -> list[Endpoint]:
-        rows = await self.session.execute(
-            select(webhooks).where(c.agency.in_(agencies), c.active.is_(True)).order_by(c.id)
-        )
+        rows = await execute(self.session, _ACTIVE_OF, {"agencies": agencies})
         return [endpoint(row) for row in rows.mappings()]
 
     async def disable(self, webhook_id: str, at: datetime, reason: str) -> None:
