@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import event, func, select
 
-from bench.net.launch import DEFAULT_POSTGRES, PostgresDatabases
+from bench.net.launch import DEFAULT_POSTGRES, on_each_database
 from crocevia_common.db import Database
 from crocevia_common.keystore import load_or_create_keys
 from crocevia_common.messaging.intake import Delivery, Verified
@@ -176,24 +176,16 @@ def main(argv: list[str]) -> None:
         "",
     ]
     with tempfile.TemporaryDirectory() as work:
-        runs: list[tuple[str, PostgresDatabases | None]] = [
-            ("sqlite", None),
-            ("postgresql", PostgresDatabases(args.postgres_url)),
-        ]
-        for name, server in runs:
-            try:
-                if server is None:
-                    url = f"sqlite+aiosqlite:///{Path(work) / 'notifications.db'}"
-                else:
-                    settings, _version = server.create(["notifications"])
-                    url = settings["notifications"]["CROCEVIA_DATABASE_URL"]
-                found = asyncio.run(measure(url, args.referrals, args.batch))
-            except OSError as exc:
-                lines.append(f"{name}: not measured ({type(exc).__name__})")
+        measured = on_each_database(
+            "notifications",
+            Path(work),
+            args.postgres_url,
+            lambda url: asyncio.run(measure(url, args.referrals, args.batch)),
+        )
+        for name, found in measured:
+            if found is None:
+                lines.append(f"{name}: not measured (no server answered)")
                 continue
-            finally:
-                if server is not None:
-                    server.drop()
             lines.append(
                 f"{name}: {found['events']} events, {found['statements']} statements: "
                 f"{found['per_event']:.2f} per event; {found['cpu_ms_per_event']:.2f} ms CPU per event; "

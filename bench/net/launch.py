@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from sqlalchemy.engine import make_url
@@ -26,6 +26,7 @@ from crocevia.devnet import Network, NetworkConfig
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "deploy" / "demo"
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+T = TypeVar("T")
 # Ports no benchmark may take: a system NATS, and the development network of `make up`.
 RESERVED = {4222, 14222, *range(18000, 18021)}
 
@@ -96,6 +97,37 @@ def agency_folder(workdir: Path, agencies: list[str] | None) -> tuple[Path, Path
         if (DEMO / "staff" / f"{agency}.yaml").exists():
             shutil.copy(DEMO / "staff" / f"{agency}.yaml", staff)
     return chosen, staff
+
+
+@contextmanager
+def fresh_database(kind: str, service: str, folder: Path, postgres_url: str) -> Iterator[str]:
+    """The URL of an empty database for ``service``: a SQLite file in ``folder``, or a
+    PostgreSQL database made on ``postgres_url`` and dropped afterwards (OSError when the
+    server does not answer)."""
+    if kind == "sqlite":
+        yield f"sqlite+aiosqlite:///{folder / f'{service}.db'}"
+        return
+    server = PostgresDatabases(postgres_url)
+    try:
+        settings, _version = server.create([service])
+        yield settings[service]["CROCEVIA_DATABASE_URL"]
+    finally:
+        server.drop()
+
+
+def on_each_database(
+    service: str, folder: Path, postgres_url: str, measure: Callable[[str], T]
+) -> Iterator[tuple[str, T | None]]:
+    """``measure`` run on a fresh SQLite database, then a fresh PostgreSQL one, each by its
+    kind's name; None for one that could not be made (no server answered)."""
+    for kind in ("sqlite", "postgresql"):
+        try:
+            with fresh_database(kind, service, folder, postgres_url) as url:
+                found = measure(url)
+        except OSError:
+            yield kind, None
+            continue
+        yield kind, found
 
 
 class PostgresDatabases:

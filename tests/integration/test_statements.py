@@ -271,3 +271,50 @@ async def test_a_textual_statement_goes_through_sqlalchemy_and_answers_its_rows(
         found = await execute(session, text("SELECT id FROM things WHERE kind = :kind ORDER BY id"), {"kind": "first"})
         assert await ran_here(session) == before
     assert found.mappings() == [{"id": "a"}, {"id": "b"}]
+
+
+def driver_in_transaction(driver: Any) -> bool:
+    """Whether the driver's own connection (asyncpg's, or sqlite3's under SQLite's) is in a
+    transaction."""
+    connection = getattr(driver, "_connection", None)
+    return bool(connection.in_transaction) if connection is not None else bool(driver.is_in_transaction())
+
+
+async def test_a_read_of_its_own_runs_directly_and_begins_no_transaction(db: Database) -> None:
+    """``Database.one_read``: its read runs on the driver's connection, no transaction is
+    begun around it (no BEGIN sent, none open after it) and it sees what committed before."""
+    async with db.transaction() as session:
+        await execute(session, INSERT, [row("t1"), row("t2")])
+    sent: list[str] = []
+
+    def listen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement.split()[0])
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", listen)
+    try:
+        async with db.one_read() as session:
+            before = await ran_here(session)
+            found = (await execute(session, READ, {"ids": ["t1", "t2"], "start": "rossi"})).mappings()
+            assert await ran_here(session) == before + 1
+            assert not session.in_transaction()
+            assert not driver_in_transaction((await session.get_raw_connection()).driver_connection)
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", listen)
+    assert sent == ["SELECT"]
+    assert [r["id"] for r in found] == ["t1", "t2"]
+
+
+async def test_a_write_on_a_connection_for_reading_is_not_run_directly_nor_kept(db: Database) -> None:
+    """A write where only reads were declared goes through SQLAlchemy (``one_read``, and a
+    short snapshot on SQLite) or runs in the snapshot's own transaction (PostgreSQL), which
+    is rolled back when the block ends: nothing is stored, and the connection goes back to
+    the pool with no transaction open."""
+    for way, reading in (("one_read", db.one_read), ("snapshot", lambda: db.snapshot(short=True))):
+        async with reading() as session:
+            before = await ran_here(session)
+            await execute(session, INSERT, row("written-while-reading"))
+            if way == "one_read" or db.is_sqlite:
+                assert await ran_here(session) == before, way
+        assert await stored(db) == {}, way
+    async with db.connect() as session:
+        assert not driver_in_transaction((await session.get_raw_connection()).driver_connection)

@@ -33,6 +33,7 @@ from sqlalchemy.types import TypeDecorator
 
 from crocevia_common.private_files import make_private_dirs
 from crocevia_common.sqlite_driver import inline_connection, inline_connector
+from crocevia_common.statements import ONE_READ
 
 log = logging.getLogger(__name__)
 
@@ -277,6 +278,27 @@ class Database:
                 inline.reading_short = True
             try:
                 await session.exec_driver_sql("BEGIN")
+                yield session
+            finally:
+                if inline is not None:
+                    inline.reading_short = False
+
+    @asynccontextmanager
+    async def one_read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for one statement that reads a few bounded rows (by an index): one
+        statement sees the database as one moment by itself, so no transaction is begun for
+        it. PostgreSQL: no ``BEGIN``/``ROLLBACK`` round trips around it; SQLite: no ``BEGIN``.
+        It runs on the driver's connection itself (``statements``); a second statement would
+        see its own moment (``snapshot`` is for reads that must agree)."""
+        async with self.connect() as session:
+            if not self.is_sqlite:
+                await session.execution_options(**{ONE_READ: True})
+                yield session
+                return
+            inline = await inline_connection(session)
+            if inline is not None:
+                inline.reading_short = True
+            try:
                 yield session
             finally:
                 if inline is not None:

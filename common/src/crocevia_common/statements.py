@@ -17,7 +17,8 @@ driver's error as ``orig``; a lost connection invalidated), and the engine's
 - PostgreSQL on asyncpg, inside a transaction SQLAlchemy began: a prepared statement of
   SQLAlchemy's adapter (its cache, the transaction it begins), or asyncpg's executemany;
   each ``IN`` list bound as one array (``= ANY ($n)``), so the statement is prepared once
-  whatever the list's length.
+  whatever the list's length. A read on a connection of ``Database.one_read`` runs the same
+  way with no transaction begun.
 
 Anywhere else (a connection that hands its calls to its thread, a statement whose
 compiled form depends on more than its parameters' names), it runs through SQLAlchemy,
@@ -44,6 +45,8 @@ from sqlalchemy.util import greenlet_spawn
 from crocevia_common.sqlite_driver import InlineConnection
 
 Params = Mapping[str, Any]
+# The execution option of a connection for one read with no transaction (``Database.one_read``).
+ONE_READ = "crocevia_one_read"
 
 
 @dataclass(frozen=True)
@@ -232,15 +235,19 @@ def _values(plan: _Plan, params: Params) -> tuple[str, tuple[Any, ...]] | None:
     return sql, tuple(values)
 
 
-def _driver(session: AsyncConnection) -> InlineConnection | None:
-    """The connection under ``session`` when its statements run on this thread now."""
+def _driver(session: AsyncConnection, statement: Executable) -> InlineConnection | None:
+    """The connection under ``session`` when ``statement`` runs on this thread now: any in a
+    writer's transaction, a read in a short read (a write there goes through SQLAlchemy,
+    which knows of the transaction it begins and rolls it back)."""
     if session.dialect.name != "sqlite":
         return None
     sync = session.sync_connection
     if sync is None or sync.closed or sync.invalidated:
         return None
     driver = sync.connection.driver_connection
-    if not isinstance(driver, InlineConnection) or not (driver.writing or driver.reading_short):
+    if not isinstance(driver, InlineConnection):
+        return None
+    if not (driver.writing or (driver.reading_short and getattr(statement, "is_select", False))):
         return None
     return driver
 
@@ -253,7 +260,7 @@ async def execute(session: AsyncConnection, statement: Executable, params: Param
     # Not for an executemany of no rows, nor a write without parameters (SQLAlchemy's
     # ``DEFAULT VALUES``); a read without parameters is one.
     simple = bool(sets) and (bool(sets[0]) or (not many and bool(getattr(statement, "is_select", False))))
-    driver = _driver(session) if simple else None
+    driver = _driver(session, statement) if simple else None
     if driver is not None:
         keys = tuple(sets[0])
         plan = _plan(statement, session.dialect, keys)
@@ -261,12 +268,13 @@ async def execute(session: AsyncConnection, statement: Executable, params: Param
             found = _run(session, driver, plan, sets, many)
             if found is not None:
                 return found
-    adapted = _asyncpg(session) if simple else None
-    if adapted is not None:
+    found_asyncpg = _asyncpg(session, statement) if simple else None
+    if found_asyncpg is not None:
+        adapted, in_transaction = found_asyncpg
         keys = tuple(sets[0])
         plan = _plan(statement, session.dialect, keys, many)
         if plan is not None and not plan.expanding and all(tuple(p) == keys for p in sets):
-            found = await _run_asyncpg(session, adapted, plan, sets, many)
+            found = await _run_asyncpg(session, adapted, plan, sets, many, in_transaction)
             if found is not None:
                 return found
     result = await session.execute(statement, params)
@@ -315,22 +323,29 @@ def _run(
     return Rows(mapped, rowcount, (cursor.lastrowid,) if not many and not plan.columns else None)
 
 
-def _asyncpg(session: AsyncConnection) -> Any | None:
-    """SQLAlchemy's adapter of the asyncpg connection under ``session``, when it is in a
-    transaction SQLAlchemy began (so that SQLAlchemy commits or rolls back what runs on it)."""
+def _asyncpg(session: AsyncConnection, statement: Executable) -> tuple[Any, bool] | None:
+    """SQLAlchemy's adapter of the asyncpg connection under ``session``, and whether the
+    statement runs in a transaction: when it is in one SQLAlchemy began (so that SQLAlchemy
+    commits or rolls back what runs on it), or when it is a read on a connection declared
+    for one read (``ONE_READ``), which runs in none."""
     if session.dialect.driver != "asyncpg":
         return None
     sync = session.sync_connection
-    if sync is None or sync.closed or sync.invalidated or not sync.in_transaction():
+    if sync is None or sync.closed or sync.invalidated:
         return None
-    return sync.connection.dbapi_connection
+    if sync.in_transaction():
+        return sync.connection.dbapi_connection, True
+    if sync.get_execution_options().get(ONE_READ) and getattr(statement, "is_select", False):
+        return sync.connection.dbapi_connection, False
+    return None
 
 
 async def _run_asyncpg(
-    session: AsyncConnection, adapted: Any, plan: _Plan, sets: Sequence[Params], many: bool
+    session: AsyncConnection, adapted: Any, plan: _Plan, sets: Sequence[Params], many: bool, in_transaction: bool
 ) -> Rows | None:
     """``plan`` run on asyncpg as SQLAlchemy's adapter runs it (its lock, the transaction it
-    begins, its prepared statements); None when SQLAlchemy's own way is needed."""
+    begins unless ``in_transaction`` is false, its prepared statements); None when
+    SQLAlchemy's own way is needed."""
     global asyncpg_runs
     values = [made[1] for p in sets if (made := _values(plan, p)) is not None]
     sql: str = plan.sql
@@ -352,7 +367,7 @@ async def _run_asyncpg(
     rowcount = -1
     async with adapted._execute_mutex:
         try:
-            if adapted._transaction is None:
+            if in_transaction and adapted._transaction is None:
                 await adapted._start_transaction()
             if many:
                 await adapted._check_type_cache_invalidation(dialect._invalidate_schema_cache_asof)  # type: ignore[attr-defined]

@@ -222,7 +222,7 @@ class FakeUnitOfWork:
         self.commits += 1
 
     @asynccontextmanager
-    async def reading(self, *, short: bool = False) -> AsyncIterator[FakeWork]:
+    async def reading(self, *, short: bool = False, one_read: bool = False) -> AsyncIterator[FakeWork]:
         yield FakeWork(self.stored)
 
     async def compact(self) -> None:

@@ -265,7 +265,7 @@ class OutboxRelay:
     async def _read(self) -> list[Queued]:
         box = self._tables.outbox
         self.reads += 1
-        async with self._db.snapshot(short=True) as session:  # a batch at most, by an index
+        async with self._db.one_read() as session:  # a batch at most, by an index
             if self._unmarked:
                 found = await execute(session, _unpublished_but(box, self._batch), {"published": self._unmarked})
             else:

@@ -124,8 +124,8 @@ class SqlUnitOfWork:
             self.relay.wake(work.outbox.queued)
 
     @asynccontextmanager
-    async def reading(self, *, short: bool = False) -> AsyncIterator[SqlWork]:
-        async with self.db.snapshot(short=short) as session:
+    async def reading(self, *, short: bool = False, one_read: bool = False) -> AsyncIterator[SqlWork]:
+        async with self.db.one_read() if one_read else self.db.snapshot(short=short) as session:
             yield SqlWork(session, self.agency_id, self.seals, locking=False)
 
     async def compact(self) -> None:

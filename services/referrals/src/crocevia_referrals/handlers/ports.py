@@ -154,9 +154,10 @@ class UnitOfWork(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[Work]:
         """Work committed together when the block ends, or not at all if it raises."""
 
-    def reading(self, *, short: bool = False) -> AbstractAsyncContextManager[Work]:
+    def reading(self, *, short: bool = False, one_read: bool = False) -> AbstractAsyncContextManager[Work]:
         """Work that only reads, and locks nothing; ``short``: a few bounded rows (one referral,
-        one request by its key), which a SQLite node reads without leaving the event loop."""
+        one request by its key), which a SQLite node reads without leaving the event loop;
+        ``one_read``: such rows read by one statement, which needs no transaction around it."""
 
     async def compact(self) -> None:
         """Leave no erased value in the database's files (SQLite: its write-ahead log)."""

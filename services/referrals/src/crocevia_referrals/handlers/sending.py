@@ -49,7 +49,7 @@ async def _replay(node: Node, key: str | None, request_sha256: str) -> Sent | No
     """The referral an earlier request with the same Idempotency-Key created, if any."""
     if key is None:
         return None
-    async with node.uow.reading(short=True) as work:
+    async with node.uow.reading(one_read=True) as work:
         earlier = await work.requests.find(key)
     if earlier is None:
         return None
