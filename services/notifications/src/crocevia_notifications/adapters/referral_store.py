@@ -34,10 +34,10 @@ def _values(referral: Followed) -> dict[str, Any]:
 _INSERT = insert(referrals)
 _UPDATE = update(referrals).where(c.id == bindparam("referral"))
 _READ = select(referrals).where(c.id.in_(bindparam("ids", expanding=True))).order_by(c.id).with_for_update()
-a = assignments.c
-_ASSIGNED = select(a.referral_id, a.agency, a.assignee).where(a.referral_id.in_(bindparam("ids", expanding=True)))
-_ASSIGNMENT = (a.referral_id == bindparam("referral")) & (a.agency == bindparam("assigned_agency"))
-_ASSIGNMENT_SEQUENCE = select(a.sequence).where(_ASSIGNMENT).with_for_update()
+ac = assignments.c  # an assignment's columns
+_ASSIGNED = select(ac.referral_id, ac.agency, ac.assignee).where(ac.referral_id.in_(bindparam("ids", expanding=True)))
+_ASSIGNMENT = (ac.referral_id == bindparam("referral")) & (ac.agency == bindparam("assigned_agency"))
+_ASSIGNMENT_SEQUENCE = select(ac.sequence).where(_ASSIGNMENT).with_for_update()
 _INSERT_ASSIGNMENT = insert(assignments).values(referral_id=bindparam("referral"), agency=bindparam("assigned_agency"))
 _UPDATE_ASSIGNMENT = update(assignments).where(_ASSIGNMENT)
 
